@@ -1,0 +1,29 @@
+# Two entry points (README): `make render STACK=<stack>` and `make test`. Each sets up its own virtualenv
+# from requirements.txt on a fresh machine; later runs reuse it until requirements.txt changes.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STACK  ?= dev
+PYTEST_ARGS ?=
+
+.PHONY: render render-all test config-docs clean
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+render: $(VENV)/.installed
+	$(PY) -m tools.render --stack $(STACK)
+
+render-all: $(VENV)/.installed
+	$(PY) -m tools.render --all
+
+test: $(VENV)/.installed
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+config-docs: $(VENV)/.installed
+	$(PY) -m tools.config_docs --write
+
+clean:
+	rm -rf build .pytest_cache

@@ -1,0 +1,10 @@
+"""Pulumi components for LLM inference tiers on Amazon EKS.
+
+Each component is a ``pulumi.ComponentResource`` with typed args that never reads stack config; pure
+helpers (config schema, versions, naming, network and IAM documents) sit beside them.
+"""
+
+from .cluster import Cluster, ClusterArgs
+from .config import ClusterConfig, ConfigError, StackConfig
+
+__all__ = ["Cluster", "ClusterArgs", "ClusterConfig", "ConfigError", "StackConfig"]

@@ -1,0 +1,45 @@
+"""Names, labels and tags shared by every component (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+# Type-token package of every component: ``llmtiers:index:<Type>``.
+PACKAGE = "llmtiers"
+# Prefix of the Kubernetes labels and AWS tag keys the platform owns.
+LABEL_DOMAIN = "llm-tiers.io"
+# Label that marks the managed system node group; controllers select it.
+NODE_ROLE_LABEL = f"{LABEL_DOMAIN}/node-role"
+SYSTEM_NODE_ROLE = "system"
+# Tag Karpenter uses to discover subnets and security groups (karpenter.sh docs).
+KARPENTER_DISCOVERY_TAG = "karpenter.sh/discovery"
+
+
+def type_token(type_name: str) -> str:
+    """The Pulumi type token of a component, e.g. ``llmtiers:index:Cluster``."""
+    return f"{PACKAGE}:index:{type_name}"
+
+
+def aws_tags(environment: str, cluster_name: str, extra: Mapping[str, str] | None = None,
+             **more: str) -> dict[str, str]:
+    """The tags every AWS resource carries: who owns it, which environment, plus user tags."""
+    tags = {
+        f"{LABEL_DOMAIN}/environment": environment,
+        f"{LABEL_DOMAIN}/cluster": cluster_name,
+        "managed-by": "pulumi",
+    }
+    tags.update(extra or {})
+    tags.update(more)
+    return tags
+
+
+def k8s_labels(component: str, instance: str, **more: str) -> dict[str, str]:
+    """Recommended Kubernetes labels (app.kubernetes.io/*) for an object the platform creates."""
+    labels = {
+        "app.kubernetes.io/name": component,
+        "app.kubernetes.io/instance": instance,
+        "app.kubernetes.io/part-of": "llm-tiers",
+        "app.kubernetes.io/managed-by": "pulumi",
+    }
+    labels.update(more)
+    return labels

@@ -1,0 +1,73 @@
+"""Reads the stack's config from the Pulumi runtime once, validates it, and hands out typed settings.
+
+Only ``__main__.py`` calls this: components never read config (they take typed args).
+"""
+
+from __future__ import annotations
+
+import json
+import typing
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import pulumi
+from pulumi.runtime import config as runtime_config
+
+from .config import SECRET_KEYS, ConfigError, ConfigIssue, StackConfig, parse
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    config: StackConfig
+    region: str
+    hf_token: Optional[pulumi.Output[str]]
+    """The Hugging Face token as a secret Output, or None when the stack sets none."""
+    alert_receiver_urls: Optional[pulumi.Output[Any]]
+    """Secret map of alert receiver name to URL, or None."""
+
+
+def _raw_project_values(project: str) -> dict[str, Any]:
+    """Every ``<project>:<key>`` value the engine passed to the program, JSON-decoded where structured."""
+    merged: dict[str, Any] = dict(runtime_config.get_config_env())
+    merged.update(runtime_config.CONFIG.get())
+    prefix = f"{project}:"
+    string_keys = {f.alias for f in StackConfig.model_fields.values() if f.annotation is str}
+    values: dict[str, Any] = {}
+    for full_key, value in merged.items():
+        if not full_key.startswith(prefix):
+            continue
+        key = full_key[len(prefix):]
+        if isinstance(value, str) and key not in string_keys and key not in SECRET_KEYS:
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                pass  # leave it a string; the schema reports the type error with its path
+        values[key] = value
+    return values
+
+
+def load() -> StackSettings:
+    """Validate the whole stack config; raise ``pulumi.RunError`` listing every problem."""
+    project, stack = pulumi.get_project(), pulumi.get_stack()
+    stack_file = f"stacks/Pulumi.{stack}.yaml"
+    issues: list[ConfigIssue] = []
+    region = pulumi.Config("aws").get("region")
+    if not region:
+        issues.append(ConfigIssue("aws:region", "required; run `pulumi config set aws:region us-east-1`"))
+    for key in SECRET_KEYS:
+        if pulumi.Config().get(key) is not None and not runtime_config.is_config_secret(f"{project}:{key}"):
+            issues.append(ConfigIssue(key, f"is stored in plaintext; remove it and run "
+                                           f"`pulumi config set --secret {key} ...`"))
+    try:
+        cfg = parse(_raw_project_values(project), stack_file)
+    except ConfigError as exc:
+        raise pulumi.RunError(str(ConfigError([*exc.issues, *issues], stack_file))) from None
+    if issues:
+        raise pulumi.RunError(str(ConfigError(issues, stack_file)))
+    conf = pulumi.Config()
+    return StackSettings(
+        config=cfg,
+        region=typing.cast(str, region),
+        hf_token=conf.get_secret("hfToken"),
+        alert_receiver_urls=conf.get_secret_object("alertReceiverUrls"),
+    )

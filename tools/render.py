@@ -1,0 +1,306 @@
+"""Offline render: run the real program for a stack under Pulumi's mock runtime and write build/<stack>/.
+
+    python -m tools.render --stack prod            # what `make render STACK=prod` runs
+    python -m tools.render --all
+    python -m tools.render --stack dev --secret hfToken=hf_xxx
+
+Writes (DESIGN.md section 3): kubernetes.yaml, helm.yaml, aws.json, plan.md. No cloud, no CLI: the program
+is exactly the one `pulumi up` runs; only the engine is mocked (tools/mocks.py). Secret values are replaced
+by ``[secret]`` wherever they appear, by the engine's secret marker, not by key names.
+
+Secrets the stack file cannot carry here (``secure:`` values need the stack's secrets provider) are given
+a placeholder value, as a configured stack would have one; pass ``--secret key=value`` to choose it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextvars
+import json
+import os
+import runpy
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+if str(PROJECT_DIR) not in sys.path:
+    sys.path.insert(0, str(PROJECT_DIR))
+
+import pulumi  # noqa: E402
+from pulumi.runtime.settings import get_root_resource  # noqa: E402
+from pulumi.runtime.stack import wait_for_rpcs  # noqa: E402
+
+from tools.mocks import SECRET_MARKER, SECRET_SIG, PlatformMocks, Recording, RecordingMonitor  # noqa: E402
+
+UNKNOWN_MARKER = "[unknown]"
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
+class RenderError(Exception):
+    """The program refused the stack (invalid config) or failed; the message is the program's."""
+
+
+@dataclass
+class RenderResult:
+    stack: str
+    recording: Recording
+    seconds: float
+
+    @property
+    def custom_resources(self):
+        return [r for r in self.recording.resources if r.custom]
+
+    def of_type(self, type_token: str):
+        return [r for r in self.custom_resources if r.type == type_token]
+
+    def kubernetes_objects(self) -> list[dict[str, Any]]:
+        return kubernetes_objects(self.recording)
+
+    def helm_releases(self) -> list[dict[str, Any]]:
+        return helm_releases(self.recording)
+
+    def aws_resources(self) -> list[dict[str, Any]]:
+        return aws_resources(self.recording)
+
+    def outputs(self) -> dict[str, Any]:
+        return redact(self.recording.stack_outputs)
+
+
+# ---------------------------------------------------------------------------------------------- config
+
+
+def project_name(project_dir: Path = PROJECT_DIR) -> str:
+    return yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["name"]
+
+
+def declared_secret_keys(project_dir: Path = PROJECT_DIR) -> dict[str, dict]:
+    declared = yaml.safe_load((project_dir / "Pulumi.yaml").read_text()).get("config") or {}
+    return {k: v for k, v in declared.items() if isinstance(v, dict) and v.get("secret")}
+
+
+def placeholder(key: str) -> str:
+    return f"render-placeholder-{key}"
+
+
+def stack_config(stack: str, *, project_dir: Path = PROJECT_DIR, stack_file: Optional[Path] = None,
+                 overrides: Optional[dict[str, Any]] = None, secrets: Optional[dict[str, Any]] = None,
+                 omit_secrets: bool = False) -> tuple[dict[str, str], list[str]]:
+    """The config map the engine would hand the program: ``{"<ns>:<key>": string}`` plus secret keys.
+
+    ``overrides`` replaces whole keys (``{"llm-tiers:tiers": [...]}``; a value of None deletes the key).
+    ``secrets`` sets secret keys; without it, string secrets declared in Pulumi.yaml get a placeholder
+    unless ``omit_secrets``.
+    """
+    project = project_name(project_dir)
+    path = stack_file or project_dir / "stacks" / f"Pulumi.{stack}.yaml"
+    raw = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+    values: dict[str, Any] = {}
+    secret_keys: list[str] = []
+    for key, value in raw.items():
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            values[key] = placeholder(key.split(":", 1)[-1])
+            secret_keys.append(key)
+        else:
+            values[key] = value
+    for key, value in (overrides or {}).items():
+        if value is None:
+            values.pop(key, None)
+        else:
+            values[key] = value
+    if not omit_secrets:
+        for key, decl in declared_secret_keys(project_dir).items():
+            full = f"{project}:{key}"
+            if full not in values and decl.get("type", "string") == "string":
+                values[full] = placeholder(key)
+                secret_keys.append(full)
+    for key, value in (secrets or {}).items():
+        full = key if ":" in key else f"{project}:{key}"
+        values[full] = value
+        secret_keys.append(full)
+    encoded = {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
+    return encoded, sorted(set(secret_keys))
+
+
+# ---------------------------------------------------------------------------------------------- run
+
+
+def run_program(stack: str, config: dict[str, str], secret_keys: list[str], *,
+                project_dir: Path = PROJECT_DIR, program: Optional[Path] = None) -> RenderResult:
+    """Run a Pulumi program in-process under the mocks, in a fresh context, and record what it registers."""
+    project = project_name(project_dir)
+    region = config.get("aws:region", "us-east-1")
+    recording = Recording()
+    program_path = program or project_dir / "__main__.py"
+
+    def _run() -> None:
+        # The pattern Pulumi documents for unit tests: an event loop, the mocks, the program, then wait for
+        # every outstanding registration. A fresh contextvars.Context per run isolates runtime state.
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        cwd = os.getcwd()
+        try:
+            pulumi.runtime.set_all_config(config, secret_keys)
+            mocks = PlatformMocks(region)
+            pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False,
+                                     monitor=RecordingMonitor(mocks, recording))
+            os.chdir(program_path.parent)
+            runpy.run_path(str(program_path), run_name="__main__")
+            loop.run_until_complete(wait_for_rpcs())
+            recording.stack_outputs.update(loop.run_until_complete(_resolve_exports()))
+        finally:
+            os.chdir(cwd)
+            loop.close()
+            asyncio.set_event_loop(None)
+
+    start = time.perf_counter()
+    try:
+        contextvars.Context().run(_run)
+    except pulumi.RunError as exc:
+        raise RenderError(str(exc)) from None
+    return RenderResult(stack, recording, time.perf_counter() - start)
+
+
+async def _resolve_exports() -> dict[str, Any]:
+    """The stack's exports as plain values; a secret export becomes ``[secret]`` as a whole."""
+    root = get_root_resource()
+    resolved: dict[str, Any] = {}
+    for key, value in (getattr(root, "outputs", None) or {}).items():
+        out = pulumi.Output.from_input(value)
+        resolved[key] = SECRET_MARKER if await out.is_secret() else await out.future(with_unknowns=True)
+    return resolved
+
+
+def render(stack: str, *, overrides: Optional[dict[str, Any]] = None, secrets: Optional[dict[str, Any]] = None,
+           omit_secrets: bool = False, stack_file: Optional[Path] = None,
+           project_dir: Path = PROJECT_DIR) -> RenderResult:
+    config, secret_keys = stack_config(stack, project_dir=project_dir, stack_file=stack_file,
+                                       overrides=overrides, secrets=secrets, omit_secrets=omit_secrets)
+    return run_program(stack, config, secret_keys, project_dir=project_dir)
+
+
+# ---------------------------------------------------------------------------------------------- output
+
+
+def redact(value: Any) -> Any:
+    """Replace every secret-marked value with ``[secret]`` and unknowns with ``[unknown]``.
+
+    Also normalizes what the engine's wire format changed: integral numbers come back as ints (protobuf
+    carries every number as a double) and mapping keys are sorted, so renders are byte-for-byte stable.
+    """
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG) == "1b47061264138c4ac30d75fd1eb44270":
+            return SECRET_MARKER
+        return {k: redact(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if type(value).__name__ == "Unknown":
+        return UNKNOWN_MARKER
+    return value
+
+
+def _k8s_order(obj: dict[str, Any]) -> dict[str, Any]:
+    head = {k: obj[k] for k in ("apiVersion", "kind", "metadata") if k in obj}
+    return {**head, **{k: v for k, v in obj.items() if k not in head}}
+
+
+_KIND_ORDER = {"Namespace": 0, "CustomResourceDefinition": 1, "StorageClass": 2, "ServiceAccount": 3}
+
+
+def kubernetes_objects(recording: Recording) -> list[dict[str, Any]]:
+    objects = []
+    for r in recording.resources:
+        if not r.custom or not r.type.startswith("kubernetes:") or r.type == HELM_RELEASE:
+            continue
+        obj = redact(r.inputs)
+        if obj.get("kind") == "Secret":
+            for field in ("data", "stringData"):
+                if field in obj:
+                    obj[field] = {k: SECRET_MARKER for k in obj[field]}
+        if not (obj.get("metadata") or {}).get("name"):
+            raise RenderError(f"Kubernetes object {r.type} '{r.name}' has no metadata.name: set one explicitly "
+                              "so names are stable and reviewable")
+        objects.append(_k8s_order(obj))
+    return sorted(objects, key=lambda o: (_KIND_ORDER.get(o["kind"], 9), o["kind"],
+                                          o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+
+
+def helm_releases(recording: Recording) -> list[dict[str, Any]]:
+    releases = []
+    for r in recording.resources:
+        if r.type != HELM_RELEASE:
+            continue
+        i = redact(r.inputs)
+        releases.append({
+            "name": i.get("name", r.name),
+            "namespace": i.get("namespace", "default"),
+            "chart": i.get("chart"),
+            "repository": (i.get("repositoryOpts") or {}).get("repo"),
+            "version": i.get("version"),
+            "values": i.get("values") or {},
+        })
+    return sorted(releases, key=lambda rel: (rel["namespace"], rel["name"]))
+
+
+def aws_resources(recording: Recording) -> list[dict[str, Any]]:
+    entries = [{"type": r.type, "name": r.name, "inputs": redact(r.inputs)}
+               for r in recording.resources if r.custom and r.type.startswith("aws:")]
+    return sorted(entries, key=lambda e: (e["type"], e["name"]))
+
+
+def write_build(result: RenderResult, out_dir: Path) -> Path:
+    from components.plan import plan_markdown
+
+    target = out_dir / result.stack
+    target.mkdir(parents=True, exist_ok=True)
+    dump = dict(sort_keys=False, default_flow_style=False, width=120)
+    (target / "kubernetes.yaml").write_text(yaml.safe_dump_all(result.kubernetes_objects(), **dump))
+    (target / "helm.yaml").write_text(yaml.safe_dump_all(result.helm_releases(), **dump))
+    (target / "aws.json").write_text(json.dumps(result.aws_resources(), indent=2, sort_keys=True) + "\n")
+    (target / "plan.md").write_text(plan_markdown(result.stack, result.outputs().get("tierPlan") or []))
+    return target
+
+
+def stacks(project_dir: Path = PROJECT_DIR) -> list[str]:
+    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (project_dir / "stacks").glob("Pulumi.*.yaml"))
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--stack", help="stack name (stacks/Pulumi.<stack>.yaml)")
+    group.add_argument("--all", action="store_true", help="render every stack in stacks/")
+    parser.add_argument("--out", default=str(PROJECT_DIR / "build"), help="output directory (default: build/)")
+    parser.add_argument("--secret", action="append", default=[], metavar="KEY=VALUE",
+                        help="value of a secret config key (default: a placeholder)")
+    args = parser.parse_args(argv)
+    secrets = dict(s.split("=", 1) for s in args.secret)
+    status = 0
+    for stack in (stacks() if args.all else [args.stack]):
+        try:
+            result = render(stack, secrets=secrets)
+            target = write_build(result, Path(args.out))
+        except RenderError as exc:
+            print(f"render {stack}: refused\n{exc}", file=sys.stderr)
+            status = 2
+            continue
+        print(f"rendered {stack} in {result.seconds:.2f}s: {len(result.aws_resources())} AWS resources, "
+              f"{len(result.kubernetes_objects())} Kubernetes objects, {len(result.helm_releases())} Helm "
+              f"releases -> {target}")
+    return status
+
+
+if __name__ == "__main__":
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Pulumi's mock monitor leaves per-thread event loops behind that can print noise while the
+    # interpreter tears down; everything is written and flushed, so leave directly.
+    os._exit(code)
