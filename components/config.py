@@ -605,11 +605,15 @@ def _check_tier(i: int, t: TierConfig, gpu_classes: Optional[Mapping[str, GpuCla
     for j, arg in enumerate(t.extra_args):
         if not arg.startswith("--"):
             issues.append(ConfigIssue(f"{p}.extraArgs[{j}]", f"{arg!r} is not a flag; write it as --flag or --flag=value"))
-    if t.candidate and t.candidate.image and (":" not in t.candidate.image.rsplit("/", 1)[-1]
-                                              or t.candidate.image.endswith(":latest")):
+    if t.candidate and t.candidate.image and not _has_explicit_tag(t.candidate.image):
         issues.append(ConfigIssue(f"{p}.candidate.image", "must name an explicit tag (not latest), e.g. "
-                                  "ghcr.io/huggingface/text-generation-inference:3.3.6"))
+                                  f"{versions.IMAGES['tgi']}"))
     return issues
+
+
+def _has_explicit_tag(image: str) -> bool:
+    name, _, tag = image.rpartition(":")
+    return bool(name) and "/" not in tag and tag not in ("", "latest")
 
 
 def _check_semantics(cfg: StackConfig) -> list[ConfigIssue]:

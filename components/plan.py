@@ -11,6 +11,11 @@ from typing import Any
 from .config import StackConfig
 
 
+# Column order of plan.md.
+COLUMNS = ("tier", "model", "revision", "gpuClass", "instanceTypes", "gpusPerReplica", "maxInputTokens",
+           "maxTotalTokens", "maxOutputTokens", "replicasMin", "replicasMax", "serving")
+
+
 def tier_plan(cfg: StackConfig) -> list[dict[str, Any]]:
     rows = []
     for t in cfg.tiers:
@@ -36,11 +41,11 @@ def plan_markdown(stack: str, rows: list[dict[str, Any]]) -> str:
     lines = [f"# Plan: {stack}", ""]
     if not rows:
         return "\n".join(lines + ["No tiers configured.", ""])
-    columns = list(rows[0])
+    columns = [c for c in COLUMNS if c in rows[0]] + [c for c in rows[0] if c not in COLUMNS]
     lines.append("| " + " | ".join(columns) + " |")
     lines.append("|" + "---|" * len(columns))
     for row in rows:
-        cells = [", ".join(map(str, v)) if isinstance(v, list) else str(v) for v in row.values()]
+        cells = [", ".join(map(str, v)) if isinstance(v, list) else str(v) for v in (row[c] for c in columns)]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     return "\n".join(lines)

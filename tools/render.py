@@ -43,7 +43,14 @@ HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 
 
 class RenderError(Exception):
-    """The program refused the stack (invalid config) or failed; the message is the program's."""
+    """The program refused the stack (invalid config) or failed; the message is the program's.
+
+    ``recording`` holds what had been registered before the failure (nothing, for a config error).
+    """
+
+    def __init__(self, message: str, recording: Optional[Recording] = None):
+        super().__init__(message)
+        self.recording = recording
 
 
 @dataclass
@@ -150,8 +157,12 @@ def run_program(stack: str, config: dict[str, str], secret_keys: list[str], *,
             pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False,
                                      monitor=RecordingMonitor(mocks, recording))
             os.chdir(program_path.parent)
-            runpy.run_path(str(program_path), run_name="__main__")
-            loop.run_until_complete(wait_for_rpcs())
+            try:
+                runpy.run_path(str(program_path), run_name="__main__")
+            finally:
+                # As the Pulumi language host does: let every queued registration finish even when the
+                # program raised, so no half-done RPC outlives this run.
+                loop.run_until_complete(wait_for_rpcs())
             recording.stack_outputs.update(loop.run_until_complete(_resolve_exports()))
         finally:
             os.chdir(cwd)
@@ -162,7 +173,7 @@ def run_program(stack: str, config: dict[str, str], secret_keys: list[str], *,
     try:
         contextvars.Context().run(_run)
     except pulumi.RunError as exc:
-        raise RenderError(str(exc)) from None
+        raise RenderError(str(exc), recording) from None
     return RenderResult(stack, recording, time.perf_counter() - start)
 
 

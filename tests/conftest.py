@@ -1,0 +1,60 @@
+"""Shared fixtures: renders of the real stacks (cached per session), raw stack values, CRD schemas."""
+
+from __future__ import annotations
+
+import copy
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tools import render as render_tool  # noqa: E402
+from tools import validate  # noqa: E402
+
+PROJECT = render_tool.project_name()
+STACKS = render_tool.stacks()
+
+
+def stack_values(stack: str) -> dict[str, Any]:
+    """The project's config values of a stack file, without the ``<project>:`` prefix (a fresh copy)."""
+    raw = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
+    prefix = f"{PROJECT}:"
+    return copy.deepcopy({k[len(prefix):]: v for k, v in raw.items() if k.startswith(prefix)})
+
+
+def overrides(values: dict[str, Any]) -> dict[str, Any]:
+    """Project values -> render overrides (``{"<project>:<key>": value}``)."""
+    return {f"{PROJECT}:{k}": v for k, v in values.items()}
+
+
+@pytest.fixture(scope="session")
+def rendered():
+    """``rendered(stack)``: the stack rendered once per session under the mocks."""
+    cache: dict[str, render_tool.RenderResult] = {}
+
+    def get(stack: str) -> render_tool.RenderResult:
+        if stack not in cache:
+            cache[stack] = render_tool.render(stack)
+        return cache[stack]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def crd_schemas():
+    crd_dir = validate.crd_dir_from_env()
+    if crd_dir is None:
+        pytest.skip(f"{validate.CRD_ENV} is not set, so custom resources are NOT validated against their CRDs. "
+                    f"Set {validate.CRD_ENV}=../shared/crds (CI does) to run these checks.")
+    if not crd_dir.is_dir():
+        pytest.fail(f"{validate.CRD_ENV}={crd_dir} is not a directory")
+    schemas = validate.load_crd_schemas(crd_dir)
+    if not schemas:
+        pytest.fail(f"no CustomResourceDefinitions found in {crd_dir}")
+    return schemas

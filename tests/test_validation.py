@@ -1,0 +1,81 @@
+"""Rendered objects validate as the API server would take them: core kinds with kubernetes-validate in
+strict mode against the stack's Kubernetes version, custom resources against the pinned CRDs."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from components.config import parse
+from conftest import STACKS, stack_values
+from tools import validate
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_core_objects_validate_strictly(rendered, stack):
+    version = parse(stack_values(stack)).cluster.kubernetes_version
+    objects = rendered(stack).kubernetes_objects()
+    core = [o for o in objects if "." not in o["apiVersion"].rpartition("/")[0]
+            or o["apiVersion"].rpartition("/")[0].endswith("k8s.io")]
+    assert core, "every stack renders core objects (at least the StorageClasses)"
+    problems = [f"{validate.describe(o)}: {m}" for o in core for m in validate.validate_core(o, version)]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_custom_resources_validate_against_their_crds(rendered, stack, crd_schemas):
+    version = parse(stack_values(stack)).cluster.kubernetes_version
+    problems, skipped = validate.validate_objects(rendered(stack).kubernetes_objects(), version, crd_schemas)
+    assert not skipped
+    assert not problems, "\n".join(map(str, problems))
+
+
+def test_strict_core_validation_catches_unknown_fields(rendered):
+    sc = copy.deepcopy(rendered("prod").kubernetes_objects()[0])
+    assert validate.validate_core(sc, "1.34") == []
+    sc["volumeBindingMod"] = "Immediate"
+    (problem,) = validate.validate_core(sc, "1.34")
+    assert "volumeBindingMod" in problem
+
+
+def _nodepool():
+    return {
+        "apiVersion": "karpenter.sh/v1", "kind": "NodePool", "metadata": {"name": "l4"},
+        "spec": {
+            "template": {"spec": {
+                "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": "l4"},
+                "requirements": [{"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["on-demand"]}],
+            }},
+            "limits": {"nvidia.com/gpu": 16},
+        },
+    }
+
+
+def test_crd_validation_accepts_a_valid_custom_resource(crd_schemas):
+    problems, skipped = validate.validate_objects([_nodepool()], "1.34", crd_schemas)
+    assert problems == [] and skipped == []
+
+
+@pytest.mark.parametrize("break_it,words", [
+    (lambda o: o["spec"].update(templat={}), "'templat' was unexpected"),
+    (lambda o: o["spec"]["template"]["spec"]["requirements"][0].update(operator="Maybe"), "Maybe"),
+    (lambda o: o["spec"]["template"]["spec"].pop("nodeClassRef"), "'nodeClassRef' is a required property"),
+    (lambda o: o["metadata"].pop("name"), "metadata.name is missing"),
+])
+def test_crd_validation_rejects_what_the_api_server_would(crd_schemas, break_it, words):
+    obj = _nodepool()
+    break_it(obj)
+    problems, _ = validate.validate_objects([obj], "1.34", crd_schemas)
+    assert any(words in p.message for p in problems), problems
+
+
+def test_unknown_custom_kind_is_an_error_not_a_pass(crd_schemas):
+    obj = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}
+    problems, _ = validate.validate_objects([obj], "1.34", crd_schemas)
+    assert problems and "no schema" in problems[0].message
+
+
+def test_without_crds_custom_resources_are_reported_as_skipped():
+    problems, skipped = validate.validate_objects([_nodepool()], "1.34", None)
+    assert problems == [] and skipped == ["karpenter.sh/v1 NodePool l4"]

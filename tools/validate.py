@@ -1,0 +1,146 @@
+"""Validate rendered Kubernetes objects as the API server would receive them.
+
+* Core objects: kubernetes-validate in strict mode (unknown fields rejected) against the stack's
+  Kubernetes version.
+* Custom resources: the served version's ``openAPIV3Schema`` from the pinned CRDs in ``CRD_SCHEMA_DIR``
+  (../shared/crds in CI), made strict the way ``kubectl apply --validate=strict`` is: an object schema
+  with ``properties`` rejects unknown fields unless it says ``x-kubernetes-preserve-unknown-fields``.
+  CEL rules (``x-kubernetes-validations``) are not evaluated.
+
+    python -m tools.validate build/prod/kubernetes.yaml --kubernetes-version 1.34 --crds ../shared/crds
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import jsonschema
+import kubernetes_validate
+import yaml
+
+CRD_ENV = "CRD_SCHEMA_DIR"
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass(frozen=True)
+class Problem:
+    object: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.object}: {self.message}"
+
+
+def describe(obj: dict[str, Any]) -> str:
+    meta = obj.get("metadata") or {}
+    ns = f"{meta['namespace']}/" if meta.get("namespace") else ""
+    return f"{obj.get('apiVersion')} {obj.get('kind')} {ns}{meta.get('name')}"
+
+
+def crd_dir_from_env() -> Optional[Path]:
+    value = os.environ.get(CRD_ENV)
+    return Path(value) if value else None
+
+
+def _strict(schema: Any) -> Any:
+    """Copy of an OpenAPI v3 structural schema as JSON Schema that rejects unknown fields."""
+    if isinstance(schema, list):
+        return [_strict(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _strict(v) for k, v in schema.items()}
+    if out.get("nullable") and isinstance(out.get("type"), str):
+        out["type"] = [out["type"], "null"]
+    if ("properties" in out and "additionalProperties" not in out
+            and not out.get("x-kubernetes-preserve-unknown-fields")):
+        out["additionalProperties"] = False
+    return out
+
+
+def load_crd_schemas(crd_dir: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    """``{(apiVersion, kind): strict JSON schema}`` for every served version of every CRD in the folder."""
+    schemas: dict[tuple[str, str], dict[str, Any]] = {}
+    for path in sorted(crd_dir.glob("*.yaml")):
+        for doc in yaml.load_all(path.read_text(), Loader=_LOADER):
+            if not doc or doc.get("kind") != "CustomResourceDefinition":
+                continue
+            spec = doc["spec"]
+            for version in spec.get("versions", []):
+                if not version.get("served", True):
+                    continue
+                schema = copy.deepcopy(version["schema"]["openAPIV3Schema"])
+                # metadata is the API server's: checked separately (name required), not by the CRD.
+                schema.get("properties", {}).pop("metadata", None)
+                strict = _strict(schema)
+                strict.setdefault("properties", {})["metadata"] = {"type": "object"}
+                schemas[(f"{spec['group']}/{version['name']}", spec["names"]["kind"])] = strict
+    return schemas
+
+
+def validate_custom_resource(obj: dict[str, Any], schema: dict[str, Any]) -> list[str]:
+    validator = jsonschema.Draft7Validator(schema)
+    return [f"{'.'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
+            for e in sorted(validator.iter_errors(obj), key=lambda e: list(map(str, e.absolute_path)))]
+
+
+def validate_core(obj: dict[str, Any], kubernetes_version: str) -> list[str]:
+    try:
+        kubernetes_validate.validate(obj, kubernetes_version, strict=True)
+    except kubernetes_validate.ValidationError as exc:
+        path = ".".join(map(str, exc.path)) if getattr(exc, "path", None) else "(root)"
+        return [f"{path}: {exc.message if hasattr(exc, 'message') else str(exc).splitlines()[0]}"]
+    except kubernetes_validate.SchemaNotFoundError:
+        return [f"no schema for {obj.get('apiVersion')} {obj.get('kind')} in Kubernetes {kubernetes_version}"
+                " (a custom resource whose CRD is not in the schema folder?)"]
+    return []
+
+
+def validate_objects(objects: Iterable[dict[str, Any]], kubernetes_version: str,
+                     crd_schemas: Optional[dict[tuple[str, str], dict[str, Any]]]) -> tuple[list[Problem], list[str]]:
+    """Validate every object. Returns (problems, skipped) — skipped lists custom resources that could not
+    be checked because no CRD folder was given."""
+    problems: list[Problem] = []
+    skipped: list[str] = []
+    for obj in objects:
+        name = describe(obj)
+        if not (obj.get("metadata") or {}).get("name"):
+            problems.append(Problem(name, "metadata.name is missing"))
+        key = (obj.get("apiVersion"), obj.get("kind"))
+        if crd_schemas is not None and key in crd_schemas:
+            problems += [Problem(name, m) for m in validate_custom_resource(obj, crd_schemas[key])]
+            continue
+        group = str(obj.get("apiVersion", "")).rpartition("/")[0]
+        if crd_schemas is None and "." in group and not group.endswith("k8s.io"):
+            skipped.append(name)
+            continue
+        problems += [Problem(name, m) for m in validate_core(obj, kubernetes_version)]
+    return problems, skipped
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description="Validate rendered Kubernetes objects.")
+    parser.add_argument("files", nargs="+", type=Path)
+    parser.add_argument("--kubernetes-version", required=True)
+    parser.add_argument("--crds", type=Path, default=crd_dir_from_env(),
+                        help=f"folder of CRD YAML files (default: ${CRD_ENV})")
+    args = parser.parse_args(argv)
+    schemas = load_crd_schemas(args.crds) if args.crds else None
+    objects = [d for f in args.files for d in yaml.safe_load_all(f.read_text()) if d]
+    problems, skipped = validate_objects(objects, args.kubernetes_version, schemas)
+    for p in problems:
+        print(p)
+    for s in skipped:
+        print(f"skipped (no CRD folder; set {CRD_ENV}): {s}")
+    print(f"{len(objects)} objects, {len(problems)} problems, {len(skipped)} skipped")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
