@@ -41,8 +41,8 @@ class ClusterArgs:
     """AWS region (used in the kubeconfig's ``aws eks get-token`` call)."""
     settings: ClusterConfig
     """Network, control plane, node group and EFS settings (the ``cluster`` config section)."""
-    environment: str = "dev"
-    """Environment name written into tags."""
+    environment: Optional[str] = None
+    """Environment name written into tags (omitted when None)."""
     availability_zones: Optional[list[str]] = None
     """Zones to use; default: ``settings.availabilityZones`` or the region's first three available zones."""
     tags: dict[str, str] = field(default_factory=dict)

@@ -20,14 +20,12 @@ def type_token(type_name: str) -> str:
     return f"{PACKAGE}:index:{type_name}"
 
 
-def aws_tags(environment: str, cluster_name: str, extra: Mapping[str, str] | None = None,
+def aws_tags(environment: str | None, cluster_name: str, extra: Mapping[str, str] | None = None,
              **more: str) -> dict[str, str]:
-    """The tags every AWS resource carries: who owns it, which environment, plus user tags."""
-    tags = {
-        f"{LABEL_DOMAIN}/environment": environment,
-        f"{LABEL_DOMAIN}/cluster": cluster_name,
-        "managed-by": "pulumi",
-    }
+    """The tags every AWS resource carries: who owns it, which environment (when known), plus user tags."""
+    tags = {f"{LABEL_DOMAIN}/cluster": cluster_name, "managed-by": "pulumi"}
+    if environment:
+        tags[f"{LABEL_DOMAIN}/environment"] = environment
     tags.update(extra or {})
     tags.update(more)
     return tags

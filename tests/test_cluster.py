@@ -242,3 +242,5 @@ def test_cluster_composes_in_a_program_of_its_own(tmp_path):
     subnets = inputs(result, "aws:ec2/subnet:Subnet")
     assert {s["availabilityZone"] for s in subnets} == {"eu-west-1a", "eu-west-1b", "eu-west-1c"}
     assert all(s["cidrBlock"].startswith("10.0.") for s in subnets)
+    assert all("llm-tiers.io/environment" not in s["tags"] and s["tags"]["llm-tiers.io/cluster"] == "team-a"
+               for s in subnets)
