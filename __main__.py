@@ -5,7 +5,7 @@ Reads like the architecture (DESIGN.md section 1): validated config in, componen
 
 import pulumi
 
-from components import Cluster, ClusterArgs
+from components import Cluster, ClusterArgs, GpuCapacity, GpuCapacityArgs
 from components.plan import tier_plan
 from components.stack_config import load
 
@@ -19,8 +19,18 @@ cluster = Cluster(
                 environment=cfg.environment),
 )
 
-# GpuCapacity, SecretStore, Observability, Gateway and ModelTier x N plug in here (issues #3-#7), each
-# taking cluster.provider and its own config section.
+on_cluster = pulumi.ResourceOptions(providers=[cluster.provider])
+
+gpu = GpuCapacity(
+    "gpu",
+    GpuCapacityArgs(cluster_name=cfg.cluster_name, region=settings.region, gpu_classes=cfg.gpu_classes,
+                    system_node_selector=cluster.system_node_selector, depends_on=cluster.nodes_ready,
+                    environment=cfg.environment, tags=cfg.cluster.tags),
+    opts=on_cluster,
+)
+
+# SecretStore, Observability, Gateway and ModelTier x N plug in here (issues #4-#7), each taking the
+# cluster's provider and its own config section.
 
 pulumi.export("clusterName", cluster.cluster_name)
 pulumi.export("clusterEndpoint", cluster.endpoint)
@@ -30,4 +40,5 @@ pulumi.export("privateSubnetIds", cluster.private_subnet_ids)
 pulumi.export("efsFileSystemId", cluster.efs_file_system_id)
 pulumi.export("weightsStorageClass", cluster.weights_storage_class)
 pulumi.export("nodeRoleArn", cluster.node_role_arn)
+pulumi.export("gpuNodeRoleArn", gpu.node_role_arn)
 pulumi.export("tierPlan", tier_plan(cfg))

@@ -5,6 +5,8 @@ helpers (config schema, versions, naming, network and IAM documents) sit beside 
 """
 
 from .cluster import Cluster, ClusterArgs
-from .config import ClusterConfig, ConfigError, StackConfig
+from .config import ClusterConfig, ConfigError, GpuClassConfig, StackConfig
+from .gpu_capacity import GpuCapacity, GpuCapacityArgs
 
-__all__ = ["Cluster", "ClusterArgs", "ClusterConfig", "ConfigError", "StackConfig"]
+__all__ = ["Cluster", "ClusterArgs", "ClusterConfig", "ConfigError", "GpuCapacity", "GpuCapacityArgs",
+           "GpuClassConfig", "StackConfig"]

@@ -25,7 +25,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 from pydantic.alias_generators import to_camel
 
-from . import versions
+from . import gpu_catalog, versions
 
 # --------------------------------------------------------------------------------------------------
 # Reusable constrained types
@@ -166,7 +166,8 @@ class GpuClassConfig(_Model):
     """One class of GPU nodes: a Karpenter NodePool + EC2NodeClass that tiers select by name."""
 
     instance_types: list[Annotated[str, StringConstraints(pattern=INSTANCE_TYPE)]] = Field(
-        ..., min_length=1, description="EC2 instance types in this class; all must carry the same GPU model.")
+        ..., min_length=1, description="EC2 instance types in this class, from the GPU catalog (`components/gpu_catalog.py`); "
+                    "all must carry the same GPU model.")
     capacity_types: list[Literal["on-demand", "spot"]] = Field(
         default_factory=lambda: ["on-demand"], min_length=1,
         description="Karpenter capacity types. With both, Karpenter prefers spot.")
@@ -561,6 +562,27 @@ def _check_cluster(c: ClusterConfig) -> list[ConfigIssue]:
     return issues
 
 
+def _check_gpu_class(name: str, cls: GpuClassConfig) -> list[ConfigIssue]:
+    path = f"gpuClasses.{name}.instanceTypes"
+    issues: list[ConfigIssue] = []
+    if len(set(cls.instance_types)) != len(cls.instance_types):
+        issues.append(ConfigIssue(path, "lists an instance type twice"))
+    unknown = False
+    for j, itype in enumerate(cls.instance_types):
+        try:
+            gpu_catalog.lookup(itype)
+        except gpu_catalog.UnknownInstanceType as exc:
+            unknown = True
+            issues.append(ConfigIssue(f"{path}[{j}]", f"{exc.args[0]}; add it to components/gpu_catalog.py "
+                                      "with its GPU model, count, memory and price"))
+    if not unknown:
+        try:
+            gpu_catalog.class_gpu(list(cls.instance_types))
+        except ValueError as exc:
+            issues.append(ConfigIssue(path, f"{exc}; split it into one class per GPU model"))
+    return issues
+
+
 def _duplicates(names: list[str]) -> dict[str, list[int]]:
     seen: dict[str, list[int]] = {}
     for i, n in enumerate(names):
@@ -584,6 +606,12 @@ def _check_tier(i: int, t: TierConfig, gpu_classes: Optional[Mapping[str, GpuCla
         issues.append(ConfigIssue(f"{p}.gpuClass", f"unknown GPU class {t.gpu_class!r}; defined in gpuClasses: {known}"))
     else:
         cls = gpu_classes[t.gpu_class]
+        known = [it for it in cls.instance_types if it in gpu_catalog.CATALOG]
+        if known and gpu_catalog.max_gpus_per_node(known) < t.gpus_per_replica:
+            issues.append(ConfigIssue(f"{p}.gpusPerReplica", f"{t.gpus_per_replica} GPUs per replica, but the largest "
+                                      f"instance type of gpuClasses.{t.gpu_class} has "
+                                      f"{gpu_catalog.max_gpus_per_node(known)}; add a larger instance type to the "
+                                      "class or use fewer GPUs"))
         need = t.gpus_per_replica * max(t.replicas.max, 1)
         if need > cls.max_gpus:
             issues.append(ConfigIssue(f"{p}.replicas.max", f"{t.replicas.max} replicas x {t.gpus_per_replica} GPU(s) "
@@ -625,8 +653,7 @@ def _check_semantics(cfg: StackConfig) -> list[ConfigIssue]:
     for i, t in enumerate(cfg.tiers):
         issues += _check_tier(i, t, cfg.gpu_classes)
     for name, cls in cfg.gpu_classes.items():
-        if len(set(cls.instance_types)) != len(cls.instance_types):
-            issues.append(ConfigIssue(f"gpuClasses.{name}.instanceTypes", "lists an instance type twice"))
+        issues += _check_gpu_class(name, cls)
     for name, idx in _duplicates([t.name for t in cfg.tenants]).items():
         for i in idx[1:]:
             issues.append(ConfigIssue(f"tenants[{i}].name", f"duplicate tenant name {name!r} (first at tenants[{idx[0]}])"))

@@ -6,8 +6,12 @@ import json
 from collections.abc import Sequence
 
 
-def _doc(statements: list[dict]) -> str:
+def policy_document(statements: list[dict]) -> str:
+    """An IAM policy document as the JSON string AWS receives."""
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
+
+
+_doc = policy_document
 
 
 def service_trust_policy(service: str, actions: Sequence[str] = ("sts:AssumeRole",)) -> str:

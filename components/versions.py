@@ -46,6 +46,9 @@ class Chart:
 CHARTS: dict[str, Chart] = {
     # Karpenter v1.14.1 (karpenter.sh/v1 NodePool, karpenter.k8s.aws/v1 EC2NodeClass).
     "karpenter": Chart("karpenter", "oci://public.ecr.aws/karpenter", "1.14.1"),
+    # Karpenter's CRDs as their own release, so CRD upgrades ride along with chart upgrades (Helm never
+    # upgrades a chart's crds/ folder).
+    "karpenter-crd": Chart("karpenter-crd", "oci://public.ecr.aws/karpenter", "1.14.1"),
     # External Secrets Operator v2.9.0.
     "external-secrets": Chart("external-secrets", "https://charts.external-secrets.io", "2.9.0"),
     # KEDA v2.20.2.

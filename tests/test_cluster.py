@@ -13,10 +13,16 @@ from conftest import STACKS, stack_values
 from tools import render as render_tool
 
 AWS = "aws:"
+COMPONENT = "llmtiers:index:Cluster$"
+
+
+def of_type(result, type_token):
+    """Resources of a type that the Cluster component created (other components create some too)."""
+    return [r for r in result.of_type(type_token) if COMPONENT in r.urn]
 
 
 def inputs(result, type_token):
-    return [r.inputs for r in result.of_type(type_token)]
+    return [r.inputs for r in of_type(result, type_token)]
 
 
 def one(result, type_token):
@@ -25,18 +31,18 @@ def one(result, type_token):
 
 
 def by_name(result, type_token):
-    return {r.name: r.inputs for r in result.of_type(type_token)}
+    return {r.name: r.inputs for r in of_type(result, type_token)}
 
 
 def ids(result, type_token):
-    return {r.id for r in result.of_type(type_token)}
+    return {r.id for r in of_type(result, type_token)}
 
 
 @pytest.mark.parametrize("stack,nat", [("dev", 1), ("staging", 3), ("prod", 3)])
 def test_nat_gateways_follow_config(rendered, stack, nat):
     r = rendered(stack)
-    nats = r.of_type("aws:ec2/natGateway:NatGateway")
-    assert len(nats) == nat and len(r.of_type("aws:ec2/eip:Eip")) == nat
+    nats = of_type(r, "aws:ec2/natGateway:NatGateway")
+    assert len(nats) == nat and len(of_type(r, "aws:ec2/eip:Eip")) == nat
     nat_ids = {n.id for n in nats}
     private_routes = [rt for rt in inputs(r, "aws:ec2/routeTable:RouteTable") if "private" in rt["tags"]["Name"]]
     assert len(private_routes) == 3
@@ -65,7 +71,7 @@ def test_control_plane(rendered, stack):
     r = rendered(stack)
     c = parse(stack_values(stack)).cluster
     eks = one(r, "aws:eks/cluster:Cluster")
-    key = r.of_type("aws:kms/key:Key")[0]
+    key = of_type(r, "aws:kms/key:Key")[0]
     assert eks["version"] == c.kubernetes_version
     assert eks["encryptionConfig"] == {"provider": {"keyArn": f"arn:aws:kms:us-east-1:111122223333:key/{key.id}"},
                                        "resources": ["secrets"]}
@@ -75,7 +81,7 @@ def test_control_plane(rendered, stack):
     assert vpc["endpointPrivateAccess"] is True
     assert vpc["endpointPublicAccess"] is c.endpoint_public_access
     assert vpc.get("publicAccessCidrs", []) == c.public_access_cidrs
-    private_ids = {s.id for s in r.of_type("aws:ec2/subnet:Subnet") if "internal-elb" in json.dumps(s.inputs["tags"])}
+    private_ids = {s.id for s in of_type(r, "aws:ec2/subnet:Subnet") if "internal-elb" in json.dumps(s.inputs["tags"])}
     assert set(vpc["subnetIds"]) == private_ids, "the control plane ENIs live in the private subnets only"
     assert eks["enabledClusterLogTypes"] == c.control_plane_log_types
     log = one(r, "aws:cloudwatch/logGroup:LogGroup")
@@ -147,7 +153,7 @@ def test_system_node_group(rendered, stack):
     r = rendered(stack)
     ng_cfg = parse(stack_values(stack)).cluster.system_node_group
     ng = one(r, "aws:eks/nodeGroup:NodeGroup")
-    lt_resource = r.of_type("aws:ec2/launchTemplate:LaunchTemplate")[0]
+    lt_resource = of_type(r, "aws:ec2/launchTemplate:LaunchTemplate")[0]
     lt = lt_resource.inputs
     assert ng["capacityType"] == "ON_DEMAND" and ng["amiType"] == "AL2023_x86_64_STANDARD"
     assert ng["instanceTypes"] == ng_cfg.instance_types
@@ -164,9 +170,9 @@ def test_system_node_group(rendered, stack):
 def test_efs_weight_store_and_storage_class(rendered, stack):
     r = rendered(stack)
     efs_cfg = parse(stack_values(stack)).cluster.efs
-    (fs,) = r.of_type("aws:efs/fileSystem:FileSystem")
+    (fs,) = of_type(r, "aws:efs/fileSystem:FileSystem")
     assert fs.inputs["encrypted"] is True and fs.inputs["throughputMode"] == efs_cfg.throughput_mode
-    private_ids = {s.id for s in r.of_type("aws:ec2/subnet:Subnet") if "internal-elb" in json.dumps(s.inputs["tags"])}
+    private_ids = {s.id for s in of_type(r, "aws:ec2/subnet:Subnet") if "internal-elb" in json.dumps(s.inputs["tags"])}
     targets = inputs(r, "aws:efs/mountTarget:MountTarget")
     assert {t["subnetId"] for t in targets} == private_ids and all(t["fileSystemId"] == fs.id for t in targets)
     (sg,) = inputs(r, "aws:ec2/securityGroup:SecurityGroup")
@@ -238,7 +244,7 @@ def test_cluster_composes_in_a_program_of_its_own(tmp_path):
     """))
     result = render_tool.run_program("test", {"aws:region": "eu-west-1"}, [], project_dir=tmp_path)
     assert result.outputs()["name"] == "team-a"
-    assert len(result.of_type("aws:ec2/natGateway:NatGateway")) == 1
+    assert len(of_type(result, "aws:ec2/natGateway:NatGateway")) == 1
     subnets = inputs(result, "aws:ec2/subnet:Subnet")
     assert {s["availabilityZone"] for s in subnets} == {"eu-west-1a", "eu-west-1b", "eu-west-1c"}
     assert all(s["cidrBlock"].startswith("10.0.") for s in subnets)

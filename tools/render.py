@@ -36,6 +36,7 @@ import pulumi  # noqa: E402
 from pulumi.runtime.settings import get_root_resource  # noqa: E402
 from pulumi.runtime.stack import wait_for_rpcs  # noqa: E402
 
+from components.helm import oci_split  # noqa: E402
 from tools.mocks import SECRET_MARKER, SECRET_SIG, PlatformMocks, Recording, RecordingMonitor  # noqa: E402
 
 UNKNOWN_MARKER = "[unknown]"
@@ -249,11 +250,12 @@ def helm_releases(recording: Recording) -> list[dict[str, Any]]:
         if r.type != HELM_RELEASE:
             continue
         i = redact(r.inputs)
+        chart, repository = oci_split(i.get("chart"), (i.get("repositoryOpts") or {}).get("repo"))
         releases.append({
             "name": i.get("name", r.name),
             "namespace": i.get("namespace", "default"),
-            "chart": i.get("chart"),
-            "repository": (i.get("repositoryOpts") or {}).get("repo"),
+            "chart": chart,
+            "repository": repository,
             "version": i.get("version"),
             "values": i.get("values") or {},
         })
