@@ -5,7 +5,8 @@ Reads like the architecture (DESIGN.md section 1): validated config in, componen
 
 import pulumi
 
-from components import Cluster, ClusterArgs, GpuCapacity, GpuCapacityArgs
+from components import (Cluster, ClusterArgs, GpuCapacity, GpuCapacityArgs, Namespaces, SecretStore,
+                        SecretStoreArgs, TenantKeyArgs)
 from components.plan import tier_plan
 from components.stack_config import load
 
@@ -29,8 +30,22 @@ gpu = GpuCapacity(
     opts=on_cluster,
 )
 
-# SecretStore, Observability, Gateway and ModelTier x N plug in here (issues #4-#7), each taking the
-# cluster's provider and its own config section.
+namespaces = Namespaces("namespaces", opts=on_cluster)
+
+secrets = SecretStore(
+    "secrets",
+    SecretStoreArgs(cluster_name=cfg.cluster_name, region=settings.region, hf_token=settings.hf_token,
+                    tenants=[TenantKeyArgs(t.name, t.rotate) for t in cfg.tenants],
+                    refresh_interval=cfg.secret_store.refresh_interval,
+                    recovery_window_days=cfg.secret_store.recovery_window_days,
+                    system_node_selector=cluster.system_node_selector,
+                    depends_on=[*cluster.nodes_ready, *namespaces.resources],
+                    environment=cfg.environment, tags=cfg.cluster.tags),
+    opts=on_cluster,
+)
+
+# Observability, Gateway and ModelTier x N plug in here (issues #5-#7), each taking the cluster's
+# provider and its own config section.
 
 pulumi.export("clusterName", cluster.cluster_name)
 pulumi.export("clusterEndpoint", cluster.endpoint)
@@ -41,4 +56,5 @@ pulumi.export("efsFileSystemId", cluster.efs_file_system_id)
 pulumi.export("weightsStorageClass", cluster.weights_storage_class)
 pulumi.export("nodeRoleArn", cluster.node_role_arn)
 pulumi.export("gpuNodeRoleArn", gpu.node_role_arn)
+pulumi.export("tenantKeySecretArns", secrets.tenant_secret_arns)  # ARNs only; see README to read a key
 pulumi.export("tierPlan", tier_plan(cfg))

@@ -7,6 +7,9 @@ helpers (config schema, versions, naming, network and IAM documents) sit beside 
 from .cluster import Cluster, ClusterArgs
 from .config import ClusterConfig, ConfigError, GpuClassConfig, StackConfig
 from .gpu_capacity import GpuCapacity, GpuCapacityArgs
+from .namespaces import Namespaces, NamespacesArgs
+from .secret_store import SecretStore, SecretStoreArgs, TenantKeyArgs
 
 __all__ = ["Cluster", "ClusterArgs", "ClusterConfig", "ConfigError", "GpuCapacity", "GpuCapacityArgs",
-           "GpuClassConfig", "StackConfig"]
+           "GpuClassConfig", "Namespaces", "NamespacesArgs", "SecretStore", "SecretStoreArgs", "StackConfig",
+           "TenantKeyArgs"]

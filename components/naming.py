@@ -41,3 +41,9 @@ def k8s_labels(component: str, instance: str, **more: str) -> dict[str, str]:
     }
     labels.update(more)
     return labels
+
+
+# Namespaces the platform creates.
+TIERS_NAMESPACE = "llm-tiers"          # TGI Deployments and their weight-sync Jobs (the HF token lives here only)
+GATEWAY_NAMESPACE = "llm-gateway"      # the Gateway, its routes and policies, tenant API keys
+EXTERNAL_SECRETS_NAMESPACE = "external-secrets"

@@ -171,7 +171,8 @@ def test_karpenter_iam_is_scoped(rendered):
     assert by_sid["AllowScopedDeletion"]["Condition"]["StringEquals"] == {
         "aws:ResourceTag/kubernetes.io/cluster/llm-prod": "owned"}
     assert by_sid["AllowAPIServerEndpointDiscovery"]["Resource"].endswith(":cluster/llm-prod")
-    (assoc,) = [a.inputs for a in r.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")]
+    (assoc,) = [a.inputs for a in r.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+                if a.inputs["serviceAccount"] == "karpenter"]
     assert (assoc["namespace"], assoc["serviceAccount"]) == ("kube-system", "karpenter")
     assert assoc["roleArn"].endswith("/llm-prod-karpenter")
     entries = {e.inputs["principalArn"]: e.inputs for e in r.of_type("aws:eks/accessEntry:AccessEntry")}

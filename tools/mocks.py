@@ -174,6 +174,13 @@ class PlatformMocks(pulumi.runtime.Mocks):
         elif t.startswith("aws:sqs/queue:Queue"):
             rid = f"https://sqs.{self.region}.amazonaws.com/{ACCOUNT_ID}/{named()}"
             state.update(arn=self._arn("sqs", named()), url=rid)
+        elif t == "random:index/randomPassword:RandomPassword":
+            # Deterministic per name and keepers, so a changed keeper (rotation) changes the value.
+            alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+            seed = hashlib.sha256(f"{t}/{name}/{sorted((inputs.get('keepers') or {}).items())}".encode()).digest()
+            length = int(inputs.get("length", 16))
+            state["result"] = "".join(alphabet[seed[i % len(seed)] % len(alphabet)] for i in range(length))
+            rid = "none"
         elif t == "aws:secretsmanager/secret:Secret":
             rid = self._arn("secretsmanager", f"secret:{named()}-{h[:6]}")
             state.update(arn=rid)

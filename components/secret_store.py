@@ -1,0 +1,240 @@
+"""SecretStore: a customer-managed KMS key, Secrets Manager secrets (Hugging Face token, one API key per
+tenant), External Secrets Operator with an EKS Pod Identity role that can read only these secrets, a
+ClusterSecretStore, and the ExternalSecrets that sync them where they are needed.
+
+Secret values stay ``pulumi.Output`` secrets end to end: the token comes from secret config, tenant keys
+from pulumi-random; neither is exported nor written into any manifest (Kubernetes Secrets are created by
+External Secrets in the cluster, not by Pulumi).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from . import helm, iam, naming
+
+ESO_API = "external-secrets.io/v1"
+ESO_SERVICE_ACCOUNT = "external-secrets"
+CLUSTER_STORE_NAME = "aws-secrets-manager"
+HF_TOKEN_SECRET = "hf-token"            # Kubernetes Secret in the tiers namespace
+HF_TOKEN_KEY = "HF_TOKEN"               # its data key (the env var name huggingface_hub reads)
+TENANT_KEYS_SECRET = "tenant-api-keys"  # Kubernetes Secret in the gateway namespace: data = {tenant: key}
+API_KEY_PREFIX = "sk-"
+API_KEY_RANDOM_LENGTH = 48              # [A-Za-z0-9]{48}: ~285 bits, accepted by every OpenAI client
+
+
+# ---------------------------------------------------------------------------------------------- pure
+
+
+def hf_token_secret_name(cluster_name: str) -> str:
+    return f"{cluster_name}/hf-token"
+
+
+def tenant_secret_name(cluster_name: str, tenant: str) -> str:
+    return f"{cluster_name}/tenants/{tenant}/api-key"
+
+
+def eso_policy(secret_arns: Sequence[str], key_arn: str, region: str) -> str:
+    """Read exactly these secrets, decrypt with exactly this key (and only through Secrets Manager)."""
+    return iam.policy_document([
+        {"Sid": "ReadPlatformSecrets", "Effect": "Allow",
+         "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+         "Resource": sorted(secret_arns)},
+        {"Sid": "DecryptWithPlatformKey", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arn,
+         "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}}},
+    ])
+
+
+def cluster_secret_store(region: str, namespaces: Sequence[str]) -> dict[str, Any]:
+    """ClusterSecretStore for Secrets Manager, usable only from the listed namespaces. The controller
+    authenticates with its EKS Pod Identity credentials (no keys, no auth block)."""
+    return {
+        "apiVersion": ESO_API,
+        "kind": "ClusterSecretStore",
+        "metadata": {"name": CLUSTER_STORE_NAME, "labels": naming.k8s_labels("secret-store", CLUSTER_STORE_NAME)},
+        "spec": {
+            "provider": {"aws": {"service": "SecretsManager", "region": region}},
+            "conditions": [{"namespaces": sorted(namespaces)}],
+        },
+    }
+
+
+def external_secret(name: str, namespace: str, refresh_interval: str,
+                    data: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """An ExternalSecret that owns Kubernetes Secret ``name``: ``data`` maps secret keys to Secrets Manager
+    secret names."""
+    return {
+        "apiVersion": ESO_API,
+        "kind": "ExternalSecret",
+        "metadata": {"name": name, "namespace": namespace, "labels": naming.k8s_labels("secret-store", name)},
+        "spec": {
+            "refreshInterval": refresh_interval,
+            "secretStoreRef": {"kind": "ClusterSecretStore", "name": CLUSTER_STORE_NAME},
+            "target": {"name": name, "creationPolicy": "Owner", "deletionPolicy": "Delete"},
+            "data": [{"secretKey": key, "remoteRef": {"key": remote}} for key, remote in data],
+        },
+    }
+
+
+# ---------------------------------------------------------------------------------------------- component
+
+
+@dataclass(frozen=True)
+class TenantKeyArgs:
+    name: str
+    """Tenant id (a Kubernetes label value); the gateway's client id."""
+    rotate: int = 0
+    """Increment to replace the tenant's key."""
+
+
+@dataclass(frozen=True)
+class SecretStoreArgs:
+    """Inputs of :class:`SecretStore`."""
+
+    cluster_name: str
+    """EKS cluster name: prefix of secret names, and the cluster for the Pod Identity association."""
+    region: str
+    """AWS region of the secrets."""
+    hf_token: Optional[pulumi.Output[str]] = None
+    """Hugging Face token as a secret Output (``pulumi.Config().get_secret("hfToken")``); None: no token."""
+    tenants: Sequence[TenantKeyArgs] = ()
+    """Tenants that get an API key."""
+    refresh_interval: str = "1h"
+    """How often External Secrets re-reads Secrets Manager."""
+    recovery_window_days: int = 30
+    """Secrets Manager recovery window for deleted secrets."""
+    tiers_namespace: str = naming.TIERS_NAMESPACE
+    """Where the HF token is synced (the weight-sync Jobs' namespace) — and nowhere else."""
+    gateway_namespace: str = naming.GATEWAY_NAMESPACE
+    """Where tenant keys are synced, in the format Envoy Gateway's API-key auth reads."""
+    system_node_selector: Mapping[str, str] = field(default_factory=dict)
+    """Where the operator's pods run."""
+    depends_on: Sequence[pulumi.Resource] = ()
+    """Install after these (nodes ready, namespaces)."""
+    environment: Optional[str] = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class SecretStore(pulumi.ComponentResource):
+    """Secrets in one place, synced into the cluster. See docs/components/secret-store.md."""
+
+    kms_key_arn: pulumi.Output[str]
+    hf_token_secret_arn: Optional[pulumi.Output[str]]
+    tenant_secret_arns: dict[str, pulumi.Output[str]]
+    """Secrets Manager ARN of each tenant's API key (the ARN, never the key)."""
+    tenant_keys: dict[str, pulumi.Output[str]]
+    """Each tenant's API key, a secret Output, for composition (never export it)."""
+    hf_token_k8s_secret: Optional[str]
+    """Name of the Kubernetes Secret (in tiers_namespace) holding HF_TOKEN, or None without a token."""
+    tenant_keys_k8s_secret: Optional[str]
+    """Name of the Kubernetes Secret (in gateway_namespace) with one data key per tenant."""
+    ready: list[pulumi.Resource]
+
+    def __init__(self, resource_name: str, args: SecretStoreArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(naming.type_token("SecretStore"), resource_name, None, opts)
+        name = args.cluster_name
+        tags = naming.aws_tags(args.environment, name, dict(args.tags))
+        child = pulumi.ResourceOptions(parent=self)
+
+        key = aws.kms.Key(f"{resource_name}-key", description=f"Platform secrets of {name}",
+                          enable_key_rotation=True, deletion_window_in_days=30, tags=tags, opts=child)
+        aws.kms.Alias(f"{resource_name}-key", name=f"alias/{name}-platform-secrets", target_key_id=key.key_id,
+                      opts=child)
+
+        def secret(res: str, secret_name: str, description: str, value: pulumi.Output[str]) -> aws.secretsmanager.Secret:
+            sm = aws.secretsmanager.Secret(
+                res, name=secret_name, description=description, kms_key_id=key.arn,
+                recovery_window_in_days=args.recovery_window_days, tags=tags, opts=child)
+            aws.secretsmanager.SecretVersion(res, secret_id=sm.id, secret_string=pulumi.Output.secret(value),
+                                             opts=child)
+            return sm
+
+        secrets: list[aws.secretsmanager.Secret] = []
+        self.hf_token_secret_arn = None
+        if args.hf_token is not None:
+            hf = secret(f"{resource_name}-hf-token", hf_token_secret_name(name),
+                        "Hugging Face token for weight-sync Jobs", args.hf_token)
+            secrets.append(hf)
+            self.hf_token_secret_arn = hf.arn
+
+        self.tenant_secret_arns, self.tenant_keys = {}, {}
+        for tenant in sorted(args.tenants, key=lambda t: t.name):
+            password = random.RandomPassword(
+                f"{resource_name}-tenant-{tenant.name}", length=API_KEY_RANDOM_LENGTH, special=False,
+                upper=True, lower=True, numeric=True, keepers={"rotate": str(tenant.rotate)}, opts=child)
+            api_key = pulumi.Output.concat(API_KEY_PREFIX, password.result)
+            sm = secret(f"{resource_name}-tenant-{tenant.name}", tenant_secret_name(name, tenant.name),
+                        f"API key of tenant {tenant.name}", api_key)
+            secrets.append(sm)
+            self.tenant_secret_arns[tenant.name] = sm.arn
+            self.tenant_keys[tenant.name] = pulumi.Output.secret(api_key)
+
+        # ------------------------------------------------------------ External Secrets Operator
+        role = aws.iam.Role(f"{resource_name}-eso", name=f"{name}-external-secrets",
+                            assume_role_policy=iam.pod_identity_trust_policy(), tags=tags, opts=child)
+        policies: list[pulumi.Resource] = []
+        if secrets:
+            policies.append(aws.iam.RolePolicy(
+                f"{resource_name}-eso", role=role.id,
+                policy=pulumi.Output.all(key.arn, *[s.arn for s in secrets]).apply(
+                    lambda v: eso_policy(v[1:], v[0], args.region)),
+                opts=child))
+        identity = aws.eks.PodIdentityAssociation(
+            f"{resource_name}-eso", cluster_name=name, namespace=naming.EXTERNAL_SECRETS_NAMESPACE,
+            service_account=ESO_SERVICE_ACCOUNT, role_arn=role.arn, tags=tags, opts=child)
+        placement = {"nodeSelector": dict(args.system_node_selector)}
+        operator = helm.release(
+            f"{resource_name}-external-secrets", "external-secrets", name="external-secrets",
+            namespace=naming.EXTERNAL_SECRETS_NAMESPACE, create_namespace=True,
+            values={
+                "installCRDs": True,
+                "replicaCount": 2,
+                "serviceAccount": {"create": True, "name": ESO_SERVICE_ACCOUNT},
+                "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
+                **placement,
+                "webhook": {"replicaCount": 2, **placement},
+                "certController": placement,
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, identity, *policies]))
+
+        after_operator = pulumi.ResourceOptions(parent=self, depends_on=[operator, *args.depends_on])
+        store = cluster_secret_store(args.region, [args.tiers_namespace, args.gateway_namespace])
+        store_cr = k8s.apiextensions.CustomResource(
+            f"{resource_name}-cluster-store", api_version=ESO_API, kind="ClusterSecretStore",
+            metadata=store["metadata"], spec=store["spec"], opts=after_operator)
+        after_store = pulumi.ResourceOptions(parent=self, depends_on=[store_cr])
+        self.ready = [store_cr]
+
+        self.hf_token_k8s_secret = None
+        if args.hf_token is not None:
+            es = external_secret(HF_TOKEN_SECRET, args.tiers_namespace, args.refresh_interval,
+                                 [(HF_TOKEN_KEY, hf_token_secret_name(name))])
+            self.ready.append(k8s.apiextensions.CustomResource(
+                f"{resource_name}-hf-token-sync", api_version=ESO_API, kind="ExternalSecret",
+                metadata=es["metadata"], spec=es["spec"], opts=after_store))
+            self.hf_token_k8s_secret = HF_TOKEN_SECRET
+
+        self.tenant_keys_k8s_secret = None
+        if args.tenants:
+            es = external_secret(TENANT_KEYS_SECRET, args.gateway_namespace, args.refresh_interval,
+                                 [(t.name, tenant_secret_name(name, t.name))
+                                  for t in sorted(args.tenants, key=lambda t: t.name)])
+            self.ready.append(k8s.apiextensions.CustomResource(
+                f"{resource_name}-tenant-keys-sync", api_version=ESO_API, kind="ExternalSecret",
+                metadata=es["metadata"], spec=es["spec"], opts=after_store))
+            self.tenant_keys_k8s_secret = TENANT_KEYS_SECRET
+
+        self.kms_key_arn = key.arn
+        self.register_outputs({
+            "kmsKeyArn": self.kms_key_arn,
+            "hfTokenSecretArn": self.hf_token_secret_arn,
+            "tenantSecretArns": self.tenant_secret_arns,
+        })
+

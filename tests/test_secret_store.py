@@ -1,0 +1,171 @@
+"""SecretStore: KMS, Secrets Manager, External Secrets, tenant keys; secrets never in plaintext."""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+
+import pytest
+
+from components import secret_store
+from components.config import parse
+from conftest import STACKS, overrides, stack_values
+from tools import render as render_tool
+from tools import validate
+
+COMPONENT = "llmtiers:index:SecretStore$"
+
+
+def mine(result, type_token):
+    return [r for r in result.of_type(type_token) if COMPONENT in r.urn]
+
+
+def objects(result, kind):
+    return [o for o in result.kubernetes_objects() if o["kind"] == kind]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_secrets_are_encrypted_with_the_platform_key(rendered, stack):
+    r = rendered(stack)
+    (key,) = mine(r, "aws:kms/key:Key")
+    assert key.inputs["enableKeyRotation"] is True
+    key_arn = f"arn:aws:kms:us-east-1:111122223333:key/{key.id}"
+    cfg = parse(stack_values(stack))
+    secrets = mine(r, "aws:secretsmanager/secret:Secret")
+    assert {s.inputs["name"] for s in secrets} == {f"{cfg.cluster_name}/hf-token"} | {
+        f"{cfg.cluster_name}/tenants/{t.name}/api-key" for t in cfg.tenants}
+    for s in secrets:
+        assert s.inputs["kmsKeyId"] == key_arn
+        assert s.inputs["recoveryWindowInDays"] == cfg.secret_store.recovery_window_days
+    versions = mine(r, "aws:secretsmanager/secretVersion:SecretVersion")
+    assert len(versions) == len(secrets)
+    assert all(render_tool.redact(v.inputs)["secretString"] == "[secret]" for v in versions)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_external_secrets_can_read_only_these_secrets_with_only_this_key(rendered, stack):
+    r = rendered(stack)
+    secret_arns = {s.id for s in mine(r, "aws:secretsmanager/secret:Secret")}
+    (key,) = mine(r, "aws:kms/key:Key")
+    (policy,) = mine(r, "aws:iam/rolePolicy:RolePolicy")
+    read, decrypt = json.loads(policy.inputs["policy"])["Statement"]
+    assert set(read["Resource"]) == secret_arns and "*" not in json.dumps(read["Resource"])
+    assert read["Action"] == ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+    assert decrypt["Action"] == "kms:Decrypt" and decrypt["Resource"] == f"arn:aws:kms:us-east-1:111122223333:key/{key.id}"
+    assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}
+    (assoc,) = mine(r, "aws:eks/podIdentityAssociation:PodIdentityAssociation")
+    assert (assoc.inputs["namespace"], assoc.inputs["serviceAccount"]) == ("external-secrets", "external-secrets")
+    (role,) = mine(r, "aws:iam/role:Role")
+    assert json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == {"Service": "pods.eks.amazonaws.com"}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_sync_targets(rendered, stack):
+    r = rendered(stack)
+    cfg = parse(stack_values(stack))
+    (store,) = objects(r, "ClusterSecretStore")
+    assert store["spec"]["provider"] == {"aws": {"service": "SecretsManager", "region": "us-east-1"}}
+    assert store["spec"]["conditions"] == [{"namespaces": ["llm-gateway", "llm-tiers"]}]
+    syncs = {o["metadata"]["name"]: o for o in objects(r, "ExternalSecret")}
+    assert set(syncs) == {"hf-token", "tenant-api-keys"}
+    hf = syncs["hf-token"]
+    assert hf["metadata"]["namespace"] == "llm-tiers"
+    assert hf["spec"]["data"] == [{"secretKey": "HF_TOKEN", "remoteRef": {"key": f"{cfg.cluster_name}/hf-token"}}]
+    keys = syncs["tenant-api-keys"]
+    assert keys["metadata"]["namespace"] == "llm-gateway"
+    assert {d["secretKey"] for d in keys["spec"]["data"]} == {t.name for t in cfg.tenants}
+    for s in syncs.values():
+        assert s["spec"]["refreshInterval"] == cfg.secret_store.refresh_interval
+        assert s["spec"]["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": "aws-secrets-manager"}
+    token_refs = [o for o in objects(r, "ExternalSecret") if "hf-token" in json.dumps(o["spec"]["data"])]
+    assert [o["metadata"]["namespace"] for o in token_refs] == ["llm-tiers"], "the HF token goes nowhere else"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_secret_store_objects_validate_against_the_crds(rendered, stack, crd_schemas):
+    objs = objects(rendered(stack), "ExternalSecret") + objects(rendered(stack), "ClusterSecretStore")
+    assert len(objs) == 3
+    problems, skipped = validate.validate_objects(objs, "1.34", crd_schemas)
+    assert not problems and not skipped, problems
+
+
+def test_operator_release(rendered):
+    (rel,) = [x for x in rendered("prod").helm_releases() if x["name"] == "external-secrets"]
+    assert (rel["chart"], rel["version"]) == ("external-secrets", "2.9.0")
+    assert rel["namespace"] == "external-secrets"
+    v = rel["values"]
+    assert v["serviceAccount"]["name"] == "external-secrets" and v["installCRDs"] is True
+    for part in (v, v["webhook"], v["certController"]):
+        assert part["nodeSelector"] == {"llm-tiers.io/node-role": "system"}
+
+
+def test_without_a_token_nothing_token_related_is_created():
+    result = render_tool.render("dev", omit_secrets=True)
+    assert not [s for s in result.of_type("aws:secretsmanager/secret:Secret") if s.inputs["name"].endswith("/hf-token")]
+    assert [o["metadata"]["name"] for o in objects(result, "ExternalSecret")] == ["tenant-api-keys"]
+
+
+def _resource_names(result):
+    return {(r.type, r.name) for r in result.custom_resources}
+
+
+def test_adding_and_removing_a_tenant_changes_exactly_its_resources():
+    base = stack_values("dev")
+    more = stack_values("dev")
+    more["tenants"].append({"name": "newbie", "tiers": ["chat-small"]})
+    before = render_tool.render("dev", overrides=overrides(base))
+    after = render_tool.render("dev", overrides=overrides(more))
+    added = _resource_names(after) - _resource_names(before)
+    assert added == {("random:index/randomPassword:RandomPassword", "secrets-tenant-newbie"),
+                     ("aws:secretsmanager/secret:Secret", "secrets-tenant-newbie"),
+                     ("aws:secretsmanager/secretVersion:SecretVersion", "secrets-tenant-newbie")}
+    assert _resource_names(before) - _resource_names(after) == set(), "removing is the exact inverse"
+    # Besides the new resources, only the ESO read policy and the gateway's key sync change.
+    changed = {(r.type, r.name) for r in before.custom_resources
+               if r.inputs != next(a.inputs for a in after.custom_resources if (a.type, a.name) == (r.type, r.name))}
+    assert changed == {("aws:iam/rolePolicy:RolePolicy", "secrets-eso"),
+                       ("kubernetes:external-secrets.io/v1:ExternalSecret", "secrets-tenant-keys-sync")}
+
+
+def test_rotate_counter_replaces_only_that_tenants_key():
+    values = stack_values("prod")
+    before = render_tool.render("prod", overrides=overrides(values))
+    values["tenants"][0]["rotate"] = 1
+    after = render_tool.render("prod", overrides=overrides(values))
+    keepers = lambda res: {r.name: r.inputs["keepers"] for r in res.of_type(  # noqa: E731
+        "random:index/randomPassword:RandomPassword")}
+    changed = {n for n, k in keepers(after).items() if keepers(before)[n] != k}
+    assert changed == {"secrets-tenant-search"} and keepers(after)["secrets-tenant-search"] == {"rotate": "1"}
+
+
+def test_tenant_keys_have_the_openai_shape_and_stay_secret(tmp_path):
+    """Compose SecretStore alone; unwrap a key deliberately, as only a test may, to check its shape."""
+    (tmp_path / "Pulumi.yaml").write_text("name: keys\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text(textwrap.dedent("""
+        import pulumi
+        from components import SecretStore, SecretStoreArgs, TenantKeyArgs
+        s = SecretStore("s", SecretStoreArgs(cluster_name="c", region="us-east-1",
+                                             tenants=[TenantKeyArgs("alpha"), TenantKeyArgs("beta", rotate=2)]))
+        pulumi.export("alpha", pulumi.Output.unsecret(s.tenant_keys["alpha"]))
+        pulumi.export("beta_is_secret", s.tenant_keys["beta"])
+    """))
+    result = render_tool.run_program("test", {"aws:region": "us-east-1"}, [], project_dir=tmp_path)
+    out = result.outputs()
+    assert re.fullmatch(r"sk-[A-Za-z0-9]{48}", out["alpha"]), out["alpha"]
+    assert out["beta_is_secret"] == "[secret]"
+    (password,) = [r for r in result.of_type("random:index/randomPassword:RandomPassword") if r.name == "s-tenant-alpha"]
+    assert password.inputs["length"] == secret_store.API_KEY_RANDOM_LENGTH and password.inputs["special"] is False
+
+
+def test_stack_outputs_carry_arns_not_keys(rendered):
+    out = rendered("prod").outputs()
+    arns = out["tenantKeySecretArns"]
+    assert set(arns) == {"search", "support-bot", "analytics"}
+    assert all(v.startswith("arn:aws:secretsmanager:") for v in arns.values())
+
+
+def test_namespaces_enforce_pod_security(rendered):
+    ns = {o["metadata"]["name"]: o["metadata"]["labels"] for o in objects(rendered("prod"), "Namespace")}
+    assert ns["llm-gateway"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert ns["llm-tiers"]["pod-security.kubernetes.io/enforce"] == "baseline"
