@@ -356,7 +356,10 @@ class ModelPolicyConfig(_Model):
     allowed_licenses: list[str] = Field(
         default_factory=lambda: ["apache-2.0", "mit"], min_length=1,
         description="Hub license ids a tier's model may carry (e.g. `apache-2.0`, `llama3.1`).")
-    lock_file: str = Field("models.lock.json", description="Path of the committed models lock, relative to the project.")
+    lock_file: str = Field(
+        "models.lock.json",
+        description="Path of the committed models lock (relative to the project directory). Gating, license and "
+                    "revision checks read it; a stack without the file gets none of them yet.")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -8,11 +8,13 @@ from __future__ import annotations
 import json
 import typing
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Optional
 
 import pulumi
 from pulumi.runtime import config as runtime_config
 
+from . import models_lock
 from .config import SECRET_KEYS, ConfigError, ConfigIssue, StackConfig, parse
 
 
@@ -62,9 +64,16 @@ def load() -> StackSettings:
         cfg = parse(_raw_project_values(project), stack_file)
     except ConfigError as exc:
         raise pulumi.RunError(str(ConfigError([*exc.issues, *issues], stack_file))) from None
+    conf = pulumi.Config()
+    has_token = conf.get("hfToken") is not None
+    try:
+        # Pulumi runs the program in the project directory; a relative lock path is relative to it.
+        lock = models_lock.load(Path(cfg.model_policy.lock_file))
+        issues += models_lock.gated_without_token(cfg, lock, has_token)
+    except models_lock.LockError as exc:
+        issues.append(ConfigIssue("modelPolicy.lockFile", str(exc)))
     if issues:
         raise pulumi.RunError(str(ConfigError(issues, stack_file)))
-    conf = pulumi.Config()
     return StackSettings(
         config=cfg,
         region=typing.cast(str, region),

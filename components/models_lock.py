@@ -1,0 +1,103 @@
+"""The models lock (pure): what the Hub said about each model a tier uses, committed so previews and
+renders are reproducible and offline, and so license and gating changes show up in pull requests.
+
+Format (``models.lock.json``)::
+
+    {"version": 1,
+     "models": {"meta-llama/Llama-3.1-8B-Instruct": {
+         "revision": "<40-hex commit>", "license": "llama3.1", "gated": true, "requiresRemoteCode": false,
+         "architecture": "LlamaForCausalLM", "torchDtype": "bfloat16",
+         "numLayers": 32, "numAttentionHeads": 32, "numKeyValueHeads": 8, "headDim": 128,
+         "hiddenSize": 4096, "maxPositionEmbeddings": 131072, "quantization": null,
+         "files": [{"path": "model-00001-of-00004.safetensors", "size": 4976698672}, ...],
+         "weightsBytes": 16060556376}}}
+
+This module reads and checks the lock; the command that writes it from the Hub arrives with the model
+tiers work. Until a stack's lock file exists, the checks that need Hub facts have nothing to check.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+
+from .config import ConfigIssue, StackConfig
+
+LOCK_VERSION = 1
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+
+class LockedFile(_Model):
+    path: str
+    size: int = Field(ge=0)
+
+
+class ModelLockEntry(_Model):
+    revision: str = Field(pattern=r"^[0-9a-f]{40}$")
+    license: Optional[str] = None
+    gated: bool
+    requires_remote_code: bool = False
+    architecture: Optional[str] = None
+    torch_dtype: Optional[str] = None
+    num_layers: Optional[int] = Field(None, gt=0)
+    num_attention_heads: Optional[int] = Field(None, gt=0)
+    num_key_value_heads: Optional[int] = Field(None, gt=0)
+    head_dim: Optional[int] = Field(None, gt=0)
+    hidden_size: Optional[int] = Field(None, gt=0)
+    max_position_embeddings: Optional[int] = Field(None, gt=0)
+    quantization: Optional[str] = None
+    files: list[LockedFile] = Field(default_factory=list)
+    weights_bytes: int = Field(0, ge=0)
+
+
+class ModelsLock(_Model):
+    version: int
+    models: dict[str, ModelLockEntry] = Field(default_factory=dict)
+
+
+class LockError(ValueError):
+    pass
+
+
+def load(path: Path) -> Optional[ModelsLock]:
+    """The lock at ``path``, or None when there is no lock file. Raises LockError when it is unreadable."""
+    if not path.exists():
+        return None
+    try:
+        lock = ModelsLock.model_validate(json.loads(path.read_text()))
+    except (json.JSONDecodeError, ValidationError) as exc:
+        raise LockError(f"{path} is not a valid models lock ({str(exc).splitlines()[0]}); regenerate it") from None
+    if lock.version != LOCK_VERSION:
+        raise LockError(f"{path} has lock version {lock.version}; this program reads version {LOCK_VERSION}")
+    return lock
+
+
+def tier_models(cfg: StackConfig) -> list[tuple[str, str]]:
+    """(key path, model id) of every model the stack deploys: each tier's and each candidate's."""
+    models = []
+    for i, tier in enumerate(cfg.tiers):
+        models.append((f"tiers[{i}].modelId", tier.model_id))
+        if tier.candidate and tier.candidate.model_id:
+            models.append((f"tiers[{i}].candidate.modelId", tier.candidate.model_id))
+    return models
+
+
+def gated_without_token(cfg: StackConfig, lock: Optional[ModelsLock], has_token: bool) -> list[ConfigIssue]:
+    """A gated model cannot be downloaded without a token: refuse at preview, not in a Job at 3 a.m."""
+    if has_token or lock is None:
+        return []
+    issues = []
+    for path, model_id in tier_models(cfg):
+        entry = lock.models.get(model_id)
+        if entry is not None and entry.gated:
+            issues.append(ConfigIssue(path, f"{model_id} is gated on the Hugging Face Hub and no token is configured; "
+                                            "run `pulumi config set --secret hfToken <token>` with a token whose "
+                                            "account has accepted the model's license"))
+    return issues

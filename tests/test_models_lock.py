@@ -1,0 +1,100 @@
+"""The models lock as read at preview, and the gated-model rule it enables."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components import models_lock
+from conftest import overrides, stack_values
+from tools import render as render_tool
+
+LLAMA_8B = "meta-llama/Llama-3.1-8B-Instruct"
+LLAMA_70B = "meta-llama/Llama-3.1-70B-Instruct"
+
+
+def entry(gated: bool, revision: str = "0" * 40) -> dict:
+    return {"revision": revision, "license": "llama3.1" if gated else "apache-2.0", "gated": gated,
+            "numLayers": 32, "numAttentionHeads": 32, "numKeyValueHeads": 8, "headDim": 128,
+            "files": [{"path": "model.safetensors", "size": 10}], "weightsBytes": 10}
+
+
+def write_lock(path, models: dict) -> str:
+    path.write_text(json.dumps({"version": 1, "models": models}))
+    return str(path)
+
+
+def test_missing_lock_is_none(tmp_path):
+    assert models_lock.load(tmp_path / "absent.json") is None
+
+
+@pytest.mark.parametrize("content,words", [
+    ("{not json", "not a valid models lock"),
+    (json.dumps({"version": 1, "models": {LLAMA_8B: {"revision": "main", "gated": True}}}), "not a valid models lock"),
+    (json.dumps({"version": 9, "models": {}}), "lock version 9"),
+    (json.dumps({"version": 1, "models": {LLAMA_8B: {**entry(True), "gatd": True}}}), "not a valid models lock"),
+])
+def test_unreadable_lock_is_an_error(tmp_path, content, words):
+    path = tmp_path / "lock.json"
+    path.write_text(content)
+    with pytest.raises(models_lock.LockError, match=words):
+        models_lock.load(path)
+
+
+def test_valid_lock_loads(tmp_path):
+    lock = models_lock.load(_written(tmp_path))
+    e = lock.models[LLAMA_8B]
+    assert e.gated and e.num_key_value_heads == 8 and e.files[0].size == 10
+
+
+def _written(tmp_path):
+    path = tmp_path / "lock.json"
+    write_lock(path, {LLAMA_8B: entry(True)})
+    return path
+
+
+def _prod_with_lock(tmp_path, models):
+    values = stack_values("prod")
+    values["modelPolicy"]["lockFile"] = write_lock(tmp_path / "models.lock.json", models)
+    return overrides(values)
+
+
+def test_gated_model_without_token_is_refused_at_preview(tmp_path):
+    over = _prod_with_lock(tmp_path, {LLAMA_8B: entry(True), LLAMA_70B: entry(True)})
+    with pytest.raises(render_tool.RenderError) as info:
+        render_tool.render("prod", overrides=over, omit_secrets=True)
+    message = str(info.value)
+    assert f"tiers[0].modelId: {LLAMA_8B} is gated" in message
+    assert f"tiers[1].modelId: {LLAMA_70B} is gated" in message
+    assert "pulumi config set --secret hfToken" in message
+    assert info.value.recording.resources == []
+
+
+def test_gated_model_with_token_renders(tmp_path):
+    over = _prod_with_lock(tmp_path, {LLAMA_8B: entry(True), LLAMA_70B: entry(True)})
+    result = render_tool.render("prod", overrides=over, secrets={"hfToken": "hf_x"})
+    assert result.of_type("aws:eks/cluster:Cluster")
+
+
+def test_ungated_models_need_no_token(tmp_path):
+    over = _prod_with_lock(tmp_path, {LLAMA_8B: entry(False), LLAMA_70B: entry(False)})
+    assert render_tool.render("prod", overrides=over, omit_secrets=True).of_type("aws:eks/cluster:Cluster")
+
+
+def test_candidate_models_are_checked_too(tmp_path):
+    values = stack_values("prod")
+    values["tiers"][0]["candidate"] = {"modelId": "meta-llama/Llama-3.3-70B-Instruct"}
+    values["modelPolicy"]["lockFile"] = write_lock(tmp_path / "l.json", {
+        LLAMA_8B: entry(False), LLAMA_70B: entry(False), "meta-llama/Llama-3.3-70B-Instruct": entry(True)})
+    with pytest.raises(render_tool.RenderError, match=r"tiers\[0\]\.candidate\.modelId: meta-llama/Llama-3.3-70B"):
+        render_tool.render("prod", overrides=overrides(values), omit_secrets=True)
+
+
+def test_corrupt_lock_is_reported_at_its_key(tmp_path):
+    values = stack_values("dev")
+    bad = tmp_path / "bad.json"
+    bad.write_text("[]")
+    values["modelPolicy"]["lockFile"] = str(bad)
+    with pytest.raises(render_tool.RenderError, match=r"modelPolicy\.lockFile: .* not a valid models lock"):
+        render_tool.render("dev", overrides=overrides(values))
