@@ -57,4 +57,5 @@ pulumi.export("weightsStorageClass", cluster.weights_storage_class)
 pulumi.export("nodeRoleArn", cluster.node_role_arn)
 pulumi.export("gpuNodeRoleArn", gpu.node_role_arn)
 pulumi.export("tenantKeySecretArns", secrets.tenant_secret_arns)  # ARNs only; see README to read a key
-pulumi.export("tierPlan", tier_plan(cfg))
+pulumi.export("tierPlan", tier_plan(cfg, settings.plans,
+                                    {m: e.revision for m, e in (settings.lock.models if settings.lock else {}).items()}))

@@ -25,7 +25,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 from pydantic.alias_generators import to_camel
 
-from . import gpu_catalog, versions
+from . import gpu_catalog, tgi, versions
 
 # --------------------------------------------------------------------------------------------------
 # Reusable constrained types
@@ -53,9 +53,8 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
                       2192, 2557, 2922, 3288, 3653)
 
 # TGI 3.3.x ``--quantize`` and ``--dtype`` values (DESIGN.md section 4).
-Quantize = Literal["awq", "compressed-tensors", "eetq", "exl2", "gptq", "marlin", "bitsandbytes",
-                   "bitsandbytes-nf4", "bitsandbytes-fp4", "fp8"]
-Dtype = Literal["float16", "bfloat16"]
+Quantize = Literal[tgi.QUANTIZE]  # type: ignore[valid-type]
+Dtype = Literal[tgi.DTYPES]  # type: ignore[valid-type]
 
 
 def _cidr(value: str) -> str:
@@ -636,6 +635,9 @@ def _check_tier(i: int, t: TierConfig, gpu_classes: Optional[Mapping[str, GpuCla
     for j, arg in enumerate(t.extra_args):
         if not arg.startswith("--"):
             issues.append(ConfigIssue(f"{p}.extraArgs[{j}]", f"{arg!r} is not a flag; write it as --flag or --flag=value"))
+    for j, flag in tgi.guarded_extra_args(t.extra_args):
+        issues.append(ConfigIssue(f"{p}.extraArgs[{j}]", f"{flag} is set by the platform from the tier's config "
+                                  "(token limits, shards, quantization, model, ports); use the tier keys instead"))
     if t.candidate and t.candidate.image and not _has_explicit_tag(t.candidate.image):
         issues.append(ConfigIssue(f"{p}.candidate.image", "must name an explicit tag (not latest), e.g. "
                                   f"{versions.IMAGES['tgi']}"))

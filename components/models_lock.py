@@ -25,6 +25,7 @@ from typing import Optional
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
+from . import capacity, gpu_catalog
 from .config import ConfigIssue, StackConfig
 
 LOCK_VERSION = 1
@@ -101,3 +102,33 @@ def gated_without_token(cfg: StackConfig, lock: Optional[ModelsLock], has_token:
                                             "run `pulumi config set --secret hfToken <token>` with a token whose "
                                             "account has accepted the model's license"))
     return issues
+
+
+def model_shape(entry: ModelLockEntry) -> Optional["capacity.ModelShape"]:
+    """The planner's view of a locked model, or None when the lock lacks the architecture numbers."""
+    needed = (entry.num_layers, entry.num_attention_heads, entry.num_key_value_heads, entry.head_dim)
+    if any(v is None for v in needed) or not entry.weights_bytes:
+        return None
+    return capacity.ModelShape(num_layers=entry.num_layers, num_attention_heads=entry.num_attention_heads,
+                               num_key_value_heads=entry.num_key_value_heads, head_dim=entry.head_dim,
+                               weights_bytes=entry.weights_bytes)
+
+
+def tier_plans(cfg: StackConfig, lock: Optional[ModelsLock]) -> dict[int, "capacity.TierPlan"]:
+    """Capacity plan per tier index, for tiers whose live model is locked with its numbers."""
+    plans = {}
+    for i, tier in enumerate(cfg.tiers):
+        entry = lock.models.get(tier.model_id) if lock else None
+        shape = model_shape(entry) if entry else None
+        cls = cfg.gpu_classes.get(tier.gpu_class)
+        if shape is None or cls is None:
+            continue
+        types = [gpu_catalog.lookup(t) for t in cls.instance_types]
+        plans[i] = capacity.plan(shape, gpu_catalog.class_gpu(list(cls.instance_types)), tier.gpus_per_replica,
+                                 tier.max_total_tokens, types)
+    return plans
+
+
+def capacity_issues(cfg: StackConfig, plans: dict[int, "capacity.TierPlan"]) -> list[ConfigIssue]:
+    return [ConfigIssue(f"tiers[{i}]", f"{cfg.tiers[i].model_id} on {p.gpus} x {p.gpu}: {problem}")
+            for i, p in sorted(plans.items()) for problem in p.problems]

@@ -1,34 +1,50 @@
 """The per-tier plan that ``build/<stack>/plan.md`` shows (pure).
 
-Until the capacity planner lands (model tiers issue) it carries what the config fixes: model, GPU class,
-GPUs per replica, token limits and replica bounds.
+Capacity columns (weights, KV bytes per token, KV token capacity, concurrent max-length sequences, fit,
+cost per replica-hour) come from the capacity planner for tiers whose model is in the models lock; other
+tiers show "—" there.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from typing import Optional
+
+from .capacity import GIB, TierPlan
+from .gpu_catalog import PRICE_SOURCE
 from .config import StackConfig
 
 
 # Column order of plan.md.
 COLUMNS = ("tier", "model", "revision", "gpuClass", "instanceTypes", "gpusPerReplica", "maxInputTokens",
-           "maxTotalTokens", "maxOutputTokens", "replicasMin", "replicasMax", "serving")
+           "maxTotalTokens", "maxOutputTokens", "weightsGiB", "kvBytesPerToken", "kvTokenCapacity",
+           "concurrentMaxSequences", "fits", "usdPerReplicaHour", "replicasMin", "replicasMax", "serving")
 
 
-def tier_plan(cfg: StackConfig) -> list[dict[str, Any]]:
+def tier_plan(cfg: StackConfig, plans: Optional[dict[int, TierPlan]] = None,
+              revisions: Optional[dict[str, str]] = None) -> list[dict[str, Any]]:
+    """One row per tier; capacity columns come from the planner where the tier's model is locked."""
+    plans, revisions = plans or {}, revisions or {}
     rows = []
-    for t in cfg.tiers:
+    for i, t in enumerate(cfg.tiers):
+        p = plans.get(i)
         rows.append({
             "tier": t.name,
             "model": t.model_id,
-            "revision": t.revision or "(from models lock)",
+            "revision": t.revision or revisions.get(t.model_id, "(not locked yet)"),
             "gpuClass": t.gpu_class,
             "instanceTypes": list(cfg.gpu_classes[t.gpu_class].instance_types),
             "gpusPerReplica": t.gpus_per_replica,
             "maxInputTokens": t.max_input_tokens,
             "maxTotalTokens": t.max_total_tokens,
             "maxOutputTokens": t.max_total_tokens - t.max_input_tokens,
+            "weightsGiB": round(p.weights_bytes_per_gpu * p.gpus / GIB, 1) if p else "—",
+            "kvBytesPerToken": p.kv_bytes_per_token if p else "—",
+            "kvTokenCapacity": p.kv_token_capacity if p else "—",
+            "concurrentMaxSequences": p.concurrent_max_sequences if p else "—",
+            "fits": ("yes" if p.fits else "NO") if p else "—",
+            "usdPerReplicaHour": p.replica_hourly_usd if p and p.replica_hourly_usd is not None else "—",
             "replicasMin": t.replicas.min,
             "replicasMax": t.replicas.max,
             "serving": t.serve,
@@ -38,7 +54,7 @@ def tier_plan(cfg: StackConfig) -> list[dict[str, Any]]:
 
 def plan_markdown(stack: str, rows: list[dict[str, Any]]) -> str:
     """Render plan rows as the Markdown table of plan.md."""
-    lines = [f"# Plan: {stack}", ""]
+    lines = [f"# Plan: {stack}", "", f"Costs: {PRICE_SOURCE}; a replica is priced as its share of the cheapest instance type that holds it.", ""]
     if not rows:
         return "\n".join(lines + ["No tiers configured.", ""])
     columns = [c for c in COLUMNS if c in rows[0]] + [c for c in rows[0] if c not in COLUMNS]

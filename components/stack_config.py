@@ -14,7 +14,7 @@ from typing import Any, Optional
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from . import models_lock
+from . import capacity, models_lock
 from .config import SECRET_KEYS, ConfigError, ConfigIssue, StackConfig, parse
 
 
@@ -26,6 +26,10 @@ class StackSettings:
     """The Hugging Face token as a secret Output, or None when the stack sets none."""
     alert_receiver_urls: Optional[pulumi.Output[Any]]
     """Secret map of alert receiver name to URL, or None."""
+    lock: Optional[models_lock.ModelsLock]
+    """The models lock, or None when the stack has none yet."""
+    plans: dict[int, capacity.TierPlan]
+    """Capacity plan per tier index (tiers whose model is locked with its numbers)."""
 
 
 def _raw_project_values(project: str) -> dict[str, Any]:
@@ -71,7 +75,10 @@ def load() -> StackSettings:
         lock = models_lock.load(Path(cfg.model_policy.lock_file))
         issues += models_lock.gated_without_token(cfg, lock, has_token)
     except models_lock.LockError as exc:
+        lock = None
         issues.append(ConfigIssue("modelPolicy.lockFile", str(exc)))
+    plans = models_lock.tier_plans(cfg, lock)
+    issues += models_lock.capacity_issues(cfg, plans)
     if issues:
         raise pulumi.RunError(str(ConfigError(issues, stack_file)))
     return StackSettings(
@@ -79,4 +86,6 @@ def load() -> StackSettings:
         region=typing.cast(str, region),
         hf_token=conf.get_secret("hfToken"),
         alert_receiver_urls=conf.get_secret_object("alertReceiverUrls"),
+        lock=lock,
+        plans=plans,
     )
