@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STACK  ?= dev
 PYTEST_ARGS ?=
 
-.PHONY: render render-all test config-docs clean
+.PHONY: render render-all test config-docs models-lock clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ render-all: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Needs the Hub (HF_TOKEN for gated models); previews and renders only read models.lock.json.
+models-lock: $(VENV)/.installed
+	$(PY) -m tools.models_lock $(LOCK_ARGS)
 
 config-docs: $(VENV)/.installed
 	$(PY) -m tools.config_docs --write

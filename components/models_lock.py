@@ -12,15 +12,16 @@ Format (``models.lock.json``)::
          "files": [{"path": "model-00001-of-00004.safetensors", "size": 4976698672}, ...],
          "weightsBytes": 16060556376}}}
 
-This module reads and checks the lock; the command that writes it from the Hub arrives with the model
-tiers work. Until a stack's lock file exists, the checks that need Hub facts have nothing to check.
+This module reads, checks and builds lock entries; ``tools/models_lock.py`` (``make models-lock``) asks
+the Hub through huggingface_hub and writes the file. Until a stack's lock file exists, the checks that
+need Hub facts have nothing to check.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
@@ -132,3 +133,58 @@ def tier_plans(cfg: StackConfig, lock: Optional[ModelsLock]) -> dict[int, "capac
 def capacity_issues(cfg: StackConfig, plans: dict[int, "capacity.TierPlan"]) -> list[ConfigIssue]:
     return [ConfigIssue(f"tiers[{i}]", f"{cfg.tiers[i].model_id} on {p.gpus} x {p.gpu}: {problem}")
             for i, p in sorted(plans.items()) for problem in p.problems]
+
+
+# ---------------------------------------------------------------------------------------------- from the Hub
+
+# Files the engine needs from a model repository (and all the weight-sync Job downloads): safetensors
+# weights and their index, configs, tokenizer files. Never *.bin / *.pth / original/ checkpoints.
+ENGINE_FILE_PATTERNS = ("*.safetensors", "*.safetensors.index.json", "config.json", "generation_config.json",
+                        "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.model",
+                        "vocab.json", "merges.txt", "chat_template.jinja", "preprocessor_config.json")
+
+
+def is_engine_file(path: str) -> bool:
+    from fnmatch import fnmatch
+    return "/" not in path and any(fnmatch(path, p) for p in ENGINE_FILE_PATTERNS)
+
+
+def architecture_numbers(config: dict) -> dict:
+    """The planner's numbers from a model's config.json (text config of multimodal models)."""
+    c = config.get("text_config") or config
+    heads = c.get("num_attention_heads")
+    hidden = c.get("hidden_size")
+    head_dim = c.get("head_dim") or (hidden // heads if hidden and heads else None)
+    quant = (config.get("quantization_config") or {}).get("quant_method")
+    return {
+        "architecture": (config.get("architectures") or [None])[0],
+        "torchDtype": c.get("torch_dtype") or config.get("torch_dtype"),
+        "numLayers": c.get("num_hidden_layers"),
+        "numAttentionHeads": heads,
+        "numKeyValueHeads": c.get("num_key_value_heads") or heads,
+        "headDim": head_dim,
+        "hiddenSize": hidden,
+        "maxPositionEmbeddings": c.get("max_position_embeddings"),
+        "quantization": quant,
+        "requiresRemoteCode": bool(config.get("auto_map")),
+    }
+
+
+def entry_from_hub(sha: str, siblings: list[tuple[str, Optional[int]]], license_id: Optional[str], gated: Any,
+                   config: dict) -> ModelLockEntry:
+    """Build a lock entry from what the Hub reported (pure, so it is tested without a Hub)."""
+    files = sorted((p, s or 0) for p, s in siblings if is_engine_file(p))
+    if not any(p.endswith(".safetensors") for p, _ in files):
+        raise LockError("the repository has no safetensors weights at this revision; TGI needs safetensors")
+    return ModelLockEntry.model_validate({
+        "revision": sha,
+        "license": license_id,
+        "gated": bool(gated),
+        "files": [{"path": p, "size": s} for p, s in files],
+        "weightsBytes": sum(s for p, s in files if p.endswith(".safetensors")),
+        **architecture_numbers(config),
+    })
+
+
+def dump(lock: ModelsLock) -> str:
+    return json.dumps(lock.model_dump(by_alias=True, mode="json"), indent=2, sort_keys=True) + "\n"

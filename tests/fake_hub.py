@@ -1,0 +1,100 @@
+"""A local HTTP server that answers the Hugging Face Hub API calls huggingface_hub makes (model info,
+file metadata and downloads), so the real client is tested without the network."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Optional
+from urllib.parse import unquote, urlparse
+
+
+@dataclass
+class FakeRepo:
+    sha: str
+    files: dict[str, bytes]
+    license: str = "apache-2.0"
+    gated: object = False            # False, "auto" or "manual", as the Hub reports it
+    token: Optional[str] = None      # downloads need "Authorization: Bearer <token>" when set
+
+
+@dataclass
+class FakeHub:
+    repos: dict[str, FakeRepo] = field(default_factory=dict)
+    requests: list[tuple[str, str]] = field(default_factory=list)
+    url: str = ""
+
+    def __enter__(self) -> "FakeHub":
+        hub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep test output quiet
+                pass
+
+            def _send(self, status: int, body: bytes = b"", headers: Optional[dict] = None, head: bool = False):
+                self.send_response(status)
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if not head:
+                    self.wfile.write(body)
+
+            def _error(self, status: int, code: str, head: bool = False):
+                self._send(status, json.dumps({"error": code}).encode(),
+                           {"X-Error-Code": code, "Content-Type": "application/json"}, head)
+
+            def _handle(self, head: bool):
+                path = unquote(urlparse(self.path).path)
+                hub.requests.append((self.command, path))
+                m = re.fullmatch(r"/api/models/([^/]+/[^/]+)/revision/([^/]+)", path)
+                if m and not head:
+                    repo = hub.repos.get(m.group(1))
+                    if repo is None:
+                        return self._error(404, "RepoNotFound")
+                    if m.group(2) not in ("main", repo.sha):
+                        return self._error(404, "RevisionNotFound")
+                    body = {"id": m.group(1), "modelId": m.group(1), "sha": repo.sha, "private": False,
+                            "gated": repo.gated, "cardData": {"license": repo.license},
+                            "tags": [f"license:{repo.license}"],
+                            "siblings": [{"rfilename": n, "size": len(b)} for n, b in sorted(repo.files.items())]}
+                    return self._send(200, json.dumps(body).encode(), {"Content-Type": "application/json"})
+                m = re.fullmatch(r"/([^/]+/[^/]+)/resolve/([^/]+)/(.+)", path)
+                if m:
+                    repo = hub.repos.get(m.group(1))
+                    if repo is None:
+                        return self._error(404, "RepoNotFound", head)
+                    if m.group(2) not in ("main", repo.sha):
+                        return self._error(404, "RevisionNotFound", head)
+                    if repo.token and self.headers.get("Authorization") != f"Bearer {repo.token}":
+                        return self._error(401, "GatedRepo", head)
+                    content = repo.files.get(m.group(3))
+                    if content is None:
+                        return self._error(404, "EntryNotFound", head)
+                    etag = hashlib.sha256(content).hexdigest()
+                    return self._send(200, content, {"X-Repo-Commit": repo.sha, "ETag": f'"{etag}"',
+                                                     "Content-Type": "application/octet-stream"}, head)
+                return self._error(404, "NotFound", head)
+
+            def do_GET(self):
+                self._handle(head=False)
+
+            def do_HEAD(self):
+                self._handle(head=True)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def downloads(self) -> list[str]:
+        return [p for method, p in self.requests if method == "GET" and "/resolve/" in p]

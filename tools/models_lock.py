@@ -1,0 +1,125 @@
+"""Refresh the models lock from the Hugging Face Hub (``make models-lock``).
+
+For every model a stack deploys (tiers and candidates, all stacks), resolve the requested revision (the
+tier's ``revision``, else the locked one, else ``main``) to a commit with huggingface_hub, list the files
+the engine needs with their sizes, read config.json at that commit for the architecture numbers, and
+record license and gating. Writes ``models.lock.json`` (sorted, stable) so the change shows in a PR.
+
+    .venv/bin/python -m tools.models_lock                 # refresh entries for models not locked yet
+    .venv/bin/python -m tools.models_lock --update        # re-resolve every model (moves unpinned ones)
+    .venv/bin/python -m tools.models_lock --check         # exit 1 if a deployed model is missing
+
+The Hub token comes from HF_TOKEN (gated models need one whose account accepted the license); HF_ENDPOINT
+points at a mirror. Previews and renders never call this: they read the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+if str(PROJECT_DIR) not in sys.path:
+    sys.path.insert(0, str(PROJECT_DIR))
+
+import yaml  # noqa: E402
+from huggingface_hub import HfApi, hf_hub_download  # noqa: E402
+from huggingface_hub.errors import (GatedRepoError, HfHubHTTPError, RepositoryNotFoundError,  # noqa: E402
+                                    RevisionNotFoundError)
+
+from components import config, models_lock  # noqa: E402
+from components.models_lock import LockError, ModelLockEntry, ModelsLock  # noqa: E402
+
+
+def requested_models(project_dir: Path = PROJECT_DIR) -> dict[str, Optional[str]]:
+    """model id -> pinned revision (or None) across every stack. Conflicting pins are an error."""
+    project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["name"]
+    wanted: dict[str, Optional[str]] = {}
+    for stack_file in sorted((project_dir / "stacks").glob("Pulumi.*.yaml")):
+        raw = yaml.safe_load(stack_file.read_text())["config"]
+        values = {k.split(":", 1)[1]: v for k, v in raw.items() if k.startswith(f"{project}:")}
+        cfg = config.parse(values, str(stack_file.relative_to(project_dir)))
+        pins = [(t.model_id, t.revision) for t in cfg.tiers]
+        pins += [(t.candidate.model_id, t.candidate.revision) for t in cfg.tiers if t.candidate and t.candidate.model_id]
+        for model_id, revision in pins:
+            if revision and wanted.get(model_id) not in (None, revision):
+                raise LockError(f"{model_id} is pinned to both {wanted[model_id]} and {revision} in different stacks")
+            wanted[model_id] = revision or wanted.get(model_id)
+    return wanted
+
+
+def resolve(api: HfApi, model_id: str, revision: str, token: Optional[str]) -> ModelLockEntry:
+    """Ask the Hub about one model at one revision."""
+    try:
+        return _resolve(api, model_id, revision, token)
+    except GatedRepoError:
+        raise LockError(f"{model_id} is gated: set HF_TOKEN to a token whose account accepted its license") from None
+    except RevisionNotFoundError:
+        raise LockError(f"{model_id} has no revision {revision!r} on the Hub") from None
+    except RepositoryNotFoundError:
+        raise LockError(f"{model_id} does not exist on the Hub (or is private to another account)") from None
+    except HfHubHTTPError as exc:
+        raise LockError(f"{model_id}: the Hub answered {exc}") from None
+
+
+def _resolve(api: HfApi, model_id: str, revision: str, token: Optional[str]) -> ModelLockEntry:
+    info = api.model_info(model_id, revision=revision, files_metadata=True, token=token)
+    siblings = [(s.rfilename, s.size) for s in (info.siblings or [])]
+    card = info.card_data.to_dict() if info.card_data is not None else {}
+    license_id = card.get("license") or next((t.split(":", 1)[1] for t in (info.tags or []) if t.startswith("license:")),
+                                             None)
+    with tempfile.TemporaryDirectory() as cache:
+        path = hf_hub_download(model_id, "config.json", revision=info.sha, cache_dir=cache, token=token,
+                               endpoint=api.endpoint)
+        model_config = json.loads(Path(path).read_text())
+    return models_lock.entry_from_hub(info.sha, siblings, license_id, info.gated, model_config)
+
+
+def refresh(lock: Optional[ModelsLock], wanted: dict[str, Optional[str]], api: HfApi, token: Optional[str],
+            update: bool = False) -> ModelsLock:
+    """The new lock: kept entries for models already locked at the wanted revision, fresh ones otherwise.
+    Models no stack deploys any more are dropped."""
+    current = dict(lock.models) if lock else {}
+    models: dict[str, ModelLockEntry] = {}
+    for model_id, pinned in sorted(wanted.items()):
+        existing = current.get(model_id)
+        if existing and not update and (pinned is None or existing.revision == pinned):
+            models[model_id] = existing
+            continue
+        models[model_id] = resolve(api, model_id, pinned or "main", token)
+        if pinned and models[model_id].revision != pinned and len(pinned) == 40:
+            raise LockError(f"{model_id}: the Hub resolved {pinned} to {models[model_id].revision}")
+    return ModelsLock(version=models_lock.LOCK_VERSION, models=models)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lock-file", type=Path, default=PROJECT_DIR / "models.lock.json")
+    parser.add_argument("--update", action="store_true", help="re-resolve every model, not only new ones")
+    parser.add_argument("--check", action="store_true", help="only check that every deployed model is locked")
+    parser.add_argument("--endpoint", default=None, help="Hub endpoint (default: HF_ENDPOINT or the public Hub)")
+    args = parser.parse_args(argv)
+    try:
+        lock = models_lock.load(args.lock_file)
+        wanted = requested_models()
+        if args.check:
+            missing = sorted(m for m in wanted if not lock or m not in lock.models)
+            for m in missing:
+                print(f"not locked: {m}", file=sys.stderr)
+            return 1 if missing else 0
+        api = HfApi(endpoint=args.endpoint)
+        new = refresh(lock, wanted, api, token=None, update=args.update)
+    except LockError as exc:
+        print(f"models lock: {exc}", file=sys.stderr)
+        return 1
+    args.lock_file.write_text(models_lock.dump(new))
+    print(f"locked {len(new.models)} model(s) in {args.lock_file}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
