@@ -63,6 +63,21 @@ class FakeHub:
                             "tags": [f"license:{repo.license}"],
                             "siblings": [{"rfilename": n, "size": len(b)} for n, b in sorted(repo.files.items())]}
                     return self._send(200, json.dumps(body).encode(), {"Content-Type": "application/json"})
+                m = re.fullmatch(r"/api/models/([^/]+/[^/]+)/tree/([^/]+)(/.*)?", path)
+                if m and not head:
+                    repo = hub.repos.get(m.group(1))
+                    if repo is None:
+                        return self._error(404, "RepoNotFound")
+                    if m.group(2) not in ("main", repo.sha):
+                        return self._error(404, "RevisionNotFound")
+                    entries, folders = [], set()
+                    for name, content in sorted(repo.files.items()):
+                        parts = name.split("/")
+                        folders.update("/".join(parts[:i]) for i in range(1, len(parts)))
+                        entries.append({"type": "file", "path": name, "size": len(content),
+                                        "oid": hashlib.sha1(content).hexdigest()})
+                    entries += [{"type": "directory", "path": f, "oid": "0" * 40} for f in sorted(folders)]
+                    return self._send(200, json.dumps(entries).encode(), {"Content-Type": "application/json"})
                 m = re.fullmatch(r"/([^/]+/[^/]+)/resolve/([^/]+)/(.+)", path)
                 if m:
                     repo = hub.repos.get(m.group(1))

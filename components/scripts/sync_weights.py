@@ -1,0 +1,108 @@
+"""Weight sync: download exactly one locked model revision into the shared Hugging Face cache, verify it,
+and exit. Runs as a Kubernetes Job before a tier's Deployment (python3 + huggingface_hub from the TGI image).
+
+    python sync_weights.py --model-id org/name --revision <40-hex> --files '[{"path": "...", "size": N}, ...]' \
+        --cache-dir /data/hub
+
+* Idempotent: when every locked file is already in the snapshot with its locked size, it exits without
+  calling the Hub at all.
+* Downloads only the locked files (``allow_patterns``), with retries and exponential backoff.
+* Verifies sizes after downloading; a mismatch fails the Job (and the deploy) loudly.
+* The token comes from ``HF_TOKEN`` (a Kubernetes Secret synced by External Secrets); it is never printed.
+
+Exit codes: 0 complete, 1 download or verification failed, 2 bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+
+def snapshot_dir(cache_dir: Path, model_id: str, revision: str) -> Path:
+    """Where huggingface_hub keeps a repository revision in a cache (``models--org--name/snapshots/<sha>``)."""
+    return cache_dir / f"models--{model_id.replace('/', '--')}" / "snapshots" / revision
+
+
+def missing_or_wrong(snapshot: Path, files: list[dict]) -> list[str]:
+    """Locked files that are absent from the snapshot or have another size."""
+    problems = []
+    for f in files:
+        path = snapshot / f["path"]
+        if not path.exists():
+            problems.append(f"{f['path']}: missing")
+        elif path.stat().st_size != f["size"]:
+            problems.append(f"{f['path']}: {path.stat().st_size} bytes, locked {f['size']}")
+    return problems
+
+
+def download(model_id: str, revision: str, files: list[dict], cache_dir: Path) -> None:
+    from huggingface_hub import snapshot_download
+
+    snapshot_download(repo_id=model_id, revision=revision, allow_patterns=[f["path"] for f in files],
+                      cache_dir=str(cache_dir), max_workers=8)
+
+
+def sync(model_id: str, revision: str, files: list[dict], cache_dir: Path, attempts: int = 4,
+         backoff_seconds: float = 5.0, fetch: Callable[..., None] = download,
+         log: Callable[[str], None] = print) -> int:
+    snapshot = snapshot_dir(cache_dir, model_id, revision)
+    if not missing_or_wrong(snapshot, files):
+        log(f"{model_id}@{revision}: cache complete ({len(files)} files), nothing to download")
+        return 0
+    error: Optional[BaseException] = None
+    for attempt in range(1, attempts + 1):
+        try:
+            fetch(model_id, revision, files, cache_dir)
+            error = None
+            break
+        except Exception as exc:  # noqa: BLE001 - every failure is retried, then reported
+            error = exc
+            name = type(exc).__name__
+            if name in ("GatedRepoError", "RepositoryNotFoundError", "RevisionNotFoundError"):
+                break  # retrying cannot help
+            if attempt < attempts:
+                wait = backoff_seconds * 2 ** (attempt - 1)
+                log(f"attempt {attempt}/{attempts} failed ({name}); retrying in {wait:.0f}s")
+                time.sleep(wait)
+    if error is not None:
+        hint = " (is HF_TOKEN set and has its account accepted the model's license?)" \
+            if type(error).__name__ == "GatedRepoError" else ""
+        log(f"{model_id}@{revision}: download failed: {type(error).__name__}: {error}{hint}")
+        return 1
+    problems = missing_or_wrong(snapshot, files)
+    if problems:
+        log(f"{model_id}@{revision}: verification failed: " + "; ".join(problems))
+        return 1
+    total = sum(f["size"] for f in files)
+    log(f"{model_id}@{revision}: {len(files)} files, {total} bytes verified")
+    return 0
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description="Download and verify one locked model revision.")
+    parser.add_argument("--model-id", required=True)
+    parser.add_argument("--revision", required=True)
+    parser.add_argument("--files", required=True, help="JSON list of {path, size} from the models lock")
+    parser.add_argument("--cache-dir", type=Path, default=Path(os.environ.get("HF_HUB_CACHE", "/data/hub")))
+    parser.add_argument("--attempts", type=int, default=4)
+    args = parser.parse_args(argv)
+    try:
+        files = json.loads(args.files)
+        assert isinstance(files, list) and all({"path", "size"} <= set(f) for f in files) and files
+    except (json.JSONDecodeError, AssertionError):
+        print("--files must be a non-empty JSON list of {path, size}", file=sys.stderr)
+        return 2
+    if len(args.revision) != 40:
+        print("--revision must be a full commit hash from the models lock", file=sys.stderr)
+        return 2
+    return sync(args.model_id, args.revision, files, args.cache_dir, attempts=args.attempts)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

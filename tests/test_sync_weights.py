@@ -1,0 +1,100 @@
+"""The weight-sync script, run for real: huggingface_hub downloads from a local server answering like the Hub."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.scripts import sync_weights
+from fake_hub import FakeHub, FakeRepo
+
+SHA = "c" * 40
+FILES = {"config.json": b'{"num_hidden_layers": 2}', "model-00001-of-00002.safetensors": b"a" * 2048,
+         "model-00002-of-00002.safetensors": b"b" * 1024, "tokenizer.json": b"{}",
+         "pytorch_model.bin": b"c" * 4096, "original/consolidated.00.pth": b"d" * 4096}
+LOCKED = [{"path": p, "size": len(b)} for p, b in FILES.items() if p.endswith((".json", ".safetensors"))
+          and "/" not in p]
+
+
+@pytest.fixture
+def hub(monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", "hf_sync")
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_HUB_DISABLE_XET", "1")
+    with FakeHub({"org/model": FakeRepo(SHA, FILES, gated="manual", token="hf_sync")}) as server:
+        monkeypatch.setenv("HF_ENDPOINT", server.url)
+        monkeypatch.setattr("huggingface_hub.constants.ENDPOINT", server.url)
+        monkeypatch.setattr("huggingface_hub.constants.HUGGINGFACE_CO_URL_TEMPLATE",
+                            server.url + "/{repo_id}/resolve/{revision}/{filename}")
+        yield server
+
+
+def run(tmp_path, files=LOCKED, **kw):
+    logs: list[str] = []
+    code = sync_weights.sync("org/model", SHA, files, tmp_path / "hub", backoff_seconds=0, log=logs.append, **kw)
+    return code, logs
+
+
+def test_downloads_exactly_the_locked_files_and_verifies(hub, tmp_path):
+    code, logs = run(tmp_path)
+    assert code == 0, logs
+    snap = sync_weights.snapshot_dir(tmp_path / "hub", "org/model", SHA)
+    assert sorted(p.name for p in snap.iterdir()) == sorted(f["path"] for f in LOCKED)
+    assert not (snap / "pytorch_model.bin").exists() and not (snap / "original").exists()
+    assert f"{len(LOCKED)} files" in logs[-1] and "verified" in logs[-1]
+    assert all("hf_sync" not in line for line in logs), "the token is never printed"
+
+
+def test_second_run_calls_nothing(hub, tmp_path):
+    assert run(tmp_path)[0] == 0
+    hub.requests.clear()
+    code, logs = run(tmp_path)
+    assert code == 0 and hub.requests == [] and "nothing to download" in logs[-1]
+
+
+def test_a_damaged_cache_is_repaired(hub, tmp_path):
+    assert run(tmp_path)[0] == 0
+    snap = sync_weights.snapshot_dir(tmp_path / "hub", "org/model", SHA)
+    link = snap / "tokenizer.json"
+    link.resolve().unlink()   # the blob itself is gone, as after a partial wipe of the volume
+    link.unlink()
+    hub.requests.clear()
+    assert run(tmp_path)[0] == 0
+    assert [p for p in hub.downloads()] == [f"/org/model/resolve/{SHA}/tokenizer.json"], "only the lost file"
+    assert link.exists() and link.stat().st_size == len(FILES["tokenizer.json"])
+
+
+def test_wrong_size_fails_verification(hub, tmp_path):
+    lied = [dict(f, size=f["size"] + 1) if f["path"] == "config.json" else f for f in LOCKED]
+    code, logs = run(tmp_path, files=lied)
+    assert code == 1 and "verification failed: config.json" in logs[-1]
+
+
+def test_gated_model_without_token_fails_without_retrying(hub, tmp_path, monkeypatch):
+    monkeypatch.delenv("HF_TOKEN")
+    code, logs = run(tmp_path, attempts=3)
+    assert code == 1 and "GatedRepoError" in logs[-1] and "HF_TOKEN" in logs[-1]
+    assert not any("retrying" in line for line in logs)
+
+
+def test_transient_failures_are_retried(tmp_path):
+    calls = []
+
+    def flaky(model_id, revision, files, cache_dir):
+        calls.append(1)
+        if len(calls) < 3:
+            raise ConnectionError("reset by peer")
+        snap = sync_weights.snapshot_dir(cache_dir, model_id, revision)
+        snap.mkdir(parents=True)
+        for f in files:
+            (snap / f["path"]).write_bytes(b"x" * f["size"])
+
+    code, logs = run(tmp_path, attempts=4, fetch=flaky)
+    assert code == 0 and len(calls) == 3 and sum("retrying" in line for line in logs) == 2
+
+
+def test_cli_validates_arguments(tmp_path, capsys):
+    assert sync_weights.main(["--model-id", "o/m", "--revision", "main", "--files", json.dumps(LOCKED),
+                              "--cache-dir", str(tmp_path)]) == 2
+    assert sync_weights.main(["--model-id", "o/m", "--revision", SHA, "--files", "[]", "--cache-dir", str(tmp_path)]) == 2
