@@ -7,9 +7,10 @@ helpers (config schema, versions, naming, network and IAM documents) sit beside 
 from .cluster import Cluster, ClusterArgs
 from .config import ClusterConfig, ConfigError, GpuClassConfig, StackConfig
 from .gpu_capacity import GpuCapacity, GpuCapacityArgs
+from .model_tier import ModelTier, ModelTierArgs
 from .namespaces import Namespaces, NamespacesArgs
 from .secret_store import SecretStore, SecretStoreArgs, TenantKeyArgs
 
 __all__ = ["Cluster", "ClusterArgs", "ClusterConfig", "ConfigError", "GpuCapacity", "GpuCapacityArgs",
-           "GpuClassConfig", "Namespaces", "NamespacesArgs", "SecretStore", "SecretStoreArgs", "StackConfig",
+           "GpuClassConfig", "ModelTier", "ModelTierArgs", "Namespaces", "NamespacesArgs", "SecretStore", "SecretStoreArgs", "StackConfig",
            "TenantKeyArgs"]

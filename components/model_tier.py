@@ -1,0 +1,118 @@
+"""ModelTier: one model tier on a GPU class — weights PVC + sync Job per release, TGI Deployment(s),
+Service (the blue/green switch), PodDisruptionBudget, NetworkPolicy and ServiceAccounts.
+
+A thin ComponentResource over ``tier_manifests`` (pure). Pass the cluster's Kubernetes provider in
+``opts.providers``. The Deployment of a release waits for its sync Job (Pulumi awaits Job completion), so
+pods start only on a complete, verified cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from . import naming, tier_manifests as tm, versions
+from .config import TierConfig
+from .models_lock import ModelLockEntry
+
+
+class TierArgsError(ValueError):
+    pass
+
+
+def _snake(key: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in key)
+
+
+@dataclass(frozen=True)
+class ModelTierArgs:
+    """Inputs of :class:`ModelTier`."""
+
+    tier: TierConfig
+    """The tier (one entry of the ``tiers`` config section)."""
+    lock: ModelLockEntry
+    """Models-lock entry of the tier's live model (revision, files, sizes)."""
+    instance_types: Sequence[str]
+    """Instance types of the tier's GPU class (sizes the pod's CPU and memory requests)."""
+    candidate_lock: Optional[ModelLockEntry] = None
+    """Models-lock entry of the candidate's model; required when the tier has a candidate."""
+    namespace: str = naming.TIERS_NAMESPACE
+    storage_class: str = "efs-weights"
+    """ReadWriteMany StorageClass for the weights cache (``cluster.weights_storage_class``)."""
+    hf_token_secret: Optional[str] = None
+    """Kubernetes Secret (key HF_TOKEN) in ``namespace`` for the sync Job; None for public models."""
+    sync_node_selector: dict[str, str] = field(default_factory=dict)
+    """Where the (CPU-only) sync Job runs, e.g. the system node group."""
+    gateway_namespace: str = naming.GATEWAY_NAMESPACE
+    """Only this namespace (and the monitoring one) may open HTTP connections to the tier."""
+    monitoring_namespace: str = "monitoring"
+    otlp_endpoint: Optional[str] = None
+    """OTLP endpoint when tracing is on."""
+    image: str = versions.IMAGES["tgi"]
+    depends_on: Sequence[pulumi.Resource] = ()
+    """Create after these (namespace, secret sync, GPU capacity)."""
+
+
+class ModelTier(pulumi.ComponentResource):
+    """A tier of TGI on a GPU class. See docs/components/model-tier.md."""
+
+    service_name: str
+    service_url: str
+    """In-cluster URL of the tier's OpenAI-compatible API (``http://<tier>.<namespace>.svc/v1``)."""
+    deployments: dict[str, k8s.apps.v1.Deployment]
+    """Deployment per release (``live``, and ``candidate`` when configured)."""
+
+    def __init__(self, resource_name: str, args: ModelTierArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(naming.type_token("ModelTier"), resource_name, None, opts)
+        t, ns = args.tier, args.namespace
+        releases = [tm.Release("live", t.model_id, args.lock, args.image, tuple(t.extra_args))]
+        if t.candidate is not None:
+            if args.candidate_lock is None:
+                raise TierArgsError(f"tier {t.name}: the candidate needs its models-lock entry (candidate_lock)")
+            c = t.candidate
+            releases.append(tm.Release("candidate", c.model_id or t.model_id, args.candidate_lock, c.image or args.image,
+                                       tuple(c.extra_args if c.extra_args is not None else t.extra_args)))
+
+        def create(kind_cls: Any, res: str, manifest: dict, depends_on: Sequence[pulumi.Resource] = ()) -> Any:
+            # Top-level fields become the SDK's keyword arguments; nested dicts go through as Kubernetes spells them.
+            body = {_snake(k): v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
+            return kind_cls(f"{resource_name}-{res}", **body,
+                            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *depends_on]))
+
+        script = resources.files("components.scripts").joinpath(tm.SYNC_SCRIPT_KEY).read_text()
+        script_cm = f"{t.name}-weights-sync"
+        cm = k8s.core.v1.ConfigMap(
+            f"{resource_name}-sync-script",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=script_cm, namespace=ns, labels=tm.labels(t, None, "weights-sync")),
+            data={tm.SYNC_SCRIPT_KEY: script},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)))
+        sync_sa = create(k8s.core.v1.ServiceAccount, "sync-sa",
+                         tm.service_account(tm.object_name(t.name, "", "weights-sync"), ns, t, "weights-sync"))
+        server_sa = create(k8s.core.v1.ServiceAccount, "server-sa",
+                           tm.service_account(tm.object_name(t.name, "", "server"), ns, t, "server"))
+
+        self.deployments = {}
+        for rel in releases:
+            pvc = create(k8s.core.v1.PersistentVolumeClaim, f"{rel.name}-weights",
+                         tm.weights_pvc(t, rel, ns, args.storage_class))
+            job = create(k8s.batch.v1.Job, f"{rel.name}-sync",
+                         tm.sync_job(t, rel, ns, script_cm, args.hf_token_secret, args.sync_node_selector),
+                         depends_on=[pvc, cm, sync_sa])
+            self.deployments[rel.name] = create(
+                k8s.apps.v1.Deployment, rel.name,
+                tm.deployment(t, rel, ns, list(args.instance_types), args.otlp_endpoint), depends_on=[job, server_sa])
+            create(k8s.policy.v1.PodDisruptionBudget, f"{rel.name}-pdb", tm.pdb(t, rel, ns))
+
+        create(k8s.core.v1.Service, "service", tm.service(t, ns))
+        create(k8s.networking.v1.NetworkPolicy, "network-policy",
+               tm.network_policy(t, ns, args.gateway_namespace, args.monitoring_namespace, bool(args.otlp_endpoint)))
+
+        self.service_name = t.name
+        self.service_url = f"http://{t.name}.{ns}.svc/v1"
+        self.register_outputs({"serviceName": self.service_name, "serviceUrl": self.service_url,
+                               "serving": t.serve, "revision": args.lock.revision})

@@ -1,0 +1,276 @@
+"""Kubernetes manifests of one model tier (pure dicts): weights PVC, sync Job, TGI Deployment, Service,
+PodDisruptionBudget, NetworkPolicy, ServiceAccounts. ``ModelTier`` turns them into resources.
+
+Facts these manifests rely on (DESIGN.md section 4): TGI serves HTTP, /health and /metrics on port 80 once
+weights are loaded (the port is closed before), drains for up to 90 s twice on SIGTERM, reads HOSTNAME and
+<SERVICE>_PORT from the environment (hence explicit --hostname/--port and no service links), and needs a
+memory-backed /dev/shm for multi-GPU.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from . import gpu_catalog, karpenter, naming, tgi
+from .config import TierConfig
+from .models_lock import ModelLockEntry
+
+GIB = 2**30
+SYNC_SCRIPT_KEY = "sync_weights.py"
+TIER_LABEL = f"{naming.LABEL_DOMAIN}/tier"
+RELEASE_LABEL = f"{naming.LABEL_DOMAIN}/release"
+COMPONENT_LABEL = f"{naming.LABEL_DOMAIN}/component"
+# TGI drains for up to 90 s, twice (launcher, then shards): the grace period must exceed both, plus preStop.
+PRESTOP_SECONDS = 15
+TERMINATION_GRACE_SECONDS = 2 * 90 + PRESTOP_SECONDS + 15
+# Sizing of the startup probe: weights read from EFS at a conservative 200 MB/s, plus warm-up.
+LOAD_BYTES_PER_SECOND = 200_000_000
+WARMUP_SECONDS = 300
+STARTUP_PERIOD_SECONDS = 10
+# Weight sync deadline: a conservative 50 MB/s from the Hub, plus 15 minutes.
+SYNC_BYTES_PER_SECOND = 50_000_000
+
+
+@dataclass(frozen=True)
+class Release:
+    """One deployable release of a tier: ``live`` or ``candidate``."""
+
+    name: str  # "live" | "candidate"
+    model_id: str
+    lock: ModelLockEntry
+    image: str
+    extra_args: tuple[str, ...]
+
+
+def object_name(tier: str, release: str, suffix: str = "") -> str:
+    base = f"{tier}-{release}" if release else tier
+    return f"{base}-{suffix}" if suffix else base
+
+
+def labels(tier: TierConfig, release: Optional[str], component: str) -> dict[str, str]:
+    out = naming.k8s_labels("tgi", tier.name, **{TIER_LABEL: tier.name, COMPONENT_LABEL: component})
+    if release:
+        out[RELEASE_LABEL] = release
+    return out
+
+
+def selector(tier: TierConfig, release: str) -> dict[str, str]:
+    return {TIER_LABEL: tier.name, RELEASE_LABEL: release, COMPONENT_LABEL: "server"}
+
+
+def pvc_size_gib(lock: ModelLockEntry) -> int:
+    """Weights plus 25% headroom (EFS does not enforce it, but it documents intent and quota tooling reads it)."""
+    total = sum(f.size for f in lock.files) or lock.weights_bytes
+    return max(1, math.ceil(total * 1.25 / GIB))
+
+
+def startup_failure_threshold(weights_bytes: int) -> int:
+    seconds = WARMUP_SECONDS + weights_bytes / LOAD_BYTES_PER_SECOND
+    return math.ceil(seconds / STARTUP_PERIOD_SECONDS)
+
+
+def sync_deadline_seconds(weights_bytes: int) -> int:
+    return int(900 + weights_bytes / SYNC_BYTES_PER_SECOND)
+
+
+def pod_resources(tier: TierConfig, instance_types: list[str]) -> dict[str, Any]:
+    """CPU and memory a replica requests: its GPU share of the smallest instance type in the class, less
+    room for the kubelet and daemon sets; GPUs requested = limited."""
+    types = [gpu_catalog.lookup(t) for t in instance_types if gpu_catalog.lookup(t).gpu_count >= tier.gpus_per_replica]
+    smallest = min(types, key=lambda it: it.vcpus / it.gpu_count)
+    share = tier.gpus_per_replica / smallest.gpu_count
+    cpu = max(1, int(smallest.vcpus * share) - 1)
+    memory_gib = max(4, int(smallest.memory_gib * share * 0.75))
+    gpus = str(tier.gpus_per_replica)
+    return {"requests": {"cpu": str(cpu), "memory": f"{memory_gib}Gi", karpenter.GPU_RESOURCE: gpus},
+            "limits": {"memory": f"{memory_gib}Gi", karpenter.GPU_RESOURCE: gpus}}
+
+
+def weights_pvc(tier: TierConfig, release: Release, namespace: str, storage_class: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "metadata": {"name": object_name(tier.name, release.name, "weights"), "namespace": namespace,
+                     "labels": labels(tier, release.name, "weights")},
+        "spec": {"accessModes": ["ReadWriteMany"], "storageClassName": storage_class,
+                 "resources": {"requests": {"storage": f"{pvc_size_gib(release.lock)}Gi"}}},
+    }
+
+
+def sync_job(tier: TierConfig, release: Release, namespace: str, script_config_map: str,
+             hf_token_secret: Optional[str], node_selector: dict[str, str]) -> dict[str, Any]:
+    """The Job that fills the weights PVC. Its name carries the revision: a new revision is a new Job."""
+    lock = release.lock
+    files = [{"path": f.path, "size": f.size} for f in lock.files]
+    env = [{"name": "HF_HOME", "value": tgi.CACHE_DIR}, {"name": "HF_HUB_DISABLE_TELEMETRY", "value": "1"}]
+    if hf_token_secret:
+        env.append({"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": hf_token_secret, "key": "HF_TOKEN"}}})
+    return {
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": object_name(tier.name, release.name, f"sync-{lock.revision[:10]}"), "namespace": namespace,
+                     "labels": labels(tier, release.name, "weights-sync")},
+        "spec": {
+            "backoffLimit": 4,
+            "activeDeadlineSeconds": sync_deadline_seconds(lock.weights_bytes),
+            "template": {
+                "metadata": {"labels": labels(tier, release.name, "weights-sync")},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "serviceAccountName": object_name(tier.name, "", "weights-sync"),
+                    "automountServiceAccountToken": False,
+                    "enableServiceLinks": False,
+                    "nodeSelector": node_selector,
+                    "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+                    "containers": [{
+                        "name": "sync",
+                        "image": release.image,
+                        "command": ["python", f"/scripts/{SYNC_SCRIPT_KEY}"],
+                        "args": ["--model-id", release.model_id, "--revision", lock.revision,
+                                 "--files", json.dumps(files, separators=(",", ":")),
+                                 "--cache-dir", f"{tgi.CACHE_DIR}/hub"],
+                        "env": env,
+                        "resources": {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"memory": "4Gi"}},
+                        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+                        "volumeMounts": [{"name": "weights", "mountPath": tgi.CACHE_DIR},
+                                         {"name": "scripts", "mountPath": "/scripts", "readOnly": True}],
+                    }],
+                    "volumes": [
+                        {"name": "weights", "persistentVolumeClaim": {
+                            "claimName": object_name(tier.name, release.name, "weights")}},
+                        {"name": "scripts", "configMap": {"name": script_config_map}},
+                    ],
+                },
+            },
+        },
+    }
+
+
+def tgi_settings(tier: TierConfig, release: Release, otlp_endpoint: Optional[str]) -> tgi.TgiSettings:
+    return tgi.TgiSettings(
+        model_id=release.model_id, revision=release.lock.revision, max_input_tokens=tier.max_input_tokens,
+        max_total_tokens=tier.max_total_tokens, num_shard=tier.gpus_per_replica,
+        max_batch_prefill_tokens=tier.max_batch_prefill_tokens, max_concurrent_requests=tier.max_concurrent_requests,
+        quantize=tier.quantize, dtype=tier.dtype, trust_remote_code=tier.trust_remote_code,
+        otlp_endpoint=otlp_endpoint, otlp_service_name=tier.name if otlp_endpoint else None,
+        extra_args=release.extra_args)
+
+
+def deployment(tier: TierConfig, release: Release, namespace: str, instance_types: list[str],
+               otlp_endpoint: Optional[str] = None) -> dict[str, Any]:
+    probe = {"httpGet": {"path": "/health", "port": "http"}}
+    sched = karpenter.tier_scheduling(tier.gpu_class)
+    env = [
+        {"name": "HF_HOME", "value": tgi.CACHE_DIR},
+        # Serving pods never call the Hub and hold no token: weights come only from the synced cache.
+        {"name": "HF_HUB_OFFLINE", "value": "1"},
+        {"name": "HF_HUB_DISABLE_TELEMETRY", "value": "1"},
+    ]
+    if otlp_endpoint:
+        env.append({"name": "OTEL_RESOURCE_ATTRIBUTES",
+                    "value": f"inference.backend=tgi,model_id={release.model_id},tier={tier.name}"})
+    shm = "2Gi" if tier.gpus_per_replica > 1 else "1Gi"
+    pod_labels = {**labels(tier, release.name, "server"), **selector(tier, release.name)}
+    return {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": object_name(tier.name, release.name), "namespace": namespace,
+                     "labels": labels(tier, release.name, "server"),
+                     "annotations": {f"{naming.LABEL_DOMAIN}/model": release.model_id,
+                                     f"{naming.LABEL_DOMAIN}/revision": release.lock.revision}},
+        "spec": {
+            "replicas": max(tier.replicas.min, 1) if release.name == "live" else 1,
+            "revisionHistoryLimit": 5,
+            "selector": {"matchLabels": selector(tier, release.name)},
+            # A new GPU pod must be ready before an old one goes: capacity never dips during a rollout.
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+            "template": {
+                "metadata": {"labels": pod_labels,
+                             "annotations": {f"{naming.LABEL_DOMAIN}/revision": release.lock.revision}},
+                "spec": {
+                    "serviceAccountName": object_name(tier.name, "", "server"),
+                    "automountServiceAccountToken": False,
+                    "enableServiceLinks": False,
+                    "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
+                    "nodeSelector": sched["nodeSelector"],
+                    "tolerations": sched["tolerations"],
+                    "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+                    "topologySpreadConstraints": [
+                        {"maxSkew": 1, "topologyKey": key, "whenUnsatisfiable": "ScheduleAnyway",
+                         "labelSelector": {"matchLabels": selector(tier, release.name)}}
+                        for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")],
+                    "containers": [{
+                        "name": "tgi",
+                        "image": release.image,
+                        "args": tgi.args(tgi_settings(tier, release, otlp_endpoint)),
+                        "env": env,
+                        "ports": [{"name": "http", "containerPort": tgi.HTTP_PORT, "protocol": "TCP"}],
+                        "resources": pod_resources(tier, instance_types),
+                        # The port opens only after weights are loaded and warmed up.
+                        "startupProbe": {**probe, "periodSeconds": STARTUP_PERIOD_SECONDS,
+                                         "failureThreshold": startup_failure_threshold(release.lock.weights_bytes)},
+                        "readinessProbe": {**probe, "periodSeconds": 5, "timeoutSeconds": 3, "failureThreshold": 2},
+                        "livenessProbe": {**probe, "periodSeconds": 15, "timeoutSeconds": 5, "failureThreshold": 4},
+                        # Let the gateway and endpoints stop routing here before TGI starts draining.
+                        "lifecycle": {"preStop": {"sleep": {"seconds": PRESTOP_SECONDS}}},
+                        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+                        "volumeMounts": [{"name": "weights", "mountPath": tgi.CACHE_DIR},
+                                         {"name": "shm", "mountPath": "/dev/shm"}],
+                    }],
+                    "volumes": [
+                        {"name": "weights", "persistentVolumeClaim": {
+                            "claimName": object_name(tier.name, release.name, "weights")}},
+                        {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": shm}},
+                    ],
+                },
+            },
+        },
+    }
+
+
+def service(tier: TierConfig, namespace: str) -> dict[str, Any]:
+    """The tier's stable address; ``serve`` picks which release's pods it sends to (the blue/green switch)."""
+    return {
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": tier.name, "namespace": namespace, "labels": labels(tier, None, "server")},
+        "spec": {"type": "ClusterIP", "selector": selector(tier, tier.serve),
+                 "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}]},
+    }
+
+
+def pdb(tier: TierConfig, release: Release, namespace: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+        "metadata": {"name": object_name(tier.name, release.name), "namespace": namespace,
+                     "labels": labels(tier, release.name, "server")},
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector(tier, release.name)},
+                 "unhealthyPodEvictionPolicy": "AlwaysAllow"},
+    }
+
+
+def network_policy(tier: TierConfig, namespace: str, gateway_namespace: str, monitoring_namespace: str,
+                   allow_otlp: bool) -> dict[str, Any]:
+    """Serving pods accept HTTP only from the gateway's namespace and Prometheus's, and talk only to DNS
+    (and the OTLP collector when tracing is on)."""
+    ns = lambda name: {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}  # noqa: E731
+    http = [{"port": "http", "protocol": "TCP"}]
+    egress = [{"to": [ns("kube-system")], "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}]
+    if allow_otlp:
+        egress.append({"ports": [{"port": 4317, "protocol": "TCP"}, {"port": 4318, "protocol": "TCP"}]})
+    return {
+        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"name": tier.name, "namespace": namespace, "labels": labels(tier, None, "server")},
+        "spec": {
+            "podSelector": {"matchLabels": {TIER_LABEL: tier.name, COMPONENT_LABEL: "server"}},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [{"from": [ns(gateway_namespace)], "ports": http},
+                        {"from": [ns(monitoring_namespace)], "ports": http}],
+            "egress": egress,
+        },
+    }
+
+
+def service_account(name: str, namespace: str, tier: TierConfig, component: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": name, "namespace": namespace, "labels": labels(tier, None, component)},
+            "automountServiceAccountToken": False}

@@ -1,0 +1,168 @@
+"""ModelTier under mocks, composed in a program of its own (the stacks wire it once every model they
+deploy is in the models lock): what Kubernetes would receive for one tier."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from components import karpenter, models_lock, tier_manifests, versions
+from components.config import GpuClassConfig
+from tools import render as render_tool
+from tools import validate
+
+ROOT = Path(__file__).resolve().parents[1]
+QWEN = "Qwen/Qwen2.5-7B-Instruct"
+LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
+
+PROGRAM = """
+import json, pulumi
+from components import ModelTier, ModelTierArgs
+from components.config import TierConfig
+from components.models_lock import load
+from pathlib import Path
+lock = load(Path({lock!r}))
+tier = TierConfig.model_validate(json.loads({tier!r}))
+candidate = lock.models[tier.candidate.model_id] if tier.candidate else None
+t = ModelTier("chat", ModelTierArgs(tier=tier, lock=lock.models[tier.model_id], candidate_lock=candidate,
+              instance_types=["g6.xlarge", "g6.2xlarge"], hf_token_secret={token!r},
+              sync_node_selector={{"llm-tiers.io/node-role": "system"}}, otlp_endpoint={otlp!r}))
+pulumi.export("url", t.service_url)
+"""
+
+
+def render_tier(tmp_path: Path, tier: dict, token: str | None = "hf-token", otlp: str | None = None):
+    project = tmp_path / f"p{abs(hash(json.dumps(tier, sort_keys=True))) % 10**8}"
+    project.mkdir()
+    (project / "Pulumi.yaml").write_text("name: tier\nruntime: python\n")
+    (project / "__main__.py").write_text(textwrap.dedent(PROGRAM.format(
+        lock=str(ROOT / "models.lock.json"), tier=json.dumps(tier), token=token, otlp=otlp)))
+    result = render_tool.run_program("test", {"aws:region": "us-east-1"}, [], project_dir=project)
+    return result, {(o["kind"], o["metadata"]["name"]): o for o in result.kubernetes_objects()}
+
+
+TIER = {"name": "chat", "modelId": QWEN, "gpuClass": "l4", "maxInputTokens": 4096, "maxTotalTokens": 8192,
+        "replicas": {"min": 2, "max": 4}}
+
+
+@pytest.fixture(scope="module")
+def tier_objects(tmp_path_factory):
+    return render_tier(tmp_path_factory.mktemp("tier"), TIER)
+
+
+def test_every_object_of_a_tier(tier_objects):
+    _, objs = tier_objects
+    assert set(objs) == {
+        ("ConfigMap", "chat-weights-sync"), ("ServiceAccount", "chat-weights-sync"), ("ServiceAccount", "chat-server"),
+        ("PersistentVolumeClaim", "chat-live-weights"), ("Job", "chat-live-sync-a09a35458c"),
+        ("Deployment", "chat-live"), ("PodDisruptionBudget", "chat-live"), ("Service", "chat"),
+        ("NetworkPolicy", "chat")}
+    assert all(o["metadata"]["namespace"] == "llm-tiers" for o in objs.values())
+
+
+def test_objects_validate_strictly(tier_objects):
+    _, objs = tier_objects
+    problems = [f"{k}: {m}" for k, o in objs.items() for m in validate.validate_core(o, "1.34")]
+    assert not problems, problems
+
+
+def test_weights_cache_and_sync_job(tier_objects):
+    _, objs = tier_objects
+    lock = models_lock.load(ROOT / "models.lock.json").models[QWEN]
+    pvc = objs[("PersistentVolumeClaim", "chat-live-weights")]["spec"]
+    assert pvc["accessModes"] == ["ReadWriteMany"] and pvc["storageClassName"] == "efs-weights"
+    assert pvc["resources"]["requests"]["storage"] == f"{tier_manifests.pvc_size_gib(lock)}Gi"
+    assert tier_manifests.pvc_size_gib(lock) * 2**30 >= sum(f.size for f in lock.files) * 1.25 - 2**30
+    job = objs[("Job", "chat-live-sync-a09a35458c")]["spec"]
+    assert job["backoffLimit"] >= 3 and job["activeDeadlineSeconds"] >= 900
+    pod = job["template"]["spec"]
+    (c,) = pod["containers"]
+    args = c["args"]
+    assert args[args.index("--revision") + 1] == lock.revision and args[args.index("--model-id") + 1] == QWEN
+    assert json.loads(args[args.index("--files") + 1]) == [{"path": f.path, "size": f.size} for f in lock.files]
+    assert c["image"] == versions.IMAGES["tgi"] and c["command"] == ["python", "/scripts/sync_weights.py"]
+    assert {"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": "hf-token", "key": "HF_TOKEN"}}} in c["env"]
+    assert pod["nodeSelector"] == {"llm-tiers.io/node-role": "system"} and "tolerations" not in pod
+    assert pod["automountServiceAccountToken"] is False and pod["restartPolicy"] == "Never"
+    script = objs[("ConfigMap", "chat-weights-sync")]["data"]["sync_weights.py"]
+    assert script == (ROOT / "components" / "scripts" / "sync_weights.py").read_text()
+
+
+def test_deployment(tier_objects):
+    _, objs = tier_objects
+    lock = models_lock.load(ROOT / "models.lock.json").models[QWEN]
+    d = objs[("Deployment", "chat-live")]["spec"]
+    pod = d["template"]["spec"]
+    (c,) = pod["containers"]
+    a = c["args"]
+    flag = lambda name: a[a.index(name) + 1]  # noqa: E731
+    assert c["image"] == versions.IMAGES["tgi"]
+    assert (flag("--model-id"), flag("--revision")) == (QWEN, lock.revision)
+    assert (flag("--max-input-tokens"), flag("--max-total-tokens"), flag("--num-shard")) == ("4096", "8192", "1")
+    assert (flag("--hostname"), flag("--port"), flag("--usage-stats")) == ("0.0.0.0", "80", "off")
+    assert c["resources"]["requests"]["nvidia.com/gpu"] == c["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    assert c["resources"]["requests"]["cpu"] == "3" and c["resources"]["requests"]["memory"] == "12Gi"
+    env = {e["name"]: e.get("value") for e in c["env"]}
+    assert env["HF_HUB_OFFLINE"] == "1" and "HF_TOKEN" not in env, "serving pods hold no Hub credential"
+    assert "secretKeyRef" not in json.dumps(pod)
+    sched = karpenter.tier_scheduling("l4")
+    assert pod["nodeSelector"] == sched["nodeSelector"] and pod["tolerations"] == sched["tolerations"]
+    pool = karpenter.node_pool("l4", GpuClassConfig(instance_types=["g6.xlarge"], max_gpus=4))
+    assert pool["spec"]["template"]["metadata"]["labels"].items() >= pod["nodeSelector"].items()
+    assert pod["enableServiceLinks"] is False and pod["automountServiceAccountToken"] is False
+    assert pod["terminationGracePeriodSeconds"] > 180
+    assert c["lifecycle"]["preStop"] == {"sleep": {"seconds": 15}}
+    assert {v["name"]: v for v in pod["volumes"]}["shm"]["emptyDir"]["medium"] == "Memory"
+    assert c["ports"] == [{"name": "http", "containerPort": 80, "protocol": "TCP"}]
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert c[probe]["httpGet"] == {"path": "/health", "port": "http"}
+        assert "initialDelaySeconds" not in c[probe]
+    assert c["startupProbe"]["failureThreshold"] * c["startupProbe"]["periodSeconds"] >= 300 + lock.weights_bytes / 2e8
+    assert {s["topologyKey"] for s in pod["topologySpreadConstraints"]} == {"topology.kubernetes.io/zone",
+                                                                          "kubernetes.io/hostname"}
+    assert d["strategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
+    assert d["replicas"] == 2
+
+
+def test_service_pdb_and_network_policy(tier_objects):
+    result, objs = tier_objects
+    svc = objs[("Service", "chat")]["spec"]
+    assert svc["selector"]["llm-tiers.io/release"] == "live" and svc["ports"][0]["targetPort"] == "http"
+    pdb = objs[("PodDisruptionBudget", "chat-live")]["spec"]
+    assert pdb["maxUnavailable"] == 1 and pdb["selector"]["matchLabels"] == svc["selector"]
+    np = objs[("NetworkPolicy", "chat")]["spec"]
+    sources = [rule["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for rule in np["ingress"]]
+    assert sources == ["llm-gateway", "monitoring"] and np["policyTypes"] == ["Ingress", "Egress"]
+    assert [e["ports"][0]["port"] for e in np["egress"]] == [53], "no egress but DNS without tracing"
+    assert result.outputs()["url"] == "http://chat.llm-tiers.svc/v1"
+
+
+def test_public_model_job_gets_no_token_reference(tmp_path):
+    _, objs = render_tier(tmp_path, TIER, token=None)
+    assert "HF_TOKEN" not in json.dumps(objs[("Job", "chat-live-sync-a09a35458c")])
+
+
+def test_tracing_adds_otlp_flags_attributes_and_egress(tmp_path):
+    _, objs = render_tier(tmp_path, TIER, otlp="http://otel-collector.observability:4317")
+    (c,) = objs[("Deployment", "chat-live")]["spec"]["template"]["spec"]["containers"]
+    assert c["args"][c["args"].index("--otlp-endpoint") + 1] == "http://otel-collector.observability:4317"
+    env = {e["name"]: e.get("value") for e in c["env"]}
+    assert env["OTEL_RESOURCE_ATTRIBUTES"] == f"inference.backend=tgi,model_id={QWEN},tier=chat"
+    assert len(objs[("NetworkPolicy", "chat")]["spec"]["egress"]) == 2
+
+
+def test_blue_green_switch_is_a_one_line_diff(tmp_path):
+    candidate = {**TIER, "candidate": {"modelId": LLAMA}}
+    before, objs_before = render_tier(tmp_path, candidate)
+    after, objs_after = render_tier(tmp_path, {**candidate, "serve": "candidate"})
+    assert {("Deployment", "chat-live"), ("Deployment", "chat-candidate"),
+            ("Job", "chat-candidate-sync-0e9e39f249"), ("PersistentVolumeClaim", "chat-candidate-weights")} <= set(objs_before)
+    changed = [k for k in objs_before if objs_before[k] != objs_after[k]]
+    assert changed == [("Service", "chat")]
+    assert objs_after[("Service", "chat")]["spec"]["selector"]["llm-tiers.io/release"] == "candidate"
+    diff = [(a, b) for a, b in zip(json.dumps(objs_before[("Service", "chat")], indent=1).splitlines(),
+                                   json.dumps(objs_after[("Service", "chat")], indent=1).splitlines()) if a != b]
+    assert len(diff) == 1
