@@ -5,8 +5,8 @@ Reads like the architecture (DESIGN.md section 1): validated config in, componen
 
 import pulumi
 
-from components import (Cluster, ClusterArgs, GpuCapacity, GpuCapacityArgs, Namespaces, SecretStore,
-                        SecretStoreArgs, TenantKeyArgs)
+from components import (Cluster, ClusterArgs, GpuCapacity, GpuCapacityArgs, Namespaces, Observability,
+                        ObservabilityArgs, SecretStore, SecretStoreArgs, TenantKeyArgs)
 from components.plan import tier_plan
 from components.stack_config import load
 
@@ -44,8 +44,17 @@ secrets = SecretStore(
     opts=on_cluster,
 )
 
-# Observability, Gateway and ModelTier x N plug in here (issues #5-#7), each taking the cluster's
-# provider and its own config section.
+observability = Observability(
+    "observability",
+    ObservabilityArgs(settings=cfg.observability, tiers=cfg.tiers, storage_class=cluster.block_storage_class,
+                      system_node_selector=cluster.system_node_selector,
+                      alert_receiver_urls=settings.alert_receiver_urls,
+                      depends_on=[*cluster.nodes_ready, *namespaces.resources]),
+    opts=on_cluster,
+)
+
+# Gateway and ModelTier x N plug in here (issues #5, #7), each taking the cluster's provider and its own
+# config section; ModelTier waits for every deployed model to be in models.lock.json.
 
 pulumi.export("clusterName", cluster.cluster_name)
 pulumi.export("clusterEndpoint", cluster.endpoint)

@@ -9,8 +9,10 @@ from .config import ClusterConfig, ConfigError, GpuClassConfig, StackConfig
 from .gpu_capacity import GpuCapacity, GpuCapacityArgs
 from .model_tier import ModelTier, ModelTierArgs
 from .namespaces import Namespaces, NamespacesArgs
+from .observability import Observability, ObservabilityArgs
 from .secret_store import SecretStore, SecretStoreArgs, TenantKeyArgs
 
 __all__ = ["Cluster", "ClusterArgs", "ClusterConfig", "ConfigError", "GpuCapacity", "GpuCapacityArgs",
-           "GpuClassConfig", "ModelTier", "ModelTierArgs", "Namespaces", "NamespacesArgs", "SecretStore", "SecretStoreArgs", "StackConfig",
+           "GpuClassConfig", "ModelTier", "ModelTierArgs", "Namespaces", "NamespacesArgs", "Observability",
+           "ObservabilityArgs", "SecretStore", "SecretStoreArgs", "StackConfig",
            "TenantKeyArgs"]

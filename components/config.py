@@ -394,6 +394,17 @@ SECRET_KEYS: dict[str, str] = {
 }
 
 
+def secret_placeholders(values: Mapping[str, Any], placeholder: str = "render-placeholder") -> dict[str, Any]:
+    """Stand-in values for the secret keys, shaped as the stack needs them (for offline renders, where the
+    stack's encrypted values cannot be decrypted): a token, and a URL per configured alert receiver."""
+    receivers = ((values.get("observability") or {}).get("alertmanager") or {}).get("receivers") or []
+    out: dict[str, Any] = {"hfToken": f"{placeholder}-hfToken"}
+    names = [r.get("name") for r in receivers if isinstance(r, dict) and r.get("name")]
+    if names:
+        out["alertReceiverUrls"] = {n: f"https://{placeholder}.invalid/{n}" for n in names}
+    return out
+
+
 # --------------------------------------------------------------------------------------------------
 # Errors
 # --------------------------------------------------------------------------------------------------

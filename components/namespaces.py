@@ -33,6 +33,8 @@ class NamespacesArgs:
         # TGI runs as root in its image: baseline is the strictest level it passes.
         naming.TIERS_NAMESPACE: "baseline",
         naming.GATEWAY_NAMESPACE: "restricted",
+        # node-exporter and the DCGM exporter need host access.
+        naming.MONITORING_NAMESPACE: "privileged",
     })
     """Namespace name -> Pod Security level to enforce."""
 

@@ -47,3 +47,4 @@ def k8s_labels(component: str, instance: str, **more: str) -> dict[str, str]:
 TIERS_NAMESPACE = "llm-tiers"          # TGI Deployments and their weight-sync Jobs (the HF token lives here only)
 GATEWAY_NAMESPACE = "llm-gateway"      # the Gateway, its routes and policies, tenant API keys
 EXTERNAL_SECRETS_NAMESPACE = "external-secrets"
+MONITORING_NAMESPACE = "monitoring"    # Prometheus, Alertmanager, Grafana, exporters

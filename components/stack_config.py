@@ -70,6 +70,13 @@ def load() -> StackSettings:
         raise pulumi.RunError(str(ConfigError([*exc.issues, *issues], stack_file))) from None
     conf = pulumi.Config()
     has_token = conf.get("hfToken") is not None
+    # Only the names are read here (every configured receiver needs a URL); values stay secret.
+    receiver_urls = conf.get_object("alertReceiverUrls") or {}
+    for i, receiver in enumerate(cfg.observability.alertmanager.receivers):
+        if receiver.name not in receiver_urls:
+            issues.append(ConfigIssue(f"observability.alertmanager.receivers[{i}].name",
+                                      f"no URL for receiver {receiver.name!r}; run `pulumi config set --secret "
+                                      f"--path 'alertReceiverUrls.{receiver.name}' <url or routing key>`"))
     try:
         # Pulumi runs the program in the project directory; a relative lock path is relative to it.
         lock = models_lock.load(Path(cfg.model_policy.lock_file))

@@ -79,7 +79,8 @@ def test_gated_model_with_token_renders(tmp_path):
 
 def test_ungated_models_need_no_token(tmp_path):
     over = _prod_with_lock(tmp_path, {LLAMA_8B: entry(False), LLAMA_70B: entry(False)})
-    assert render_tool.render("prod", overrides=over, omit_secrets=True).of_type("aws:eks/cluster:Cluster")
+    urls = {"alertReceiverUrls": {"oncall": "https://x.invalid", "ml-platform": "https://y.invalid"}}
+    assert render_tool.render("prod", overrides=over, omit_secrets=True, secrets=urls).of_type("aws:eks/cluster:Cluster")
 
 
 def test_candidate_models_are_checked_too(tmp_path):

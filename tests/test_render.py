@@ -69,13 +69,18 @@ def test_redact_replaces_secret_markers_anywhere():
 @pytest.mark.parametrize("stack", STACKS)
 def test_a_configured_token_appears_nowhere(stack, tmp_path):
     token = "hf_RenderLeakCanary0123456789abcdef"
-    result = render_tool.render(stack, secrets={"hfToken": token, "alertReceiverUrls": {"oncall": "https://canary.example/x"}})
+    receivers = (stack_values(stack).get("observability") or {}).get("alertmanager", {}).get("receivers", [])
+    urls = {r["name"]: f"https://canary.example/{r['name']}" for r in receivers}
+    result = render_tool.render(stack, secrets={"hfToken": token, **({"alertReceiverUrls": urls} if urls else {})})
     target = render_tool.write_build(result, tmp_path)
     for path in target.iterdir():
         text = path.read_text()
         assert token not in text and "canary.example" not in text, f"secret leaked into {path.name}"
     dumped = json.dumps(result.outputs())
     assert token not in dumped and "canary.example" not in dumped, "secret leaked into a stack output"
+    grafana = [r for r in result.recording.resources if r.type == "random:index/randomPassword:RandomPassword"
+               and r.name.endswith("grafana-admin")]
+    assert grafana, "the Grafana admin password is generated"
     assert token not in json.dumps(render_tool.redact([r.inputs for r in result.recording.resources]))
 
 

@@ -87,11 +87,6 @@ def project_name(project_dir: Path = PROJECT_DIR) -> str:
     return yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["name"]
 
 
-def declared_secret_keys(project_dir: Path = PROJECT_DIR) -> dict[str, dict]:
-    declared = yaml.safe_load((project_dir / "Pulumi.yaml").read_text()).get("config") or {}
-    return {k: v for k, v in declared.items() if isinstance(v, dict) and v.get("secret")}
-
-
 def placeholder(key: str) -> str:
     return f"render-placeholder-{key}"
 
@@ -102,8 +97,8 @@ def stack_config(stack: str, *, project_dir: Path = PROJECT_DIR, stack_file: Opt
     """The config map the engine would hand the program: ``{"<ns>:<key>": string}`` plus secret keys.
 
     ``overrides`` replaces whole keys (``{"llm-tiers:tiers": [...]}``; a value of None deletes the key).
-    ``secrets`` sets secret keys; without it, string secrets declared in Pulumi.yaml get a placeholder
-    unless ``omit_secrets``.
+    ``secrets`` sets secret keys; the others get placeholders shaped by the stack
+    (``components.config.secret_placeholders``) unless ``omit_secrets``.
     """
     project = project_name(project_dir)
     path = stack_file or project_dir / "stacks" / f"Pulumi.{stack}.yaml"
@@ -122,10 +117,13 @@ def stack_config(stack: str, *, project_dir: Path = PROJECT_DIR, stack_file: Opt
         else:
             values[key] = value
     if not omit_secrets:
-        for key, decl in declared_secret_keys(project_dir).items():
+        from components.config import secret_placeholders
+
+        project_values = {k.split(":", 1)[1]: v for k, v in values.items() if k.startswith(f"{project}:")}
+        for key, value in secret_placeholders(project_values).items():
             full = f"{project}:{key}"
-            if full not in values and decl.get("type", "string") == "string":
-                values[full] = placeholder(key)
+            if full not in values:
+                values[full] = value
                 secret_keys.append(full)
     for key, value in (secrets or {}).items():
         full = key if ":" in key else f"{project}:{key}"
@@ -233,9 +231,15 @@ def kubernetes_objects(recording: Recording) -> list[dict[str, Any]]:
             continue
         obj = redact(r.inputs)
         if obj.get("kind") == "Secret":
+            # Keep the keys a reviewer needs; never a value (the SDK marks the whole field secret).
             for field in ("data", "stringData"):
-                if field in obj:
-                    obj[field] = {k: SECRET_MARKER for k in obj[field]}
+                raw = r.inputs.get(field)
+                if isinstance(raw, dict) and raw.get(SECRET_SIG):
+                    raw = raw.get("value")
+                if isinstance(raw, dict):
+                    obj[field] = {k: SECRET_MARKER for k in sorted(raw)}
+                elif field in obj:
+                    obj[field] = SECRET_MARKER
         if not (obj.get("metadata") or {}).get("name"):
             raise RenderError(f"Kubernetes object {r.type} '{r.name}' has no metadata.name: set one explicitly "
                               "so names are stable and reviewable")

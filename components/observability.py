@@ -1,0 +1,189 @@
+"""Observability: kube-prometheus-stack (Prometheus, Alertmanager, Grafana, kube-state-metrics, node
+exporter), the NVIDIA DCGM exporter on GPU nodes, KEDA, and the platform's recording and alert rules.
+
+Secrets stay out of Helm values: Grafana's admin password (pulumi-random) and the alert receivers' URLs
+(secret config) go into Kubernetes Secrets that the charts mount by reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from . import helm, karpenter, monitoring_rules, naming, versions
+from .config import AlertReceiverConfig, ObservabilityConfig, TierConfig
+
+MONITORING_NAMESPACE = naming.MONITORING_NAMESPACE
+KEDA_NAMESPACE = "keda"
+GRAFANA_SECRET = "grafana-admin"
+RECEIVERS_SECRET = "alertmanager-receivers"
+RULES_NAME = "llm-tiers"
+
+
+# ---------------------------------------------------------------------------------------------- pure
+
+
+def alertmanager_config(receivers: Sequence[AlertReceiverConfig]) -> dict[str, Any]:
+    """Alertmanager routing: each receiver gets the severities it asks for. URLs and keys are read from
+    files of the mounted ``alertmanager-receivers`` Secret, never written into the config."""
+    secret_dir = f"/etc/alertmanager/secrets/{RECEIVERS_SECRET}"
+    built = [{"name": "null"}]
+    routes = []
+    for r in receivers:
+        path = f"{secret_dir}/{r.name}"
+        if r.type == "slack":
+            body = {"slack_configs": [{"api_url_file": path, "send_resolved": True}]}
+        elif r.type == "pagerduty":
+            body = {"pagerduty_configs": [{"routing_key_file": path, "send_resolved": True}]}
+        else:
+            body = {"webhook_configs": [{"url_file": path, "send_resolved": True}]}
+        built.append({"name": r.name, **body})
+        routes.append({"receiver": r.name, "continue": True,
+                       "matchers": [f'severity=~"{"|".join(r.severities)}"']})
+    return {
+        "route": {"receiver": "null", "group_by": ["alertname", "tier"], "group_wait": "30s",
+                  "group_interval": "5m", "repeat_interval": "4h", "routes": routes},
+        "receivers": built,
+        "inhibit_rules": [{"source_matchers": ['severity="critical"'], "target_matchers": ['severity="warning"'],
+                           "equal": ["alertname", "tier"]}],
+    }
+
+
+def prometheus_stack_values(cfg: ObservabilityConfig, storage_class: str, system: Mapping[str, str],
+                            has_receivers: bool) -> dict[str, Any]:
+    on_system = {"nodeSelector": dict(system)}
+    prom = cfg.prometheus
+    return {
+        "prometheus": {"prometheusSpec": {
+            **on_system,
+            "retention": prom.retention,
+            "replicas": prom.replicas,
+            # Pick up every PodMonitor/ServiceMonitor/PrometheusRule, not only the chart's own.
+            "ruleSelectorNilUsesHelmValues": False,
+            "serviceMonitorSelectorNilUsesHelmValues": False,
+            "podMonitorSelectorNilUsesHelmValues": False,
+            "storageSpec": {"volumeClaimTemplate": {"spec": {
+                "storageClassName": storage_class, "accessModes": ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": f"{prom.storage_gib}Gi"}}}}},
+        }},
+        "alertmanager": {
+            "enabled": True,
+            "alertmanagerSpec": {**on_system, **({"secrets": [RECEIVERS_SECRET]} if has_receivers else {})},
+            "config": alertmanager_config(cfg.alertmanager.receivers),
+        },
+        "grafana": {
+            "enabled": cfg.grafana_enabled,
+            **on_system,
+            "admin": {"existingSecret": GRAFANA_SECRET, "userKey": "admin-user", "passwordKey": "admin-password"},
+            "sidecar": {"dashboards": {"enabled": True, "label": "grafana_dashboard", "searchNamespace": "ALL"}},
+        },
+        "prometheusOperator": on_system,
+        "kube-state-metrics": {
+            **on_system,
+            # The tier label on pods lets DCGM series be joined to tiers (llm:tier_gpu_* rules).
+            "metricLabelsAllowlist": [f"pods=[{naming.LABEL_DOMAIN}/tier]"],
+        },
+        # Node exporter runs on every node, GPU nodes included.
+        "prometheus-node-exporter": {"tolerations": [{"operator": "Exists"}]},
+    }
+
+
+def dcgm_values() -> dict[str, Any]:
+    repo, _, tag = versions.IMAGES["dcgm-exporter"].rpartition(":")
+    return {
+        "image": {"repository": repo, "tag": tag},
+        "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+            {"matchExpressions": [{"key": karpenter.GPU_CLASS_LABEL, "operator": "Exists"}]}]}}},
+        "tolerations": [{"key": karpenter.GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}],
+        "serviceMonitor": {"enabled": True, "interval": "15s"},
+    }
+
+
+def prometheus_rule(tiers: Sequence[TierConfig], tiers_namespace: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
+        "metadata": {"name": RULES_NAME, "namespace": MONITORING_NAMESPACE,
+                     "labels": naming.k8s_labels("observability", RULES_NAME)},
+        "spec": {"groups": monitoring_rules.rule_groups(tiers, tiers_namespace)},
+    }
+
+
+# ---------------------------------------------------------------------------------------------- component
+
+
+@dataclass(frozen=True)
+class ObservabilityArgs:
+    """Inputs of :class:`Observability`."""
+
+    settings: ObservabilityConfig = field(default_factory=ObservabilityConfig)
+    """The ``observability`` config section."""
+    tiers: Sequence[TierConfig] = ()
+    """Tiers whose alerts to create (thresholds from each tier's config)."""
+    tiers_namespace: str = naming.TIERS_NAMESPACE
+    storage_class: str = "gp3-encrypted"
+    """StorageClass of Prometheus's volume (``cluster.block_storage_class``)."""
+    system_node_selector: Mapping[str, str] = field(default_factory=dict)
+    """Where everything but the DCGM exporter and node exporter runs."""
+    alert_receiver_urls: Optional[pulumi.Output[Any]] = None
+    """Secret map receiver name -> URL (or PagerDuty routing key); required for configured receivers."""
+    depends_on: Sequence[pulumi.Resource] = ()
+
+
+class Observability(pulumi.ComponentResource):
+    """Metrics, alerts, dashboards and KEDA. See docs/components/observability.md."""
+
+    namespace: str
+    grafana_admin_password: pulumi.Output[str]
+    """Secret Output; also in the ``grafana-admin`` Secret. Never export it in plaintext."""
+    ready: list[pulumi.Resource]
+
+    def __init__(self, resource_name: str, args: ObservabilityArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(naming.type_token("Observability"), resource_name, None, opts)
+        ns = MONITORING_NAMESPACE
+        after = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
+
+        password = random.RandomPassword(f"{resource_name}-grafana-admin", length=32, special=False,
+                                         opts=pulumi.ResourceOptions(parent=self))
+        grafana_secret = k8s.core.v1.Secret(
+            f"{resource_name}-grafana-admin",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=GRAFANA_SECRET, namespace=ns,
+                                                labels=naming.k8s_labels("observability", "grafana")),
+            string_data={"admin-user": "admin", "admin-password": password.result}, opts=after)
+        secrets: list[pulumi.Resource] = [grafana_secret]
+        receivers = args.settings.alertmanager.receivers
+        if receivers:
+            if args.alert_receiver_urls is None:
+                raise ValueError("alert receivers are configured but alert_receiver_urls is None")
+            names = [r.name for r in receivers]
+            urls = args.alert_receiver_urls.apply(lambda m: {n: (m or {}).get(n, "") for n in names})
+            secrets.append(k8s.core.v1.Secret(
+                f"{resource_name}-alert-receivers",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=RECEIVERS_SECRET, namespace=ns,
+                                                    labels=naming.k8s_labels("observability", "alertmanager")),
+                string_data=pulumi.Output.secret(urls), opts=after))
+
+        stack = helm.release(
+            f"{resource_name}-kube-prometheus-stack", "kube-prometheus-stack", name="kube-prometheus-stack",
+            namespace=ns,
+            values=prometheus_stack_values(args.settings, args.storage_class, args.system_node_selector,
+                                           bool(receivers)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *secrets]), timeout_seconds=900)
+        helm.release(f"{resource_name}-dcgm-exporter", "dcgm-exporter", name="dcgm-exporter", namespace=ns,
+                     values=dcgm_values(), opts=pulumi.ResourceOptions(parent=self, depends_on=[stack]))
+        keda = helm.release(f"{resource_name}-keda", "keda", name="keda", namespace=KEDA_NAMESPACE,
+                            create_namespace=True, values={"nodeSelector": dict(args.system_node_selector)},
+                            opts=after)
+        rule = prometheus_rule(args.tiers, args.tiers_namespace)
+        rules = k8s.apiextensions.CustomResource(
+            f"{resource_name}-rules", api_version=rule["apiVersion"], kind=rule["kind"], metadata=rule["metadata"],
+            spec=rule["spec"], opts=pulumi.ResourceOptions(parent=self, depends_on=[stack]))
+
+        self.namespace = ns
+        self.grafana_admin_password = pulumi.Output.secret(password.result)
+        self.ready = [stack, keda, rules]
+        self.register_outputs({"namespace": ns, "prometheusRule": RULES_NAME})
