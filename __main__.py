@@ -5,8 +5,8 @@ Reads like the architecture (DESIGN.md section 1): validated config in, componen
 
 import pulumi
 
-from components import (Cluster, ClusterArgs, GpuCapacity, GpuCapacityArgs, Namespaces, Observability,
-                        ObservabilityArgs, SecretStore, SecretStoreArgs, TenantKeyArgs)
+from components import (Cluster, ClusterArgs, Gateway, GatewayArgs, GpuCapacity, GpuCapacityArgs, Namespaces,
+                        Observability, ObservabilityArgs, SecretStore, SecretStoreArgs, TenantKeyArgs)
 from components.plan import tier_plan
 from components.stack_config import load
 
@@ -53,8 +53,15 @@ observability = Observability(
     opts=on_cluster,
 )
 
-# Gateway and ModelTier x N plug in here (issues #5, #7), each taking the cluster's provider and its own
-# config section; ModelTier waits for every deployed model to be in models.lock.json.
+gateway = Gateway(
+    "gateway",
+    GatewayArgs(settings=cfg.gateway, tiers=cfg.tiers, tenants=cfg.tenants,
+                system_node_selector=cluster.system_node_selector,
+                depends_on=[*cluster.nodes_ready, *namespaces.resources, *secrets.ready]),
+    opts=on_cluster,
+)
+
+# ModelTier x N plugs in here (issue #5) once every model the stacks deploy is in models.lock.json.
 
 pulumi.export("clusterName", cluster.cluster_name)
 pulumi.export("clusterEndpoint", cluster.endpoint)
@@ -66,5 +73,6 @@ pulumi.export("weightsStorageClass", cluster.weights_storage_class)
 pulumi.export("nodeRoleArn", cluster.node_role_arn)
 pulumi.export("gpuNodeRoleArn", gpu.node_role_arn)
 pulumi.export("tenantKeySecretArns", secrets.tenant_secret_arns)  # ARNs only; see README to read a key
+pulumi.export("baseUrls", gateway.base_urls)
 pulumi.export("tierPlan", tier_plan(cfg, settings.plans,
                                     {m: e.revision for m, e in (settings.lock.models if settings.lock else {}).items()}))

@@ -685,8 +685,9 @@ def _check_semantics(cfg: StackConfig) -> list[ConfigIssue]:
                                   "(use 0.0.0.0/0 explicitly to accept any client)"))
     if gw.tls.mode == "acm" and not gw.tls.certificate_arn:
         issues.append(ConfigIssue("gateway.tls.certificateArn", "required with tls.mode: acm"))
-    if gw.tls.mode == "cert-manager" and not gw.tls.issuer:
-        issues.append(ConfigIssue("gateway.tls.issuer", "required with tls.mode: cert-manager"))
+    if gw.tls.mode == "cert-manager":
+        issues.append(ConfigIssue("gateway.tls.mode", "cert-manager is not supported yet (cert-manager is not "
+                                  "installed by the platform); use acm with certificateArn"))
     tracing = cfg.observability.tracing
     if tracing.enabled and not tracing.otlp_endpoint:
         issues.append(ConfigIssue("observability.tracing.otlpEndpoint", "required when tracing is enabled"))

@@ -48,8 +48,9 @@ class ModelTierArgs:
     """Kubernetes Secret (key HF_TOKEN) in ``namespace`` for the sync Job; None for public models."""
     sync_node_selector: dict[str, str] = field(default_factory=dict)
     """Where the (CPU-only) sync Job runs, e.g. the system node group."""
-    gateway_namespace: str = naming.GATEWAY_NAMESPACE
-    """Only this namespace (and the monitoring one) may open HTTP connections to the tier."""
+    gateway_namespace: str = naming.ENVOY_GATEWAY_NAMESPACE
+    """Where the gateway's proxy pods run: only this namespace (and the monitoring one) may open HTTP
+    connections to the tier."""
     monitoring_namespace: str = "monitoring"
     otlp_endpoint: Optional[str] = None
     """OTLP endpoint when tracing is on."""

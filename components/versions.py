@@ -75,6 +75,8 @@ IMAGES: dict[str, str] = {
     # Hugging Face Text Generation Inference, the default engine (DESIGN.md section 4).
     "tgi": "ghcr.io/huggingface/text-generation-inference:3.3.6",
     "dcgm-exporter": "nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-distroless",
+    # Valkey (Redis protocol) backing Envoy Gateway's global rate limits; counters only, no persistence.
+    "valkey": "docker.io/valkey/valkey:8.1.1-alpine",
 }
 
 

@@ -135,7 +135,7 @@ def test_service_pdb_and_network_policy(tier_objects):
     assert pdb["maxUnavailable"] == 1 and pdb["selector"]["matchLabels"] == svc["selector"]
     np = objs[("NetworkPolicy", "chat")]["spec"]
     sources = [rule["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for rule in np["ingress"]]
-    assert sources == ["llm-gateway", "monitoring"] and np["policyTypes"] == ["Ingress", "Egress"]
+    assert sources == ["envoy-gateway-system", "monitoring"] and np["policyTypes"] == ["Ingress", "Egress"]
     assert [e["ports"][0]["port"] for e in np["egress"]] == [53], "no egress but DNS without tracing"
     assert result.outputs()["url"] == "http://chat.llm-tiers.svc/v1"
 

@@ -38,6 +38,19 @@ class Problem:
         return f"{self.object}: {self.message}"
 
 
+# API groups Kubernetes serves itself (validated by kubernetes-validate); anything else is a custom resource.
+BUILTIN_GROUPS = frozenset({
+    "", "apps", "batch", "policy", "autoscaling", "networking.k8s.io", "storage.k8s.io", "rbac.authorization.k8s.io",
+    "apiextensions.k8s.io", "admissionregistration.k8s.io", "coordination.k8s.io", "scheduling.k8s.io",
+    "node.k8s.io", "discovery.k8s.io", "certificates.k8s.io", "events.k8s.io", "flowcontrol.apiserver.k8s.io",
+    "resource.k8s.io",
+})
+
+
+def is_builtin(obj: dict[str, Any]) -> bool:
+    return str(obj.get("apiVersion", "")).rpartition("/")[0] in BUILTIN_GROUPS
+
+
 def describe(obj: dict[str, Any]) -> str:
     meta = obj.get("metadata") or {}
     ns = f"{meta['namespace']}/" if meta.get("namespace") else ""
@@ -116,9 +129,11 @@ def validate_objects(objects: Iterable[dict[str, Any]], kubernetes_version: str,
         if crd_schemas is not None and key in crd_schemas:
             problems += [Problem(name, m) for m in validate_custom_resource(obj, crd_schemas[key])]
             continue
-        group = str(obj.get("apiVersion", "")).rpartition("/")[0]
-        if crd_schemas is None and "." in group and not group.endswith("k8s.io"):
-            skipped.append(name)
+        if not is_builtin(obj):
+            if crd_schemas is None:
+                skipped.append(name)
+            else:
+                problems.append(Problem(name, "no CRD schema for this custom resource in the schema folder"))
             continue
         problems += [Problem(name, m) for m in validate_core(obj, kubernetes_version)]
     return problems, skipped

@@ -1,0 +1,83 @@
+"""Gateway: Envoy Gateway with an NLB, per-tier OpenAI-compatible routes, per-tenant API keys, tier grants
+and global rate limits. A thin ComponentResource over the pure ``gateway_manifests``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from . import gateway_manifests as gm, helm, naming, versions
+from .config import GatewayConfig, TenantConfig, TierConfig
+from .secret_store import TENANT_KEYS_SECRET
+
+
+@dataclass(frozen=True)
+class GatewayArgs:
+    """Inputs of :class:`Gateway`."""
+
+    settings: GatewayConfig
+    """The ``gateway`` config section."""
+    tiers: Sequence[TierConfig]
+    """Tiers to route to (their Services are ``<tier>`` in ``tiers_namespace``)."""
+    tenants: Sequence[TenantConfig]
+    """Tenants, their grants and limits."""
+    tenant_keys_secret: str = TENANT_KEYS_SECRET
+    """Secret in ``namespace`` with one data key per tenant (what SecretStore syncs)."""
+    namespace: str = naming.GATEWAY_NAMESPACE
+    tiers_namespace: str = naming.TIERS_NAMESPACE
+    system_node_selector: Mapping[str, str] = field(default_factory=dict)
+    depends_on: Sequence[pulumi.Resource] = ()
+
+
+class Gateway(pulumi.ComponentResource):
+    """The API's front door. See docs/components/gateway.md."""
+
+    base_urls: dict[str, str]
+    """Tier name -> OpenAI base URL (``https://<host>/<tier>/v1``)."""
+
+    def __init__(self, resource_name: str, args: GatewayArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(naming.type_token("Gateway"), resource_name, None, opts)
+        gw, ns = args.settings, args.namespace
+        system = dict(args.system_node_selector)
+        redis_url = f"ratelimit-redis.{ns}.svc.cluster.local:6379"
+        controller = helm.release(
+            f"{resource_name}-envoy-gateway", "envoy-gateway", name="envoy-gateway",
+            namespace=naming.ENVOY_GATEWAY_NAMESPACE, create_namespace=True,
+            values={"config": {"envoyGateway": {"rateLimit": {"backend": {"type": "Redis",
+                                                                          "redis": {"url": redis_url}}}}}},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)))
+
+        def create(res: str, manifest: dict[str, Any], after: Sequence[pulumi.Resource] = ()) -> pulumi.Resource:
+            kind, api = manifest["kind"], manifest["apiVersion"]
+            o = pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *after])
+            body = {k: v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
+            if kind == "Deployment":
+                return k8s.apps.v1.Deployment(f"{resource_name}-{res}", **body, opts=o)
+            if kind == "Service":
+                return k8s.core.v1.Service(f"{resource_name}-{res}", **body, opts=o)
+            if kind == "PodDisruptionBudget":
+                return k8s.policy.v1.PodDisruptionBudget(f"{resource_name}-{res}", **body, opts=o)
+            if kind == "NetworkPolicy":
+                return k8s.networking.v1.NetworkPolicy(f"{resource_name}-{res}", **body, opts=o)
+            return k8s.apiextensions.CustomResource(f"{resource_name}-{res}", api_version=api, kind=kind, **body,
+                                                    opts=o)
+
+        for obj in gm.redis(ns, versions.IMAGES["valkey"], system):
+            create(f"redis-{obj['kind'].lower()}", obj)
+        create("redis-network-policy", gm.gateway_network_policy(ns, args.tiers_namespace))
+        proxy = create("envoy-proxy", gm.envoy_proxy(gw, ns, system), [controller])
+        gclass = create("gateway-class", gm.gateway_class(ns), [controller, proxy])
+        gateway = create("gateway", gm.gateway(gw, ns), [gclass])
+        create("https-redirect", gm.https_redirect(gw, ns), [gateway])
+        create("reference-grant", gm.reference_grant(ns, args.tiers_namespace), [controller])
+        self.base_urls = {}
+        for tier in args.tiers:
+            route = create(f"{tier.name}-route", gm.tier_route(tier, gw, ns, args.tiers_namespace), [gateway])
+            create(f"{tier.name}-security", gm.security_policy(tier, args.tenants, ns, args.tenant_keys_secret), [route])
+            create(f"{tier.name}-traffic", gm.backend_traffic_policy(tier, args.tenants, gw, ns), [route])
+            self.base_urls[tier.name] = f"https://{gw.hostname}/{tier.name}/v1"
+        self.register_outputs({"baseUrls": self.base_urls, "hostname": gw.hostname})

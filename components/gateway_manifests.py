@@ -1,0 +1,235 @@
+"""Gateway manifests (pure): Envoy Gateway resources that expose every tier at an OpenAI-compatible base
+URL (``https://<host>/<tier>/v1``) with per-tenant API keys, tier grants and rate limits (DESIGN.md section 5).
+
+Per tier: an HTTPRoute (prefix ``/<tier>/v1`` rewritten to ``/v1``, explicit timeouts, no retries), a
+SecurityPolicy (API-key auth on the ``Authorization`` header against the tenant-keys Secret, the
+authenticated tenant forwarded in ``x-tenant-id`` after overwriting any client value, the key stripped
+before TGI, and an allow-list of the tenants granted the tier — others get 403), and a
+BackendTrafficPolicy (per-tenant global rate limits per minute and per second, a request body limit, and
+OpenAI-style JSON bodies for gateway-generated 401/403/413/429).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from . import naming
+from .config import GatewayConfig, LimitsConfig, TenantConfig, TierConfig
+
+GATEWAY_NAME = "llm-gateway"
+GATEWAY_CLASS = "llm-tiers"
+TENANT_HEADER = "x-tenant-id"
+GW_API = "gateway.networking.k8s.io/v1"
+EG_API = "gateway.envoyproxy.io/v1alpha1"
+RETRY_AFTER_SECONDS = 5
+
+
+def openai_error(message: str, type_: str, code: str) -> str:
+    """An error body the OpenAI SDKs parse (``{"error": {"message", "type", "param", "code"}}``)."""
+    return json.dumps({"error": {"message": message, "type": type_, "param": None, "code": code}},
+                      separators=(",", ":"))
+
+
+ERROR_BODIES: dict[int, str] = {
+    401: openai_error("Invalid or missing API key. Send it as 'Authorization: Bearer <key>'.",
+                      "invalid_request_error", "invalid_api_key"),
+    403: openai_error("This API key is not allowed to use this tier.", "invalid_request_error", "tier_not_allowed"),
+    413: openai_error("Request body too large for this tier.", "invalid_request_error", "request_too_large"),
+    429: openai_error("Rate limit reached for this tier. Retry after the number of seconds in Retry-After.",
+                      "requests", "rate_limit_exceeded"),
+}
+
+
+def _meta(name: str, namespace: str, component: str = "gateway") -> dict[str, Any]:
+    return {"name": name, "namespace": namespace, "labels": naming.k8s_labels(component, name)}
+
+
+def tenants_of(tier: TierConfig, tenants: Sequence[TenantConfig]) -> list[TenantConfig]:
+    return sorted((t for t in tenants if tier.name in t.tiers), key=lambda t: t.name)
+
+
+def limits_of(tenant: TenantConfig, gw: GatewayConfig) -> LimitsConfig:
+    return tenant.limits or gw.default_limits
+
+
+def envoy_proxy(gw: GatewayConfig, namespace: str, system: dict[str, str]) -> dict[str, Any]:
+    """Envoy's Deployment and NLB: replicas spread across zones, TLS terminated at the NLB with ACM."""
+    selector = {"matchLabels": {"gateway.envoyproxy.io/owning-gateway-name": GATEWAY_NAME}}
+    annotations = {
+        "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
+        "service.beta.kubernetes.io/aws-load-balancer-scheme": gw.load_balancer_scheme,
+        "service.beta.kubernetes.io/aws-load-balancer-cross-zone-load-balancing-enabled": "true",
+    }
+    if gw.tls.mode == "acm":
+        annotations.update({
+            "service.beta.kubernetes.io/aws-load-balancer-ssl-cert": gw.tls.certificate_arn,
+            "service.beta.kubernetes.io/aws-load-balancer-ssl-ports": "443",
+            "service.beta.kubernetes.io/aws-load-balancer-backend-protocol": "tcp",
+        })
+    service: dict[str, Any] = {"type": "LoadBalancer", "externalTrafficPolicy": "Local", "annotations": annotations}
+    if gw.source_cidrs:
+        service["loadBalancerSourceRanges"] = list(gw.source_cidrs)
+    return {
+        "apiVersion": EG_API, "kind": "EnvoyProxy", "metadata": _meta(GATEWAY_NAME, namespace),
+        "spec": {"provider": {"type": "Kubernetes", "kubernetes": {
+            "envoyDeployment": {
+                "replicas": gw.replicas,
+                "pod": {"nodeSelector": dict(system), "topologySpreadConstraints": [
+                    {"maxSkew": 1, "topologyKey": key, "whenUnsatisfiable": "DoNotSchedule", "labelSelector": selector}
+                    for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")]},
+            },
+            "envoyService": service,
+        }}},
+    }
+
+
+def gateway_class(namespace: str) -> dict[str, Any]:
+    return {
+        "apiVersion": GW_API, "kind": "GatewayClass",
+        "metadata": {"name": GATEWAY_CLASS, "labels": naming.k8s_labels("gateway", GATEWAY_CLASS)},
+        "spec": {"controllerName": "gateway.envoyproxy.io/gatewayclass-controller",
+                 "parametersRef": {"group": "gateway.envoyproxy.io", "kind": "EnvoyProxy", "name": GATEWAY_NAME,
+                                   "namespace": namespace}},
+    }
+
+
+def gateway(gw: GatewayConfig, namespace: str) -> dict[str, Any]:
+    """Two listeners: 443 (TLS already terminated by the NLB) for the API, 80 only to redirect to HTTPS."""
+    same_ns = {"namespaces": {"from": "Same"}}
+    return {
+        "apiVersion": GW_API, "kind": "Gateway", "metadata": _meta(GATEWAY_NAME, namespace),
+        "spec": {"gatewayClassName": GATEWAY_CLASS, "listeners": [
+            {"name": "https", "protocol": "HTTP", "port": 443, "hostname": gw.hostname, "allowedRoutes": same_ns},
+            {"name": "http", "protocol": "HTTP", "port": 80, "hostname": gw.hostname, "allowedRoutes": same_ns},
+        ]},
+    }
+
+
+def https_redirect(gw: GatewayConfig, namespace: str) -> dict[str, Any]:
+    return {
+        "apiVersion": GW_API, "kind": "HTTPRoute", "metadata": _meta("https-redirect", namespace),
+        "spec": {"parentRefs": [{"name": GATEWAY_NAME, "sectionName": "http"}], "hostnames": [gw.hostname],
+                 "rules": [{"filters": [{"type": "RequestRedirect",
+                                         "requestRedirect": {"scheme": "https", "statusCode": 301}}]}]},
+    }
+
+
+def tier_route(tier: TierConfig, gw: GatewayConfig, namespace: str, tiers_namespace: str) -> dict[str, Any]:
+    return {
+        "apiVersion": GW_API, "kind": "HTTPRoute", "metadata": _meta(tier.name, namespace),
+        "spec": {
+            "parentRefs": [{"name": GATEWAY_NAME, "sectionName": "https"}],
+            "hostnames": [gw.hostname],
+            "rules": [{
+                "matches": [{"path": {"type": "PathPrefix", "value": f"/{tier.name}/v1"}}],
+                "filters": [{"type": "URLRewrite", "urlRewrite": {
+                    "path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/v1"}}}],
+                "backendRefs": [{"name": tier.name, "namespace": tiers_namespace, "port": 80}],
+                # Long enough for a full streamed generation; the stream idle timeout ends hung streams.
+                "timeouts": {"request": f"{gw.request_timeout_seconds}s",
+                             "backendRequest": f"{gw.request_timeout_seconds}s"},
+            }],
+        },
+    }
+
+
+def reference_grant(namespace: str, tiers_namespace: str) -> dict[str, Any]:
+    """Lets the gateway's routes send to the tiers' Services (and nothing else)."""
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1beta1", "kind": "ReferenceGrant",
+        "metadata": _meta("llm-gateway-routes", tiers_namespace),
+        "spec": {"from": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": namespace}],
+                 "to": [{"group": "", "kind": "Service"}]},
+    }
+
+
+def security_policy(tier: TierConfig, tenants: Sequence[TenantConfig], namespace: str,
+                    keys_secret: str) -> dict[str, Any]:
+    granted = [t.name for t in tenants_of(tier, tenants)]
+    return {
+        "apiVersion": EG_API, "kind": "SecurityPolicy", "metadata": _meta(tier.name, namespace),
+        "spec": {
+            "targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": tier.name}],
+            "apiKeyAuth": {
+                "credentialRefs": [{"group": "", "kind": "Secret", "name": keys_secret}],
+                "extractFrom": [{"headers": ["authorization"]}],
+                "forwardClientIDHeader": TENANT_HEADER,
+                "sanitize": True,
+            },
+            "authorization": {
+                "defaultAction": "Deny",
+                "rules": [{"name": "granted-tenants", "action": "Allow",
+                           "principal": {"headers": [{"name": TENANT_HEADER, "values": granted}]}}] if granted else [],
+            },
+        },
+    }
+
+
+def backend_traffic_policy(tier: TierConfig, tenants: Sequence[TenantConfig], gw: GatewayConfig,
+                           namespace: str) -> dict[str, Any]:
+    rules = []
+    granted = tenants_of(tier, tenants)
+    for t in granted:
+        lim = limits_of(t, gw)
+        who = [{"headers": [{"name": TENANT_HEADER, "type": "Exact", "value": t.name}]}]
+        rules.append({"clientSelectors": who, "limit": {"requests": lim.requests_per_minute, "unit": "Minute"}})
+        rules.append({"clientSelectors": who, "limit": {"requests": lim.burst_per_second, "unit": "Second"}})
+    # One body limit per route: the largest any granted tenant may send (Envoy enforces it per route).
+    body = max((limits_of(t, gw).max_request_body_bytes for t in granted), default=gw.default_limits.max_request_body_bytes)
+    overrides = []
+    for status, text in sorted(ERROR_BODIES.items()):
+        response: dict[str, Any] = {"contentType": "application/json", "body": {"type": "Inline", "inline": text}}
+        if status == 429:
+            response["header"] = {"set": [{"name": "Retry-After", "value": str(RETRY_AFTER_SECONDS)}]}
+        overrides.append({"match": {"statusCodes": [{"type": "Value", "value": status}]}, "response": response})
+    spec: dict[str, Any] = {
+        "targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": tier.name}],
+        "requestBuffer": {"limit": body},
+        "timeout": {"http": {"streamIdleTimeout": f"{gw.stream_idle_timeout_seconds}s"}},
+        "responseOverride": overrides,
+    }
+    if rules:
+        spec["rateLimit"] = {"type": "Global", "global": {"rules": rules}}
+    return {"apiVersion": EG_API, "kind": "BackendTrafficPolicy", "metadata": _meta(tier.name, namespace), "spec": spec}
+
+
+def redis(namespace: str, image: str, system: dict[str, str]) -> list[dict[str, Any]]:
+    """The rate-limit counter store: one replica, no persistence (counters are disposable), a PDB."""
+    labels = naming.k8s_labels("ratelimit-redis", "ratelimit-redis")
+    sel = {"app.kubernetes.io/name": "ratelimit-redis"}
+    return [
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {**_meta("ratelimit-redis", namespace, "ratelimit-redis")},
+         "spec": {"replicas": 1, "selector": {"matchLabels": sel}, "template": {
+             "metadata": {"labels": labels},
+             "spec": {"nodeSelector": dict(system), "automountServiceAccountToken": False, "enableServiceLinks": False,
+                      "securityContext": {"runAsNonRoot": True, "runAsUser": 999, "runAsGroup": 999,
+                                          "seccompProfile": {"type": "RuntimeDefault"}},
+                      "containers": [{
+                          "name": "valkey", "image": image,
+                          "args": ["--save", "", "--appendonly", "no", "--maxmemory", "200mb",
+                                   "--maxmemory-policy", "volatile-ttl"],
+                          "ports": [{"name": "redis", "containerPort": 6379}],
+                          "readinessProbe": {"tcpSocket": {"port": "redis"}, "periodSeconds": 5},
+                          "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "256Mi"}},
+                          "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                                              "capabilities": {"drop": ["ALL"]}},
+                          "volumeMounts": [{"name": "data", "mountPath": "/data"}]}],
+                      "volumes": [{"name": "data", "emptyDir": {}}]}}}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": _meta("ratelimit-redis", namespace, "ratelimit-redis"),
+         "spec": {"selector": sel, "ports": [{"name": "redis", "port": 6379, "targetPort": "redis"}]}},
+        {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": _meta("ratelimit-redis", namespace, "ratelimit-redis"),
+         "spec": {"maxUnavailable": 1, "selector": {"matchLabels": sel}}},
+    ]
+
+
+def gateway_network_policy(namespace: str, tiers_namespace: str) -> dict[str, Any]:
+    """Only Envoy may reach the rate-limit store; Envoy may reach the tiers, the store and DNS."""
+    ns = lambda name: {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}  # noqa: E731
+    return {
+        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _meta("ratelimit-redis", namespace),
+        "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "ratelimit-redis"}},
+                 "policyTypes": ["Ingress"],
+                 "ingress": [{"from": [ns("envoy-gateway-system")], "ports": [{"port": 6379, "protocol": "TCP"}]}]},
+    }

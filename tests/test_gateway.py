@@ -1,0 +1,151 @@
+"""Gateway as rendered: routes per tier, per-tenant auth, grants and limits, OpenAI-style errors, NLB."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components import gateway_manifests as gm, versions
+from components.config import parse
+from conftest import STACKS, overrides, stack_values
+from tools import render as render_tool
+from tools import validate
+
+
+def objs(result, kind):
+    return {o["metadata"]["name"]: o for o in result.kubernetes_objects() if o["kind"] == kind}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_tier_has_an_openai_compatible_route(rendered, stack):
+    r = rendered(stack)
+    cfg = parse(stack_values(stack))
+    routes = objs(r, "HTTPRoute")
+    assert set(routes) == {t.name for t in cfg.tiers} | {"https-redirect"}
+    for t in cfg.tiers:
+        (rule,) = routes[t.name]["spec"]["rules"]
+        assert rule["matches"] == [{"path": {"type": "PathPrefix", "value": f"/{t.name}/v1"}}]
+        assert rule["filters"][0]["urlRewrite"]["path"] == {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/v1"}
+        assert rule["backendRefs"] == [{"name": t.name, "namespace": "llm-tiers", "port": 80}]
+        assert rule["timeouts"]["request"] == f"{cfg.gateway.request_timeout_seconds}s"
+        assert "retry" not in json.dumps(routes[t.name]).lower()
+        assert routes[t.name]["spec"]["hostnames"] == [cfg.gateway.hostname]
+    assert r.outputs()["baseUrls"] == {t.name: f"https://{cfg.gateway.hostname}/{t.name}/v1" for t in cfg.tiers}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_tenants_get_exactly_the_tiers_they_were_granted(rendered, stack):
+    r = rendered(stack)
+    cfg = parse(stack_values(stack))
+    security, traffic = objs(r, "SecurityPolicy"), objs(r, "BackendTrafficPolicy")
+    for t in cfg.tiers:
+        sp = security[t.name]["spec"]
+        granted = sorted(x.name for x in cfg.tenants if t.name in x.tiers)
+        auth = sp["apiKeyAuth"]
+        assert auth["extractFrom"] == [{"headers": ["authorization"]}] and auth["sanitize"] is True
+        assert auth["forwardClientIDHeader"] == "x-tenant-id"
+        assert auth["credentialRefs"] == [{"group": "", "kind": "Secret", "name": "tenant-api-keys"}]
+        assert sp["authorization"]["defaultAction"] == "Deny"
+        allowed = [v for rule in sp["authorization"]["rules"] for h in rule["principal"]["headers"] for v in h["values"]]
+        assert sorted(allowed) == granted, "a tenant is never granted a tier it was not given"
+        limited = {sel["headers"][0]["value"] for rule in traffic[t.name]["spec"]["rateLimit"]["global"]["rules"]
+                   for sel in rule["clientSelectors"]}
+        assert limited == set(granted), "every granted tenant has a limit"
+    for tenant in cfg.tenants:
+        assert tenant.tiers and all(t in security for t in tenant.tiers)
+
+
+def test_limits_follow_config_and_defaults(rendered):
+    r = rendered("prod")
+    rules = objs(r, "BackendTrafficPolicy")["chat-small"]["spec"]["rateLimit"]["global"]["rules"]
+    by_tenant = {}
+    for rule in rules:
+        by_tenant.setdefault(rule["clientSelectors"][0]["headers"][0]["value"], {})[rule["limit"]["unit"]] = rule["limit"]["requests"]
+    assert by_tenant["search"] == {"Minute": 1200, "Second": 40}
+    assert by_tenant["support-bot"] == {"Minute": 600, "Second": 20}
+    analytics = objs(r, "BackendTrafficPolicy")["chat-large"]["spec"]["rateLimit"]["global"]["rules"]
+    assert {x["limit"]["requests"] for x in analytics if x["clientSelectors"][0]["headers"][0]["value"] == "analytics"} == {60, 5}
+    assert objs(r, "BackendTrafficPolicy")["chat-small"]["spec"]["requestBuffer"] == {"limit": 1048576}
+
+
+@pytest.mark.parametrize("status", [401, 403, 413, 429])
+def test_gateway_errors_are_openai_error_json(rendered, status):
+    spec = objs(rendered("prod"), "BackendTrafficPolicy")["chat-small"]["spec"]
+    (override,) = [o for o in spec["responseOverride"] if o["match"]["statusCodes"][0]["value"] == status]
+    body = json.loads(override["response"]["body"]["inline"])
+    assert set(body) == {"error"} and set(body["error"]) == {"message", "type", "param", "code"}
+    assert body["error"]["message"] and body["error"]["code"]
+    assert override["response"]["contentType"] == "application/json"
+    if status == 429:
+        assert override["response"]["header"]["set"] == [{"name": "Retry-After", "value": "5"}]
+
+
+def test_load_balancer_and_proxies(rendered):
+    r = rendered("prod")
+    cfg = parse(stack_values("prod")).gateway
+    proxy = objs(r, "EnvoyProxy")["llm-gateway"]["spec"]["provider"]["kubernetes"]
+    svc = proxy["envoyService"]
+    assert svc["annotations"]["service.beta.kubernetes.io/aws-load-balancer-scheme"] == "internet-facing"
+    assert svc["annotations"]["service.beta.kubernetes.io/aws-load-balancer-ssl-cert"] == cfg.tls.certificate_arn
+    assert svc["loadBalancerSourceRanges"] == cfg.source_cidrs
+    dep = proxy["envoyDeployment"]
+    assert dep["replicas"] == 3 and {c["topologyKey"] for c in dep["pod"]["topologySpreadConstraints"]} == {
+        "topology.kubernetes.io/zone", "kubernetes.io/hostname"}
+    dev = objs(rendered("dev"), "EnvoyProxy")["llm-gateway"]["spec"]["provider"]["kubernetes"]["envoyService"]
+    assert dev["annotations"]["service.beta.kubernetes.io/aws-load-balancer-scheme"] == "internal"
+    assert "loadBalancerSourceRanges" not in dev
+    listeners = {x["name"]: x for x in objs(r, "Gateway")["llm-gateway"]["spec"]["listeners"]}
+    assert listeners["https"]["port"] == 443 and listeners["http"]["port"] == 80
+    redirect = objs(r, "HTTPRoute")["https-redirect"]["spec"]
+    assert redirect["parentRefs"] == [{"name": "llm-gateway", "sectionName": "http"}]
+    assert redirect["rules"][0]["filters"][0]["requestRedirect"] == {"scheme": "https", "statusCode": 301}
+
+
+def test_rate_limit_store(rendered):
+    r = rendered("prod")
+    (c,) = objs(r, "Deployment")["ratelimit-redis"]["spec"]["template"]["spec"]["containers"]
+    assert c["image"] == versions.IMAGES["valkey"] and ["--save", ""] == c["args"][:2] and "no" in c["args"]
+    assert "ratelimit-redis" in objs(r, "PodDisruptionBudget")
+    (eg,) = [x for x in r.helm_releases() if x["name"] == "envoy-gateway"]
+    chart = versions.CHARTS["envoy-gateway"]
+    assert (eg["chart"], eg["repository"], eg["version"]) == (chart.chart, chart.repository, chart.version)
+    assert eg["values"]["config"]["envoyGateway"]["rateLimit"]["backend"]["redis"]["url"] == \
+        "ratelimit-redis.llm-gateway.svc.cluster.local:6379"
+    np = objs(r, "NetworkPolicy")["ratelimit-redis"]["spec"]
+    assert np["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"] == {
+        "kubernetes.io/metadata.name": "envoy-gateway-system"}
+    grant = objs(r, "ReferenceGrant")["llm-gateway-routes"]
+    assert grant["metadata"]["namespace"] == "llm-tiers" and grant["spec"]["to"] == [{"group": "", "kind": "Service"}]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_gateway_resources_validate_against_the_crds(rendered, stack, crd_schemas):
+    kinds = {"GatewayClass", "Gateway", "HTTPRoute", "ReferenceGrant", "EnvoyProxy", "SecurityPolicy",
+             "BackendTrafficPolicy"}
+    found = [o for o in rendered(stack).kubernetes_objects() if o["kind"] in kinds]
+    assert {o["kind"] for o in found} == kinds
+    problems, skipped = validate.validate_objects(found, "1.34", crd_schemas)
+    assert not problems and not skipped, problems
+
+
+def test_removing_a_grant_removes_the_tenant_from_that_tier_only():
+    values = stack_values("prod")
+    values["tenants"][0]["tiers"] = ["chat-small"]   # search loses chat-large
+    result = render_tool.render("prod", overrides=overrides(values))
+    sp = objs(result, "SecurityPolicy")
+    allowed = lambda t: [v for r in sp[t]["spec"]["authorization"]["rules"] for h in r["principal"]["headers"] for v in h["values"]]  # noqa: E731
+    assert "search" not in allowed("chat-large") and "search" in allowed("chat-small")
+
+
+def test_cert_manager_mode_is_refused_until_supported():
+    from components.config import ConfigError
+    values = stack_values("prod")
+    values["gateway"]["tls"] = {"mode": "cert-manager", "issuer": "letsencrypt"}
+    with pytest.raises(ConfigError, match=r"gateway\.tls\.mode: cert-manager is not supported yet"):
+        parse(values)
+
+
+def test_error_body_builder():
+    body = json.loads(gm.openai_error("m", "t", "c"))
+    assert body == {"error": {"message": "m", "type": "t", "param": None, "code": "c"}}
