@@ -57,7 +57,7 @@ gateway = Gateway(
     "gateway",
     GatewayArgs(settings=cfg.gateway, tiers=cfg.tiers, tenants=cfg.tenants,
                 system_node_selector=cluster.system_node_selector,
-                depends_on=[*cluster.nodes_ready, *namespaces.resources, *secrets.ready]),
+                depends_on=[*cluster.nodes_ready, *namespaces.resources, *secrets.ready, *observability.ready]),
     opts=on_cluster,
 )
 

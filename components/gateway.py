@@ -30,6 +30,8 @@ class GatewayArgs:
     namespace: str = naming.GATEWAY_NAMESPACE
     tiers_namespace: str = naming.TIERS_NAMESPACE
     system_node_selector: Mapping[str, str] = field(default_factory=dict)
+    monitoring: bool = True
+    """Create a PodMonitor for the Envoy proxies (needs the Prometheus operator's CRDs)."""
     depends_on: Sequence[pulumi.Resource] = ()
 
 
@@ -74,6 +76,8 @@ class Gateway(pulumi.ComponentResource):
         gateway = create("gateway", gm.gateway(gw, ns), [gclass])
         create("https-redirect", gm.https_redirect(gw, ns), [gateway])
         create("reference-grant", gm.reference_grant(ns, args.tiers_namespace), [controller])
+        if args.monitoring:
+            create("envoy-pod-monitor", gm.envoy_pod_monitor(), [controller])
         self.base_urls = {}
         for tier in args.tiers:
             route = create(f"{tier.name}-route", gm.tier_route(tier, gw, ns, args.tiers_namespace), [gateway])

@@ -233,3 +233,17 @@ def gateway_network_policy(namespace: str, tiers_namespace: str) -> dict[str, An
                  "policyTypes": ["Ingress"],
                  "ingress": [{"from": [ns("envoy-gateway-system")], "ports": [{"port": 6379, "protocol": "TCP"}]}]},
     }
+
+
+def envoy_pod_monitor() -> dict[str, Any]:
+    """Scrape the Envoy proxies (per-route request counts feed the wake-up trigger of scaled-to-zero tiers)."""
+    return {
+        "apiVersion": "monitoring.coreos.com/v1", "kind": "PodMonitor",
+        "metadata": _meta("envoy-proxies", naming.ENVOY_GATEWAY_NAMESPACE),
+        "spec": {
+            "selector": {"matchLabels": {"app.kubernetes.io/component": "proxy",
+                                         "app.kubernetes.io/managed-by": "envoy-gateway",
+                                         "gateway.envoyproxy.io/owning-gateway-name": GATEWAY_NAME}},
+            "podMetricsEndpoints": [{"port": "metrics", "path": "/stats/prometheus", "interval": "15s"}],
+        },
+    }

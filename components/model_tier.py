@@ -55,6 +55,13 @@ class ModelTierArgs:
     otlp_endpoint: Optional[str] = None
     """OTLP endpoint when tracing is on."""
     image: str = versions.IMAGES["tgi"]
+    autoscaling: bool = True
+    """Create a KEDA ScaledObject per release and a PodMonitor (needs KEDA and the Prometheus operator, e.g.
+    the Observability component); False: fixed ``replicas.min`` and no monitoring objects."""
+    prometheus_url: str = "http://kube-prometheus-stack-prometheus.monitoring.svc:9090"
+    """Prometheus that KEDA queries for the recorded tier signals."""
+    gateway_proxy_namespace_label: str = naming.GATEWAY_NAMESPACE
+    """Namespace of the gateway's routes (Envoy cluster names carry it), for the scale-from-zero trigger."""
     depends_on: Sequence[pulumi.Resource] = ()
     """Create after these (namespace, secret sync, GPU capacity)."""
 
@@ -106,10 +113,22 @@ class ModelTier(pulumi.ComponentResource):
                          depends_on=[pvc, cm, sync_sa])
             self.deployments[rel.name] = create(
                 k8s.apps.v1.Deployment, rel.name,
-                tm.deployment(t, rel, ns, list(args.instance_types), args.otlp_endpoint), depends_on=[job, server_sa])
+                tm.deployment(t, rel, ns, list(args.instance_types), args.otlp_endpoint, args.autoscaling),
+                depends_on=[job, server_sa])
             create(k8s.policy.v1.PodDisruptionBudget, f"{rel.name}-pdb", tm.pdb(t, rel, ns))
+            if args.autoscaling:
+                so = tm.scaled_object(t, rel, ns, args.prometheus_url, args.gateway_proxy_namespace_label)
+                k8s.apiextensions.CustomResource(
+                    f"{resource_name}-{rel.name}-scaler", api_version=so["apiVersion"], kind=so["kind"],
+                    metadata=so["metadata"], spec=so["spec"],
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[self.deployments[rel.name]]))
 
         create(k8s.core.v1.Service, "service", tm.service(t, ns))
+        if args.autoscaling:
+            pm = tm.pod_monitor(t, ns)
+            k8s.apiextensions.CustomResource(
+                f"{resource_name}-pod-monitor", api_version=pm["apiVersion"], kind=pm["kind"], metadata=pm["metadata"],
+                spec=pm["spec"], opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)))
         create(k8s.networking.v1.NetworkPolicy, "network-policy",
                tm.network_policy(t, ns, args.gateway_namespace, args.monitoring_namespace, bool(args.otlp_endpoint)))
 

@@ -1,7 +1,7 @@
 """Recording and alert rules (pure): engine-neutral signals per tier, and the alerts built on them.
 
-Every series is attributed by a ``tier`` label (the tier's PodMonitor adds ``tier``, ``model_id`` and
-``engine``). Recording rules map one engine's metrics to the names below; HPAs, alerts and dashboards
+Every series is attributed by ``tier`` and ``release`` labels (the tier's PodMonitor adds ``tier``,
+``release``, ``model_id`` and ``engine``). Recording rules map one engine's metrics to the names below; HPAs, alerts and dashboards
 use only these names, so another engine (vLLM, SGLang) needs only its own mapping group.
 
 | recorded name | meaning |
@@ -44,7 +44,8 @@ OVERLOADED_ALERT_RATIO = 0.01
 
 
 def _sum_by_tier(expr: str) -> str:
-    return f"sum by (tier) ({expr})"
+    # By release too: during a blue/green swap each release scales on its own traffic.
+    return f"sum by (tier, release) ({expr})"
 
 
 def _rate(series: str) -> str:
@@ -52,7 +53,7 @@ def _rate(series: str) -> str:
 
 
 def _p95(bucket_series: str) -> str:
-    return "histogram_quantile(0.95, sum by (tier, le) (" + _rate(bucket_series) + "))"
+    return "histogram_quantile(0.95, sum by (tier, release, le) (" + _rate(bucket_series) + "))"
 
 
 def engine_rules_tgi() -> list[dict[str, Any]]:
@@ -61,7 +62,7 @@ def engine_rules_tgi() -> list[dict[str, Any]]:
     return [
         {"record": "llm:tier_queue_depth", "expr": _sum_by_tier("tgi_queue_size{" + tgi + "}")},
         {"record": "llm:tier_running_requests", "expr": _sum_by_tier("tgi_batch_current_size{" + tgi + "}")},
-        {"record": "llm:tier_ready_replicas", "expr": "count by (tier) (tgi_queue_size{" + tgi + "})"},
+        {"record": "llm:tier_ready_replicas", "expr": "count by (tier, release) (tgi_queue_size{" + tgi + "})"},
         {"record": "llm:tier_request_rate", "expr": _sum_by_tier(_rate("tgi_request_count{" + tgi + "}"))},
         {"record": "llm:tier_failed_request_rate", "expr": _sum_by_tier(_rate("tgi_request_failure{" + tgi + "}"))},
         {"record": "llm:tier_overloaded_request_rate",
@@ -78,8 +79,8 @@ def engine_rules_tgi() -> list[dict[str, Any]]:
 
 def signal_rules() -> list[dict[str, Any]]:
     """Engine-independent rules built on the engine mappings and on DCGM."""
-    pod_tier = ('label_replace(kube_pod_labels{label_llm_tiers_io_tier!=""}, "tier", "$1", '
-                '"label_llm_tiers_io_tier", "(.+)")')
+    pod_tier = ('label_replace(label_replace(kube_pod_labels{label_llm_tiers_io_tier!=""}, "tier", "$1", '
+                '"label_llm_tiers_io_tier", "(.+)"), "release", "$1", "label_llm_tiers_io_release", "(.*)")')
     return [
         {"record": "llm:tier_queue_depth_per_replica",
          "expr": "llm:tier_queue_depth / clamp_min(llm:tier_ready_replicas, 1)"},
@@ -88,12 +89,11 @@ def signal_rules() -> list[dict[str, Any]]:
         {"record": "llm:tier_overloaded_ratio",
          "expr": "llm:tier_overloaded_request_rate / clamp_min(llm:tier_request_rate, 1e-9)"},
         {"record": "llm:tier_gpu_utilization_percent",
-         "expr": f"avg by (tier) (DCGM_FI_DEV_GPU_UTIL * on (namespace, pod) group_left (tier) {pod_tier})"},
+         "expr": f"avg by (tier, release) (DCGM_FI_DEV_GPU_UTIL * on (namespace, pod) group_left (tier, release) {pod_tier})"},
         {"record": "llm:tier_gpu_memory_used_ratio",
-         "expr": (f"sum by (tier) (DCGM_FI_DEV_FB_USED * on (namespace, pod) group_left (tier) {pod_tier})"
-                  " / "
-                  f"sum by (tier) ((DCGM_FI_DEV_FB_USED + DCGM_FI_DEV_FB_FREE) * on (namespace, pod) group_left (tier) "
-                  f"{pod_tier})")},
+         "expr": (f"sum by (tier, release) (DCGM_FI_DEV_FB_USED * on (namespace, pod) group_left (tier, release) "
+                  f"{pod_tier}) / sum by (tier, release) ((DCGM_FI_DEV_FB_USED + DCGM_FI_DEV_FB_FREE) "
+                  f"* on (namespace, pod) group_left (tier, release) {pod_tier})")},
     ]
 
 

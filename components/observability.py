@@ -23,6 +23,8 @@ KEDA_NAMESPACE = "keda"
 GRAFANA_SECRET = "grafana-admin"
 RECEIVERS_SECRET = "alertmanager-receivers"
 RULES_NAME = "llm-tiers"
+# In-cluster address of Prometheus (kube-prometheus-stack release "kube-prometheus-stack"), for KEDA.
+PROMETHEUS_URL = f"http://kube-prometheus-stack-prometheus.{naming.MONITORING_NAMESPACE}.svc:9090"
 
 
 # ---------------------------------------------------------------------------------------------- pure
@@ -86,7 +88,7 @@ def prometheus_stack_values(cfg: ObservabilityConfig, storage_class: str, system
         "kube-state-metrics": {
             **on_system,
             # The tier label on pods lets DCGM series be joined to tiers (llm:tier_gpu_* rules).
-            "metricLabelsAllowlist": [f"pods=[{naming.LABEL_DOMAIN}/tier]"],
+            "metricLabelsAllowlist": [f"pods=[{naming.LABEL_DOMAIN}/tier,{naming.LABEL_DOMAIN}/release]"],
         },
         # Node exporter runs on every node, GPU nodes included.
         "prometheus-node-exporter": {"tolerations": [{"operator": "Exists"}]},

@@ -158,7 +158,9 @@ def tgi_settings(tier: TierConfig, release: Release, otlp_endpoint: Optional[str
 
 
 def deployment(tier: TierConfig, release: Release, namespace: str, instance_types: list[str],
-               otlp_endpoint: Optional[str] = None) -> dict[str, Any]:
+               otlp_endpoint: Optional[str] = None, autoscaled: bool = True) -> dict[str, Any]:
+    """The release's Deployment. When ``autoscaled``, ``replicas`` is left to KEDA's HPA (a value here would
+    reset the autoscaler's choice on every deploy); otherwise it is ``replicas.min`` (at least 1)."""
     probe = {"httpGet": {"path": "/health", "port": "http"}}
     sched = karpenter.tier_scheduling(tier.gpu_class)
     env = [
@@ -179,14 +181,15 @@ def deployment(tier: TierConfig, release: Release, namespace: str, instance_type
                      "annotations": {f"{naming.LABEL_DOMAIN}/model": release.model_id,
                                      f"{naming.LABEL_DOMAIN}/revision": release.lock.revision}},
         "spec": {
-            "replicas": max(tier.replicas.min, 1) if release.name == "live" else 1,
+            **({} if autoscaled else {"replicas": max(tier.replicas.min, 1)}),
             "revisionHistoryLimit": 5,
             "selector": {"matchLabels": selector(tier, release.name)},
             # A new GPU pod must be ready before an old one goes: capacity never dips during a rollout.
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
             "template": {
                 "metadata": {"labels": pod_labels,
-                             "annotations": {f"{naming.LABEL_DOMAIN}/revision": release.lock.revision}},
+                             "annotations": {f"{naming.LABEL_DOMAIN}/model": release.model_id,
+                                             f"{naming.LABEL_DOMAIN}/revision": release.lock.revision}},
                 "spec": {
                     "serviceAccountName": object_name(tier.name, "", "server"),
                     "automountServiceAccountToken": False,
@@ -274,3 +277,75 @@ def service_account(name: str, namespace: str, tier: TierConfig, component: str)
     return {"apiVersion": "v1", "kind": "ServiceAccount",
             "metadata": {"name": name, "namespace": namespace, "labels": labels(tier, None, component)},
             "automountServiceAccountToken": False}
+
+
+def pod_monitor(tier: TierConfig, namespace: str) -> dict[str, Any]:
+    """Scrape TGI's /metrics on its HTTP port and attribute every series to tier, release, model and engine."""
+    meta = "__meta_kubernetes_pod_"
+    return {
+        "apiVersion": "monitoring.coreos.com/v1", "kind": "PodMonitor",
+        "metadata": {"name": tier.name, "namespace": namespace, "labels": labels(tier, None, "server")},
+        "spec": {
+            "selector": {"matchLabels": {TIER_LABEL: tier.name, COMPONENT_LABEL: "server"}},
+            "podMetricsEndpoints": [{
+                "port": "http", "path": "/metrics", "interval": "15s",
+                "relabelings": [
+                    {"action": "replace", "targetLabel": "tier", "replacement": tier.name},
+                    {"action": "replace", "sourceLabels": [f"{meta}label_llm_tiers_io_release"], "targetLabel": "release"},
+                    {"action": "replace", "sourceLabels": [f"{meta}annotation_llm_tiers_io_model"],
+                     "targetLabel": "model_id"},
+                    {"action": "replace", "targetLabel": "engine", "replacement": "tgi"},
+                ],
+            }],
+        },
+    }
+
+
+def gateway_wake_query(tier: TierConfig, gateway_namespace: str) -> str:
+    """Requests reaching the gateway for this tier, counted even while the tier has no pod (Envoy then
+    records them as 'no healthy upstream'): the signal that wakes a scaled-to-zero tier."""
+    cluster = f'envoy_cluster_name=~"httproute/{gateway_namespace}/{tier.name}/rule/.*"'
+    return (f"sum(rate(envoy_cluster_upstream_rq_total{{{cluster}}}[2m]))"
+            f" + sum(rate(envoy_cluster_upstream_cx_none_healthy{{{cluster}}}[2m]))")
+
+
+def scaled_object(tier: TierConfig, release: Release, namespace: str, prometheus_url: str,
+                  gateway_namespace: str) -> dict[str, Any]:
+    """KEDA ScaledObject (it owns the release's HPA): queue depth per replica and GPU utilization from the
+    recorded signals, explicit HPA behaviour (fast up, slow stabilized down so streams are not cut),
+    fallback replicas if Prometheus is unreachable, and for sporadic tiers scale to zero with a wake-up
+    trigger on gateway traffic."""
+    sel = f'tier="{tier.name}",release="{release.name}"'
+    a = tier.autoscaling
+    prom = lambda name, query, threshold, metric_type: {  # noqa: E731
+        "type": "prometheus", "name": name, "metricType": metric_type,
+        "metadata": {"serverAddress": prometheus_url, "query": query, "threshold": str(threshold)}}
+    triggers = [
+        prom("queue-depth", f"sum(llm:tier_queue_depth{{{sel}}})", a.queue_depth_per_replica, "AverageValue"),
+        prom("gpu-utilization", f"avg(llm:tier_gpu_utilization_percent{{{sel}}})", a.gpu_utilization_percent, "Value"),
+    ]
+    if tier.sporadic:
+        wake = prom("gateway-requests", gateway_wake_query(tier, gateway_namespace), 1, "AverageValue")
+        wake["metadata"]["activationThreshold"] = "0.01"
+        triggers.append(wake)
+    name = object_name(tier.name, release.name)
+    return {
+        "apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels(tier, release.name, "server")},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+            "minReplicaCount": tier.replicas.min,
+            "maxReplicaCount": tier.replicas.max,
+            "pollingInterval": 15,
+            "cooldownPeriod": a.idle_minutes_before_zero * 60,
+            "fallback": {"failureThreshold": 3, "replicas": max(tier.replicas.min, 1)},
+            "advanced": {"horizontalPodAutoscalerConfig": {"name": f"keda-hpa-{name}", "behavior": {
+                "scaleUp": {"stabilizationWindowSeconds": 0, "selectPolicy": "Max",
+                            "policies": [{"type": "Pods", "value": 2, "periodSeconds": 60},
+                                         {"type": "Percent", "value": 100, "periodSeconds": 60}]},
+                "scaleDown": {"stabilizationWindowSeconds": a.scale_down_stabilization_seconds, "selectPolicy": "Min",
+                              "policies": [{"type": "Pods", "value": 1, "periodSeconds": 300}]},
+            }}},
+            "triggers": triggers,
+        },
+    }

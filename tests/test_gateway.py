@@ -122,7 +122,7 @@ def test_rate_limit_store(rendered):
 @pytest.mark.parametrize("stack", STACKS)
 def test_gateway_resources_validate_against_the_crds(rendered, stack, crd_schemas):
     kinds = {"GatewayClass", "Gateway", "HTTPRoute", "ReferenceGrant", "EnvoyProxy", "SecurityPolicy",
-             "BackendTrafficPolicy"}
+             "BackendTrafficPolicy", "PodMonitor"}
     found = [o for o in rendered(stack).kubernetes_objects() if o["kind"] in kinds]
     assert {o["kind"] for o in found} == kinds
     problems, skipped = validate.validate_objects(found, "1.34", crd_schemas)
@@ -149,3 +149,9 @@ def test_cert_manager_mode_is_refused_until_supported():
 def test_error_body_builder():
     body = json.loads(gm.openai_error("m", "t", "c"))
     assert body == {"error": {"message": "m", "type": "t", "param": None, "code": "c"}}
+
+
+def test_envoy_proxies_are_scraped(rendered):
+    pm = objs(rendered("prod"), "PodMonitor")["envoy-proxies"]
+    assert pm["metadata"]["namespace"] == "envoy-gateway-system"
+    assert pm["spec"]["podMetricsEndpoints"] == [{"port": "metrics", "path": "/stats/prometheus", "interval": "15s"}]

@@ -29,17 +29,19 @@ tier = TierConfig.model_validate(json.loads({tier!r}))
 candidate = lock.models[tier.candidate.model_id] if tier.candidate else None
 t = ModelTier("chat", ModelTierArgs(tier=tier, lock=lock.models[tier.model_id], candidate_lock=candidate,
               instance_types=["g6.xlarge", "g6.2xlarge"], hf_token_secret={token!r},
-              sync_node_selector={{"llm-tiers.io/node-role": "system"}}, otlp_endpoint={otlp!r}))
+              sync_node_selector={{"llm-tiers.io/node-role": "system"}}, otlp_endpoint={otlp!r},
+              autoscaling={autoscaling!r}))
 pulumi.export("url", t.service_url)
 """
 
 
-def render_tier(tmp_path: Path, tier: dict, token: str | None = "hf-token", otlp: str | None = None):
-    project = tmp_path / f"p{abs(hash(json.dumps(tier, sort_keys=True))) % 10**8}"
+def render_tier(tmp_path: Path, tier: dict, token: str | None = "hf-token", otlp: str | None = None,
+                autoscaling: bool = True):
+    project = tmp_path / f"p{abs(hash(json.dumps([tier, token, otlp, autoscaling], sort_keys=True))) % 10**8}"
     project.mkdir()
     (project / "Pulumi.yaml").write_text("name: tier\nruntime: python\n")
     (project / "__main__.py").write_text(textwrap.dedent(PROGRAM.format(
-        lock=str(ROOT / "models.lock.json"), tier=json.dumps(tier), token=token, otlp=otlp)))
+        lock=str(ROOT / "models.lock.json"), tier=json.dumps(tier), token=token, otlp=otlp, autoscaling=autoscaling)))
     result = render_tool.run_program("test", {"aws:region": "us-east-1"}, [], project_dir=project)
     return result, {(o["kind"], o["metadata"]["name"]): o for o in result.kubernetes_objects()}
 
@@ -59,14 +61,22 @@ def test_every_object_of_a_tier(tier_objects):
         ("ConfigMap", "chat-weights-sync"), ("ServiceAccount", "chat-weights-sync"), ("ServiceAccount", "chat-server"),
         ("PersistentVolumeClaim", "chat-live-weights"), ("Job", "chat-live-sync-a09a35458c"),
         ("Deployment", "chat-live"), ("PodDisruptionBudget", "chat-live"), ("Service", "chat"),
-        ("NetworkPolicy", "chat")}
+        ("NetworkPolicy", "chat"), ("ScaledObject", "chat-live"), ("PodMonitor", "chat")}
     assert all(o["metadata"]["namespace"] == "llm-tiers" for o in objs.values())
 
 
 def test_objects_validate_strictly(tier_objects):
     _, objs = tier_objects
-    problems = [f"{k}: {m}" for k, o in objs.items() for m in validate.validate_core(o, "1.34")]
+    problems = [f"{k}: {m}" for k, o in objs.items() if validate.is_builtin(o) for m in validate.validate_core(o, "1.34")]
     assert not problems, problems
+
+
+def test_custom_resources_validate_against_the_crds(tier_objects, crd_schemas):
+    _, objs = tier_objects
+    custom = [o for o in objs.values() if not validate.is_builtin(o)]
+    assert {o["kind"] for o in custom} == {"ScaledObject", "PodMonitor"}
+    problems, skipped = validate.validate_objects(custom, "1.34", crd_schemas)
+    assert not problems and not skipped, problems
 
 
 def test_weights_cache_and_sync_job(tier_objects):
@@ -124,7 +134,7 @@ def test_deployment(tier_objects):
     assert {s["topologyKey"] for s in pod["topologySpreadConstraints"]} == {"topology.kubernetes.io/zone",
                                                                           "kubernetes.io/hostname"}
     assert d["strategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
-    assert d["replicas"] == 2
+    assert "replicas" not in d, "KEDA's HPA owns the replica count; a value here would reset it every deploy"
 
 
 def test_service_pdb_and_network_policy(tier_objects):
@@ -166,3 +176,46 @@ def test_blue_green_switch_is_a_one_line_diff(tmp_path):
     diff = [(a, b) for a, b in zip(json.dumps(objs_before[("Service", "chat")], indent=1).splitlines(),
                                    json.dumps(objs_after[("Service", "chat")], indent=1).splitlines()) if a != b]
     assert len(diff) == 1
+
+
+def test_autoscaling(tier_objects):
+    _, objs = tier_objects
+    so = objs[("ScaledObject", "chat-live")]["spec"]
+    assert so["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "chat-live"}
+    assert (so["minReplicaCount"], so["maxReplicaCount"]) == (2, 4)
+    assert so["fallback"] == {"failureThreshold": 3, "replicas": 2}
+    triggers = {t["name"]: t for t in so["triggers"]}
+    assert set(triggers) == {"queue-depth", "gpu-utilization"}
+    q = triggers["queue-depth"]
+    assert q["metricType"] == "AverageValue" and q["metadata"]["threshold"] == "8"
+    assert q["metadata"]["query"] == 'sum(llm:tier_queue_depth{tier="chat",release="live"})'
+    g = triggers["gpu-utilization"]
+    assert g["metadata"]["threshold"] == "85" and "llm:tier_gpu_utilization_percent" in g["metadata"]["query"]
+    behavior = so["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]
+    assert behavior["scaleUp"]["stabilizationWindowSeconds"] == 0
+    assert behavior["scaleDown"]["stabilizationWindowSeconds"] == 600
+    assert behavior["scaleDown"]["policies"] == [{"type": "Pods", "value": 1, "periodSeconds": 300}]
+    assert so["advanced"]["horizontalPodAutoscalerConfig"]["name"] == "keda-hpa-chat-live"
+    pm = objs[("PodMonitor", "chat")]["spec"]
+    (ep,) = pm["podMetricsEndpoints"]
+    assert (ep["port"], ep["path"]) == ("http", "/metrics")
+    targets = {r["targetLabel"] for r in ep["relabelings"]}
+    assert targets == {"tier", "release", "model_id", "engine"}
+
+
+def test_sporadic_tier_scales_to_zero_and_wakes_on_gateway_traffic(tmp_path):
+    sporadic = {**TIER, "sporadic": True, "replicas": {"min": 0, "max": 2},
+                "autoscaling": {"idleMinutesBeforeZero": 20}}
+    _, objs = render_tier(tmp_path, sporadic)
+    so = objs[("ScaledObject", "chat-live")]["spec"]
+    assert so["minReplicaCount"] == 0 and so["cooldownPeriod"] == 1200
+    wake = {t["name"]: t for t in so["triggers"]}["gateway-requests"]
+    assert "httproute/llm-gateway/chat/rule/" in wake["metadata"]["query"]
+    assert "envoy_cluster_upstream_cx_none_healthy" in wake["metadata"]["query"]
+    assert wake["metadata"]["activationThreshold"] == "0.01"
+
+
+def test_without_autoscaling_replicas_are_fixed_and_no_monitoring_objects(tmp_path):
+    _, objs = render_tier(tmp_path, TIER, autoscaling=False)
+    assert objs[("Deployment", "chat-live")]["spec"]["replicas"] == 2
+    assert not {k for k in objs if k[0] in ("ScaledObject", "PodMonitor")}

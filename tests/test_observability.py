@@ -48,7 +48,7 @@ def test_prometheus_settings_come_from_config(rendered, stack):
     assert claim["storageClassName"] == "gp3-encrypted"
     assert spec["ruleSelectorNilUsesHelmValues"] is False and spec["podMonitorSelectorNilUsesHelmValues"] is False
     ksm = releases(rendered(stack))["kube-prometheus-stack"]["values"]["kube-state-metrics"]
-    assert ksm["metricLabelsAllowlist"] == ["pods=[llm-tiers.io/tier]"]
+    assert ksm["metricLabelsAllowlist"] == ["pods=[llm-tiers.io/tier,llm-tiers.io/release]"]
 
 
 @pytest.mark.parametrize("stack", STACKS)
