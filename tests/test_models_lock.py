@@ -99,3 +99,9 @@ def test_corrupt_lock_is_reported_at_its_key(tmp_path):
     values["modelPolicy"]["lockFile"] = str(bad)
     with pytest.raises(render_tool.RenderError, match=r"modelPolicy\.lockFile: .* not a valid models lock"):
         render_tool.render("dev", overrides=overrides(values))
+
+
+def test_the_committed_lock_refuses_prods_gated_llama_without_a_token():
+    urls = {"alertReceiverUrls": {"oncall": "https://x.invalid", "ml-platform": "https://y.invalid"}}
+    with pytest.raises(render_tool.RenderError, match=r"tiers\[0\]\.modelId: meta-llama/Llama-3.1-8B-Instruct is gated"):
+        render_tool.render("prod", omit_secrets=True, secrets=urls)
