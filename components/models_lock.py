@@ -188,3 +188,30 @@ def entry_from_hub(sha: str, siblings: list[tuple[str, Optional[int]]], license_
 
 def dump(lock: ModelsLock) -> str:
     return json.dumps(lock.model_dump(by_alias=True, mode="json"), indent=2, sort_keys=True) + "\n"
+
+
+def policy_issues(cfg: StackConfig, lock: Optional[ModelsLock]) -> list[ConfigIssue]:
+    """What the lock says against what the stack allows: license, custom code, pinned revision."""
+    if lock is None:
+        return []
+    allowed = set(cfg.model_policy.allowed_licenses)
+    issues = []
+    for i, tier in enumerate(cfg.tiers):
+        releases = [(f"tiers[{i}]", tier.model_id, tier.revision)]
+        if tier.candidate:
+            releases.append((f"tiers[{i}].candidate", tier.candidate.model_id or tier.model_id, tier.candidate.revision))
+        for path, model_id, revision in releases:
+            entry = lock.models.get(model_id)
+            if entry is None:
+                continue
+            if entry.license not in allowed:
+                issues.append(ConfigIssue(f"{path}.modelId", f"{model_id} is licensed {entry.license!r}, which is not "
+                                          f"in modelPolicy.allowedLicenses ({', '.join(sorted(allowed))}); add it "
+                                          "there once the license is approved"))
+            if entry.requires_remote_code and not tier.trust_remote_code:
+                issues.append(ConfigIssue(f"tiers[{i}].trustRemoteCode", f"{model_id} needs custom code from its "
+                                          "repository; set trustRemoteCode: true after reviewing that code"))
+            if revision and not entry.revision.startswith(revision):
+                issues.append(ConfigIssue(f"{path}.revision", f"{revision!r} differs from the locked revision "
+                                          f"{entry.revision}; run `make models-lock` to lock the new revision"))
+    return issues

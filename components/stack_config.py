@@ -81,6 +81,7 @@ def load() -> StackSettings:
         # Pulumi runs the program in the project directory; a relative lock path is relative to it.
         lock = models_lock.load(Path(cfg.model_policy.lock_file))
         issues += models_lock.gated_without_token(cfg, lock, has_token)
+        issues += models_lock.policy_issues(cfg, lock)
     except models_lock.LockError as exc:
         lock = None
         issues.append(ConfigIssue("modelPolicy.lockFile", str(exc)))

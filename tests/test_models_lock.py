@@ -105,3 +105,26 @@ def test_the_committed_lock_refuses_prods_gated_llama_without_a_token():
     urls = {"alertReceiverUrls": {"oncall": "https://x.invalid", "ml-platform": "https://y.invalid"}}
     with pytest.raises(render_tool.RenderError, match=r"tiers\[0\]\.modelId: meta-llama/Llama-3.1-8B-Instruct is gated"):
         render_tool.render("prod", omit_secrets=True, secrets=urls)
+
+
+def _dev_with(tmp_path, tier_changes: dict, entry_changes: dict):
+    values = stack_values("dev")
+    values["tiers"][0].update(tier_changes)
+    lock = {"Qwen/Qwen2.5-7B-Instruct": {**entry(False, "a" * 40), **entry_changes}}
+    values["modelPolicy"]["lockFile"] = write_lock(tmp_path / "lock.json", lock)
+    return overrides(values)
+
+
+@pytest.mark.parametrize("tier_changes,entry_changes,words", [
+    ({}, {"license": "cc-by-nc-4.0"}, r"tiers\[0\]\.modelId: Qwen/Qwen2.5-7B-Instruct is licensed 'cc-by-nc-4.0'"),
+    ({}, {"requiresRemoteCode": True}, r"tiers\[0\]\.trustRemoteCode: .* needs custom code"),
+    ({"revision": "b" * 40}, {}, r"tiers\[0\]\.revision: 'b{40}' differs from the locked revision a{40}"),
+])
+def test_lock_policy_is_enforced_at_preview(tmp_path, tier_changes, entry_changes, words):
+    with pytest.raises(render_tool.RenderError, match=words):
+        render_tool.render("dev", overrides=_dev_with(tmp_path, tier_changes, entry_changes))
+
+
+def test_lock_policy_passes_when_allowed(tmp_path):
+    over = _dev_with(tmp_path, {"revision": "aaaaaaa", "trustRemoteCode": True}, {"requiresRemoteCode": True})
+    assert render_tool.render("dev", overrides=over).of_type("aws:eks/cluster:Cluster")
