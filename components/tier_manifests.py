@@ -179,7 +179,9 @@ def deployment(tier: TierConfig, release: Release, namespace: str, instance_type
         "metadata": {"name": object_name(tier.name, release.name), "namespace": namespace,
                      "labels": labels(tier, release.name, "server"),
                      "annotations": {f"{naming.LABEL_DOMAIN}/model": release.model_id,
-                                     f"{naming.LABEL_DOMAIN}/revision": release.lock.revision}},
+                                     f"{naming.LABEL_DOMAIN}/revision": release.lock.revision,
+                                     **({f"{naming.LABEL_DOMAIN}/max-context": str(release.lock.max_position_embeddings)}
+                                        if release.lock.max_position_embeddings else {})}},
         "spec": {
             **({} if autoscaled else {"replicas": max(tier.replicas.min, 1)}),
             "revisionHistoryLimit": 5,
