@@ -13,8 +13,9 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
+# make render STACK=prod, or make render EXAMPLE=existing-cluster
 render: $(VENV)/.installed
-	$(PY) -m tools.render --stack $(STACK)
+	$(PY) -m tools.render $(if $(EXAMPLE),--example $(EXAMPLE),--stack $(STACK))
 
 render-all: $(VENV)/.installed
 	$(PY) -m tools.render --all

@@ -117,10 +117,17 @@ def stack_config(stack: str, *, project_dir: Path = PROJECT_DIR, stack_file: Opt
         else:
             values[key] = value
     if not omit_secrets:
-        from components.config import secret_placeholders
+        placeholders: dict[str, Any] = {}
+        if project_dir == PROJECT_DIR:
+            from components.config import secret_placeholders
 
-        project_values = {k.split(":", 1)[1]: v for k, v in values.items() if k.startswith(f"{project}:")}
-        for key, value in secret_placeholders(project_values).items():
+            project_values = {k.split(":", 1)[1]: v for k, v in values.items() if k.startswith(f"{project}:")}
+            placeholders = secret_placeholders(project_values)
+        declared = (yaml.safe_load((project_dir / "Pulumi.yaml").read_text()).get("config") or {})
+        for key, decl in declared.items():
+            if isinstance(decl, dict) and decl.get("secret") and decl.get("type", "string") == "string":
+                placeholders.setdefault(key, placeholder(key))
+        for key, value in placeholders.items():
             full = f"{project}:{key}"
             if full not in values:
                 values[full] = value
@@ -285,6 +292,16 @@ def write_build(result: RenderResult, out_dir: Path) -> Path:
     return target
 
 
+def examples(project_dir: Path = PROJECT_DIR) -> list[str]:
+    return sorted(p.parent.name for p in (project_dir / "examples").glob("*/Pulumi.yaml"))
+
+
+def render_example(name: str, **kw: Any) -> RenderResult:
+    """An example program (examples/<name>/) with its stack file Pulumi.example.yaml."""
+    folder = PROJECT_DIR / "examples" / name
+    return render("example", project_dir=folder, stack_file=folder / "Pulumi.example.yaml", **kw)
+
+
 def stacks(project_dir: Path = PROJECT_DIR) -> list[str]:
     return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (project_dir / "stacks").glob("Pulumi.*.yaml"))
 
@@ -294,12 +311,25 @@ def main(argv: Optional[list[str]] = None) -> int:
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--stack", help="stack name (stacks/Pulumi.<stack>.yaml)")
     group.add_argument("--all", action="store_true", help="render every stack in stacks/")
+    group.add_argument("--example", help="render examples/<name>/ into <out>/examples/<name>")
     parser.add_argument("--out", default=str(PROJECT_DIR / "build"), help="output directory (default: build/)")
     parser.add_argument("--secret", action="append", default=[], metavar="KEY=VALUE",
                         help="value of a secret config key (default: a placeholder)")
     args = parser.parse_args(argv)
     secrets = dict(s.split("=", 1) for s in args.secret)
     status = 0
+    if args.example:
+        try:
+            result = render_example(args.example, secrets=secrets)
+        except RenderError as exc:
+            print(f"render example {args.example}: refused\n{exc}", file=sys.stderr)
+            return 2
+        result.stack = args.example
+        target = write_build(result, Path(args.out) / "examples")
+        print(f"rendered example {args.example} in {result.seconds:.2f}s: {len(result.kubernetes_objects())} "
+              f"Kubernetes objects, {len(result.helm_releases())} Helm releases, {len(result.aws_resources())} AWS "
+              f"resources -> {target}")
+        return 0
     for stack in (stacks() if args.all else [args.stack]):
         try:
             result = render(stack, secrets=secrets)

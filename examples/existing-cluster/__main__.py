@@ -1,0 +1,49 @@
+"""Bring your own cluster: observability, the gateway and one model tier on an existing Kubernetes cluster
+given by kubeconfig. No AWS resource is created: tenant keys live in a Kubernetes Secret made here, and
+GPU nodes must already carry the label ``llm-tiers.io/gpu-class=l4`` and the taint
+``nvidia.com/gpu=true:NoSchedule`` (what the GpuCapacity component would give them)."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the components package of this repository
+
+import pulumi  # noqa: E402
+import pulumi_kubernetes as k8s  # noqa: E402
+import pulumi_random as random  # noqa: E402
+
+from components import (Gateway, GatewayArgs, ModelTier, ModelTierArgs, Namespaces, Observability,  # noqa: E402
+                        ObservabilityArgs)
+from components.config import GatewayConfig, TenantConfig, TierConfig, TlsConfig  # noqa: E402
+from components.models_lock import load  # noqa: E402
+from components.naming import GATEWAY_NAMESPACE  # noqa: E402
+
+config = pulumi.Config()
+provider = k8s.Provider("existing-cluster", kubeconfig=config.require_secret("kubeconfig"))
+on_cluster = pulumi.ResourceOptions(providers=[provider])
+
+tier = TierConfig(name="chat", model_id="Qwen/Qwen2.5-7B-Instruct", gpu_class="l4", max_input_tokens=4096,
+                  max_total_tokens=8192, replicas={"min": 1, "max": 3})
+tenant = TenantConfig(name="team-a", tiers=["chat"])
+lock = load(Path(__file__).resolve().parents[2] / "models.lock.json")
+
+namespaces = Namespaces("namespaces", opts=on_cluster)
+key = random.RandomPassword("team-a-key", length=48, special=False)
+keys = k8s.core.v1.Secret(
+    "tenant-keys", metadata={"name": "tenant-api-keys", "namespace": GATEWAY_NAMESPACE},
+    string_data={"team-a": pulumi.Output.concat("sk-", key.result)},
+    opts=pulumi.ResourceOptions(provider=provider, depends_on=namespaces.resources))
+observability = Observability(
+    "observability", ObservabilityArgs(tiers=[tier], storage_class=config.require("blockStorageClass"),
+                                       depends_on=namespaces.resources), opts=on_cluster)
+gateway = Gateway(
+    "gateway", GatewayArgs(settings=GatewayConfig(hostname=config.require("hostname"),
+                                                  tls=TlsConfig(certificate_arn=config.require("certificateArn"))),
+                           tiers=[tier], tenants=[tenant], depends_on=[keys, *observability.ready]), opts=on_cluster)
+chat = ModelTier(
+    "chat", ModelTierArgs(tier=tier, lock=lock.models[tier.model_id], instance_types=["g6.xlarge", "g6.2xlarge"],
+                          storage_class=config.require("weightsStorageClass"), depends_on=namespaces.resources),
+    opts=on_cluster)
+
+pulumi.export("baseUrl", gateway.base_urls["chat"])
+pulumi.export("inClusterUrl", chat.service_url)
