@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STACK  ?= dev
 PYTEST_ARGS ?=
 
-.PHONY: render render-all test config-docs models-lock clean
+.PHONY: render render-all test config-docs component-docs models-lock clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ models-lock: $(VENV)/.installed
 
 config-docs: $(VENV)/.installed
 	$(PY) -m tools.config_docs --write
+
+component-docs: $(VENV)/.installed
+	$(PY) -m tools.component_docs --write
 
 clean:
 	rm -rf build .pytest_cache

@@ -28,11 +28,15 @@ class GatewayArgs:
     tenant_keys_secret: str = TENANT_KEYS_SECRET
     """Secret in ``namespace`` with one data key per tenant (what SecretStore syncs)."""
     namespace: str = naming.GATEWAY_NAMESPACE
+    """Namespace of the Gateway, routes, policies and the rate-limit store."""
     tiers_namespace: str = naming.TIERS_NAMESPACE
+    """Namespace of the tiers' Services."""
     system_node_selector: Mapping[str, str] = field(default_factory=dict)
+    """Where the Envoy proxies and the rate-limit store run."""
     monitoring: bool = True
     """Create a PodMonitor for the Envoy proxies (needs the Prometheus operator's CRDs)."""
     depends_on: Sequence[pulumi.Resource] = ()
+    """Create after these (nodes, namespaces, key sync, Prometheus CRDs)."""
 
 
 class Gateway(pulumi.ComponentResource):

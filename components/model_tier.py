@@ -42,6 +42,7 @@ class ModelTierArgs:
     candidate_lock: Optional[ModelLockEntry] = None
     """Models-lock entry of the candidate's model; required when the tier has a candidate."""
     namespace: str = naming.TIERS_NAMESPACE
+    """Where every object of the tier is created."""
     storage_class: str = "efs-weights"
     """ReadWriteMany StorageClass for the weights cache (``cluster.weights_storage_class``)."""
     hf_token_secret: Optional[str] = None
@@ -52,9 +53,11 @@ class ModelTierArgs:
     """Where the gateway's proxy pods run: only this namespace (and the monitoring one) may open HTTP
     connections to the tier."""
     monitoring_namespace: str = "monitoring"
+    """Where Prometheus runs (admitted by the NetworkPolicy for /metrics)."""
     otlp_endpoint: Optional[str] = None
     """OTLP endpoint when tracing is on."""
     image: str = versions.IMAGES["tgi"]
+    """Engine image (default: the pinned TGI image)."""
     autoscaling: bool = True
     """Create a KEDA ScaledObject per release and a PodMonitor (needs KEDA and the Prometheus operator, e.g.
     the Observability component); False: fixed ``replicas.min`` and no monitoring objects."""

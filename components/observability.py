@@ -127,6 +127,7 @@ class ObservabilityArgs:
     tiers: Sequence[TierConfig] = ()
     """Tiers whose alerts to create (thresholds from each tier's config)."""
     tiers_namespace: str = naming.TIERS_NAMESPACE
+    """Namespace of the tiers' Deployments and Jobs (alert selectors)."""
     storage_class: str = "gp3-encrypted"
     """StorageClass of Prometheus's volume (``cluster.block_storage_class``)."""
     system_node_selector: Mapping[str, str] = field(default_factory=dict)
@@ -134,6 +135,7 @@ class ObservabilityArgs:
     alert_receiver_urls: Optional[pulumi.Output[Any]] = None
     """Secret map receiver name -> URL (or PagerDuty routing key); required for configured receivers."""
     depends_on: Sequence[pulumi.Resource] = ()
+    """Install after these (nodes, namespaces)."""
 
 
 class Observability(pulumi.ComponentResource):

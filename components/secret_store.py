@@ -119,7 +119,9 @@ class SecretStoreArgs:
     depends_on: Sequence[pulumi.Resource] = ()
     """Install after these (nodes ready, namespaces)."""
     environment: Optional[str] = None
+    """Environment name for tags."""
     tags: Mapping[str, str] = field(default_factory=dict)
+    """Extra AWS tags."""
 
 
 class SecretStore(pulumi.ComponentResource):

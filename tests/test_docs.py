@@ -62,3 +62,25 @@ def test_readme_has_the_two_commands_and_the_real_user_path():
 def test_ci_runs_the_readme_test_command_with_the_crds():
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in ci and "CRD_SCHEMA_DIR" in ci and "shared/crds" in ci
+
+
+def test_component_docs_are_generated_and_current():
+    from tools import component_docs
+    import components
+    assert component_docs.main(["--check"]) == 0, "docs/components is stale or an arg lacks its docstring"
+    args_classes = {n for n in components.__all__ if n.endswith("Args")} - {"TenantKeyArgs"}  # a value type, not a component
+    assert args_classes == set(component_docs.PAGES), "every component's Args has a doc page"
+
+
+def test_an_undocumented_arg_is_caught():
+    import dataclasses
+    from tools import component_docs
+
+    @dataclasses.dataclass
+    class ExampleArgs:
+        documented: int = 1
+        """Has a description."""
+        forgotten: int = 2
+
+    table, missing = component_docs.table(ExampleArgs)
+    assert missing == ["forgotten"] and "Has a description." in table
