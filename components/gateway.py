@@ -35,6 +35,11 @@ class GatewayArgs:
     """Where the Envoy proxies and the rate-limit store run."""
     monitoring: bool = True
     """Create a PodMonitor for the Envoy proxies (needs the Prometheus operator's CRDs)."""
+    gateway_class: str = gm.GATEWAY_CLASS
+    """Name of this gateway's (cluster-scoped) GatewayClass; give a second gateway its own."""
+    install_controller: bool = True
+    """Install Envoy Gateway and the rate-limit store; a second gateway on the same cluster sets False and
+    shares the first one's (global rate limits then count in the first gateway's store)."""
     depends_on: Sequence[pulumi.Resource] = ()
     """Create after these (nodes, namespaces, key sync, Prometheus CRDs)."""
 
@@ -50,12 +55,14 @@ class Gateway(pulumi.ComponentResource):
         gw, ns = args.settings, args.namespace
         system = dict(args.system_node_selector)
         redis_url = f"ratelimit-redis.{ns}.svc.cluster.local:6379"
-        controller = helm.release(
-            f"{resource_name}-envoy-gateway", "envoy-gateway", name="envoy-gateway",
-            namespace=naming.ENVOY_GATEWAY_NAMESPACE, create_namespace=True,
-            values={"config": {"envoyGateway": {"rateLimit": {"backend": {"type": "Redis",
-                                                                          "redis": {"url": redis_url}}}}}},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)))
+        controller: list[pulumi.Resource] = []
+        if args.install_controller:
+            controller.append(helm.release(
+                f"{resource_name}-envoy-gateway", "envoy-gateway", name="envoy-gateway",
+                namespace=naming.ENVOY_GATEWAY_NAMESPACE, create_namespace=True,
+                values={"config": {"envoyGateway": {"rateLimit": {"backend": {"type": "Redis",
+                                                                              "redis": {"url": redis_url}}}}}},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))))
 
         def create(res: str, manifest: dict[str, Any], after: Sequence[pulumi.Resource] = ()) -> pulumi.Resource:
             kind, api = manifest["kind"], manifest["apiVersion"]
@@ -72,16 +79,17 @@ class Gateway(pulumi.ComponentResource):
             return k8s.apiextensions.CustomResource(f"{resource_name}-{res}", api_version=api, kind=kind, **body,
                                                     opts=o)
 
-        for obj in gm.redis(ns, versions.IMAGES["valkey"], system):
-            create(f"redis-{obj['kind'].lower()}", obj)
-        create("redis-network-policy", gm.gateway_network_policy(ns, args.tiers_namespace))
-        proxy = create("envoy-proxy", gm.envoy_proxy(gw, ns, system), [controller])
-        gclass = create("gateway-class", gm.gateway_class(ns), [controller, proxy])
-        gateway = create("gateway", gm.gateway(gw, ns), [gclass])
+        if args.install_controller:
+            for obj in gm.redis(ns, versions.IMAGES["valkey"], system):
+                create(f"redis-{obj['kind'].lower()}", obj)
+            create("redis-network-policy", gm.gateway_network_policy(ns, args.tiers_namespace))
+        proxy = create("envoy-proxy", gm.envoy_proxy(gw, ns, system), controller)
+        gclass = create("gateway-class", gm.gateway_class(ns, args.gateway_class), [*controller, proxy])
+        gateway = create("gateway", gm.gateway(gw, ns, args.gateway_class), [gclass])
         create("https-redirect", gm.https_redirect(gw, ns), [gateway])
-        create("reference-grant", gm.reference_grant(ns, args.tiers_namespace), [controller])
+        create("reference-grant", gm.reference_grant(ns, args.tiers_namespace), controller)
         if args.monitoring:
-            create("envoy-pod-monitor", gm.envoy_pod_monitor(), [controller])
+            create("envoy-pod-monitor", gm.envoy_pod_monitor(ns), controller)
         self.base_urls = {}
         for tier in args.tiers:
             route = create(f"{tier.name}-route", gm.tier_route(tier, gw, ns, args.tiers_namespace), [gateway])

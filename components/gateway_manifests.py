@@ -85,22 +85,23 @@ def envoy_proxy(gw: GatewayConfig, namespace: str, system: dict[str, str]) -> di
     }
 
 
-def gateway_class(namespace: str) -> dict[str, Any]:
+def gateway_class(namespace: str, name: str = GATEWAY_CLASS) -> dict[str, Any]:
+    """Cluster-scoped: one per gateway, pointing at that gateway's EnvoyProxy."""
     return {
         "apiVersion": GW_API, "kind": "GatewayClass",
-        "metadata": {"name": GATEWAY_CLASS, "labels": naming.k8s_labels("gateway", GATEWAY_CLASS)},
+        "metadata": {"name": name, "labels": naming.k8s_labels("gateway", name)},
         "spec": {"controllerName": "gateway.envoyproxy.io/gatewayclass-controller",
                  "parametersRef": {"group": "gateway.envoyproxy.io", "kind": "EnvoyProxy", "name": GATEWAY_NAME,
                                    "namespace": namespace}},
     }
 
 
-def gateway(gw: GatewayConfig, namespace: str) -> dict[str, Any]:
+def gateway(gw: GatewayConfig, namespace: str, class_name: str = GATEWAY_CLASS) -> dict[str, Any]:
     """Two listeners: 443 (TLS already terminated by the NLB) for the API, 80 only to redirect to HTTPS."""
     same_ns = {"namespaces": {"from": "Same"}}
     return {
         "apiVersion": GW_API, "kind": "Gateway", "metadata": _meta(GATEWAY_NAME, namespace),
-        "spec": {"gatewayClassName": GATEWAY_CLASS, "listeners": [
+        "spec": {"gatewayClassName": class_name, "listeners": [
             {"name": "https", "protocol": "HTTP", "port": 443, "hostname": gw.hostname, "allowedRoutes": same_ns},
             {"name": "http", "protocol": "HTTP", "port": 80, "hostname": gw.hostname, "allowedRoutes": same_ns},
         ]},
@@ -139,7 +140,7 @@ def reference_grant(namespace: str, tiers_namespace: str) -> dict[str, Any]:
     """Lets the gateway's routes send to the tiers' Services (and nothing else)."""
     return {
         "apiVersion": "gateway.networking.k8s.io/v1beta1", "kind": "ReferenceGrant",
-        "metadata": _meta("llm-gateway-routes", tiers_namespace),
+        "metadata": _meta(f"{namespace}-routes", tiers_namespace),
         "spec": {"from": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": namespace}],
                  "to": [{"group": "", "kind": "Service"}]},
     }
@@ -235,15 +236,17 @@ def gateway_network_policy(namespace: str, tiers_namespace: str) -> dict[str, An
     }
 
 
-def envoy_pod_monitor() -> dict[str, Any]:
-    """Scrape the Envoy proxies (per-route request counts feed the wake-up trigger of scaled-to-zero tiers)."""
+def envoy_pod_monitor(namespace: str) -> dict[str, Any]:
+    """Scrape this gateway's Envoy proxies (per-route request counts feed the wake-up trigger of
+    scaled-to-zero tiers)."""
     return {
         "apiVersion": "monitoring.coreos.com/v1", "kind": "PodMonitor",
-        "metadata": _meta("envoy-proxies", naming.ENVOY_GATEWAY_NAMESPACE),
+        "metadata": _meta(f"envoy-{namespace}", naming.ENVOY_GATEWAY_NAMESPACE),
         "spec": {
             "selector": {"matchLabels": {"app.kubernetes.io/component": "proxy",
                                          "app.kubernetes.io/managed-by": "envoy-gateway",
-                                         "gateway.envoyproxy.io/owning-gateway-name": GATEWAY_NAME}},
+                                         "gateway.envoyproxy.io/owning-gateway-name": GATEWAY_NAME,
+                                         "gateway.envoyproxy.io/owning-gateway-namespace": namespace}},
             "podMetricsEndpoints": [{"port": "metrics", "path": "/stats/prometheus", "interval": "15s"}],
         },
     }

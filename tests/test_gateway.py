@@ -152,6 +152,33 @@ def test_error_body_builder():
 
 
 def test_envoy_proxies_are_scraped(rendered):
-    pm = objs(rendered("prod"), "PodMonitor")["envoy-proxies"]
+    pm = objs(rendered("prod"), "PodMonitor")["envoy-llm-gateway"]
     assert pm["metadata"]["namespace"] == "envoy-gateway-system"
+    assert pm["spec"]["selector"]["matchLabels"]["gateway.envoyproxy.io/owning-gateway-namespace"] == "llm-gateway"
     assert pm["spec"]["podMetricsEndpoints"] == [{"port": "metrics", "path": "/stats/prometheus", "interval": "15s"}]
+
+
+def test_two_gateways_on_one_cluster(tmp_path):
+    """An internal and a public gateway: own namespaces and GatewayClasses, one controller and store."""
+    import textwrap
+    (tmp_path / "Pulumi.yaml").write_text("name: two-gateways\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text(textwrap.dedent("""
+        import pulumi
+        from components import Gateway, GatewayArgs
+        from components.config import GatewayConfig, TenantConfig, TierConfig, TlsConfig
+        tier = TierConfig(name="chat", model_id="o/m", gpu_class="l4", max_input_tokens=1, max_total_tokens=2)
+        tls = TlsConfig(certificate_arn="arn:aws:acm:us-east-1:111122223333:certificate/0d5a3c39-8b1e-4c0e-9f1f-3f6f1c2a9d01")
+        internal = Gateway("internal", GatewayArgs(settings=GatewayConfig(hostname="llm.corp.example.com", tls=tls),
+                                                   tiers=[tier], tenants=[TenantConfig(name="a", tiers=["chat"])]))
+        public = Gateway("public", GatewayArgs(
+            settings=GatewayConfig(hostname="llm.example.com", tls=tls, load_balancer_scheme="internet-facing",
+                                   source_cidrs=["0.0.0.0/0"]),
+            tiers=[tier], tenants=[TenantConfig(name="b", tiers=["chat"])], namespace="llm-public",
+            gateway_class="llm-tiers-public", install_controller=False))
+    """))
+    result = render_tool.run_program("test", {"aws:region": "us-east-1"}, [], project_dir=tmp_path)
+    keys = [(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]) for o in result.kubernetes_objects()]
+    assert len(keys) == len(set(keys)), "no two objects share a kind, namespace and name"
+    assert {k[2] for k in keys if k[0] == "GatewayClass"} == {"llm-tiers", "llm-tiers-public"}
+    assert [r["name"] for r in result.helm_releases()] == ["envoy-gateway"]
+    assert len([k for k in keys if k[0] == "Deployment"]) == 1, "one rate-limit store"
