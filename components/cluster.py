@@ -53,17 +53,29 @@ class Cluster(pulumi.ComponentResource):
     """An EKS cluster ready for GPU inference tiers. See docs/components/cluster.md."""
 
     cluster_name: pulumi.Output[str]
+    """EKS cluster name."""
     endpoint: pulumi.Output[str]
+    """Kubernetes API endpoint."""
     kubeconfig: pulumi.Output[str]
+    """JSON kubeconfig authenticating with `aws eks get-token` (no credential inside)."""
     provider: k8s.Provider
+    """Kubernetes provider for this cluster; pass it to later components in `opts.providers`."""
     vpc_id: pulumi.Output[str]
+    """VPC id."""
     private_subnet_ids: list[pulumi.Output[str]]
+    """Private subnets (nodes, pods, EFS mount targets), one per zone."""
     public_subnet_ids: list[pulumi.Output[str]]
+    """Public subnets (load balancers only), one per zone."""
     cluster_security_group_id: pulumi.Output[str]
+    """EKS-managed cluster security group (tagged for Karpenter discovery)."""
     node_role_arn: pulumi.Output[str]
+    """IAM role of the system node group."""
     node_role_name: pulumi.Output[str]
+    """Name of that role."""
     kms_key_arn: pulumi.Output[str]
+    """KMS key that envelope-encrypts Kubernetes secrets."""
     efs_file_system_id: pulumi.Output[str]
+    """EFS file system holding the weight caches."""
     weights_storage_class: str
     """Name of the ReadWriteMany StorageClass for weight caches."""
     block_storage_class: str

@@ -47,9 +47,13 @@ class GpuCapacity(pulumi.ComponentResource):
     """GPU nodes on demand, one class per NodePool. See docs/components/gpu-capacity.md."""
 
     node_role_arn: pulumi.Output[str]
+    """IAM role of the GPU nodes Karpenter launches."""
     node_role_name: pulumi.Output[str]
+    """Name of that role (the EC2NodeClasses' `role`)."""
     controller_role_arn: pulumi.Output[str]
+    """Karpenter's EKS Pod Identity role."""
     interruption_queue_name: pulumi.Output[str]
+    """SQS queue of spot, rebalance, health and state-change events."""
     node_pools: dict[str, k8s.apiextensions.CustomResource]
     """NodePool per GPU class name."""
     ready: list[pulumi.Resource]

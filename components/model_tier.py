@@ -73,6 +73,7 @@ class ModelTier(pulumi.ComponentResource):
     """A tier of TGI on a GPU class. See docs/components/model-tier.md."""
 
     service_name: str
+    """Name of the tier's Service (its stable in-cluster address)."""
     service_url: str
     """In-cluster URL of the tier's OpenAI-compatible API (``http://<tier>.<namespace>.svc/v1``)."""
     deployments: dict[str, k8s.apps.v1.Deployment]

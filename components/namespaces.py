@@ -43,7 +43,9 @@ class Namespaces(pulumi.ComponentResource):
     """Creates namespaces; pass the cluster's provider in ``opts.providers``."""
 
     names: dict[str, pulumi.Output[str]]
+    """Namespace name -> Output of the created name."""
     resources: list[k8s.core.v1.Namespace]
+    """The Namespace resources, to depend on."""
 
     def __init__(self, resource_name: str, args: Optional[NamespacesArgs] = None,
                  opts: Optional[pulumi.ResourceOptions] = None):

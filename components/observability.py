@@ -142,9 +142,11 @@ class Observability(pulumi.ComponentResource):
     """Metrics, alerts, dashboards and KEDA. See docs/components/observability.md."""
 
     namespace: str
+    """Namespace of Prometheus, Alertmanager, Grafana and the exporters."""
     grafana_admin_password: pulumi.Output[str]
     """Secret Output; also in the ``grafana-admin`` Secret. Never export it in plaintext."""
     ready: list[pulumi.Resource]
+    """The monitoring release, KEDA and the rules, to depend on."""
 
     def __init__(self, resource_name: str, args: ObservabilityArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(naming.type_token("Observability"), resource_name, None, opts)

@@ -128,7 +128,9 @@ class SecretStore(pulumi.ComponentResource):
     """Secrets in one place, synced into the cluster. See docs/components/secret-store.md."""
 
     kms_key_arn: pulumi.Output[str]
+    """The platform secrets' KMS key."""
     hf_token_secret_arn: Optional[pulumi.Output[str]]
+    """ARN of the HF token secret (None without a token)."""
     tenant_secret_arns: dict[str, pulumi.Output[str]]
     """Secrets Manager ARN of each tenant's API key (the ARN, never the key)."""
     tenant_keys: dict[str, pulumi.Output[str]]
@@ -138,6 +140,7 @@ class SecretStore(pulumi.ComponentResource):
     tenant_keys_k8s_secret: Optional[str]
     """Name of the Kubernetes Secret (in gateway_namespace) with one data key per tenant."""
     ready: list[pulumi.Resource]
+    """The ClusterSecretStore and ExternalSecrets, to depend on."""
 
     def __init__(self, resource_name: str, args: SecretStoreArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(naming.type_token("SecretStore"), resource_name, None, opts)
