@@ -7,7 +7,7 @@ import pulumi
 
 from components import (Cluster, ClusterArgs, Gateway, GatewayArgs, GpuCapacity, GpuCapacityArgs, Namespaces,
                         Observability, ObservabilityArgs, SecretStore, SecretStoreArgs, TenantKeyArgs)
-from components.plan import tier_plan
+from components.plan import replica_prices, tier_plan
 from components.stack_config import load
 
 # Validate the whole stack config before anything is registered (errors name every key path).
@@ -47,6 +47,7 @@ secrets = SecretStore(
 observability = Observability(
     "observability",
     ObservabilityArgs(settings=cfg.observability, tiers=cfg.tiers, storage_class=cluster.block_storage_class,
+                      replica_prices=replica_prices(cfg),
                       system_node_selector=cluster.system_node_selector,
                       alert_receiver_urls=settings.alert_receiver_urls,
                       depends_on=[*cluster.nodes_ready, *namespaces.resources]),

@@ -18,6 +18,8 @@ use only these names, so another engine (vLLM, SGLang) needs only its own mappin
 | ``llm:tier_generated_tokens_rate`` | generated tokens per second |
 | ``llm:tier_gpu_utilization_percent`` | mean GPU utilization of the tier's pods (DCGM) |
 | ``llm:tier_gpu_memory_used_ratio`` | GPU framebuffer used / total (DCGM) |
+| ``llm:tier_replicas`` / ``llm:tier_replicas_max`` | current and maximum replicas (KEDA's HPA) |
+| ``llm:tier_hourly_usd`` | estimated on-demand cost per hour (replicas x price per replica, GPU catalog) |
 
 TTFT: TGI 3.3 exports no time-to-first-token metric. The recorded signal is P95 queue time + P95 prefill
 forward time: the two phases a request passes before its first token. Adding two P95s over-estimates the
@@ -26,8 +28,8 @@ P95 of the sum a little, which errs on the side of alerting.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Optional
 
 from .config import TierConfig
 
@@ -77,11 +79,23 @@ def engine_rules_tgi() -> list[dict[str, Any]]:
     ]
 
 
-def signal_rules() -> list[dict[str, Any]]:
-    """Engine-independent rules built on the engine mappings and on DCGM."""
+def _from_hpa(metric: str) -> str:
+    """A KEDA HPA series (``keda-hpa-<tier>-<release>``) relabelled with tier and release."""
+    return (f'label_replace({metric}{{horizontalpodautoscaler=~"keda-hpa-.+-(live|candidate)"}}, '
+            '"tier", "$1", "horizontalpodautoscaler", "keda-hpa-(.+)-(live|candidate)")')
+
+
+def signal_rules(replica_prices: Optional[Mapping[str, float]] = None) -> list[dict[str, Any]]:
+    """Engine-independent rules built on the engine mappings, KEDA's HPAs and DCGM. ``replica_prices``
+    (tier -> USD per replica-hour) adds the estimated cost per tier."""
     pod_tier = ('label_replace(label_replace(kube_pod_labels{label_llm_tiers_io_tier!=""}, "tier", "$1", '
                 '"label_llm_tiers_io_tier", "(.+)"), "release", "$1", "label_llm_tiers_io_release", "(.*)")')
-    return [
+    release = '"release", "$2", "horizontalpodautoscaler", "keda-hpa-(.+)-(live|candidate)"'
+    rules = [
+        {"record": "llm:tier_replicas", "expr": "sum by (tier, release) (label_replace("
+         + _from_hpa("kube_horizontalpodautoscaler_status_current_replicas") + ", " + release + "))"},
+        {"record": "llm:tier_replicas_max", "expr": "sum by (tier, release) (label_replace("
+         + _from_hpa("kube_horizontalpodautoscaler_spec_max_replicas") + ", " + release + "))"},
         {"record": "llm:tier_queue_depth_per_replica",
          "expr": "llm:tier_queue_depth / clamp_min(llm:tier_ready_replicas, 1)"},
         {"record": "llm:tier_error_ratio",
@@ -95,6 +109,9 @@ def signal_rules() -> list[dict[str, Any]]:
                   f"{pod_tier}) / sum by (tier, release) ((DCGM_FI_DEV_FB_USED + DCGM_FI_DEV_FB_FREE) "
                   f"* on (namespace, pod) group_left (tier, release) {pod_tier})")},
     ]
+    for tier, price in sorted((replica_prices or {}).items()):
+        rules.append({"record": "llm:tier_hourly_usd", "expr": f'llm:tier_replicas{{tier="{tier}"}} * {price}'})
+    return rules
 
 
 def _alert(name: str, tier: TierConfig, expr: str, for_: str, severity: str, summary: str,
@@ -155,11 +172,12 @@ def tier_alerts(tier: TierConfig, namespace: str) -> list[dict[str, Any]]:
     return alerts
 
 
-def rule_groups(tiers: Sequence[TierConfig], namespace: str) -> list[dict[str, Any]]:
+def rule_groups(tiers: Sequence[TierConfig], namespace: str,
+                replica_prices: Optional[Mapping[str, float]] = None) -> list[dict[str, Any]]:
     """All groups: the TGI mapping, the engine-neutral signals, and per-tier alerts."""
     alerts = [a for t in tiers for a in tier_alerts(t, namespace)]
     groups = [{"name": ENGINE_GROUP, "interval": "30s", "rules": engine_rules_tgi()},
-              {"name": SIGNALS_GROUP, "interval": "30s", "rules": signal_rules()}]
+              {"name": SIGNALS_GROUP, "interval": "30s", "rules": signal_rules(replica_prices)}]
     if alerts:
         groups.append({"name": ALERTS_GROUP, "rules": alerts})
     return groups

@@ -15,7 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from . import helm, karpenter, monitoring_rules, naming, versions
+from . import dashboards, helm, karpenter, monitoring_rules, naming, versions
 from .config import AlertReceiverConfig, ObservabilityConfig, TierConfig
 
 MONITORING_NAMESPACE = naming.MONITORING_NAMESPACE
@@ -106,12 +106,13 @@ def dcgm_values() -> dict[str, Any]:
     }
 
 
-def prometheus_rule(tiers: Sequence[TierConfig], tiers_namespace: str) -> dict[str, Any]:
+def prometheus_rule(tiers: Sequence[TierConfig], tiers_namespace: str,
+                    replica_prices: Optional[Mapping[str, float]] = None) -> dict[str, Any]:
     return {
         "apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
         "metadata": {"name": RULES_NAME, "namespace": MONITORING_NAMESPACE,
                      "labels": naming.k8s_labels("observability", RULES_NAME)},
-        "spec": {"groups": monitoring_rules.rule_groups(tiers, tiers_namespace)},
+        "spec": {"groups": monitoring_rules.rule_groups(tiers, tiers_namespace, replica_prices)},
     }
 
 
@@ -132,6 +133,8 @@ class ObservabilityArgs:
     """StorageClass of Prometheus's volume (``cluster.block_storage_class``)."""
     system_node_selector: Mapping[str, str] = field(default_factory=dict)
     """Where everything but the DCGM exporter and node exporter runs."""
+    replica_prices: Mapping[str, float] = field(default_factory=dict)
+    """Tier -> on-demand USD per replica-hour (GPU catalog), for the cost panel and ``llm:tier_hourly_usd``."""
     alert_receiver_urls: Optional[pulumi.Output[Any]] = None
     """Secret map receiver name -> URL (or PagerDuty routing key); required for configured receivers."""
     depends_on: Sequence[pulumi.Resource] = ()
@@ -184,10 +187,18 @@ class Observability(pulumi.ComponentResource):
         keda = helm.release(f"{resource_name}-keda", "keda", name="keda", namespace=KEDA_NAMESPACE,
                             create_namespace=True, values={"nodeSelector": dict(args.system_node_selector)},
                             opts=after)
-        rule = prometheus_rule(args.tiers, args.tiers_namespace)
+        rule = prometheus_rule(args.tiers, args.tiers_namespace, args.replica_prices)
         rules = k8s.apiextensions.CustomResource(
             f"{resource_name}-rules", api_version=rule["apiVersion"], kind=rule["kind"], metadata=rule["metadata"],
             spec=rule["spec"], opts=pulumi.ResourceOptions(parent=self, depends_on=[stack]))
+
+        # Provisioned through Grafana's dashboard sidecar (label grafana_dashboard), not hand-imported.
+        k8s.core.v1.ConfigMap(
+            f"{resource_name}-dashboard",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name="llm-tiers-dashboard", namespace=ns,
+                                                labels={**naming.k8s_labels("observability", "grafana"),
+                                                        "grafana_dashboard": "1"}),
+            data={"llm-tiers.json": dashboards.dashboard_json()}, opts=after)
 
         self.namespace = ns
         self.grafana_admin_password = pulumi.Output.secret(password.result)

@@ -65,3 +65,17 @@ def plan_markdown(stack: str, rows: list[dict[str, Any]]) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     return "\n".join(lines)
+
+
+def replica_prices(cfg: StackConfig) -> dict[str, float]:
+    """Tier -> on-demand USD per replica-hour from the GPU catalog (needs no models lock)."""
+    from . import gpu_catalog
+    from .capacity import replica_hourly_usd
+
+    prices = {}
+    for t in cfg.tiers:
+        types = [gpu_catalog.lookup(i) for i in cfg.gpu_classes[t.gpu_class].instance_types]
+        price = replica_hourly_usd(types, t.gpus_per_replica)
+        if price is not None:
+            prices[t.name] = price
+    return prices

@@ -36,7 +36,7 @@ def promtool() -> str:
 @pytest.fixture(scope="module")
 def rules_file(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("rules") / "rules.yaml"
-    path.write_text(yaml.safe_dump({"groups": mr.rule_groups([TIER], NS)}, sort_keys=False))
+    path.write_text(yaml.safe_dump({"groups": mr.rule_groups([TIER], NS, {"chat": 0.5})}, sort_keys=False))
     return path
 
 
@@ -138,6 +138,18 @@ def _unit_tests() -> dict:
                        "eval_time": "10m", "exp_samples": [{"labels": '{tier="chat"}', "value": 1}]},
                       {"expr": "llm:tier_queue_depth_per_replica", "eval_time": "10m",
                        "exp_samples": [{"labels": 'llm:tier_queue_depth_per_replica{tier="chat"}', "value": 4}]}]})
+    # Replicas from KEDA's HPA name, and the cost per hour from the price per replica.
+    hpa = f'namespace="{NS}",horizontalpodautoscaler="keda-hpa-chat-live"'
+    tests.append({"interval": "30s",
+                  "input_series": [{"series": f"kube_horizontalpodautoscaler_status_current_replicas{{{hpa}}}", "values": "3x20"},
+                                   {"series": f"kube_horizontalpodautoscaler_spec_max_replicas{{{hpa}}}", "values": "4x20"}],
+                  "promql_expr_test": [
+                      {"expr": "llm:tier_replicas", "eval_time": "5m",
+                       "exp_samples": [{"labels": 'llm:tier_replicas{tier="chat",release="live"}', "value": 3}]},
+                      {"expr": "llm:tier_replicas_max", "eval_time": "5m",
+                       "exp_samples": [{"labels": 'llm:tier_replicas_max{tier="chat",release="live"}', "value": 4}]},
+                      {"expr": "llm:tier_hourly_usd", "eval_time": "5m",
+                       "exp_samples": [{"labels": 'llm:tier_hourly_usd{tier="chat",release="live"}', "value": 1.5}]}]})
     return {"rule_files": ["rules.yaml"], "evaluation_interval": "30s", "tests": tests}
 
 
@@ -163,9 +175,29 @@ def test_a_wrong_expectation_makes_promtool_fail(promtool, rules_file):
     assert out.returncode != 0
 
 
-def test_hpa_and_dashboards_can_rely_on_recorded_names_only():
-    recorded = {r["record"] for g in mr.rule_groups([TIER], NS) for r in g["rules"] if "record" in r}
+RECORDED_NAME = __import__("re").compile(r"\b[a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z0-9_:]+\b")
+RAW_METRIC = __import__("re").compile(r"\b(tgi_|DCGM_|kube_|envoy_)\w+")
+
+
+def test_alerts_use_recorded_names_where_they_use_any():
+    recorded = {r["record"] for g in mr.rule_groups([TIER], NS, {"chat": 1.0}) for r in g["rules"] if "record" in r}
     for a in mr.tier_alerts(TIER, NS):
-        for token in a["expr"].replace("(", " ").replace(")", " ").split():
-            if token.startswith("llm:"):
-                assert token.split("{")[0] in recorded, token
+        assert set(RECORDED_NAME.findall(a["expr"])) <= recorded, a["expr"]
+
+
+def test_dashboard_is_valid_json_and_queries_only_recorded_names():
+    import json
+    from components import dashboards
+    recorded = {r["record"] for g in mr.rule_groups([TIER], NS, {"chat": 1.0}) for r in g["rules"] if "record" in r}
+    board = json.loads(dashboards.dashboard_json())
+    exprs = [t["expr"] for p in board["panels"] for t in p["targets"]]
+    exprs.append(board["templating"]["list"][1]["query"]["query"])
+    assert len(board["panels"]) == len(dashboards.PANELS) >= 10
+    for expr in exprs:
+        names = set(RECORDED_NAME.findall(expr))
+        assert names and names <= recorded, expr
+        assert not RAW_METRIC.search(expr), expr
+    titles = " ".join(p["title"] for p in board["panels"]).lower()
+    for words in ("requests", "latency", "time to first token", "queue", "replicas", "gpu utilization",
+                  "gpu memory", "tokens", "cost", "429"):
+        assert words in titles, words

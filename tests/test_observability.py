@@ -100,3 +100,15 @@ def test_a_receiver_without_a_url_is_refused_at_preview():
 def test_monitoring_namespace_allows_the_exporters(rendered):
     ns = {o["metadata"]["name"]: o for o in rendered("prod").kubernetes_objects() if o["kind"] == "Namespace"}
     assert ns["monitoring"]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
+
+
+def test_dashboard_is_provisioned_and_costs_come_from_the_catalog(rendered):
+    import json as _json
+    r = rendered("prod")
+    cm = {o["metadata"]["name"]: o for o in r.kubernetes_objects() if o["kind"] == "ConfigMap"}["llm-tiers-dashboard"]
+    assert cm["metadata"]["labels"]["grafana_dashboard"] == "1" and cm["metadata"]["namespace"] == "monitoring"
+    assert _json.loads(cm["data"]["llm-tiers.json"])["uid"] == "llm-tiers-overview"
+    (rule,) = [o for o in r.kubernetes_objects() if o["kind"] == "PrometheusRule"]
+    costs = {x["expr"] for g in rule["spec"]["groups"] for x in g["rules"] if x.get("record") == "llm:tier_hourly_usd"}
+    # chat-small: 1 GPU on the cheapest l4 type (g6.2xlarge); chat-large: 4 of p5.48xlarge's 8 GPUs.
+    assert costs == {'llm:tier_replicas{tier="chat-small"} * 0.9776', 'llm:tier_replicas{tier="chat-large"} * 27.52'}
