@@ -48,43 +48,48 @@ class FakeHub:
                 self._send(status, json.dumps({"error": code}).encode(),
                            {"X-Error-Code": code, "Content-Type": "application/json"}, head)
 
+            def _repo(self, repo_id: str, revision: str, head: bool = False) -> Optional[FakeRepo]:
+                """The repository at a revision, or None after answering the Hub's 404."""
+                repo = hub.repos.get(repo_id)
+                if repo is None:
+                    self._error(404, "RepoNotFound", head)
+                elif revision not in ("main", repo.sha):
+                    self._error(404, "RevisionNotFound", head)
+                    return None
+                return repo
+
+            def _json(self, body: object):
+                self._send(200, json.dumps(body).encode(), {"Content-Type": "application/json"})
+
             def _handle(self, head: bool):
                 path = unquote(urlparse(self.path).path)
                 hub.requests.append((self.command, path))
                 m = re.fullmatch(r"/api/models/([^/]+/[^/]+)/revision/([^/]+)", path)
                 if m and not head:
-                    repo = hub.repos.get(m.group(1))
-                    if repo is None:
-                        return self._error(404, "RepoNotFound")
-                    if m.group(2) not in ("main", repo.sha):
-                        return self._error(404, "RevisionNotFound")
-                    body = {"id": m.group(1), "modelId": m.group(1), "sha": repo.sha, "private": False,
-                            "gated": repo.gated, "cardData": {"license": repo.license},
-                            "tags": [f"license:{repo.license}"],
-                            "siblings": [{"rfilename": n, "size": len(b)} for n, b in sorted(repo.files.items())]}
-                    return self._send(200, json.dumps(body).encode(), {"Content-Type": "application/json"})
+                    repo = self._repo(m.group(1), m.group(2))
+                    if repo is not None:
+                        self._json({"id": m.group(1), "modelId": m.group(1), "sha": repo.sha, "private": False,
+                                    "gated": repo.gated, "cardData": {"license": repo.license},
+                                    "tags": [f"license:{repo.license}"],
+                                    "siblings": [{"rfilename": n, "size": len(b)} for n, b in sorted(repo.files.items())]})
+                    return
                 m = re.fullmatch(r"/api/models/([^/]+/[^/]+)/tree/([^/]+)(/.*)?", path)
                 if m and not head:
-                    repo = hub.repos.get(m.group(1))
-                    if repo is None:
-                        return self._error(404, "RepoNotFound")
-                    if m.group(2) not in ("main", repo.sha):
-                        return self._error(404, "RevisionNotFound")
-                    entries, folders = [], set()
-                    for name, content in sorted(repo.files.items()):
-                        parts = name.split("/")
-                        folders.update("/".join(parts[:i]) for i in range(1, len(parts)))
-                        entries.append({"type": "file", "path": name, "size": len(content),
-                                        "oid": hashlib.sha1(content).hexdigest()})
-                    entries += [{"type": "directory", "path": f, "oid": "0" * 40} for f in sorted(folders)]
-                    return self._send(200, json.dumps(entries).encode(), {"Content-Type": "application/json"})
+                    repo = self._repo(m.group(1), m.group(2))
+                    if repo is not None:
+                        entries, folders = [], set()
+                        for name, content in sorted(repo.files.items()):
+                            parts = name.split("/")
+                            folders.update("/".join(parts[:i]) for i in range(1, len(parts)))
+                            entries.append({"type": "file", "path": name, "size": len(content),
+                                            "oid": hashlib.sha1(content).hexdigest()})
+                        self._json(entries + [{"type": "directory", "path": f, "oid": "0" * 40} for f in sorted(folders)])
+                    return
                 m = re.fullmatch(r"/([^/]+/[^/]+)/resolve/([^/]+)/(.+)", path)
                 if m:
-                    repo = hub.repos.get(m.group(1))
+                    repo = self._repo(m.group(1), m.group(2), head)
                     if repo is None:
-                        return self._error(404, "RepoNotFound", head)
-                    if m.group(2) not in ("main", repo.sha):
-                        return self._error(404, "RevisionNotFound", head)
+                        return
                     if repo.token and self.headers.get("Authorization") != f"Bearer {repo.token}":
                         return self._error(401, "GatedRepo", head)
                     content = repo.files.get(m.group(3))

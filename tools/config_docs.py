@@ -131,12 +131,17 @@ def _section_rows(key: str, field: Any) -> list[tuple[str, str, str, str]]:
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def write_or_check(doc: str, argv: list[str] | None) -> argparse.Namespace:
+    """The --write / --check command line shared by the generated-docs tools."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     mode = parser.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--write", action="store_true")
-    mode.add_argument("--check", action="store_true")
-    args = parser.parse_args(argv)
+    mode.add_argument("--write", action="store_true", help="regenerate the docs")
+    mode.add_argument("--check", action="store_true", help="exit 1 when the docs are stale")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = write_or_check(__doc__, argv)
     text = generate()
     if args.write:
         DOC_PATH.parent.mkdir(parents=True, exist_ok=True)
