@@ -35,6 +35,10 @@ class NamespacesArgs:
         naming.GATEWAY_NAMESPACE: "restricted",
         # node-exporter and the DCGM exporter need host access.
         naming.MONITORING_NAMESPACE: "privileged",
+        # Operators installed by Helm: created here first so they carry Pod Security labels too.
+        naming.EXTERNAL_SECRETS_NAMESPACE: "baseline",
+        naming.KEDA_NAMESPACE: "baseline",
+        naming.ENVOY_GATEWAY_NAMESPACE: "baseline",
     })
     """Namespace name -> Pod Security level to enforce."""
 

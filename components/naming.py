@@ -48,4 +48,5 @@ TIERS_NAMESPACE = "llm-tiers"          # TGI Deployments and their weight-sync J
 GATEWAY_NAMESPACE = "llm-gateway"      # the Gateway, its routes and policies, tenant API keys
 EXTERNAL_SECRETS_NAMESPACE = "external-secrets"
 MONITORING_NAMESPACE = "monitoring"    # Prometheus, Alertmanager, Grafana, exporters
+KEDA_NAMESPACE = "keda"
 ENVOY_GATEWAY_NAMESPACE = "envoy-gateway-system"  # Envoy Gateway's controller, rate limiter and proxy pods

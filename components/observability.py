@@ -19,7 +19,7 @@ from . import dashboards, helm, karpenter, monitoring_rules, naming, versions
 from .config import AlertReceiverConfig, ObservabilityConfig, TierConfig
 
 MONITORING_NAMESPACE = naming.MONITORING_NAMESPACE
-KEDA_NAMESPACE = "keda"
+KEDA_NAMESPACE = naming.KEDA_NAMESPACE
 GRAFANA_SECRET = "grafana-admin"
 RECEIVERS_SECRET = "alertmanager-receivers"
 RULES_NAME = "llm-tiers"

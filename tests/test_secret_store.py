@@ -172,3 +172,5 @@ def test_namespaces_enforce_pod_security(rendered):
     ns = {o["metadata"]["name"]: o["metadata"]["labels"] for o in objects(rendered("prod"), "Namespace")}
     assert ns["llm-gateway"]["pod-security.kubernetes.io/enforce"] == "restricted"
     assert ns["llm-tiers"]["pod-security.kubernetes.io/enforce"] == "baseline"
+    for operator_ns in ("external-secrets", "keda", "envoy-gateway-system"):
+        assert ns[operator_ns]["pod-security.kubernetes.io/enforce"] == "baseline"

@@ -26,7 +26,8 @@ k8s.core.v1.Secret("tenant-keys", metadata={"name": "tenant-api-keys", "namespac
                    opts=pulumi.ResourceOptions(provider=provider, depends_on=namespaces.resources))
 Gateway("gateway", GatewayArgs(settings=GatewayConfig(hostname=config.require("hostname"),
                                                       tls=TlsConfig(certificate_arn=config.require("certificateArn"))),
-                               tiers=[tier], tenants=[TenantConfig(name="me", tiers=["chat"])], monitoring=False),
+                               tiers=[tier], tenants=[TenantConfig(name="me", tiers=["chat"])], monitoring=False,
+                               depends_on=namespaces.resources),
         opts=opts)
 ModelTier("chat", ModelTierArgs(tier=tier, lock=load(Path(__file__).resolve().parents[2] / "models.lock.json")
                                 .models[tier.model_id], instance_types=["g6.xlarge"], autoscaling=False,
