@@ -52,6 +52,10 @@ def _raw_project_values(project: str) -> dict[str, Any]:
     return values
 
 
+def _has_value(raw: Optional[str]) -> bool:
+    return raw is not None and raw.strip() not in ("", "{}", "null")
+
+
 def load() -> StackSettings:
     """Validate the whole stack config; raise ``pulumi.RunError`` listing every problem."""
     project, stack = pulumi.get_project(), pulumi.get_stack()
@@ -61,7 +65,8 @@ def load() -> StackSettings:
     if not region:
         issues.append(ConfigIssue("aws:region", "required; run `pulumi config set aws:region us-east-1`"))
     for key in SECRET_KEYS:
-        if pulumi.Config().get(key) is not None and not runtime_config.is_config_secret(f"{project}:{key}"):
+        # Unset secrets arrive as their empty project default ("" or {}): only a real value must be secret.
+        if _has_value(pulumi.Config().get(key)) and not runtime_config.is_config_secret(f"{project}:{key}"):
             issues.append(ConfigIssue(key, f"is stored in plaintext; remove it and run "
                                            f"`pulumi config set --secret {key} ...`"))
     try:
@@ -69,7 +74,7 @@ def load() -> StackSettings:
     except ConfigError as exc:
         raise pulumi.RunError(str(ConfigError([*exc.issues, *issues], stack_file))) from None
     conf = pulumi.Config()
-    has_token = conf.get("hfToken") is not None
+    has_token = _has_value(conf.get("hfToken"))
     # Only the names are read here (every configured receiver needs a URL); values stay secret.
     receiver_urls = conf.get_object("alertReceiverUrls") or {}
     for i, receiver in enumerate(cfg.observability.alertmanager.receivers):
@@ -92,8 +97,8 @@ def load() -> StackSettings:
     return StackSettings(
         config=cfg,
         region=typing.cast(str, region),
-        hf_token=conf.get_secret("hfToken"),
-        alert_receiver_urls=conf.get_secret_object("alertReceiverUrls"),
+        hf_token=conf.get_secret("hfToken") if has_token else None,
+        alert_receiver_urls=conf.get_secret_object("alertReceiverUrls") if receiver_urls else None,
         lock=lock,
         plans=plans,
     )

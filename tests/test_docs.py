@@ -45,11 +45,17 @@ def test_pulumi_yaml_declares_exactly_the_schema_keys():
     assert project["runtime"]["options"]["virtualenv"] == ".venv"
     declared = project["config"]
     assert list(declared) == config.top_level_keys()
+    required = {f.alias or n for n, f in config.StackConfig.model_fields.items() if f.is_required()}
     for key, decl in declared.items():
         assert decl["type"] in {"string", "integer", "boolean", "array", "object"} and decl["description"]
-        assert decl.get("secret", False) == (key in config.SECRET_KEYS)
         if decl["type"] == "array":
             assert "items" in decl
+        # The CLI requires every declared key without a default: only the schema's required keys may lack one.
+        assert ("default" not in decl) == (key in required), key
+        if key in config.SECRET_KEYS:
+            assert decl["default"] in ("", {}) and "--secret" in decl["description"], key
+        elif "default" in decl:
+            assert decl["default"] in ({}, []), "real defaults live in the schema, not here"
 
 
 def test_readme_has_the_two_commands_and_the_real_user_path():

@@ -136,6 +136,12 @@ def stack_config(stack: str, *, project_dir: Path = PROJECT_DIR, stack_file: Opt
         full = key if ":" in key else f"{project}:{key}"
         values[full] = value
         secret_keys.append(full)
+    # As the CLI does: declared keys the stack leaves unset take the project file's default.
+    declared_all = yaml.safe_load((project_dir / "Pulumi.yaml").read_text()).get("config") or {}
+    for key, decl in declared_all.items():
+        full = key if ":" in key else f"{project}:{key}"
+        if isinstance(decl, dict) and "default" in decl and full not in values:
+            values[full] = decl["default"]
     encoded = {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
     return encoded, sorted(set(secret_keys))
 
