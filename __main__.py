@@ -63,6 +63,8 @@ gateway = Gateway(
 )
 
 # ModelTier x N plugs in here (issue #5) once every model the stacks deploy is in models.lock.json.
+pulumi.log.warn("tiers are validated, planned and routed, but their ModelTiers are not created yet: every "
+                "model must first be in models.lock.json (run `make models-lock` with Hub access)")
 
 pulumi.export("clusterName", cluster.cluster_name)
 pulumi.export("clusterEndpoint", cluster.endpoint)
