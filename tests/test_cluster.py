@@ -184,7 +184,7 @@ def test_efs_weight_store_and_storage_class(rendered, stack):
     policy = json.loads(one(r, "aws:efs/fileSystemPolicy:FileSystemPolicy")["policy"])
     assert any(s["Effect"] == "Deny" and "aws:SecureTransport" in json.dumps(s) for s in policy["Statement"])
 
-    classes = {o["metadata"]["name"]: o for o in r.kubernetes_objects() if o["kind"] == "StorageClass"}
+    classes = r.objects_named("StorageClass")
     weights = classes[efs_cfg.storage_class_name]
     assert weights["provisioner"] == "efs.csi.aws.com"
     assert weights["parameters"]["fileSystemId"] == fs.id

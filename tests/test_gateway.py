@@ -14,7 +14,7 @@ from tools import validate
 
 
 def objs(result, kind):
-    return {o["metadata"]["name"]: o for o in result.kubernetes_objects() if o["kind"] == kind}
+    return result.objects_named(kind)
 
 
 @pytest.mark.parametrize("stack", STACKS)

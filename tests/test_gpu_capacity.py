@@ -8,7 +8,7 @@ import pytest
 
 from components import gpu_catalog, karpenter, versions
 from components.config import GpuClassConfig, parse
-from conftest import PROJECT, STACKS, overrides, stack_values
+from conftest import STACKS, overrides, stack_values
 from tools import render as render_tool
 from tools import validate
 
@@ -90,7 +90,7 @@ def test_tier_scheduling_matches_the_pool_it_targets():
 
 
 def _objects(result, kind):
-    return {o["metadata"]["name"]: o for o in result.kubernetes_objects() if o["kind"] == kind}
+    return result.objects_named(kind)
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -72,7 +72,7 @@ def test_grafana_password_and_receiver_urls_never_reach_helm_values(rendered):
     assert v["alertmanager"]["alertmanagerSpec"]["secrets"] == ["alertmanager-receivers"]
     dumped = json.dumps(v)
     assert "render-placeholder" not in dumped and "http" not in json.dumps(v["alertmanager"]["config"])
-    secrets = {o["metadata"]["name"]: o for o in r.kubernetes_objects() if o["kind"] == "Secret"}
+    secrets = r.objects_named("Secret")
     assert secrets["grafana-admin"]["stringData"] == {"admin-password": "[secret]", "admin-user": "[secret]"}
     assert secrets["alertmanager-receivers"]["stringData"] == {"ml-platform": "[secret]", "oncall": "[secret]"}
 
@@ -98,14 +98,14 @@ def test_a_receiver_without_a_url_is_refused_at_preview():
 
 
 def test_monitoring_namespace_allows_the_exporters(rendered):
-    ns = {o["metadata"]["name"]: o for o in rendered("prod").kubernetes_objects() if o["kind"] == "Namespace"}
+    ns = rendered("prod").objects_named("Namespace")
     assert ns["monitoring"]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
 
 
 def test_dashboard_is_provisioned_and_costs_come_from_the_catalog(rendered):
     import json as _json
     r = rendered("prod")
-    cm = {o["metadata"]["name"]: o for o in r.kubernetes_objects() if o["kind"] == "ConfigMap"}["llm-tiers-dashboard"]
+    cm = r.objects_named("ConfigMap")["llm-tiers-dashboard"]
     assert cm["metadata"]["labels"]["grafana_dashboard"] == "1" and cm["metadata"]["namespace"] == "monitoring"
     assert _json.loads(cm["data"]["llm-tiers.json"])["uid"] == "llm-tiers-overview"
     (rule,) = [o for o in r.kubernetes_objects() if o["kind"] == "PrometheusRule"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 
 import pytest
 from pulumi_policy import PolicyResourceOptions, ResourceValidationArgs, StackValidationArgs, PolicyResource

@@ -3,8 +3,6 @@ EKS cluster, an empty EFS, a new KMS key, lost secrets). Change this list only t
 
 from __future__ import annotations
 
-from tools import render as render_tool
-
 STATEFUL_TYPES = {"aws:eks/cluster:Cluster", "aws:efs/fileSystem:FileSystem", "aws:kms/key:Key",
                   "aws:secretsmanager/secret:Secret", "aws:ec2/vpc:Vpc", "aws:sqs/queue:Queue",
                   "kubernetes:core/v1:PersistentVolumeClaim"}

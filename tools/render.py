@@ -70,6 +70,17 @@ class RenderResult:
     def kubernetes_objects(self) -> list[dict[str, Any]]:
         return kubernetes_objects(self.recording)
 
+    def objects_named(self, kind: str) -> dict[str, dict[str, Any]]:
+        """The Kubernetes objects of one kind by name (an error if two share a name across namespaces)."""
+        found: dict[str, dict[str, Any]] = {}
+        for o in self.kubernetes_objects():
+            if o["kind"] == kind:
+                name = o["metadata"]["name"]
+                if name in found:
+                    raise KeyError(f"two {kind} objects are named {name}; look them up by namespace too")
+                found[name] = o
+        return found
+
     def helm_releases(self) -> list[dict[str, Any]]:
         return helm_releases(self.recording)
 
