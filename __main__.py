@@ -5,14 +5,17 @@ Reads like the architecture (DESIGN.md section 1): validated config in, componen
 
 import pulumi
 
-from components import (Cluster, ClusterArgs, Gateway, GatewayArgs, GpuCapacity, GpuCapacityArgs, Namespaces,
-                        Observability, ObservabilityArgs, SecretStore, SecretStoreArgs, TenantKeyArgs)
+from components import (Cluster, ClusterArgs, Gateway, GatewayArgs, GpuCapacity, GpuCapacityArgs, ModelTier,
+                        ModelTierArgs, Namespaces, Observability, ObservabilityArgs, SecretStore, SecretStoreArgs,
+                        TenantKeyArgs)
 from components.plan import replica_prices, tier_plan
 from components.stack_config import load
 
 # Validate the whole stack config before anything is registered (errors name every key path).
 settings = load()
 cfg = settings.config
+for warning in settings.warnings:
+    pulumi.log.warn(warning)
 
 cluster = Cluster(
     "cluster",
@@ -62,9 +65,25 @@ gateway = Gateway(
     opts=on_cluster,
 )
 
-# ModelTier x N plugs in here (issue #5) once every model the stacks deploy is in models.lock.json.
-pulumi.log.warn("tiers are validated, planned and routed, but their ModelTiers are not created yet: every "
-                "model must first be in models.lock.json (run `make models-lock` with Hub access)")
+# One ModelTier per tier: weights cache + sync Job per release, TGI Deployment(s), Service, PDB,
+# NetworkPolicy, ScaledObject(s) and PodMonitor. Every model is in the lock (load() refused the stack otherwise).
+tracing = cfg.observability.tracing
+tiers = {
+    t.name: ModelTier(
+        f"tier-{t.name}",
+        ModelTierArgs(tier=t, lock=settings.lock.models[t.model_id],
+                      candidate_lock=(settings.lock.models[t.candidate.model_id or t.model_id]
+                                      if t.candidate else None),
+                      instance_types=cfg.gpu_classes[t.gpu_class].instance_types,
+                      storage_class=cluster.weights_storage_class,
+                      hf_token_secret=secrets.hf_token_k8s_secret,
+                      sync_node_selector=cluster.system_node_selector,
+                      otlp_endpoint=tracing.otlp_endpoint if tracing.enabled else None,
+                      depends_on=[*namespaces.resources, *secrets.ready, *gpu.ready, *observability.ready]),
+        opts=on_cluster,
+    )
+    for t in cfg.tiers
+}
 
 pulumi.export("clusterName", cluster.cluster_name)
 pulumi.export("clusterEndpoint", cluster.endpoint)
@@ -77,5 +96,6 @@ pulumi.export("nodeRoleArn", cluster.node_role_arn)
 pulumi.export("gpuNodeRoleArn", gpu.node_role_arn)
 pulumi.export("tenantKeySecretArns", secrets.tenant_secret_arns)  # ARNs only; see README to read a key
 pulumi.export("baseUrls", gateway.base_urls)
+pulumi.export("tierServiceUrls", {name: tier.service_url for name, tier in tiers.items()})
 pulumi.export("tierPlan", tier_plan(cfg, settings.plans,
-                                    {m: e.revision for m, e in (settings.lock.models if settings.lock else {}).items()}))
+                                    {m: e.revision for m, e in settings.lock.models.items()}))

@@ -357,8 +357,9 @@ class ModelPolicyConfig(_Model):
         description="Hub license ids a tier's model may carry (e.g. `apache-2.0`, `llama3.1`).")
     lock_file: str = Field(
         "models.lock.json",
-        description="Path of the committed models lock (relative to the project directory). Gating, license and "
-                    "revision checks read it; a stack without the file gets none of them yet.")
+        description="Path of the committed models lock (relative to the project directory), written by "
+                    "`make models-lock`. Every model a tier deploys must be in it; gating, license, revision and "
+                    "capacity checks read it.")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -13,17 +13,17 @@ Format (``models.lock.json``)::
          "weightsBytes": 16060556376}}}
 
 This module reads, checks and builds lock entries; ``tools/models_lock.py`` (``make models-lock``) asks
-the Hub through huggingface_hub and writes the file. Until a stack's lock file exists, the checks that
-need Hub facts have nothing to check.
+the Hub through huggingface_hub and writes the file. Every model a stack deploys must be in it: preview
+refuses an unlocked model at its key path.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
 from . import capacity, gpu_catalog
@@ -38,7 +38,9 @@ class _Model(BaseModel):
 
 class LockedFile(_Model):
     path: str
-    size: int = Field(ge=0)
+    size: Optional[int] = Field(ge=0)
+    """Bytes at the locked revision; null only in a ``manual`` entry, for a file whose exact size was not
+    published where the entry was written (the sync Job then checks it against the Hub at that commit)."""
 
 
 class ModelLockEntry(_Model):
@@ -57,6 +59,25 @@ class ModelLockEntry(_Model):
     quantization: Optional[str] = None
     files: list[LockedFile] = Field(default_factory=list)
     weights_bytes: int = Field(0, ge=0)
+    source: Literal["hub", "manual"] = "hub"
+    """``hub``: written by ``make models-lock`` from the Hub's API (every size exact). ``manual``: written by
+    hand from the model's published metadata where the Hub was out of reach; ``note`` says what is not exact,
+    previews warn, and ``make models-lock`` replaces it on its next run with Hub access."""
+    note: Optional[str] = None
+
+    @model_validator(mode="after")
+    def _sizes_known_unless_manual(self) -> "ModelLockEntry":
+        unknown = [f.path for f in self.files if f.size is None]
+        if unknown and self.source == "hub":
+            raise ValueError(f"files without a size in a hub entry: {', '.join(unknown)}")
+        if self.source == "manual" and not self.note:
+            raise ValueError("a manual entry needs a note saying where its values come from")
+        return self
+
+    @property
+    def unverified_files(self) -> list[str]:
+        """Files whose size the lock does not hold (checked against the Hub by the sync Job instead)."""
+        return [f.path for f in self.files if f.size is None]
 
 
 class ModelsLock(_Model):
@@ -74,8 +95,11 @@ def load(path: Path) -> Optional[ModelsLock]:
         return None
     try:
         lock = ModelsLock.model_validate(json.loads(path.read_text()))
-    except (json.JSONDecodeError, ValidationError) as exc:
-        raise LockError(f"{path} is not a valid models lock ({str(exc).splitlines()[0]}); regenerate it") from None
+    except json.JSONDecodeError as exc:
+        raise LockError(f"{path} is not a valid models lock ({exc}); regenerate it") from None
+    except ValidationError as exc:
+        where = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
+        raise LockError(f"{path} is not a valid models lock ({where}); regenerate it") from None
     if lock.version != LOCK_VERSION:
         raise LockError(f"{path} has lock version {lock.version}; this program reads version {LOCK_VERSION}")
     return lock
@@ -103,6 +127,39 @@ def gated_without_token(cfg: StackConfig, lock: Optional[ModelsLock], has_token:
                                             "run `pulumi config set --secret hfToken <token>` with a token whose "
                                             "account has accepted the model's license"))
     return issues
+
+
+def missing_issues(cfg: StackConfig, lock: Optional[ModelsLock]) -> list[ConfigIssue]:
+    """Every model a tier deploys must be locked, with the files and numbers the Job and the planner need:
+    an unlocked model would be downloaded at an unknown revision and never capacity-checked."""
+    lock_file = cfg.model_policy.lock_file
+    how = (f"run `make models-lock` (needs Hub access; HF_TOKEN for gated models) and commit {lock_file}")
+    issues = []
+    for path, model_id in tier_models(cfg):
+        entry = lock.models.get(model_id) if lock else None
+        if entry is None:
+            where = f"not in {lock_file}" if lock else f"not locked ({lock_file} does not exist)"
+            issues.append(ConfigIssue(path, f"{model_id} is {where}; {how}"))
+        elif not entry.files or model_shape(entry) is None:
+            issues.append(ConfigIssue(path, f"the {lock_file} entry of {model_id} lacks its weight files or "
+                                            f"architecture numbers, so it can be neither synced nor planned; {how}"))
+    return issues
+
+
+def manual_entry_warnings(cfg: StackConfig, lock: Optional[ModelsLock]) -> list[str]:
+    """What a preview should say about hand-written lock entries the stack deploys."""
+    if lock is None:
+        return []
+    warnings = []
+    for path, model_id in tier_models(cfg):
+        entry = lock.models.get(model_id)
+        if entry is not None and entry.source == "manual":
+            unknown = entry.unverified_files
+            sizes = (f"{len(unknown)} file size(s) are not in the lock and are checked against the Hub at "
+                     f"{entry.revision[:10]} by the sync Job" if unknown else "every file size is in the lock")
+            warnings.append(f"{path}: the lock entry of {model_id} is hand-written ({entry.note}); {sizes}. "
+                            f"Run `make models-lock` with Hub access to replace it with the Hub's own answer.")
+    return warnings
 
 
 def model_shape(entry: ModelLockEntry) -> Optional["capacity.ModelShape"]:

@@ -7,6 +7,7 @@ tiers show "—" there.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from typing import Optional
@@ -52,11 +53,12 @@ def tier_plan(cfg: StackConfig, plans: Optional[dict[int, TierPlan]] = None,
     return rows
 
 
-def plan_markdown(stack: str, rows: list[dict[str, Any]]) -> str:
-    """Render plan rows as the Markdown table of plan.md."""
+def plan_markdown(stack: str, rows: list[dict[str, Any]], warnings: Sequence[str] = ()) -> str:
+    """Render plan rows as the Markdown table of plan.md, then the preview's warnings (if any)."""
     lines = [f"# Plan: {stack}", "", f"Costs: {PRICE_SOURCE}; a replica is priced as its share of the cheapest instance type that holds it.", ""]
+    tail = ["## Warnings", "", *(f"- {w}" for w in warnings), ""] if warnings else []
     if not rows:
-        return "\n".join(lines + ["No tiers configured.", ""])
+        return "\n".join(lines + ["No tiers configured.", ""] + tail)
     columns = [c for c in COLUMNS if c in rows[0]] + [c for c in rows[0] if c not in COLUMNS]
     lines.append("| " + " | ".join(columns) + " |")
     lines.append("|" + "---|" * len(columns))
@@ -64,7 +66,7 @@ def plan_markdown(stack: str, rows: list[dict[str, Any]]) -> str:
         cells = [", ".join(map(str, v)) if isinstance(v, list) else str(v) for v in (row[c] for c in columns)]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
-    return "\n".join(lines)
+    return "\n".join(lines + tail)
 
 
 def replica_prices(cfg: StackConfig) -> dict[str, float]:

@@ -26,10 +26,12 @@ class StackSettings:
     """The Hugging Face token as a secret Output, or None when the stack sets none."""
     alert_receiver_urls: Optional[pulumi.Output[Any]]
     """Secret map of alert receiver name to URL, or None."""
-    lock: Optional[models_lock.ModelsLock]
-    """The models lock, or None when the stack has none yet."""
+    lock: models_lock.ModelsLock
+    """The models lock (holds every model the stack deploys; load() refuses the stack otherwise)."""
     plans: dict[int, capacity.TierPlan]
     """Capacity plan per tier index (tiers whose model is locked with its numbers)."""
+    warnings: tuple[str, ...] = ()
+    """What the preview should show but not refuse (hand-written lock entries)."""
 
 
 def _raw_project_values(project: str) -> dict[str, Any]:
@@ -85,6 +87,7 @@ def load() -> StackSettings:
     try:
         # Pulumi runs the program in the project directory; a relative lock path is relative to it.
         lock = models_lock.load(Path(cfg.model_policy.lock_file))
+        issues += models_lock.missing_issues(cfg, lock)
         issues += models_lock.gated_without_token(cfg, lock, has_token)
         issues += models_lock.policy_issues(cfg, lock)
     except models_lock.LockError as exc:
@@ -99,6 +102,7 @@ def load() -> StackSettings:
         region=typing.cast(str, region),
         hf_token=conf.get_secret("hfToken") if has_token else None,
         alert_receiver_urls=conf.get_secret_object("alertReceiverUrls") if receiver_urls else None,
-        lock=lock,
+        lock=lock or models_lock.ModelsLock(version=models_lock.LOCK_VERSION),
         plans=plans,
+        warnings=tuple(models_lock.manual_entry_warnings(cfg, lock)),
     )

@@ -63,7 +63,8 @@ def selector(tier: TierConfig, release: str) -> dict[str, str]:
 
 def pvc_size_gib(lock: ModelLockEntry) -> int:
     """Weights plus 25% headroom (EFS does not enforce it, but it documents intent and quota tooling reads it)."""
-    total = sum(f.size for f in lock.files) or lock.weights_bytes
+    # A manual lock entry may lack some sizes: its weightsBytes (the index's tensor total) is the floor.
+    total = max(sum(f.size or 0 for f in lock.files), lock.weights_bytes)
     return max(1, math.ceil(total * 1.25 / GIB))
 
 
@@ -132,7 +133,10 @@ def sync_job(tier: TierConfig, release: Release, namespace: str, script_config_m
                                  "--cache-dir", f"{tgi.CACHE_DIR}/hub"],
                         "env": env,
                         "resources": {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"memory": "4Gi"}},
-                        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+                        # The image runs as root and listens on port 80: with every capability dropped, binding
+                        # a port below 1024 needs NET_BIND_SERVICE back (the one PSA "restricted" allows).
+                        "securityContext": {"allowPrivilegeEscalation": False,
+                                            "capabilities": {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}},
                         "volumeMounts": [{"name": "weights", "mountPath": tgi.CACHE_DIR},
                                          {"name": "scripts", "mountPath": "/scripts", "readOnly": True}],
                     }],
@@ -218,7 +222,10 @@ def deployment(tier: TierConfig, release: Release, namespace: str, instance_type
                         "livenessProbe": {**probe, "periodSeconds": 15, "timeoutSeconds": 5, "failureThreshold": 4},
                         # Let the gateway and endpoints stop routing here before TGI starts draining.
                         "lifecycle": {"preStop": {"sleep": {"seconds": PRESTOP_SECONDS}}},
-                        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+                        # The image runs as root and listens on port 80: with every capability dropped, binding
+                        # a port below 1024 needs NET_BIND_SERVICE back (the one PSA "restricted" allows).
+                        "securityContext": {"allowPrivilegeEscalation": False,
+                                            "capabilities": {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}},
                         "volumeMounts": [{"name": "weights", "mountPath": tgi.CACHE_DIR},
                                          {"name": "shm", "mountPath": "/dev/shm"}],
                     }],

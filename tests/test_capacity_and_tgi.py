@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from components import capacity, gpu_catalog, tgi
@@ -123,26 +121,12 @@ def test_config_refuses_extra_args_that_override_guarded_flags():
 # ------------------------------------------------------------------------------------------ at preview
 
 
-def _lock(tmp_path, models):
-    path = tmp_path / "models.lock.json"
-    path.write_text(json.dumps({"version": 1, "models": models}))
-    return str(path)
-
-
-def _entry(shape: ModelShape, revision: str) -> dict:
-    return {"revision": revision, "license": "llama3.1", "gated": True, "numLayers": shape.num_layers,
-            "numAttentionHeads": shape.num_attention_heads, "numKeyValueHeads": shape.num_key_value_heads,
-            "headDim": shape.head_dim, "weightsBytes": shape.weights_bytes}
-
-
-def test_a_70b_model_on_one_24gb_gpu_fails_at_render_with_the_planners_message(tmp_path):
+def test_a_70b_model_on_one_24gb_gpu_fails_at_render_with_the_planners_message():
+    # prod's chat-large (Llama-3.1-70B, in the committed lock) moved onto one L4.
     values = stack_values("prod")
     values["tiers"][1].update(gpuClass="l4", gpusPerReplica=1, maxInputTokens=4096, maxTotalTokens=8192,
-                              dtype=None, replicas={"min": 2, "max": 4})
+                              replicas={"min": 2, "max": 4})
     values["tiers"][1].pop("dtype")
-    values["modelPolicy"]["lockFile"] = _lock(tmp_path, {
-        "meta-llama/Llama-3.1-8B-Instruct": _entry(LLAMA_8B, "0e9e39f249a16976918f6564b8830bc894c89659"),
-        "meta-llama/Llama-3.1-70B-Instruct": _entry(LLAMA_70B, "1605565b47bb9346c5515c34102e054115b4f98b")})
     with pytest.raises(render_tool.RenderError) as info:
         render_tool.render("prod", overrides=overrides(values))
     message = str(info.value)
@@ -151,13 +135,8 @@ def test_a_70b_model_on_one_24gb_gpu_fails_at_render_with_the_planners_message(t
     assert info.value.recording.resources == []
 
 
-def test_plan_md_shows_the_planner_numbers_when_the_model_is_locked(tmp_path):
-    values = stack_values("prod")
-    values["modelPolicy"]["lockFile"] = _lock(tmp_path, {
-        "meta-llama/Llama-3.1-8B-Instruct": _entry(LLAMA_8B, "0e9e39f249a16976918f6564b8830bc894c89659"),
-        "meta-llama/Llama-3.1-70B-Instruct": _entry(LLAMA_70B, "1605565b47bb9346c5515c34102e054115b4f98b")})
-    result = render_tool.render("prod", overrides=overrides(values))
-    plan = (render_tool.write_build(result, tmp_path / "build") / "plan.md").read_text()
+def test_plan_md_shows_the_planner_numbers(rendered, tmp_path):
+    plan = (render_tool.write_build(rendered("prod"), tmp_path / "build") / "plan.md").read_text()
     row = next(line for line in plan.splitlines() if line.startswith("| chat-large |"))
     assert "| 1605565b47bb9346c5515c34102e054115b4f98b |" in row
     assert "| 327680 |" in row and "| yes |" in row and "| 27.52 |" in row

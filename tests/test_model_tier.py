@@ -1,5 +1,5 @@
-"""ModelTier under mocks, composed in a program of its own (the stacks wire it once every model they
-deploy is in the models lock): what Kubernetes would receive for one tier."""
+"""ModelTier under mocks, composed in a program of its own: what Kubernetes would receive for one tier
+(the stacks' tiers are checked in test_stack_tiers.py)."""
 
 from __future__ import annotations
 
@@ -127,6 +127,8 @@ def test_deployment(tier_objects):
     assert c["lifecycle"]["preStop"] == {"sleep": {"seconds": 15}}
     assert {v["name"]: v for v in pod["volumes"]}["shm"]["emptyDir"]["medium"] == "Memory"
     assert c["ports"] == [{"name": "http", "containerPort": 80, "protocol": "TCP"}]
+    # Port 80 as root with every capability dropped fails to bind unless NET_BIND_SERVICE is added back.
+    assert c["securityContext"]["capabilities"] == {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         assert c[probe]["httpGet"] == {"path": "/health", "port": "http"}
         assert "initialDelaySeconds" not in c[probe]

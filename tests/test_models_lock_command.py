@@ -90,6 +90,18 @@ def test_locked_models_are_not_asked_again(hub):
     assert hub.requests, "--update asks the Hub again"
 
 
+def test_hand_written_entries_are_replaced_at_their_revision_by_the_hubs_answer(hub):
+    manual = models_lock.ModelLockEntry.model_validate({
+        "revision": SHA_B, "license": "apache-2.0", "gated": False, "source": "manual", "note": "from the card",
+        "numLayers": 64, "numAttentionHeads": 40, "numKeyValueHeads": 8, "headDim": 128, "weightsBytes": 700,
+        "files": [{"path": "model.safetensors", "size": 700}, {"path": "vocab.json", "size": None}]})
+    lock = models_lock.ModelsLock(version=1, models={"org/open-awq": manual})
+    new = lock_tool.refresh(lock, {"org/open-awq": None}, HfApi(endpoint=hub.url), token=None).models["org/open-awq"]
+    assert new.source == "hub" and new.revision == SHA_B and new.unverified_files == []
+    assert {f.path: f.size for f in new.files}["vocab.json"] == 2
+    assert any(p.endswith(f"/revision/{SHA_B}") for _, p in hub.requests), "asked at the entry's own revision"
+
+
 def test_models_no_stack_uses_are_dropped(hub):
     api = HfApi(endpoint=hub.url)
     both = lock_tool.refresh(None, {"org/open-awq": None, "org/gated-llama": None}, api, token=None)

@@ -18,21 +18,23 @@ def test_no_change_is_said_plainly(tmp_path):
     assert "No change in any stack's render." in render_diff.markdown(diffs)
 
 
-def test_a_tiers_max_replicas_is_a_one_object_diff(tmp_path):
+def test_a_tiers_max_replicas_is_a_small_reviewable_diff(tmp_path):
     values = stack_values("dev")
     base = _build(tmp_path, "base", overrides=overrides(values))
     values["tiers"][0]["replicas"]["max"] = 3
     head = _build(tmp_path, "head", overrides=overrides(values))
     files = render_diff.diff_stack(base / "dev", head / "dev")
     k8s = files["kubernetes.yaml"]
-    assert not k8s.added and not k8s.removed and len(k8s.changed) == 1
-    (key, changes), = k8s.changed.items()
-    assert key.startswith("PrometheusRule monitoring/llm-tiers")
-    assert all("replicas.max = 3" in str(new) or new == 3 for _, _, new in changes), changes
+    assert not k8s.added and not k8s.removed
+    # The autoscaler that enforces it, and the alert text that quotes it: nothing else.
+    assert k8s.changed["ScaledObject llm-tiers/chat-small-live (keda.sh/v1alpha1)"] == [("spec.maxReplicaCount", 2, 3)]
+    (rule_key,) = set(k8s.changed) - {"ScaledObject llm-tiers/chat-small-live (keda.sh/v1alpha1)"}
+    assert rule_key.startswith("PrometheusRule monitoring/llm-tiers")
+    assert all("replicas.max = 3" in str(new) for _, _, new in k8s.changed[rule_key]), k8s.changed[rule_key]
     assert files["aws.json"].empty and files["helm.yaml"].empty
     assert files["plan.md"].changed == {"tier chat-small": [("replicasMax", "2", "3")]}
     text = render_diff.markdown({"dev": files})
-    assert "**kubernetes.yaml**: 0 added, 0 removed, 1 changed" in text and "`replicasMax`: `2` → `3`" in text
+    assert "**kubernetes.yaml**: 0 added, 0 removed, 2 changed" in text and "`replicasMax`: `2` → `3`" in text
 
 
 def test_added_and_removed_objects_and_nested_fields():

@@ -98,3 +98,40 @@ def test_cli_validates_arguments(tmp_path, capsys):
     assert sync_weights.main(["--model-id", "o/m", "--revision", "main", "--files", json.dumps(LOCKED),
                               "--cache-dir", str(tmp_path)]) == 2
     assert sync_weights.main(["--model-id", "o/m", "--revision", SHA, "--files", "[]", "--cache-dir", str(tmp_path)]) == 2
+
+
+# A hand-written lock entry may lack some sizes: the Job checks those against the Hub at the pinned commit.
+UNSIZED = [dict(f, size=None) if f["path"].endswith(".json") else f for f in LOCKED]
+
+
+def test_sizes_missing_from_the_lock_are_checked_against_the_hub(hub, tmp_path):
+    code, logs = run(tmp_path, files=UNSIZED)
+    assert code == 0, logs
+    assert any("/tree/" in p for _, p in hub.requests), "the Hub's listing at the commit was asked"
+    assert "2 sizes from the Hub's listing" in logs[-1]
+    marker = sync_weights.marker_path(tmp_path / "hub", "org/model", SHA)
+    assert json.loads(marker.read_text()) == {"config.json": len(FILES["config.json"]),
+                                              "tokenizer.json": len(FILES["tokenizer.json"])}
+    hub.requests.clear()
+    code, logs = run(tmp_path, files=UNSIZED)
+    assert code == 0 and hub.requests == [] and "nothing to download" in logs[-1], "second run: no Hub call"
+
+
+def test_a_file_the_hub_sizes_differently_fails(hub, tmp_path):
+    def lying_hub(model_id, revision, paths):
+        return {p: 999_999 for p in paths}
+
+    code, logs = run(tmp_path, files=UNSIZED, sizes=lying_hub)
+    assert code == 1 and "verification failed" in logs[-1] and "expected 999999" in logs[-1]
+    assert not sync_weights.marker_path(tmp_path / "hub", "org/model", SHA).exists()
+
+
+def test_a_file_the_hub_does_not_list_fails(hub, tmp_path):
+    code, logs = run(tmp_path, files=UNSIZED, sizes=lambda m, r, paths: {})
+    assert code == 1 and "the Hub lists no config.json, tokenizer.json" in logs[-1]
+
+
+def test_cli_accepts_null_sizes_and_refuses_other_types(tmp_path):
+    bad = [{"path": "config.json", "size": "12"}]
+    assert sync_weights.main(["--model-id", "o/m", "--revision", SHA, "--files", json.dumps(bad),
+                              "--cache-dir", str(tmp_path)]) == 2

@@ -13,6 +13,8 @@ PINNED_PROD = {
     "urn:pulumi:prod::llm-tiers::llmtiers:index:Cluster$aws:eks/cluster:Cluster::cluster-eks",
     "urn:pulumi:prod::llm-tiers::llmtiers:index:Cluster$aws:kms/key:Key::cluster-secrets",
     "urn:pulumi:prod::llm-tiers::llmtiers:index:GpuCapacity$aws:sqs/queue:Queue::gpu-interruption",
+    "urn:pulumi:prod::llm-tiers::llmtiers:index:ModelTier$kubernetes:core/v1:PersistentVolumeClaim::tier-chat-large-live-weights",
+    "urn:pulumi:prod::llm-tiers::llmtiers:index:ModelTier$kubernetes:core/v1:PersistentVolumeClaim::tier-chat-small-live-weights",
     "urn:pulumi:prod::llm-tiers::llmtiers:index:SecretStore$aws:kms/key:Key::secrets-key",
     "urn:pulumi:prod::llm-tiers::llmtiers:index:SecretStore$aws:secretsmanager/secret:Secret::secrets-hf-token",
     "urn:pulumi:prod::llm-tiers::llmtiers:index:SecretStore$aws:secretsmanager/secret:Secret::secrets-tenant-analytics",
@@ -36,4 +38,5 @@ def test_stateful_urns_are_pinned(rendered):
 def test_component_type_tokens(rendered):
     components = {r.type for r in rendered("prod").recording.resources if not r.custom}
     assert {"llmtiers:index:Cluster", "llmtiers:index:GpuCapacity", "llmtiers:index:SecretStore",
-            "llmtiers:index:Namespaces", "llmtiers:index:Observability", "llmtiers:index:Gateway"} <= components
+            "llmtiers:index:Namespaces", "llmtiers:index:Observability", "llmtiers:index:Gateway",
+            "llmtiers:index:ModelTier"} <= components

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -48,6 +49,19 @@ class Recording:
     resources: list[RecordedResource] = field(default_factory=list)
     stack_outputs: dict[str, Any] = field(default_factory=dict)
     invokes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """What the program logged with ``pulumi.log.warn`` (shown in a preview's diagnostics)."""
+
+
+class RecordingLogHandler(logging.Handler):
+    """Keeps the program's warnings (the mock engine logs them through a Python logger)."""
+
+    def __init__(self, recording: Recording):
+        super().__init__(logging.WARNING)
+        self.recording = recording
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.recording.warnings.append(record.getMessage())
 
 
 class PlatformMocks(pulumi.runtime.Mocks):

@@ -81,16 +81,19 @@ def _resolve(api: HfApi, model_id: str, revision: str, token: Optional[str]) -> 
 
 def refresh(lock: Optional[ModelsLock], wanted: dict[str, Optional[str]], api: HfApi, token: Optional[str],
             update: bool = False) -> ModelsLock:
-    """The new lock: kept entries for models already locked at the wanted revision, fresh ones otherwise.
-    Models no stack deploys any more are dropped."""
+    """The new lock: kept entries for models already locked from the Hub at the wanted revision, fresh ones
+    otherwise (manual entries are always re-resolved). Models no stack deploys any more are dropped."""
     current = dict(lock.models) if lock else {}
     models: dict[str, ModelLockEntry] = {}
     for model_id, pinned in sorted(wanted.items()):
         existing = current.get(model_id)
-        if existing and not update and (pinned is None or existing.revision == pinned):
+        # Hand-written entries are replaced as soon as the Hub can be asked.
+        if existing and existing.source == "hub" and not update and (pinned is None or existing.revision == pinned):
             models[model_id] = existing
             continue
-        models[model_id] = resolve(api, model_id, pinned or "main", token)
+        # A manual entry keeps its revision (only --update moves an unpinned model to main).
+        keep = existing.revision if existing and existing.source == "manual" and not update else None
+        models[model_id] = resolve(api, model_id, pinned or keep or "main", token)
         if pinned and models[model_id].revision != pinned and len(pinned) == 40:
             raise LockError(f"{model_id}: the Hub resolved {pinned} to {models[model_id].revision}")
     return ModelsLock(version=models_lock.LOCK_VERSION, models=models)

@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import contextvars
 import json
+import logging
 import os
 import runpy
 import sys
@@ -37,7 +38,8 @@ from pulumi.runtime.settings import get_root_resource  # noqa: E402
 from pulumi.runtime.stack import wait_for_rpcs  # noqa: E402
 
 from components.helm import oci_split  # noqa: E402
-from tools.mocks import SECRET_MARKER, SECRET_SIG, PlatformMocks, Recording, RecordingMonitor  # noqa: E402
+from tools.mocks import (SECRET_MARKER, SECRET_SIG, PlatformMocks, Recording, RecordingLogHandler,  # noqa: E402
+                         RecordingMonitor)
 
 UNKNOWN_MARKER = "[unknown]"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -177,7 +179,9 @@ def run_program(stack: str, config: dict[str, str], secret_keys: list[str], *,
         try:
             pulumi.runtime.set_all_config(config, secret_keys)
             mocks = PlatformMocks(region)
-            pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False,
+            logger = logging.Logger("llm-tiers.render")  # not registered globally: one per run
+            logger.addHandler(RecordingLogHandler(recording))
+            pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, logger=logger,
                                      monitor=RecordingMonitor(mocks, recording))
             os.chdir(program_path.parent)
             try:
@@ -305,7 +309,8 @@ def write_build(result: RenderResult, out_dir: Path) -> Path:
     (target / "kubernetes.yaml").write_text(yaml.safe_dump_all(result.kubernetes_objects(), **dump))
     (target / "helm.yaml").write_text(yaml.safe_dump_all(result.helm_releases(), **dump))
     (target / "aws.json").write_text(json.dumps(result.aws_resources(), indent=2, sort_keys=True) + "\n")
-    (target / "plan.md").write_text(plan_markdown(result.stack, result.outputs().get("tierPlan") or []))
+    (target / "plan.md").write_text(plan_markdown(result.stack, result.outputs().get("tierPlan") or [],
+                                                  result.recording.warnings))
     return target
 
 
@@ -355,9 +360,12 @@ def main(argv: Optional[list[str]] = None) -> int:
             print(f"render {stack}: refused\n{exc}", file=sys.stderr)
             status = 2
             continue
+        for warning in result.recording.warnings:
+            print(f"render {stack}: warning: {warning}", file=sys.stderr)
         print(f"rendered {stack} in {result.seconds:.2f}s: {len(result.aws_resources())} AWS resources, "
               f"{len(result.kubernetes_objects())} Kubernetes objects, {len(result.helm_releases())} Helm "
-              f"releases -> {target}")
+              f"releases -> {target}" + (f" ({len(result.recording.warnings)} warning(s), see plan.md)"
+                                         if result.recording.warnings else ""))
     return status
 
 
