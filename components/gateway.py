@@ -93,7 +93,7 @@ class Gateway(pulumi.ComponentResource):
         self.base_urls = {}
         for tier in args.tiers:
             route = create(f"{tier.name}-route", gm.tier_route(tier, gw, ns, args.tiers_namespace), [gateway])
-            create(f"{tier.name}-security", gm.security_policy(tier, args.tenants, ns, args.tenant_keys_secret), [route])
+            create(f"{tier.name}-security", gm.security_policy(tier, args.tenants, gw, ns, args.tenant_keys_secret), [route])
             create(f"{tier.name}-traffic", gm.backend_traffic_policy(tier, args.tenants, gw, ns), [route])
             self.base_urls[tier.name] = f"https://{gw.hostname}/{tier.name}/v1"
         self.register_outputs({"baseUrls": self.base_urls, "hostname": gw.hostname})

@@ -4,9 +4,10 @@ URL (``https://<host>/<tier>/v1``) with per-tenant API keys, tier grants and rat
 Per tier: an HTTPRoute (prefix ``/<tier>/v1`` rewritten to ``/v1``, explicit timeouts, no retries), a
 SecurityPolicy (API-key auth on the ``Authorization`` header against the tenant-keys Secret, the
 authenticated tenant forwarded in ``x-tenant-id`` after overwriting any client value, the key stripped
-before TGI, and an allow-list of the tenants granted the tier — others get 403), and a
-BackendTrafficPolicy (per-tenant global rate limits per minute and per second, a request body limit, and
-OpenAI-style JSON bodies for gateway-generated 401/403/413/429).
+before TGI, an allow-list of the tenants granted the tier — others get 403 — and, for a tenant whose body
+limit is below the tier's largest, a rule refusing larger bodies), and a BackendTrafficPolicy (per-tenant
+global rate limits per minute and per second, the route's request body limit (413), and OpenAI-style JSON
+bodies for gateway-generated 401/403/413/429).
 """
 
 from __future__ import annotations
@@ -35,7 +36,11 @@ def openai_error(message: str, type_: str, code: str) -> str:
 ERROR_BODIES: dict[int, str] = {
     401: openai_error("Invalid or missing API key. Send it as 'Authorization: Bearer <key>'.",
                       "invalid_request_error", "invalid_api_key"),
-    403: openai_error("This API key is not allowed to use this tier.", "invalid_request_error", "tier_not_allowed"),
+    # Envoy answers both with 403: the tier is not granted to the key, or the body is over the key's own
+    # limit for the tier (a body over the tier's largest limit gets 413).
+    403: openai_error("This API key may not send this request to this tier: the tier is not granted to the key, "
+                      "or the request body is larger than the key's limit for the tier (send Content-Length).",
+                      "invalid_request_error", "request_not_allowed"),
     413: openai_error("Request body too large for this tier.", "invalid_request_error", "request_too_large"),
     429: openai_error("Rate limit reached for this tier. Retry after the number of seconds in Retry-After.",
                       "requests", "rate_limit_exceeded"),
@@ -146,9 +151,34 @@ def reference_grant(namespace: str, tiers_namespace: str) -> dict[str, Any]:
     }
 
 
-def security_policy(tier: TierConfig, tenants: Sequence[TenantConfig], namespace: str,
+def route_body_limit(tier: TierConfig, tenants: Sequence[TenantConfig], gw: GatewayConfig) -> int:
+    """The tier route's request buffer: the largest body any granted tenant may send (over it: 413)."""
+    return max((limits_of(t, gw).max_request_body_bytes for t in tenants_of(tier, tenants)),
+               default=gw.default_limits.max_request_body_bytes)
+
+
+def body_limit_cel(tenant: str, limit: int) -> str:
+    """True for a request of ``tenant`` whose body is over ``limit`` or whose size is not declared.
+
+    Envoy's buffer limit is per route, so a tenant whose limit is below the route's is held to it here, at
+    authorization (after API-key auth has set the tenant header, before the body is read). A body without
+    Content-Length (chunked) cannot be sized at that point and is refused for such a tenant."""
+    h = "request.headers"
+    return (f"{h}['{TENANT_HEADER}'] == '{tenant}' && "
+            f"(!('content-length' in {h}) || int({h}['content-length']) > {limit})")
+
+
+def security_policy(tier: TierConfig, tenants: Sequence[TenantConfig], gw: GatewayConfig, namespace: str,
                     keys_secret: str) -> dict[str, Any]:
-    granted = [t.name for t in tenants_of(tier, tenants)]
+    granted = tenants_of(tier, tenants)
+    cap = route_body_limit(tier, tenants, gw)
+    # Evaluated in order, first match wins: per-tenant body limits below the route's, then the grants.
+    rules: list[dict[str, Any]] = [
+        {"name": f"body-limit-{t.name}", "action": "Deny", "cel": body_limit_cel(t.name, limit)}
+        for t in granted if (limit := limits_of(t, gw).max_request_body_bytes) < cap]
+    if granted:
+        rules.append({"name": "granted-tenants", "action": "Allow",
+                      "principal": {"headers": [{"name": TENANT_HEADER, "values": [t.name for t in granted]}]}})
     return {
         "apiVersion": EG_API, "kind": "SecurityPolicy", "metadata": _meta(tier.name, namespace),
         "spec": {
@@ -159,11 +189,7 @@ def security_policy(tier: TierConfig, tenants: Sequence[TenantConfig], namespace
                 "forwardClientIDHeader": TENANT_HEADER,
                 "sanitize": True,
             },
-            "authorization": {
-                "defaultAction": "Deny",
-                "rules": [{"name": "granted-tenants", "action": "Allow",
-                           "principal": {"headers": [{"name": TENANT_HEADER, "values": granted}]}}] if granted else [],
-            },
+            "authorization": {"defaultAction": "Deny", "rules": rules},
         },
     }
 
@@ -177,8 +203,9 @@ def backend_traffic_policy(tier: TierConfig, tenants: Sequence[TenantConfig], gw
         who = [{"headers": [{"name": TENANT_HEADER, "type": "Exact", "value": t.name}]}]
         rules.append({"clientSelectors": who, "limit": {"requests": lim.requests_per_minute, "unit": "Minute"}})
         rules.append({"clientSelectors": who, "limit": {"requests": lim.burst_per_second, "unit": "Second"}})
-    # One body limit per route: the largest any granted tenant may send (Envoy enforces it per route).
-    body = max((limits_of(t, gw).max_request_body_bytes for t in granted), default=gw.default_limits.max_request_body_bytes)
+    # Envoy buffers per route: the largest body any granted tenant may send (smaller per-tenant limits are
+    # held at authorization, see security_policy).
+    body = route_body_limit(tier, tenants, gw)
     overrides = []
     for status, text in sorted(ERROR_BODIES.items()):
         response: dict[str, Any] = {"contentType": "application/json", "body": {"type": "Inline", "inline": text}}

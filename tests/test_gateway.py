@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import cel
 import pytest
 
 from components import gateway_manifests as gm, versions
@@ -47,7 +48,8 @@ def test_tenants_get_exactly_the_tiers_they_were_granted(rendered, stack):
         assert auth["forwardClientIDHeader"] == "x-tenant-id"
         assert auth["credentialRefs"] == [{"group": "", "kind": "Secret", "name": "tenant-api-keys"}]
         assert sp["authorization"]["defaultAction"] == "Deny"
-        allowed = [v for rule in sp["authorization"]["rules"] for h in rule["principal"]["headers"] for v in h["values"]]
+        allowed = [v for rule in sp["authorization"]["rules"] if rule["action"] == "Allow"
+                   for h in rule["principal"]["headers"] for v in h["values"]]
         assert sorted(allowed) == granted, "a tenant is never granted a tier it was not given"
         limited = {sel["headers"][0]["value"] for rule in traffic[t.name]["spec"]["rateLimit"]["global"]["rules"]
                    for sel in rule["clientSelectors"]}
@@ -67,6 +69,53 @@ def test_limits_follow_config_and_defaults(rendered):
     analytics = objs(r, "BackendTrafficPolicy")["chat-large"]["spec"]["rateLimit"]["global"]["rules"]
     assert {x["limit"]["requests"] for x in analytics if x["clientSelectors"][0]["headers"][0]["value"] == "analytics"} == {60, 5}
     assert objs(r, "BackendTrafficPolicy")["chat-small"]["spec"]["requestBuffer"] == {"limit": 1048576}
+
+
+def decide(security: dict, traffic: dict, tenant: str, content_length: int | None) -> int:
+    """What the gateway answers an authenticated request: authorization (first matching rule, CEL evaluated
+    as Envoy does), then the route's request buffer. 200 = forwarded to the tier."""
+    headers = {"x-tenant-id": tenant, **({"content-length": str(content_length)} if content_length is not None else {})}
+    auth = security["spec"]["authorization"]
+    action = auth["defaultAction"]
+    for rule in auth["rules"]:
+        if "cel" in rule:
+            matched = cel.evaluate(rule["cel"], {"request": {"headers": headers}}) is True
+        else:
+            matched = any(headers.get(h["name"]) in h["values"] for h in rule["principal"]["headers"])
+        if matched:
+            action = rule["action"]
+            break
+    if action == "Deny":
+        return 403
+    limit = traffic["spec"]["requestBuffer"]["limit"]
+    return 413 if content_length is not None and content_length > limit else 200
+
+
+@pytest.mark.parametrize("tenant,size,status", [
+    ("support-bot", 200_000, 200), ("support-bot", 262_144, 200), ("support-bot", 262_145, 403),
+    ("support-bot", None, 403),                       # chunked: cannot be sized before the body, refused
+    ("search", 1_000_000, 200), ("search", 1_048_577, 413), ("search", None, 200),
+    ("analytics", 10, 403),                           # not granted chat-small
+])
+def test_each_tenant_is_held_to_its_own_body_limit(rendered, tenant, size, status):
+    r = rendered("prod")  # chat-small: search (default 1 MiB) and support-bot (256 KiB)
+    security, traffic = objs(r, "SecurityPolicy")["chat-small"], objs(r, "BackendTrafficPolicy")["chat-small"]
+    assert decide(security, traffic, tenant, size) == status
+
+
+def test_body_limit_expressions_compile_and_only_exist_below_the_route_limit(rendered):
+    for stack in STACKS:
+        cfg = parse(stack_values(stack))
+        for t in cfg.tiers:
+            rules = objs(rendered(stack), "SecurityPolicy")[t.name]["spec"]["authorization"]["rules"]
+            cap = gm.route_body_limit(t, cfg.tenants, cfg.gateway)
+            expected = {f"body-limit-{x.name}" for x in gm.tenants_of(t, cfg.tenants)
+                        if gm.limits_of(x, cfg.gateway).max_request_body_bytes < cap}
+            assert {r["name"] for r in rules if "cel" in r} == expected
+            for rule in rules:
+                if "cel" in rule:
+                    cel.compile(rule["cel"])
+                    assert len(rule["cel"]) <= 4096
 
 
 @pytest.mark.parametrize("status", [401, 403, 413, 429])
@@ -134,7 +183,8 @@ def test_removing_a_grant_removes_the_tenant_from_that_tier_only():
     values["tenants"][0]["tiers"] = ["chat-small"]   # search loses chat-large
     result = render_tool.render("prod", overrides=overrides(values))
     sp = objs(result, "SecurityPolicy")
-    allowed = lambda t: [v for r in sp[t]["spec"]["authorization"]["rules"] for h in r["principal"]["headers"] for v in h["values"]]  # noqa: E731
+    allowed = lambda t: [v for r in sp[t]["spec"]["authorization"]["rules"] if r["action"] == "Allow"  # noqa: E731
+                         for h in r["principal"]["headers"] for v in h["values"]]
     assert "search" not in allowed("chat-large") and "search" in allowed("chat-small")
 
 
