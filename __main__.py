@@ -60,7 +60,7 @@ observability = Observability(
 gateway = Gateway(
     "gateway",
     GatewayArgs(settings=cfg.gateway, tiers=cfg.tiers, tenants=cfg.tenants,
-                system_node_selector=cluster.system_node_selector,
+                system_node_selector=cluster.system_node_selector, node_cidrs=[cfg.cluster.vpc_cidr],
                 depends_on=[*cluster.nodes_ready, *namespaces.resources, *secrets.ready, *observability.ready]),
     opts=on_cluster,
 )

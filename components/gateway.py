@@ -35,6 +35,11 @@ class GatewayArgs:
     """Where the Envoy proxies and the rate-limit store run."""
     monitoring: bool = True
     """Create a PodMonitor for the Envoy proxies (needs the Prometheus operator's CRDs)."""
+    node_cidrs: Sequence[str] = ()
+    """Where kubelet probes and the API server's webhook calls reach Envoy Gateway's pods from (the VPC CIDR);
+    empty: those ports admit any source (the rest of the namespace's ingress stays closed)."""
+    monitoring_namespace: str = naming.MONITORING_NAMESPACE
+    """Where Prometheus runs (admitted to the metrics ports of Envoy Gateway's pods)."""
     gateway_class: str = gm.GATEWAY_CLASS
     """Name of this gateway's (cluster-scoped) GatewayClass; give a second gateway its own."""
     install_controller: bool = True
@@ -82,7 +87,10 @@ class Gateway(pulumi.ComponentResource):
         if args.install_controller:
             for obj in gm.redis(ns, versions.IMAGES["valkey"], system):
                 create(f"redis-{obj['kind'].lower()}", obj)
-            create("redis-network-policy", gm.gateway_network_policy(ns, args.tiers_namespace))
+            create("redis-network-policy", gm.gateway_network_policy(ns))
+            for policy in gm.controller_network_policies(naming.ENVOY_GATEWAY_NAMESPACE, args.monitoring_namespace,
+                                                         args.node_cidrs):
+                create(f"eg-{policy['metadata']['name']}", policy, controller)
         proxy = create("envoy-proxy", gm.envoy_proxy(gw, ns, system), controller)
         gclass = create("gateway-class", gm.gateway_class(ns, args.gateway_class), [*controller, proxy])
         gateway = create("gateway", gm.gateway(gw, ns, args.gateway_class), [gclass])

@@ -252,15 +252,74 @@ def redis(namespace: str, image: str, system: dict[str, str]) -> list[dict[str, 
     ]
 
 
-def gateway_network_policy(namespace: str, tiers_namespace: str) -> dict[str, Any]:
-    """Only Envoy may reach the rate-limit store; Envoy may reach the tiers, the store and DNS."""
-    ns = lambda name: {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}  # noqa: E731
+def _ns(name: str) -> dict[str, Any]:
+    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
+
+
+# Envoy Gateway's pods and the ports they listen on (gateway-helm v1.9.0, read from its source; recheck when
+# versions.CHARTS["envoy-gateway"] moves). Listener ports below 1024 are shifted by 10000 in the proxy pods.
+EG_PROXY = {"app.kubernetes.io/component": "proxy", "app.kubernetes.io/managed-by": "envoy-gateway"}
+EG_CONTROLLER = {"control-plane": "envoy-gateway"}
+EG_RATELIMIT = {"app.kubernetes.io/name": "envoy-ratelimit", "app.kubernetes.io/managed-by": "envoy-gateway"}
+EG_PORTS = {
+    "proxy-listeners": (10080, 10443),      # Gateway listeners 80 and 443
+    "proxy-probes": (19002, 19003),         # shutdown-manager /healthz, Envoy /ready
+    "controller-from-proxies": (18000, 18002),   # xDS, Wasm module server
+    "controller-from-ratelimit": (18001,),  # rate-limit configuration xDS
+    "controller-from-control-plane": (9443, 8081),  # topology-injector webhook (API server), probes
+    "ratelimit-from-proxies": (8081,),      # rate-limit gRPC
+    "ratelimit-probes": (8080,),
+    "metrics": (19001,),                    # proxies (/stats/prometheus), controller, rate limiter
+}
+
+
+def _tcp(*ports: int) -> list[dict[str, Any]]:
+    return [{"port": p, "protocol": "TCP"} for p in ports]
+
+
+def gateway_network_policy(namespace: str, controller_namespace: str = naming.ENVOY_GATEWAY_NAMESPACE) -> dict[str, Any]:
+    """Only Envoy Gateway's rate limiter may reach the rate-limit store."""
     return {
         "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _meta("ratelimit-redis", namespace),
         "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "ratelimit-redis"}},
                  "policyTypes": ["Ingress"],
-                 "ingress": [{"from": [ns("envoy-gateway-system")], "ports": [{"port": 6379, "protocol": "TCP"}]}]},
+                 "ingress": [{"from": [{**_ns(controller_namespace), "podSelector": {"matchLabels": dict(EG_RATELIMIT)}}],
+                              "ports": _tcp(6379)}]},
     }
+
+
+def controller_network_policies(namespace: str, monitoring_namespace: str,
+                                node_cidrs: Sequence[str]) -> list[dict[str, Any]]:
+    """Ingress of Envoy Gateway's namespace (controller, rate limiter, proxies): nothing but what each pod
+    serves. Clients reach the proxies' listeners from anywhere (the NLB keeps client addresses; its source
+    ranges are the filter); kubelet probes and the API server's webhook calls come from ``node_cidrs`` (the
+    VPC: nodes and the EKS control plane's network interfaces); Prometheus scrapes from its namespace."""
+    nodes = [{"ipBlock": {"cidr": c}} for c in node_cidrs]
+    from_nodes = {"from": nodes} if nodes else {}
+    proxies = {"podSelector": {"matchLabels": dict(EG_PROXY)}}
+    scrape = {"from": [_ns(monitoring_namespace)], "ports": _tcp(*EG_PORTS["metrics"])}
+
+    def policy(name: str, selector: dict[str, Any], ingress: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _meta(name, namespace),
+                "spec": {"podSelector": selector, "policyTypes": ["Ingress"], "ingress": ingress}}
+
+    return [
+        policy("default-deny-ingress", {}, []),
+        policy("envoy-proxies", {"matchLabels": dict(EG_PROXY)}, [
+            {"ports": _tcp(*EG_PORTS["proxy-listeners"])},
+            {**from_nodes, "ports": _tcp(*EG_PORTS["proxy-probes"])},
+            scrape]),
+        policy("envoy-gateway-controller", {"matchLabels": dict(EG_CONTROLLER)}, [
+            {"from": [proxies], "ports": _tcp(*EG_PORTS["controller-from-proxies"])},
+            {"from": [{"podSelector": {"matchLabels": dict(EG_RATELIMIT)}}],
+             "ports": _tcp(*EG_PORTS["controller-from-ratelimit"])},
+            {**from_nodes, "ports": _tcp(*EG_PORTS["controller-from-control-plane"])},
+            scrape]),
+        policy("envoy-ratelimit", {"matchLabels": dict(EG_RATELIMIT)}, [
+            {"from": [proxies], "ports": _tcp(*EG_PORTS["ratelimit-from-proxies"])},
+            {**from_nodes, "ports": _tcp(*EG_PORTS["ratelimit-probes"])},
+            scrape]),
+    ]
 
 
 def envoy_pod_monitor(namespace: str) -> dict[str, Any]:

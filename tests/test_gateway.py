@@ -232,3 +232,98 @@ def test_two_gateways_on_one_cluster(tmp_path):
     assert {k[2] for k in keys if k[0] == "GatewayClass"} == {"llm-tiers", "llm-tiers-public"}
     assert [r["name"] for r in result.helm_releases()] == ["envoy-gateway"]
     assert len([k for k in keys if k[0] == "Deployment"]) == 1, "one rate-limit store"
+
+
+# ------------------------------------------------------------------------------ isolation of the gateway
+
+
+def admits(policies: list[dict], namespace: str, pod: dict[str, str], port: int, *, src_ns: str | None = None,
+           src_pod: dict[str, str] | None = None, src_ip: str | None = None,
+           namespaces: dict[str, dict[str, str]] | None = None) -> bool:
+    """Kubernetes NetworkPolicy ingress semantics, for the selector forms these policies use: a pod no policy
+    selects admits everything; otherwise one rule of one selecting policy must match source and port."""
+    import ipaddress
+
+    def matches(selector: dict, labels: dict[str, str]) -> bool:
+        return all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items())
+
+    ns_labels = lambda n: {"kubernetes.io/metadata.name": n, **(namespaces or {}).get(n, {})}  # noqa: E731
+    selecting = [p for p in policies if p["metadata"]["namespace"] == namespace
+                 and "Ingress" in p["spec"]["policyTypes"] and matches(p["spec"]["podSelector"], pod)]
+    if not selecting:
+        return True
+    for p in selecting:
+        for rule in p["spec"].get("ingress", []):
+            if "ports" in rule and port not in [x["port"] for x in rule["ports"]]:
+                continue
+            if "from" not in rule:
+                return True
+            for peer in rule["from"]:
+                if "ipBlock" in peer:
+                    if src_ip and ipaddress.ip_address(src_ip) in ipaddress.ip_network(peer["ipBlock"]["cidr"]):
+                        return True
+                    continue
+                if src_ns is None:
+                    continue
+                ns_ok = matches(peer["namespaceSelector"], ns_labels(src_ns)) if "namespaceSelector" in peer \
+                    else src_ns == namespace
+                if ns_ok and matches(peer.get("podSelector", {}), src_pod or {}):
+                    return True
+    return False
+
+
+PROXY = {**gm.EG_PROXY, "app.kubernetes.io/name": "envoy", "gateway.envoyproxy.io/owning-gateway-name": "llm-gateway"}
+CONTROLLER = {**gm.EG_CONTROLLER, "app.kubernetes.io/name": "gateway-helm"}
+RATELIMIT = {**gm.EG_RATELIMIT, "app.kubernetes.io/component": "ratelimit"}
+EG_NS = "envoy-gateway-system"
+
+
+def test_envoy_gateway_namespace_admits_only_what_each_pod_serves(rendered):
+    r = rendered("prod")
+    policies = [o for o in r.kubernetes_objects() if o["kind"] == "NetworkPolicy"]
+    gw = objs(r, "Gateway")["llm-gateway"]
+    listener_ports = [lst["port"] + 10000 for lst in gw["spec"]["listeners"]]   # Envoy Gateway's port shift
+    assert sorted(listener_ports) == sorted(gm.EG_PORTS["proxy-listeners"])
+    client, node, elsewhere = "198.51.100.7", "10.30.3.4", "172.16.0.9"
+    for port in listener_ports:
+        assert admits(policies, EG_NS, PROXY, port, src_ip=client), "clients reach the listeners through the NLB"
+    tier_pod = dict(src_ns="llm-tiers", src_pod={"llm-tiers.io/tier": "chat-small"})
+    expectations = [
+        # (pod, port, source, admitted)
+        (PROXY, 19003, dict(src_ip=node), True), (PROXY, 19003, dict(src_ip=elsewhere), False),
+        (PROXY, 19001, dict(src_ns="monitoring", src_pod={}), True), (PROXY, 19001, tier_pod, False),
+        (PROXY, 19000, dict(src_ip=client), False),
+        (CONTROLLER, 18000, dict(src_ns=EG_NS, src_pod=PROXY), True), (CONTROLLER, 18000, tier_pod, False),
+        (CONTROLLER, 18000, dict(src_ip=client), False),
+        (CONTROLLER, 18001, dict(src_ns=EG_NS, src_pod=RATELIMIT), True),
+        (CONTROLLER, 18001, dict(src_ns=EG_NS, src_pod=PROXY), False),
+        (CONTROLLER, 9443, dict(src_ip=node), True), (CONTROLLER, 9443, dict(src_ip=client), False),
+        (RATELIMIT, 8081, dict(src_ns=EG_NS, src_pod=PROXY), True), (RATELIMIT, 8081, tier_pod, False),
+        (RATELIMIT, 8081, dict(src_ns="llm-gateway", src_pod=PROXY), False),
+        ({"app": "certgen"}, 443, dict(src_ip=node), False),     # anything else: default deny
+    ]
+    for pod, port, source, admitted in expectations:
+        assert admits(policies, EG_NS, pod, port, **source) is admitted, (pod, port, source)
+    redis = {"app.kubernetes.io/name": "ratelimit-redis"}
+    assert admits(policies, "llm-gateway", redis, 6379, src_ns=EG_NS, src_pod=RATELIMIT)
+    assert not admits(policies, "llm-gateway", redis, 6379, src_ns=EG_NS, src_pod=PROXY)
+    assert not admits(policies, "llm-gateway", redis, 6379, **tier_pod)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_tiers_accept_http_only_from_the_proxies_namespace_and_prometheus(rendered, stack):
+    r = rendered(stack)
+    policies = [o for o in r.kubernetes_objects() if o["kind"] == "NetworkPolicy"]
+    for t in parse(stack_values(stack)).tiers:
+        pod = {"llm-tiers.io/tier": t.name, "llm-tiers.io/component": "server", "llm-tiers.io/release": "live"}
+        # The tier policy names its port; "http" is TGI's port 80.
+        (policy,) = [p for p in policies if (p["metadata"]["namespace"], p["metadata"]["name"]) == ("llm-tiers", t.name)]
+        assert all(p["port"] == "http" for rule in policy["spec"]["ingress"] for p in rule["ports"])
+        resolved = dict(policy, spec=dict(policy["spec"], ingress=[
+            dict(rule, ports=[{"port": 80, "protocol": "TCP"}]) for rule in policy["spec"]["ingress"]]))
+        named = [resolved if p is policy else p for p in policies]
+        assert admits(named, "llm-tiers", pod, 80, src_ns=EG_NS, src_pod=PROXY)
+        assert admits(named, "llm-tiers", pod, 80, src_ns="monitoring", src_pod={})
+        assert not admits(named, "llm-tiers", pod, 80, src_ns="llm-gateway", src_pod={})
+        assert not admits(named, "llm-tiers", pod, 80, src_ns="default", src_pod={})
+        assert not admits(named, "llm-tiers", pod, 80, src_ip="10.0.0.1")
