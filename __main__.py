@@ -6,7 +6,7 @@ Reads like the architecture (DESIGN.md section 1): validated config in, componen
 import pulumi
 
 from components import (Cluster, ClusterArgs, Gateway, GatewayArgs, GpuCapacity, GpuCapacityArgs, ModelTier,
-                        ModelTierArgs, Namespaces, Observability, ObservabilityArgs, SecretStore, SecretStoreArgs,
+                        ModelTierArgs, Namespaces, NamespacesArgs, Observability, ObservabilityArgs, SecretStore, SecretStoreArgs,
                         TenantKeyArgs)
 from components.plan import replica_prices, tier_plan
 from components.stack_config import load
@@ -33,7 +33,8 @@ gpu = GpuCapacity(
     opts=on_cluster,
 )
 
-namespaces = Namespaces("namespaces", opts=on_cluster)
+namespaces = Namespaces("namespaces", NamespacesArgs.for_platform(cert_manager=cfg.gateway.tls.mode == "cert-manager"),
+                        opts=on_cluster)
 
 secrets = SecretStore(
     "secrets",

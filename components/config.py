@@ -34,6 +34,7 @@ from . import gpu_catalog, tgi, versions
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 # A Kubernetes label value (tenant names end up in labels and headers).
 LABEL_VALUE = r"^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$"
+DNS_NAME_OR_LABEL = r"^[a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?$"
 DNS_NAME = r"^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$"
 ROLE_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]+$"
 ACM_ARN = r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$"
@@ -249,11 +250,17 @@ class LimitsConfig(_Model):
 
 class TlsConfig(_Model):
     mode: Literal["acm", "cert-manager"] = Field(
-        "acm", description="`acm`: TLS terminated at the NLB with an ACM certificate; `cert-manager`: "
-                           "a certificate issued in-cluster.")
+        "acm", description="`acm`: TLS terminated at the NLB with an ACM certificate; `cert-manager`: the NLB "
+                           "passes TCP through and Envoy terminates TLS with a certificate cert-manager (installed "
+                           "by the platform, Gateway API support on) issues for `hostname` from `issuer`.")
     certificate_arn: Optional[Annotated[str, StringConstraints(pattern=ACM_ARN)]] = Field(
         None, description="ACM certificate ARN (required with `mode: acm`).")
-    issuer: Optional[str] = Field(None, description="cert-manager ClusterIssuer (required with `mode: cert-manager`).")
+    issuer: Optional[Annotated[str, StringConstraints(pattern=DNS_NAME_OR_LABEL)]] = Field(
+        None, description="cert-manager issuer that signs the listener's certificate (required with "
+                          "`mode: cert-manager`; it must exist, the platform does not create it). With an "
+                          "internal NLB, use a DNS-01 solver: an ACME server cannot reach the HTTP-01 challenge.")
+    issuer_kind: Literal["ClusterIssuer", "Issuer"] = Field(
+        "ClusterIssuer", description="Kind of `issuer` (an `Issuer` must live in the gateway's namespace).")
 
 
 class GatewayConfig(_Model):
@@ -686,9 +693,14 @@ def _check_semantics(cfg: StackConfig) -> list[ConfigIssue]:
                                   "(use 0.0.0.0/0 explicitly to accept any client)"))
     if gw.tls.mode == "acm" and not gw.tls.certificate_arn:
         issues.append(ConfigIssue("gateway.tls.certificateArn", "required with tls.mode: acm"))
-    if gw.tls.mode == "cert-manager":
-        issues.append(ConfigIssue("gateway.tls.mode", "cert-manager is not supported yet (cert-manager is not "
-                                  "installed by the platform); use acm with certificateArn"))
+    if gw.tls.mode == "acm" and gw.tls.issuer:
+        issues.append(ConfigIssue("gateway.tls.issuer", "only used with tls.mode: cert-manager; remove it"))
+    if gw.tls.mode == "cert-manager" and not gw.tls.issuer:
+        issues.append(ConfigIssue("gateway.tls.issuer", "required with tls.mode: cert-manager (the name of an "
+                                  "existing ClusterIssuer, or Issuer in the gateway's namespace)"))
+    if gw.tls.mode == "cert-manager" and gw.tls.certificate_arn:
+        issues.append(ConfigIssue("gateway.tls.certificateArn", "only used with tls.mode: acm (with cert-manager, "
+                                  "Envoy terminates TLS with the issued certificate); remove it"))
     tracing = cfg.observability.tracing
     if tracing.enabled and not tracing.otlp_endpoint:
         issues.append(ConfigIssue("observability.tracing.otlpEndpoint", "required when tracing is enabled"))

@@ -43,8 +43,9 @@ class GatewayArgs:
     gateway_class: str = gm.GATEWAY_CLASS
     """Name of this gateway's (cluster-scoped) GatewayClass; give a second gateway its own."""
     install_controller: bool = True
-    """Install Envoy Gateway and the rate-limit store; a second gateway on the same cluster sets False and
-    shares the first one's (global rate limits then count in the first gateway's store)."""
+    """Install Envoy Gateway and the rate-limit store (and cert-manager when ``settings.tls.mode`` is
+    ``cert-manager``); a second gateway on the same cluster sets False and shares the first one's (global
+    rate limits then count in the first gateway's store)."""
     depends_on: Sequence[pulumi.Resource] = ()
     """Create after these (nodes, namespaces, key sync, Prometheus CRDs)."""
 
@@ -84,6 +85,14 @@ class Gateway(pulumi.ComponentResource):
             return k8s.apiextensions.CustomResource(f"{resource_name}-{res}", api_version=api, kind=kind, **body,
                                                     opts=o)
 
+        issuer: list[pulumi.Resource] = []
+        if args.install_controller and gw.tls.mode == "cert-manager":
+            # After Envoy Gateway: cert-manager enables its Gateway support only if the Gateway API CRDs
+            # exist when it starts.
+            issuer.append(helm.release(
+                f"{resource_name}-cert-manager", "cert-manager", name="cert-manager",
+                namespace=naming.CERT_MANAGER_NAMESPACE, create_namespace=True, values=gm.cert_manager_values(system),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *controller])))
         if args.install_controller:
             for obj in gm.redis(ns, versions.IMAGES["valkey"], system):
                 create(f"redis-{obj['kind'].lower()}", obj)
@@ -93,7 +102,7 @@ class Gateway(pulumi.ComponentResource):
                 create(f"eg-{policy['metadata']['name']}", policy, controller)
         proxy = create("envoy-proxy", gm.envoy_proxy(gw, ns, system), controller)
         gclass = create("gateway-class", gm.gateway_class(ns, args.gateway_class), [*controller, proxy])
-        gateway = create("gateway", gm.gateway(gw, ns, args.gateway_class), [gclass])
+        gateway = create("gateway", gm.gateway(gw, ns, args.gateway_class), [gclass, *issuer])
         create("https-redirect", gm.https_redirect(gw, ns), [gateway])
         create("reference-grant", gm.reference_grant(ns, args.tiers_namespace), controller)
         if args.monitoring:

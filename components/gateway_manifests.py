@@ -101,15 +101,48 @@ def gateway_class(namespace: str, name: str = GATEWAY_CLASS) -> dict[str, Any]:
     }
 
 
+TLS_SECRET = "llm-gateway-tls"   # cert-manager mode: the listener's certificate (cert-manager writes it)
+
+
 def gateway(gw: GatewayConfig, namespace: str, class_name: str = GATEWAY_CLASS) -> dict[str, Any]:
-    """Two listeners: 443 (TLS already terminated by the NLB) for the API, 80 only to redirect to HTTPS."""
+    """Two listeners: 443 for the API, 80 only to redirect to HTTPS (and, in cert-manager mode, to answer
+    HTTP-01 challenges: cert-manager's Exact-path challenge route wins over the redirect).
+
+    ``acm``: the NLB terminates TLS, so 443 is plain HTTP behind it. ``cert-manager``: 443 terminates TLS
+    with the Secret that cert-manager's Gateway support issues from the annotation (it creates the
+    Certificate itself, for the listener's hostname)."""
     same_ns = {"namespaces": {"from": "Same"}}
+    meta = _meta(GATEWAY_NAME, namespace)
+    https: dict[str, Any] = {"name": "https", "protocol": "HTTP", "port": 443, "hostname": gw.hostname,
+                             "allowedRoutes": same_ns}
+    if gw.tls.mode == "cert-manager":
+        annotation = "cert-manager.io/cluster-issuer" if gw.tls.issuer_kind == "ClusterIssuer" else "cert-manager.io/issuer"
+        meta["annotations"] = {annotation: str(gw.tls.issuer)}
+        https.update(protocol="HTTPS", tls={"mode": "Terminate", "certificateRefs": [
+            {"group": "", "kind": "Secret", "name": TLS_SECRET}]})
     return {
-        "apiVersion": GW_API, "kind": "Gateway", "metadata": _meta(GATEWAY_NAME, namespace),
+        "apiVersion": GW_API, "kind": "Gateway", "metadata": meta,
         "spec": {"gatewayClassName": class_name, "listeners": [
-            {"name": "https", "protocol": "HTTP", "port": 443, "hostname": gw.hostname, "allowedRoutes": same_ns},
+            https,
             {"name": "http", "protocol": "HTTP", "port": 80, "hostname": gw.hostname, "allowedRoutes": same_ns},
         ]},
+    }
+
+
+def cert_manager_values(system: dict[str, str]) -> dict[str, Any]:
+    """cert-manager with its CRDs and Gateway API support (it issues the certificates Gateways ask for in
+    annotations), every component on the system nodes."""
+    placed = {"nodeSelector": dict(system)}
+    return {
+        "crds": {"enabled": True, "keep": True},
+        "config": {"apiVersion": "controller.config.cert-manager.io/v1alpha1", "kind": "ControllerConfiguration",
+                   "enableGatewayAPI": True},
+        "replicaCount": 2,
+        "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
+        **placed,
+        "webhook": {**placed, "replicaCount": 2, "podDisruptionBudget": {"enabled": True, "minAvailable": 1}},
+        "cainjector": placed,
+        "startupapicheck": placed,
     }
 
 

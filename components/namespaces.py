@@ -42,6 +42,12 @@ class NamespacesArgs:
     })
     """Namespace name -> Pod Security level to enforce."""
 
+    @classmethod
+    def for_platform(cls, cert_manager: bool = False) -> "NamespacesArgs":
+        """The default namespaces, plus cert-manager's when the gateway's TLS uses it."""
+        extra: dict[str, PodSecurityLevel] = {naming.CERT_MANAGER_NAMESPACE: "baseline"} if cert_manager else {}
+        return cls(namespaces={**cls().namespaces, **extra})
+
 
 class Namespaces(pulumi.ComponentResource):
     """Creates namespaces; pass the cluster's provider in ``opts.providers``."""

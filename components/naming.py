@@ -50,3 +50,4 @@ EXTERNAL_SECRETS_NAMESPACE = "external-secrets"
 MONITORING_NAMESPACE = "monitoring"    # Prometheus, Alertmanager, Grafana, exporters
 KEDA_NAMESPACE = "keda"
 ENVOY_GATEWAY_NAMESPACE = "envoy-gateway-system"  # Envoy Gateway's controller, rate limiter and proxy pods
+CERT_MANAGER_NAMESPACE = "cert-manager"  # only with gateway.tls.mode: cert-manager

@@ -55,6 +55,9 @@ CHARTS: dict[str, Chart] = {
     "keda": Chart("keda", "https://kedacore.github.io/charts", "2.20.2"),
     # Envoy Gateway v1.9.0 (bundles Gateway API v1.6.1 CRDs).
     "envoy-gateway": Chart("gateway-helm", "oci://docker.io/envoyproxy", "v1.9.0"),
+    # cert-manager v1.21.2 (only with gateway.tls.mode: cert-manager; its Gateway API support issues the
+    # listener's certificate; the program creates no cert-manager custom resource itself).
+    "cert-manager": Chart("cert-manager", "https://charts.jetstack.io", "v1.21.2"),
     # kube-prometheus-stack 88.3.0 = prometheus-operator v0.93.0.
     "kube-prometheus-stack": Chart("kube-prometheus-stack",
                                    "https://prometheus-community.github.io/helm-charts", "88.3.0"),

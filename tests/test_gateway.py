@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import cel
 import pytest
@@ -188,12 +189,62 @@ def test_removing_a_grant_removes_the_tenant_from_that_tier_only():
     assert "search" not in allowed("chat-large") and "search" in allowed("chat-small")
 
 
-def test_cert_manager_mode_is_refused_until_supported():
+@pytest.mark.parametrize("tls,where,words", [
+    ({"mode": "cert-manager"}, "gateway.tls.issuer", "required with tls.mode: cert-manager"),
+    ({"mode": "cert-manager", "issuer": "letsencrypt", "certificateArn":
+      "arn:aws:acm:us-east-1:111122223333:certificate/3f2a1b0c-9d8e-4f7a-8b6c-5d4e3f2a1b0c"},
+     "gateway.tls.certificateArn", "only used with tls.mode: acm"),
+    ({"mode": "acm", "issuer": "letsencrypt", "certificateArn":
+      "arn:aws:acm:us-east-1:111122223333:certificate/3f2a1b0c-9d8e-4f7a-8b6c-5d4e3f2a1b0c"},
+     "gateway.tls.issuer", "only used with tls.mode: cert-manager"),
+    ({"mode": "cert-manager", "issuer": "Lets_Encrypt"}, "gateway.tls.issuer", "is not valid: must match"),
+])
+def test_tls_settings_are_checked(tls, where, words):
     from components.config import ConfigError
     values = stack_values("prod")
-    values["gateway"]["tls"] = {"mode": "cert-manager", "issuer": "letsencrypt"}
-    with pytest.raises(ConfigError, match=r"gateway\.tls\.mode: cert-manager is not supported yet"):
+    values["gateway"]["tls"] = tls
+    with pytest.raises(ConfigError, match=rf"{re.escape(where)}: .*({words})"):
         parse(values)
+
+
+@pytest.fixture(scope="module")
+def cert_manager_prod():
+    values = stack_values("prod")
+    values["gateway"]["tls"] = {"mode": "cert-manager", "issuer": "letsencrypt-dns"}
+    return render_tool.render("prod", overrides=overrides(values))
+
+
+def test_cert_manager_mode_terminates_tls_in_envoy_with_an_issued_certificate(cert_manager_prod):
+    r = cert_manager_prod
+    gw = objs(r, "Gateway")["llm-gateway"]
+    assert gw["metadata"]["annotations"] == {"cert-manager.io/cluster-issuer": "letsencrypt-dns"}
+    https = next(lst for lst in gw["spec"]["listeners"] if lst["name"] == "https")
+    assert https["protocol"] == "HTTPS" and https["port"] == 443 and https["hostname"] == "llm.example.com"
+    assert https["tls"] == {"mode": "Terminate", "certificateRefs": [{"group": "", "kind": "Secret",
+                                                                      "name": gm.TLS_SECRET}]}
+    service = objs(r, "EnvoyProxy")["llm-gateway"]["spec"]["provider"]["kubernetes"]["envoyService"]
+    assert not any("ssl" in k for k in service["annotations"]), "the NLB passes TLS through to Envoy"
+    releases = {rel["name"]: rel for rel in r.helm_releases()}
+    cm = releases["cert-manager"]
+    assert cm["version"] == versions.CHARTS["cert-manager"].version and cm["namespace"] == "cert-manager"
+    assert cm["values"]["config"]["enableGatewayAPI"] is True and cm["values"]["crds"]["enabled"] is True
+    for part in ("webhook", "cainjector", "startupapicheck"):
+        assert cm["values"][part]["nodeSelector"] == {"llm-tiers.io/node-role": "system"}
+    ns = objs(r, "Namespace")["cert-manager"]
+    assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
+    # The HTTP listener still redirects (cert-manager's Exact-path challenge route takes precedence).
+    assert objs(r, "HTTPRoute")["https-redirect"]["spec"]["parentRefs"] == [{"name": "llm-gateway", "sectionName": "http"}]
+
+
+def test_cert_manager_gateway_validates_against_the_crds(cert_manager_prod, crd_schemas):
+    found = [o for o in cert_manager_prod.kubernetes_objects() if o["kind"] in ("Gateway", "EnvoyProxy")]
+    problems, skipped = validate.validate_objects(found, "1.34", crd_schemas)
+    assert len(found) == 2 and not problems and not skipped, problems
+
+
+def test_acm_mode_installs_no_cert_manager(rendered):
+    assert "cert-manager" not in {rel["name"] for rel in rendered("prod").helm_releases()}
+    assert "cert-manager" not in objs(rendered("prod"), "Namespace")
 
 
 def test_error_body_builder():
