@@ -7,6 +7,8 @@ A thin ComponentResource: addresses, policies and names come from the pure modul
 
 from __future__ import annotations
 
+import json
+
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -19,6 +21,12 @@ from .config import ClusterConfig
 
 # Add-ons that must exist before nodes join (networking, kube-proxy, credentials for pods).
 _BEFORE_NODES = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
+# Add-on settings (JSON the add-on's schema accepts). The VPC CNI enforces NetworkPolicies only with its
+# network policy agent on: without it every NetworkPolicy the platform writes (tier isolation, the
+# gateway's namespace) would be accepted by the API and silently ignored.
+ADDON_CONFIGURATION: dict[str, dict[str, str]] = {
+    "vpc-cni": {"enableNetworkPolicy": "true"},
+}
 # Add-ons that need running nodes to become healthy.
 _AFTER_NODES = ("coredns", "aws-ebs-csi-driver", "aws-efs-csi-driver")
 # Add-on -> (service account, AWS managed policy) for its EKS Pod Identity role.
@@ -216,6 +224,8 @@ class Cluster(pulumi.ComponentResource):
             return aws.eks.Addon(
                 f"{resource_name}-{addon_name}", cluster_name=eks.name, addon_name=addon_name,
                 addon_version=addon_versions[addon_name], resolve_conflicts_on_create="OVERWRITE",
+                configuration_values=(json.dumps(ADDON_CONFIGURATION[addon_name], sort_keys=True)
+                                      if addon_name in ADDON_CONFIGURATION else None),
                 resolve_conflicts_on_update="OVERWRITE", pod_identity_associations=identities, tags=tags,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on))
 

@@ -130,6 +130,15 @@ def test_addons_are_pinned_for_the_cluster_version(rendered, stack):
 
 
 @pytest.mark.parametrize("stack", STACKS)
+def test_network_policies_are_enforced(rendered, stack):
+    """Without the VPC CNI's network policy agent every NetworkPolicy is accepted and silently ignored."""
+    r = rendered(stack)
+    addons = {a["addonName"]: a for a in inputs(r, "aws:eks/addon:Addon")}
+    assert json.loads(addons["vpc-cni"]["configurationValues"])["enableNetworkPolicy"] == "true"
+    assert any(o["kind"] == "NetworkPolicy" for o in r.kubernetes_objects())
+
+
+@pytest.mark.parametrize("stack", STACKS)
 def test_iam_uses_only_the_documented_managed_policies(rendered, stack):
     r = rendered(stack)
     name = parse(stack_values(stack)).cluster_name
