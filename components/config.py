@@ -244,8 +244,10 @@ class ObservabilityConfig(_Model):
 class LimitsConfig(_Model):
     requests_per_minute: PositiveInt = Field(..., description="Sustained requests per minute per tenant and tier.")
     burst_per_second: PositiveInt = Field(..., description="Requests per second allowed in a burst.")
-    max_request_body_bytes: PositiveInt = Field(
-        1_048_576, description="Largest request body accepted (larger: HTTP 413).")
+    max_request_body_bytes: int = Field(
+        1_048_576, gt=0, le=2_000_000,
+        description="Largest request body accepted (larger: HTTP 413, or 403 when another tenant of the tier "
+                    "may send more). At most 2,000,000: TGI's own payload limit (`--payload-limit`).")
 
 
 class TlsConfig(_Model):
