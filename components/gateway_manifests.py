@@ -285,10 +285,6 @@ def redis(namespace: str, image: str, system: dict[str, str]) -> list[dict[str, 
     ]
 
 
-def _ns(name: str) -> dict[str, Any]:
-    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
-
-
 # Envoy Gateway's pods and the ports they listen on (gateway-helm v1.9.0, read from its source; recheck when
 # versions.CHARTS["envoy-gateway"] moves). Listener ports below 1024 are shifted by 10000 in the proxy pods.
 EG_PROXY = {"app.kubernetes.io/component": "proxy", "app.kubernetes.io/managed-by": "envoy-gateway"}
@@ -310,14 +306,15 @@ def _tcp(*ports: int) -> list[dict[str, Any]]:
     return [{"port": p, "protocol": "TCP"} for p in ports]
 
 
-def gateway_network_policy(namespace: str, controller_namespace: str = naming.ENVOY_GATEWAY_NAMESPACE) -> dict[str, Any]:
+def gateway_network_policy(namespace: str,
+                           controller_namespace: str = naming.ENVOY_GATEWAY_NAMESPACE) -> dict[str, Any]:
     """Only Envoy Gateway's rate limiter may reach the rate-limit store."""
+    rate_limiter = {**naming.namespace_peer(controller_namespace), "podSelector": {"matchLabels": dict(EG_RATELIMIT)}}
     return {
         "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _meta("ratelimit-redis", namespace),
         "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "ratelimit-redis"}},
                  "policyTypes": ["Ingress"],
-                 "ingress": [{"from": [{**_ns(controller_namespace), "podSelector": {"matchLabels": dict(EG_RATELIMIT)}}],
-                              "ports": _tcp(6379)}]},
+                 "ingress": [{"from": [rate_limiter], "ports": _tcp(6379)}]},
     }
 
 
@@ -330,7 +327,7 @@ def controller_network_policies(namespace: str, monitoring_namespace: str,
     nodes = [{"ipBlock": {"cidr": c}} for c in node_cidrs]
     from_nodes = {"from": nodes} if nodes else {}
     proxies = {"podSelector": {"matchLabels": dict(EG_PROXY)}}
-    scrape = {"from": [_ns(monitoring_namespace)], "ports": _tcp(*EG_PORTS["metrics"])}
+    scrape = {"from": [naming.namespace_peer(monitoring_namespace)], "ports": _tcp(*EG_PORTS["metrics"])}
 
     def policy(name: str, selector: dict[str, Any], ingress: list[dict[str, Any]]) -> dict[str, Any]:
         return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _meta(name, namespace),

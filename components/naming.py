@@ -51,3 +51,8 @@ MONITORING_NAMESPACE = "monitoring"    # Prometheus, Alertmanager, Grafana, expo
 KEDA_NAMESPACE = "keda"
 ENVOY_GATEWAY_NAMESPACE = "envoy-gateway-system"  # Envoy Gateway's controller, rate limiter and proxy pods
 CERT_MANAGER_NAMESPACE = "cert-manager"  # only with gateway.tls.mode: cert-manager
+
+
+def namespace_peer(namespace: str) -> dict[str, dict[str, dict[str, str]]]:
+    """A NetworkPolicy peer selecting every pod of one namespace (by its immutable name label)."""
+    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}

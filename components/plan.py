@@ -8,9 +8,7 @@ tiers show "—" there.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
-
-from typing import Optional
+from typing import Any, Optional
 
 from .capacity import GIB, TierPlan
 from .gpu_catalog import PRICE_SOURCE

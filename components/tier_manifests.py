@@ -264,7 +264,7 @@ def network_policy(tier: TierConfig, namespace: str, gateway_namespace: str, mon
                    allow_otlp: bool) -> dict[str, Any]:
     """Serving pods accept HTTP only from the gateway's namespace and Prometheus's, and talk only to DNS
     (and the OTLP collector when tracing is on)."""
-    ns = lambda name: {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}  # noqa: E731
+    ns = naming.namespace_peer
     http = [{"port": "http", "protocol": "TCP"}]
     egress = [{"to": [ns("kube-system")], "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}]
     if allow_otlp:
