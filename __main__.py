@@ -6,8 +6,8 @@ Reads like the architecture (DESIGN.md section 1): validated config in, componen
 import pulumi
 
 from components import (Cluster, ClusterArgs, Gateway, GatewayArgs, GpuCapacity, GpuCapacityArgs, ModelTier,
-                        ModelTierArgs, Namespaces, NamespacesArgs, Observability, ObservabilityArgs, SecretStore, SecretStoreArgs,
-                        TenantKeyArgs)
+                        ModelTierArgs, Namespaces, NamespacesArgs, Observability, ObservabilityArgs, SecretStore,
+                        SecretStoreArgs, TenantKeyArgs)
 from components.plan import replica_prices, tier_plan
 from components.stack_config import load
 
