@@ -287,7 +287,7 @@ def redis(namespace: str, image: str, system: dict[str, str]) -> list[dict[str, 
 
 # Envoy Gateway's pods and the ports they listen on (gateway-helm v1.9.0, read from its source; recheck when
 # versions.CHARTS["envoy-gateway"] moves). Listener ports below 1024 are shifted by 10000 in the proxy pods.
-EG_PROXY = {"app.kubernetes.io/component": "proxy", "app.kubernetes.io/managed-by": "envoy-gateway"}
+EG_PROXY = dict(naming.ENVOY_PROXY_LABELS)
 EG_CONTROLLER = {"control-plane": "envoy-gateway"}
 EG_RATELIMIT = {"app.kubernetes.io/name": "envoy-ratelimit", "app.kubernetes.io/managed-by": "envoy-gateway"}
 EG_PORTS = {

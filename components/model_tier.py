@@ -50,8 +50,11 @@ class ModelTierArgs:
     sync_node_selector: dict[str, str] = field(default_factory=dict)
     """Where the (CPU-only) sync Job runs, e.g. the system node group."""
     gateway_namespace: str = naming.ENVOY_GATEWAY_NAMESPACE
-    """Where the gateway's proxy pods run: only this namespace (and the monitoring one) may open HTTP
-    connections to the tier."""
+    """Where the gateway's proxy pods run: only they (and the monitoring namespace) may open HTTP connections
+    to the tier."""
+    gateway_pod_labels: dict[str, str] = field(default_factory=lambda: dict(naming.ENVOY_PROXY_LABELS))
+    """Labels of the gateway's proxy pods in ``gateway_namespace`` (only they are admitted); empty: every pod
+    of that namespace."""
     monitoring_namespace: str = "monitoring"
     """Where Prometheus runs (admitted by the NetworkPolicy for /metrics)."""
     otlp_endpoint: Optional[str] = None
@@ -134,7 +137,9 @@ class ModelTier(pulumi.ComponentResource):
                 f"{resource_name}-pod-monitor", api_version=pm["apiVersion"], kind=pm["kind"], metadata=pm["metadata"],
                 spec=pm["spec"], opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)))
         create(k8s.networking.v1.NetworkPolicy, "network-policy",
-               tm.network_policy(t, ns, args.gateway_namespace, args.monitoring_namespace, bool(args.otlp_endpoint)))
+               tm.network_policy(t, ns, args.gateway_namespace, args.monitoring_namespace, bool(args.otlp_endpoint),
+                                 args.gateway_pod_labels))
+        create(k8s.networking.v1.NetworkPolicy, "sync-network-policy", tm.sync_network_policy(t, ns))
 
         self.service_name = t.name
         self.service_url = f"http://{t.name}.{ns}.svc/v1"

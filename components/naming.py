@@ -51,6 +51,8 @@ MONITORING_NAMESPACE = "monitoring"    # Prometheus, Alertmanager, Grafana, expo
 KEDA_NAMESPACE = "keda"
 ENVOY_GATEWAY_NAMESPACE = "envoy-gateway-system"  # Envoy Gateway's controller, rate limiter and proxy pods
 CERT_MANAGER_NAMESPACE = "cert-manager"  # only with gateway.tls.mode: cert-manager
+# Labels Envoy Gateway puts on every Envoy proxy pod it runs (the pods that forward API traffic to tiers).
+ENVOY_PROXY_LABELS = {"app.kubernetes.io/component": "proxy", "app.kubernetes.io/managed-by": "envoy-gateway"}
 
 
 def namespace_peer(namespace: str) -> dict[str, dict[str, dict[str, str]]]:

@@ -261,12 +261,14 @@ def pdb(tier: TierConfig, release: Release, namespace: str) -> dict[str, Any]:
 
 
 def network_policy(tier: TierConfig, namespace: str, gateway_namespace: str, monitoring_namespace: str,
-                   allow_otlp: bool) -> dict[str, Any]:
-    """Serving pods accept HTTP only from the gateway's namespace and Prometheus's, and talk only to DNS
-    (and the OTLP collector when tracing is on)."""
+                   allow_otlp: bool, gateway_pod_labels: Optional[dict[str, str]] = None) -> dict[str, Any]:
+    """Serving pods accept HTTP only from the gateway's proxy pods and Prometheus's namespace, and talk only
+    to DNS (and the OTLP collector when tracing is on)."""
     ns = naming.namespace_peer
     http = [{"port": "http", "protocol": "TCP"}]
-    egress = [{"to": [ns("kube-system")], "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}]
+    gateway = {**ns(gateway_namespace), **({"podSelector": {"matchLabels": dict(gateway_pod_labels)}}
+                                           if gateway_pod_labels else {})}
+    egress = [_DNS_EGRESS]
     if allow_otlp:
         egress.append({"ports": [{"port": 4317, "protocol": "TCP"}, {"port": 4318, "protocol": "TCP"}]})
     return {
@@ -275,9 +277,28 @@ def network_policy(tier: TierConfig, namespace: str, gateway_namespace: str, mon
         "spec": {
             "podSelector": {"matchLabels": {TIER_LABEL: tier.name, COMPONENT_LABEL: "server"}},
             "policyTypes": ["Ingress", "Egress"],
-            "ingress": [{"from": [ns(gateway_namespace)], "ports": http},
+            "ingress": [{"from": [gateway], "ports": http},
                         {"from": [ns(monitoring_namespace)], "ports": http}],
             "egress": egress,
+        },
+    }
+
+
+_DNS_EGRESS = {"to": [naming.namespace_peer("kube-system")],
+               "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}
+
+
+def sync_network_policy(tier: TierConfig, namespace: str) -> dict[str, Any]:
+    """Weight-sync pods serve nothing (no ingress) and reach only DNS and HTTPS (the Hub and its CDN)."""
+    return {
+        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"name": object_name(tier.name, "", "weights-sync"), "namespace": namespace,
+                     "labels": labels(tier, None, "weights-sync")},
+        "spec": {
+            "podSelector": {"matchLabels": {TIER_LABEL: tier.name, COMPONENT_LABEL: "weights-sync"}},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [],
+            "egress": [_DNS_EGRESS, {"ports": [{"port": 443, "protocol": "TCP"}]}],
         },
     }
 

@@ -374,6 +374,7 @@ def test_tiers_accept_http_only_from_the_proxies_namespace_and_prometheus(render
             dict(rule, ports=[{"port": 80, "protocol": "TCP"}]) for rule in policy["spec"]["ingress"]]))
         named = [resolved if p is policy else p for p in policies]
         assert admits(named, "llm-tiers", pod, 80, src_ns=EG_NS, src_pod=PROXY)
+        assert not admits(named, "llm-tiers", pod, 80, src_ns=EG_NS, src_pod=CONTROLLER), "proxies only"
         assert admits(named, "llm-tiers", pod, 80, src_ns="monitoring", src_pod={})
         assert not admits(named, "llm-tiers", pod, 80, src_ns="llm-gateway", src_pod={})
         assert not admits(named, "llm-tiers", pod, 80, src_ns="default", src_pod={})

@@ -61,7 +61,8 @@ def test_every_object_of_a_tier(tier_objects):
         ("ConfigMap", "chat-weights-sync"), ("ServiceAccount", "chat-weights-sync"), ("ServiceAccount", "chat-server"),
         ("PersistentVolumeClaim", "chat-live-weights"), ("Job", "chat-live-sync-a09a35458c"),
         ("Deployment", "chat-live"), ("PodDisruptionBudget", "chat-live"), ("Service", "chat"),
-        ("NetworkPolicy", "chat"), ("ScaledObject", "chat-live"), ("PodMonitor", "chat")}
+        ("NetworkPolicy", "chat"), ("NetworkPolicy", "chat-weights-sync"), ("ScaledObject", "chat-live"),
+        ("PodMonitor", "chat")}
     assert all(o["metadata"]["namespace"] == "llm-tiers" for o in objs.values())
 
 
@@ -148,7 +149,14 @@ def test_service_pdb_and_network_policy(tier_objects):
     np = objs[("NetworkPolicy", "chat")]["spec"]
     sources = [rule["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for rule in np["ingress"]]
     assert sources == ["envoy-gateway-system", "monitoring"] and np["policyTypes"] == ["Ingress", "Egress"]
+    assert np["ingress"][0]["from"][0]["podSelector"]["matchLabels"] == {
+        "app.kubernetes.io/component": "proxy", "app.kubernetes.io/managed-by": "envoy-gateway"}, "proxies only"
     assert [e["ports"][0]["port"] for e in np["egress"]] == [53], "no egress but DNS without tracing"
+    sync = objs[("NetworkPolicy", "chat-weights-sync")]["spec"]
+    job_labels = objs[("Job", "chat-live-sync-a09a35458c")]["spec"]["template"]["metadata"]["labels"]
+    assert sync["podSelector"]["matchLabels"].items() <= job_labels.items(), "the policy selects the sync pods"
+    assert sync["ingress"] == [] and sync["policyTypes"] == ["Ingress", "Egress"]
+    assert sorted(p["port"] for e in sync["egress"] for p in e["ports"]) == [53, 53, 443]
     assert result.outputs()["url"] == "http://chat.llm-tiers.svc/v1"
 
 

@@ -30,6 +30,7 @@ def test_every_tier_has_its_objects(rendered, stack):
         job = f"{name}-live-sync-{entry.revision[:10]}"
         assert {("PersistentVolumeClaim", f"{name}-live-weights"), ("Job", job), ("Deployment", f"{name}-live"),
                 ("Service", name), ("PodDisruptionBudget", f"{name}-live"), ("NetworkPolicy", name),
+                ("NetworkPolicy", f"{name}-weights-sync"),
                 ("ScaledObject", f"{name}-live"), ("PodMonitor", name)} <= set(objs), (stack, name, sorted(objs))
         scalers = [o for (k, _), o in objs.items() if k == "ScaledObject"]
         assert len(scalers) == 1 and scalers[0]["spec"]["scaleTargetRef"]["name"] == f"{name}-live"
