@@ -133,10 +133,7 @@ def sync_job(tier: TierConfig, release: Release, namespace: str, script_config_m
                                  "--cache-dir", f"{tgi.CACHE_DIR}/hub"],
                         "env": env,
                         "resources": {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"memory": "4Gi"}},
-                        # The image runs as root and listens on port 80: with every capability dropped, binding
-                        # a port below 1024 needs NET_BIND_SERVICE back (the one PSA "restricted" allows).
-                        "securityContext": {"allowPrivilegeEscalation": False,
-                                            "capabilities": {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}},
+                        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
                         "volumeMounts": [{"name": "weights", "mountPath": tgi.CACHE_DIR},
                                          {"name": "scripts", "mountPath": "/scripts", "readOnly": True}],
                     }],
@@ -260,6 +257,11 @@ def pdb(tier: TierConfig, release: Release, namespace: str) -> dict[str, Any]:
     }
 
 
+def _dns_egress() -> dict[str, Any]:
+    return {"to": [naming.namespace_peer("kube-system")],
+            "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}
+
+
 def network_policy(tier: TierConfig, namespace: str, gateway_namespace: str, monitoring_namespace: str,
                    allow_otlp: bool, gateway_pod_labels: Optional[dict[str, str]] = None) -> dict[str, Any]:
     """Serving pods accept HTTP only from the gateway's proxy pods and Prometheus's namespace, and talk only
@@ -268,7 +270,7 @@ def network_policy(tier: TierConfig, namespace: str, gateway_namespace: str, mon
     http = [{"port": "http", "protocol": "TCP"}]
     gateway = {**ns(gateway_namespace), **({"podSelector": {"matchLabels": dict(gateway_pod_labels)}}
                                            if gateway_pod_labels else {})}
-    egress = [_DNS_EGRESS]
+    egress = [_dns_egress()]
     if allow_otlp:
         egress.append({"ports": [{"port": 4317, "protocol": "TCP"}, {"port": 4318, "protocol": "TCP"}]})
     return {
@@ -284,10 +286,6 @@ def network_policy(tier: TierConfig, namespace: str, gateway_namespace: str, mon
     }
 
 
-_DNS_EGRESS = {"to": [naming.namespace_peer("kube-system")],
-               "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}
-
-
 def sync_network_policy(tier: TierConfig, namespace: str) -> dict[str, Any]:
     """Weight-sync pods serve nothing (no ingress) and reach only DNS and HTTPS (the Hub and its CDN)."""
     return {
@@ -298,7 +296,7 @@ def sync_network_policy(tier: TierConfig, namespace: str) -> dict[str, Any]:
             "podSelector": {"matchLabels": {TIER_LABEL: tier.name, COMPONENT_LABEL: "weights-sync"}},
             "policyTypes": ["Ingress", "Egress"],
             "ingress": [],
-            "egress": [_DNS_EGRESS, {"ports": [{"port": 443, "protocol": "TCP"}]}],
+            "egress": [_dns_egress(), {"ports": [{"port": 443, "protocol": "TCP"}]}],
         },
     }
 

@@ -98,6 +98,7 @@ def test_weights_cache_and_sync_job(tier_objects):
     assert {"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": "hf-token", "key": "HF_TOKEN"}}} in c["env"]
     assert pod["nodeSelector"] == {"llm-tiers.io/node-role": "system"} and "tolerations" not in pod
     assert pod["automountServiceAccountToken"] is False and pod["restartPolicy"] == "Never"
+    assert c["securityContext"]["capabilities"] == {"drop": ["ALL"]}, "the sync Job binds no port"
     script = objs[("ConfigMap", "chat-weights-sync")]["data"]["sync_weights.py"]
     assert script == (ROOT / "components" / "scripts" / "sync_weights.py").read_text()
 

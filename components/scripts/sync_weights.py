@@ -138,7 +138,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description="Download and verify one locked model revision.")
     parser.add_argument("--model-id", required=True)
     parser.add_argument("--revision", required=True)
-    parser.add_argument("--files", required=True, help="JSON list of {path, size} from the models lock (size null: check against the Hub)")
+    parser.add_argument("--files", required=True,
+                        help="JSON list of {path, size} from the models lock (size null: check against the Hub)")
     parser.add_argument("--cache-dir", type=Path, default=Path(os.environ.get("HF_HUB_CACHE", "/data/hub")))
     parser.add_argument("--attempts", type=int, default=4)
     args = parser.parse_args(argv)
