@@ -20,15 +20,16 @@ for warning in settings.warnings:
 cluster = Cluster(
     "cluster",
     ClusterArgs(name=cfg.cluster_name, region=settings.region, settings=cfg.cluster,
-                environment=cfg.environment),
+                environment=cfg.environment, protect=cfg.protect),
 )
 
 on_cluster = pulumi.ResourceOptions(providers=[cluster.provider])
 
 gpu = GpuCapacity(
     "gpu",
-    GpuCapacityArgs(cluster_name=cfg.cluster_name, region=settings.region, gpu_classes=cfg.gpu_classes,
-                    system_node_selector=cluster.system_node_selector, depends_on=cluster.nodes_ready,
+    GpuCapacityArgs(cluster_name=cluster.cluster_name, name_prefix=cfg.cluster_name, region=settings.region,
+                    gpu_classes=cfg.gpu_classes, system_node_selector=cluster.system_node_selector,
+                    depends_on=cluster.nodes_ready, egress=cluster.egress,
                     environment=cfg.environment, tags=cfg.cluster.tags),
     opts=on_cluster,
 )
@@ -38,7 +39,8 @@ namespaces = Namespaces("namespaces", NamespacesArgs.for_platform(cert_manager=c
 
 secrets = SecretStore(
     "secrets",
-    SecretStoreArgs(cluster_name=cfg.cluster_name, region=settings.region, hf_token=settings.hf_token,
+    SecretStoreArgs(cluster_name=cluster.cluster_name, name_prefix=cfg.cluster_name, region=settings.region,
+                    hf_token=settings.hf_token, protect=cfg.protect,
                     tenants=[TenantKeyArgs(t.name, t.rotate) for t in cfg.tenants],
                     refresh_interval=cfg.secret_store.refresh_interval,
                     recovery_window_days=cfg.secret_store.recovery_window_days,
@@ -50,19 +52,12 @@ secrets = SecretStore(
 
 observability = Observability(
     "observability",
-    ObservabilityArgs(settings=cfg.observability, tiers=cfg.tiers, storage_class=cluster.block_storage_class,
+    ObservabilityArgs(settings=cfg.observability, tiers=cfg.tiers,
+                      storage_class=cluster.retained_block_storage_class if cfg.protect else cluster.block_storage_class,
                       replica_prices=replica_prices(cfg),
                       system_node_selector=cluster.system_node_selector,
                       alert_receiver_urls=settings.alert_receiver_urls,
-                      depends_on=[*cluster.nodes_ready, *namespaces.resources]),
-    opts=on_cluster,
-)
-
-gateway = Gateway(
-    "gateway",
-    GatewayArgs(settings=cfg.gateway, tiers=cfg.tiers, tenants=cfg.tenants,
-                system_node_selector=cluster.system_node_selector, node_cidrs=[cfg.cluster.vpc_cidr],
-                depends_on=[*cluster.nodes_ready, *namespaces.resources, *secrets.ready, *observability.ready]),
+                      depends_on=[*cluster.nodes_ready, *cluster.storage_ready, *namespaces.resources]),
     opts=on_cluster,
 )
 
@@ -80,11 +75,21 @@ tiers = {
                       hf_token_secret=secrets.hf_token_k8s_secret,
                       sync_node_selector=cluster.system_node_selector,
                       otlp_endpoint=tracing.otlp_endpoint if tracing.enabled else None,
-                      depends_on=[*namespaces.resources, *secrets.ready, *gpu.ready, *observability.ready]),
+                      depends_on=[*cluster.storage_ready, *namespaces.resources, *secrets.ready, *gpu.ready,
+                                  *observability.ready]),
         opts=on_cluster,
     )
     for t in cfg.tiers
 }
+
+gateway = Gateway(
+    "gateway",
+    GatewayArgs(settings=cfg.gateway, tiers=cfg.tiers, tenants=cfg.tenants,
+                system_node_selector=cluster.system_node_selector, node_cidrs=[cfg.cluster.vpc_cidr],
+                tier_services={name: tier.service for name, tier in tiers.items()},
+                depends_on=[*cluster.nodes_ready, *namespaces.resources, *secrets.ready, *observability.ready]),
+    opts=on_cluster,
+)
 
 pulumi.export("clusterName", cluster.cluster_name)
 pulumi.export("clusterEndpoint", cluster.endpoint)

@@ -55,6 +55,9 @@ class ClusterArgs:
     """Zones to use; default: ``settings.availabilityZones`` or the region's first three available zones."""
     tags: dict[str, str] = field(default_factory=dict)
     """Extra tags on every AWS resource (merged over ``settings.tags``)."""
+    protect: bool = False
+    """Protect the stateful resources (EKS cluster, EFS file system, KMS key): ``pulumi destroy`` and any
+    change that would replace them stop with an error until the protection is lifted."""
 
 
 class Cluster(pulumi.ComponentResource):
@@ -88,10 +91,18 @@ class Cluster(pulumi.ComponentResource):
     """Name of the ReadWriteMany StorageClass for weight caches."""
     block_storage_class: str
     """Name of the default (encrypted gp3) StorageClass."""
+    retained_block_storage_class: str
+    """Name of an encrypted gp3 StorageClass whose volumes outlive their claims (reclaimPolicy Retain)."""
     system_node_selector: dict[str, str]
     """nodeSelector that places a pod on the system node group."""
     nodes_ready: list[pulumi.Resource]
-    """Depend on these before installing workloads that need running nodes (Helm releases)."""
+    """Depend on these before installing workloads that need running nodes (Helm releases). The node group
+    depends on the private subnets' egress, so whatever depends on it keeps egress until it is deleted."""
+    egress: list[pulumi.Resource]
+    """NAT gateways, route tables and their associations: the private subnets' way out (ECR, the Hub, AWS
+    APIs). Depend on these from anything that needs AWS APIs while it is deleted (Karpenter)."""
+    storage_ready: list[pulumi.Resource]
+    """The StorageClasses (the EFS one after its mount targets): depend on these from claims."""
 
     def __init__(self, resource_name: str, args: ClusterArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(naming.type_token("Cluster"), resource_name, None, opts)
@@ -122,6 +133,7 @@ class Cluster(pulumi.ComponentResource):
             tags={**tags, "Name": f"{name}-public"}, opts=child)
 
         public_subnets, private_subnets, nat_gateways = [], [], []
+        egress: list[pulumi.Resource] = [igw, public_rt]
         for p in plan:
             zone = zone_names[p.zone_index]
             suffix = f"{p.zone_index}"
@@ -129,8 +141,8 @@ class Cluster(pulumi.ComponentResource):
                 f"{resource_name}-public-{suffix}", vpc_id=vpc.id, cidr_block=p.public_cidr,
                 availability_zone=zone, map_public_ip_on_launch=False,
                 tags={**tags, "Name": f"{name}-public-{suffix}", "kubernetes.io/role/elb": "1"}, opts=child)
-            aws.ec2.RouteTableAssociation(f"{resource_name}-public-{suffix}", subnet_id=pub.id,
-                                          route_table_id=public_rt.id, opts=child)
+            egress.append(aws.ec2.RouteTableAssociation(f"{resource_name}-public-{suffix}", subnet_id=pub.id,
+                                                        route_table_id=public_rt.id, opts=child))
             public_subnets.append(pub)
             if network.nat_gateway_zone(p.zone_index, s.nat_gateways) == p.zone_index:
                 eip = aws.ec2.Eip(f"{resource_name}-nat-{suffix}", domain="vpc",
@@ -151,13 +163,15 @@ class Cluster(pulumi.ComponentResource):
                 f"{resource_name}-private-{suffix}", vpc_id=vpc.id,
                 routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nat.id)],
                 tags={**tags, "Name": f"{name}-private-{suffix}"}, opts=child)
-            aws.ec2.RouteTableAssociation(f"{resource_name}-private-{suffix}", subnet_id=priv.id,
-                                          route_table_id=rt.id, opts=child)
+            egress += [rt, aws.ec2.RouteTableAssociation(f"{resource_name}-private-{suffix}", subnet_id=priv.id,
+                                                         route_table_id=rt.id, opts=child)]
             private_subnets.append(priv)
+        egress += nat_gateways
+        protect = pulumi.ResourceOptions(parent=self, protect=args.protect)
 
         # ---------------------------------------------------------------- control plane
         key = aws.kms.Key(f"{resource_name}-secrets", description=f"EKS secrets envelope encryption for {name}",
-                          enable_key_rotation=True, deletion_window_in_days=30, tags=tags, opts=child)
+                          enable_key_rotation=True, deletion_window_in_days=30, tags=tags, opts=protect)
         aws.kms.Alias(f"{resource_name}-secrets", name=f"alias/{name}-eks-secrets", target_key_id=key.key_id,
                       opts=child)
         log_group = aws.cloudwatch.LogGroup(
@@ -192,7 +206,7 @@ class Cluster(pulumi.ComponentResource):
             bootstrap_self_managed_addons=False,
             upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, *cluster_policies]))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, *cluster_policies], protect=args.protect))
         cluster_sg = eks.vpc_config.cluster_security_group_id
         aws.ec2.Tag(f"{resource_name}-sg-discovery", resource_id=cluster_sg, key=naming.KARPENTER_DISCOVERY_TAG,
                     value=name, opts=child)
@@ -264,7 +278,8 @@ class Cluster(pulumi.ComponentResource):
                 id=launch_template.id, version=launch_template.latest_version.apply(str)),
             labels={naming.NODE_ROLE_LABEL: naming.SYSTEM_NODE_ROLE},
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*node_policies, *base_addons]))
+            # Nodes join only with egress (ECR pulls, the EKS and STS APIs): create after it, delete before it.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*node_policies, *base_addons, *egress]))
         late_addons = [addon(a, [node_group]) for a in _AFTER_NODES]
 
         # ---------------------------------------------------------------- EFS weight store
@@ -277,7 +292,7 @@ class Cluster(pulumi.ComponentResource):
             tags={**tags, "Name": f"{name}-efs"}, opts=child)
         efs = aws.efs.FileSystem(
             f"{resource_name}-weights", encrypted=True, performance_mode="generalPurpose",
-            throughput_mode=s.efs.throughput_mode, tags={**tags, "Name": f"{name}-weights"}, opts=child)
+            throughput_mode=s.efs.throughput_mode, tags={**tags, "Name": f"{name}-weights"}, opts=protect)
         aws.efs.BackupPolicy(f"{resource_name}-weights", file_system_id=efs.id,
                              backup_policy=aws.efs.BackupPolicyBackupPolicyArgs(status="DISABLED"), opts=child)
         aws.efs.FileSystemPolicy(f"{resource_name}-weights", file_system_id=efs.id,
@@ -296,7 +311,7 @@ class Cluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=admin_access))
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=provider)
 
-        k8s.storage.v1.StorageClass(
+        weights_sc = k8s.storage.v1.StorageClass(
             f"{resource_name}-weights-sc",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=s.efs.storage_class_name,
                                                 labels=naming.k8s_labels("weights-cache", name)),
@@ -313,18 +328,21 @@ class Cluster(pulumi.ComponentResource):
             reclaim_policy=s.efs.reclaim_policy,
             volume_binding_mode="Immediate",
             opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=mount_targets)))
-        block_class = "gp3-encrypted"
-        k8s.storage.v1.StorageClass(
+        block_class, retained_class = "gp3-encrypted", "gp3-encrypted-retain"
+        gp3 = dict(provisioner="ebs.csi.aws.com",
+                   parameters={"type": "gp3", "encrypted": "true", "csi.storage.k8s.io/fstype": "ext4"},
+                   volume_binding_mode="WaitForFirstConsumer", allow_volume_expansion=True)
+        retained_sc = k8s.storage.v1.StorageClass(
+            f"{resource_name}-gp3-retain-sc",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=retained_class,
+                                                labels=naming.k8s_labels("block-storage", name)),
+            reclaim_policy="Retain", **gp3, opts=k8s_opts)
+        block_sc = k8s.storage.v1.StorageClass(
             f"{resource_name}-gp3-sc",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=block_class, labels=naming.k8s_labels("block-storage", name),
                 annotations={"storageclass.kubernetes.io/is-default-class": "true"}),
-            provisioner="ebs.csi.aws.com",
-            parameters={"type": "gp3", "encrypted": "true", "csi.storage.k8s.io/fstype": "ext4"},
-            reclaim_policy="Delete",
-            volume_binding_mode="WaitForFirstConsumer",
-            allow_volume_expansion=True,
-            opts=k8s_opts)
+            reclaim_policy="Delete", **gp3, opts=k8s_opts)
 
         # ---------------------------------------------------------------- outputs
         self.cluster_name = eks.name
@@ -341,8 +359,11 @@ class Cluster(pulumi.ComponentResource):
         self.efs_file_system_id = efs.id
         self.weights_storage_class = s.efs.storage_class_name
         self.block_storage_class = block_class
+        self.retained_block_storage_class = retained_class
         self.system_node_selector = {naming.NODE_ROLE_LABEL: naming.SYSTEM_NODE_ROLE}
         self.nodes_ready = [node_group, *late_addons]
+        self.egress = egress
+        self.storage_ready = [weights_sc, block_sc, retained_sc]
         self.register_outputs({
             "clusterName": self.cluster_name,
             "endpoint": self.endpoint,

@@ -19,7 +19,7 @@ import difflib
 import ipaddress
 import re
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
@@ -390,6 +390,11 @@ class StackConfig(_Model):
     tenants: list[TenantConfig] = Field(default_factory=list, description="API tenants.")
     tiers: list[TierConfig] = Field(default_factory=list, description="Model tiers.")
     model_policy: ModelPolicyConfig = Field(default_factory=ModelPolicyConfig, description="Model policy.")
+    protect: bool = Field(
+        False, description="Protect the stateful resources: the EKS cluster, the EFS weight store, the KMS keys and "
+        "the Secrets Manager secrets get Pulumi's `protect` (`pulumi destroy`, and any change that would replace "
+        "them, stop with an error until `pulumi state unprotect`), and Prometheus's volume uses a StorageClass "
+        "with reclaimPolicy Retain, so its EBS volume outlives the stack.")
 
     @property
     def cluster_name(self) -> str:
@@ -665,6 +670,32 @@ def _check_tier(i: int, t: TierConfig, gpu_classes: Optional[Mapping[str, GpuCla
     return issues
 
 
+def gpu_demand(tiers: Sequence[TierConfig], gpu_class: str) -> list[tuple[str, int]]:
+    """(what, GPUs) the class must hold at once, worst case: every release of every tier on it at
+    ``replicas.max``, plus one surge replica per release (rollouts use ``maxSurge: 1``, ``maxUnavailable: 0``,
+    and an image or flag change rolls every tier at once)."""
+    out = []
+    for t in tiers:
+        if t.gpu_class != gpu_class:
+            continue
+        releases = 2 if t.candidate is not None else 1
+        gpus = releases * (max(t.replicas.max, 1) + 1) * t.gpus_per_replica
+        out.append((f"{t.name}: {releases} release(s) x ({t.replicas.max} + 1 surge) x {t.gpus_per_replica} GPU(s)",
+                    gpus))
+    return out
+
+
+def _check_gpu_budget(name: str, cls: GpuClassConfig, tiers: Sequence[TierConfig]) -> list[ConfigIssue]:
+    demand = gpu_demand(tiers, name)
+    need = sum(g for _, g in demand)
+    if need <= cls.max_gpus:
+        return []
+    return [ConfigIssue(f"gpuClasses.{name}.maxGpus", f"{cls.max_gpus} GPUs cannot hold a rollout at replicas.max: "
+                        f"{'; '.join(w for w, _ in demand)} = {need} GPUs (Karpenter launches nothing past the "
+                        f"NodePool's limit, so the surge replica would stay Pending and the update time out); "
+                        f"raise maxGpus to {need} or lower replicas.max")]
+
+
 def _has_explicit_tag(image: str) -> bool:
     name, _, tag = image.rpartition(":")
     return bool(name) and "/" not in tag and tag not in ("", "latest")
@@ -680,6 +711,7 @@ def _check_semantics(cfg: StackConfig) -> list[ConfigIssue]:
         issues += _check_tier(i, t, cfg.gpu_classes)
     for name, cls in cfg.gpu_classes.items():
         issues += _check_gpu_class(name, cls)
+        issues += _check_gpu_budget(name, cls, cfg.tiers)
     for name, idx in _duplicates([t.name for t in cfg.tenants]).items():
         for i in idx[1:]:
             issues.append(ConfigIssue(f"tenants[{i}].name", f"duplicate tenant name {name!r} (first at tenants[{idx[0]}])"))

@@ -10,7 +10,7 @@ from typing import Any, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from . import gateway_manifests as gm, helm, naming, versions
+from . import gateway_manifests as gm, helm, naming, timing, versions
 from .config import GatewayConfig, TenantConfig, TierConfig
 from .secret_store import TENANT_KEYS_SECRET
 
@@ -25,6 +25,9 @@ class GatewayArgs:
     """Tiers to route to (their Services are ``<tier>`` in ``tiers_namespace``)."""
     tenants: Sequence[TenantConfig]
     """Tenants, their grants and limits."""
+    tier_services: Mapping[str, pulumi.Resource] = field(default_factory=dict)
+    """Tier name -> the resource that creates its Service (``ModelTier.service``): the tier's route is created
+    after it (and deleted before it), so no route points at a Service that does not exist yet."""
     tenant_keys_secret: str = TENANT_KEYS_SECRET
     """Secret in ``namespace`` with one data key per tenant (what SecretStore syncs)."""
     namespace: str = naming.GATEWAY_NAMESPACE
@@ -63,16 +66,30 @@ class Gateway(pulumi.ComponentResource):
         redis_url = f"ratelimit-redis.{ns}.svc.cluster.local:6379"
         controller: list[pulumi.Resource] = []
         if args.install_controller:
-            controller.append(helm.release(
+            # Gateway API (experimental channel, as Envoy Gateway bundles it) and Envoy Gateway CRDs as their own
+            # chart, upgraded with it (charts/gateway-crds-helm templates gate on these values at v1.9.0); the
+            # controller chart then skips its crds subchart (gateway-helm values: crds.enabled).
+            crds = helm.crd_chart(
+                f"{resource_name}-envoy-gateway-crds", "envoy-gateway-crds",
+                values={"crds": {"gatewayAPI": {"enabled": True, "channel": "experimental"},
+                                 "envoyGateway": {"enabled": True}}},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)))
+            controller += [crds, helm.release(
                 f"{resource_name}-envoy-gateway", "envoy-gateway", name="envoy-gateway",
                 namespace=naming.ENVOY_GATEWAY_NAMESPACE, create_namespace=True,
-                values={"config": {"envoyGateway": {"rateLimit": {"backend": {"type": "Redis",
+                values={"crds": {"enabled": False},
+                        "config": {"envoyGateway": {"rateLimit": {"backend": {"type": "Redis",
                                                                               "redis": {"url": redis_url}}}}}},
-                opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))))
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, crds]))]
+
+        ready = pulumi.CustomTimeouts(create=timing.duration(timing.CUSTOM_RESOURCE_READY_SECONDS),
+                                      update=timing.duration(timing.CUSTOM_RESOURCE_READY_SECONDS))
 
         def create(res: str, manifest: dict[str, Any], after: Sequence[pulumi.Resource] = ()) -> pulumi.Resource:
             kind, api = manifest["kind"], manifest["apiVersion"]
-            o = pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *after])
+            awaited = naming.WAIT_FOR in (manifest["metadata"].get("annotations") or {})
+            o = pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *after],
+                                       custom_timeouts=ready if awaited else None)
             body = {k: v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
             if kind == "Deployment":
                 return k8s.apps.v1.Deployment(f"{resource_name}-{res}", **body, opts=o)
@@ -109,7 +126,8 @@ class Gateway(pulumi.ComponentResource):
             create("envoy-pod-monitor", gm.envoy_pod_monitor(ns), controller)
         self.base_urls = {}
         for tier in args.tiers:
-            route = create(f"{tier.name}-route", gm.tier_route(tier, gw, ns, args.tiers_namespace), [gateway])
+            backend = [args.tier_services[tier.name]] if tier.name in args.tier_services else []
+            route = create(f"{tier.name}-route", gm.tier_route(tier, gw, ns, args.tiers_namespace), [gateway, *backend])
             create(f"{tier.name}-security", gm.security_policy(tier, args.tenants, gw, ns, args.tenant_keys_secret), [route])
             create(f"{tier.name}-traffic", gm.backend_traffic_policy(tier, args.tenants, gw, ns), [route])
             self.base_urls[tier.name] = f"https://{gw.hostname}/{tier.name}/v1"

@@ -112,12 +112,13 @@ def gateway(gw: GatewayConfig, namespace: str, class_name: str = GATEWAY_CLASS) 
     with the Secret that cert-manager's Gateway support issues from the annotation (it creates the
     Certificate itself, for the listener's hostname)."""
     same_ns = {"namespaces": {"from": "Same"}}
-    meta = _meta(GATEWAY_NAME, namespace)
+    # Programmed: Envoy Gateway accepted it, its proxies run and its NLB has an address.
+    meta = {**_meta(GATEWAY_NAME, namespace), "annotations": {naming.WAIT_FOR: "condition=Programmed"}}
     https: dict[str, Any] = {"name": "https", "protocol": "HTTP", "port": 443, "hostname": gw.hostname,
                              "allowedRoutes": same_ns}
     if gw.tls.mode == "cert-manager":
         annotation = "cert-manager.io/cluster-issuer" if gw.tls.issuer_kind == "ClusterIssuer" else "cert-manager.io/issuer"
-        meta["annotations"] = {annotation: str(gw.tls.issuer)}
+        meta["annotations"][annotation] = str(gw.tls.issuer)
         https.update(protocol="HTTPS", tls={"mode": "Terminate", "certificateRefs": [
             {"group": "", "kind": "Secret", "name": TLS_SECRET}]})
     return {

@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from . import helm, iam, karpenter, naming
+from . import helm, iam, karpenter, naming, timing
 from .config import GpuClassConfig
 
 KARPENTER_NAMESPACE = "kube-system"  # where Karpenter's docs run it (API priority and fairness rules)
@@ -27,10 +27,11 @@ _NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOn
 class GpuCapacityArgs:
     """Inputs of :class:`GpuCapacity`."""
 
-    cluster_name: str
-    """EKS cluster name (also the Karpenter discovery tag value the Cluster put on subnets and SGs)."""
+    cluster_name: pulumi.Input[str]
+    """EKS cluster name (also the Karpenter discovery tag value the Cluster put on subnets and SGs). Pass the
+    Cluster's ``cluster_name`` Output, so the access entry and the Pod Identity association wait for it."""
     region: str
-    """AWS region of the cluster."""
+    """AWS region of the cluster (also the controller's ``AWS_REGION``: it cannot reach IMDS)."""
     gpu_classes: Mapping[str, GpuClassConfig]
     """GPU classes by name (the ``gpuClasses`` config section); one NodePool + EC2NodeClass each."""
     system_node_selector: Mapping[str, str] = field(default_factory=dict)
@@ -41,6 +42,11 @@ class GpuCapacityArgs:
     """Environment name for tags."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Extra AWS tags (also put on the EC2 instances Karpenter launches)."""
+    name_prefix: Optional[str] = None
+    """Prefix of AWS names (the cluster name as a plain string); default: ``cluster_name`` if it is one."""
+    egress: Sequence[pulumi.Resource] = ()
+    """The private subnets' NAT gateways and routes (``cluster.egress``): Karpenter must reach EC2 until its
+    last node is terminated, so it is deleted before them."""
 
 
 class GpuCapacity(pulumi.ComponentResource):
@@ -61,7 +67,8 @@ class GpuCapacity(pulumi.ComponentResource):
 
     def __init__(self, resource_name: str, args: GpuCapacityArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(naming.type_token("GpuCapacity"), resource_name, None, opts)
-        name = args.cluster_name
+        name = naming.name_prefix(args.cluster_name, args.name_prefix)
+        cluster = args.cluster_name
         tags = naming.aws_tags(args.environment, name, dict(args.tags))
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOutputOptions(parent=self)
@@ -75,7 +82,7 @@ class GpuCapacity(pulumi.ComponentResource):
             aws.iam.RolePolicyAttachment(
                 f"{resource_name}-node-{policy}", role=node_role.name,
                 policy_arn=partition.apply(lambda p, policy=policy: iam.managed_policy_arn(p, policy)), opts=child)
-        node_access = aws.eks.AccessEntry(f"{resource_name}-node", cluster_name=name,
+        node_access = aws.eks.AccessEntry(f"{resource_name}-node", cluster_name=cluster,
                                           principal_arn=node_role.arn, type="EC2_LINUX", tags=tags, opts=child)
 
         # ------------------------------------------------------------ interruption queue
@@ -96,15 +103,15 @@ class GpuCapacity(pulumi.ComponentResource):
                                        assume_role_policy=iam.pod_identity_trust_policy(), tags=tags, opts=child)
         controller_policy = aws.iam.RolePolicy(
             f"{resource_name}-controller", role=controller_role.id,
-            policy=pulumi.Output.all(partition, account_id, node_role.arn, queue.arn).apply(
-                lambda v: karpenter.controller_policy(v[0], args.region, v[1], name, v[2], v[3])),
+            policy=pulumi.Output.all(partition, account_id, node_role.arn, queue.arn, cluster).apply(
+                lambda v: karpenter.controller_policy(v[0], args.region, v[1], v[4], v[2], v[3])),
             opts=child)
         identity = aws.eks.PodIdentityAssociation(
-            f"{resource_name}-controller", cluster_name=name, namespace=KARPENTER_NAMESPACE,
+            f"{resource_name}-controller", cluster_name=cluster, namespace=KARPENTER_NAMESPACE,
             service_account=KARPENTER_SERVICE_ACCOUNT, role_arn=controller_role.arn, tags=tags, opts=child)
 
         # ------------------------------------------------------------ charts
-        after = list(args.depends_on)
+        after = [*args.depends_on, *args.egress]
         crds = helm.release(f"{resource_name}-karpenter-crd", "karpenter-crd", name="karpenter-crd",
                             namespace=KARPENTER_NAMESPACE, values={},
                             opts=pulumi.ResourceOptions(parent=self, depends_on=after))
@@ -112,13 +119,17 @@ class GpuCapacity(pulumi.ComponentResource):
             f"{resource_name}-karpenter", "karpenter", name="karpenter", namespace=KARPENTER_NAMESPACE,
             skip_crds=True,
             values={
-                "settings": {"clusterName": name, "interruptionQueue": queue.name},
+                "settings": {"clusterName": cluster, "interruptionQueue": queue.name},
+                # System nodes allow one IMDS hop, so pods cannot read the region from IMDS, and the controller
+                # panics without it (aws/karpenter-provider-aws pkg/operator/operator.go @v1.14.1). The chart
+                # sets none; controller.env is appended to the container (charts/karpenter templates/deployment.yaml).
+                "controller": {"env": [{"name": "AWS_REGION", "value": args.region}],
+                               "resources": {"requests": {"cpu": "1", "memory": "1Gi"},
+                                             "limits": {"memory": "1Gi"}}},
                 "serviceAccount": {"name": KARPENTER_SERVICE_ACCOUNT},
                 "replicas": 2,
                 # Never on nodes Karpenter manages (the chart's default affinity also says so).
                 "nodeSelector": {"kubernetes.io/os": "linux", **args.system_node_selector},
-                "controller": {"resources": {"requests": {"cpu": "1", "memory": "1Gi"},
-                                             "limits": {"memory": "1Gi"}}},
                 "podDisruptionBudget": {"name": "karpenter", "maxUnavailable": 1},
             },
             opts=pulumi.ResourceOptions(parent=self,
@@ -137,18 +148,29 @@ class GpuCapacity(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=after))
 
         # ------------------------------------------------------------ one NodePool + EC2NodeClass per class
-        class_opts = pulumi.ResourceOptions(parent=self, depends_on=[crds, controller])
+        # Custom resources are not awaited unless asked (pulumi-kubernetes metadata/overrides.go ReadyCondition):
+        # both wait for Ready (node class resolved subnets, security groups, AMI, instance profile). Deleting
+        # either waits for its NodeClaims: pulumi-kubernetes deletes with Foreground propagation, and the
+        # NodeClaims are owned by their NodePool, whose EC2NodeClass finalizer waits for them too
+        # (aws/karpenter-provider-aws pkg/controllers/nodeclass/controller.go). The controller, its identity
+        # and the subnets' egress are their dependencies, so they outlive every GPU node.
+        ready_timeouts = pulumi.CustomTimeouts(create=timing.duration(timing.CUSTOM_RESOURCE_READY_SECONDS),
+                                               update=timing.duration(timing.CUSTOM_RESOURCE_READY_SECONDS),
+                                               delete=timing.duration(timing.GPU_NODE_DRAIN_SECONDS))
         self.node_pools = {}
         for class_name, cls in sorted(args.gpu_classes.items()):
-            node_class = node_role.name.apply(
-                lambda role, c=class_name, x=cls: karpenter.ec2_node_class(c, x, name, role, tags))
-            k8s.apiextensions.CustomResource(
+            node_class = pulumi.Output.all(node_role.name, cluster).apply(
+                lambda v, c=class_name, x=cls: karpenter.ec2_node_class(c, x, v[1], v[0], tags))
+            ec2_class = k8s.apiextensions.CustomResource(
                 f"{resource_name}-{class_name}-nodeclass", api_version=karpenter.NODECLASS_API, kind="EC2NodeClass",
-                metadata=node_class["metadata"], spec=node_class["spec"], opts=class_opts)
+                metadata=node_class["metadata"], spec=node_class["spec"],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[crds, controller], custom_timeouts=ready_timeouts))
             pool = karpenter.node_pool(class_name, cls)
             self.node_pools[class_name] = k8s.apiextensions.CustomResource(
                 f"{resource_name}-{class_name}-nodepool", api_version=karpenter.NODEPOOL_API, kind="NodePool",
-                metadata=pool["metadata"], spec=pool["spec"], opts=class_opts)
+                metadata=pool["metadata"], spec=pool["spec"],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[crds, controller, ec2_class],
+                                            custom_timeouts=ready_timeouts))
 
         self.node_role_arn = node_role.arn
         self.node_role_name = node_role.name

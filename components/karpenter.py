@@ -44,7 +44,8 @@ def ec2_node_class(class_name: str, cls: GpuClassConfig, cluster_name: str, node
     return {
         "apiVersion": NODECLASS_API,
         "kind": "EC2NodeClass",
-        "metadata": {"name": class_name, "labels": naming.k8s_labels("gpu-capacity", class_name)},
+        "metadata": {"name": class_name, "labels": naming.k8s_labels("gpu-capacity", class_name),
+                     "annotations": {naming.WAIT_FOR: "condition=Ready"}},
         "spec": {
             "role": node_role_name,
             "amiSelectorTerms": [{"alias": versions.AL2023_AMI_ALIAS}],
@@ -73,7 +74,8 @@ def node_pool(class_name: str, cls: GpuClassConfig) -> dict[str, Any]:
     return {
         "apiVersion": NODEPOOL_API,
         "kind": "NodePool",
-        "metadata": {"name": class_name, "labels": naming.k8s_labels("gpu-capacity", class_name)},
+        "metadata": {"name": class_name, "labels": naming.k8s_labels("gpu-capacity", class_name),
+                     "annotations": {naming.WAIT_FOR: "condition=Ready"}},
         "spec": {
             "template": {
                 "metadata": {"labels": {GPU_CLASS_LABEL: class_name}},

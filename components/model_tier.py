@@ -16,7 +16,7 @@ from typing import Any, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from . import naming, tier_manifests as tm, versions
+from . import naming, tier_manifests as tm, timing, versions
 from .config import TierConfig
 from .models_lock import ModelLockEntry
 
@@ -81,6 +81,8 @@ class ModelTier(pulumi.ComponentResource):
     """In-cluster URL of the tier's OpenAI-compatible API (``http://<tier>.<namespace>.svc/v1``)."""
     deployments: dict[str, k8s.apps.v1.Deployment]
     """Deployment per release (``live``, and ``candidate`` when configured)."""
+    service: k8s.core.v1.Service
+    """The tier's Service (routes to the tier should depend on it)."""
 
     def __init__(self, resource_name: str, args: ModelTierArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(naming.type_token("ModelTier"), resource_name, None, opts)
@@ -93,11 +95,16 @@ class ModelTier(pulumi.ComponentResource):
             releases.append(tm.Release("candidate", c.model_id or t.model_id, args.candidate_lock, c.image or args.image,
                                        tuple(c.extra_args if c.extra_args is not None else t.extra_args)))
 
-        def create(kind_cls: Any, res: str, manifest: dict, depends_on: Sequence[pulumi.Resource] = ()) -> Any:
+        def create(kind_cls: Any, res: str, manifest: dict, depends_on: Sequence[pulumi.Resource] = (),
+                   await_seconds: Optional[tuple[int, int]] = None, ignore_changes: Optional[list[str]] = None) -> Any:
             # Top-level fields become the SDK's keyword arguments; nested dicts go through as Kubernetes spells them.
             body = {_snake(k): v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
+            timeouts = (pulumi.CustomTimeouts(create=timing.duration(await_seconds[0]),
+                                              update=timing.duration(await_seconds[1]))
+                        if await_seconds else None)
             return kind_cls(f"{resource_name}-{res}", **body,
-                            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *depends_on]))
+                            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *depends_on],
+                                                        custom_timeouts=timeouts, ignore_changes=ignore_changes))
 
         script = resources.files("components.scripts").joinpath(tm.SYNC_SCRIPT_KEY).read_text()
         script_cm = f"{t.name}-weights-sync"
@@ -112,16 +119,27 @@ class ModelTier(pulumi.ComponentResource):
                            tm.service_account(tm.object_name(t.name, "", "server"), ns, t, "server"))
 
         self.deployments = {}
+        syncs: dict[str, pulumi.Resource] = {}
+        budgets: dict[str, timing.DeploymentBudget] = {}
         for rel in releases:
-            pvc = create(k8s.core.v1.PersistentVolumeClaim, f"{rel.name}-weights",
-                         tm.weights_pvc(t, rel, ns, args.storage_class))
-            job = create(k8s.batch.v1.Job, f"{rel.name}-sync",
-                         tm.sync_job(t, rel, ns, script_cm, args.hf_token_secret, args.sync_node_selector),
-                         depends_on=[pvc, cm, sync_sa])
+            key, weights = tm.cache_key(rel), rel.lock.weights_bytes
+            if key not in syncs:
+                # One cache and one sync Job per revision, named by it: releases of the same revision share
+                # them, and promoting a candidate re-creates neither. The claim's size is never updated in
+                # place (a PVC cannot shrink; the EFS driver cannot expand one).
+                pvc = create(k8s.core.v1.PersistentVolumeClaim, f"weights-{key}",
+                             tm.weights_pvc(t, rel, ns, args.storage_class),
+                             ignore_changes=["spec.resources.requests.storage"])
+                sync = timing.sync_await_seconds(weights)
+                syncs[key] = create(k8s.batch.v1.Job, f"sync-{key}",
+                                    tm.sync_job(t, rel, ns, script_cm, args.hf_token_secret, args.sync_node_selector),
+                                    depends_on=[pvc, cm, sync_sa], await_seconds=(sync, sync))
+            budgets[rel.name] = timing.deployment_await(weights, t.replicas.max)
             self.deployments[rel.name] = create(
                 k8s.apps.v1.Deployment, rel.name,
                 tm.deployment(t, rel, ns, list(args.instance_types), args.otlp_endpoint, args.autoscaling),
-                depends_on=[job, server_sa])
+                depends_on=[syncs[key], server_sa],
+                await_seconds=(budgets[rel.name].create_seconds, budgets[rel.name].update_seconds))
             create(k8s.policy.v1.PodDisruptionBudget, f"{rel.name}-pdb", tm.pdb(t, rel, ns))
             if args.autoscaling:
                 so = tm.scaled_object(t, rel, ns, args.prometheus_url, args.gateway_proxy_namespace_label)
@@ -130,7 +148,11 @@ class ModelTier(pulumi.ComponentResource):
                     metadata=so["metadata"], spec=so["spec"],
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[self.deployments[rel.name]]))
 
-        create(k8s.core.v1.Service, "service", tm.service(t, ns))
+        # The switch moves only once the release it points at is available (its Deployment is awaited first);
+        # the Service's own await then sees ready endpoints, or waits for a replica that is still starting.
+        serving = budgets[t.serve].create_seconds
+        self.service = create(k8s.core.v1.Service, "service", tm.service(t, ns), depends_on=[self.deployments[t.serve]],
+                              await_seconds=(serving, serving))
         if args.autoscaling:
             pm = tm.pod_monitor(t, ns)
             k8s.apiextensions.CustomResource(

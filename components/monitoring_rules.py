@@ -160,7 +160,7 @@ def tier_alerts(tier: TierConfig, namespace: str) -> list[dict[str, Any]]:
                f"The autoscaler cannot add replicas (replicas.max = {tier.replicas.max}); raise replicas.max or "
                "the GPU class's maxGpus, or shed load."),
         _alert("LlmWeightsSyncFailed", tier,
-               f'kube_job_status_failed{{namespace="{namespace}", job_name=~"{t}-.*-sync-.*"}} > 0', "0m",
+               f'kube_job_status_failed{{namespace="{namespace}", job_name=~"{t}-sync-.*"}} > 0', "0m",
                "critical", f"Tier {t}: the weights sync Job failed",
                "The Job that downloads the tier's locked model revision failed (token, license, network or "
                "verification); new pods of this release cannot start."),

@@ -14,6 +14,10 @@ SYSTEM_NODE_ROLE = "system"
 # Tag Karpenter uses to discover subnets and security groups (karpenter.sh docs).
 KARPENTER_DISCOVERY_TAG = "karpenter.sh/discovery"
 
+# pulumi-kubernetes annotations (provider/pkg/metadata/annotations.go): what the engine awaits for an object.
+WAIT_FOR = "pulumi.com/waitFor"              # e.g. "condition=Ready"; custom resources are not awaited otherwise
+REPLACE_UNREADY = "pulumi.com/replaceUnready"  # Job only: the next update replaces a Job that is not Complete
+
 
 def type_token(type_name: str) -> str:
     """The Pulumi type token of a component, e.g. ``llmtiers:index:Cluster``."""
@@ -58,3 +62,18 @@ ENVOY_PROXY_LABELS = {"app.kubernetes.io/component": "proxy", "app.kubernetes.io
 def namespace_peer(namespace: str) -> dict[str, dict[str, dict[str, str]]]:
     """A NetworkPolicy peer selecting every pod of one namespace (by its immutable name label)."""
     return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
+
+
+def name_prefix(cluster_name: object, prefix: "str | None") -> str:
+    """The plain-string prefix of AWS names: ``prefix``, or ``cluster_name`` when that is a plain string.
+
+    Components take the cluster name as an Input so that resources naming the cluster (access entries, Pod
+    Identity associations) depend on the cluster resource; a name passed as a plain string adds no ordering
+    edge, and the engine would create them in parallel with the cluster.
+    """
+    if prefix:
+        return prefix
+    if isinstance(cluster_name, str):
+        return cluster_name
+    raise TypeError("cluster_name is an Output: also pass name_prefix (the cluster name as a plain string) for the "
+                    "names of the AWS resources")

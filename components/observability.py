@@ -61,6 +61,9 @@ def prometheus_stack_values(cfg: ObservabilityConfig, storage_class: str, system
     on_system = {"nodeSelector": dict(system)}
     prom = cfg.prometheus
     return {
+        # CRDs come from the prometheus-operator-crds chart (its own object-by-object install, upgraded with
+        # the chart); this chart's crds subchart would be installed once and never upgraded by Helm.
+        "crds": {"enabled": False},
         "prometheus": {"prometheusSpec": {
             **on_system,
             "retention": prom.retention,
@@ -130,7 +133,9 @@ class ObservabilityArgs:
     tiers_namespace: str = naming.TIERS_NAMESPACE
     """Namespace of the tiers' Deployments and Jobs (alert selectors)."""
     storage_class: str = "gp3-encrypted"
-    """StorageClass of Prometheus's volume (``cluster.block_storage_class``)."""
+    """StorageClass of Prometheus's volume (``cluster.block_storage_class``, or
+    ``cluster.retained_block_storage_class`` to keep the volume when the stack is destroyed); depend on the
+    StorageClass (``depends_on``)."""
     system_node_selector: Mapping[str, str] = field(default_factory=dict)
     """Where everything but the DCGM exporter and node exporter runs."""
     replica_prices: Mapping[str, float] = field(default_factory=dict)
@@ -176,12 +181,15 @@ class Observability(pulumi.ComponentResource):
                                                     labels=naming.k8s_labels("observability", "alertmanager")),
                 string_data=pulumi.Output.secret(urls), opts=after))
 
+        operator_crds = helm.crd_chart(f"{resource_name}-prometheus-operator-crds", "prometheus-operator-crds",
+                                       values={}, opts=pulumi.ResourceOptions(parent=self,
+                                                                              depends_on=list(args.depends_on)))
         stack = helm.release(
             f"{resource_name}-kube-prometheus-stack", "kube-prometheus-stack", name="kube-prometheus-stack",
             namespace=ns,
             values=prometheus_stack_values(args.settings, args.storage_class, args.system_node_selector,
                                            bool(receivers)),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *secrets]), timeout_seconds=900)
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *secrets, operator_crds]))
         helm.release(f"{resource_name}-dcgm-exporter", "dcgm-exporter", name="dcgm-exporter", namespace=ns,
                      values=dcgm_values(), opts=pulumi.ResourceOptions(parent=self, depends_on=[stack]))
         keda = helm.release(f"{resource_name}-keda", "keda", name="keda", namespace=KEDA_NAMESPACE,
@@ -202,5 +210,5 @@ class Observability(pulumi.ComponentResource):
 
         self.namespace = ns
         self.grafana_admin_password = pulumi.Output.secret(password.result)
-        self.ready = [stack, keda, rules]
+        self.ready = [operator_crds, stack, keda, rules]
         self.register_outputs({"namespace": ns, "prometheusRule": RULES_NAME})

@@ -51,10 +51,21 @@ def tier_plan(cfg: StackConfig, plans: Optional[dict[int, TierPlan]] = None,
     return rows
 
 
-def plan_markdown(stack: str, rows: list[dict[str, Any]], warnings: Sequence[str] = ()) -> str:
-    """Render plan rows as the Markdown table of plan.md, then the preview's warnings (if any)."""
+def plan_markdown(stack: str, rows: list[dict[str, Any]], warnings: Sequence[str] = (),
+                  scale_from_zero: Sequence[dict[str, Any]] = ()) -> str:
+    """Render plan rows as the Markdown table of plan.md, then the time a scale-to-zero tier takes to answer
+    its first request (from the rollout plan) and the preview's warnings (if any)."""
     lines = [f"# Plan: {stack}", "", f"Costs: {PRICE_SOURCE}; a replica is priced as its share of the cheapest instance type that holds it.", ""]
-    tail = ["## Warnings", "", *(f"- {w}" for w in warnings), ""] if warnings else []
+    tail: list[str] = []
+    if scale_from_zero:
+        tail += ["## Scale to zero: first token after idle", "",
+                 "A request to a tier at zero replicas waits for Prometheus to scrape the gateway, KEDA to poll, "
+                 "Karpenter to launch a GPU node, the image pull, the weight load and the warm-up (rollout.md "
+                 "has the breakdown):", ""]
+        tail += [f"- {z['deployment']}: about {round(z['totalSeconds'] / 60)} minutes" for z in scale_from_zero]
+        tail.append("")
+    if warnings:
+        tail += ["## Warnings", "", *(f"- {w}" for w in warnings), ""]
     if not rows:
         return "\n".join(lines + ["No tiers configured.", ""] + tail)
     columns = [c for c in COLUMNS if c in rows[0]] + [c for c in rows[0] if c not in COLUMNS]

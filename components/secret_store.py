@@ -18,7 +18,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from . import helm, iam, naming
+from . import helm, iam, naming, timing
 
 ESO_API = "external-secrets.io/v1"
 ESO_SERVICE_ACCOUNT = "external-secrets"
@@ -28,6 +28,8 @@ HF_TOKEN_KEY = "HF_TOKEN"               # its data key (the env var name hugging
 TENANT_KEYS_SECRET = "tenant-api-keys"  # Kubernetes Secret in the gateway namespace: data = {tenant: key}
 API_KEY_PREFIX = "sk-"
 API_KEY_RANDOM_LENGTH = 48              # [A-Za-z0-9]{48}: ~285 bits, accepted by every OpenAI client
+_READY_TIMEOUTS = pulumi.CustomTimeouts(create=timing.duration(timing.CUSTOM_RESOURCE_READY_SECONDS),
+                                        update=timing.duration(timing.CUSTOM_RESOURCE_READY_SECONDS))
 
 
 # ---------------------------------------------------------------------------------------------- pure
@@ -58,7 +60,9 @@ def cluster_secret_store(region: str, namespaces: Sequence[str]) -> dict[str, An
     return {
         "apiVersion": ESO_API,
         "kind": "ClusterSecretStore",
-        "metadata": {"name": CLUSTER_STORE_NAME, "labels": naming.k8s_labels("secret-store", CLUSTER_STORE_NAME)},
+        # Ready once the controller has validated its credentials against Secrets Manager.
+        "metadata": {"name": CLUSTER_STORE_NAME, "labels": naming.k8s_labels("secret-store", CLUSTER_STORE_NAME),
+                     "annotations": {naming.WAIT_FOR: "condition=Ready"}},
         "spec": {
             "provider": {"aws": {"service": "SecretsManager", "region": region}},
             "conditions": [{"namespaces": sorted(namespaces)}],
@@ -67,13 +71,15 @@ def cluster_secret_store(region: str, namespaces: Sequence[str]) -> dict[str, An
 
 
 def external_secret(name: str, namespace: str, refresh_interval: str,
-                    data: Sequence[tuple[str, str]]) -> dict[str, Any]:
+                    data: Sequence[tuple[str, Any]]) -> dict[str, Any]:
     """An ExternalSecret that owns Kubernetes Secret ``name``: ``data`` maps secret keys to Secrets Manager
-    secret names."""
+    secret names (the secrets' ``name`` Outputs, so the ExternalSecret waits for them). The engine waits for
+    it to be Ready (synced), so what reads the Kubernetes Secret starts after it exists."""
     return {
         "apiVersion": ESO_API,
         "kind": "ExternalSecret",
-        "metadata": {"name": name, "namespace": namespace, "labels": naming.k8s_labels("secret-store", name)},
+        "metadata": {"name": name, "namespace": namespace, "labels": naming.k8s_labels("secret-store", name),
+                     "annotations": {naming.WAIT_FOR: "condition=Ready"}},
         "spec": {
             "refreshInterval": refresh_interval,
             "secretStoreRef": {"kind": "ClusterSecretStore", "name": CLUSTER_STORE_NAME},
@@ -98,8 +104,9 @@ class TenantKeyArgs:
 class SecretStoreArgs:
     """Inputs of :class:`SecretStore`."""
 
-    cluster_name: str
-    """EKS cluster name: prefix of secret names, and the cluster for the Pod Identity association."""
+    cluster_name: pulumi.Input[str]
+    """EKS cluster name: the cluster of the Pod Identity association (pass the Cluster's ``cluster_name``
+    Output, so the association waits for the cluster) and, as a plain string, the prefix of secret names."""
     region: str
     """AWS region of the secrets."""
     hf_token: Optional[pulumi.Output[str]] = None
@@ -109,7 +116,8 @@ class SecretStoreArgs:
     refresh_interval: str = "1h"
     """How often External Secrets re-reads Secrets Manager."""
     recovery_window_days: int = 30
-    """Secrets Manager recovery window for deleted secrets."""
+    """Secrets Manager recovery window for deleted secrets (0: delete at once). Secret names are generated from
+    a prefix, so a secret re-created within the window gets a new name instead of failing."""
     tiers_namespace: str = naming.TIERS_NAMESPACE
     """Where the HF token is synced (the weight-sync Jobs' namespace) — and nowhere else."""
     gateway_namespace: str = naming.GATEWAY_NAMESPACE
@@ -122,6 +130,10 @@ class SecretStoreArgs:
     """Environment name for tags."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Extra AWS tags."""
+    name_prefix: Optional[str] = None
+    """Prefix of AWS names (the cluster name as a plain string); default: ``cluster_name`` if it is one."""
+    protect: bool = False
+    """Protect the KMS key and the secrets (``pulumi destroy`` stops until the protection is lifted)."""
 
 
 class SecretStore(pulumi.ComponentResource):
@@ -144,25 +156,31 @@ class SecretStore(pulumi.ComponentResource):
 
     def __init__(self, resource_name: str, args: SecretStoreArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(naming.type_token("SecretStore"), resource_name, None, opts)
-        name = args.cluster_name
+        name = naming.name_prefix(args.cluster_name, args.name_prefix)
         tags = naming.aws_tags(args.environment, name, dict(args.tags))
         child = pulumi.ResourceOptions(parent=self)
+        protect = pulumi.ResourceOptions(parent=self, protect=args.protect)
 
         key = aws.kms.Key(f"{resource_name}-key", description=f"Platform secrets of {name}",
-                          enable_key_rotation=True, deletion_window_in_days=30, tags=tags, opts=child)
+                          enable_key_rotation=True, deletion_window_in_days=30, tags=tags, opts=protect)
         aws.kms.Alias(f"{resource_name}-key", name=f"alias/{name}-platform-secrets", target_key_id=key.key_id,
                       opts=child)
 
+        versions: list[pulumi.Resource] = []
+
         def secret(res: str, secret_name: str, description: str, value: pulumi.Output[str]) -> aws.secretsmanager.Secret:
+            # A name from a prefix: Secrets Manager keeps a deleted secret's name for its recovery window, and a
+            # fixed name would make a re-created secret fail ("already scheduled for deletion").
             sm = aws.secretsmanager.Secret(
-                res, name=secret_name, description=description, kms_key_id=key.arn,
-                recovery_window_in_days=args.recovery_window_days, tags=tags, opts=child)
-            aws.secretsmanager.SecretVersion(res, secret_id=sm.id, secret_string=pulumi.Output.secret(value),
-                                             opts=child)
+                res, name_prefix=f"{secret_name}-", description=description, kms_key_id=key.arn,
+                recovery_window_in_days=args.recovery_window_days, tags=tags, opts=protect)
+            versions.append(aws.secretsmanager.SecretVersion(
+                res, secret_id=sm.id, secret_string=pulumi.Output.secret(value), opts=child))
             return sm
 
         secrets: list[aws.secretsmanager.Secret] = []
         self.hf_token_secret_arn = None
+        hf = None
         if args.hf_token is not None:
             hf = secret(f"{resource_name}-hf-token", hf_token_secret_name(name),
                         "Hugging Face token for weight-sync Jobs", args.hf_token)
@@ -170,6 +188,7 @@ class SecretStore(pulumi.ComponentResource):
             self.hf_token_secret_arn = hf.arn
 
         self.tenant_secret_arns, self.tenant_keys = {}, {}
+        tenant_secret_names: dict[str, pulumi.Output[str]] = {}
         for tenant in sorted(args.tenants, key=lambda t: t.name):
             password = random.RandomPassword(
                 f"{resource_name}-tenant-{tenant.name}", length=API_KEY_RANDOM_LENGTH, special=False,
@@ -179,6 +198,7 @@ class SecretStore(pulumi.ComponentResource):
                         f"API key of tenant {tenant.name}", api_key)
             secrets.append(sm)
             self.tenant_secret_arns[tenant.name] = sm.arn
+            tenant_secret_names[tenant.name] = sm.name
             self.tenant_keys[tenant.name] = pulumi.Output.secret(api_key)
 
         # ------------------------------------------------------------ External Secrets Operator
@@ -192,7 +212,7 @@ class SecretStore(pulumi.ComponentResource):
                     lambda v: eso_policy(v[1:], v[0], args.region)),
                 opts=child))
         identity = aws.eks.PodIdentityAssociation(
-            f"{resource_name}-eso", cluster_name=name, namespace=naming.EXTERNAL_SECRETS_NAMESPACE,
+            f"{resource_name}-eso", cluster_name=args.cluster_name, namespace=naming.EXTERNAL_SECRETS_NAMESPACE,
             service_account=ESO_SERVICE_ACCOUNT, role_arn=role.arn, tags=tags, opts=child)
         placement = {"nodeSelector": dict(args.system_node_selector)}
         operator = helm.release(
@@ -213,14 +233,17 @@ class SecretStore(pulumi.ComponentResource):
         store = cluster_secret_store(args.region, [args.tiers_namespace, args.gateway_namespace])
         store_cr = k8s.apiextensions.CustomResource(
             f"{resource_name}-cluster-store", api_version=ESO_API, kind="ClusterSecretStore",
-            metadata=store["metadata"], spec=store["spec"], opts=after_operator)
-        after_store = pulumi.ResourceOptions(parent=self, depends_on=[store_cr])
+            metadata=store["metadata"], spec=store["spec"],
+            opts=pulumi.ResourceOptions.merge(after_operator, pulumi.ResourceOptions(custom_timeouts=_READY_TIMEOUTS)))
+        # After the values exist: an ExternalSecret is Ready only once it has read them.
+        after_store = pulumi.ResourceOptions(parent=self, depends_on=[store_cr, *versions],
+                                             custom_timeouts=_READY_TIMEOUTS)
         self.ready = [store_cr]
 
         self.hf_token_k8s_secret = None
         if args.hf_token is not None:
             es = external_secret(HF_TOKEN_SECRET, args.tiers_namespace, args.refresh_interval,
-                                 [(HF_TOKEN_KEY, hf_token_secret_name(name))])
+                                 [(HF_TOKEN_KEY, hf.name)])
             self.ready.append(k8s.apiextensions.CustomResource(
                 f"{resource_name}-hf-token-sync", api_version=ESO_API, kind="ExternalSecret",
                 metadata=es["metadata"], spec=es["spec"], opts=after_store))
@@ -229,7 +252,7 @@ class SecretStore(pulumi.ComponentResource):
         self.tenant_keys_k8s_secret = None
         if args.tenants:
             es = external_secret(TENANT_KEYS_SECRET, args.gateway_namespace, args.refresh_interval,
-                                 [(t.name, tenant_secret_name(name, t.name))
+                                 [(t.name, tenant_secret_names[t.name])
                                   for t in sorted(args.tenants, key=lambda t: t.name)])
             self.ready.append(k8s.apiextensions.CustomResource(
                 f"{resource_name}-tenant-keys-sync", api_version=ESO_API, kind="ExternalSecret",

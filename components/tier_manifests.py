@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from . import gpu_catalog, karpenter, naming, tgi
+from . import gpu_catalog, karpenter, naming, tgi, timing
 from .config import TierConfig
 from .models_lock import ModelLockEntry
 
@@ -26,12 +26,9 @@ COMPONENT_LABEL = f"{naming.LABEL_DOMAIN}/component"
 # TGI drains for up to 90 s, twice (launcher, then shards): the grace period must exceed both, plus preStop.
 PRESTOP_SECONDS = 15
 TERMINATION_GRACE_SECONDS = 2 * 90 + PRESTOP_SECONDS + 15
-# Sizing of the startup probe: weights read from EFS at a conservative 200 MB/s, plus warm-up.
-LOAD_BYTES_PER_SECOND = 200_000_000
-WARMUP_SECONDS = 300
-STARTUP_PERIOD_SECONDS = 10
-# Weight sync deadline: a conservative 50 MB/s from the Hub, plus 15 minutes.
-SYNC_BYTES_PER_SECOND = 50_000_000
+# How many bytes a release syncs and loads (read by the rollout plan's estimates, tools/rollout.py).
+WEIGHTS_BYTES_ANNOTATION = f"{naming.LABEL_DOMAIN}/weights-bytes"
+# Deadlines, probe windows and await budgets come from components/timing.py (one set of assumptions).
 
 
 @dataclass(frozen=True)
@@ -61,20 +58,26 @@ def selector(tier: TierConfig, release: str) -> dict[str, str]:
     return {TIER_LABEL: tier.name, RELEASE_LABEL: release, COMPONENT_LABEL: "server"}
 
 
+def cache_key(release: Release) -> str:
+    """What a weights cache holds, in its name: the model's revision (a commit of one repository, so it names
+    the model too). Live and candidate releases of the same revision share one cache and one sync Job, and
+    promoting a candidate renames nothing, so nothing is downloaded twice."""
+    return release.lock.revision[:10]
+
+
+def weights_claim_name(tier: TierConfig, release: Release) -> str:
+    return f"{tier.name}-weights-{cache_key(release)}"
+
+
+def sync_job_name(tier: TierConfig, release: Release) -> str:
+    return f"{tier.name}-sync-{cache_key(release)}"
+
+
 def pvc_size_gib(lock: ModelLockEntry) -> int:
     """Weights plus 25% headroom (EFS does not enforce it, but it documents intent and quota tooling reads it)."""
     # A manual lock entry may lack some sizes: its weightsBytes (the index's tensor total) is the floor.
     total = max(sum(f.size or 0 for f in lock.files), lock.weights_bytes)
     return max(1, math.ceil(total * 1.25 / GIB))
-
-
-def startup_failure_threshold(weights_bytes: int) -> int:
-    seconds = WARMUP_SECONDS + weights_bytes / LOAD_BYTES_PER_SECOND
-    return math.ceil(seconds / STARTUP_PERIOD_SECONDS)
-
-
-def sync_deadline_seconds(weights_bytes: int) -> int:
-    return int(900 + weights_bytes / SYNC_BYTES_PER_SECOND)
 
 
 def pod_resources(tier: TierConfig, instance_types: list[str]) -> dict[str, Any]:
@@ -90,11 +93,19 @@ def pod_resources(tier: TierConfig, instance_types: list[str]) -> dict[str, Any]
             "limits": {"memory": f"{memory_gib}Gi", karpenter.GPU_RESOURCE: gpus}}
 
 
+def _cache_annotations(release: Release) -> dict[str, str]:
+    return {f"{naming.LABEL_DOMAIN}/model": release.model_id, f"{naming.LABEL_DOMAIN}/revision": release.lock.revision,
+            WEIGHTS_BYTES_ANNOTATION: str(release.lock.weights_bytes)}
+
+
 def weights_pvc(tier: TierConfig, release: Release, namespace: str, storage_class: str) -> dict[str, Any]:
+    """The release's weights cache (RWX on EFS), named by what it holds (``cache_key``). A PVC's size cannot
+    shrink and the EFS driver cannot expand one (it implements no ControllerExpandVolume): a new revision is
+    a new claim, never a resize. EFS ignores the size; it documents intent."""
     return {
         "apiVersion": "v1", "kind": "PersistentVolumeClaim",
-        "metadata": {"name": object_name(tier.name, release.name, "weights"), "namespace": namespace,
-                     "labels": labels(tier, release.name, "weights")},
+        "metadata": {"name": weights_claim_name(tier, release), "namespace": namespace,
+                     "labels": labels(tier, None, "weights"), "annotations": _cache_annotations(release)},
         "spec": {"accessModes": ["ReadWriteMany"], "storageClassName": storage_class,
                  "resources": {"requests": {"storage": f"{pvc_size_gib(release.lock)}Gi"}}},
     }
@@ -102,7 +113,11 @@ def weights_pvc(tier: TierConfig, release: Release, namespace: str, storage_clas
 
 def sync_job(tier: TierConfig, release: Release, namespace: str, script_config_map: str,
              hf_token_secret: Optional[str], node_selector: dict[str, str]) -> dict[str, Any]:
-    """The Job that fills the weights PVC. Its name carries the revision: a new revision is a new Job."""
+    """The Job that fills the weights PVC. Its name carries the revision: a new revision is a new Job.
+
+    The engine waits for it to complete, past its own ``activeDeadlineSeconds`` (timing.py), and
+    ``pulumi.com/replaceUnready`` makes the next ``pulumi up`` replace a Job that failed (say, on a revoked
+    token), instead of leaving the failed one in place forever."""
     lock = release.lock
     files = [{"path": f.path, "size": f.size} for f in lock.files]
     env = [{"name": "HF_HOME", "value": tgi.CACHE_DIR}, {"name": "HF_HUB_DISABLE_TELEMETRY", "value": "1"}]
@@ -110,13 +125,14 @@ def sync_job(tier: TierConfig, release: Release, namespace: str, script_config_m
         env.append({"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": hf_token_secret, "key": "HF_TOKEN"}}})
     return {
         "apiVersion": "batch/v1", "kind": "Job",
-        "metadata": {"name": object_name(tier.name, release.name, f"sync-{lock.revision[:10]}"), "namespace": namespace,
-                     "labels": labels(tier, release.name, "weights-sync")},
+        "metadata": {"name": sync_job_name(tier, release), "namespace": namespace,
+                     "labels": labels(tier, None, "weights-sync"),
+                     "annotations": {**_cache_annotations(release), naming.REPLACE_UNREADY: "true"}},
         "spec": {
             "backoffLimit": 4,
-            "activeDeadlineSeconds": sync_deadline_seconds(lock.weights_bytes),
+            "activeDeadlineSeconds": timing.sync_deadline_seconds(lock.weights_bytes),
             "template": {
-                "metadata": {"labels": labels(tier, release.name, "weights-sync")},
+                "metadata": {"labels": labels(tier, None, "weights-sync")},
                 "spec": {
                     "restartPolicy": "Never",
                     "serviceAccountName": object_name(tier.name, "", "weights-sync"),
@@ -138,8 +154,7 @@ def sync_job(tier: TierConfig, release: Release, namespace: str, script_config_m
                                          {"name": "scripts", "mountPath": "/scripts", "readOnly": True}],
                     }],
                     "volumes": [
-                        {"name": "weights", "persistentVolumeClaim": {
-                            "claimName": object_name(tier.name, release.name, "weights")}},
+                        {"name": "weights", "persistentVolumeClaim": {"claimName": weights_claim_name(tier, release)}},
                         {"name": "scripts", "configMap": {"name": script_config_map}},
                     ],
                 },
@@ -179,13 +194,14 @@ def deployment(tier: TierConfig, release: Release, namespace: str, instance_type
         "apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": object_name(tier.name, release.name), "namespace": namespace,
                      "labels": labels(tier, release.name, "server"),
-                     "annotations": {f"{naming.LABEL_DOMAIN}/model": release.model_id,
-                                     f"{naming.LABEL_DOMAIN}/revision": release.lock.revision,
+                     "annotations": {**_cache_annotations(release),
                                      **({f"{naming.LABEL_DOMAIN}/max-context": str(release.lock.max_position_embeddings)}
                                         if release.lock.max_position_embeddings else {})}},
         "spec": {
             **({} if autoscaled else {"replicas": max(tier.replicas.min, 1)}),
             "revisionHistoryLimit": 5,
+            # One replica on a fresh GPU node (launch, image pull, weight load, warm-up), with head room.
+            "progressDeadlineSeconds": timing.progress_deadline_seconds(release.lock.weights_bytes),
             "selector": {"matchLabels": selector(tier, release.name)},
             # A new GPU pod must be ready before an old one goes: capacity never dips during a rollout.
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
@@ -213,8 +229,9 @@ def deployment(tier: TierConfig, release: Release, namespace: str, instance_type
                         "ports": [{"name": "http", "containerPort": tgi.HTTP_PORT, "protocol": "TCP"}],
                         "resources": pod_resources(tier, instance_types),
                         # The port opens only after weights are loaded and warmed up.
-                        "startupProbe": {**probe, "periodSeconds": STARTUP_PERIOD_SECONDS,
-                                         "failureThreshold": startup_failure_threshold(release.lock.weights_bytes)},
+                        "startupProbe": {**probe, "periodSeconds": timing.STARTUP_PERIOD_SECONDS,
+                                         "failureThreshold": timing.startup_failure_threshold(
+                                             release.lock.weights_bytes)},
                         "readinessProbe": {**probe, "periodSeconds": 5, "timeoutSeconds": 3, "failureThreshold": 2},
                         "livenessProbe": {**probe, "periodSeconds": 15, "timeoutSeconds": 5, "failureThreshold": 4},
                         # Let the gateway and endpoints stop routing here before TGI starts draining.
@@ -227,8 +244,7 @@ def deployment(tier: TierConfig, release: Release, namespace: str, instance_type
                                          {"name": "shm", "mountPath": "/dev/shm"}],
                     }],
                     "volumes": [
-                        {"name": "weights", "persistentVolumeClaim": {
-                            "claimName": object_name(tier.name, release.name, "weights")}},
+                        {"name": "weights", "persistentVolumeClaim": {"claimName": weights_claim_name(tier, release)}},
                         {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": shm}},
                     ],
                 },

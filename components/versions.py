@@ -53,14 +53,21 @@ CHARTS: dict[str, Chart] = {
     "external-secrets": Chart("external-secrets", "https://charts.external-secrets.io", "2.9.0"),
     # KEDA v2.20.2.
     "keda": Chart("keda", "https://kedacore.github.io/charts", "2.20.2"),
-    # Envoy Gateway v1.9.0 (bundles Gateway API v1.6.1 CRDs).
+    # Envoy Gateway v1.9.0, installed with crds.enabled=false: its CRDs come from the next chart.
     "envoy-gateway": Chart("gateway-helm", "oci://docker.io/envoyproxy", "v1.9.0"),
+    # Envoy Gateway's CRDs (Gateway API v1.6.1 experimental channel + Envoy Gateway's own) from templates/,
+    # so a version bump upgrades them (Helm never upgrades a chart's crds/ folder). Move with envoy-gateway.
+    "envoy-gateway-crds": Chart("gateway-crds-helm", "oci://docker.io/envoyproxy", "v1.9.0"),
     # cert-manager v1.21.2 (only with gateway.tls.mode: cert-manager; its Gateway API support issues the
     # listener's certificate; the program creates no cert-manager custom resource itself).
     "cert-manager": Chart("cert-manager", "https://charts.jetstack.io", "v1.21.2"),
-    # kube-prometheus-stack 88.3.0 = prometheus-operator v0.93.0.
+    # kube-prometheus-stack 88.3.0 = prometheus-operator v0.93.0, installed with crds.enabled=false.
     "kube-prometheus-stack": Chart("kube-prometheus-stack",
                                    "https://prometheus-community.github.io/helm-charts", "88.3.0"),
+    # prometheus-operator's CRDs v0.93.0 (chart 31.0.0) from templates/, upgraded with the chart.
+    # Move together with kube-prometheus-stack.
+    "prometheus-operator-crds": Chart("prometheus-operator-crds",
+                                      "https://prometheus-community.github.io/helm-charts", "31.0.0"),
     # NVIDIA device plugin v0.20.0.
     "nvidia-device-plugin": Chart("nvidia-device-plugin", "https://nvidia.github.io/k8s-device-plugin", "0.20.0"),
     # DCGM exporter chart 4.8.2 (image 4.5.3-4.8.2).

@@ -217,7 +217,8 @@ def cert_manager_prod():
 def test_cert_manager_mode_terminates_tls_in_envoy_with_an_issued_certificate(cert_manager_prod):
     r = cert_manager_prod
     gw = objs(r, "Gateway")["llm-gateway"]
-    assert gw["metadata"]["annotations"] == {"cert-manager.io/cluster-issuer": "letsencrypt-dns"}
+    assert gw["metadata"]["annotations"] == {"cert-manager.io/cluster-issuer": "letsencrypt-dns",
+                                             "pulumi.com/waitFor": "condition=Programmed"}
     https = next(lst for lst in gw["spec"]["listeners"] if lst["name"] == "https")
     assert https["protocol"] == "HTTPS" and https["port"] == 443 and https["hostname"] == "llm.example.com"
     assert https["tls"] == {"mode": "Terminate", "certificateRefs": [{"group": "", "kind": "Secret",
@@ -281,7 +282,7 @@ def test_two_gateways_on_one_cluster(tmp_path):
     keys = [(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]) for o in result.kubernetes_objects()]
     assert len(keys) == len(set(keys)), "no two objects share a kind, namespace and name"
     assert {k[2] for k in keys if k[0] == "GatewayClass"} == {"llm-tiers", "llm-tiers-public"}
-    assert [r["name"] for r in result.helm_releases()] == ["envoy-gateway"]
+    assert sorted(r["name"] for r in result.helm_releases()) == ["envoy-gateway", "internal-envoy-gateway-crds"]
     assert len([k for k in keys if k[0] == "Deployment"]) == 1, "one rate-limit store"
 
 

@@ -59,7 +59,7 @@ def test_every_object_of_a_tier(tier_objects):
     _, objs = tier_objects
     assert set(objs) == {
         ("ConfigMap", "chat-weights-sync"), ("ServiceAccount", "chat-weights-sync"), ("ServiceAccount", "chat-server"),
-        ("PersistentVolumeClaim", "chat-live-weights"), ("Job", "chat-live-sync-a09a35458c"),
+        ("PersistentVolumeClaim", "chat-weights-a09a35458c"), ("Job", "chat-sync-a09a35458c"),
         ("Deployment", "chat-live"), ("PodDisruptionBudget", "chat-live"), ("Service", "chat"),
         ("NetworkPolicy", "chat"), ("NetworkPolicy", "chat-weights-sync"), ("ScaledObject", "chat-live"),
         ("PodMonitor", "chat")}
@@ -83,11 +83,11 @@ def test_custom_resources_validate_against_the_crds(tier_objects, crd_schemas):
 def test_weights_cache_and_sync_job(tier_objects):
     _, objs = tier_objects
     lock = models_lock.load(ROOT / "models.lock.json").models[QWEN]
-    pvc = objs[("PersistentVolumeClaim", "chat-live-weights")]["spec"]
+    pvc = objs[("PersistentVolumeClaim", "chat-weights-a09a35458c")]["spec"]
     assert pvc["accessModes"] == ["ReadWriteMany"] and pvc["storageClassName"] == "efs-weights"
     assert pvc["resources"]["requests"]["storage"] == f"{tier_manifests.pvc_size_gib(lock)}Gi"
     assert tier_manifests.pvc_size_gib(lock) * 2**30 >= sum(f.size for f in lock.files) * 1.25 - 2**30
-    job = objs[("Job", "chat-live-sync-a09a35458c")]["spec"]
+    job = objs[("Job", "chat-sync-a09a35458c")]["spec"]
     assert job["backoffLimit"] >= 3 and job["activeDeadlineSeconds"] >= 900
     pod = job["template"]["spec"]
     (c,) = pod["containers"]
@@ -154,7 +154,7 @@ def test_service_pdb_and_network_policy(tier_objects):
         "app.kubernetes.io/component": "proxy", "app.kubernetes.io/managed-by": "envoy-gateway"}, "proxies only"
     assert [e["ports"][0]["port"] for e in np["egress"]] == [53], "no egress but DNS without tracing"
     sync = objs[("NetworkPolicy", "chat-weights-sync")]["spec"]
-    job_labels = objs[("Job", "chat-live-sync-a09a35458c")]["spec"]["template"]["metadata"]["labels"]
+    job_labels = objs[("Job", "chat-sync-a09a35458c")]["spec"]["template"]["metadata"]["labels"]
     assert sync["podSelector"]["matchLabels"].items() <= job_labels.items(), "the policy selects the sync pods"
     assert sync["ingress"] == [] and sync["policyTypes"] == ["Ingress", "Egress"]
     assert sorted(p["port"] for e in sync["egress"] for p in e["ports"]) == [53, 53, 443]
@@ -163,7 +163,7 @@ def test_service_pdb_and_network_policy(tier_objects):
 
 def test_public_model_job_gets_no_token_reference(tmp_path):
     _, objs = render_tier(tmp_path, TIER, token=None)
-    assert "HF_TOKEN" not in json.dumps(objs[("Job", "chat-live-sync-a09a35458c")])
+    assert "HF_TOKEN" not in json.dumps(objs[("Job", "chat-sync-a09a35458c")])
 
 
 def test_tracing_adds_otlp_flags_attributes_and_egress(tmp_path):
@@ -180,7 +180,7 @@ def test_blue_green_switch_is_a_one_line_diff(tmp_path):
     before, objs_before = render_tier(tmp_path, candidate)
     after, objs_after = render_tier(tmp_path, {**candidate, "serve": "candidate"})
     assert {("Deployment", "chat-live"), ("Deployment", "chat-candidate"),
-            ("Job", "chat-candidate-sync-0e9e39f249"), ("PersistentVolumeClaim", "chat-candidate-weights")} <= set(objs_before)
+            ("Job", "chat-sync-0e9e39f249"), ("PersistentVolumeClaim", "chat-weights-0e9e39f249")} <= set(objs_before)
     changed = [k for k in objs_before if objs_before[k] != objs_after[k]]
     assert changed == [("Service", "chat")]
     assert objs_after[("Service", "chat")]["spec"]["selector"]["llm-tiers.io/release"] == "candidate"

@@ -86,6 +86,7 @@ def test_ungated_models_need_no_token(tmp_path):
 def test_candidate_models_are_checked_too(tmp_path):
     values = stack_values("prod")
     values["tiers"][0]["candidate"] = {"modelId": "meta-llama/Llama-3.3-70B-Instruct"}
+    values["gpuClasses"]["l4"]["maxGpus"] = 18  # both releases at replicas.max, each with a surge replica
     values["modelPolicy"]["lockFile"] = write_lock(tmp_path / "l.json", {
         LLAMA_8B: entry(False), LLAMA_70B: entry(False), "meta-llama/Llama-3.3-70B-Instruct": entry(True)})
     with pytest.raises(render_tool.RenderError, match=r"tiers\[0\]\.candidate\.modelId: meta-llama/Llama-3.3-70B"):

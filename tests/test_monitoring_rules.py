@@ -103,9 +103,9 @@ ALERT_CASES = {
          {"series": f"tgi_queue_size{{{TGI}}}", "values": "12x60"}],
         "28m", {"namespace": NS, "horizontalpodautoscaler": "keda-hpa-chat-live"}),
     "LlmWeightsSyncFailed": (
-        [{"series": f'kube_job_status_failed{{namespace="{NS}",job_name="chat-live-sync-a09a35458c"}}', "values": "1x60"}],
-        [{"series": f'kube_job_status_failed{{namespace="{NS}",job_name="chat-live-sync-a09a35458c"}}', "values": "0x60"}],
-        "1m", {"namespace": NS, "job_name": "chat-live-sync-a09a35458c"}),
+        [{"series": f'kube_job_status_failed{{namespace="{NS}",job_name="chat-sync-a09a35458c"}}', "values": "1x60"}],
+        [{"series": f'kube_job_status_failed{{namespace="{NS}",job_name="chat-sync-a09a35458c"}}', "values": "0x60"}],
+        "1m", {"namespace": NS, "job_name": "chat-sync-a09a35458c"}),
     "LlmTierNoReadyReplica": (
         [{"series": f'kube_deployment_status_replicas_available{{namespace="{NS}",deployment="chat-live"}}', "values": "0x60"},
          {"series": f'kube_deployment_spec_replicas{{namespace="{NS}",deployment="chat-live"}}', "values": "2x60"}],

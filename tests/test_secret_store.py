@@ -33,8 +33,10 @@ def test_secrets_are_encrypted_with_the_platform_key(rendered, stack):
     key_arn = f"arn:aws:kms:us-east-1:111122223333:key/{key.id}"
     cfg = parse(stack_values(stack))
     secrets = mine(r, "aws:secretsmanager/secret:Secret")
-    assert {s.inputs["name"] for s in secrets} == {f"{cfg.cluster_name}/hf-token"} | {
-        f"{cfg.cluster_name}/tenants/{t.name}/api-key" for t in cfg.tenants}
+    # Names are generated from these prefixes (a deleted name stays reserved for the recovery window).
+    assert {s.inputs["namePrefix"] for s in secrets} == {f"{cfg.cluster_name}/hf-token-"} | {
+        f"{cfg.cluster_name}/tenants/{t.name}/api-key-" for t in cfg.tenants}
+    assert not any("name" in s.inputs for s in secrets)
     for s in secrets:
         assert s.inputs["kmsKeyId"] == key_arn
         assert s.inputs["recoveryWindowInDays"] == cfg.secret_store.recovery_window_days
@@ -71,10 +73,13 @@ def test_sync_targets(rendered, stack):
     assert set(syncs) == {"hf-token", "tenant-api-keys"}
     hf = syncs["hf-token"]
     assert hf["metadata"]["namespace"] == "llm-tiers"
-    assert hf["spec"]["data"] == [{"secretKey": "HF_TOKEN", "remoteRef": {"key": f"{cfg.cluster_name}/hf-token"}}]
+    names = {s.inputs["namePrefix"]: s.outputs["name"] for s in mine(r, "aws:secretsmanager/secret:Secret")}
+    assert hf["spec"]["data"] == [{"secretKey": "HF_TOKEN",
+                                   "remoteRef": {"key": names[f"{cfg.cluster_name}/hf-token-"]}}]
     keys = syncs["tenant-api-keys"]
     assert keys["metadata"]["namespace"] == "llm-gateway"
-    assert {d["secretKey"] for d in keys["spec"]["data"]} == {t.name for t in cfg.tenants}
+    assert {d["secretKey"]: d["remoteRef"]["key"] for d in keys["spec"]["data"]} == {
+        t.name: names[f"{cfg.cluster_name}/tenants/{t.name}/api-key-"] for t in cfg.tenants}
     for s in syncs.values():
         assert s["spec"]["refreshInterval"] == cfg.secret_store.refresh_interval
         assert s["spec"]["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": "aws-secrets-manager"}
@@ -102,7 +107,7 @@ def test_operator_release(rendered):
 
 def test_without_a_token_nothing_token_related_is_created():
     result = render_tool.render("dev", omit_secrets=True)
-    assert not [s for s in result.of_type("aws:secretsmanager/secret:Secret") if s.inputs["name"].endswith("/hf-token")]
+    assert not [s for s in result.of_type("aws:secretsmanager/secret:Secret") if "/hf-token" in s.inputs["namePrefix"]]
     assert [o["metadata"]["name"] for o in objects(result, "ExternalSecret")] == ["tenant-api-keys"]
 
 

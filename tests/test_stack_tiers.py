@@ -27,8 +27,8 @@ def test_every_tier_has_its_objects(rendered, stack):
         name = tier["name"]
         entry = LOCK.models[tier["modelId"]]
         objs = tier_objects(result, name)
-        job = f"{name}-live-sync-{entry.revision[:10]}"
-        assert {("PersistentVolumeClaim", f"{name}-live-weights"), ("Job", job), ("Deployment", f"{name}-live"),
+        job = f"{name}-sync-{entry.revision[:10]}"
+        assert {("PersistentVolumeClaim", f"{name}-weights-{entry.revision[:10]}"), ("Job", job), ("Deployment", f"{name}-live"),
                 ("Service", name), ("PodDisruptionBudget", f"{name}-live"), ("NetworkPolicy", name),
                 ("NetworkPolicy", f"{name}-weights-sync"),
                 ("ScaledObject", f"{name}-live"), ("PodMonitor", name)} <= set(objs), (stack, name, sorted(objs))
@@ -38,7 +38,7 @@ def test_every_tier_has_its_objects(rendered, stack):
         assert args[args.index("--revision") + 1] == entry.revision
         sync_args = objs[("Job", job)]["spec"]["template"]["spec"]["containers"][0]["args"]
         assert json.loads(sync_args[sync_args.index("--files") + 1]) == [f.model_dump() for f in entry.files]
-        pvc = objs[("PersistentVolumeClaim", f"{name}-live-weights")]["spec"]["resources"]["requests"]["storage"]
+        pvc = objs[("PersistentVolumeClaim", f"{name}-weights-{entry.revision[:10]}")]["spec"]["resources"]["requests"]["storage"]
         assert pvc == f"{tier_manifests.pvc_size_gib(entry)}Gi"
 
 
@@ -121,3 +121,17 @@ def test_lock_entries_say_where_sizes_come_from(tmp_path, entry, words):
     path.write_text(json.dumps({"version": 1, "models": {"o/m": {**base, **entry}}}))
     with pytest.raises(models_lock.LockError, match=words):
         models_lock.load(path)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_sync_failure_alert_matches_the_rendered_job_names(rendered, stack):
+    """The alert selects Jobs by a name pattern: a renamed Job must not silence it."""
+    import re
+
+    result = rendered(stack)
+    rules = [r for g in result.objects_named("PrometheusRule")["llm-tiers"]["spec"]["groups"] for r in g["rules"]]
+    for tier in stack_values(stack)["tiers"]:
+        (alert,) = [r for r in rules if r.get("alert") == "LlmWeightsSyncFailed" and r["labels"]["tier"] == tier["name"]]
+        pattern = re.search(r'job_name=~"([^"]+)"', alert["expr"]).group(1)
+        jobs = [n for (k, n) in tier_objects(result, tier["name"]) if k == "Job"]
+        assert jobs and all(re.fullmatch(pattern, j) for j in jobs), (pattern, jobs)

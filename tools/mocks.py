@@ -42,6 +42,26 @@ class RecordedResource:
     provider: str
     inputs: dict[str, Any]
     id: Optional[str] = None
+    outputs: dict[str, Any] = field(default_factory=dict)
+    """The state the mock engine answered with (what later resources can read from this one)."""
+    # What the SDK sent the engine besides the inputs (RegisterResourceRequest): the real engine orders,
+    # awaits, replaces and deletes by these, so the rollout plan (tools/rollout.py) reads them.
+    dependencies: list[str] = field(default_factory=list)
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    custom_timeouts: dict[str, str] = field(default_factory=dict)
+    protect: bool = False
+    retain_on_delete: bool = False
+    delete_before_replace: bool = False
+    replace_on_changes: list[str] = field(default_factory=list)
+    ignore_changes: list[str] = field(default_factory=list)
+    deleted_with: str = ""
+    remote: bool = False
+    """A component the provider constructs (helm.sh/v4 Chart): the engine creates it as one step."""
+
+    @property
+    def provider_urn(self) -> str:
+        """The provider resource's URN (the request names it as ``<urn>::<id>``)."""
+        return self.provider.rsplit("::", 1)[0] if self.provider else ""
 
 
 @dataclass
@@ -196,8 +216,10 @@ class PlatformMocks(pulumi.runtime.Mocks):
             state["result"] = "".join(alphabet[seed[i % len(seed)] % len(alphabet)] for i in range(length))
             rid = "none"
         elif t == "aws:secretsmanager/secret:Secret":
-            rid = self._arn("secretsmanager", f"secret:{named()}-{h[:6]}")
-            state.update(arn=rid)
+            # name_prefix: the provider appends a 26-character unique suffix (terraform id.PrefixedUniqueId).
+            secret_name = inputs.get("name") or f"{inputs.get('namePrefix', name)}{int(h, 16):026d}"[:256]
+            rid = self._arn("secretsmanager", f"secret:{secret_name}-{h[:6]}")
+            state.update(arn=rid, name=secret_name)
         else:
             rid = f"{name}-{h[:8]}"
             if "arn" not in state:
@@ -220,10 +242,21 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             return response
         _ensure_event_loop()
         inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+        outputs = rpc.deserialize_properties(response.object, keep_unknowns=True) if response.object else {}
+        timeouts = request.customTimeouts
         with self._lock:
             self.recording.resources.append(RecordedResource(
                 urn=response.urn, type=request.type, name=request.name, custom=bool(request.custom),
-                parent=request.parent, provider=request.provider, inputs=inputs, id=response.id or None))
+                parent=request.parent, provider=request.provider, inputs=inputs, id=response.id or None,
+                outputs=outputs,
+                dependencies=list(request.dependencies),
+                property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+                custom_timeouts={k: getattr(timeouts, k) for k in ("create", "update", "delete")
+                                 if timeouts is not None and getattr(timeouts, k)},
+                protect=bool(request.protect), retain_on_delete=bool(request.retainOnDelete),
+                delete_before_replace=bool(request.deleteBeforeReplace),
+                replace_on_changes=list(request.replaceOnChanges), ignore_changes=list(request.ignoreChanges),
+                deleted_with=request.deletedWith, remote=bool(request.remote)))
         return response
 
     def Invoke(self, request):

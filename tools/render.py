@@ -38,11 +38,13 @@ from pulumi.runtime.settings import get_root_resource  # noqa: E402
 from pulumi.runtime.stack import wait_for_rpcs  # noqa: E402
 
 from components.helm import oci_split  # noqa: E402
+from tools import rollout  # noqa: E402
 from tools.mocks import (SECRET_MARKER, SECRET_SIG, PlatformMocks, Recording, RecordingLogHandler,  # noqa: E402
                          RecordingMonitor)
 
 UNKNOWN_MARKER = "[unknown]"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+HELM_CHART = "kubernetes:helm.sh/v4:Chart"
 
 
 class RenderError(Exception):
@@ -277,9 +279,10 @@ def kubernetes_objects(recording: Recording) -> list[dict[str, Any]]:
 
 
 def helm_releases(recording: Recording) -> list[dict[str, Any]]:
+    """Helm releases, and the CRD charts Pulumi renders and applies object by object (helm.sh/v4 Chart)."""
     releases = []
     for r in recording.resources:
-        if r.type != HELM_RELEASE:
+        if r.type not in (HELM_RELEASE, HELM_CHART):
             continue
         i = redact(r.inputs)
         chart, repository = oci_split(i.get("chart"), (i.get("repositoryOpts") or {}).get("repo"))
@@ -309,8 +312,11 @@ def write_build(result: RenderResult, out_dir: Path) -> Path:
     (target / "kubernetes.yaml").write_text(yaml.safe_dump_all(result.kubernetes_objects(), **dump))
     (target / "helm.yaml").write_text(yaml.safe_dump_all(result.helm_releases(), **dump))
     (target / "aws.json").write_text(json.dumps(result.aws_resources(), indent=2, sort_keys=True) + "\n")
+    rollout_plan = rollout.plan(result.stack, result.recording)
     (target / "plan.md").write_text(plan_markdown(result.stack, result.outputs().get("tierPlan") or [],
-                                                  result.recording.warnings))
+                                                  result.recording.warnings, rollout_plan.scale_from_zero))
+    (target / "rollout.md").write_text(rollout.to_markdown(rollout_plan))
+    (target / "rollout.json").write_text(rollout.to_json(rollout_plan))
     return target
 
 

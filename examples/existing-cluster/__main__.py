@@ -36,14 +36,17 @@ keys = k8s.core.v1.Secret(
 observability = Observability(
     "observability", ObservabilityArgs(tiers=[tier], storage_class=config.require("blockStorageClass"),
                                        depends_on=namespaces.resources), opts=on_cluster)
+# The tier's ScaledObject and PodMonitor need KEDA and the Prometheus operator: create it after them.
+chat = ModelTier(
+    "chat", ModelTierArgs(tier=tier, lock=lock.models[tier.model_id], instance_types=["g6.xlarge", "g6.2xlarge"],
+                          storage_class=config.require("weightsStorageClass"),
+                          depends_on=[*namespaces.resources, *observability.ready]),
+    opts=on_cluster)
 gateway = Gateway(
     "gateway", GatewayArgs(settings=GatewayConfig(hostname=config.require("hostname"),
                                                   tls=TlsConfig(certificate_arn=config.require("certificateArn"))),
-                           tiers=[tier], tenants=[tenant], depends_on=[keys, *observability.ready]), opts=on_cluster)
-chat = ModelTier(
-    "chat", ModelTierArgs(tier=tier, lock=lock.models[tier.model_id], instance_types=["g6.xlarge", "g6.2xlarge"],
-                          storage_class=config.require("weightsStorageClass"), depends_on=namespaces.resources),
-    opts=on_cluster)
+                           tiers=[tier], tenants=[tenant], tier_services={"chat": chat.service},
+                           depends_on=[keys, *observability.ready]), opts=on_cluster)
 
 pulumi.export("baseUrl", gateway.base_urls["chat"])
 pulumi.export("inClusterUrl", chat.service_url)

@@ -21,15 +21,15 @@ tier = TierConfig(name="chat", model_id="Qwen/Qwen2.5-7B-Instruct", gpu_class="l
                   max_total_tokens=8192)
 namespaces = Namespaces("namespaces", opts=opts)
 key = random.RandomPassword("key", length=48, special=False)
-k8s.core.v1.Secret("tenant-keys", metadata={"name": "tenant-api-keys", "namespace": "llm-gateway"},
-                   string_data={"me": pulumi.Output.concat("sk-", key.result)},
-                   opts=pulumi.ResourceOptions(provider=provider, depends_on=namespaces.resources))
+keys = k8s.core.v1.Secret("tenant-keys", metadata={"name": "tenant-api-keys", "namespace": "llm-gateway"},
+                          string_data={"me": pulumi.Output.concat("sk-", key.result)},
+                          opts=pulumi.ResourceOptions(provider=provider, depends_on=namespaces.resources))
+chat = ModelTier("chat", ModelTierArgs(tier=tier, lock=load(Path(__file__).resolve().parents[2] / "models.lock.json")
+                                       .models[tier.model_id], instance_types=["g6.xlarge"], autoscaling=False,
+                                       depends_on=namespaces.resources), opts=opts)
 Gateway("gateway", GatewayArgs(settings=GatewayConfig(hostname=config.require("hostname"),
                                                       tls=TlsConfig(certificate_arn=config.require("certificateArn"))),
                                tiers=[tier], tenants=[TenantConfig(name="me", tiers=["chat"])], monitoring=False,
-                               depends_on=namespaces.resources),
+                               tier_services={"chat": chat.service}, depends_on=[*namespaces.resources, keys]),
         opts=opts)
-ModelTier("chat", ModelTierArgs(tier=tier, lock=load(Path(__file__).resolve().parents[2] / "models.lock.json")
-                                .models[tier.model_id], instance_types=["g6.xlarge"], autoscaling=False,
-                                depends_on=namespaces.resources), opts=opts)
 pulumi.export("apiKey", pulumi.Output.secret(pulumi.Output.concat("sk-", key.result)))  # `pulumi stack output --show-secrets apiKey`

@@ -1,0 +1,320 @@
+"""The rollout plan (tools/rollout.py): what the real engine does with each stack, checked on the render.
+
+Each test reads what the SDK sent the mock engine (dependencies, property dependencies, providers, custom
+timeouts, protect) and would fail on a program that a real ``pulumi up`` or ``pulumi destroy`` trips over:
+an await that outlasts its budget, a custom resource created before its CRD and controller, an input that
+names another resource without an ordering edge to it, a delete that removes egress, EFS mount targets or
+Karpenter before what still needs them.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import STACKS
+from components import timing, versions
+from tools import render as render_tool
+from tools import rollout
+
+EXAMPLES = render_tool.examples()
+
+# API group -> the charts (versions.CHARTS keys) that install its CRDs and its controller.
+CRD_OWNERS = {
+    "karpenter.sh": {"karpenter-crd", "karpenter"},
+    "karpenter.k8s.aws": {"karpenter-crd", "karpenter"},
+    "external-secrets.io": {"external-secrets"},
+    "keda.sh": {"keda"},
+    "monitoring.coreos.com": {"prometheus-operator-crds", "kube-prometheus-stack"},
+    "gateway.networking.k8s.io": {"envoy-gateway-crds", "envoy-gateway"},
+    "gateway.envoyproxy.io": {"envoy-gateway-crds", "envoy-gateway"},
+}
+
+
+@pytest.fixture(scope="module")
+def example_renders():
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            cache[name] = render_tool.render_example(name)
+        return cache[name]
+    return get
+
+
+def plans(rendered, example_renders):
+    for stack in STACKS:
+        r = rendered(stack)
+        yield stack, r, rollout.plan(stack, r.recording)
+    for name in EXAMPLES:
+        r = example_renders(name)
+        yield f"example {name}", r, rollout.plan(name, r.recording)
+
+
+def by_label(plan, prefix):
+    return [s for s in plan.steps.values() if s.label.startswith(prefix)]
+
+
+def chart_steps(plan, recording, key):
+    pin = versions.CHARTS[key]
+    urns = {r.urn for r in recording.resources
+            if r.type in (rollout.HELM_RELEASE, rollout.HELM_CHART)
+            and str(r.inputs.get("chart", "")).rsplit("/", 1)[-1] == pin.chart}
+    return [plan.steps[u] for u in urns]
+
+
+# ---------------------------------------------------------------------------------------------- awaits
+
+
+def test_no_await_is_expected_to_outlast_its_budget(rendered, example_renders):
+    over = []
+    for where, _, plan in plans(rendered, example_renders):
+        for s in plan.steps.values():
+            a = s.awaits
+            if a.budget_seconds is not None and a.estimate_seconds > a.budget_seconds:
+                over.append(f"{where}: {s.label} estimated {a.estimate_seconds}s, budget {a.budget_seconds}s")
+    assert not over, "\n".join(over)
+
+
+def test_the_70b_sync_and_its_deployment_get_budgets_beyond_the_default_ten_minutes(rendered):
+    plan = rollout.plan("prod", rendered("prod").recording)
+    job = by_label(plan, "Job llm-tiers/chat-large-sync-")[0]
+    deployment = by_label(plan, "Deployment llm-tiers/chat-large-live")[0]
+    # Without customTimeouts both would fail at 10 minutes: the 141 GB sync alone takes ~50 minutes.
+    assert job.awaits.estimate_seconds > timing.KUBERNETES_DEFAULT_AWAIT_SECONDS
+    assert job.awaits.budget_seconds >= job.awaits.estimate_seconds
+    assert deployment.awaits.estimate_seconds > timing.KUBERNETES_DEFAULT_AWAIT_SECONDS
+    assert deployment.awaits.budget_seconds >= deployment.awaits.estimate_seconds
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_sync_jobs_are_awaited_past_their_own_deadline_and_replaced_when_unready(rendered, stack):
+    r = rendered(stack)
+    plan = rollout.plan(stack, r.recording)
+    jobs = [x for x in r.custom_resources if x.inputs.get("kind") == "Job"]
+    assert jobs
+    for job in jobs:
+        deadline = job.inputs["spec"]["activeDeadlineSeconds"]
+        assert plan.steps[job.urn].awaits.budget_seconds > deadline, job.name
+        # A failed Job (a rotated token, a Hub outage) is replaced by the next `pulumi up`.
+        assert job.inputs["metadata"]["annotations"]["pulumi.com/replaceUnready"] == "true"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_tier_deployments_progress_deadline_covers_a_replica_on_a_fresh_node(rendered, stack):
+    r = rendered(stack)
+    plan = rollout.plan(stack, r.recording)
+    for d in r.custom_resources:
+        if d.inputs.get("kind") != "Deployment" or d.inputs["metadata"]["namespace"] != "llm-tiers":
+            continue
+        spec = d.inputs["spec"]
+        step = plan.steps[d.urn]
+        assert spec["progressDeadlineSeconds"] >= step.awaits.estimate_seconds, d.name
+        # The startup probe's window covers the load it gates.
+        container = spec["template"]["spec"]["containers"][0]
+        probe = container["startupProbe"]
+        weights = int(d.inputs["metadata"]["annotations"]["llm-tiers.io/weights-bytes"])
+        assert probe["periodSeconds"] * probe["failureThreshold"] >= timing.load_seconds(weights)
+        # An update waits for the whole rollout at replicas.max, one surge replica at a time.
+        assert timing.parse_duration(d.custom_timeouts["update"]) >= timing.parse_duration(d.custom_timeouts["create"])
+
+
+def test_custom_resources_with_an_observable_readiness_are_awaited(rendered):
+    r = rendered("prod")
+    waits = {(x.inputs["kind"], x.inputs["metadata"]["name"]): x.inputs["metadata"].get("annotations", {}).get(
+        "pulumi.com/waitFor") for x in r.custom_resources if x.type == "kubernetes:apiextensions.k8s.io:CustomResource"
+        or x.inputs.get("apiVersion", "").split("/")[0].count(".")}
+    assert waits[("Gateway", "llm-gateway")] == "condition=Programmed"
+    assert waits[("NodePool", "h100")] == waits[("EC2NodeClass", "h100")] == "condition=Ready"
+    assert waits[("ExternalSecret", "hf-token")] == waits[("ClusterSecretStore", "aws-secrets-manager")] == "condition=Ready"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_helm_release_timeouts_cover_their_estimates_and_come_from_timing(rendered, stack):
+    r = rendered(stack)
+    for rel in r.of_type(rollout.HELM_RELEASE):
+        key = rollout._chart_key(rel)
+        assert key, rel.name
+        assert rel.inputs["timeout"] == timing.CHARTS[key].timeout_seconds >= timing.CHARTS[key].estimate_seconds
+
+
+# ---------------------------------------------------------------------------------------------- order
+
+
+def test_every_custom_resource_is_created_after_its_crd_and_controller(rendered, example_renders):
+    missing = []
+    for where, r, plan in plans(rendered, example_renders):
+        owners = {key: chart_steps(plan, r.recording, key) for keys in CRD_OWNERS.values() for key in keys}
+        for x in r.custom_resources:
+            group = str(x.inputs.get("apiVersion", "")).split("/")[0]
+            if group not in CRD_OWNERS:
+                continue
+            ancestors = plan.ancestors(x.urn)
+            for key in CRD_OWNERS[group]:
+                installed = owners[key]
+                if installed and not any(s.urn in ancestors for s in installed):
+                    missing.append(f"{where}: {rollout.label(x)} does not wait for {key}")
+                if not installed and where in STACKS:
+                    missing.append(f"{where}: {rollout.label(x)} needs {key}, which the stack does not install")
+    assert not missing, "\n".join(missing)
+
+
+def test_every_input_naming_another_resource_depends_on_it(rendered, example_renders):
+    found = []
+    for where, r, plan in plans(rendered, example_renders):
+        found += [f"{where}: {ref.resource}.{ref.path} = {ref.value!r} names {ref.target}"
+                  for ref in rollout.unordered_references(plan, r.recording)]
+    assert not found, "\n".join(found)
+
+
+def test_the_reference_check_finds_a_cluster_name_passed_as_a_plain_string(rendered):
+    """The check itself can fail: an access entry naming the cluster without an edge to it is reported."""
+    r = rendered("prod")
+    plan = rollout.plan("prod", r.recording)
+    entry = next(x for x in r.custom_resources if x.type == "aws:eks/accessEntry:AccessEntry" and x.name == "gpu-node")
+    step = plan.steps[entry.urn]
+    saved = list(step.depends_on)
+    try:
+        step.depends_on = [u for u in saved if "eks/cluster" not in u and "Role::" not in u]
+        refs = rollout.unordered_references(plan, r.recording)
+    finally:
+        step.depends_on = saved
+    assert any(ref.resource == "AccessEntry gpu-node" and ref.path == "clusterName" and "Cluster cluster-eks" in ref.target
+               for ref in refs), refs
+
+
+def test_pod_identity_associations_and_access_entries_wait_for_the_cluster(rendered):
+    r = rendered("prod")
+    plan = rollout.plan("prod", r.recording)
+    eks = r.of_type("aws:eks/cluster:Cluster")[0].urn
+    for t in ("aws:eks/podIdentityAssociation:PodIdentityAssociation", "aws:eks/accessEntry:AccessEntry"):
+        for x in r.of_type(t):
+            assert eks in plan.steps[x.urn].depends_on, x.name
+
+
+def test_the_system_node_group_waits_for_egress(rendered):
+    r = rendered("prod")
+    plan = rollout.plan("prod", r.recording)
+    ng = r.of_type("aws:eks/nodeGroup:NodeGroup")[0]
+    nats = {x.urn for x in r.of_type("aws:ec2/natGateway:NatGateway")}
+    assocs = {x.urn for x in r.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation")}
+    assert nats | assocs <= plan.ancestors(ng.urn)
+
+
+# ---------------------------------------------------------------------------------------------- destroy
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_destroy_keeps_egress_and_karpenter_until_every_gpu_node_is_gone(rendered, stack):
+    r = rendered(stack)
+    plan = rollout.plan(stack, r.recording)
+    egress = {x.urn for t in ("aws:ec2/natGateway:NatGateway", "aws:ec2/routeTableAssociation:RouteTableAssociation",
+                              "aws:ec2/routeTable:RouteTable") for x in r.of_type(t)}
+    karpenter = {s.urn for s in chart_steps(plan, r.recording, "karpenter")}
+    identity = {x.urn for x in r.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+                if x.inputs["serviceAccount"] == "karpenter"}
+    assert karpenter and identity
+    for x in r.custom_resources:
+        if x.inputs.get("kind") not in ("NodePool", "EC2NodeClass"):
+            continue
+        ancestors = plan.ancestors(x.urn)
+        assert egress <= ancestors, f"{x.name}: egress can be deleted before it"
+        assert karpenter <= ancestors and identity <= ancestors, f"{x.name}: the controller can go first"
+        # Deleting it waits for Karpenter to drain and terminate its nodes (Foreground propagation).
+        assert plan.steps[x.urn].delete_budget_seconds >= timing.GPU_NODE_DRAIN_SECONDS
+    for pool in (x for x in r.custom_resources if x.inputs.get("kind") == "NodePool"):
+        node_class = next(x for x in r.custom_resources if x.inputs.get("kind") == "EC2NodeClass"
+                          and x.inputs["metadata"]["name"] == pool.inputs["spec"]["template"]["spec"]["nodeClassRef"]["name"])
+        assert node_class.urn in plan.ancestors(pool.urn)
+    # Tier pods go before the NodePools, so the nodes are empty when Karpenter drains them.
+    pools = {x.urn for x in r.custom_resources if x.inputs.get("kind") == "NodePool"}
+    for d in r.custom_resources:
+        if d.inputs.get("kind") == "Deployment" and d.inputs["metadata"]["namespace"] == "llm-tiers":
+            assert pools & plan.ancestors(d.urn), d.name
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_destroy_keeps_the_efs_mount_targets_until_the_weight_caches_are_gone(rendered, stack):
+    r = rendered(stack)
+    plan = rollout.plan(stack, r.recording)
+    mounts = {x.urn for x in r.of_type("aws:efs/mountTarget:MountTarget")}
+    pvcs = [x for x in r.custom_resources if x.inputs.get("kind") == "PersistentVolumeClaim"]
+    assert mounts and pvcs
+    for pvc in pvcs:
+        assert mounts <= plan.ancestors(pvc.urn), pvc.name
+
+
+def test_prod_protects_its_stateful_resources_and_dev_does_not(rendered):
+    stateful = ("aws:eks/cluster:Cluster", "aws:efs/fileSystem:FileSystem", "aws:kms/key:Key",
+                "aws:secretsmanager/secret:Secret")
+    prod, dev = rendered("prod"), rendered("dev")
+    assert all(x.protect for t in stateful for x in prod.of_type(t))
+    assert not any(x.protect for x in dev.custom_resources)
+    kps = next(h for h in prod.helm_releases() if h["name"] == "kube-prometheus-stack")
+    storage = kps["values"]["prometheus"]["prometheusSpec"]["storageSpec"]["volumeClaimTemplate"]["spec"]
+    retain = prod.objects_named("StorageClass")[storage["storageClassName"]]
+    assert retain["reclaimPolicy"] == "Retain"
+
+
+def test_secrets_manager_names_are_generated_so_a_recreated_secret_never_collides(rendered):
+    for x in rendered("prod").of_type("aws:secretsmanager/secret:Secret"):
+        assert "name" not in x.inputs and x.inputs["namePrefix"].startswith("llm-prod/")
+
+
+# ---------------------------------------------------------------------------------------------- upgrades
+
+
+def test_charts_crds_are_upgraded_with_the_chart(rendered):
+    r = rendered("prod")
+    releases = {h["name"]: h for h in r.helm_releases()}
+    assert releases["kube-prometheus-stack"]["values"]["crds"] == {"enabled": False}
+    assert releases["envoy-gateway"]["values"]["crds"] == {"enabled": False}
+    charts = {h["chart"]: h for h in r.helm_releases()}
+    for key in ("prometheus-operator-crds", "envoy-gateway-crds"):
+        pin = versions.CHARTS[key]
+        assert charts[pin.chart]["version"] == pin.version
+    crd_charts = r.recording.resources
+    assert {x.name for x in crd_charts if x.type == rollout.HELM_CHART} == {
+        "observability-prometheus-operator-crds", "gateway-envoy-gateway-crds"}
+
+
+def test_weight_caches_are_keyed_by_revision_and_never_resized_in_place(rendered):
+    r = rendered("prod")
+    for pvc in (x for x in r.custom_resources if x.inputs.get("kind") == "PersistentVolumeClaim"):
+        revision = pvc.inputs["metadata"]["annotations"]["llm-tiers.io/revision"]
+        assert pvc.inputs["metadata"]["name"].endswith(revision[:10])
+        assert pvc.ignore_changes == ["spec.resources.requests.storage"]
+
+
+def test_karpenter_is_told_its_region(rendered):
+    for stack in STACKS:
+        values = next(h for h in rendered(stack).helm_releases() if h["name"] == "karpenter")["values"]
+        assert {"name": "AWS_REGION", "value": "us-east-1"} in values["controller"]["env"]
+
+
+# ---------------------------------------------------------------------------------------------- files
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_rollout_files_are_written_and_agree(rendered, stack, tmp_path):
+    target = render_tool.write_build(rendered(stack), tmp_path)
+    doc = json.loads((target / "rollout.json").read_text())
+    md = (target / "rollout.md").read_text()
+    assert doc["criticalPath"]["totalSeconds"] > 0 and doc["deleteWaves"] and doc["createWaves"]
+    assert f"critical path {rollout.minutes(doc['criticalPath']['totalSeconds'])}" in md
+    labels = [x["label"] for x in doc["resources"]]
+    assert len(labels) == len(set(labels))
+    first_wave = set(doc["createWaves"][0])
+    assert any(label.startswith("Vpc ") for label in first_wave)
+    # Deleted last: what nothing else depends on goes first, the VPC is among the very last.
+    assert any(label.startswith("Vpc ") for label in doc["deleteWaves"][-1])
+
+
+def test_dev_plan_states_the_time_to_first_token_from_zero(rendered, tmp_path):
+    target = render_tool.write_build(rendered("dev"), tmp_path)
+    doc = json.loads((target / "rollout.json").read_text())
+    [zero] = doc["scaleFromZero"]
+    assert zero["deployment"] == "llm-tiers/chat-small-live"
+    assert zero["totalSeconds"] >= timing.GPU_NODE_LAUNCH_SECONDS + timing.image_pull_seconds()
+    assert f"about {round(zero['totalSeconds'] / 60)} minutes" in (target / "plan.md").read_text()
