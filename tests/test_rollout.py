@@ -318,3 +318,21 @@ def test_dev_plan_states_the_time_to_first_token_from_zero(rendered, tmp_path):
     assert zero["deployment"] == "llm-tiers/chat-small-live"
     assert zero["totalSeconds"] >= timing.GPU_NODE_LAUNCH_SECONDS + timing.image_pull_seconds()
     assert f"about {round(zero['totalSeconds'] / 60)} minutes" in (target / "plan.md").read_text()
+
+
+def test_the_deploy_job_outlasts_every_stacks_critical_path_and_longest_await(rendered):
+    """CI's `pulumi up` runs in one OIDC session and one job: both must outlast the first deploy and the
+    longest single await of an update (a tier rolling at replicas.max)."""
+    import yaml
+
+    from conftest import ROOT
+
+    job = yaml.safe_load((ROOT / ".github/workflows/deploy-stack.yml").read_text())["jobs"]["deploy"]
+    session = next(s["with"]["role-duration-seconds"] for s in job["steps"]
+                   if str(s.get("uses", "")).startswith("aws-actions/configure-aws-credentials@"))
+    for stack in STACKS:
+        r = rendered(stack)
+        plan = rollout.plan(stack, r.recording)
+        longest = max(timing.parse_duration(t) for x in r.custom_resources for t in x.custom_timeouts.values())
+        need = max(plan.critical_path_seconds, longest)
+        assert session >= need and job["timeout-minutes"] * 60 >= need, (stack, need)
