@@ -63,7 +63,10 @@ def plan_markdown(stack: str, rows: list[dict[str, Any]], warnings: Sequence[str
                  "Karpenter to launch a GPU node, the image pull, the weight load and the warm-up (rollout.md "
                  "has the breakdown):", ""]
         tail += [f"- {z['deployment']}: about {round(z['totalSeconds'] / 60)} minutes" for z in scale_from_zero]
-        tail.append("")
+        tail += ["", "Known gap: the wake-up trigger reads the gateway's per-route upstream counters, and Envoy "
+                 "Gateway v1.9 builds no upstream cluster for a Service without ready endpoints (a direct 503; "
+                 "internal/gatewayapi/route.go), so at zero replicas that signal does not exist yet: routing the "
+                 "tier through an FQDN Backend is the planned fix.", ""]
     if warnings:
         tail += ["## Warnings", "", *(f"- {w}" for w in warnings), ""]
     if not rows:
