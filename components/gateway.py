@@ -66,8 +66,7 @@ class Gateway(pulumi.ComponentResource):
             controller.append(helm.release(
                 f"{resource_name}-envoy-gateway", "envoy-gateway", name="envoy-gateway",
                 namespace=naming.ENVOY_GATEWAY_NAMESPACE, create_namespace=True,
-                values={"config": {"envoyGateway": {"rateLimit": {"backend": {"type": "Redis",
-                                                                              "redis": {"url": redis_url}}}}}},
+                values=gm.envoy_gateway_values(redis_url, system),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))))
 
         def create(res: str, manifest: dict[str, Any], after: Sequence[pulumi.Resource] = ()) -> pulumi.Resource:

@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from . import helm, iam, karpenter, naming
+from . import helm, iam, karpenter, naming, system_capacity as sc
 from .config import GpuClassConfig
 
 KARPENTER_NAMESPACE = "kube-system"  # where Karpenter's docs run it (API priority and fairness rules)
@@ -114,11 +114,11 @@ class GpuCapacity(pulumi.ComponentResource):
             values={
                 "settings": {"clusterName": name, "interruptionQueue": queue.name},
                 "serviceAccount": {"name": KARPENTER_SERVICE_ACCOUNT},
-                "replicas": 2,
+                "replicas": sc.KARPENTER_REPLICAS,
                 # Never on nodes Karpenter manages (the chart's default affinity also says so).
                 "nodeSelector": {"kubernetes.io/os": "linux", **args.system_node_selector},
-                "controller": {"resources": {"requests": {"cpu": "1", "memory": "1Gi"},
-                                             "limits": {"memory": "1Gi"}}},
+                # Requests counted by the system capacity check (components/system_capacity.py).
+                "controller": {"resources": sc.KARPENTER.resources()},
                 "podDisruptionBudget": {"name": "karpenter", "maxUnavailable": 1},
             },
             opts=pulumi.ResourceOptions(parent=self,

@@ -309,8 +309,9 @@ def write_build(result: RenderResult, out_dir: Path) -> Path:
     (target / "kubernetes.yaml").write_text(yaml.safe_dump_all(result.kubernetes_objects(), **dump))
     (target / "helm.yaml").write_text(yaml.safe_dump_all(result.helm_releases(), **dump))
     (target / "aws.json").write_text(json.dumps(result.aws_resources(), indent=2, sort_keys=True) + "\n")
-    (target / "plan.md").write_text(plan_markdown(result.stack, result.outputs().get("tierPlan") or [],
-                                                  result.recording.warnings))
+    outputs = result.outputs()
+    (target / "plan.md").write_text(plan_markdown(result.stack, outputs.get("tierPlan") or [],
+                                                  result.recording.warnings, outputs.get("systemCapacity")))
     return target
 
 
