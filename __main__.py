@@ -8,6 +8,7 @@ import pulumi
 from components import (Cluster, ClusterArgs, Gateway, GatewayArgs, GpuCapacity, GpuCapacityArgs, ModelTier,
                         ModelTierArgs, Namespaces, NamespacesArgs, Observability, ObservabilityArgs, SecretStore,
                         SecretStoreArgs, TenantKeyArgs)
+from components import system_capacity
 from components.plan import replica_prices, tier_plan
 from components.stack_config import load
 
@@ -105,3 +106,4 @@ pulumi.export("baseUrls", gateway.base_urls)
 pulumi.export("tierServiceUrls", {name: tier.service_url for name, tier in tiers.items()})
 pulumi.export("tierPlan", tier_plan(cfg, settings.plans,
                                     {m: e.revision for m, e in settings.lock.models.items()}))
+pulumi.export("systemCapacity", system_capacity.report(cfg))  # requested vs allocatable per system node

@@ -25,7 +25,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 from pydantic.alias_generators import to_camel
 
-from . import gpu_catalog, tgi, versions
+from . import gpu_catalog, system_capacity, tgi, versions
 
 # --------------------------------------------------------------------------------------------------
 # Reusable constrained types
@@ -93,9 +93,13 @@ class SystemNodeGroupConfig(_Model):
 
     instance_types: list[Annotated[str, StringConstraints(pattern=INSTANCE_TYPE)]] = Field(
         default_factory=lambda: ["m7i.xlarge"], min_length=1,
-        description="EC2 instance types for the system nodes (on-demand, AL2023).")
+        description="EC2 instance types for the system nodes (on-demand, AL2023), from the system catalog in "
+                    "`components/system_capacity.py`. `desiredSize` nodes of each listed type must hold every "
+                    "system pod: a stack that does not fit is refused (see docs/components/cluster.md).")
     min_size: int = Field(2, ge=1, description="Minimum number of system nodes.")
-    desired_size: int = Field(2, ge=1, description="Initial number of system nodes (between min and max).")
+    desired_size: int = Field(
+        2, ge=1, description="Number of system nodes the group runs (between min and max); nothing scales the "
+                             "group (Karpenter manages only GPU nodes), so the system pods must fit on this many.")
     max_size: int = Field(4, ge=1, description="Maximum number of system nodes.")
     disk_size_gib: int = Field(50, alias="diskSizeGiB", ge=20, le=1000, description="Encrypted gp3 root volume size (GiB).")
 
@@ -696,6 +700,25 @@ def _check_gpu_budget(name: str, cls: GpuClassConfig, tiers: Sequence[TierConfig
                         f"raise maxGpus to {need} or lower replicas.max")]
 
 
+def _check_system_capacity(cfg: StackConfig) -> list[ConfigIssue]:
+    """Every system pod must fit on desiredSize nodes of each listed instance type (no autoscaler grows the
+    system node group; components/system_capacity.py has the requests and the allocatable formula)."""
+    path = "cluster.systemNodeGroup"
+    issues: list[ConfigIssue] = []
+    for i, itype in enumerate(cfg.cluster.system_node_group.instance_types):
+        if system_capacity.lookup(itype) is None:
+            families = sorted({name.split(".")[0] for name in system_capacity.CATALOG})
+            issues.append(ConfigIssue(f"{path}.instanceTypes[{i}]", (
+                f"{itype!r} is not in the system instance catalog, so the system pods cannot be checked against it; "
+                f"use a {'/'.join(families)} size from large to 8xlarge, or add it to CATALOG in "
+                "components/system_capacity.py with its vCPUs, memory and ENI limits")))
+    for fit in system_capacity.fits_for(cfg):
+        if not fit.fits:
+            key, message = system_capacity.misfit_message(cfg, fit)
+            issues.append(ConfigIssue(f"{path}.{key}", message))
+    return issues
+
+
 def _has_explicit_tag(image: str) -> bool:
     name, _, tag = image.rpartition(":")
     return bool(name) and "/" not in tag and tag not in ("", "latest")
@@ -735,6 +758,7 @@ def _check_semantics(cfg: StackConfig) -> list[ConfigIssue]:
     if gw.tls.mode == "cert-manager" and gw.tls.certificate_arn:
         issues.append(ConfigIssue("gateway.tls.certificateArn", "only used with tls.mode: acm (with cert-manager, "
                                   "Envoy terminates TLS with the issued certificate); remove it"))
+    issues += _check_system_capacity(cfg)
     tracing = cfg.observability.tracing
     if tracing.enabled and not tracing.otlp_endpoint:
         issues.append(ConfigIssue("observability.tracing.otlpEndpoint", "required when tracing is enabled"))

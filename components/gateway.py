@@ -77,9 +77,7 @@ class Gateway(pulumi.ComponentResource):
             controller += [crds, helm.release(
                 f"{resource_name}-envoy-gateway", "envoy-gateway", name="envoy-gateway",
                 namespace=naming.ENVOY_GATEWAY_NAMESPACE, create_namespace=True,
-                values={"crds": {"enabled": False},
-                        "config": {"envoyGateway": {"rateLimit": {"backend": {"type": "Redis",
-                                                                              "redis": {"url": redis_url}}}}}},
+                values={**gm.envoy_gateway_values(redis_url, system), "crds": {"enabled": False}},
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, crds]))]
 
         ready = pulumi.CustomTimeouts(create=timing.duration(timing.CUSTOM_RESOURCE_READY_SECONDS),

@@ -16,7 +16,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from . import naming
+from . import naming, system_capacity as sc
 from .config import GatewayConfig, LimitsConfig, TenantConfig, TierConfig
 
 GATEWAY_NAME = "llm-gateway"
@@ -81,6 +81,8 @@ def envoy_proxy(gw: GatewayConfig, namespace: str, system: dict[str, str]) -> di
         "spec": {"provider": {"type": "Kubernetes", "kubernetes": {
             "envoyDeployment": {
                 "replicas": gw.replicas,
+                # Counted by the system capacity check; Envoy also sizes its heap from the memory limit.
+                "container": {"resources": sc.ENVOY_PROXY.resources()},
                 "pod": {"nodeSelector": dict(system), "topologySpreadConstraints": [
                     {"maxSkew": 1, "topologyKey": key, "whenUnsatisfiable": "DoNotSchedule", "labelSelector": selector}
                     for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")]},
@@ -130,6 +132,25 @@ def gateway(gw: GatewayConfig, namespace: str, class_name: str = GATEWAY_CLASS) 
     }
 
 
+def envoy_gateway_values(redis_url: str, system: dict[str, str]) -> dict[str, Any]:
+    """Envoy Gateway's chart: global rate limits in the Redis-protocol store at ``redis_url``; the controller,
+    its certgen hook Job and the rate limiter it runs on the system nodes with the requests the system
+    capacity check counts (the rate limiter's Deployment is configured through the EnvoyGateway config,
+    ``provider.kubernetes.rateLimitDeployment``: envoyproxy/gateway api/v1alpha1/envoygateway_types.go)."""
+    placed = {"nodeSelector": dict(system)}
+    return {
+        "deployment": {"replicas": sc.ENVOY_GATEWAY_REPLICAS, "pod": placed,
+                       "envoyGateway": {"resources": sc.ENVOY_GATEWAY.resources()}},
+        "certgen": {"job": {"resources": sc.ENVOY_GATEWAY_CERTGEN.resources(), **placed}},
+        "config": {"envoyGateway": {
+            "rateLimit": {"backend": {"type": "Redis", "redis": {"url": redis_url}}},
+            "provider": {"type": "Kubernetes", "kubernetes": {"rateLimitDeployment": {
+                "replicas": sc.ENVOY_RATELIMIT_REPLICAS, "pod": placed,
+                "container": {"resources": sc.ENVOY_RATELIMIT.resources()}}}},
+        }},
+    }
+
+
 def cert_manager_values(system: dict[str, str]) -> dict[str, Any]:
     """cert-manager with its CRDs and Gateway API support (it issues the certificates Gateways ask for in
     annotations), every component on the system nodes."""
@@ -138,12 +159,17 @@ def cert_manager_values(system: dict[str, str]) -> dict[str, Any]:
         "crds": {"enabled": True, "keep": True},
         "config": {"apiVersion": "controller.config.cert-manager.io/v1alpha1", "kind": "ControllerConfiguration",
                    "enableGatewayAPI": True},
-        "replicaCount": 2,
+        "replicaCount": sc.CERT_MANAGER_REPLICAS,
         "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
         **placed,
-        "webhook": {**placed, "replicaCount": 2, "podDisruptionBudget": {"enabled": True, "minAvailable": 1}},
-        "cainjector": placed,
-        "startupapicheck": placed,
+        # Requests counted by the system capacity check (components/system_capacity.py).
+        "resources": sc.CERT_MANAGER.resources(),
+        "webhook": {**placed, "replicaCount": sc.CERT_MANAGER_WEBHOOK_REPLICAS,
+                    "resources": sc.CERT_MANAGER_WEBHOOK.resources(),
+                    "podDisruptionBudget": {"enabled": True, "minAvailable": 1}},
+        "cainjector": {**placed, "replicaCount": sc.CERT_MANAGER_CAINJECTOR_REPLICAS,
+                       "resources": sc.CERT_MANAGER_CAINJECTOR.resources()},
+        "startupapicheck": {**placed, "resources": sc.CERT_MANAGER_STARTUPAPICHECK.resources()},
     }
 
 
@@ -274,7 +300,7 @@ def redis(namespace: str, image: str, system: dict[str, str]) -> list[dict[str, 
                                    "--maxmemory-policy", "volatile-ttl"],
                           "ports": [{"name": "redis", "containerPort": 6379}],
                           "readinessProbe": {"tcpSocket": {"port": "redis"}, "periodSeconds": 5},
-                          "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "256Mi"}},
+                          "resources": sc.VALKEY.resources(),
                           "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                                               "capabilities": {"drop": ["ALL"]}},
                           "volumeMounts": [{"name": "data", "mountPath": "/data"}]}],

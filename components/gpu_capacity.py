@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from . import helm, iam, karpenter, naming, timing
+from . import helm, iam, karpenter, naming, system_capacity as sc, timing
 from .config import GpuClassConfig
 
 KARPENTER_NAMESPACE = "kube-system"  # where Karpenter's docs run it (API priority and fairness rules)
@@ -123,11 +123,11 @@ class GpuCapacity(pulumi.ComponentResource):
                 # System nodes allow one IMDS hop, so pods cannot read the region from IMDS, and the controller
                 # panics without it (aws/karpenter-provider-aws pkg/operator/operator.go @v1.14.1). The chart
                 # sets none; controller.env is appended to the container (charts/karpenter templates/deployment.yaml).
+                # Requests counted by the system capacity check (components/system_capacity.py).
                 "controller": {"env": [{"name": "AWS_REGION", "value": args.region}],
-                               "resources": {"requests": {"cpu": "1", "memory": "1Gi"},
-                                             "limits": {"memory": "1Gi"}}},
+                               "resources": sc.KARPENTER.resources()},
                 "serviceAccount": {"name": KARPENTER_SERVICE_ACCOUNT},
-                "replicas": 2,
+                "replicas": sc.KARPENTER_REPLICAS,
                 # Never on nodes Karpenter manages (the chart's default affinity also says so).
                 "nodeSelector": {"kubernetes.io/os": "linux", **args.system_node_selector},
                 "podDisruptionBudget": {"name": "karpenter", "maxUnavailable": 1},

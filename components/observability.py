@@ -15,7 +15,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from . import dashboards, helm, karpenter, monitoring_rules, naming, versions
+from . import dashboards, helm, karpenter, monitoring_rules, naming, system_capacity as sc, versions
 from .config import AlertReceiverConfig, ObservabilityConfig, TierConfig
 
 MONITORING_NAMESPACE = naming.MONITORING_NAMESPACE
@@ -58,6 +58,9 @@ def alertmanager_config(receivers: Sequence[AlertReceiverConfig]) -> dict[str, A
 
 def prometheus_stack_values(cfg: ObservabilityConfig, storage_class: str, system: Mapping[str, str],
                             has_receivers: bool) -> dict[str, Any]:
+    """kube-prometheus-stack's values. Every pod's requests are the ones the system capacity check counts
+    (components/system_capacity.py); the operator gives each Prometheus and Alertmanager pod a config-reloader
+    sidecar sized by ``prometheusOperator.prometheusConfigReloader.resources``."""
     on_system = {"nodeSelector": dict(system)}
     prom = cfg.prometheus
     return {
@@ -66,6 +69,7 @@ def prometheus_stack_values(cfg: ObservabilityConfig, storage_class: str, system
         "crds": {"enabled": False},
         "prometheus": {"prometheusSpec": {
             **on_system,
+            "resources": sc.PROMETHEUS.resources(),
             "retention": prom.retention,
             "replicas": prom.replicas,
             # Pick up every PodMonitor/ServiceMonitor/PrometheusRule, not only the chart's own.
@@ -78,23 +82,50 @@ def prometheus_stack_values(cfg: ObservabilityConfig, storage_class: str, system
         }},
         "alertmanager": {
             "enabled": True,
-            "alertmanagerSpec": {**on_system, **({"secrets": [RECEIVERS_SECRET]} if has_receivers else {})},
+            "alertmanagerSpec": {**on_system, "replicas": sc.ALERTMANAGER_REPLICAS,
+                                 "resources": sc.ALERTMANAGER.resources(),
+                                 **({"secrets": [RECEIVERS_SECRET]} if has_receivers else {})},
             "config": alertmanager_config(cfg.alertmanager.receivers),
         },
         "grafana": {
             "enabled": cfg.grafana_enabled,
             **on_system,
+            "replicas": sc.GRAFANA_REPLICAS,
+            "resources": sc.GRAFANA.resources(),
             "admin": {"existingSecret": GRAFANA_SECRET, "userKey": "admin-user", "passwordKey": "admin-password"},
-            "sidecar": {"dashboards": {"enabled": True, "label": "grafana_dashboard", "searchNamespace": "ALL"}},
+            # Applies to each sidecar container (dashboards, datasources).
+            "sidecar": {"resources": sc.GRAFANA_SIDECAR.resources(),
+                        "dashboards": {"enabled": True, "label": "grafana_dashboard", "searchNamespace": "ALL"}},
         },
-        "prometheusOperator": on_system,
+        "prometheusOperator": {
+            **on_system,
+            "resources": sc.PROMETHEUS_OPERATOR.resources(),
+            "prometheusConfigReloader": {"resources": sc.CONFIG_RELOADER.resources()},
+            # The admission webhook's certificate hook Jobs.
+            "admissionWebhooks": {"patch": {"resources": sc.ADMISSION_JOB.resources(), **on_system}},
+        },
         "kube-state-metrics": {
             **on_system,
+            "replicas": sc.KUBE_STATE_METRICS_REPLICAS,
+            "resources": sc.KUBE_STATE_METRICS.resources(),
             # The tier label on pods lets DCGM series be joined to tiers (llm:tier_gpu_* rules).
             "metricLabelsAllowlist": [f"pods=[{naming.LABEL_DOMAIN}/tier,{naming.LABEL_DOMAIN}/release]"],
         },
         # Node exporter runs on every node, GPU nodes included.
-        "prometheus-node-exporter": {"tolerations": [{"operator": "Exists"}]},
+        "prometheus-node-exporter": {"tolerations": [{"operator": "Exists"}],
+                                     "resources": sc.NODE_EXPORTER.resources()},
+    }
+
+
+def keda_values(system: Mapping[str, str]) -> dict[str, Any]:
+    """KEDA's operator, metrics API server and admission webhooks on the system nodes, with the requests the
+    system capacity check counts."""
+    one = {"replicaCount": sc.KEDA_REPLICAS}
+    return {
+        "nodeSelector": dict(system),
+        "operator": one, "metricsServer": one, "webhooks": one,
+        "resources": {"operator": sc.KEDA_OPERATOR.resources(), "metricServer": sc.KEDA_METRICS_SERVER.resources(),
+                      "webhooks": sc.KEDA_WEBHOOKS.resources()},
     }
 
 
@@ -193,7 +224,7 @@ class Observability(pulumi.ComponentResource):
         helm.release(f"{resource_name}-dcgm-exporter", "dcgm-exporter", name="dcgm-exporter", namespace=ns,
                      values=dcgm_values(), opts=pulumi.ResourceOptions(parent=self, depends_on=[stack]))
         keda = helm.release(f"{resource_name}-keda", "keda", name="keda", namespace=KEDA_NAMESPACE,
-                            create_namespace=True, values={"nodeSelector": dict(args.system_node_selector)},
+                            create_namespace=True, values=keda_values(args.system_node_selector),
                             opts=after)
         rule = prometheus_rule(args.tiers, args.tiers_namespace, args.replica_prices)
         rules = k8s.apiextensions.CustomResource(

@@ -51,10 +51,38 @@ def tier_plan(cfg: StackConfig, plans: Optional[dict[int, TierPlan]] = None,
     return rows
 
 
+def capacity_markdown(capacity: Optional[dict[str, Any]]) -> list[str]:
+    """plan.md's system node group section, from ``system_capacity.report`` (the ``systemCapacity`` output)."""
+    if not capacity:
+        return []
+    per, req, head = capacity["allocatablePerNode"], capacity["requested"], capacity["headroomPercent"]
+    cpu = lambda m: f"{m / 1000:.2f}"  # noqa: E731
+    gib = lambda mi: f"{mi / 1024:.1f}"  # noqa: E731
+    lines = [
+        "## System node group", "",
+        f"{capacity['nodes']} x {capacity['instanceType']} (the tightest listed type): "
+        + ("fits" if capacity["fits"] else "DOES NOT FIT")
+        + f"; requested {cpu(req['cpuM'])} of {cpu(per['cpuM'] * capacity['nodes'])} vCPU, {gib(req['memoryMi'])} of "
+        f"{gib(per['memoryMi'] * capacity['nodes'])} GiB, {req['pods']} pods; headroom {head['cpu']}% CPU, "
+        f"{head['memory']}% memory. Allocatable per node after kube-reserved and the eviction threshold "
+        "(components/system_capacity.py); pods placed first-fit, largest first (a feasibility check: the "
+        "scheduler spreads them more evenly).", "",
+        "| node | CPU requested / allocatable (vCPU) | memory requested / allocatable (GiB) | pods / max |",
+        "|---|---|---|---|",
+    ]
+    for n in capacity["perNode"]:
+        lines.append(f"| {n['node']} | {cpu(n['cpuM'])} / {cpu(per['cpuM'])} | {gib(n['memoryMi'])} / "
+                     f"{gib(per['memoryMi'])} | {n['pods']} / {per['pods']} |")
+    if capacity.get("unplaced"):
+        lines.append(f"\nNo room for: {', '.join(capacity['unplaced'])}")
+    return lines + [""]
+
+
 def plan_markdown(stack: str, rows: list[dict[str, Any]], warnings: Sequence[str] = (),
+                  capacity: Optional[dict[str, Any]] = None,
                   scale_from_zero: Sequence[dict[str, Any]] = ()) -> str:
-    """Render plan rows as the Markdown table of plan.md, then the time a scale-to-zero tier takes to answer
-    its first request (from the rollout plan) and the preview's warnings (if any)."""
+    """Render plan rows as the Markdown table of plan.md, the time a scale-to-zero tier takes to answer its
+    first request (from the rollout plan), the system node group's capacity, then the preview's warnings."""
     lines = [f"# Plan: {stack}", "", f"Costs: {PRICE_SOURCE}; a replica is priced as its share of the cheapest instance type that holds it.", ""]
     tail: list[str] = []
     if scale_from_zero:
@@ -67,6 +95,7 @@ def plan_markdown(stack: str, rows: list[dict[str, Any]], warnings: Sequence[str
                  "Gateway v1.9 builds no upstream cluster for a Service without ready endpoints (a direct 503; "
                  "internal/gatewayapi/route.go), so at zero replicas that signal does not exist yet: routing the "
                  "tier through an FQDN Backend is the planned fix.", ""]
+    tail += capacity_markdown(capacity)
     if warnings:
         tail += ["## Warnings", "", *(f"- {w}" for w in warnings), ""]
     if not rows:

@@ -18,7 +18,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from . import helm, iam, naming, timing
+from . import helm, iam, naming, system_capacity as sc, timing
 
 ESO_API = "external-secrets.io/v1"
 ESO_SERVICE_ACCOUNT = "external-secrets"
@@ -220,12 +220,16 @@ class SecretStore(pulumi.ComponentResource):
             namespace=naming.EXTERNAL_SECRETS_NAMESPACE, create_namespace=True,
             values={
                 "installCRDs": True,
-                "replicaCount": 2,
+                "replicaCount": sc.ESO_REPLICAS,
                 "serviceAccount": {"create": True, "name": ESO_SERVICE_ACCOUNT},
                 "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
                 **placement,
-                "webhook": {"replicaCount": 2, **placement},
-                "certController": placement,
+                # Requests counted by the system capacity check (components/system_capacity.py).
+                "resources": sc.ESO_CONTROLLER.resources(),
+                "webhook": {"replicaCount": sc.ESO_WEBHOOK_REPLICAS, "resources": sc.ESO_WEBHOOK.resources(),
+                            **placement},
+                "certController": {"replicaCount": sc.ESO_CERT_CONTROLLER_REPLICAS,
+                                   "resources": sc.ESO_CERT_CONTROLLER.resources(), **placement},
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, identity, *policies]))
 

@@ -14,7 +14,7 @@ from typing import Any, Optional
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from . import capacity, models_lock
+from . import capacity, models_lock, system_capacity
 from .config import SECRET_KEYS, ConfigError, ConfigIssue, StackConfig, parse
 
 
@@ -31,7 +31,7 @@ class StackSettings:
     plans: dict[int, capacity.TierPlan]
     """Capacity plan per tier index (tiers whose model is locked with its numbers)."""
     warnings: tuple[str, ...] = ()
-    """What the preview should show but not refuse (hand-written lock entries)."""
+    """What the preview should show but not refuse (hand-written lock entries, thin system capacity)."""
 
 
 def _raw_project_values(project: str) -> dict[str, Any]:
@@ -104,5 +104,5 @@ def load() -> StackSettings:
         alert_receiver_urls=conf.get_secret_object("alertReceiverUrls") if receiver_urls else None,
         lock=lock or models_lock.ModelsLock(version=models_lock.LOCK_VERSION),
         plans=plans,
-        warnings=tuple(models_lock.manual_entry_warnings(cfg, lock)),
+        warnings=(*models_lock.manual_entry_warnings(cfg, lock), *system_capacity.warnings(cfg)),
     )

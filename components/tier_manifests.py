@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from . import gpu_catalog, karpenter, naming, tgi, timing
+from . import gpu_catalog, karpenter, naming, system_capacity as sc, tgi, timing
 from .config import TierConfig
 from .models_lock import ModelLockEntry
 
@@ -148,7 +148,8 @@ def sync_job(tier: TierConfig, release: Release, namespace: str, script_config_m
                                  "--files", json.dumps(files, separators=(",", ":")),
                                  "--cache-dir", f"{tgi.CACHE_DIR}/hub"],
                         "env": env,
-                        "resources": {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"memory": "4Gi"}},
+                        # Runs on the system nodes: counted by the system capacity check.
+                        "resources": sc.WEIGHT_SYNC.resources(),
                         "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
                         "volumeMounts": [{"name": "weights", "mountPath": tgi.CACHE_DIR},
                                          {"name": "scripts", "mountPath": "/scripts", "readOnly": True}],

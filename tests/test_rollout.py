@@ -274,9 +274,14 @@ def test_charts_crds_are_upgraded_with_the_chart(rendered):
     for key in ("prometheus-operator-crds", "envoy-gateway-crds"):
         pin = versions.CHARTS[key]
         assert charts[pin.chart]["version"] == pin.version
-    crd_charts = r.recording.resources
-    assert {x.name for x in crd_charts if x.type == rollout.HELM_CHART} == {
-        "observability-prometheus-operator-crds", "gateway-envoy-gateway-crds"}
+    crd_charts = {x.name: x for x in r.recording.resources if x.type == rollout.HELM_CHART}
+    assert set(crd_charts) == {"observability-prometheus-operator-crds", "gateway-envoy-gateway-crds"}
+    # gateway-crds-helm v1.9.0 renders nothing by default: its templates gate on exactly these values
+    # (envoyproxy/gateway charts/gateway-crds-helm/templates, values.yaml: both false, channel experimental).
+    # prometheus-operator-crds enables every CRD by default (its values are left empty).
+    assert crd_charts["gateway-envoy-gateway-crds"].inputs["values"] == {
+        "crds": {"gatewayAPI": {"enabled": True, "channel": "experimental"}, "envoyGateway": {"enabled": True}}}
+    assert crd_charts["observability-prometheus-operator-crds"].inputs["values"] == {}
 
 
 def test_weight_caches_are_keyed_by_revision_and_never_resized_in_place(rendered):

@@ -312,9 +312,11 @@ def write_build(result: RenderResult, out_dir: Path) -> Path:
     (target / "kubernetes.yaml").write_text(yaml.safe_dump_all(result.kubernetes_objects(), **dump))
     (target / "helm.yaml").write_text(yaml.safe_dump_all(result.helm_releases(), **dump))
     (target / "aws.json").write_text(json.dumps(result.aws_resources(), indent=2, sort_keys=True) + "\n")
+    outputs = result.outputs()
     rollout_plan = rollout.plan(result.stack, result.recording)
-    (target / "plan.md").write_text(plan_markdown(result.stack, result.outputs().get("tierPlan") or [],
-                                                  result.recording.warnings, rollout_plan.scale_from_zero))
+    (target / "plan.md").write_text(plan_markdown(result.stack, outputs.get("tierPlan") or [],
+                                                  result.recording.warnings, outputs.get("systemCapacity"),
+                                                  rollout_plan.scale_from_zero))
     (target / "rollout.md").write_text(rollout.to_markdown(rollout_plan))
     (target / "rollout.json").write_text(rollout.to_json(rollout_plan))
     return target
