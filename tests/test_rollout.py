@@ -341,3 +341,16 @@ def test_the_deploy_job_outlasts_every_stacks_critical_path_and_longest_await(re
         longest = max(timing.parse_duration(t) for x in r.custom_resources for t in x.custom_timeouts.values())
         need = max(plan.critical_path_seconds, longest)
         assert session >= need and job["timeout-minutes"] * 60 >= need, (stack, need)
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_examples_get_a_rollout_plan_too(example_renders, name, tmp_path):
+    result = example_renders(name)
+    result.stack = name
+    target = render_tool.write_build(result, tmp_path)
+    doc = json.loads((target / "rollout.json").read_text())
+    assert doc["criticalPath"]["steps"] and (target / "rollout.md").read_text().startswith(f"# Rollout plan: {name}")
+    # On a cluster it does not create, a tier still syncs its weights before its Deployment starts.
+    steps = doc["criticalPath"]["steps"]
+    assert any(s.startswith("Job llm-tiers/chat-sync-") for s in steps) and steps.index(
+        next(s for s in steps if s.startswith("Job "))) < steps.index("Deployment llm-tiers/chat-live")
