@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STACK  ?= dev
 PYTEST_ARGS ?=
 
-.PHONY: render render-all test config-docs component-docs models-lock clean
+.PHONY: render render-all test config-docs component-docs blue-green-doc models-lock clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ config-docs: $(VENV)/.installed
 
 component-docs: $(VENV)/.installed
 	$(PY) -m tools.component_docs --write
+
+blue-green-doc: $(VENV)/.installed
+	$(PY) -m tools.blue_green_doc --write
 
 clean:
 	rm -rf build .pytest_cache

@@ -104,6 +104,7 @@ pulumi.export("gpuNodeRoleArn", gpu.node_role_arn)
 pulumi.export("tenantKeySecretArns", secrets.tenant_secret_arns)  # ARNs only; see README to read a key
 pulumi.export("baseUrls", gateway.base_urls)
 pulumi.export("tierServiceUrls", {name: tier.service_url for name, tier in tiers.items()})
+pulumi.export("tierServing", {name: tier.serving for name, tier in tiers.items()})  # model, revision, engine
 pulumi.export("tierPlan", tier_plan(cfg, settings.plans,
                                     {m: e.revision for m, e in settings.lock.models.items()}))
 pulumi.export("systemCapacity", system_capacity.report(cfg))  # requested vs allocatable per system node

@@ -662,12 +662,18 @@ def _check_tier(i: int, t: TierConfig, gpu_classes: Optional[Mapping[str, GpuCla
                                   f"(got {t.replicas.min})"))
     if t.serve == "candidate" and t.candidate is None:
         issues.append(ConfigIssue(f"{p}.serve", "is `candidate` but the tier has no candidate release"))
-    for j, arg in enumerate(t.extra_args):
-        if not arg.startswith("--"):
-            issues.append(ConfigIssue(f"{p}.extraArgs[{j}]", f"{arg!r} is not a flag; write it as --flag or --flag=value"))
-    for j, flag in tgi.guarded_extra_args(t.extra_args):
-        issues.append(ConfigIssue(f"{p}.extraArgs[{j}]", f"{flag} is set by the platform from the tier's config "
-                                  "(token limits, shards, quantization, model, ports); use the tier keys instead"))
+    # The live release's flags, and the candidate's (a candidate is deployed like the live release, so it is
+    # checked like it: a guarded flag there would otherwise fail the engine argument builder mid-deploy).
+    flag_lists = [(f"{p}.extraArgs", t.extra_args)]
+    if t.candidate is not None and t.candidate.extra_args is not None:
+        flag_lists.append((f"{p}.candidate.extraArgs", t.candidate.extra_args))
+    for where, extra in flag_lists:
+        for j, arg in enumerate(extra):
+            if not arg.startswith("--"):
+                issues.append(ConfigIssue(f"{where}[{j}]", f"{arg!r} is not a flag; write it as --flag or --flag=value"))
+        for j, flag in tgi.guarded_extra_args(extra):
+            issues.append(ConfigIssue(f"{where}[{j}]", f"{flag} is set by the platform from the tier's config "
+                                      "(token limits, shards, quantization, model, ports); use the tier keys instead"))
     if t.candidate and t.candidate.image and not _has_explicit_tag(t.candidate.image):
         issues.append(ConfigIssue(f"{p}.candidate.image", "must name an explicit tag (not latest), e.g. "
                                   f"{versions.IMAGES['tgi']}"))

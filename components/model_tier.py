@@ -83,6 +83,8 @@ class ModelTier(pulumi.ComponentResource):
     """Deployment per release (``live``, and ``candidate`` when configured)."""
     service: k8s.core.v1.Service
     """The tier's Service (routes to the tier should depend on it)."""
+    serving: dict[str, str]
+    """The release the Service sends traffic to: ``release``, ``model``, ``revision``, ``engine``, ``image``."""
 
     def __init__(self, resource_name: str, args: ModelTierArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(naming.type_token("ModelTier"), resource_name, None, opts)
@@ -165,5 +167,10 @@ class ModelTier(pulumi.ComponentResource):
 
         self.service_name = t.name
         self.service_url = f"http://{t.name}.{ns}.svc/v1"
+        serving = next(r for r in releases if r.name == t.serve)
+        self.serving = {"release": serving.name, "model": serving.model_id, "revision": serving.lock.revision,
+                        "engine": t.engine, "image": serving.image}
         self.register_outputs({"serviceName": self.service_name, "serviceUrl": self.service_url,
-                               "serving": t.serve, "revision": args.lock.revision})
+                               "serving": self.serving,
+                               "releases": {r.name: {"model": r.model_id, "revision": r.lock.revision}
+                                            for r in releases}})

@@ -172,24 +172,38 @@ def model_shape(entry: ModelLockEntry) -> Optional["capacity.ModelShape"]:
                                weights_bytes=entry.weights_bytes)
 
 
-def tier_plans(cfg: StackConfig, lock: Optional[ModelsLock]) -> dict[int, "capacity.TierPlan"]:
-    """Capacity plan per tier index, for tiers whose live model is locked with its numbers."""
+def release_models(tier) -> dict[str, str]:
+    """Release name -> the model it serves (``live``, and ``candidate`` when configured)."""
+    out = {"live": tier.model_id}
+    if tier.candidate is not None:
+        out["candidate"] = tier.candidate.model_id or tier.model_id
+    return out
+
+
+def tier_plans(cfg: StackConfig, lock: Optional[ModelsLock]) -> dict[tuple[int, str], "capacity.TierPlan"]:
+    """Capacity plan per (tier index, release), for every release whose model is locked with its numbers: the
+    candidate is planned like the live release (it runs on the same GPUs with the same token limits)."""
     plans = {}
     for i, tier in enumerate(cfg.tiers):
-        entry = lock.models.get(tier.model_id) if lock else None
-        shape = model_shape(entry) if entry else None
         cls = cfg.gpu_classes.get(tier.gpu_class)
-        if shape is None or cls is None:
-            continue
-        types = [gpu_catalog.lookup(t) for t in cls.instance_types]
-        plans[i] = capacity.plan(shape, gpu_catalog.class_gpu(list(cls.instance_types)), tier.gpus_per_replica,
-                                 tier.max_total_tokens, types)
+        for release, model_id in release_models(tier).items():
+            entry = lock.models.get(model_id) if lock else None
+            shape = model_shape(entry) if entry else None
+            if shape is None or cls is None:
+                continue
+            types = [gpu_catalog.lookup(t) for t in cls.instance_types]
+            plans[(i, release)] = capacity.plan(shape, gpu_catalog.class_gpu(list(cls.instance_types)),
+                                                tier.gpus_per_replica, tier.max_total_tokens, types)
     return plans
 
 
-def capacity_issues(cfg: StackConfig, plans: dict[int, "capacity.TierPlan"]) -> list[ConfigIssue]:
-    return [ConfigIssue(f"tiers[{i}]", f"{cfg.tiers[i].model_id} on {p.gpus} x {p.gpu}: {problem}")
-            for i, p in sorted(plans.items()) for problem in p.problems]
+def capacity_issues(cfg: StackConfig, plans: dict[tuple[int, str], "capacity.TierPlan"]) -> list[ConfigIssue]:
+    out = []
+    for (i, release), p in sorted(plans.items()):
+        path = f"tiers[{i}]" if release == "live" else f"tiers[{i}].candidate"
+        model_id = release_models(cfg.tiers[i])[release]
+        out += [ConfigIssue(path, f"{model_id} on {p.gpus} x {p.gpu}: {problem}") for problem in p.problems]
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- from the Hub

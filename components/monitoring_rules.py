@@ -131,7 +131,9 @@ def tier_alerts(tier: TierConfig, namespace: str) -> list[dict[str, Any]]:
     t = tier.name
     sel = f'{{tier="{t}"}}'
     queue_threshold = tier.autoscaling.queue_depth_per_replica * QUEUE_ALERT_FACTOR
-    hpa = f"keda-hpa-{t}-live"
+    # Replica alerts watch the release that serves (the candidate, while a blue/green swap serves it).
+    serving = f"{t}-{tier.serve}"
+    hpa = f"keda-hpa-{serving}"
     alerts = [
         _alert("LlmTierQueueDepthHigh", tier, f"llm:tier_queue_depth_per_replica{sel} > {queue_threshold}",
                f"{tier.slo.queue_alert_minutes}m", "warning",
@@ -165,8 +167,8 @@ def tier_alerts(tier: TierConfig, namespace: str) -> list[dict[str, Any]]:
                "The Job that downloads the tier's locked model revision failed (token, license, network or "
                "verification); new pods of this release cannot start."),
         _alert("LlmTierNoReadyReplica", tier,
-               (f'kube_deployment_status_replicas_available{{namespace="{namespace}", deployment="{t}-live"}} == 0'
-                f' and kube_deployment_spec_replicas{{namespace="{namespace}", deployment="{t}-live"}} > 0'),
+               (f'kube_deployment_status_replicas_available{{namespace="{namespace}", deployment="{serving}"}} == 0'
+                f' and kube_deployment_spec_replicas{{namespace="{namespace}", deployment="{serving}"}} > 0'),
                "5m", "critical", f"Tier {t} has no ready replica", "Every request to the tier fails."),
     ]
     return alerts

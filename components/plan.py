@@ -16,22 +16,43 @@ from .config import StackConfig
 
 
 # Column order of plan.md.
-COLUMNS = ("tier", "model", "revision", "gpuClass", "instanceTypes", "gpusPerReplica", "maxInputTokens",
-           "maxTotalTokens", "maxOutputTokens", "weightsGiB", "kvBytesPerToken", "kvTokenCapacity",
-           "concurrentMaxSequences", "fits", "usdPerReplicaHour", "replicasMin", "replicasMax", "serving")
+COLUMNS = ("tier", "serving", "model", "revision", "engine", "gpuClass", "instanceTypes", "gpusPerReplica",
+           "maxInputTokens", "maxTotalTokens", "maxOutputTokens", "weightsGiB", "kvBytesPerToken", "kvTokenCapacity",
+           "concurrentMaxSequences", "fits", "usdPerReplicaHour", "replicasMin", "replicasMax", "otherRelease")
 
 
-def tier_plan(cfg: StackConfig, plans: Optional[dict[int, TierPlan]] = None,
+def _release(t, name: str, revisions: dict[str, str]) -> tuple[str, str]:
+    """(model, revision) of a tier's release: its pin, else the locked revision."""
+    if name == "candidate" and t.candidate is not None:
+        model = t.candidate.model_id or t.model_id
+        pin = t.candidate.revision or (t.revision if model == t.model_id else None)
+    else:
+        model, pin = t.model_id, t.revision
+    return model, pin or revisions.get(model, "(not locked yet)")
+
+
+def tier_plan(cfg: StackConfig, plans: Optional[dict[tuple[int, str], TierPlan]] = None,
               revisions: Optional[dict[str, str]] = None) -> list[dict[str, Any]]:
-    """One row per tier; capacity columns come from the planner where the tier's model is locked."""
+    """One row per tier, describing the release that serves (``serve``): its model, revision, engine and
+    capacity; ``otherRelease`` names the release beside it during a blue/green swap."""
     plans, revisions = plans or {}, revisions or {}
     rows = []
     for i, t in enumerate(cfg.tiers):
-        p = plans.get(i)
+        p = plans.get((i, t.serve))
+        model, revision = _release(t, t.serve, revisions)
+        other = None
+        if t.candidate is not None:
+            other_name = "live" if t.serve == "candidate" else "candidate"
+            o_model, o_rev = _release(t, other_name, revisions)
+            o_plan = plans.get((i, other_name))
+            fits = ("fits" if o_plan.fits else "DOES NOT FIT") if o_plan else "not planned"
+            other = f"{other_name}: {o_model}@{o_rev[:10]} ({fits}, not serving)"
         rows.append({
             "tier": t.name,
-            "model": t.model_id,
-            "revision": t.revision or revisions.get(t.model_id, "(not locked yet)"),
+            "serving": t.serve,
+            "model": model,
+            "revision": revision,
+            "engine": t.engine,
             "gpuClass": t.gpu_class,
             "instanceTypes": list(cfg.gpu_classes[t.gpu_class].instance_types),
             "gpusPerReplica": t.gpus_per_replica,
@@ -46,7 +67,7 @@ def tier_plan(cfg: StackConfig, plans: Optional[dict[int, TierPlan]] = None,
             "usdPerReplicaHour": p.replica_hourly_usd if p and p.replica_hourly_usd is not None else "—",
             "replicasMin": t.replicas.min,
             "replicasMax": t.replicas.max,
-            "serving": t.serve,
+            "otherRelease": other or "—",
         })
     return rows
 

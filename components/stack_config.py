@@ -28,8 +28,8 @@ class StackSettings:
     """Secret map of alert receiver name to URL, or None."""
     lock: models_lock.ModelsLock
     """The models lock (holds every model the stack deploys; load() refuses the stack otherwise)."""
-    plans: dict[int, capacity.TierPlan]
-    """Capacity plan per tier index (tiers whose model is locked with its numbers)."""
+    plans: dict[tuple[int, str], capacity.TierPlan]
+    """Capacity plan per (tier index, release) for releases whose model is locked with its numbers."""
     warnings: tuple[str, ...] = ()
     """What the preview should show but not refuse (hand-written lock entries, thin system capacity)."""
 

@@ -92,17 +92,21 @@ def aws_resources(path: Path) -> dict[str, Any]:
 
 
 def plan_rows(path: Path) -> dict[str, Any]:
+    """The tier table of plan.md (the table whose first column is ``tier``; plan.md has other tables), by tier."""
     if not path.exists():
         return {}
-    lines = [line for line in path.read_text().splitlines() if line.startswith("|")]
-    if len(lines) < 2:
-        return {}
-    header = [c.strip() for c in lines[0].strip("|").split("|")]
-    rows = {}
-    for line in lines[2:]:
+    rows: dict[str, Any] = {}
+    header: list[str] = []
+    for line in path.read_text().splitlines():
+        if not line.startswith("|"):
+            header = []
+            continue
         cells = [c.strip() for c in line.strip("|").split("|")]
-        row = dict(zip(header, cells))
-        rows[f"tier {row.get('tier')}"] = row
+        if not header:
+            header = cells
+        elif header[0] == "tier" and not set(line) <= set("|-: "):
+            row = dict(zip(header, cells))
+            rows[f"tier {row['tier']}"] = row
     return rows
 
 
