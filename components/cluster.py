@@ -206,7 +206,11 @@ class Cluster(pulumi.ComponentResource):
             bootstrap_self_managed_addons=False,
             upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, *cluster_policies], protect=args.protect))
+            # EKS keeps a cluster in its VPC (subnets update in place only within it): new subnets mean a new
+            # cluster, so say so to the engine instead of letting the update fail at AWS. Its name is fixed, so
+            # the old one must go first (protect: true refuses either way).
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, *cluster_policies], protect=args.protect,
+                                        replace_on_changes=["vpcConfig.subnetIds"], delete_before_replace=True))
         cluster_sg = eks.vpc_config.cluster_security_group_id
         aws.ec2.Tag(f"{resource_name}-sg-discovery", resource_id=cluster_sg, key=naming.KARPENTER_DISCOVERY_TAG,
                     value=name, opts=child)

@@ -74,6 +74,10 @@ CHARTS: dict[str, Chart] = {
     "dcgm-exporter": Chart("dcgm-exporter", "https://nvidia.github.io/dcgm-exporter/helm-charts", "4.8.2"),
 }
 
+# The app version kube-prometheus-stack 88.3.0 and prometheus-operator-crds 31.0.0 install (their CRDs are
+# published with the operator's release). Move together with those two charts.
+PROMETHEUS_OPERATOR_VERSION = "v0.93.0"
+
 # Karpenter EC2NodeClass AMI alias: the AL2023 EKS-optimized (NVIDIA variant picked by instance type)
 # release, pinned; never ``@latest``.
 AL2023_AMI_ALIAS = "al2023@v20260903"

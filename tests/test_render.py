@@ -19,7 +19,7 @@ def test_there_are_dev_staging_and_prod_stacks():
 def test_stack_renders_the_contract_files(rendered, stack, tmp_path):
     target = render_tool.write_build(rendered(stack), tmp_path)
     assert sorted(p.name for p in target.iterdir()) == ["aws.json", "helm.yaml", "kubernetes.yaml", "plan.md",
-                                                        "rollout.json", "rollout.md"]
+                                                        "rollout.json", "rollout.md", "state.json"]
     aws = json.loads((target / "aws.json").read_text())
     assert isinstance(aws, list) and aws
     assert all(set(e) == {"type", "name", "inputs"} and e["type"].startswith("aws:") for e in aws)

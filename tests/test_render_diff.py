@@ -1,56 +1,160 @@
-"""The credential-free PR diff: object-level changes between two renders."""
+"""The credential-free PR diff (tools/render_diff.py): what a reviewer must see, checked on real renders.
+
+Golden files (tests/golden/render_diff/<scenario>.md) hold the exact comment each PR scenario produces;
+`UPDATE_GOLDEN=1 make test PYTEST_ARGS=tests/test_render_diff.py` rewrites them after a deliberate change.
+"""
 
 from __future__ import annotations
 
-from conftest import overrides, stack_values
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from components import versions
+from conftest import ROOT, overrides, stack_values
+from tools import blue_green_doc
 from tools import render as render_tool
 from tools import render_diff
 
+GOLDEN = ROOT / "tests" / "golden" / "render_diff"
 
-def _build(tmp_path, name, **kw):
-    return render_tool.write_build(render_tool.render("dev", **kw), tmp_path / name).parent
+
+def _build(tmp_path: Path, name: str, stack: str, values=None) -> Path:
+    result = render_tool.render(stack, overrides=overrides(values) if values is not None else None)
+    return render_tool.write_build(result, tmp_path / name)
+
+
+def _diff(tmp_path, stack, change):
+    values = stack_values(stack)
+    base = _build(tmp_path, "base", stack, values)
+    change(values)
+    head = _build(tmp_path, "head", stack, values)
+    d = render_diff.diff_stack(base, head)
+    return d, render_diff.markdown({stack: d})
+
+
+def _golden(name: str, text: str) -> None:
+    path = GOLDEN / f"{name}.md"
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    assert path.exists(), f"{path} is missing; run with UPDATE_GOLDEN=1 once"
+    assert text == path.read_text(), f"the {name} comment changed; review it and run with UPDATE_GOLDEN=1"
+
+
+def _changed(d, label):
+    return next(c for c in d.changed if c.label == label)
 
 
 def test_no_change_is_said_plainly(tmp_path):
-    base, head = _build(tmp_path, "base"), _build(tmp_path, "head")
-    diffs = {"dev": render_diff.diff_stack(base / "dev", head / "dev")}
-    assert all(d.empty for d in diffs["dev"].values())
-    assert "No change in any stack's render." in render_diff.markdown(diffs)
+    base, head = _build(tmp_path, "base", "dev"), _build(tmp_path, "head", "dev")
+    d = render_diff.diff_stack(base, head)
+    assert d.empty and "No change in any stack's render." in render_diff.markdown({"dev": d})
 
 
-def test_a_tiers_max_replicas_is_a_small_reviewable_diff(tmp_path):
-    values = stack_values("dev")
-    base = _build(tmp_path, "base", overrides=overrides(values))
-    values["tiers"][0]["replicas"]["max"] = 3
-    head = _build(tmp_path, "head", overrides=overrides(values))
-    files = render_diff.diff_stack(base / "dev", head / "dev")
-    k8s = files["kubernetes.yaml"]
-    assert not k8s.added and not k8s.removed
-    # The autoscaler that enforces it, and the alert text that quotes it: nothing else.
-    assert k8s.changed["ScaledObject llm-tiers/chat-small-live (keda.sh/v1alpha1)"] == [("spec.maxReplicaCount", 2, 3)]
-    (rule_key,) = set(k8s.changed) - {"ScaledObject llm-tiers/chat-small-live (keda.sh/v1alpha1)"}
-    assert rule_key.startswith("PrometheusRule monitoring/llm-tiers")
-    assert all("replicas.max = 3" in str(new) for _, _, new in k8s.changed[rule_key]), k8s.changed[rule_key]
-    assert files["aws.json"].empty and files["helm.yaml"].empty
-    assert files["plan.md"].changed == {"tier chat-small": [("replicasMax", "2", "3")]}
-    text = render_diff.markdown({"dev": files})
-    assert "**kubernetes.yaml**: 0 added, 0 removed, 2 changed" in text and "`replicasMax`: `2` → `3`" in text
+def test_a_new_engine_flag_shows_as_that_flag(tmp_path):
+    d, text = _diff(tmp_path, "dev", lambda v: v["tiers"][0].update(extraArgs=["--max-waiting-tokens=20"]))
+    c = _changed(d, "Deployment llm-tiers/chat-small-live")
+    assert ("spec.template.spec.containers[tgi].args[--max-waiting-tokens]", None, "20") in c.changes
+    assert not c.replaced_by and not d.added and not d.removed
+    _golden("new-engine-flag", text)
 
 
-def test_added_and_removed_objects_and_nested_fields():
-    d = render_diff.diff_keyed({"a": {"x": 1, "l": [1, 2]}, "gone": {}}, {"a": {"x": 2, "l": [1, 3], "y": 0}, "new": {}})
-    assert d.added == ["new"] and d.removed == ["gone"]
-    assert d.changed["a"] == [("l[1]", 2, 3), ("x", 1, 2), ("y", None, 0)]
+def test_a_new_tenant_with_limits_is_shown_in_full(tmp_path):
+    def add(v):
+        v["tenants"].append({"name": "batch", "tiers": ["chat-small"],
+                             "limits": {"requestsPerMinute": 30, "burstPerSecond": 2}})
+    d, text = _diff(tmp_path, "dev", add)
+    assert {e["name"] for e in d.added} == {"secrets-tenant-batch"}  # generator, secret, version
+    assert "requestsPerMinute" not in text or "30" in text
+    traffic = _changed(d, "BackendTrafficPolicy llm-gateway/chat-small")
+    assert any("batch" in json.dumps(new) for _, _, new in traffic.changes), traffic.changes
+    assert "<details><summary>added <code>Secret secrets-tenant-batch</code></summary>" in text
+    _golden("new-tenant", text)
 
 
-def test_policy_documents_compare_as_objects(tmp_path):
-    (tmp_path / "b").mkdir()
-    (tmp_path / "h").mkdir()
-    doc = lambda action: '{"Statement": [{"Action": "%s", "Resource": "*"}], "Version": "2012-10-17"}' % action  # noqa: E731
-    (tmp_path / "b" / "aws.json").write_text('[{"type": "aws:iam/rolePolicy:RolePolicy", "name": "p", "inputs": {"policy": %s}}]'
-                                            % __import__("json").dumps(doc("s3:GetObject")))
-    (tmp_path / "h" / "aws.json").write_text('[{"type": "aws:iam/rolePolicy:RolePolicy", "name": "p", "inputs": {"policy": %s}}]'
-                                            % __import__("json").dumps(doc("s3:PutObject")))
-    d = render_diff.diff_keyed(render_diff.aws_resources(tmp_path / "b" / "aws.json"),
-                               render_diff.aws_resources(tmp_path / "h" / "aws.json"))
-    assert d.changed == {"aws:iam/rolePolicy:RolePolicy p": [("policy.Statement[0].Action", "s3:GetObject", "s3:PutObject")]}
+def test_a_key_rotation_is_named_never_shown(tmp_path):
+    d, text = _diff(tmp_path, "prod", lambda v: v["tenants"][0].update(rotate=1))
+    assert d.rotations == ["rotates the key of tenant search"]
+    assert "> **Key rotation**: prod: rotates the key of tenant search" in text
+    assert "sk-" not in text
+    _golden("key-rotation", text)
+
+
+def test_a_vpc_cidr_change_flags_the_vpc_subnets_and_cluster_as_replaced(tmp_path):
+    d, text = _diff(tmp_path, "staging", lambda v: v["cluster"].update(vpcCidr="10.40.0.0/16"))
+    replaced = {c.label for c in d.replacements}
+    assert "Vpc cluster-vpc" in replaced and "Cluster cluster-eks" in replaced
+    assert {f"Subnet cluster-{k}-{i}" for k in ("public", "private") for i in range(3)} <= replaced
+    vpc = _changed(d, "Vpc cluster-vpc")
+    assert vpc.new_id and vpc.new_id[0] != vpc.new_id[1], "the mock engine gives a replaced VPC a new ID"
+    assert text.index("⚠") < text.index("**Changed**"), "replacements lead the comment"
+    _golden("vpc-cidr", text)
+
+
+def test_a_blue_green_promotion_changes_only_the_live_release(tmp_path):
+    states = blue_green_doc.states()
+    base = render_tool.write_build(blue_green_doc.render_state(states[2]), tmp_path / "base")
+    head = render_tool.write_build(blue_green_doc.render_state(states[3]), tmp_path / "head")
+    d = render_diff.diff_stack(base, head)
+    assert not d.added and {label for label in (render_diff.label(e) for e in d.removed)} == {
+        "Job llm-tiers/chat-small-sync-0e9e39f249", "PersistentVolumeClaim llm-tiers/chat-small-weights-0e9e39f249"}
+    assert [c.label for c in d.changed] == ["Deployment llm-tiers/chat-small-live"]
+    assert not d.replacements
+    _golden("blue-green-promotion", render_diff.markdown({"prod": d}))
+
+
+def test_a_chart_version_bump(tmp_path, monkeypatch):
+    base = _build(tmp_path, "base", "dev")
+    monkeypatch.setitem(versions.CHARTS, "keda", versions.Chart("keda", versions.CHARTS["keda"].repository, "2.20.3"))
+    head = _build(tmp_path, "head", "dev")
+    d = render_diff.diff_stack(base, head)
+    c = _changed(d, "Helm release keda/keda")
+    assert c.changes == [("version", "2.20.2", "2.20.3")] and not c.replaced_by
+    _golden("chart-bump", render_diff.markdown({"dev": d}))
+
+
+def test_max_total_tokens_changes_the_flag_and_the_plan_row(tmp_path):
+    d, text = _diff(tmp_path, "dev", lambda v: v["tiers"][0].update(maxTotalTokens=16384))
+    c = _changed(d, "Deployment llm-tiers/chat-small-live")
+    assert ("spec.template.spec.containers[tgi].args[--max-total-tokens]", "8192", "16384") in c.changes
+    row = next(v for k, v in d.plan.items() if k.endswith("tier chat-small"))
+    assert ("maxTotalTokens", "8192", "16384") in row and ("maxOutputTokens", "4096", "12288") in row
+    _golden("max-total-tokens", text)
+
+
+def test_a_renamed_object_is_a_replacement(tmp_path):
+    d, _ = _diff(tmp_path, "dev", lambda v: v["cluster"].setdefault("efs", {}).update(storageClassName="efs-cache"))
+    sc = _changed(d, "StorageClass efs-cache")
+    assert "metadata.name" in sc.replaced_by
+    pvc = next(c for c in d.changed if c.label.startswith("PersistentVolumeClaim"))
+    assert "spec.storageClassName" in pvc.replaced_by and "data" in pvc.loses
+
+
+def test_lists_are_compared_element_by_element():
+    assert render_diff.field_changes({"l": ["a", "b"]}, {"l": ["a", "b", "c"]}) == [("l[+]", None, "c")]
+    assert render_diff.field_changes([{"name": "x", "v": 1}, {"name": "y", "v": 2}],
+                                     [{"name": "y", "v": 3}, {"name": "x", "v": 1}]) == [("[y].v", 2, 3)]
+    assert render_diff.field_changes(["--a", "1", "--b=2"], ["--b=3", "--a", "1"]) == [("[--b]", "2", "3")]
+
+
+def test_long_values_are_collapsed_never_cut():
+    long_old, long_new = "x" * 300 + "old", "x" * 300 + "new"
+    text = "\n".join(render_diff._value_line("p", long_old, long_new))
+    assert "<details>" in text and long_old in text and long_new in text
+
+
+def test_policy_documents_compare_as_documents():
+    doc = lambda action: json.dumps({"Statement": [{"Action": action, "Resource": "*"}]})  # noqa: E731
+    assert render_diff.field_changes({"policy": doc("s3:GetObject")}, {"policy": doc("s3:PutObject")}) == [
+        ("policy<json>.Statement[0].Action", "s3:GetObject", "s3:PutObject")]
+
+
+def test_a_base_built_before_state_json_still_diffs(tmp_path):
+    base = _build(tmp_path, "base", "dev")
+    (base / "state.json").unlink()
+    head = _build(tmp_path, "head", "dev")
+    d = render_diff.diff_stack(base, head)
+    assert d.changed or d.added  # matched by another key: reported, not silently equal

@@ -159,3 +159,30 @@ def test_previews_use_the_read_only_role_and_deploys_the_deploy_role():
     assert "AWS_PREVIEW_ROLE_ARN_" in roles[("pull-request.yml", "preview")]
     assert "AWS_ROLE_ARN_" in roles[("deploy-stack.yml", "deploy")]
     assert "AWS_PREVIEW_ROLE_ARN_" not in roles[("deploy-stack.yml", "deploy")]
+
+
+def test_the_render_diff_is_fork_safe_and_commented_from_its_artifact():
+    """The job that runs the PR's code has no write permission; the comment is posted by a workflow_run job
+    that runs no PR code and edits its comment in place."""
+    pr = yaml.safe_load((WORKFLOWS[0].parent / "pull-request.yml").read_text())
+    diff = pr["jobs"]["render-diff"]
+    assert diff["permissions"] == {"contents": "read"}
+    upload = next(s for s in diff["steps"] if str(s.get("uses", "")).startswith("actions/upload-artifact@"))
+    assert {"render-diff.md", "pr-number", "build/"} <= set(upload["with"]["path"].split())
+    comment = yaml.safe_load((WORKFLOWS[0].parent / "pr-comment.yml").read_text())
+    triggers = comment.get("on", comment.get(True))
+    assert list(triggers) == ["workflow_run"] and triggers["workflow_run"]["workflows"] == ["pull-request"]
+    (job,) = comment["jobs"].values()
+    uses = [str(s.get("uses", "")) for s in job["steps"]]
+    assert not any(u.startswith("actions/checkout@") for u in uses), "never check out the PR's code here"
+    sticky = next(s for s in job["steps"] if str(s.get("uses", "")).startswith("marocchino/sticky-pull-request-comment@"))
+    assert sticky["with"]["header"] == "render-diff" and "steps.pr.outputs.number" in sticky["with"]["number"]
+
+
+def test_tests_on_github_validate_custom_resources_against_fetched_schemas():
+    for file, job_name in (("pull-request.yml", "test"), ("deploy-stack.yml", "test")):
+        steps = yaml.safe_load((WORKFLOWS[0].parent / file).read_text())["jobs"][job_name]["steps"]
+        runs = [s.get("run", "") for s in steps]
+        fetch = next(i for i, r in enumerate(runs) if "tools.crds fetch" in r)
+        test = next(i for i, r in enumerate(runs) if "make test" in r)
+        assert fetch < test and "CRD_SCHEMA_DIR=" in runs[test], (file, runs)

@@ -113,8 +113,7 @@ def document() -> str:
             r.stack = STACK
             builds.append(render_tool.write_build(r, Path(tmp) / str(i)))
         for (title, line, _, what), base, head in zip(STEPS, builds, builds[1:]):
-            diff = render_diff.markdown({STACK: render_diff.diff_stack(base, head)})
-            body = diff.split("\n", 2)[2].strip()  # drop the comment's heading
+            body = "\n".join(render_diff.stack_markdown(STACK, render_diff.diff_stack(base, head))[2:]).strip()
             lines += [f"## {title}", "", "```yaml", line, "```", "", what, "", body, ""]
     return "\n".join(lines).rstrip() + "\n"
 

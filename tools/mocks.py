@@ -19,6 +19,8 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime.sync_await import _ensure_event_loop
 
+from tools.replacements import identity_values
+
 ACCOUNT_ID = "111122223333"  # the AWS documentation example account
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 SECRET_MARKER = "[secret]"
@@ -118,7 +120,9 @@ class PlatformMocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         t, name, inputs = args.typ, args.name, dict(args.inputs)
-        h = _hex(t, name)
+        # The inputs that force a new resource are part of its identity: change one, and the render shows a
+        # new ID where AWS would create a new resource (tools/replacements.py).
+        h = _hex(t, name, *identity_values(t, inputs))
         state: dict[str, Any] = dict(inputs)
 
         if t.startswith("kubernetes:"):

@@ -303,6 +303,27 @@ def aws_resources(recording: Recording) -> list[dict[str, Any]]:
     return sorted(entries, key=lambda e: (e["type"], e["name"]))
 
 
+def state(recording: Recording) -> list[dict[str, Any]]:
+    """Every resource as the engine would hold it after ``pulumi up`` (a redacted state export): URN, type,
+    ID, inputs and the options that decide replacement and deletion. The PR diff matches resources by URN, so
+    it sees replacements (an identity input changed: a new ID), renames and random resources (key rotation)."""
+    out = []
+    for r in recording.resources:
+        if not (r.custom or r.remote):
+            continue
+        entry: dict[str, Any] = {"urn": r.urn.replace("pulumi:pulumi:Stack$", ""), "type": r.type, "name": r.name,
+                                 "id": r.id, "inputs": redact(r.inputs)}
+        if r.type.startswith("random:"):
+            entry.pop("id")  # the mock's placeholder ID; a random resource's identity is its keepers
+        for key, value in (("protect", r.protect), ("retainOnDelete", r.retain_on_delete),
+                           ("deleteBeforeReplace", r.delete_before_replace), ("replaceOnChanges", r.replace_on_changes),
+                           ("ignoreChanges", r.ignore_changes)):
+            if value:
+                entry[key] = value
+        out.append(entry)
+    return sorted(out, key=lambda e: e["urn"])
+
+
 def write_build(result: RenderResult, out_dir: Path) -> Path:
     from components.plan import plan_markdown
 
@@ -312,6 +333,7 @@ def write_build(result: RenderResult, out_dir: Path) -> Path:
     (target / "kubernetes.yaml").write_text(yaml.safe_dump_all(result.kubernetes_objects(), **dump))
     (target / "helm.yaml").write_text(yaml.safe_dump_all(result.helm_releases(), **dump))
     (target / "aws.json").write_text(json.dumps(result.aws_resources(), indent=2, sort_keys=True) + "\n")
+    (target / "state.json").write_text(json.dumps(state(result.recording), indent=1, sort_keys=True) + "\n")
     outputs = result.outputs()
     rollout_plan = rollout.plan(result.stack, result.recording)
     (target / "plan.md").write_text(plan_markdown(result.stack, outputs.get("tierPlan") or [],
