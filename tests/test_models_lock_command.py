@@ -96,7 +96,10 @@ def test_hand_written_entries_are_replaced_at_their_revision_by_the_hubs_answer(
         "numLayers": 64, "numAttentionHeads": 40, "numKeyValueHeads": 8, "headDim": 128, "weightsBytes": 700,
         "files": [{"path": "model.safetensors", "size": 700}, {"path": "vocab.json", "size": None}]})
     lock = models_lock.ModelsLock(version=1, models={"org/open-awq": manual})
-    new = lock_tool.refresh(lock, {"org/open-awq": None}, HfApi(endpoint=hub.url), token=None).models["org/open-awq"]
+    kept = lock_tool.refresh(lock, {"org/open-awq": None}, HfApi(endpoint=hub.url), token=None)
+    assert kept.models["org/open-awq"] == manual, "a hand-written entry stays until replacing it is asked for"
+    new = lock_tool.refresh(lock, {"org/open-awq": None}, HfApi(endpoint=hub.url), token=None,
+                            replace_manual=True).models["org/open-awq"]
     assert new.source == "hub" and new.revision == SHA_B and new.unverified_files == []
     assert {f.path: f.size for f in new.files}["vocab.json"] == 2
     assert any(p.endswith(f"/revision/{SHA_B}") for _, p in hub.requests), "asked at the entry's own revision"
@@ -132,3 +135,51 @@ def test_requested_models_come_from_every_stack():
 def test_check_mode_reports_unlocked_models(tmp_path, capsys):
     assert lock_tool.main(["--check", "--lock-file", str(tmp_path / "none.json")]) == 1
     assert "not locked: meta-llama/Llama-3.1-8B-Instruct" in capsys.readouterr().err
+
+
+def _manual_gated_entry():
+    return models_lock.ModelLockEntry.model_validate({
+        "revision": SHA_A, "license": "llama3.1", "gated": True, "source": "manual", "note": "by hand",
+        "numLayers": 32, "numAttentionHeads": 32, "numKeyValueHeads": 8, "headDim": 128, "weightsBytes": 1500,
+        "files": [{"path": "model.safetensors", "size": None}]})
+
+
+def test_adding_a_model_needs_no_token_for_a_hand_written_gated_entry(hub, monkeypatch, tmp_path):
+    """A composer adds an open model to a lock that holds a hand-written gated one, without that model's token."""
+    monkeypatch.delenv("HF_TOKEN")
+    lock_file = tmp_path / "team.lock.json"
+    lock_file.write_text(models_lock.dump(models_lock.ModelsLock(version=1, models={"org/gated-llama": _manual_gated_entry()})))
+    assert lock_tool.main(["--lock-file", str(lock_file), "--endpoint", hub.url, "--model", "org/open-awq"]) == 0
+    lock = models_lock.load(lock_file)
+    assert set(lock.models) == {"org/gated-llama", "org/open-awq"}
+    assert lock.models["org/gated-llama"] == _manual_gated_entry()
+    assert not any("gated-llama" in path for _, path in hub.requests), "only what was asked is resolved"
+
+
+def test_a_composers_stack_file_is_read_for_its_tiers(hub, tmp_path):
+    stack = tmp_path / "Pulumi.prod.yaml"
+    stack.write_text("config:\n  team-program:tiers:\n    - { name: chat, modelId: org/open-awq }\n"
+                     "  team-program:other: 1\n")
+    lock_file = tmp_path / "lock.json"
+    assert lock_tool.main(["--lock-file", str(lock_file), "--endpoint", hub.url, "--stack-file", str(stack)]) == 0
+    assert set(models_lock.load(lock_file).models) == {"org/open-awq"}
+
+
+def test_an_unreachable_hub_is_said_plainly_without_a_traceback(tmp_path, capsys, monkeypatch):
+    import socket
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code = lock_tool.main(["--lock-file", str(tmp_path / "l.json"), "--endpoint", f"http://127.0.0.1:{port}",
+                           "--model", "org/open-awq"])
+    err = capsys.readouterr().err
+    assert code == 1 and "cannot reach the Hub at http://127.0.0.1:" in err and "Traceback" not in err
+    assert not (tmp_path / "l.json").exists(), "nothing is written when the Hub could not be asked"
+
+
+def test_model_arguments_are_checked():
+    assert lock_tool.parse_model("org/name@abc") == ("org/name", "abc")
+    with pytest.raises(LockError, match="write it as org/name"):
+        lock_tool.parse_model("name-only")
