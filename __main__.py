@@ -8,7 +8,7 @@ import pulumi
 from components import (Cluster, ClusterArgs, Gateway, GatewayArgs, GpuCapacity, GpuCapacityArgs, ModelTier,
                         ModelTierArgs, Namespaces, NamespacesArgs, Observability, ObservabilityArgs, SecretStore,
                         SecretStoreArgs, TenantKeyArgs)
-from components import system_capacity
+from components import bill, system_capacity
 from components.plan import replica_prices, tier_plan
 from components.stack_config import load
 
@@ -107,3 +107,6 @@ pulumi.export("tierServiceUrls", {name: tier.service_url for name, tier in tiers
 pulumi.export("tierPlan", tier_plan(cfg, settings.plans,
                                     {m: e.revision for m, e in settings.lock.models.items()}))
 pulumi.export("systemCapacity", system_capacity.report(cfg))  # requested vs allocatable per system node
+# What the stack costs at replicas.min and replicas.max, fixed costs included (plan.md opens with it).
+pulumi.export("bill", bill.stack_bill(cfg, settings.lock.models, settings.region,
+                                      has_hf_token=settings.hf_token is not None).to_output())

@@ -31,6 +31,11 @@ EKS_ADDONS: dict[str, dict[str, str]] = {
 
 SUPPORTED_KUBERNETES_VERSIONS: tuple[str, ...] = tuple(sorted(EKS_ADDONS))
 
+# EKS version support policy of the control plane: standard support only. With STANDARD, EKS upgrades a
+# cluster whose version leaves standard support instead of moving it to extended support, which bills six
+# times the hourly price (components/bill.py prices the control plane by this value).
+EKS_SUPPORT_TYPE = "STANDARD"
+
 
 @dataclass(frozen=True)
 class Chart:

@@ -316,7 +316,7 @@ def write_build(result: RenderResult, out_dir: Path) -> Path:
     rollout_plan = rollout.plan(result.stack, result.recording)
     (target / "plan.md").write_text(plan_markdown(result.stack, outputs.get("tierPlan") or [],
                                                   result.recording.warnings, outputs.get("systemCapacity"),
-                                                  rollout_plan.scale_from_zero))
+                                                  rollout_plan.scale_from_zero, outputs.get("bill")))
     (target / "rollout.md").write_text(rollout.to_markdown(rollout_plan))
     (target / "rollout.json").write_text(rollout.to_json(rollout_plan))
     return target

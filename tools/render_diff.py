@@ -92,14 +92,21 @@ def aws_resources(path: Path) -> dict[str, Any]:
 
 
 def plan_rows(path: Path) -> dict[str, Any]:
+    """The rows of plan.md's tier table (the table whose header starts ``| tier | model |``), by tier. The cost
+    summary's figures are compared through outputs.json (the ``bill`` output)."""
     if not path.exists():
         return {}
-    lines = [line for line in path.read_text().splitlines() if line.startswith("|")]
-    if len(lines) < 2:
+    table: list[str] = []
+    for line in path.read_text().splitlines():
+        if table and not line.startswith("|"):
+            break
+        if table or line.startswith("| tier | model |"):
+            table.append(line)
+    if len(table) < 2:
         return {}
-    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    header = [c.strip() for c in table[0].strip("|").split("|")]
     rows = {}
-    for line in lines[2:]:
+    for line in table[2:]:
         cells = [c.strip() for c in line.strip("|").split("|")]
         row = dict(zip(header, cells))
         rows[f"tier {row.get('tier')}"] = row
