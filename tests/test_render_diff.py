@@ -33,6 +33,11 @@ def test_a_tiers_max_replicas_is_a_small_reviewable_diff(tmp_path):
     assert all("replicas.max = 3" in str(new) for _, _, new in k8s.changed[rule_key]), k8s.changed[rule_key]
     assert files["aws.json"].empty and files["helm.yaml"].empty
     assert files["plan.md"].changed == {"tier chat-small": [("replicasMax", "2", "3")]}
+    # The bill follows: the tier's line and the total at max, nothing at min.
+    bill = {path: (old, new) for path, old, new in files["outputs.json"].changed["bill"]}
+    assert bill["tiers[0].replicasMax"] == (2, 3)
+    assert bill["total.usdPerMonthMax"][1] > bill["total.usdPerMonthMax"][0]
+    assert not [p for p in bill if p.endswith("Min")]
     text = render_diff.markdown({"dev": files})
     assert "**kubernetes.yaml**: 0 added, 0 removed, 2 changed" in text and "`replicasMax`: `2` → `3`" in text
 

@@ -3,7 +3,8 @@
     python -m tools.render_diff --base base/build --head build [--out diff.md]
 
 Object level, not text: Kubernetes objects are matched by apiVersion/kind/namespace/name, Helm releases
-by namespace/name, AWS resources by type/name, plan.md rows by tier; each change lists the changed field
+by namespace/name, AWS resources by type/name, plan.md rows by tier, stack outputs (the bill among them) by
+name; each change lists the changed field
 paths with old and new values. Needs no cloud credentials, so it works on forks.
 """
 
@@ -113,8 +114,13 @@ def plan_rows(path: Path) -> dict[str, Any]:
     return rows
 
 
+def stack_outputs(path: Path) -> dict[str, Any]:
+    """outputs.json by output name (the ``bill`` output carries the cost summary's figures)."""
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
 LOADERS = {"kubernetes.yaml": kubernetes_objects, "helm.yaml": helm_releases, "aws.json": aws_resources,
-           "plan.md": plan_rows}
+           "plan.md": plan_rows, "outputs.json": stack_outputs}
 
 
 def diff_stack(base: Path, head: Path) -> dict[str, FileDiff]:
