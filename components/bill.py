@@ -261,6 +261,9 @@ def usage_lines(cfg: StackConfig, lock: Mapping[str, ModelLockEntry], tiers: lis
         f"Secrets Manager API {_rate(prices.SECRETS_MANAGER_PER_10K_CALLS)}/10,000 calls (External Secrets reads every "
         f"{cfg.secret_store.refresh_interval}); KMS {_rate(prices.KMS_PER_10K_REQUESTS)}/10,000 requests.",
     ]
+    if cfg.gateway.dns is not None:
+        out.append(f"Route 53: the hosted zone ({_rate(prices.ROUTE53_ZONE_MONTH)}/month) exists already and is not "
+                   "counted; queries of the alias record to the NLB are free.")
     return out
 
 

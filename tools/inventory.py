@@ -106,7 +106,7 @@ def _chart_volumes(r: RecordedResource, storage_classes: dict[str, Any]) -> list
 
 
 def inventory(recording: Recording, stack: str) -> list[ComponentInventory]:
-    """One entry per component (and the stack itself, for top-level resources), in registration order."""
+    """One entry per component (and the stack itself first, for top-level resources), by label."""
     by_urn = {r.urn: r for r in recording.resources}
     storage_classes = {(r.inputs.get("metadata") or {}).get("name"): r.inputs for r in recording.resources
                        if r.type == "kubernetes:storage.k8s.io/v1:StorageClass"}
@@ -128,7 +128,11 @@ def inventory(recording: Recording, stack: str) -> list[ComponentInventory]:
                                    "why": STATEFUL[r.type]})
         if r.type == HELM_RELEASE:
             entry.stateful += _chart_volumes(r, storage_classes)
-    out = [e for e in entries.values() if e.total]
+    # Registration order interleaves across components (the SDK registers asynchronously): sort, so the
+    # build is byte-for-byte reproducible.
+    out = sorted((e for e in entries.values() if e.total), key=lambda e: e.label)
+    for e in [top, *out]:
+        e.stateful.sort(key=lambda x: (x["type"], x["resource"]))
     return ([top] if top.total else []) + out
 
 
