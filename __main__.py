@@ -5,10 +5,10 @@ Reads like the architecture (DESIGN.md section 1): validated config in, componen
 
 import pulumi
 
-from components import (Cluster, ClusterArgs, Gateway, GatewayArgs, GpuCapacity, GpuCapacityArgs, ModelTier,
-                        ModelTierArgs, Namespaces, NamespacesArgs, Observability, ObservabilityArgs, SecretStore,
-                        SecretStoreArgs, TenantKeyArgs)
-from components import system_capacity
+from components import (Cluster, ClusterArgs, Dns, DnsArgs, Gateway, GatewayArgs, GpuCapacity, GpuCapacityArgs,
+                        ModelTier, ModelTierArgs, Namespaces, NamespacesArgs, Observability, ObservabilityArgs,
+                        SecretStore, SecretStoreArgs, TenantKeyArgs)
+from components import bill, dns, system_capacity
 from components.plan import replica_prices, tier_plan
 from components.stack_config import load
 
@@ -35,7 +35,8 @@ gpu = GpuCapacity(
     opts=on_cluster,
 )
 
-namespaces = Namespaces("namespaces", NamespacesArgs.for_platform(cert_manager=cfg.gateway.tls.mode == "cert-manager"),
+namespaces = Namespaces("namespaces", NamespacesArgs.for_platform(cert_manager=cfg.gateway.tls.mode == "cert-manager",
+                                                                 external_dns=cfg.gateway.dns is not None),
                         opts=on_cluster)
 
 secrets = SecretStore(
@@ -92,6 +93,17 @@ gateway = Gateway(
     opts=on_cluster,
 )
 
+# The API's DNS record: kept by ExternalDNS in the configured zone, or created by hand (README "First day").
+records = cfg.gateway.dns and Dns(
+    "dns",
+    DnsArgs(cluster_name=cluster.cluster_name, name_prefix=cfg.cluster_name, region=settings.region,
+            hosted_zone_id=cfg.gateway.dns.hosted_zone_id, zone_name=cfg.gateway.dns.zone_name,
+            hostnames=[cfg.gateway.hostname], txt_owner_id=cfg.gateway.dns.txt_owner_id or cfg.cluster_name,
+            system_node_selector=cluster.system_node_selector, node_cidrs=[cfg.cluster.vpc_cidr],
+            depends_on=[*cluster.nodes_ready, *namespaces.resources, *gateway.api_ready],
+            environment=cfg.environment, tags=cfg.cluster.tags),
+    opts=on_cluster)
+
 pulumi.export("clusterName", cluster.cluster_name)
 pulumi.export("clusterEndpoint", cluster.endpoint)
 pulumi.export("kubeconfig", cluster.kubeconfig)
@@ -103,8 +115,13 @@ pulumi.export("nodeRoleArn", cluster.node_role_arn)
 pulumi.export("gpuNodeRoleArn", gpu.node_role_arn)
 pulumi.export("tenantKeySecretArns", secrets.tenant_secret_arns)  # ARNs only; see README to read a key
 pulumi.export("baseUrls", gateway.base_urls)
+pulumi.export("gatewayAddress", gateway.address)  # the NLB's DNS name: what gateway.hostname must resolve to
+pulumi.export("dns", dns.dns_output(cfg.gateway.hostname, gateway.address, records or None))
 pulumi.export("tierServiceUrls", {name: tier.service_url for name, tier in tiers.items()})
 pulumi.export("tierServing", {name: tier.serving for name, tier in tiers.items()})  # model, revision, engine
 pulumi.export("tierPlan", tier_plan(cfg, settings.plans,
                                     {m: e.revision for m, e in settings.lock.models.items()}))
 pulumi.export("systemCapacity", system_capacity.report(cfg))  # requested vs allocatable per system node
+# What the stack costs at replicas.min and replicas.max, fixed costs included (plan.md opens with it).
+pulumi.export("bill", bill.stack_bill(cfg, settings.lock.models, settings.region,
+                                      has_hf_token=settings.hf_token is not None).to_output())

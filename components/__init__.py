@@ -6,6 +6,7 @@ helpers (config schema, versions, naming, network and IAM documents) sit beside 
 
 from .cluster import Cluster, ClusterArgs
 from .config import ClusterConfig, ConfigError, GpuClassConfig, StackConfig
+from .dns import Dns, DnsArgs
 from .gateway import Gateway, GatewayArgs
 from .gpu_capacity import GpuCapacity, GpuCapacityArgs
 from .model_tier import ModelTier, ModelTierArgs
@@ -13,7 +14,7 @@ from .namespaces import Namespaces, NamespacesArgs
 from .observability import Observability, ObservabilityArgs
 from .secret_store import SecretStore, SecretStoreArgs, TenantKeyArgs
 
-__all__ = ["Cluster", "ClusterArgs", "ClusterConfig", "ConfigError", "Gateway", "GatewayArgs", "GpuCapacity", "GpuCapacityArgs",
+__all__ = ["Cluster", "ClusterArgs", "ClusterConfig", "ConfigError", "Dns", "DnsArgs", "Gateway", "GatewayArgs", "GpuCapacity", "GpuCapacityArgs",
            "GpuClassConfig", "ModelTier", "ModelTierArgs", "Namespaces", "NamespacesArgs", "Observability",
            "ObservabilityArgs", "SecretStore", "SecretStoreArgs", "StackConfig",
            "TenantKeyArgs"]

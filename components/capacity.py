@@ -66,10 +66,52 @@ def usable_bytes(gpu: GpuModel) -> int:
     return int(gpu.memory_gib * GIB * (1 - OVERHEAD_FRACTION)) - RESERVED_BYTES_PER_GPU
 
 
+# Karpenter's estimate of the memory a node's hypervisor and OS keep before the node exists
+# (``settings.vmMemoryOverheadPercent``, default 0.075, aws/karpenter-provider-aws charts/karpenter/values.yaml
+# at v1.14.1; the same figure system_capacity.py uses).
+VM_MEMORY_OVERHEAD = 0.075
+
+
+def replica_requests(instance_types: list[InstanceType], gpus: int) -> tuple[int, int]:
+    """(vCPUs, memory GiB) a replica of ``gpus`` GPUs requests: its GPU share of the instance type with the
+    fewest vCPUs per GPU (among those with enough GPUs), less a vCPU for the kubelet and daemon sets, and 75%
+    of that share's memory. ``tier_manifests.pod_resources`` writes these into the Deployment."""
+    types = [it for it in instance_types if it.gpu_count >= gpus]
+    if not types:
+        raise ValueError(f"no instance type holds {gpus} GPU(s)")
+    smallest = min(types, key=lambda it: it.vcpus / it.gpu_count)
+    share = gpus / smallest.gpu_count
+    return max(1, int(smallest.vcpus * share) - 1), max(4, int(smallest.memory_gib * share * 0.75))
+
+
+def holds(it: InstanceType, gpus: int, cpu: float, memory_gib: float) -> bool:
+    """Whether one node of ``it`` can run a pod with these requests (GPUs, vCPUs, memory after the VM overhead)."""
+    return it.gpu_count >= gpus and it.vcpus > cpu and it.memory_gib * (1 - VM_MEMORY_OVERHEAD) >= memory_gib
+
+
+def replica_node(instance_types: list[InstanceType], gpus: int, cpu: Optional[float] = None,
+                 memory_gib: Optional[float] = None) -> Optional[InstanceType]:
+    """The node Karpenter launches for one replica: the cheapest instance type of the class that holds the
+    replica's requests (default: ``replica_requests``). None when no type holds it.
+
+    Packing (what the manifests produce): a tier's pods spread over hostnames with ``ScheduleAnyway``, and
+    Karpenter's scheduler treats such preferences as required until a pod cannot be placed otherwise
+    (``preferencePolicy: Respect``, kubernetes-sigs/karpenter v1.14.1
+    pkg/controllers/provisioning/scheduling/scheduler.go and preferences.go), so replicas pending together get
+    a node each; the NodePools consolidate only empty nodes (``WhenEmpty``), so nothing repacks them later.
+    A replica is therefore priced as the whole node it gets."""
+    if not any(it.gpu_count >= gpus for it in instance_types):
+        return None
+    if cpu is None or memory_gib is None:
+        cpu, memory_gib = replica_requests(instance_types, gpus)
+    options = [it for it in instance_types if holds(it, gpus, cpu, memory_gib)]
+    return min(options, key=lambda it: (it.hourly_usd, it.name)) if options else None
+
+
 def replica_hourly_usd(instance_types: list[InstanceType], gpus: int) -> Optional[float]:
-    """Cost of one replica: the cheapest instance type that holds it, split among the replicas it packs."""
-    options = [it.hourly_usd / (it.gpu_count // gpus) for it in instance_types if it.gpu_count >= gpus]
-    return round(min(options), 4) if options else None
+    """On-demand cost of one replica per hour: the whole node it gets (``replica_node``)."""
+    node = replica_node(instance_types, gpus)
+    return round(node.hourly_usd, 4) if node else None
 
 
 def plan(shape: ModelShape, gpu: GpuModel, gpus: int, max_total_tokens: int,

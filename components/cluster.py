@@ -121,7 +121,7 @@ class Cluster(pulumi.ComponentResource):
                 state="available",
                 filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
                 opts=pulumi.InvokeOutputOptions(parent=self))
-            zone_names = [available.names[i] for i in range(3)]
+            zone_names = [available.names[i] for i in range(network.DEFAULT_ZONE_COUNT)]
         plan = network.plan_subnets(s.vpc_cidr, len(zone_names))
 
         vpc = aws.ec2.Vpc(f"{resource_name}-vpc", cidr_block=s.vpc_cidr, enable_dns_hostnames=True,
@@ -204,7 +204,7 @@ class Cluster(pulumi.ComponentResource):
                 authentication_mode="API", bootstrap_cluster_creator_admin_permissions=False),
             # The add-ons below are EKS-managed and pinned; EKS must not install unmanaged copies.
             bootstrap_self_managed_addons=False,
-            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
+            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type=versions.EKS_SUPPORT_TYPE),
             tags=tags,
             # EKS keeps a cluster in its VPC (subnets update in place only within it): new subnets mean a new
             # cluster, so say so to the engine instead of letting the update fail at AWS. Its name is fixed, so

@@ -42,6 +42,7 @@ DURATION = r"^([1-9][0-9]*)(s|m|h)$"
 PROM_DURATION = r"^([1-9][0-9]*)(h|d|w|y)$"
 MODEL_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$"
 INSTANCE_TYPE = r"^[a-z][a-z0-9-]*\.[a-z0-9]+$"
+HOSTED_ZONE_ID = r"^Z[A-Z0-9]{1,31}$"
 
 Name = Annotated[str, StringConstraints(pattern=DNS_LABEL, min_length=1, max_length=40)]
 TenantName = Annotated[str, StringConstraints(pattern=LABEL_VALUE, min_length=1, max_length=63)]
@@ -269,6 +270,22 @@ class TlsConfig(_Model):
         "ClusterIssuer", description="Kind of `issuer` (an `Issuer` must live in the gateway's namespace).")
 
 
+class DnsConfig(_Model):
+    """ExternalDNS keeps `gateway.hostname` pointing at the gateway's NLB in one Route 53 hosted zone."""
+
+    hosted_zone_id: Annotated[str, StringConstraints(pattern=HOSTED_ZONE_ID)] = Field(
+        ..., description="Route 53 hosted zone that holds `gateway.hostname` (e.g. `Z0123456789ABCDEFGHIJ`). "
+                         "ExternalDNS's role may change records in this zone only, and only the hostname's. An "
+                         "internal NLB resolves to private addresses: use a private zone associated with the VPC "
+                         "unless clients outside it may learn them.")
+    zone_name: Annotated[str, StringConstraints(pattern=DNS_NAME)] = Field(
+        ..., description="DNS name of that zone (e.g. `example.com`); `gateway.hostname` must be in it. Also "
+                         "ExternalDNS's domain filter.")
+    txt_owner_id: Optional[Annotated[str, StringConstraints(pattern=LABEL_VALUE, max_length=63)]] = Field(
+        None, description="Owner id ExternalDNS writes into its TXT ownership records, so stacks sharing a zone "
+                          "never touch each other's records. Default: the cluster name.")
+
+
 class GatewayConfig(_Model):
     """Envoy Gateway: the OpenAI-compatible entry point with per-tenant keys and limits."""
 
@@ -288,6 +305,9 @@ class GatewayConfig(_Model):
         600, ge=30, le=3600, description="Whole-request timeout for a route (long enough for streaming).")
     stream_idle_timeout_seconds: int = Field(
         120, ge=10, le=3600, description="A stream with no bytes for this long is closed.")
+    dns: Optional[DnsConfig] = Field(
+        None, description="Create the DNS record of `hostname` with ExternalDNS. Unset: nothing does; the stack "
+                          "outputs `gatewayAddress` (the NLB's name) and README \"First day\" has the one manual step.")
 
 
 class TenantConfig(_Model):
@@ -529,6 +549,7 @@ _PATTERN_HINTS = {
     PROM_DURATION: "must be a Prometheus retention like 15d, 12h or 2w",
     MODEL_ID: "must be a Hugging Face model id like meta-llama/Llama-3.1-8B-Instruct",
     INSTANCE_TYPE: "must be an EC2 instance type like g6.xlarge",
+    HOSTED_ZONE_ID: "must be a Route 53 hosted zone id like Z0123456789ABCDEFGHIJ (without /hostedzone/)",
 }
 
 
@@ -761,6 +782,10 @@ def _check_semantics(cfg: StackConfig) -> list[ConfigIssue]:
     if gw.tls.mode == "cert-manager" and not gw.tls.issuer:
         issues.append(ConfigIssue("gateway.tls.issuer", "required with tls.mode: cert-manager (the name of an "
                                   "existing ClusterIssuer, or Issuer in the gateway's namespace)"))
+    if gw.dns is not None and not (gw.hostname == gw.dns.zone_name or gw.hostname.endswith(f".{gw.dns.zone_name}")):
+        issues.append(ConfigIssue("gateway.dns.zoneName", f"gateway.hostname {gw.hostname} is not in zone "
+                                  f"{gw.dns.zone_name}; set zoneName (and hostedZoneId) to the zone that holds the "
+                                  "hostname, or change the hostname"))
     if gw.tls.mode == "cert-manager" and gw.tls.certificate_arn:
         issues.append(ConfigIssue("gateway.tls.certificateArn", "only used with tls.mode: acm (with cert-manager, "
                                   "Envoy terminates TLS with the issued certificate); remove it"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib.metadata import version as _package_version
 from typing import Any, Optional
 
 import pulumi
@@ -13,6 +14,29 @@ import pulumi_kubernetes as k8s
 from . import gateway_manifests as gm, helm, naming, timing, versions
 from .config import GatewayConfig, TenantConfig, TierConfig
 from .secret_store import TENANT_KEYS_SECRET
+
+_K8S_SDK_VERSION = _package_version("pulumi_kubernetes")  # the provider plugin version the SDK would request
+
+
+class ObservedCustomResource(pulumi.CustomResource):
+    """A custom resource (as ``k8s.apiextensions.CustomResource`` registers it: same type token, same inputs)
+    whose ``status``, as the controller wrote it, is readable: pulumi-kubernetes returns the live object once
+    it is awaited, but the SDK's CustomResource declares no ``status`` output."""
+
+    status: pulumi.Output[Any]
+    """The object's ``status`` after the await (unknown during a preview)."""
+
+    def __init__(self, resource_name: str, api_version: str, kind: str, metadata: Any, spec: Any,
+                 opts: Optional[pulumi.ResourceOptions] = None):
+        props = {"apiVersion": api_version, "kind": kind, "metadata": metadata, "spec": spec, "status": None}
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(version=_K8S_SDK_VERSION))
+        super().__init__(f"kubernetes:{api_version}:{kind}", resource_name, props, opts)
+
+
+def gateway_address(status: Any) -> Optional[str]:
+    """The first address a Gateway's status lists (Envoy Gateway: the NLB's DNS name), or None before it has one."""
+    addresses = (status or {}).get("addresses") or []
+    return addresses[0].get("value") if addresses else None
 
 
 @dataclass(frozen=True)
@@ -58,6 +82,12 @@ class Gateway(pulumi.ComponentResource):
 
     base_urls: dict[str, str]
     """Tier name -> OpenAI base URL (``https://<host>/<tier>/v1``)."""
+    address: pulumi.Output[Optional[str]]
+    """The load balancer's DNS name from the Gateway's status (known after ``pulumi up``): what ``hostname``
+    must resolve to (a Dns component, or a CNAME you create)."""
+    api_ready: list[pulumi.Resource]
+    """The Gateway API CRDs and Envoy Gateway (empty without ``install_controller``): depend on these from
+    anything that watches Gateway API objects (ExternalDNS)."""
 
     def __init__(self, resource_name: str, args: GatewayArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(naming.type_token("Gateway"), resource_name, None, opts)
@@ -97,6 +127,8 @@ class Gateway(pulumi.ComponentResource):
                 return k8s.policy.v1.PodDisruptionBudget(f"{resource_name}-{res}", **body, opts=o)
             if kind == "NetworkPolicy":
                 return k8s.networking.v1.NetworkPolicy(f"{resource_name}-{res}", **body, opts=o)
+            if kind == "Gateway":
+                return ObservedCustomResource(f"{resource_name}-{res}", api, kind, body["metadata"], body["spec"], opts=o)
             return k8s.apiextensions.CustomResource(f"{resource_name}-{res}", api_version=api, kind=kind, **body,
                                                     opts=o)
 
@@ -129,4 +161,6 @@ class Gateway(pulumi.ComponentResource):
             create(f"{tier.name}-security", gm.security_policy(tier, args.tenants, gw, ns, args.tenant_keys_secret), [route])
             create(f"{tier.name}-traffic", gm.backend_traffic_policy(tier, args.tenants, gw, ns), [route])
             self.base_urls[tier.name] = f"https://{gw.hostname}/{tier.name}/v1"
-        self.register_outputs({"baseUrls": self.base_urls, "hostname": gw.hostname})
+        self.address = gateway.status.apply(gateway_address)  # type: ignore[attr-defined]
+        self.api_ready = list(controller)
+        self.register_outputs({"baseUrls": self.base_urls, "hostname": gw.hostname, "address": self.address})

@@ -23,6 +23,10 @@ NODECLASS_API = "karpenter.k8s.aws/v1"
 # Nodes are replaced monthly so AMI and kernel patches land; a node being replaced is drained within
 # this budget (PDBs of the tiers are honoured until the grace period ends).
 EXPIRE_AFTER = "720h"
+# GPU nodes' root volume (gp3): the engine image unpacks here, so it gets more than gp3's baseline IOPS and
+# throughput (both billed above the baseline, components/bill.py).
+ROOT_VOLUME_IOPS = 6000
+ROOT_VOLUME_MIBPS = 500
 TERMINATION_GRACE_PERIOD = "2h"
 
 
@@ -57,7 +61,7 @@ def ec2_node_class(class_name: str, cls: GpuClassConfig, cluster_name: str, node
                 "deviceName": "/dev/xvda",
                 "rootVolume": True,
                 "ebs": {"volumeSize": f"{cls.root_volume_gib}Gi", "volumeType": "gp3", "encrypted": True,
-                        "deleteOnTermination": True, "iops": 6000, "throughput": 500},
+                        "deleteOnTermination": True, "iops": ROOT_VOLUME_IOPS, "throughput": ROOT_VOLUME_MIBPS},
             }],
             "tags": {**tags, GPU_CLASS_LABEL: class_name},
         },

@@ -19,7 +19,7 @@ use only these names, so another engine (vLLM, SGLang) needs only its own mappin
 | ``llm:tier_gpu_utilization_percent`` | mean GPU utilization of the tier's pods (DCGM) |
 | ``llm:tier_gpu_memory_used_ratio`` | GPU framebuffer used / total (DCGM) |
 | ``llm:tier_replicas`` / ``llm:tier_replicas_max`` | current and maximum replicas (KEDA's HPA) |
-| ``llm:tier_hourly_usd`` | estimated on-demand cost per hour (replicas x price per replica, GPU catalog) |
+| ``llm:tier_hourly_usd`` | estimated on-demand cost per hour (replicas x the whole node a replica gets) |
 
 TTFT: TGI 3.3 exports no time-to-first-token metric. The recorded signal is P95 queue time + P95 prefill
 forward time: the two phases a request passes before its first token. Adding two P95s over-estimates the

@@ -43,9 +43,12 @@ class NamespacesArgs:
     """Namespace name -> Pod Security level to enforce."""
 
     @classmethod
-    def for_platform(cls, cert_manager: bool = False) -> "NamespacesArgs":
-        """The default namespaces, plus cert-manager's when the gateway's TLS uses it."""
+    def for_platform(cls, cert_manager: bool = False, external_dns: bool = False) -> "NamespacesArgs":
+        """The default namespaces, plus cert-manager's when the gateway's TLS uses it and ExternalDNS's when the
+        stack manages its DNS record (the chart's pod passes ``restricted``)."""
         extra: dict[str, PodSecurityLevel] = {naming.CERT_MANAGER_NAMESPACE: "baseline"} if cert_manager else {}
+        if external_dns:
+            extra[naming.EXTERNAL_DNS_NAMESPACE] = "restricted"
         return cls(namespaces={**cls().namespaces, **extra})
 
 

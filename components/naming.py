@@ -55,6 +55,7 @@ MONITORING_NAMESPACE = "monitoring"    # Prometheus, Alertmanager, Grafana, expo
 KEDA_NAMESPACE = "keda"
 ENVOY_GATEWAY_NAMESPACE = "envoy-gateway-system"  # Envoy Gateway's controller, rate limiter and proxy pods
 CERT_MANAGER_NAMESPACE = "cert-manager"  # only with gateway.tls.mode: cert-manager
+EXTERNAL_DNS_NAMESPACE = "external-dns"  # only with gateway.dns
 # Labels Envoy Gateway puts on every Envoy proxy pod it runs (the pods that forward API traffic to tiers).
 ENVOY_PROXY_LABELS = {"app.kubernetes.io/component": "proxy", "app.kubernetes.io/managed-by": "envoy-gateway"}
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 from typing import NamedTuple
 
+# Zones a cluster uses when ``cluster.availabilityZones`` is not set: the region's first three available ones.
+DEFAULT_ZONE_COUNT = 3
 # Smallest public subnet: an NLB needs a /27 or larger (at least 8 free addresses per zone).
 _MAX_PUBLIC_PREFIX = 27
 
@@ -39,3 +41,13 @@ def nat_gateway_zone(zone_index: int, mode: str) -> int:
     if mode == "single":
         return 0
     raise ValueError(f"unknown NAT gateway mode {mode!r}")
+
+
+def zone_count(availability_zones: "list[str] | None") -> int:
+    """How many zones the VPC spans: the configured zones, else ``DEFAULT_ZONE_COUNT``."""
+    return len(availability_zones) if availability_zones else DEFAULT_ZONE_COUNT
+
+
+def nat_gateway_count(zones: int, mode: str) -> int:
+    """How many NAT gateways the VPC gets (one per zone the private subnets route through)."""
+    return len({nat_gateway_zone(i, mode) for i in range(zones)})

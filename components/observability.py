@@ -170,7 +170,8 @@ class ObservabilityArgs:
     system_node_selector: Mapping[str, str] = field(default_factory=dict)
     """Where everything but the DCGM exporter and node exporter runs."""
     replica_prices: Mapping[str, float] = field(default_factory=dict)
-    """Tier -> on-demand USD per replica-hour (GPU catalog), for the cost panel and ``llm:tier_hourly_usd``."""
+    """Tier -> on-demand USD per replica-hour (the whole GPU node a replica gets, ``plan.replica_prices``), for the
+    cost panel and ``llm:tier_hourly_usd``."""
     alert_receiver_urls: Optional[pulumi.Output[Any]] = None
     """Secret map receiver name -> URL (or PagerDuty routing key); required for configured receivers."""
     depends_on: Sequence[pulumi.Resource] = ()

@@ -1,7 +1,7 @@
 """The per-tier plan that ``build/<stack>/plan.md`` shows (pure).
 
-Capacity columns (weights, KV bytes per token, KV token capacity, concurrent max-length sequences, fit,
-cost per replica-hour) come from the capacity planner for tiers whose model is in the models lock; other
+plan.md opens with the stack's cost summary (``bill.bill_markdown``). Capacity columns (weights, KV bytes per
+token, KV token capacity, concurrent max-length sequences, fit, cost per replica-hour) come from the capacity planner for tiers whose model is in the models lock; other
 tiers show "—" there.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Optional
 
+from .bill import bill_markdown
 from .capacity import GIB, TierPlan
 from .gpu_catalog import PRICE_SOURCE
 from .config import StackConfig
@@ -101,10 +102,15 @@ def capacity_markdown(capacity: Optional[dict[str, Any]]) -> list[str]:
 
 def plan_markdown(stack: str, rows: list[dict[str, Any]], warnings: Sequence[str] = (),
                   capacity: Optional[dict[str, Any]] = None,
-                  scale_from_zero: Sequence[dict[str, Any]] = ()) -> str:
-    """Render plan rows as the Markdown table of plan.md, the time a scale-to-zero tier takes to answer its
-    first request (from the rollout plan), the system node group's capacity, then the preview's warnings."""
-    lines = [f"# Plan: {stack}", "", f"Costs: {PRICE_SOURCE}; a replica is priced as its share of the cheapest instance type that holds it.", ""]
+                  scale_from_zero: Sequence[dict[str, Any]] = (),
+                  bill: Optional[dict[str, Any]] = None,
+                  inventory: Sequence[str] = ()) -> str:
+    """plan.md: the cost summary (from the ``bill`` output), the tier table, the time a scale-to-zero tier takes
+    to answer its first request (from the rollout plan), the system node group's capacity, the inventory
+    (Markdown lines from ``tools.inventory``), then the preview's warnings."""
+    lines = [f"# Plan: {stack}", "", *bill_markdown(bill), "## Tiers", "",
+             "Capacity per replica; `usdPerReplicaHour` is the on-demand price of the whole node a replica gets "
+             f"({PRICE_SOURCE}; see the cost summary).", ""]
     tail: list[str] = []
     if scale_from_zero:
         tail += ["## Scale to zero: first token after idle", "",
@@ -117,6 +123,7 @@ def plan_markdown(stack: str, rows: list[dict[str, Any]], warnings: Sequence[str
                  "internal/gatewayapi/route.go), so at zero replicas that signal does not exist yet: routing the "
                  "tier through an FQDN Backend is the planned fix.", ""]
     tail += capacity_markdown(capacity)
+    tail += list(inventory)
     if warnings:
         tail += ["## Warnings", "", *(f"- {w}" for w in warnings), ""]
     if not rows:
@@ -132,7 +139,8 @@ def plan_markdown(stack: str, rows: list[dict[str, Any]], warnings: Sequence[str
 
 
 def replica_prices(cfg: StackConfig) -> dict[str, float]:
-    """Tier -> on-demand USD per replica-hour from the GPU catalog (needs no models lock)."""
+    """Tier -> on-demand USD per replica-hour: the whole node a replica gets (``capacity.replica_node``; needs
+    no models lock)."""
     from . import gpu_catalog
     from .capacity import replica_hourly_usd
 

@@ -232,6 +232,7 @@ CERT_MANAGER_CAINJECTOR = Container(50, 128, 512)    # cert-manager: cainjector.
 CERT_MANAGER_CAINJECTOR_REPLICAS = 1                 # cert-manager: cainjector.replicaCount
 CERT_MANAGER_STARTUPAPICHECK = Container(10, 32, 64)  # cert-manager: startupapicheck.resources
 WEIGHT_SYNC = Container(1000, 2048, 4096)            # each tier release's weight-sync Job (tier_manifests.sync_job)
+EXTERNAL_DNS = Container(20, 96, 256)                # external-dns: resources (one replica: the chart fixes it)
 
 # Not settable here, taken as upstream ships them:
 # Envoy Gateway adds a shutdown-manager container to every proxy pod with fixed requests
@@ -368,6 +369,9 @@ def system_workloads(cfg: "StackConfig") -> list[Workload]:
                      CERT_MANAGER_CAINJECTOR_REPLICAS),
             Workload("cert-manager-startupapicheck", "helm:cert-manager", (CERT_MANAGER_STARTUPAPICHECK,), kind="Job"),
         ]
+    if gw.dns is not None:
+        # Dns: ExternalDNS, one replica (its chart's Deployment has replicas: 1).
+        w.append(Workload("external-dns", "helm:external-dns", (EXTERNAL_DNS,)))
     releases = tier_releases(cfg)
     if releases:
         # ModelTier: one weight-sync Job per tier release, pinned to the system nodes.

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from . import gpu_catalog, karpenter, naming, system_capacity as sc, tgi, timing
+from . import capacity, gpu_catalog, karpenter, naming, system_capacity as sc, tgi, timing
 from .config import TierConfig
 from .models_lock import ModelLockEntry
 
@@ -82,12 +82,8 @@ def pvc_size_gib(lock: ModelLockEntry) -> int:
 
 def pod_resources(tier: TierConfig, instance_types: list[str]) -> dict[str, Any]:
     """CPU and memory a replica requests: its GPU share of the smallest instance type in the class, less
-    room for the kubelet and daemon sets; GPUs requested = limited."""
-    types = [gpu_catalog.lookup(t) for t in instance_types if gpu_catalog.lookup(t).gpu_count >= tier.gpus_per_replica]
-    smallest = min(types, key=lambda it: it.vcpus / it.gpu_count)
-    share = tier.gpus_per_replica / smallest.gpu_count
-    cpu = max(1, int(smallest.vcpus * share) - 1)
-    memory_gib = max(4, int(smallest.memory_gib * share * 0.75))
+    room for the kubelet and daemon sets (``capacity.replica_requests``); GPUs requested = limited."""
+    cpu, memory_gib = capacity.replica_requests([gpu_catalog.lookup(t) for t in instance_types], tier.gpus_per_replica)
     gpus = str(tier.gpus_per_replica)
     return {"requests": {"cpu": str(cpu), "memory": f"{memory_gib}Gi", karpenter.GPU_RESOURCE: gpus},
             "limits": {"memory": f"{memory_gib}Gi", karpenter.GPU_RESOURCE: gpus}}

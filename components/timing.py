@@ -175,4 +175,5 @@ CHARTS: dict[str, ChartTiming] = {
     "envoy-gateway-crds": ChartTiming(30, 300),
     "envoy-gateway": ChartTiming(120, 600),
     "cert-manager": ChartTiming(120, 600),
+    "external-dns": ChartTiming(60, 300),
 }

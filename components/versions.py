@@ -31,6 +31,11 @@ EKS_ADDONS: dict[str, dict[str, str]] = {
 
 SUPPORTED_KUBERNETES_VERSIONS: tuple[str, ...] = tuple(sorted(EKS_ADDONS))
 
+# EKS version support policy of the control plane: standard support only. With STANDARD, EKS upgrades a
+# cluster whose version leaves standard support instead of moving it to extended support, which bills six
+# times the hourly price (components/bill.py prices the control plane by this value).
+EKS_SUPPORT_TYPE = "STANDARD"
+
 
 @dataclass(frozen=True)
 class Chart:
@@ -68,6 +73,10 @@ CHARTS: dict[str, Chart] = {
     # Move together with kube-prometheus-stack.
     "prometheus-operator-crds": Chart("prometheus-operator-crds",
                                       "https://prometheus-community.github.io/helm-charts", "31.0.0"),
+    # ExternalDNS chart 1.21.1 = ExternalDNS v0.21.0 (the image tag defaults to the chart's appVersion), only with
+    # gateway.dns. Not in ../shared/charts: its values were read from kubernetes-sigs/external-dns at tag
+    # external-dns-helm-chart-1.21.1, charts/external-dns/values.yaml (components/dns.py cites each key).
+    "external-dns": Chart("external-dns", "https://kubernetes-sigs.github.io/external-dns/", "1.21.1"),
     # NVIDIA device plugin v0.20.0.
     "nvidia-device-plugin": Chart("nvidia-device-plugin", "https://nvidia.github.io/k8s-device-plugin", "0.20.0"),
     # DCGM exporter chart 4.8.2 (image 4.5.3-4.8.2).

@@ -36,7 +36,8 @@ def test_70b_on_four_h100_shards_weights_and_kv():
     assert p.weights_bytes_per_gpu == -(-LLAMA_70B.weights_bytes // 4)
     assert p.kv_bytes_per_token_per_gpu == 327_680 / 4
     assert p.fits and p.concurrent_max_sequences >= 1
-    assert p.replica_hourly_usd == pytest.approx(55.04 / 2)  # two 4-GPU replicas share an 8-GPU node
+    # Priced as the whole node: the tier's hostname spread gives each replica its own p5 (components/bill.py).
+    assert p.replica_hourly_usd == pytest.approx(55.04)
 
 
 def test_70b_on_a_single_24gb_gpu_does_not_fit_and_says_what_to_do():
@@ -137,6 +138,6 @@ def test_a_70b_model_on_one_24gb_gpu_fails_at_render_with_the_planners_message()
 
 def test_plan_md_shows_the_planner_numbers(rendered, tmp_path):
     plan = (render_tool.write_build(rendered("prod"), tmp_path / "build") / "plan.md").read_text()
-    row = next(line for line in plan.splitlines() if line.startswith("| chat-large |"))
+    row = next(line for line in plan.splitlines() if line.startswith("| chat-large | live | meta-llama/"))
     assert "| 1605565b47bb9346c5515c34102e054115b4f98b |" in row
-    assert "| 327680 |" in row and "| yes |" in row and "| 27.52 |" in row
+    assert "| 327680 |" in row and "| yes |" in row and "| 55.04 |" in row

@@ -18,8 +18,9 @@ def test_there_are_dev_staging_and_prod_stacks():
 @pytest.mark.parametrize("stack", STACKS)
 def test_stack_renders_the_contract_files(rendered, stack, tmp_path):
     target = render_tool.write_build(rendered(stack), tmp_path)
-    assert sorted(p.name for p in target.iterdir()) == ["aws.json", "helm.yaml", "kubernetes.yaml", "plan.md",
-                                                        "rollout.json", "rollout.md", "state.json"]
+    assert sorted(p.name for p in target.iterdir()) == ["aws.json", "helm.yaml", "kubernetes.yaml", "outputs.json",
+                                                        "plan.md", "rollout.json", "rollout.md", "state.json"]
+    assert json.loads((target / "outputs.json").read_text()) == rendered(stack).outputs()
     aws = json.loads((target / "aws.json").read_text())
     assert isinstance(aws, list) and aws
     assert all(set(e) == {"type", "name", "inputs"} and e["type"].startswith("aws:") for e in aws)
@@ -44,7 +45,7 @@ def test_prod_has_the_cluster_in_aws_json_and_the_storage_class_in_kubernetes_ya
 def test_render_is_reproducible(tmp_path):
     first = render_tool.write_build(render_tool.render("staging"), tmp_path / "a")
     second = render_tool.write_build(render_tool.render("staging"), tmp_path / "b")
-    for name in ("aws.json", "helm.yaml", "kubernetes.yaml", "plan.md"):
+    for name in ("aws.json", "helm.yaml", "kubernetes.yaml", "outputs.json", "plan.md"):
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
 
 

@@ -158,3 +158,22 @@ def test_a_base_built_before_state_json_still_diffs(tmp_path):
     head = _build(tmp_path, "head", "dev")
     d = render_diff.diff_stack(base, head)
     assert d.changed or d.added  # matched by another key: reported, not silently equal
+
+
+def test_the_bill_follows_a_replicas_change(tmp_path):
+    """The cost summary's figures reach the diff through outputs.json: the tier's line and the total at max."""
+    def change(v):
+        v["tiers"][0]["replicas"]["max"] = 3
+    d, text = _diff(tmp_path, "dev", change)
+    bill = {p: (a, b) for p, a, b in d.outputs if p.startswith("bill")}
+    assert bill, d.outputs
+    assert any(p.endswith("replicasMax") and v == (2, 3) for p, v in bill.items()), bill
+    total = next(v for p, v in bill.items() if p.endswith("total.usdPerMonthMax"))
+    assert total[1] > total[0]
+    assert not [p for p in bill if p.endswith("Min")]
+    assert "**Stack outputs**" in text
+    # The comment leads with the money: the stack's $/month at min and max, and the tier's, before -> after.
+    old, new = d.bills
+    lead = text.split("### dev", 1)[0]
+    assert (f"at max ${old['total']['usdPerMonthMax']:,.2f} → ${new['total']['usdPerMonthMax']:,.2f}" in lead)
+    assert "- chat-small (live): min" in text.split("### dev", 1)[1].split("**Changed**")[0]

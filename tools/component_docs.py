@@ -36,6 +36,7 @@ PAGES = {
     "SecretStoreArgs": "secret-store.md",
     "ObservabilityArgs": "observability.md",
     "GatewayArgs": "gateway.md",
+    "DnsArgs": "dns.md",
     "ModelTierArgs": "model-tier.md",
 }
 

@@ -129,6 +129,12 @@ class PlatformMocks(pulumi.runtime.Mocks):
             meta = inputs.get("metadata") or {}
             ns = meta.get("namespace")
             rid = f"{ns}/{meta.get('name', name)}" if ns else meta.get("name", name)
+            if t.startswith("kubernetes:gateway.networking.k8s.io/") and t.endswith(":Gateway"):
+                # What the gateway controller writes once the load balancer exists (the engine returns the live
+                # object after awaiting Programmed): an NLB's DNS name.
+                state["status"] = {"addresses": [{"type": "Hostname", "value": (
+                    f"a{_hex(t, rid, n=32)}-{_hex(rid, n=16)}.elb.{self.region}.amazonaws.com")}],
+                    "conditions": [{"type": "Programmed", "status": "True"}]}
             return rid, state
         if t.startswith("pulumi:providers:"):
             return f"{name}-provider", state

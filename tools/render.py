@@ -4,7 +4,8 @@
     python -m tools.render --all
     python -m tools.render --stack dev --secret hfToken=hf_xxx
 
-Writes (DESIGN.md section 3): kubernetes.yaml, helm.yaml, aws.json, plan.md. No cloud, no CLI: the program
+Writes (DESIGN.md section 3): kubernetes.yaml, helm.yaml, aws.json, outputs.json (the stack outputs, secrets
+redacted), plan.md (cost summary, tiers, inventory), rollout.md and rollout.json. No cloud, no CLI: the program
 is exactly the one `pulumi up` runs; only the engine is mocked (tools/mocks.py). Secret values are replaced
 by ``[secret]`` wherever they appear, by the engine's secret marker, not by key names.
 
@@ -326,6 +327,7 @@ def state(recording: Recording) -> list[dict[str, Any]]:
 
 def write_build(result: RenderResult, out_dir: Path) -> Path:
     from components.plan import plan_markdown
+    from tools import inventory
 
     target = out_dir / result.stack
     target.mkdir(parents=True, exist_ok=True)
@@ -335,10 +337,12 @@ def write_build(result: RenderResult, out_dir: Path) -> Path:
     (target / "aws.json").write_text(json.dumps(result.aws_resources(), indent=2, sort_keys=True) + "\n")
     (target / "state.json").write_text(json.dumps(state(result.recording), indent=1, sort_keys=True) + "\n")
     outputs = result.outputs()
+    (target / "outputs.json").write_text(json.dumps(outputs, indent=2, sort_keys=True) + "\n")
     rollout_plan = rollout.plan(result.stack, result.recording)
-    (target / "plan.md").write_text(plan_markdown(result.stack, outputs.get("tierPlan") or [],
-                                                  result.recording.warnings, outputs.get("systemCapacity"),
-                                                  rollout_plan.scale_from_zero))
+    (target / "plan.md").write_text(plan_markdown(
+        result.stack, outputs.get("tierPlan") or [], result.recording.warnings, outputs.get("systemCapacity"),
+        rollout_plan.scale_from_zero, outputs.get("bill"),
+        inventory.markdown(inventory.inventory(result.recording, result.stack))))
     (target / "rollout.md").write_text(rollout.to_markdown(rollout_plan))
     (target / "rollout.json").write_text(rollout.to_json(rollout_plan))
     return target

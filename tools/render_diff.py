@@ -216,6 +216,30 @@ class StackDiff:
     outputs: list[tuple[str, Any, Any]] = field(default_factory=list)
     warnings_added: list[str] = field(default_factory=list)
     warnings_removed: list[str] = field(default_factory=list)
+    bills: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
+    """The ``bill`` stack output of base and head (the cost summary's figures)."""
+
+    def cost_lines(self) -> list[str]:
+        """$/month at replicas.min and .max, for the stack and each tier release, before → after."""
+        old, new = self.bills
+        if not (old or new) or old == new:
+            return []
+
+        def money(b: dict[str, Any], key: str) -> str:
+            v = (b.get("total") or {}).get(key)
+            return f"${v:,.2f}" if isinstance(v, (int, float)) else "—"
+
+        lines = [f"**Cost** ($/month, {new.get('region') or old.get('region', '')}): at min {money(old, 'usdPerMonthMin')} → "
+                 f"{money(new, 'usdPerMonthMin')}, at max {money(old, 'usdPerMonthMax')} → {money(new, 'usdPerMonthMax')}"]
+        tiers_old = {(t["tier"], t.get("release")): t for t in old.get("tiers") or []}
+        tiers_new = {(t["tier"], t.get("release")): t for t in new.get("tiers") or []}
+        for key in sorted(set(tiers_old) | set(tiers_new), key=str):
+            a, b = tiers_old.get(key, {}), tiers_new.get(key, {})
+            pair = lambda k: (f"${a[k]:,.2f}" if k in a else "—", f"${b[k]:,.2f}" if k in b else "—")  # noqa: E731
+            if (a.get("usdPerMonthMin"), a.get("usdPerMonthMax")) != (b.get("usdPerMonthMin"), b.get("usdPerMonthMax")):
+                (mn_a, mn_b), (mx_a, mx_b) = pair("usdPerMonthMin"), pair("usdPerMonthMax")
+                lines.append(f"- {key[0]} ({key[1] or 'live'}): min {mn_a} → {mn_b}, max {mx_a} → {mx_b}")
+        return lines + [""]
 
     @property
     def replacements(self) -> list[Change]:
@@ -260,6 +284,7 @@ def diff_stack(base: Path, head: Path) -> StackDiff:
         if changes:
             d.plan[key] = changes
     d.outputs = field_changes(outputs(base), outputs(head))
+    d.bills = (outputs(base).get("bill") or {}, outputs(head).get("bill") or {})
     wa, wb = warnings(base / "plan.md"), warnings(head / "plan.md")
     d.warnings_added, d.warnings_removed = [w for w in wb if w not in wa], [w for w in wa if w not in wb]
     return d
@@ -290,7 +315,7 @@ def _full(entry: dict[str, Any], verb: str) -> list[str]:
 def stack_markdown(stack: str, d: StackDiff) -> list[str]:
     if d.empty:
         return [f"### {stack}: no change", ""]
-    lines = [f"### {stack}", ""]
+    lines = [f"### {stack}", "", *d.cost_lines()]
     replaced = [c for c in d.replacements if c.type != "random:index/randomPassword:RandomPassword"]
     if replaced:
         lines += ["**⚠ Replaced** (deleted and created anew):", ""]
@@ -351,6 +376,9 @@ def markdown(diffs: dict[str, StackDiff]) -> str:
         lines += [f"> **⚠ {len(replaced)} replacement(s)**: " + "; ".join(f"{s}: `{c.label}`" for s, c in replaced), ""]
     if rotations:
         lines += ["> **Key rotation**: " + "; ".join(f"{s}: {r}" for s, r in rotations), ""]
+    costs = [(s, d.cost_lines()[0]) for s, d in sorted(diffs.items()) if d.cost_lines()]
+    if costs:
+        lines += ["> " + "  \n> ".join(f"{s}: {line.replace('**Cost** ', 'cost ')}" for s, line in costs), ""]
     for stack, d in sorted(diffs.items()):
         lines += stack_markdown(stack, d)
     return "\n".join(lines).rstrip() + "\n"
