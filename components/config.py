@@ -942,8 +942,8 @@ def check_region(region: Optional[str], cfg: Optional[StackConfig] = None) -> li
     if not region:
         return [ConfigIssue("aws:region", "required; run `pulumi config set aws:region us-east-1`")]
     if region not in AWS_REGIONS:
-        guess = difflib.get_close_matches(region, AWS_REGIONS, n=1)
-        hint = f"did you mean `{guess[0]}`? " if guess else ""
+        guess = difflib.get_close_matches(region, AWS_REGIONS, n=2)
+        hint = f"did you mean {' or '.join(f'`{g}`' for g in guess)}? " if guess else ""
         return [ConfigIssue("aws:region", f"{region!r} is not an AWS region; {hint}use one of {', '.join(AWS_REGIONS)} "
                                           "(components/config.py AWS_REGIONS)")]
     issues = []
