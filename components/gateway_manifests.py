@@ -16,7 +16,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from . import naming, system_capacity as sc
+from . import naming, security_exceptions, system_capacity as sc
 from .config import GatewayConfig, LimitsConfig, TenantConfig, TierConfig
 
 GATEWAY_NAME = "llm-gateway"
@@ -283,23 +283,31 @@ def backend_traffic_policy(tier: TierConfig, tenants: Sequence[TenantConfig], gw
     return {"apiVersion": EG_API, "kind": "BackendTrafficPolicy", "metadata": _meta(tier.name, namespace), "spec": spec}
 
 
+VALKEY_UID = 10001
+
+
 def redis(namespace: str, image: str, system: dict[str, str]) -> list[dict[str, Any]]:
     """The rate-limit counter store: one replica, no persistence (counters are disposable), a PDB."""
     labels = naming.k8s_labels("ratelimit-redis", "ratelimit-redis")
     sel = {"app.kubernetes.io/name": "ratelimit-redis"}
     return [
-        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {**_meta("ratelimit-redis", namespace, "ratelimit-redis")},
+        {"apiVersion": "apps/v1", "kind": "Deployment",
+         "metadata": {**_meta("ratelimit-redis", namespace, "ratelimit-redis"),
+                      "annotations": security_exceptions.annotations("CKV_K8S_43", "CKV_K8S_15")},
          "spec": {"replicas": 1, "selector": {"matchLabels": sel}, "template": {
              "metadata": {"labels": labels},
+             # A high UID (not the image's 999, which can collide with a host user): the entrypoint only chowns
+             # and drops privileges when started as root, so any UID runs valkey-server directly.
              "spec": {"nodeSelector": dict(system), "automountServiceAccountToken": False, "enableServiceLinks": False,
-                      "securityContext": {"runAsNonRoot": True, "runAsUser": 999, "runAsGroup": 999,
-                                          "seccompProfile": {"type": "RuntimeDefault"}},
+                      "securityContext": {"runAsNonRoot": True, "runAsUser": VALKEY_UID, "runAsGroup": VALKEY_UID,
+                                          "fsGroup": VALKEY_UID, "seccompProfile": {"type": "RuntimeDefault"}},
                       "containers": [{
                           "name": "valkey", "image": image,
                           "args": ["--save", "", "--appendonly", "no", "--maxmemory", "200mb",
                                    "--maxmemory-policy", "volatile-ttl"],
                           "ports": [{"name": "redis", "containerPort": 6379}],
                           "readinessProbe": {"tcpSocket": {"port": "redis"}, "periodSeconds": 5},
+                          "livenessProbe": {"tcpSocket": {"port": "redis"}, "periodSeconds": 10, "failureThreshold": 6},
                           "resources": sc.VALKEY.resources(),
                           "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                                               "capabilities": {"drop": ["ALL"]}},

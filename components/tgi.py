@@ -10,7 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Optional
 
-HTTP_PORT = 80           # the image's PORT; /health, /metrics and the OpenAI routes are all served here
+# --port (the image's default PORT is 80): an unprivileged port, so the container needs no NET_BIND_SERVICE.
+# /health, /metrics and the OpenAI routes are all served here; the tier's Service still listens on 80.
+HTTP_PORT = 8080
 CACHE_DIR = "/data"      # HF_HOME in the image; the weights PVC mounts here
 
 QUANTIZE = ("awq", "compressed-tensors", "eetq", "exl2", "gptq", "marlin", "bitsandbytes", "bitsandbytes-nf4",
