@@ -35,7 +35,8 @@ gpu = GpuCapacity(
     opts=on_cluster,
 )
 
-namespaces = Namespaces("namespaces", NamespacesArgs.for_platform(cert_manager=cfg.gateway.tls.mode == "cert-manager"),
+namespaces = Namespaces("namespaces", NamespacesArgs.for_platform(cert_manager=cfg.gateway.tls.mode == "cert-manager",
+                                                                  node_cidrs=[cfg.cluster.vpc_cidr]),
                         opts=on_cluster)
 
 secrets = SecretStore(

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Optional
 
-from . import naming, security_exceptions, system_capacity as sc
+from . import naming, security_exceptions, system_capacity as sc, tgi
 from .config import GatewayConfig, LimitsConfig, TenantConfig, TierConfig
 
 GATEWAY_NAME = "llm-gateway"
@@ -354,26 +354,49 @@ def gateway_network_policy(namespace: str,
 
 
 def controller_network_policies(namespace: str, monitoring_namespace: str,
-                                node_cidrs: Sequence[str]) -> list[dict[str, Any]]:
+                                node_cidrs: Sequence[str], tiers_namespace: str = naming.TIERS_NAMESPACE,
+                                store_namespace: str = naming.GATEWAY_NAMESPACE) -> list[dict[str, Any]]:
     """Ingress of Envoy Gateway's namespace (controller, rate limiter, proxies): nothing but what each pod
     serves. Clients reach the proxies' listeners from anywhere (the NLB keeps client addresses; its source
     ranges are the filter); kubelet probes and the API server's webhook calls come from ``node_cidrs`` (the
-    VPC: nodes and the EKS control plane's network interfaces); Prometheus scrapes from its namespace."""
+    VPC: nodes and the EKS control plane's network interfaces); Prometheus scrapes from its namespace.
+
+    Egress of the pods that handle client traffic: the proxies reach only DNS, the tiers' serving pods on
+    TGI's port, the controller (xDS) and the rate limiter; the rate limiter only DNS, the controller and the
+    rate-limit store. (The controller's egress stays open: it calls the API server, whose addresses a
+    NetworkPolicy cannot name reliably.)"""
     nodes = [{"ipBlock": {"cidr": c}} for c in node_cidrs]
     from_nodes = {"from": nodes} if nodes else {}
     proxies = {"podSelector": {"matchLabels": dict(EG_PROXY)}}
+    controller = {"podSelector": {"matchLabels": dict(EG_CONTROLLER)}}
+    rate_limiter = {"podSelector": {"matchLabels": dict(EG_RATELIMIT)}}
     scrape = {"from": [naming.namespace_peer(monitoring_namespace)], "ports": _tcp(*EG_PORTS["metrics"])}
+    dns = {"to": [naming.namespace_peer("kube-system")],
+           "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}
+    tier_pods = {**naming.namespace_peer(tiers_namespace),
+                 "podSelector": {"matchLabels": {f"{naming.LABEL_DOMAIN}/component": "server"}}}
+    store = {**naming.namespace_peer(store_namespace),
+             "podSelector": {"matchLabels": {"app.kubernetes.io/name": "ratelimit-redis"}}}
 
-    def policy(name: str, selector: dict[str, Any], ingress: list[dict[str, Any]]) -> dict[str, Any]:
+    def policy(name: str, selector: dict[str, Any], ingress: list[dict[str, Any]],
+               egress: Optional[list[dict[str, Any]]] = None) -> dict[str, Any]:
+        spec: dict[str, Any] = {"podSelector": selector, "policyTypes": ["Ingress"], "ingress": ingress}
+        if egress is not None:
+            spec["policyTypes"] = ["Ingress", "Egress"]
+            spec["egress"] = egress
         return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _meta(name, namespace),
-                "spec": {"podSelector": selector, "policyTypes": ["Ingress"], "ingress": ingress}}
+                "spec": spec}
 
     return [
         policy("default-deny-ingress", {}, []),
         policy("envoy-proxies", {"matchLabels": dict(EG_PROXY)}, [
             {"ports": _tcp(*EG_PORTS["proxy-listeners"])},
             {**from_nodes, "ports": _tcp(*EG_PORTS["proxy-probes"])},
-            scrape]),
+            scrape], egress=[
+            dns,
+            {"to": [tier_pods], "ports": _tcp(tgi.HTTP_PORT)},
+            {"to": [controller], "ports": _tcp(*EG_PORTS["controller-from-proxies"])},
+            {"to": [rate_limiter], "ports": _tcp(*EG_PORTS["ratelimit-from-proxies"])}]),
         policy("envoy-gateway-controller", {"matchLabels": dict(EG_CONTROLLER)}, [
             {"from": [proxies], "ports": _tcp(*EG_PORTS["controller-from-proxies"])},
             {"from": [{"podSelector": {"matchLabels": dict(EG_RATELIMIT)}}],
@@ -383,7 +406,10 @@ def controller_network_policies(namespace: str, monitoring_namespace: str,
         policy("envoy-ratelimit", {"matchLabels": dict(EG_RATELIMIT)}, [
             {"from": [proxies], "ports": _tcp(*EG_PORTS["ratelimit-from-proxies"])},
             {**from_nodes, "ports": _tcp(*EG_PORTS["ratelimit-probes"])},
-            scrape]),
+            scrape], egress=[
+            dns,
+            {"to": [controller], "ports": _tcp(*EG_PORTS["controller-from-ratelimit"])},
+            {"to": [store], "ports": _tcp(6379)}]),
     ]
 
 
