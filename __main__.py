@@ -43,7 +43,7 @@ secrets = SecretStore(
     "secrets",
     SecretStoreArgs(cluster_name=cluster.cluster_name, name_prefix=cfg.cluster_name, region=settings.region,
                     hf_token=settings.hf_token, protect=cfg.protect,
-                    tenants=[TenantKeyArgs(t.name, t.rotate) for t in cfg.tenants],
+                    tenants=[TenantKeyArgs(t.name, t.rotate, not t.drop_previous_key) for t in cfg.tenants],
                     refresh_interval=cfg.secret_store.refresh_interval,
                     recovery_window_days=cfg.secret_store.recovery_window_days,
                     system_node_selector=cluster.system_node_selector,

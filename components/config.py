@@ -293,11 +293,26 @@ class GatewayConfig(_Model):
         120, ge=10, le=3600, description="A stream with no bytes for this long is closed.")
 
 
+PREVIOUS_KEY_SUFFIX = "-previous"  # client id of a tenant's previous API key during a rotation
+
+
 class TenantConfig(_Model):
     name: TenantName = Field(..., description="Tenant id (a Kubernetes label value).")
     tiers: list[TierName] = Field(..., min_length=1, description="Tiers this tenant may call.")
     limits: Optional[LimitsConfig] = Field(None, description="This tenant's limits; default: `gateway.defaultLimits`.")
-    rotate: int = Field(0, ge=0, description="Increment to issue the tenant a new API key.")
+    rotate: int = Field(0, ge=0, description="Increment to issue the tenant a new API key. The previous key stays "
+                        "valid beside it (no outage while clients move) until `dropPreviousKey: true`.")
+    drop_previous_key: bool = Field(
+        False, description="After a rotation, stop accepting the previous key: set it once the tenant's clients use "
+                           "the new one (previews warn while a previous key is valid), and back to false before the "
+                           "next `rotate` for another overlap (while true, a rotation cuts the old key at once). The "
+                           "grace period ends with this reviewed change, not a clock: previews have none, and the "
+                           "same commit must render the same everywhere.")
+
+    @property
+    def previous_key_valid(self) -> bool:
+        """Whether the key before the last rotation is still accepted (client id ``<name>-previous``)."""
+        return self.rotate >= 1 and not self.drop_previous_key
 
 
 # --------------------------------------------------------------------------------------------------
@@ -751,6 +766,9 @@ def _check_semantics(cfg: StackConfig) -> list[ConfigIssue]:
         for i in idx[1:]:
             issues.append(ConfigIssue(f"tenants[{i}].name", f"duplicate tenant name {name!r} (first at tenants[{idx[0]}])"))
     for i, tenant in enumerate(cfg.tenants):
+        if tenant.name.endswith(PREVIOUS_KEY_SUFFIX):
+            issues.append(ConfigIssue(f"tenants[{i}].name", f"must not end with {PREVIOUS_KEY_SUFFIX!r}: the gateway "
+                                      "names a tenant's previous API key that way; pick another name"))
         for j, tier in enumerate(tenant.tiers):
             if tier not in tier_names:
                 issues.append(ConfigIssue(f"tenants[{i}].tiers[{j}]", f"unknown tier {tier!r}; tiers are: "

@@ -13,11 +13,12 @@ bodies for gateway-generated 401/403/413/429).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any, Optional
 
 from . import naming, security_exceptions, system_capacity as sc, tgi
-from .config import GatewayConfig, LimitsConfig, TenantConfig, TierConfig
+from .config import PREVIOUS_KEY_SUFFIX, GatewayConfig, LimitsConfig, TenantConfig, TierConfig
 
 GATEWAY_NAME = "llm-gateway"
 GATEWAY_CLASS = "llm-tiers"
@@ -217,15 +218,23 @@ def route_body_limit(tier: TierConfig, tenants: Sequence[TenantConfig], gw: Gate
                default=gw.default_limits.max_request_body_bytes)
 
 
-def body_limit_cel(tenant: str, limit: int) -> str:
+def body_limit_cel(tenant: "str | TenantConfig", limit: int) -> str:
     """True for a request of ``tenant`` whose body is over ``limit`` or whose size is not declared.
 
     Envoy's buffer limit is per route, so a tenant whose limit is below the route's is held to it here, at
     authorization (after API-key auth has set the tenant header, before the body is read). A body without
     Content-Length (chunked) cannot be sized at that point and is refused for such a tenant."""
     h = "request.headers"
-    return (f"{h}['{TENANT_HEADER}'] == '{tenant}' && "
+    return (f"{h}['{TENANT_HEADER}'] in {client_ids(tenant)!r} && "
             f"(!('content-length' in {h}) || int({h}['content-length']) > {limit})")
+
+
+def client_ids(tenant: "str | TenantConfig") -> list[str]:
+    """The API-key client ids of a tenant: its name, and ``<name>-previous`` while the key it replaced in its
+    last rotation is still accepted (SecretStore keeps both keys in the tenant-keys Secret)."""
+    if isinstance(tenant, str):
+        return [tenant]
+    return [tenant.name, tenant.name + PREVIOUS_KEY_SUFFIX] if tenant.previous_key_valid else [tenant.name]
 
 
 def security_policy(tier: TierConfig, tenants: Sequence[TenantConfig], gw: GatewayConfig, namespace: str,
@@ -234,11 +243,12 @@ def security_policy(tier: TierConfig, tenants: Sequence[TenantConfig], gw: Gatew
     cap = route_body_limit(tier, tenants, gw)
     # Evaluated in order, first match wins: per-tenant body limits below the route's, then the grants.
     rules: list[dict[str, Any]] = [
-        {"name": f"body-limit-{t.name}", "action": "Deny", "cel": body_limit_cel(t.name, limit)}
+        {"name": f"body-limit-{t.name}", "action": "Deny", "cel": body_limit_cel(t, limit)}
         for t in granted if (limit := limits_of(t, gw).max_request_body_bytes) < cap]
     if granted:
         rules.append({"name": "granted-tenants", "action": "Allow",
-                      "principal": {"headers": [{"name": TENANT_HEADER, "values": [t.name for t in granted]}]}})
+                      "principal": {"headers": [{"name": TENANT_HEADER,
+                                                 "values": [c for t in granted for c in client_ids(t)]}]}})
     return {
         "apiVersion": EG_API, "kind": "SecurityPolicy", "metadata": _meta(tier.name, namespace),
         "spec": {
@@ -260,7 +270,11 @@ def backend_traffic_policy(tier: TierConfig, tenants: Sequence[TenantConfig], gw
     granted = tenants_of(tier, tenants)
     for t in granted:
         lim = limits_of(t, gw)
-        who = [{"headers": [{"name": TENANT_HEADER, "type": "Exact", "value": t.name}]}]
+        # Both keys of a rotating tenant share one bucket: a RegularExpression selector is one descriptor.
+        ids = client_ids(t)
+        who = [{"headers": [{"name": TENANT_HEADER, "type": "Exact", "value": t.name}]}] if len(ids) == 1 else \
+            [{"headers": [{"name": TENANT_HEADER, "type": "RegularExpression",
+                           "value": "^(" + "|".join(re.escape(i) for i in ids) + ")$"}]}]
         rules.append({"clientSelectors": who, "limit": {"requests": lim.requests_per_minute, "unit": "Minute"}})
         rules.append({"clientSelectors": who, "limit": {"requests": lim.burst_per_second, "unit": "Second"}})
     # Envoy buffers per route: the largest body any granted tenant may send (smaller per-tenant limits are

@@ -121,7 +121,8 @@ def load() -> StackSettings:
         alert_receiver_urls=conf.get_secret_object("alertReceiverUrls") if receiver_urls else None,
         lock=lock or models_lock.ModelsLock(version=models_lock.LOCK_VERSION),
         plans=plans,
-        warnings=(*models_lock.manual_entry_warnings(cfg, lock), *system_capacity.warnings(cfg)),
+        warnings=(*models_lock.manual_entry_warnings(cfg, lock), *system_capacity.warnings(cfg),
+                  *_rotation_warnings(cfg)),
     )
 
 
@@ -134,3 +135,10 @@ def _plannable(cfg: StackConfig, issues: list[ConfigIssue]) -> StackConfig:
                      for x in issues)}
     tiers = [None if i in broken else t for i, t in enumerate(cfg.tiers or [])]
     return cfg.model_copy(update={"tiers": tiers, "gpu_classes": gpu_classes})
+
+
+def _rotation_warnings(cfg: StackConfig) -> list[str]:
+    """A rotated tenant's previous key stays valid until the stack says otherwise: say so at every preview."""
+    return [f"tenants[{i}]: tenant {t.name}'s previous API key (before rotate {t.rotate}) is still accepted beside "
+            f"the new one; once its clients use the new key, set tenants[{i}].dropPreviousKey: true and run "
+            "`pulumi up`" for i, t in enumerate(cfg.tenants) if t.previous_key_valid]
