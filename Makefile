@@ -3,10 +3,12 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
+# checkov has its own virtualenv: its pins (packaging 23.2, boto3, ...) conflict with requirements.txt.
+CHECKOV_VENV ?= .venv-checkov
 STACK  ?= dev
 PYTEST_ARGS ?=
 
-.PHONY: render render-all test config-docs component-docs blue-green-doc models-lock clean
+.PHONY: render render-all test checkov config-docs component-docs blue-green-doc models-lock clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +22,17 @@ render: $(VENV)/.installed
 render-all: $(VENV)/.installed
 	$(PY) -m tools.render --all
 
-test: $(VENV)/.installed
-	$(PY) -m pytest $(PYTEST_ARGS)
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
+test: $(VENV)/.installed $(CHECKOV_VENV)/.installed
+	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest $(PYTEST_ARGS)
+
+# checkov on one rendered stack, as the tests run it: make checkov STACK=prod
+checkov: render $(CHECKOV_VENV)/.installed
+	$(CHECKOV_VENV)/bin/checkov -f build/$(STACK)/kubernetes.yaml --framework kubernetes --compact --skip-download
 
 # Needs the Hub (HF_TOKEN for gated models); previews and renders only read models.lock.json.
 models-lock: $(VENV)/.installed

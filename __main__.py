@@ -36,14 +36,15 @@ gpu = GpuCapacity(
 )
 
 namespaces = Namespaces("namespaces", NamespacesArgs.for_platform(cert_manager=cfg.gateway.tls.mode == "cert-manager",
-                                                                 external_dns=cfg.gateway.dns is not None),
+                                                                 external_dns=cfg.gateway.dns is not None,
+                                                                 node_cidrs=[cfg.cluster.vpc_cidr]),
                         opts=on_cluster)
 
 secrets = SecretStore(
     "secrets",
     SecretStoreArgs(cluster_name=cluster.cluster_name, name_prefix=cfg.cluster_name, region=settings.region,
                     hf_token=settings.hf_token, protect=cfg.protect,
-                    tenants=[TenantKeyArgs(t.name, t.rotate) for t in cfg.tenants],
+                    tenants=[TenantKeyArgs(t.name, t.rotate, not t.drop_previous_key) for t in cfg.tenants],
                     refresh_interval=cfg.secret_store.refresh_interval,
                     recovery_window_days=cfg.secret_store.recovery_window_days,
                     system_node_selector=cluster.system_node_selector,

@@ -32,6 +32,8 @@ from . import gpu_catalog, system_capacity, tgi, versions
 # --------------------------------------------------------------------------------------------------
 
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+# A Service name (RFC 1035 label): a tier's name is its Service's name, which must start with a letter.
+DNS_1035_LABEL = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
 # A Kubernetes label value (tenant names end up in labels and headers).
 LABEL_VALUE = r"^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$"
 DNS_NAME_OR_LABEL = r"^[a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?$"
@@ -45,6 +47,7 @@ INSTANCE_TYPE = r"^[a-z][a-z0-9-]*\.[a-z0-9]+$"
 HOSTED_ZONE_ID = r"^Z[A-Z0-9]{1,31}$"
 
 Name = Annotated[str, StringConstraints(pattern=DNS_LABEL, min_length=1, max_length=40)]
+TierName = Annotated[str, StringConstraints(pattern=DNS_1035_LABEL, min_length=1, max_length=40)]
 TenantName = Annotated[str, StringConstraints(pattern=LABEL_VALUE, min_length=1, max_length=63)]
 RoleArn = Annotated[str, StringConstraints(pattern=ROLE_ARN)]
 Duration = Annotated[str, StringConstraints(pattern=DURATION)]
@@ -310,11 +313,26 @@ class GatewayConfig(_Model):
                           "outputs `gatewayAddress` (the NLB's name) and README \"First day\" has the one manual step.")
 
 
+PREVIOUS_KEY_SUFFIX = "-previous"  # client id of a tenant's previous API key during a rotation
+
+
 class TenantConfig(_Model):
     name: TenantName = Field(..., description="Tenant id (a Kubernetes label value).")
-    tiers: list[Name] = Field(..., min_length=1, description="Tiers this tenant may call.")
+    tiers: list[TierName] = Field(..., min_length=1, description="Tiers this tenant may call.")
     limits: Optional[LimitsConfig] = Field(None, description="This tenant's limits; default: `gateway.defaultLimits`.")
-    rotate: int = Field(0, ge=0, description="Increment to issue the tenant a new API key.")
+    rotate: int = Field(0, ge=0, description="Increment to issue the tenant a new API key. The previous key stays "
+                        "valid beside it (no outage while clients move) until `dropPreviousKey: true`.")
+    drop_previous_key: bool = Field(
+        False, description="After a rotation, stop accepting the previous key: set it once the tenant's clients use "
+                           "the new one (previews warn while a previous key is valid), and back to false before the "
+                           "next `rotate` for another overlap (while true, a rotation cuts the old key at once). The "
+                           "grace period ends with this reviewed change, not a clock: previews have none, and the "
+                           "same commit must render the same everywhere.")
+
+    @property
+    def previous_key_valid(self) -> bool:
+        """Whether the key before the last rotation is still accepted (client id ``<name>-previous``)."""
+        return self.rotate >= 1 and not self.drop_previous_key
 
 
 # --------------------------------------------------------------------------------------------------
@@ -356,7 +374,9 @@ class ReleaseConfig(_Model):
 class TierConfig(_Model):
     """A tier: a pinned model on a GPU class with its own limits, cache and autoscaling."""
 
-    name: Name = Field(..., description="Tier name (DNS label, at most 40 characters); also its URL prefix.")
+    name: TierName = Field(..., description="Tier name: the name of its Service, so an RFC 1035 label (lowercase "
+                                            "letters, digits and '-', starting with a letter), at most 40 "
+                                            "characters; also its URL prefix.")
     engine: Literal["tgi"] = Field("tgi", description="Serving engine.")
     model_id: Annotated[str, StringConstraints(pattern=MODEL_ID)] = Field(
         ..., description="Hugging Face model id `org/name`.")
@@ -460,8 +480,13 @@ class ConfigIssue(typing.NamedTuple):
 class ConfigError(ValueError):
     """The stack config is invalid. ``issues`` holds every problem found."""
 
-    def __init__(self, issues: Iterable[ConfigIssue], stack_file: str = "the stack config"):
+    def __init__(self, issues: Iterable[ConfigIssue], stack_file: str = "the stack config",
+                 partial: Optional["StackConfig"] = None):
         self.issues = sorted(set(issues), key=lambda i: (_path_sort_key(i.path), i.message))
+        self.partial = partial
+        """What did validate, for the checks of later layers (models lock, capacity): the whole config when only
+        cross-field checks failed; otherwise a ``StackConfig.model_construct`` of the sections that validated
+        on their own, with ``None`` in place of each tier that did not (so key paths keep their indices)."""
         lines = "\n".join(f"  - {i}" for i in self.issues)
         super().__init__(
             f"{len(self.issues)} problem(s) in {stack_file}:\n{lines}\n"
@@ -541,6 +566,8 @@ def _issue_from_pydantic(err: Mapping[str, Any]) -> ConfigIssue:
 
 _PATTERN_HINTS = {
     DNS_LABEL: "use lowercase letters, digits and '-', starting and ending with a letter or digit",
+    DNS_1035_LABEL: "it names a Kubernetes Service (an RFC 1035 label): use lowercase letters, digits and '-', "
+                    "starting with a letter and ending with a letter or digit",
     LABEL_VALUE: "use lowercase letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
     DNS_NAME: "must be a fully qualified DNS name such as api.example.com (lowercase)",
     ROLE_ARN: "must be an IAM role ARN like arn:aws:iam::111122223333:role/platform-admin",
@@ -766,6 +793,9 @@ def _check_semantics(cfg: StackConfig) -> list[ConfigIssue]:
         for i in idx[1:]:
             issues.append(ConfigIssue(f"tenants[{i}].name", f"duplicate tenant name {name!r} (first at tenants[{idx[0]}])"))
     for i, tenant in enumerate(cfg.tenants):
+        if tenant.name.endswith(PREVIOUS_KEY_SUFFIX):
+            issues.append(ConfigIssue(f"tenants[{i}].name", f"must not end with {PREVIOUS_KEY_SUFFIX!r}: the gateway "
+                                      "names a tenant's previous API key that way; pick another name"))
         for j, tier in enumerate(tenant.tiers):
             if tier not in tier_names:
                 issues.append(ConfigIssue(f"tenants[{i}].tiers[{j}]", f"unknown tier {tier!r}; tiers are: "
@@ -831,34 +861,150 @@ def parse(values: Mapping[str, Any], stack_file: str = "the stack config") -> St
     except ValidationError as exc:
         issues += [_issue_from_pydantic(e) for e in exc.errors()]
         # Cross-field checks still run on each section that validated on its own, so one run reports as
-        # much as possible.
-        issues += _partial_semantics(data)
-        raise ConfigError(issues, stack_file) from None
+        # much as possible; the sections that validated go on to the later layers (ConfigError.partial).
+        more, partial = _partial_semantics(data)
+        raise ConfigError([*issues, *more], stack_file, partial) from None
     issues += _check_semantics(cfg)
     if issues:
-        raise ConfigError(issues, stack_file)
+        raise ConfigError(issues, stack_file, cfg)
     return cfg
 
 
-def _partial_semantics(data: Mapping[str, Any]) -> list[ConfigIssue]:
-    """The section-local checks for the sections that are valid on their own."""
+def plannable_gpu_classes(gpu_classes: Mapping[str, GpuClassConfig]) -> dict[str, GpuClassConfig]:
+    """The classes the capacity planner can use: every instance type in the catalog, one GPU model."""
+    return {n: c for n, c in gpu_classes.items() if not _check_gpu_class(n, c)}
+
+
+def _partial_semantics(data: Mapping[str, Any]) -> tuple[list[ConfigIssue], StackConfig]:
+    """The section-local checks for the sections that are valid on their own, and those sections as a
+    partial config (``model_construct``: nothing more is validated) for the later layers."""
     issues: list[ConfigIssue] = []
-    try:
-        issues += _check_cluster(ClusterConfig.model_validate(data.get("cluster")))
-    except ValidationError:
-        pass
+    sections: dict[str, Any] = {}
+    for field_name, field in StackConfig.model_fields.items():
+        key = field.alias or field_name
+        if field_name in ("gpu_classes", "tiers"):
+            continue
+        try:
+            adapter = TypeAdapter(field.annotation)
+            value = data[key] if key in data else field.get_default(call_default_factory=True)
+            sections[field_name] = adapter.validate_python(value)
+        except (ValidationError, KeyError, TypeError):
+            sections[field_name] = None
+    if sections.get("cluster") is not None:
+        issues += _check_cluster(sections["cluster"])
     gpu_classes: Optional[dict[str, GpuClassConfig]]
     try:
         gpu_classes = _GPU_CLASSES.validate_python(data.get("gpuClasses"))
     except ValidationError:
         gpu_classes = None
-    tiers = data.get("tiers")
-    for i, raw in enumerate(tiers if isinstance(tiers, list) else []):
+    sections["gpu_classes"] = plannable_gpu_classes(gpu_classes or {})
+    raw_tiers = data.get("tiers")
+    tiers: list[Optional[TierConfig]] = []
+    for i, raw in enumerate(raw_tiers if isinstance(raw_tiers, list) else []):
         try:
-            issues += _check_tier(i, TierConfig.model_validate(raw), gpu_classes)
+            tier = TierConfig.model_validate(raw)
         except ValidationError:
-            pass
-    return issues
+            tiers.append(None)
+            continue
+        issues += _check_tier(i, tier, gpu_classes)
+        tiers.append(tier)
+    sections["tiers"] = tiers
+    # An invalid section stays None (not its default: a default modelPolicy would refuse licenses the stack
+    # allows), and the later layers skip what is None.
+    return issues, StackConfig.model_construct(**sections)
 
 
 _GPU_CLASSES = TypeAdapter(dict[Name, GpuClassConfig])
+
+
+# --------------------------------------------------------------------------------------------------
+# Keys outside the project's schema: namespaces, aws:region
+# --------------------------------------------------------------------------------------------------
+
+# Commercial AWS regions (Regions and Zones table, AWS General Reference). A region outside this list is
+# refused at its key; add one here when AWS opens it (and check that EKS and the GPU types exist there).
+AWS_REGIONS = (
+    "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1",
+    "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5",
+    "ap-southeast-6", "ap-southeast-7", "ca-central-1", "ca-west-1", "eu-central-1", "eu-central-2", "eu-north-1",
+    "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-2", "eu-west-3", "il-central-1", "me-central-1",
+    "me-south-1", "mx-central-1", "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2",
+    "us-gov-east-1", "us-gov-west-1",
+)
+
+# Namespaces a stack file may hold keys of: this program's and the providers' and Pulumi's own.
+PROVIDER_NAMESPACES = ("aws", "kubernetes", "random", "pulumi")
+# aws provider keys this program or the provider reads (a near-miss of one is an error; others pass).
+AWS_PROVIDER_KEYS = (
+    "region", "profile", "accessKey", "secretKey", "token", "assumeRole", "assumeRoles",
+    "assumeRoleWithWebIdentity", "allowedAccountIds", "forbiddenAccountIds", "defaultTags", "ignoreTags",
+    "sharedCredentialsFiles", "sharedConfigFiles", "skipCredentialsValidation", "skipMetadataApiCheck",
+    "skipRegionValidation", "skipRequestingAccountId", "maxRetries", "retryMode", "endpoints", "insecure",
+    "stsRegion", "s3UsePathStyle", "customCaBundle", "httpProxy", "httpsProxy", "noProxy", "ec2MetadataServiceEndpoint",
+    "ec2MetadataServiceEndpointMode", "useFipsEndpoint", "useDualstackEndpoint", "tokenBucketRateLimiterCapacity",
+)
+
+
+def check_config_keys(keys: Iterable[str], project: str) -> list[ConfigIssue]:
+    """Keys of a stack's ``config`` that no one would read: in no namespace (``cluster:`` instead of
+    ``<project>:cluster``), in a misspelled or unknown namespace (``llm-tier:tenants``), or a near-miss of an
+    aws provider key (``aws:regoin``). Pulumi passes such keys along silently, so a stack would lose its
+    tenants or its alerting without a word; each is an error naming the key to write instead."""
+    issues: list[ConfigIssue] = []
+    project_keys = top_level_keys()
+    namespaces = (project, *PROVIDER_NAMESPACES)
+    for full in keys:
+        namespace, sep, key = full.partition(":")
+        if not sep:
+            guess = full if full in project_keys else next(iter(difflib.get_close_matches(full, project_keys, n=1)), None)
+            where = (f"write it as `{project}:{guess}`" if guess else
+                     f"config keys are `<namespace>:<key>`; this project's are `{project}:<key>` "
+                     f"({', '.join(project_keys)})")
+            issues.append(ConfigIssue(full, f"has no namespace prefix, so the program never reads it; {where}"))
+            continue
+        if namespace == project:
+            continue  # parse() checks the project's keys (unknown ones, near-misses)
+        if namespace == "aws":
+            if key not in AWS_PROVIDER_KEYS:
+                guess = difflib.get_close_matches(key, AWS_PROVIDER_KEYS, n=1)
+                if guess:
+                    issues.append(ConfigIssue(full, f"unknown aws provider key; did you mean `aws:{guess[0]}`?"))
+            continue
+        if namespace in PROVIDER_NAMESPACES:
+            continue
+        close = difflib.get_close_matches(namespace, namespaces, n=1, cutoff=0.6)
+        if key in project_keys or (close and close[0] == project):
+            hint = f"write it as `{project}:{key}`" if key in project_keys else \
+                f"did you mean `{project}:`? (its keys: {', '.join(project_keys)})"
+            issues.append(ConfigIssue(full, f"`{namespace}:` is not this project's namespace (`{project}:`), so the "
+                                            f"program never reads this key; {hint}"))
+        else:
+            issues.append(ConfigIssue(full, f"unknown config namespace `{namespace}:`; nothing reads it (this stack "
+                                            f"reads `{project}:` keys and the providers' "
+                                            f"{', '.join(f'`{n}:`' for n in PROVIDER_NAMESPACES)}); remove it or fix "
+                                            "the prefix"))
+    return issues
+
+
+def check_region(region: Optional[str], cfg: Optional[StackConfig] = None) -> list[ConfigIssue]:
+    """``aws:region`` is a known region, and the stack's zones and certificate are in it."""
+    if not region:
+        return [ConfigIssue("aws:region", "required; run `pulumi config set aws:region us-east-1`")]
+    if region not in AWS_REGIONS:
+        guess = difflib.get_close_matches(region, AWS_REGIONS, n=2)
+        hint = f"did you mean {' or '.join(f'`{g}`' for g in guess)}? " if guess else ""
+        return [ConfigIssue("aws:region", f"{region!r} is not an AWS region; {hint}use one of {', '.join(AWS_REGIONS)} "
+                                          "(components/config.py AWS_REGIONS)")]
+    issues = []
+    cluster = getattr(cfg, "cluster", None)
+    for i, zone in enumerate((cluster.availability_zones or []) if cluster else []):
+        if zone[:-1] != region:
+            issues.append(ConfigIssue(f"cluster.availabilityZones[{i}]", f"{zone} is not a zone of aws:region "
+                                      f"{region}; use {region}a, {region}b, ..."))
+    gateway = getattr(cfg, "gateway", None)
+    arn = gateway.tls.certificate_arn if gateway else None
+    if arn and arn.split(":")[3] != region:
+        issues.append(ConfigIssue("gateway.tls.certificateArn", f"the certificate is in {arn.split(':')[3]}, but the "
+                                  f"load balancer is in aws:region {region}; an NLB can only use an ACM certificate of "
+                                  "its own region"))
+    return issues

@@ -145,7 +145,7 @@ class Gateway(pulumi.ComponentResource):
                 create(f"redis-{obj['kind'].lower()}", obj)
             create("redis-network-policy", gm.gateway_network_policy(ns))
             for policy in gm.controller_network_policies(naming.ENVOY_GATEWAY_NAMESPACE, args.monitoring_namespace,
-                                                         args.node_cidrs):
+                                                         args.node_cidrs, args.tiers_namespace, ns):
                 create(f"eg-{policy['metadata']['name']}", policy, controller)
         proxy = create("envoy-proxy", gm.envoy_proxy(gw, ns, system), controller)
         gclass = create("gateway-class", gm.gateway_class(ns, args.gateway_class), [*controller, proxy])

@@ -13,11 +13,12 @@ bodies for gateway-generated 401/403/413/429).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Optional
 
-from . import naming, system_capacity as sc
-from .config import GatewayConfig, LimitsConfig, TenantConfig, TierConfig
+from . import naming, security_exceptions, system_capacity as sc, tgi
+from .config import PREVIOUS_KEY_SUFFIX, GatewayConfig, LimitsConfig, TenantConfig, TierConfig
 
 GATEWAY_NAME = "llm-gateway"
 GATEWAY_CLASS = "llm-tiers"
@@ -217,15 +218,23 @@ def route_body_limit(tier: TierConfig, tenants: Sequence[TenantConfig], gw: Gate
                default=gw.default_limits.max_request_body_bytes)
 
 
-def body_limit_cel(tenant: str, limit: int) -> str:
+def body_limit_cel(tenant: "str | TenantConfig", limit: int) -> str:
     """True for a request of ``tenant`` whose body is over ``limit`` or whose size is not declared.
 
     Envoy's buffer limit is per route, so a tenant whose limit is below the route's is held to it here, at
     authorization (after API-key auth has set the tenant header, before the body is read). A body without
     Content-Length (chunked) cannot be sized at that point and is refused for such a tenant."""
     h = "request.headers"
-    return (f"{h}['{TENANT_HEADER}'] == '{tenant}' && "
+    return (f"{h}['{TENANT_HEADER}'] in {client_ids(tenant)!r} && "
             f"(!('content-length' in {h}) || int({h}['content-length']) > {limit})")
+
+
+def client_ids(tenant: "str | TenantConfig") -> list[str]:
+    """The API-key client ids of a tenant: its name, and ``<name>-previous`` while the key it replaced in its
+    last rotation is still accepted (SecretStore keeps both keys in the tenant-keys Secret)."""
+    if isinstance(tenant, str):
+        return [tenant]
+    return [tenant.name, tenant.name + PREVIOUS_KEY_SUFFIX] if tenant.previous_key_valid else [tenant.name]
 
 
 def security_policy(tier: TierConfig, tenants: Sequence[TenantConfig], gw: GatewayConfig, namespace: str,
@@ -234,11 +243,12 @@ def security_policy(tier: TierConfig, tenants: Sequence[TenantConfig], gw: Gatew
     cap = route_body_limit(tier, tenants, gw)
     # Evaluated in order, first match wins: per-tenant body limits below the route's, then the grants.
     rules: list[dict[str, Any]] = [
-        {"name": f"body-limit-{t.name}", "action": "Deny", "cel": body_limit_cel(t.name, limit)}
+        {"name": f"body-limit-{t.name}", "action": "Deny", "cel": body_limit_cel(t, limit)}
         for t in granted if (limit := limits_of(t, gw).max_request_body_bytes) < cap]
     if granted:
         rules.append({"name": "granted-tenants", "action": "Allow",
-                      "principal": {"headers": [{"name": TENANT_HEADER, "values": [t.name for t in granted]}]}})
+                      "principal": {"headers": [{"name": TENANT_HEADER,
+                                                 "values": [c for t in granted for c in client_ids(t)]}]}})
     return {
         "apiVersion": EG_API, "kind": "SecurityPolicy", "metadata": _meta(tier.name, namespace),
         "spec": {
@@ -260,7 +270,11 @@ def backend_traffic_policy(tier: TierConfig, tenants: Sequence[TenantConfig], gw
     granted = tenants_of(tier, tenants)
     for t in granted:
         lim = limits_of(t, gw)
-        who = [{"headers": [{"name": TENANT_HEADER, "type": "Exact", "value": t.name}]}]
+        # Both keys of a rotating tenant share one bucket: a RegularExpression selector is one descriptor.
+        ids = client_ids(t)
+        who = [{"headers": [{"name": TENANT_HEADER, "type": "Exact", "value": t.name}]}] if len(ids) == 1 else \
+            [{"headers": [{"name": TENANT_HEADER, "type": "RegularExpression",
+                           "value": "^(" + "|".join(re.escape(i) for i in ids) + ")$"}]}]
         rules.append({"clientSelectors": who, "limit": {"requests": lim.requests_per_minute, "unit": "Minute"}})
         rules.append({"clientSelectors": who, "limit": {"requests": lim.burst_per_second, "unit": "Second"}})
     # Envoy buffers per route: the largest body any granted tenant may send (smaller per-tenant limits are
@@ -283,23 +297,31 @@ def backend_traffic_policy(tier: TierConfig, tenants: Sequence[TenantConfig], gw
     return {"apiVersion": EG_API, "kind": "BackendTrafficPolicy", "metadata": _meta(tier.name, namespace), "spec": spec}
 
 
+VALKEY_UID = 10001
+
+
 def redis(namespace: str, image: str, system: dict[str, str]) -> list[dict[str, Any]]:
     """The rate-limit counter store: one replica, no persistence (counters are disposable), a PDB."""
     labels = naming.k8s_labels("ratelimit-redis", "ratelimit-redis")
     sel = {"app.kubernetes.io/name": "ratelimit-redis"}
     return [
-        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {**_meta("ratelimit-redis", namespace, "ratelimit-redis")},
+        {"apiVersion": "apps/v1", "kind": "Deployment",
+         "metadata": {**_meta("ratelimit-redis", namespace, "ratelimit-redis"),
+                      "annotations": security_exceptions.annotations("CKV_K8S_43", "CKV_K8S_15")},
          "spec": {"replicas": 1, "selector": {"matchLabels": sel}, "template": {
              "metadata": {"labels": labels},
+             # A high UID (not the image's 999, which can collide with a host user): the entrypoint only chowns
+             # and drops privileges when started as root, so any UID runs valkey-server directly.
              "spec": {"nodeSelector": dict(system), "automountServiceAccountToken": False, "enableServiceLinks": False,
-                      "securityContext": {"runAsNonRoot": True, "runAsUser": 999, "runAsGroup": 999,
-                                          "seccompProfile": {"type": "RuntimeDefault"}},
+                      "securityContext": {"runAsNonRoot": True, "runAsUser": VALKEY_UID, "runAsGroup": VALKEY_UID,
+                                          "fsGroup": VALKEY_UID, "seccompProfile": {"type": "RuntimeDefault"}},
                       "containers": [{
                           "name": "valkey", "image": image,
                           "args": ["--save", "", "--appendonly", "no", "--maxmemory", "200mb",
                                    "--maxmemory-policy", "volatile-ttl"],
                           "ports": [{"name": "redis", "containerPort": 6379}],
                           "readinessProbe": {"tcpSocket": {"port": "redis"}, "periodSeconds": 5},
+                          "livenessProbe": {"tcpSocket": {"port": "redis"}, "periodSeconds": 10, "failureThreshold": 6},
                           "resources": sc.VALKEY.resources(),
                           "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                                               "capabilities": {"drop": ["ALL"]}},
@@ -346,26 +368,49 @@ def gateway_network_policy(namespace: str,
 
 
 def controller_network_policies(namespace: str, monitoring_namespace: str,
-                                node_cidrs: Sequence[str]) -> list[dict[str, Any]]:
+                                node_cidrs: Sequence[str], tiers_namespace: str = naming.TIERS_NAMESPACE,
+                                store_namespace: str = naming.GATEWAY_NAMESPACE) -> list[dict[str, Any]]:
     """Ingress of Envoy Gateway's namespace (controller, rate limiter, proxies): nothing but what each pod
     serves. Clients reach the proxies' listeners from anywhere (the NLB keeps client addresses; its source
     ranges are the filter); kubelet probes and the API server's webhook calls come from ``node_cidrs`` (the
-    VPC: nodes and the EKS control plane's network interfaces); Prometheus scrapes from its namespace."""
+    VPC: nodes and the EKS control plane's network interfaces); Prometheus scrapes from its namespace.
+
+    Egress of the pods that handle client traffic: the proxies reach only DNS, the tiers' serving pods on
+    TGI's port, the controller (xDS) and the rate limiter; the rate limiter only DNS, the controller and the
+    rate-limit store. (The controller's egress stays open: it calls the API server, whose addresses a
+    NetworkPolicy cannot name reliably.)"""
     nodes = [{"ipBlock": {"cidr": c}} for c in node_cidrs]
     from_nodes = {"from": nodes} if nodes else {}
     proxies = {"podSelector": {"matchLabels": dict(EG_PROXY)}}
+    controller = {"podSelector": {"matchLabels": dict(EG_CONTROLLER)}}
+    rate_limiter = {"podSelector": {"matchLabels": dict(EG_RATELIMIT)}}
     scrape = {"from": [naming.namespace_peer(monitoring_namespace)], "ports": _tcp(*EG_PORTS["metrics"])}
+    dns = {"to": [naming.namespace_peer("kube-system")],
+           "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}
+    tier_pods = {**naming.namespace_peer(tiers_namespace),
+                 "podSelector": {"matchLabels": {f"{naming.LABEL_DOMAIN}/component": "server"}}}
+    store = {**naming.namespace_peer(store_namespace),
+             "podSelector": {"matchLabels": {"app.kubernetes.io/name": "ratelimit-redis"}}}
 
-    def policy(name: str, selector: dict[str, Any], ingress: list[dict[str, Any]]) -> dict[str, Any]:
+    def policy(name: str, selector: dict[str, Any], ingress: list[dict[str, Any]],
+               egress: Optional[list[dict[str, Any]]] = None) -> dict[str, Any]:
+        spec: dict[str, Any] = {"podSelector": selector, "policyTypes": ["Ingress"], "ingress": ingress}
+        if egress is not None:
+            spec["policyTypes"] = ["Ingress", "Egress"]
+            spec["egress"] = egress
         return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _meta(name, namespace),
-                "spec": {"podSelector": selector, "policyTypes": ["Ingress"], "ingress": ingress}}
+                "spec": spec}
 
     return [
         policy("default-deny-ingress", {}, []),
         policy("envoy-proxies", {"matchLabels": dict(EG_PROXY)}, [
             {"ports": _tcp(*EG_PORTS["proxy-listeners"])},
             {**from_nodes, "ports": _tcp(*EG_PORTS["proxy-probes"])},
-            scrape]),
+            scrape], egress=[
+            dns,
+            {"to": [tier_pods], "ports": _tcp(tgi.HTTP_PORT)},
+            {"to": [controller], "ports": _tcp(*EG_PORTS["controller-from-proxies"])},
+            {"to": [rate_limiter], "ports": _tcp(*EG_PORTS["ratelimit-from-proxies"])}]),
         policy("envoy-gateway-controller", {"matchLabels": dict(EG_CONTROLLER)}, [
             {"from": [proxies], "ports": _tcp(*EG_PORTS["controller-from-proxies"])},
             {"from": [{"podSelector": {"matchLabels": dict(EG_RATELIMIT)}}],
@@ -375,7 +420,10 @@ def controller_network_policies(namespace: str, monitoring_namespace: str,
         policy("envoy-ratelimit", {"matchLabels": dict(EG_RATELIMIT)}, [
             {"from": [proxies], "ports": _tcp(*EG_PORTS["ratelimit-from-proxies"])},
             {**from_nodes, "ports": _tcp(*EG_PORTS["ratelimit-probes"])},
-            scrape]),
+            scrape], egress=[
+            dns,
+            {"to": [controller], "ports": _tcp(*EG_PORTS["controller-from-ratelimit"])},
+            {"to": [store], "ports": _tcp(6379)}]),
     ]
 
 

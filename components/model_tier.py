@@ -61,6 +61,10 @@ class ModelTierArgs:
     """OTLP endpoint when tracing is on."""
     image: str = versions.IMAGES["tgi"]
     """Engine image (default: the pinned TGI image)."""
+    run_as_user: Optional[int] = None
+    """UID (and GID) to run the engine and sync containers as, for an image that can run as non-root (a derived
+    TGI image with its Python outside /root). None: UID 0, because the pinned TGI image cannot run as any other
+    user (docs/components/model-tier.md, "Security"); every other hardening applies either way."""
     autoscaling: bool = True
     """Create a KEDA ScaledObject per release and a PodMonitor (needs KEDA and the Prometheus operator, e.g.
     the Observability component); False: fixed ``replicas.min`` and no monitoring objects."""
@@ -134,12 +138,14 @@ class ModelTier(pulumi.ComponentResource):
                              ignore_changes=["spec.resources.requests.storage"])
                 sync = timing.sync_await_seconds(weights)
                 syncs[key] = create(k8s.batch.v1.Job, f"sync-{key}",
-                                    tm.sync_job(t, rel, ns, script_cm, args.hf_token_secret, args.sync_node_selector),
+                                    tm.sync_job(t, rel, ns, script_cm, args.hf_token_secret, args.sync_node_selector,
+                                                args.run_as_user),
                                     depends_on=[pvc, cm, sync_sa], await_seconds=(sync, sync))
             budgets[rel.name] = timing.deployment_await(weights, t.replicas.max)
             self.deployments[rel.name] = create(
                 k8s.apps.v1.Deployment, rel.name,
-                tm.deployment(t, rel, ns, list(args.instance_types), args.otlp_endpoint, args.autoscaling),
+                tm.deployment(t, rel, ns, list(args.instance_types), args.otlp_endpoint, args.autoscaling,
+                              args.run_as_user),
                 depends_on=[syncs[key], server_sa],
                 await_seconds=(budgets[rel.name].create_seconds, budgets[rel.name].update_seconds))
             create(k8s.policy.v1.PodDisruptionBudget, f"{rel.name}-pdb", tm.pdb(t, rel, ns))

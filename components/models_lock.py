@@ -26,7 +26,7 @@ from typing import Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
-from . import capacity, gpu_catalog
+from . import capacity, gpu_catalog, tgi
 from .config import ConfigIssue, StackConfig
 
 LOCK_VERSION = 1
@@ -109,6 +109,8 @@ def tier_models(cfg: StackConfig) -> list[tuple[str, str]]:
     """(key path, model id) of every model the stack deploys: each tier's and each candidate's."""
     models = []
     for i, tier in enumerate(cfg.tiers):
+        if tier is None:  # a tier the schema refused (a partial config, ConfigError.partial)
+            continue
         models.append((f"tiers[{i}].modelId", tier.model_id))
         if tier.candidate and tier.candidate.model_id:
             models.append((f"tiers[{i}].candidate.modelId", tier.candidate.model_id))
@@ -185,6 +187,8 @@ def tier_plans(cfg: StackConfig, lock: Optional[ModelsLock]) -> dict[tuple[int, 
     candidate is planned like the live release (it runs on the same GPUs with the same token limits)."""
     plans = {}
     for i, tier in enumerate(cfg.tiers):
+        if tier is None:
+            continue
         cls = cfg.gpu_classes.get(tier.gpu_class)
         for release, model_id in release_models(tier).items():
             entry = lock.models.get(model_id) if lock else None
@@ -268,6 +272,8 @@ def policy_issues(cfg: StackConfig, lock: Optional[ModelsLock]) -> list[ConfigIs
     allowed = set(cfg.model_policy.allowed_licenses)
     issues = []
     for i, tier in enumerate(cfg.tiers):
+        if tier is None:
+            continue
         releases = [(f"tiers[{i}]", tier.model_id, tier.revision)]
         if tier.candidate:
             releases.append((f"tiers[{i}].candidate", tier.candidate.model_id or tier.model_id, tier.candidate.revision))
@@ -285,4 +291,32 @@ def policy_issues(cfg: StackConfig, lock: Optional[ModelsLock]) -> list[ConfigIs
             if revision and not entry.revision.startswith(revision):
                 issues.append(ConfigIssue(f"{path}.revision", f"{revision!r} differs from the locked revision "
                                           f"{entry.revision}; run `make models-lock` to lock the new revision"))
+    return issues
+
+
+def engine_issues(cfg: StackConfig, lock: Optional[ModelsLock]) -> list[ConfigIssue]:
+    """What the locked model itself rules out for a tier's live release: token limits past the model's
+    context length (``maxPositionEmbeddings``: TGI 3.3.6 caps only its *defaults* there and accepts larger
+    explicit limits, so prompts would reach positions the model was never trained on), and a quantization
+    that cannot load the locked weights (e.g. ``awq`` on a bf16 checkpoint; components/tgi.py)."""
+    if lock is None:
+        return []
+    issues = []
+    for i, tier in enumerate(cfg.tiers):
+        if tier is None:
+            continue
+        entry = lock.models.get(tier.model_id)
+        if entry is None:
+            continue
+        context = entry.max_position_embeddings
+        if context is not None:
+            for key, value in (("maxTotalTokens", tier.max_total_tokens), ("maxInputTokens", tier.max_input_tokens)):
+                if value > context:
+                    issues.append(ConfigIssue(f"tiers[{i}].{key}", f"{value} exceeds the context length of "
+                                              f"{tier.model_id} ({context} tokens, maxPositionEmbeddings in "
+                                              f"{cfg.model_policy.lock_file}); lower {key} to at most {context}"))
+        problem = tgi.quantize_problem(tier.quantize, tier.dtype, entry.quantization, entry.torch_dtype)
+        if problem:
+            key, message = problem
+            issues.append(ConfigIssue(f"tiers[{i}].{key}", f"{tier.model_id}: {message}"))
     return issues

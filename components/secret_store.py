@@ -98,6 +98,24 @@ class TenantKeyArgs:
     """Tenant id (a Kubernetes label value); the gateway's client id."""
     rotate: int = 0
     """Increment to replace the tenant's key."""
+    keep_previous: bool = True
+    """After a rotation, keep the key it replaced valid (client id ``<name>-previous``) beside the new one."""
+
+
+PREVIOUS_SUFFIX = "-previous"
+
+
+def key_slots(rotate: int, keep_previous: bool) -> list[tuple[str, int, bool]]:
+    """(slot, generation, current) of the key generators a tenant needs: two slots that take turns, so a
+    rotation replaces only the slot holding the key before the previous one and the previous key's generator
+    stays as it is (a random value survives only in its own resource's state). Slot ``a`` holds the even
+    generations (it is the generator of the stacks before rotation overlap, so rotate 0 changes nothing),
+    slot ``b`` the odd ones."""
+    current = ("a" if rotate % 2 == 0 else "b", rotate, True)
+    slots = [current]
+    if keep_previous and rotate >= 1:
+        slots.append(("b" if rotate % 2 == 0 else "a", rotate - 1, False))
+    return sorted(slots)
 
 
 @dataclass(frozen=True)
@@ -190,16 +208,29 @@ class SecretStore(pulumi.ComponentResource):
         self.tenant_secret_arns, self.tenant_keys = {}, {}
         tenant_secret_names: dict[str, pulumi.Output[str]] = {}
         for tenant in sorted(args.tenants, key=lambda t: t.name):
-            password = random.RandomPassword(
-                f"{resource_name}-tenant-{tenant.name}", length=API_KEY_RANDOM_LENGTH, special=False,
-                upper=True, lower=True, numeric=True, keepers={"rotate": str(tenant.rotate)}, opts=child)
-            api_key = pulumi.Output.concat(API_KEY_PREFIX, password.result)
+            keys: dict[bool, pulumi.Output[str]] = {}
+            for slot, generation, current in key_slots(tenant.rotate, tenant.keep_previous):
+                # Slot a keeps the generator's original name (and URN); its keeper is the generation it holds.
+                res = f"{resource_name}-tenant-{tenant.name}" + ("" if slot == "a" else "-b")
+                password = random.RandomPassword(
+                    res, length=API_KEY_RANDOM_LENGTH, special=False, upper=True, lower=True, numeric=True,
+                    keepers={"rotate": str(generation)}, opts=child)
+                keys[current] = pulumi.Output.concat(API_KEY_PREFIX, password.result)
+            api_key = keys[True]
             sm = secret(f"{resource_name}-tenant-{tenant.name}", tenant_secret_name(name, tenant.name),
                         f"API key of tenant {tenant.name}", api_key)
             secrets.append(sm)
             self.tenant_secret_arns[tenant.name] = sm.arn
             tenant_secret_names[tenant.name] = sm.name
             self.tenant_keys[tenant.name] = pulumi.Output.secret(api_key)
+            if False in keys:
+                # The key before the last rotation, accepted as client <tenant>-previous until dropped.
+                prev_id = tenant.name + PREVIOUS_SUFFIX
+                prev = secret(f"{resource_name}-tenant-{tenant.name}-previous",
+                              tenant_secret_name(name, tenant.name) + "-previous",
+                              f"Previous API key of tenant {tenant.name} (valid until dropPreviousKey)", keys[False])
+                secrets.append(prev)
+                tenant_secret_names[prev_id] = prev.name
 
         # ------------------------------------------------------------ External Secrets Operator
         role = aws.iam.Role(f"{resource_name}-eso", name=f"{name}-external-secrets",
@@ -256,8 +287,7 @@ class SecretStore(pulumi.ComponentResource):
         self.tenant_keys_k8s_secret = None
         if args.tenants:
             es = external_secret(TENANT_KEYS_SECRET, args.gateway_namespace, args.refresh_interval,
-                                 [(t.name, tenant_secret_names[t.name])
-                                  for t in sorted(args.tenants, key=lambda t: t.name)])
+                                 [(client, tenant_secret_names[client]) for client in sorted(tenant_secret_names)])
             self.ready.append(k8s.apiextensions.CustomResource(
                 f"{resource_name}-tenant-keys-sync", api_version=ESO_API, kind="ExternalSecret",
                 metadata=es["metadata"], spec=es["spec"], opts=after_store))

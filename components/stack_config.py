@@ -15,7 +15,8 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 
 from . import capacity, models_lock, system_capacity
-from .config import SECRET_KEYS, ConfigError, ConfigIssue, StackConfig, parse
+from .config import (SECRET_KEYS, ConfigError, ConfigIssue, StackConfig, check_config_keys, check_region, parse,
+                     plannable_gpu_classes)
 
 
 @dataclass(frozen=True)
@@ -58,44 +59,60 @@ def _has_value(raw: Optional[str]) -> bool:
     return raw is not None and raw.strip() not in ("", "{}", "null")
 
 
+def _all_config_keys() -> list[str]:
+    merged: dict[str, Any] = dict(runtime_config.get_config_env())
+    merged.update(runtime_config.CONFIG.get())
+    return sorted(merged)
+
+
 def load() -> StackSettings:
-    """Validate the whole stack config; raise ``pulumi.RunError`` listing every problem."""
+    """Validate the whole stack config; raise ``pulumi.RunError`` listing every problem.
+
+    Every layer reports, even when an earlier one found problems: the keys and namespaces, the schema and
+    its cross-field checks, the secrets, then the models lock and the capacity planner on what did validate
+    (``ConfigError.partial``). Only the last layer that needs a whole tier skips tiers with problems."""
     project, stack = pulumi.get_project(), pulumi.get_stack()
     stack_file = f"stacks/Pulumi.{stack}.yaml"
-    issues: list[ConfigIssue] = []
+    issues: list[ConfigIssue] = check_config_keys(_all_config_keys(), project)
     region = pulumi.Config("aws").get("region")
-    if not region:
-        issues.append(ConfigIssue("aws:region", "required; run `pulumi config set aws:region us-east-1`"))
     for key in SECRET_KEYS:
         # Unset secrets arrive as their empty project default ("" or {}): only a real value must be secret.
         if _has_value(pulumi.Config().get(key)) and not runtime_config.is_config_secret(f"{project}:{key}"):
             issues.append(ConfigIssue(key, f"is stored in plaintext; remove it and run "
                                            f"`pulumi config set --secret {key} ...`"))
+    cfg: Optional[StackConfig]
     try:
         cfg = parse(_raw_project_values(project), stack_file)
+        partial = cfg
     except ConfigError as exc:
-        raise pulumi.RunError(str(ConfigError([*exc.issues, *issues], stack_file))) from None
+        cfg, partial = None, exc.partial
+        issues += exc.issues
+    issues += check_region(region, partial)
     conf = pulumi.Config()
     has_token = _has_value(conf.get("hfToken"))
     # Only the names are read here (every configured receiver needs a URL); values stay secret.
     receiver_urls = conf.get_object("alertReceiverUrls") or {}
-    for i, receiver in enumerate(cfg.observability.alertmanager.receivers):
+    observability = getattr(partial, "observability", None)
+    for i, receiver in enumerate(observability.alertmanager.receivers if observability else []):
         if receiver.name not in receiver_urls:
             issues.append(ConfigIssue(f"observability.alertmanager.receivers[{i}].name",
                                       f"no URL for receiver {receiver.name!r}; run `pulumi config set --secret "
                                       f"--path 'alertReceiverUrls.{receiver.name}' <url or routing key>`"))
-    try:
-        # Pulumi runs the program in the project directory; a relative lock path is relative to it.
-        lock = models_lock.load(Path(cfg.model_policy.lock_file))
-        issues += models_lock.missing_issues(cfg, lock)
-        issues += models_lock.gated_without_token(cfg, lock, has_token)
-        issues += models_lock.policy_issues(cfg, lock)
-    except models_lock.LockError as exc:
-        lock = None
-        issues.append(ConfigIssue("modelPolicy.lockFile", str(exc)))
-    plans = models_lock.tier_plans(cfg, lock)
-    issues += models_lock.capacity_issues(cfg, plans)
-    if issues:
+    lock = None
+    plans: dict[int, capacity.TierPlan] = {}
+    if partial is not None and getattr(partial, "model_policy", None) is not None:
+        try:
+            # Pulumi runs the program in the project directory; a relative lock path is relative to it.
+            lock = models_lock.load(Path(partial.model_policy.lock_file))
+            issues += models_lock.missing_issues(partial, lock)
+            issues += models_lock.gated_without_token(partial, lock, has_token)
+            issues += models_lock.policy_issues(partial, lock)
+            issues += models_lock.engine_issues(partial, lock)
+        except models_lock.LockError as exc:
+            issues.append(ConfigIssue("modelPolicy.lockFile", str(exc)))
+        plans = models_lock.tier_plans(_plannable(partial, issues), lock)
+        issues += models_lock.capacity_issues(partial, plans)
+    if issues or cfg is None:
         raise pulumi.RunError(str(ConfigError(issues, stack_file)))
     return StackSettings(
         config=cfg,
@@ -104,5 +121,24 @@ def load() -> StackSettings:
         alert_receiver_urls=conf.get_secret_object("alertReceiverUrls") if receiver_urls else None,
         lock=lock or models_lock.ModelsLock(version=models_lock.LOCK_VERSION),
         plans=plans,
-        warnings=(*models_lock.manual_entry_warnings(cfg, lock), *system_capacity.warnings(cfg)),
+        warnings=(*models_lock.manual_entry_warnings(cfg, lock), *system_capacity.warnings(cfg),
+                  *_rotation_warnings(cfg)),
     )
+
+
+def _plannable(cfg: StackConfig, issues: list[ConfigIssue]) -> StackConfig:
+    """``cfg`` with every tier that already has a problem (or whose GPU class is unusable) set to None: the
+    capacity planner needs a whole, consistent tier and would only add noise (or fail) on a broken one."""
+    gpu_classes = plannable_gpu_classes(getattr(cfg, "gpu_classes", None) or {})
+    broken = {i for i, t in enumerate(cfg.tiers or []) if t is None or t.gpu_class not in gpu_classes
+              or any(x.path == f"tiers[{i}]" or x.path.startswith((f"tiers[{i}].", f"tiers[{i}]["))
+                     for x in issues)}
+    tiers = [None if i in broken else t for i, t in enumerate(cfg.tiers or [])]
+    return cfg.model_copy(update={"tiers": tiers, "gpu_classes": gpu_classes})
+
+
+def _rotation_warnings(cfg: StackConfig) -> list[str]:
+    """A rotated tenant's previous key stays valid until the stack says otherwise: say so at every preview."""
+    return [f"tenants[{i}]: tenant {t.name}'s previous API key (before rotate {t.rotate}) is still accepted beside "
+            f"the new one; once its clients use the new key, set tenants[{i}].dropPreviousKey: true and run "
+            "`pulumi up`" for i, t in enumerate(cfg.tenants) if t.previous_key_valid]

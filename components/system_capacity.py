@@ -182,12 +182,18 @@ class Container:
     cpu_m: int
     memory_mi: int
     memory_limit_mi: Optional[int] = None
+    cpu_limit_m: Optional[int] = None
 
     def resources(self) -> dict[str, Any]:
         """The container's ``resources`` block as the charts and manifests take it."""
         out: dict[str, Any] = {"requests": {"cpu": cpu_quantity(self.cpu_m), "memory": memory_quantity(self.memory_mi)}}
+        limits: dict[str, str] = {}
+        if self.cpu_limit_m is not None:
+            limits["cpu"] = cpu_quantity(self.cpu_limit_m)
         if self.memory_limit_mi is not None:
-            out["limits"] = {"memory": memory_quantity(self.memory_limit_mi)}
+            limits["memory"] = memory_quantity(self.memory_limit_mi)
+        if limits:
+            out["limits"] = limits
         return out
 
 
@@ -223,7 +229,7 @@ ENVOY_GATEWAY_CERTGEN = Container(10, 32, 64)        # envoy-gateway: certgen.jo
 ENVOY_RATELIMIT = Container(50, 64, 256)
 ENVOY_RATELIMIT_REPLICAS = 1                         # ...: rateLimitDeployment.replicas
 ENVOY_PROXY = Container(200, 512, 1024)              # EnvoyProxy: envoyDeployment.container.resources
-VALKEY = Container(100, 256, 256)                    # ratelimit-redis Deployment (gateway_manifests.redis)
+VALKEY = Container(100, 256, 256, cpu_limit_m=1000)  # ratelimit-redis Deployment (gateway_manifests.redis)
 CERT_MANAGER = Container(50, 128, 512)               # cert-manager: resources
 CERT_MANAGER_REPLICAS = 2                            # cert-manager: replicaCount
 CERT_MANAGER_WEBHOOK = Container(20, 64, 256)        # cert-manager: webhook.resources
@@ -231,7 +237,7 @@ CERT_MANAGER_WEBHOOK_REPLICAS = 2                    # cert-manager: webhook.rep
 CERT_MANAGER_CAINJECTOR = Container(50, 128, 512)    # cert-manager: cainjector.resources
 CERT_MANAGER_CAINJECTOR_REPLICAS = 1                 # cert-manager: cainjector.replicaCount
 CERT_MANAGER_STARTUPAPICHECK = Container(10, 32, 64)  # cert-manager: startupapicheck.resources
-WEIGHT_SYNC = Container(1000, 2048, 4096)            # each tier release's weight-sync Job (tier_manifests.sync_job)
+WEIGHT_SYNC = Container(1000, 2048, 4096, cpu_limit_m=2000)  # each tier release's weight-sync Job (tier_manifests.sync_job)
 EXTERNAL_DNS = Container(20, 96, 256)                # external-dns: resources (one replica: the chart fixes it)
 
 # Not settable here, taken as upstream ships them:

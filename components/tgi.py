@@ -10,12 +10,52 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Optional
 
-HTTP_PORT = 80           # the image's PORT; /health, /metrics and the OpenAI routes are all served here
+# --port (the image's default PORT is 80): an unprivileged port, so the container needs no NET_BIND_SERVICE.
+# /health, /metrics and the OpenAI routes are all served here; the tier's Service still listens on 80.
+HTTP_PORT = 8080
 CACHE_DIR = "/data"      # HF_HOME in the image; the weights PVC mounts here
 
 QUANTIZE = ("awq", "compressed-tensors", "eetq", "exl2", "gptq", "marlin", "bitsandbytes", "bitsandbytes-nf4",
             "bitsandbytes-fp4", "fp8")
 DTYPES = ("float16", "bfloat16")
+
+# What each --quantize value loads (server/text_generation_server/utils/quantization.py get_loader, 3.3.6):
+# these read tensors a quantizer already wrote (qweight/scales...) and fail on a full-precision checkpoint ...
+PREQUANTIZED = frozenset({"awq", "gptq", "marlin", "exl2", "compressed-tensors"})
+# ... these quantize full-precision weights while loading them.
+ON_LOAD = frozenset({"bitsandbytes", "bitsandbytes-nf4", "bitsandbytes-fp4", "eetq", "fp8"})
+# A checkpoint's quantization_config.quant_method -> the --quantize values that load it. Without --quantize,
+# TGI picks the first itself (models/__init__.py get_model: gptq/awq/exl2 as named, fp8 for fbgemm_fp8 and fp8,
+# compressed-tensors); awq/gptq/exl2/marlin kernels only work with float16 params (it forces float16).
+CHECKPOINT_QUANTIZE = {
+    "awq": ("awq",), "gptq": ("gptq",), "exl2": ("exl2",), "marlin": ("marlin",),
+    "compressed-tensors": ("compressed-tensors",), "fp8": ("fp8",), "fbgemm_fp8": ("fp8",),
+}
+FLOAT16_ONLY = frozenset({"awq", "gptq", "exl2", "marlin"})
+
+
+def quantize_problem(quantize: Optional[str], dtype: Optional[str], checkpoint_method: Optional[str],
+                     weights_dtype: Optional[str]) -> Optional[tuple[str, str]]:
+    """(key, problem) when ``--quantize``/``--dtype`` cannot load a checkpoint quantized with
+    ``checkpoint_method`` (None: full precision, stored as ``weights_dtype``); None when they can."""
+    if checkpoint_method is None:
+        if quantize in PREQUANTIZED:
+            return ("quantize", f"{quantize} loads weights already quantized with {quantize}, but the locked weights "
+                    f"are full precision ({weights_dtype or 'unquantized'}); remove quantize, quantize while loading "
+                    f"({', '.join(sorted(ON_LOAD))}), or deploy a {quantize} checkpoint of the model")
+        return None
+    loads = CHECKPOINT_QUANTIZE.get(checkpoint_method)
+    if loads is None:
+        return ("quantize", f"the locked weights are quantized with {checkpoint_method!r}, which TGI 3.3 cannot load; "
+                "deploy another checkpoint")
+    if quantize is not None and quantize not in loads:
+        return ("quantize", f"the locked weights are already quantized with {checkpoint_method}; {quantize} cannot "
+                f"load them: remove quantize (TGI then uses {loads[0]}) or set quantize: {loads[0]}")
+    effective = quantize or loads[0]
+    if dtype == "bfloat16" and effective in FLOAT16_ONLY:
+        return ("dtype", f"{effective} kernels only work with float16 params (the locked weights are "
+                f"{checkpoint_method}-quantized); remove dtype")
+    return None
 
 GUARDED_FLAGS = frozenset({
     "--model-id", "--revision", "--max-input-tokens", "--max-input-length", "--max-total-tokens",

@@ -1,10 +1,18 @@
 """Kubernetes manifests of one model tier (pure dicts): weights PVC, sync Job, TGI Deployment, Service,
 PodDisruptionBudget, NetworkPolicy, ServiceAccounts. ``ModelTier`` turns them into resources.
 
-Facts these manifests rely on (DESIGN.md section 4): TGI serves HTTP, /health and /metrics on port 80 once
-weights are loaded (the port is closed before), drains for up to 90 s twice on SIGTERM, reads HOSTNAME and
-<SERVICE>_PORT from the environment (hence explicit --hostname/--port and no service links), and needs a
-memory-backed /dev/shm for multi-GPU.
+Facts these manifests rely on (DESIGN.md section 4): TGI serves HTTP, /health and /metrics on its --port
+(8080 here; the Service keeps port 80) once weights are loaded (the port is closed before), drains for up to
+90 s twice on SIGTERM, reads HOSTNAME and <SERVICE>_PORT from the environment (hence explicit
+--hostname/--port and no service links), and needs a memory-backed /dev/shm for multi-GPU.
+
+Hardening (checkov runs on every render, tests/test_checkov.py): read-only root filesystems with an
+``emptyDir`` for scratch, every capability dropped, no privilege escalation, the HF token as a mounted file.
+What TGI 3.3.6 writes outside /data and /dev/shm (launcher/src/main.rs, server/, tgi-entrypoint.sh): the
+shard sockets ``/tmp/text-generation-server-<rank>`` (--shard-uds-path), and the caches Triton, CUDA,
+FlashInfer and outlines keep under $HOME; ``HOME=/tmp`` puts those on the scratch volume. ``ldconfig`` in
+the entrypoint cannot write /etc/ld.so.cache and says "not a big deal" (the image's LD_LIBRARY_PATH already
+points at libpython). The image cannot run as non-root (security_exceptions.TGI_ROOT).
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from . import capacity, gpu_catalog, karpenter, naming, system_capacity as sc, tgi, timing
+from . import capacity, gpu_catalog, karpenter, naming, security_exceptions, system_capacity as sc, tgi, timing
 from .config import TierConfig
 from .models_lock import ModelLockEntry
 
@@ -29,6 +37,14 @@ TERMINATION_GRACE_SECONDS = 2 * 90 + PRESTOP_SECONDS + 15
 # How many bytes a release syncs and loads (read by the rollout plan's estimates, tools/rollout.py).
 WEIGHTS_BYTES_ANNOTATION = f"{naming.LABEL_DOMAIN}/weights-bytes"
 # Deadlines, probe windows and await budgets come from components/timing.py (one set of assumptions).
+SCRATCH_DIR = "/tmp"
+SCRATCH_LIMIT = "4Gi"   # shard sockets and JIT caches (Triton, CUDA, FlashInfer): small, rebuilt on restart
+HF_TOKEN_DIR = "/var/run/secrets/huggingface"
+HF_TOKEN_FILE = "token"
+SERVICE_PORT = 80       # the tier Service's port (routes and clients); it targets the container's "http" port
+# Every finding checkov raises on a TGI container that has no real fix (security_exceptions.SKIPS).
+_TGI_SKIPS_ROOT = ("CKV_K8S_23", "CKV_K8S_40")
+_TGI_SKIPS = ("CKV_K8S_43", "CKV_K8S_15")
 
 
 @dataclass(frozen=True)
@@ -108,7 +124,8 @@ def weights_pvc(tier: TierConfig, release: Release, namespace: str, storage_clas
 
 
 def sync_job(tier: TierConfig, release: Release, namespace: str, script_config_map: str,
-             hf_token_secret: Optional[str], node_selector: dict[str, str]) -> dict[str, Any]:
+             hf_token_secret: Optional[str], node_selector: dict[str, str],
+             run_as_user: Optional[int] = None) -> dict[str, Any]:
     """The Job that fills the weights PVC. Its name carries the revision: a new revision is a new Job.
 
     The engine waits for it to complete, past its own ``activeDeadlineSeconds`` (timing.py), and
@@ -116,14 +133,29 @@ def sync_job(tier: TierConfig, release: Release, namespace: str, script_config_m
     token), instead of leaving the failed one in place forever."""
     lock = release.lock
     files = [{"path": f.path, "size": f.size} for f in lock.files]
-    env = [{"name": "HF_HOME", "value": tgi.CACHE_DIR}, {"name": "HF_HUB_DISABLE_TELEMETRY", "value": "1"}]
+    env = [{"name": "HF_HOME", "value": tgi.CACHE_DIR}, {"name": "HF_HUB_DISABLE_TELEMETRY", "value": "1"},
+           {"name": "HOME", "value": SCRATCH_DIR}]
+    mounts = [{"name": "weights", "mountPath": tgi.CACHE_DIR},
+              {"name": "scripts", "mountPath": "/scripts", "readOnly": True},
+              {"name": "scratch", "mountPath": SCRATCH_DIR}]
+    volumes: list[dict[str, Any]] = [
+        {"name": "weights", "persistentVolumeClaim": {"claimName": weights_claim_name(tier, release)}},
+        {"name": "scripts", "configMap": {"name": script_config_map}},
+        {"name": "scratch", "emptyDir": {"sizeLimit": SCRATCH_LIMIT}},
+    ]
     if hf_token_secret:
-        env.append({"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": hf_token_secret, "key": "HF_TOKEN"}}})
+        # A file, not an environment variable (env leaks into crash dumps and `kubectl describe`):
+        # huggingface_hub and the sync script read HF_TOKEN_PATH.
+        env.append({"name": "HF_TOKEN_PATH", "value": f"{HF_TOKEN_DIR}/{HF_TOKEN_FILE}"})
+        mounts.append({"name": "hf-token", "mountPath": HF_TOKEN_DIR, "readOnly": True})
+        volumes.append({"name": "hf-token", "secret": {"secretName": hf_token_secret, "defaultMode": 0o400,
+                                                        "items": [{"key": "HF_TOKEN", "path": HF_TOKEN_FILE}]}})
     return {
         "apiVersion": "batch/v1", "kind": "Job",
         "metadata": {"name": sync_job_name(tier, release), "namespace": namespace,
                      "labels": labels(tier, None, "weights-sync"),
-                     "annotations": {**_cache_annotations(release), naming.REPLACE_UNREADY: "true"}},
+                     "annotations": {**_cache_annotations(release), naming.REPLACE_UNREADY: "true",
+                                     **_skips(run_as_user)}},
         "spec": {
             "backoffLimit": 4,
             "activeDeadlineSeconds": timing.sync_deadline_seconds(lock.weights_bytes),
@@ -135,7 +167,7 @@ def sync_job(tier: TierConfig, release: Release, namespace: str, script_config_m
                     "automountServiceAccountToken": False,
                     "enableServiceLinks": False,
                     "nodeSelector": node_selector,
-                    "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+                    "securityContext": _pod_security(run_as_user),
                     "containers": [{
                         "name": "sync",
                         "image": release.image,
@@ -144,16 +176,14 @@ def sync_job(tier: TierConfig, release: Release, namespace: str, script_config_m
                                  "--files", json.dumps(files, separators=(",", ":")),
                                  "--cache-dir", f"{tgi.CACHE_DIR}/hub"],
                         "env": env,
-                        # Runs on the system nodes: counted by the system capacity check.
+                        # Runs on the system nodes: counted by the system capacity check (the CPU limit keeps a
+                        # download from starving the controllers beside it).
                         "resources": sc.WEIGHT_SYNC.resources(),
-                        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
-                        "volumeMounts": [{"name": "weights", "mountPath": tgi.CACHE_DIR},
-                                         {"name": "scripts", "mountPath": "/scripts", "readOnly": True}],
+                        "securityContext": _container_security(),
+                        # Exits by itself; "alive" is the Job's activeDeadlineSeconds.
+                        "volumeMounts": mounts,
                     }],
-                    "volumes": [
-                        {"name": "weights", "persistentVolumeClaim": {"claimName": weights_claim_name(tier, release)}},
-                        {"name": "scripts", "configMap": {"name": script_config_map}},
-                    ],
+                    "volumes": volumes,
                 },
             },
         },
@@ -170,8 +200,26 @@ def tgi_settings(tier: TierConfig, release: Release, otlp_endpoint: Optional[str
         extra_args=release.extra_args)
 
 
+def _container_security() -> dict[str, Any]:
+    return {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}}
+
+
+def _pod_security(run_as_user: Optional[int]) -> dict[str, Any]:
+    """The pinned TGI image runs only as root (security_exceptions.TGI_ROOT); with ``run_as_user`` (an image
+    that can) the pod runs as that UID/GID, and ``fsGroup`` makes its emptyDirs and secret files its own."""
+    out: dict[str, Any] = {"seccompProfile": {"type": "RuntimeDefault"}}
+    if run_as_user is not None:
+        out.update(runAsNonRoot=True, runAsUser=run_as_user, runAsGroup=run_as_user, fsGroup=run_as_user)
+    return out
+
+
+def _skips(run_as_user: Optional[int], *more: str) -> dict[str, str]:
+    return security_exceptions.annotations(*(() if run_as_user is not None else _TGI_SKIPS_ROOT), *_TGI_SKIPS, *more)
+
+
 def deployment(tier: TierConfig, release: Release, namespace: str, instance_types: list[str],
-               otlp_endpoint: Optional[str] = None, autoscaled: bool = True) -> dict[str, Any]:
+               otlp_endpoint: Optional[str] = None, autoscaled: bool = True,
+               run_as_user: Optional[int] = None) -> dict[str, Any]:
     """The release's Deployment. When ``autoscaled``, ``replicas`` is left to KEDA's HPA (a value here would
     reset the autoscaler's choice on every deploy); otherwise it is ``replicas.min`` (at least 1)."""
     probe = {"httpGet": {"path": "/health", "port": "http"}}
@@ -181,6 +229,9 @@ def deployment(tier: TierConfig, release: Release, namespace: str, instance_type
         # Serving pods never call the Hub and hold no token: weights come only from the synced cache.
         {"name": "HF_HUB_OFFLINE", "value": "1"},
         {"name": "HF_HUB_DISABLE_TELEMETRY", "value": "1"},
+        # Triton, CUDA, FlashInfer and outlines keep JIT caches under $HOME: on the scratch volume, as the root
+        # filesystem is read-only.
+        {"name": "HOME", "value": SCRATCH_DIR},
     ]
     if otlp_endpoint:
         env.append({"name": "OTEL_RESOURCE_ATTRIBUTES",
@@ -193,7 +244,8 @@ def deployment(tier: TierConfig, release: Release, namespace: str, instance_type
                      "labels": labels(tier, release.name, "server"),
                      "annotations": {**_cache_annotations(release),
                                      **({f"{naming.LABEL_DOMAIN}/max-context": str(release.lock.max_position_embeddings)}
-                                        if release.lock.max_position_embeddings else {})}},
+                                        if release.lock.max_position_embeddings else {}),
+                                     **_skips(run_as_user, "CKV_K8S_11")}},
         "spec": {
             **({} if autoscaled else {"replicas": max(tier.replicas.min, 1)}),
             "revisionHistoryLimit": 5,
@@ -213,7 +265,7 @@ def deployment(tier: TierConfig, release: Release, namespace: str, instance_type
                     "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
                     "nodeSelector": sched["nodeSelector"],
                     "tolerations": sched["tolerations"],
-                    "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+                    "securityContext": _pod_security(run_as_user),
                     "topologySpreadConstraints": [
                         {"maxSkew": 1, "topologyKey": key, "whenUnsatisfiable": "ScheduleAnyway",
                          "labelSelector": {"matchLabels": selector(tier, release.name)}}
@@ -233,16 +285,17 @@ def deployment(tier: TierConfig, release: Release, namespace: str, instance_type
                         "livenessProbe": {**probe, "periodSeconds": 15, "timeoutSeconds": 5, "failureThreshold": 4},
                         # Let the gateway and endpoints stop routing here before TGI starts draining.
                         "lifecycle": {"preStop": {"sleep": {"seconds": PRESTOP_SECONDS}}},
-                        # The image runs as root and listens on port 80: with every capability dropped, binding
-                        # a port below 1024 needs NET_BIND_SERVICE back (the one PSA "restricted" allows).
-                        "securityContext": {"allowPrivilegeEscalation": False,
-                                            "capabilities": {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}},
+                        # Port 8080 needs no capability back. The cache stays writable: TGI's download-weights
+                        # step runs at every start (offline here) and huggingface_hub may keep lock files there.
+                        "securityContext": _container_security(),
                         "volumeMounts": [{"name": "weights", "mountPath": tgi.CACHE_DIR},
-                                         {"name": "shm", "mountPath": "/dev/shm"}],
+                                         {"name": "shm", "mountPath": "/dev/shm"},
+                                         {"name": "scratch", "mountPath": SCRATCH_DIR}],
                     }],
                     "volumes": [
                         {"name": "weights", "persistentVolumeClaim": {"claimName": weights_claim_name(tier, release)}},
                         {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": shm}},
+                        {"name": "scratch", "emptyDir": {"sizeLimit": SCRATCH_LIMIT}},
                     ],
                 },
             },
@@ -256,7 +309,7 @@ def service(tier: TierConfig, namespace: str) -> dict[str, Any]:
         "apiVersion": "v1", "kind": "Service",
         "metadata": {"name": tier.name, "namespace": namespace, "labels": labels(tier, None, "server")},
         "spec": {"type": "ClusterIP", "selector": selector(tier, tier.serve),
-                 "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}]},
+                 "ports": [{"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}]},
     }
 
 

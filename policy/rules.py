@@ -98,8 +98,14 @@ def gpu_requests_equal_limits(r: Resource, report: Report) -> None:
             report(f"container {c.get('name')}: nvidia.com/gpu requests ({req}) must equal limits ({lim})", None)
 
 
+# Environment variables that name where a secret is, not the secret (a path is not a credential).
+SECRET_PATH_ENV = frozenset({"HF_TOKEN_PATH"})
+HF_TOKEN_SECRET = "hf-token"
+
+
 def no_plaintext_secrets(r: Resource, report: Report) -> None:
-    """No secret-looking env values, no credentials in ConfigMaps, and HF_TOKEN only from a secretKeyRef in a Job."""
+    """No secret-looking env values, no credentials in ConfigMaps, and the HF token only in a Job: as a
+    mounted file from the hf-token Secret (or, at most, an env secretKeyRef), never in a serving pod."""
     kind = _kind(r)
     if kind == "ConfigMap":
         for key, value in (r.props.get("data") or {}).items():
@@ -109,12 +115,16 @@ def no_plaintext_secrets(r: Resource, report: Report) -> None:
     for c in _containers(r.props):
         for env in c.get("env") or []:
             name = str(env.get("name", ""))
-            if "value" in env and SECRET_ENV.search(name) and env.get("value"):
+            if "value" in env and SECRET_ENV.search(name) and env.get("value") and name not in SECRET_PATH_ENV:
                 report(f"container {c.get('name')}: env {name} has a plaintext value; use a secretKeyRef", None)
             if "value" in env and SECRET_VALUE.search(str(env.get("value"))):
                 report(f"container {c.get('name')}: env {name} holds what looks like a credential", None)
             if name == "HF_TOKEN" and (kind != "Job" or "secretKeyRef" not in json.dumps(env.get("valueFrom") or {})):
                 report(f"container {c.get('name')}: HF_TOKEN may only reach weight-sync Jobs, via a secretKeyRef", None)
+    for volume in (_pod_spec(r.props) or {}).get("volumes") or []:
+        if (volume.get("secret") or {}).get("secretName") == HF_TOKEN_SECRET and kind != "Job":
+            report(f"volume {volume.get('name')}: the {HF_TOKEN_SECRET} Secret may only be mounted by weight-sync Jobs",
+                   None)
 
 
 def iam_no_star_on_star(r: Resource, report: Report) -> None:
@@ -155,7 +165,7 @@ RESOURCE_RULES: dict[str, tuple[str, Callable[[Resource, Report], None]]] = {
     "tgi-output-caps": ("TGI serves with explicit token limits within the model's context", tgi_output_caps),
     "pinned-images-and-charts": ("Images and charts are pinned (no latest, no missing version)", pinned_images_and_charts),
     "gpu-requests-equal-limits": ("GPU containers request nvidia.com/gpu equal to their limit", gpu_requests_equal_limits),
-    "no-plaintext-secrets": ("No plaintext secrets in env or ConfigMaps; HF token only via secretKeyRef in Jobs",
+    "no-plaintext-secrets": ("No plaintext secrets in env or ConfigMaps; the HF token only in Jobs (a mounted Secret file)",
                              no_plaintext_secrets),
     "iam-no-star-on-star": ("IAM policies never allow * actions on * resources", iam_no_star_on_star),
     "eks-secrets-encryption": ("EKS envelope-encrypts secrets with KMS", eks_secrets_encryption),

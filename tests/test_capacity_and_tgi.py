@@ -73,7 +73,7 @@ def _flag(args, name):
 def test_args_carry_every_guarded_setting():
     a = tgi.args(BASE)
     assert _flag(a, "--model-id") == BASE.model_id and _flag(a, "--revision") == BASE.revision
-    assert _flag(a, "--hostname") == "0.0.0.0" and _flag(a, "--port") == "80"
+    assert _flag(a, "--hostname") == "0.0.0.0" and _flag(a, "--port") == "8080"
     assert _flag(a, "--max-input-tokens") == "4096" and _flag(a, "--max-total-tokens") == "8192"
     assert _flag(a, "--max-batch-prefill-tokens") == "4096"
     assert _flag(a, "--num-shard") == "1" and _flag(a, "--usage-stats") == "off"

@@ -151,6 +151,9 @@ INVALID: list[tuple[str, Mutation, str, str]] = [
      "tiers[0].candidate.image", "explicit tag"),
     ("unknown-nested-key", _set("cluster.systemNodeGroup.diskSize", 50), "cluster.systemNodeGroup.diskSize",
      "did you mean `diskSizeGiB`"),
+    ("tier-name-not-a-service-name", _set("tiers.0.name", "8b-chat"), "tiers[0].name", "RFC 1035"),
+    ("tenant-grant-not-a-service-name", _set("tenants.0.tiers", ["8b-chat"]), "tenants[0].tiers[0]",
+     "starting with a letter"),
 ]
 
 
@@ -204,3 +207,33 @@ def test_schema_keys_are_camel_case():
         for name, field in model.model_fields.items():
             alias = field.alias or name
             assert "_" not in alias and alias[0].islower(), f"{model.__name__}.{name} -> {alias}"
+
+
+def test_a_schema_error_keeps_the_rest_for_the_later_layers():
+    values = stack_values("prod")
+    values["gateway"]["replicas"] = 1                  # schema, another section
+    values["tiers"][1]["replicas"]["max"] = "many"     # schema, this tier
+    with pytest.raises(ConfigError) as info:
+        parse(values)
+    partial = info.value.partial
+    assert partial.tiers[0].name == "chat-small" and partial.tiers[1] is None
+    assert partial.gateway is None and partial.model_policy.allowed_licenses == ["apache-2.0", "mit", "llama3.1"]
+
+
+@pytest.mark.parametrize("key,words", [
+    ("llm-tier:tenants", "write it as `llm-tiers:tenants`"),
+    ("cluster", "has no namespace prefix, so the program never reads it; write it as `llm-tiers:cluster`"),
+    ("tierz", "write it as `llm-tiers:tiers`"),
+    ("llm-tiers-prod:gateway", "write it as `llm-tiers:gateway`"),
+    ("alerting:receivers", "unknown config namespace `alerting:`"),
+    ("aws:regon", "did you mean `aws:region`"),
+])
+def test_keys_no_one_reads_are_errors(key, words):
+    (issue,) = config.check_config_keys(["aws:region", "llm-tiers:environment", "kubernetes:context", key], "llm-tiers")
+    assert issue.path == key and words in issue.message
+
+
+def test_region_is_checked():
+    assert config.check_region("us-east-1") == []
+    (issue,) = config.check_region("us-east-7")
+    assert issue.path == "aws:region" and "not an AWS region" in issue.message

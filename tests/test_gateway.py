@@ -162,7 +162,8 @@ def test_rate_limit_store(rendered):
     assert (eg["chart"], eg["repository"], eg["version"]) == (chart.chart, chart.repository, chart.version)
     assert eg["values"]["config"]["envoyGateway"]["rateLimit"]["backend"]["redis"]["url"] == \
         "ratelimit-redis.llm-gateway.svc.cluster.local:6379"
-    np = objs(r, "NetworkPolicy")["ratelimit-redis"]["spec"]
+    (np,) = [o["spec"] for o in r.kubernetes_objects() if o["kind"] == "NetworkPolicy"
+             and (o["metadata"]["namespace"], o["metadata"]["name"]) == ("llm-gateway", "ratelimit-redis")]
     assert np["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"] == {
         "kubernetes.io/metadata.name": "envoy-gateway-system"}
     grant = objs(r, "ReferenceGrant")["llm-gateway-routes"]

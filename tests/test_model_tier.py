@@ -95,7 +95,15 @@ def test_weights_cache_and_sync_job(tier_objects):
     assert args[args.index("--revision") + 1] == lock.revision and args[args.index("--model-id") + 1] == QWEN
     assert json.loads(args[args.index("--files") + 1]) == [{"path": f.path, "size": f.size} for f in lock.files]
     assert c["image"] == versions.IMAGES["tgi"] and c["command"] == ["python", "/scripts/sync_weights.py"]
-    assert {"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": "hf-token", "key": "HF_TOKEN"}}} in c["env"]
+    # The token is a mounted file (HF_TOKEN_PATH), never an environment variable.
+    assert "HF_TOKEN" not in {e["name"] for e in c["env"]}
+    assert {"name": "HF_TOKEN_PATH", "value": "/var/run/secrets/huggingface/token"} in c["env"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["hf-token"]["secret"] == {"secretName": "hf-token", "defaultMode": 0o400,
+                                             "items": [{"key": "HF_TOKEN", "path": "token"}]}
+    assert {"name": "hf-token", "mountPath": "/var/run/secrets/huggingface", "readOnly": True} in c["volumeMounts"]
+    assert c["securityContext"]["readOnlyRootFilesystem"] is True and volumes["scratch"]["emptyDir"]
+    assert c["resources"]["limits"]["cpu"] == "2", "the sync Job cannot starve the system nodes"
     assert pod["nodeSelector"] == {"llm-tiers.io/node-role": "system"} and "tolerations" not in pod
     assert pod["automountServiceAccountToken"] is False and pod["restartPolicy"] == "Never"
     assert c["securityContext"]["capabilities"] == {"drop": ["ALL"]}, "the sync Job binds no port"
@@ -114,7 +122,7 @@ def test_deployment(tier_objects):
     assert c["image"] == versions.IMAGES["tgi"]
     assert (flag("--model-id"), flag("--revision")) == (QWEN, lock.revision)
     assert (flag("--max-input-tokens"), flag("--max-total-tokens"), flag("--num-shard")) == ("4096", "8192", "1")
-    assert (flag("--hostname"), flag("--port"), flag("--usage-stats")) == ("0.0.0.0", "80", "off")
+    assert (flag("--hostname"), flag("--port"), flag("--usage-stats")) == ("0.0.0.0", "8080", "off")
     assert c["resources"]["requests"]["nvidia.com/gpu"] == c["resources"]["limits"]["nvidia.com/gpu"] == "1"
     assert c["resources"]["requests"]["cpu"] == "3" and c["resources"]["requests"]["memory"] == "12Gi"
     env = {e["name"]: e.get("value") for e in c["env"]}
@@ -128,9 +136,16 @@ def test_deployment(tier_objects):
     assert pod["terminationGracePeriodSeconds"] > 180
     assert c["lifecycle"]["preStop"] == {"sleep": {"seconds": 15}}
     assert {v["name"]: v for v in pod["volumes"]}["shm"]["emptyDir"]["medium"] == "Memory"
-    assert c["ports"] == [{"name": "http", "containerPort": 80, "protocol": "TCP"}]
-    # Port 80 as root with every capability dropped fails to bind unless NET_BIND_SERVICE is added back.
-    assert c["securityContext"]["capabilities"] == {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}
+    assert c["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+    # An unprivileged port: every capability dropped, none added back; a read-only root with scratch on /tmp.
+    assert c["securityContext"] == {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                                    "capabilities": {"drop": ["ALL"]}}
+    assert {"name": "scratch", "mountPath": "/tmp"} in c["volumeMounts"] and env["HOME"] == "/tmp"
+    assert {v["name"]: v for v in pod["volumes"]}["scratch"]["emptyDir"] == {"sizeLimit": "4Gi"}
+    # The pinned image runs only as root: the exception is on the object, with its reason.
+    notes = objs[("Deployment", "chat-live")]["metadata"]["annotations"]
+    assert any(v.startswith("CKV_K8S_23=") and "issue 3082" in v for v in notes.values())
+    assert "runAsNonRoot" not in pod["securityContext"]
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         assert c[probe]["httpGet"] == {"path": "/health", "port": "http"}
         assert "initialDelaySeconds" not in c[probe]
@@ -230,3 +245,19 @@ def test_without_autoscaling_replicas_are_fixed_and_no_monitoring_objects(tmp_pa
     _, objs = render_tier(tmp_path, TIER, autoscaling=False)
     assert objs[("Deployment", "chat-live")]["spec"]["replicas"] == 2
     assert not {k for k in objs if k[0] in ("ScaledObject", "PodMonitor")}
+
+
+def test_an_image_that_can_run_as_non_root_drops_the_root_exception():
+    lock = models_lock.load(ROOT / "models.lock.json").models[QWEN]
+    from components.config import TierConfig
+
+    tier = TierConfig.model_validate(TIER)
+    rel = tier_manifests.Release("live", QWEN, lock, "registry.example/tgi-nonroot:3.3.6", ())
+    dep = tier_manifests.deployment(tier, rel, "llm-tiers", ["g6.xlarge"], run_as_user=10001)
+    job = tier_manifests.sync_job(tier, rel, "llm-tiers", "cm", "hf-token", {}, run_as_user=10001)
+    for obj in (dep, job):
+        pod = obj["spec"]["template"]["spec"]
+        assert pod["securityContext"] == {"seccompProfile": {"type": "RuntimeDefault"}, "runAsNonRoot": True,
+                                          "runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 10001}
+        skipped = {v.split("=", 1)[0] for k, v in obj["metadata"]["annotations"].items() if k.startswith("checkov.io/")}
+        assert not skipped & {"CKV_K8S_23", "CKV_K8S_40"}

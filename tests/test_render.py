@@ -6,7 +6,7 @@ import json
 import pytest
 import yaml
 
-from conftest import PROJECT, STACKS, overrides, stack_values
+from conftest import PROJECT, ROOT, STACKS, overrides, stack_values
 from tools import render as render_tool
 from tools.mocks import SECRET_SIG
 
@@ -133,3 +133,39 @@ def test_cli_refuses_a_broken_stack_with_exit_code_2(tmp_path, capsys, monkeypat
     err = capsys.readouterr().err
     assert "render dev: refused" in err and "tiers[0].maxTotalTokens" in err
     assert not (tmp_path / "dev").exists(), "a refused stack writes no build output"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_unconfigured_render_refuses_only_for_missing_secrets(stack):
+    """Rendered as the stack file is configured (no placeholders for secrets it does not hold), a stack is
+    refused only for what an operator sets with `pulumi config set --secret`, named at its key path, and
+    nothing is registered. The shipped stack files hold no secrets, so this lists exactly what each needs."""
+    from components import models_lock
+
+    lock = models_lock.load(ROOT / "models.lock.json")
+    needs_token = any(lock.models[t["modelId"]].gated for t in stack_values(stack)["tiers"])
+    try:
+        render_tool.render(stack, omit_secrets=True)
+    except render_tool.RenderError as exc:
+        assert exc.recording.resources == []
+        lines = [line for line in str(exc).splitlines() if line.startswith("  - ")]
+        assert lines and all("no token is configured" in line or "no URL for receiver" in line for line in lines), str(exc)
+        assert needs_token == any("no token is configured" in line for line in lines)
+    else:
+        assert not needs_token, f"{stack} deploys a gated model: an unconfigured render must refuse it"
+
+
+def test_cli_no_secret_placeholders_refuses_a_gated_model(tmp_path, capsys):
+    assert render_tool.main(["--stack", "prod", "--no-secret-placeholders", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "tiers[0].modelId: meta-llama/Llama-3.1-8B-Instruct is gated" in err
+    assert "no URL for receiver 'oncall'" in err
+    assert render_tool.main(["--stack", "dev", "--no-secret-placeholders", "--out", str(tmp_path)]) == 0
+
+
+def test_a_stack_file_that_is_not_yaml_names_file_and_line(tmp_path):
+    bad = tmp_path / "Pulumi.broken.yaml"
+    bad.write_text("config:\n  aws:region: us-east-1\n  llm-tiers:tiers: [\n")
+    with pytest.raises(render_tool.RenderError, match=r"Pulumi.broken.yaml:4:1: not a valid YAML stack file") as info:
+        render_tool.render("broken", stack_file=bad)
+    assert info.value.recording is None

@@ -136,15 +136,65 @@ def test_adding_and_removing_a_tenant_changes_exactly_its_resources():
                        ("kubernetes:gateway.envoyproxy.io/v1alpha1:BackendTrafficPolicy", "gateway-chat-small-traffic")}
 
 
-def test_rotate_counter_replaces_only_that_tenants_key():
+def _keepers(result):
+    return {r.name: r.inputs["keepers"] for r in result.of_type("random:index/randomPassword:RandomPassword")
+            if r.name.startswith("secrets-tenant-")}
+
+
+def _key_sync(result):
+    (es,) = [o for o in objects(result, "ExternalSecret") if o["metadata"]["name"] == "tenant-api-keys"]
+    return [d["secretKey"] for d in es["spec"]["data"]]
+
+
+def test_key_slots_take_turns():
+    assert secret_store.key_slots(0, True) == [("a", 0, True)]
+    assert secret_store.key_slots(1, True) == [("a", 0, False), ("b", 1, True)]
+    assert secret_store.key_slots(2, True) == [("a", 2, True), ("b", 1, False)]
+    assert secret_store.key_slots(2, False) == [("a", 2, True)]
+
+
+def test_rotation_keeps_the_previous_key_valid_until_it_is_dropped():
+    """rotate 0 -> 1 -> 2 -> drop: each rotation adds a key and leaves the one clients use untouched (its
+    generator's name and keepers do not change, so its random value survives); the gateway accepts both as
+    the same tenant (grants, one rate-limit bucket, body limits); dropping removes only the old one."""
     values = stack_values("prod")
-    before = render_tool.render("prod", overrides=overrides(values))
-    values["tenants"][0]["rotate"] = 1
-    after = render_tool.render("prod", overrides=overrides(values))
-    keepers = lambda res: {r.name: r.inputs["keepers"] for r in res.of_type(  # noqa: E731
-        "random:index/randomPassword:RandomPassword") if r.name.startswith("secrets-tenant-")}
-    changed = {n for n, k in keepers(after).items() if keepers(before)[n] != k}
-    assert changed == {"secrets-tenant-search"} and keepers(after)["secrets-tenant-search"] == {"rotate": "1"}
+    r0 = render_tool.render("prod", overrides=overrides(values))
+    values["tenants"][1]["rotate"] = 1                       # support-bot: it has its own body limit
+    r1 = render_tool.render("prod", overrides=overrides(values))
+    values["tenants"][1]["rotate"] = 2
+    r2 = render_tool.render("prod", overrides=overrides(values))
+    values["tenants"][1]["dropPreviousKey"] = True
+    r3 = render_tool.render("prod", overrides=overrides(values))
+    k0, k1, k2, k3 = map(_keepers, (r0, r1, r2, r3))
+    a, b = "secrets-tenant-support-bot", "secrets-tenant-support-bot-b"
+    assert k0[a] == k1[a] == {"rotate": "0"} and k1[b] == {"rotate": "1"}, "rotate 1 adds a key, keeps the old"
+    assert k2[b] == k1[b] and k2[a] == {"rotate": "2"}, "rotate 2 replaces only the oldest key"
+    assert b not in k3 and k3[a] == k2[a], "dropping removes the previous key only"
+    assert {n: k for n, k in k1.items() if "support-bot" not in n} == {n: k for n, k in k0.items()
+                                                                       if "support-bot" not in n}
+    assert _key_sync(r0) == ["analytics", "search", "support-bot"]
+    assert _key_sync(r1) == _key_sync(r2) == ["analytics", "search", "support-bot", "support-bot-previous"]
+    assert _key_sync(r3) == _key_sync(r0)
+    policy = {o["metadata"]["name"]: o for o in objects(r1, "SecurityPolicy")}["chat-small"]["spec"]
+    (grant,) = [x for x in policy["authorization"]["rules"] if x["name"] == "granted-tenants"]
+    assert grant["principal"]["headers"][0]["values"] == ["search", "support-bot", "support-bot-previous"]
+    (body,) = [x for x in policy["authorization"]["rules"] if x["name"] == "body-limit-support-bot"]
+    assert "['support-bot', 'support-bot-previous']" in body["cel"]
+    traffic = {o["metadata"]["name"]: o for o in objects(r1, "BackendTrafficPolicy")}["chat-small"]["spec"]
+    selectors = [rule["clientSelectors"][0]["headers"][0] for rule in traffic["rateLimit"]["global"]["rules"]]
+    rotating = [x for x in selectors if x["type"] == "RegularExpression"]
+    assert len(rotating) == 2 and all(re.fullmatch(x["value"], t) for x in rotating
+                                      for t in ("support-bot", "support-bot-previous"))
+    assert not any(re.fullmatch(x["value"], "support-bot-x") for x in rotating)
+    assert any("support-bot's previous API key (before rotate 2) is still accepted" in w for w in r2.recording.warnings)
+    assert not any("previous API key" in w for w in r3.recording.warnings)
+
+
+def test_a_tenant_name_may_not_take_the_previous_key_suffix():
+    values = stack_values("dev")
+    values["tenants"][0]["name"] = "playground-previous"
+    with pytest.raises(render_tool.RenderError, match=r"tenants\[0\]\.name: must not end with '-previous'"):
+        render_tool.render("dev", overrides=overrides(values))
 
 
 def test_tenant_keys_have_the_openai_shape_and_stay_secret(tmp_path):

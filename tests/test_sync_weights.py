@@ -135,3 +135,15 @@ def test_cli_accepts_null_sizes_and_refuses_other_types(tmp_path):
     bad = [{"path": "config.json", "size": "12"}]
     assert sync_weights.main(["--model-id", "o/m", "--revision", SHA, "--files", json.dumps(bad),
                               "--cache-dir", str(tmp_path)]) == 2
+
+
+def test_the_token_is_read_from_the_mounted_file(hub, tmp_path, monkeypatch):
+    """As the Job runs it: no HF_TOKEN in the environment, the Secret mounted as a file at HF_TOKEN_PATH."""
+    monkeypatch.delenv("HF_TOKEN")
+    token_file = tmp_path / "secret" / "token"
+    token_file.parent.mkdir()
+    token_file.write_text("hf_sync\n")
+    monkeypatch.setenv("HF_TOKEN_PATH", str(token_file))
+    code, logs = run(tmp_path)
+    assert code == 0, logs
+    assert "hf_sync" not in "\n".join(logs)

@@ -78,3 +78,35 @@ def test_unknown_custom_kind_is_an_error_not_a_pass(crd_schemas):
 def test_without_crds_custom_resources_are_reported_as_skipped():
     problems, skipped = validate.validate_objects([_nodepool()], "1.34", None)
     assert problems == [] and skipped == ["karpenter.sh/v1 NodePool l4"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_rendered_name_and_label_is_one_the_api_server_accepts(rendered, stack):
+    problems = [f"{validate.describe(o)}: {m}" for o in rendered(stack).kubernetes_objects()
+                for m in validate.name_problems(o)]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("kind,name,ok", [
+    ("Service", "chat-small", True), ("Service", "7b-chat", False), ("Service", "a" * 64, False),
+    ("ConfigMap", "7b-chat", True), ("ConfigMap", "x.y-z", True), ("ConfigMap", "Bad_Name", False),
+    ("Namespace", "llm.tiers", False),
+])
+def test_name_rules_follow_the_api_server(kind, name, ok):
+    obj = {"apiVersion": "v1", "kind": kind, "metadata": {"name": name}}
+    assert (validate.name_problems(obj) == []) is ok
+
+
+def test_validator_catches_a_service_name_that_starts_with_a_digit(rendered):
+    svc = copy.deepcopy(rendered("dev").objects_named("Service")["chat-small"])
+    svc["metadata"]["name"] = "7b-chat"
+    assert validate.validate_core(svc, "1.34") == [], "the schema alone does not notice"
+    problems, _ = validate.validate_objects([svc], "1.34", None)
+    assert [p.message for p in problems] == ["metadata.name: '7b-chat' is not an RFC 1035 label (lowercase letters, "
+                                             "digits, '-'; starting with a letter) of at most 63 characters"]
+
+
+def test_validator_catches_a_bad_label_value(rendered):
+    svc = copy.deepcopy(rendered("dev").objects_named("Service")["chat-small"])
+    svc["metadata"]["labels"]["llm-tiers.io/tier"] = "x" * 64
+    assert any("label value" in p for p in validate.name_problems(svc))

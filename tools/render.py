@@ -3,6 +3,7 @@
     python -m tools.render --stack prod            # what `make render STACK=prod` runs
     python -m tools.render --all
     python -m tools.render --stack dev --secret hfToken=hf_xxx
+    python -m tools.render --all --no-secret-placeholders   # secrets only as the stack files hold them
 
 Writes (DESIGN.md section 3): kubernetes.yaml, helm.yaml, aws.json, outputs.json (the stack outputs, secrets
 redacted), plan.md (cost summary, tiers, inventory), rollout.md and rollout.json. No cloud, no CLI: the program
@@ -10,7 +11,11 @@ is exactly the one `pulumi up` runs; only the engine is mocked (tools/mocks.py).
 by ``[secret]`` wherever they appear, by the engine's secret marker, not by key names.
 
 Secrets the stack file cannot carry here (``secure:`` values need the stack's secrets provider) are given
-a placeholder value, as a configured stack would have one; pass ``--secret key=value`` to choose it.
+a placeholder value, as a configured stack would have one; pass ``--secret key=value`` to choose it. By
+default the secrets a stack file does not hold get placeholders too (the render shows a configured stack);
+``--no-secret-placeholders`` leaves them unset, as an unconfigured stack would run, so a gated model
+without ``hfToken`` (or a receiver without its URL) is refused. CI renders every stack both ways.
+A stack file that is not YAML, or whose ``config`` is not a mapping, is refused with its file and line.
 """
 
 from __future__ import annotations
@@ -107,18 +112,90 @@ def placeholder(key: str) -> str:
     return f"render-placeholder-{key}"
 
 
+class _StackFileLoader(yaml.SafeLoader):
+    """Safe YAML that refuses a key given twice in one mapping (PyYAML would keep the last one silently, and
+    a stack would lose, say, half its tiers without a word)."""
+
+
+def _mapping_without_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} appears twice in one mapping (first at line {seen[key]}); keep one",
+                key_node.start_mark)
+        seen[key] = key_node.start_mark.line + 1
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_StackFileLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
+
+
+def read_stack_file(path: Path) -> dict[str, Any]:
+    """A stack file's ``config`` mapping. Raises RenderError naming the file (and line) when the file is not
+    YAML, is not a mapping, or its ``config`` is not a mapping of ``<namespace>:<key>`` to values."""
+    shown = _shown(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise RenderError(f"{shown}: cannot read the stack file ({exc.strerror})") from None
+    try:
+        doc = yaml.load(text, Loader=_StackFileLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{shown}:{mark.line + 1}:{mark.column + 1}" if mark else shown
+        what = " ".join(str(x) for x in (exc.context, exc.problem) if x)
+        raise RenderError(f"{where}: not a valid YAML stack file: {what}; fix the YAML (nothing was created)") from None
+    except yaml.YAMLError as exc:
+        raise RenderError(f"{shown}: not a valid YAML stack file: {exc}; nothing was created") from None
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict):
+        raise RenderError(f"{shown}:1: a stack file is a mapping with a `config:` key, not a {type(doc).__name__}; "
+                          "nothing was created")
+    raw = doc.get("config")
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        line = _line_of(text, "config")
+        raise RenderError(f"{shown}:{line}: `config` must be a mapping of `<namespace>:<key>` to values (e.g. "
+                          f"`llm-tiers:environment: dev`), not a {type(raw).__name__}; nothing was created")
+    bad = [k for k in raw if not isinstance(k, str)]
+    if bad:
+        raise RenderError(f"{shown}:{_line_of(text, str(bad[0]))}: config key {bad[0]!r} is not a string; config "
+                          "keys are `<namespace>:<key>`; nothing was created")
+    return raw
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(PROJECT_DIR))
+    except ValueError:
+        return str(path)
+
+
+def _line_of(text: str, key: str) -> int:
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.lstrip().startswith(f"{key}:"):
+            return n
+    return 1
+
+
 def stack_config(stack: str, *, project_dir: Path = PROJECT_DIR, stack_file: Optional[Path] = None,
                  overrides: Optional[dict[str, Any]] = None, secrets: Optional[dict[str, Any]] = None,
                  omit_secrets: bool = False) -> tuple[dict[str, str], list[str]]:
     """The config map the engine would hand the program: ``{"<ns>:<key>": string}`` plus secret keys.
 
     ``overrides`` replaces whole keys (``{"llm-tiers:tiers": [...]}``; a value of None deletes the key).
-    ``secrets`` sets secret keys; the others get placeholders shaped by the stack
-    (``components.config.secret_placeholders``) unless ``omit_secrets``.
+    ``secrets`` sets secret keys. Secrets the stack file holds (``secure:`` values, which need the stack's
+    secrets provider) get a placeholder. The others get placeholders shaped by the stack
+    (``components.config.secret_placeholders``), as if configured, unless ``omit_secrets``: then they stay
+    unset, as in a stack where no one ran ``pulumi config set --secret`` (``--no-secret-placeholders``).
     """
     project = project_name(project_dir)
     path = stack_file or project_dir / "stacks" / f"Pulumi.{stack}.yaml"
-    raw = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+    raw = read_stack_file(path)
     values: dict[str, Any] = {}
     secret_keys: list[str] = []
     for key, value in raw.items():
@@ -158,7 +235,8 @@ def stack_config(stack: str, *, project_dir: Path = PROJECT_DIR, stack_file: Opt
         full = key if ":" in key else f"{project}:{key}"
         if isinstance(decl, dict) and "default" in decl and full not in values:
             values[full] = decl["default"]
-    encoded = {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
+    # default=str: YAML dates and times reach the program as the strings the CLI would pass.
+    encoded = {k: v if isinstance(v, str) else json.dumps(v, default=str) for k, v in values.items()}
     return encoded, sorted(set(secret_keys))
 
 
@@ -371,12 +449,16 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--out", default=str(PROJECT_DIR / "build"), help="output directory (default: build/)")
     parser.add_argument("--secret", action="append", default=[], metavar="KEY=VALUE",
                         help="value of a secret config key (default: a placeholder)")
+    parser.add_argument("--no-secret-placeholders", action="store_true",
+                        help="render as the stack file is configured: a secret it does not hold (no `secure:` "
+                             "value, no --secret) stays unset, so e.g. a gated model without hfToken is refused")
     args = parser.parse_args(argv)
     secrets = dict(s.split("=", 1) for s in args.secret)
+    omit = args.no_secret_placeholders
     status = 0
     if args.example:
         try:
-            result = render_example(args.example, secrets=secrets)
+            result = render_example(args.example, secrets=secrets, omit_secrets=omit)
         except RenderError as exc:
             print(f"render example {args.example}: refused\n{exc}", file=sys.stderr)
             return 2
@@ -388,7 +470,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 0
     for stack in (stacks() if args.all else [args.stack]):
         try:
-            result = render(stack, secrets=secrets)
+            result = render(stack, secrets=secrets, omit_secrets=omit)
             target = write_build(result, Path(args.out))
         except RenderError as exc:
             print(f"render {stack}: refused\n{exc}", file=sys.stderr)

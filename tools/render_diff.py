@@ -26,6 +26,7 @@ import yaml
 from tools import replacements
 
 INLINE = 100  # values longer than this are shown complete inside <details>
+RANDOM = "random:index/randomPassword:RandomPassword"
 
 
 # ---------------------------------------------------------------------------------------------- field diffs
@@ -216,6 +217,8 @@ class StackDiff:
     outputs: list[tuple[str, Any, Any]] = field(default_factory=list)
     warnings_added: list[str] = field(default_factory=list)
     warnings_removed: list[str] = field(default_factory=list)
+    existing: set[str] = field(default_factory=set)
+    """Labels of the resources in both renders."""
     bills: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
     """The ``bill`` stack output of base and head (the cost summary's figures)."""
 
@@ -247,11 +250,25 @@ class StackDiff:
 
     @property
     def rotations(self) -> list[str]:
+        """A tenant's key generator regenerated, or its second generator added for an existing tenant (each
+        tenant's two generators, ``<tenant>`` and ``<tenant>-b``, take turns; the old key stays valid as
+        ``<tenant>-previous`` until ``dropPreviousKey``)."""
         out = []
-        for c in self.replacements:
-            if c.type == "random:index/randomPassword:RandomPassword":
-                m = re.match(r"RandomPassword .*-tenant-(.+)$", c.label)
-                out.append(f"rotates the key of tenant {m.group(1)}" if m else f"regenerates {c.label}")
+        regenerated = [c.label for c in self.replacements if c.type == RANDOM]
+        added = [label(e) for e in self.added if e["type"] == RANDOM]
+        removed = {label(e) for e in self.removed if e["type"] == RANDOM}
+        for name in regenerated + added:
+            m = re.match(r"RandomPassword (.*?-tenant-)(.+?)(-b)?$", name)
+            if not m:
+                out.append(f"regenerates {name}")
+            elif name in regenerated or f"RandomPassword {m.group(1)}{m.group(2)}" in self.existing:
+                text = f"rotates the key of tenant {m.group(2)}"
+                if text not in out:
+                    out.append(text)
+        for name in sorted(removed):
+            m = re.match(r"RandomPassword .*?-tenant-(.+?)-b$", name)
+            if m:
+                out.append(f"drops the previous key of tenant {m.group(1)}")
         return out
 
     @property
@@ -264,6 +281,7 @@ def diff_stack(base: Path, head: Path) -> StackDiff:
     old, new = load_state(base), load_state(head)
     d = StackDiff(added=[new[k] for k in sorted(set(new) - set(old))],
                   removed=[old[k] for k in sorted(set(old) - set(new))])
+    d.existing = {label(old[k]) for k in set(old) & set(new)}
     for key in sorted(set(old) & set(new)):
         a, b = old[key], new[key]
         changes = field_changes(a.get("inputs"), b.get("inputs"))

@@ -2,6 +2,9 @@
 
 * Core objects: kubernetes-validate in strict mode (unknown fields rejected) against the stack's
   Kubernetes version.
+* Names and labels (every object): the API server's name rules, which the schemas do not carry — a
+  Service name must be an RFC 1035 label, a namespace an RFC 1123 label, other names DNS-1123 subdomains,
+  label keys and values within their formats.
 * Custom resources: the served version's ``openAPIV3Schema`` from the pinned CRDs in ``CRD_SCHEMA_DIR``
   (../shared/crds in CI), made strict the way ``kubectl apply --validate=strict`` is: an object schema
   with ``properties`` rejects unknown fields unless it says ``x-kubernetes-preserve-unknown-fields``.
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import copy
 import os
+import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -115,6 +119,52 @@ def validate_core(obj: dict[str, Any], kubernetes_version: str) -> list[str]:
     return []
 
 
+# Name rules the API server enforces and the OpenAPI schemas do not carry (apimachinery validation).
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+_LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+# Kinds whose names are DNS-1035 labels (Services: the name becomes a DNS label and environment variable
+# names) or DNS-1123 labels (Namespaces); every other name is a DNS-1123 subdomain.
+_NAME_RULES = {"Service": ("an RFC 1035 label (lowercase letters, digits, '-'; starting with a letter)",
+                           _DNS1035_LABEL, 63),
+               "Namespace": ("an RFC 1123 label", _DNS1123_LABEL, 63)}
+
+
+def name_problems(obj: dict[str, Any]) -> list[str]:
+    """What the API server would refuse about an object's names and labels, which kubernetes-validate does not
+    check (its schemas have no name patterns): a Service named ``7b-chat`` passes the schema and is refused."""
+    meta = obj.get("metadata") or {}
+    out = []
+    name = meta.get("name")
+    rule, pattern, limit = _NAME_RULES.get(obj.get("kind"), ("a DNS-1123 subdomain", _DNS1123_SUBDOMAIN, 253))
+    if isinstance(name, str) and (len(name) > limit or not pattern.match(name)):
+        out.append(f"metadata.name: {name!r} is not {rule} of at most {limit} characters")
+    ns = meta.get("namespace")
+    if isinstance(ns, str) and (len(ns) > 63 or not _DNS1123_LABEL.match(ns)):
+        out.append(f"metadata.namespace: {ns!r} is not an RFC 1123 label")
+
+    def labels(where: str, values: Any) -> None:
+        for key, value in (values or {}).items() if isinstance(values, dict) else []:
+            prefix, _, label = str(key).rpartition("/")
+            if len(label) > 63 or not _LABEL_NAME.match(label) or (prefix and (len(prefix) > 253 or not
+                                                                             _DNS1123_SUBDOMAIN.match(prefix))):
+                out.append(f"{where}: label key {key!r} is not a qualified name")
+            if not isinstance(value, str) or len(value) > 63 or not _LABEL_VALUE.match(value):
+                out.append(f"{where}.{key}: label value {value!r} is not valid (at most 63 characters, "
+                           "alphanumerics, '-', '_', '.', starting and ending alphanumeric)")
+
+    labels("metadata.labels", meta.get("labels"))
+    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+    selector = spec.get("selector")
+    if isinstance(selector, dict):
+        labels("spec.selector", selector.get("matchLabels", selector if obj.get("kind") == "Service" else None))
+    template = spec.get("template") if isinstance(spec.get("template"), dict) else {}
+    labels("spec.template.metadata.labels", (template.get("metadata") or {}).get("labels"))
+    return out
+
+
 def validate_objects(objects: Iterable[dict[str, Any]], kubernetes_version: str,
                      crd_schemas: Optional[dict[tuple[str, str], dict[str, Any]]]) -> tuple[list[Problem], list[str]]:
     """Validate every object. Returns (problems, skipped) — skipped lists custom resources that could not
@@ -125,6 +175,7 @@ def validate_objects(objects: Iterable[dict[str, Any]], kubernetes_version: str,
         name = describe(obj)
         if not (obj.get("metadata") or {}).get("name"):
             problems.append(Problem(name, "metadata.name is missing"))
+        problems += [Problem(name, m) for m in name_problems(obj)]
         key = (obj.get("apiVersion"), obj.get("kind"))
         if crd_schemas is not None and key in crd_schemas:
             problems += [Problem(name, m) for m in validate_custom_resource(obj, crd_schemas[key])]

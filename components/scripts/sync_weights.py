@@ -11,7 +11,9 @@ and exit. Runs as a Kubernetes Job before a tier's Deployment (python3 + hugging
   lock does not hold (``"size": null``, hand-written lock entries only) is checked against the size the Hub
   lists for it at the pinned commit; the sizes checked that way are recorded next to the snapshot
   (``verified-<revision>.json``) so the next run needs no Hub call either.
-* The token comes from ``HF_TOKEN`` (a Kubernetes Secret synced by External Secrets); it is never printed.
+* The token is read from the file ``HF_TOKEN_PATH`` names (the hf-token Secret, synced by External Secrets,
+  mounted read-only; the Job sets no token in its environment), or from ``HF_TOKEN`` when that is set; it is
+  passed to huggingface_hub explicitly, whatever that version reads by itself, and never printed.
 
 Exit codes: 0 complete, 1 download or verification failed, 2 bad arguments.
 """
@@ -62,18 +64,32 @@ def missing_or_wrong(snapshot: Path, files: list[dict], known: Optional[dict[str
     return problems
 
 
+def hub_token() -> Optional[str]:
+    """``HF_TOKEN`` if set, else the content of the file at ``HF_TOKEN_PATH``; None when neither has one."""
+    token = os.environ.get("HF_TOKEN", "").strip()
+    if token:
+        return token
+    path = os.environ.get("HF_TOKEN_PATH")
+    if path:
+        try:
+            return Path(path).read_text().strip() or None
+        except OSError:
+            return None
+    return None
+
+
 def download(model_id: str, revision: str, files: list[dict], cache_dir: Path) -> None:
     from huggingface_hub import snapshot_download
 
     snapshot_download(repo_id=model_id, revision=revision, allow_patterns=[f["path"] for f in files],
-                      cache_dir=str(cache_dir), max_workers=8)
+                      cache_dir=str(cache_dir), max_workers=8, token=hub_token())
 
 
 def hub_sizes(model_id: str, revision: str, paths: list[str]) -> dict[str, int]:
     """Sizes the Hub lists at ``revision`` (a commit, so the answer cannot change) for top-level files."""
     from huggingface_hub import HfApi
 
-    listed = {e.path: e.size for e in HfApi().list_repo_tree(model_id, revision=revision)
+    listed = {e.path: e.size for e in HfApi(token=hub_token()).list_repo_tree(model_id, revision=revision)
               if getattr(e, "size", None) is not None}
     return {p: listed[p] for p in paths if p in listed}
 
@@ -118,7 +134,7 @@ def sync(model_id: str, revision: str, files: list[dict], cache_dir: Path, attem
                 "at this revision; fix the models lock")
             return 1
     if error is not None:
-        hint = " (is HF_TOKEN set and has its account accepted the model's license?)" \
+        hint = " (is the HF token mounted (HF_TOKEN_PATH) and has its account accepted the model's license?)" \
             if type(error).__name__ == "GatedRepoError" else ""
         log(f"{model_id}@{revision}: download failed: {type(error).__name__}: {error}{hint}")
         return 1
