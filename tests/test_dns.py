@@ -105,7 +105,7 @@ def test_externaldns_publishes_this_gateways_routes_in_the_configured_zone(rende
     ns = r.objects_named("Namespace")["external-dns"]
     assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
     policy = next(o for o in r.kubernetes_objects() if o["kind"] == "NetworkPolicy"
-                  and o["metadata"]["namespace"] == "external-dns")
+                  and o["metadata"]["namespace"] == "external-dns" and o["metadata"]["name"] == "external-dns")
     assert [p["port"] for rule in policy["spec"]["ingress"] for p in rule["ports"]] == [7979, 7979]
 
 
