@@ -74,6 +74,7 @@ tiers = {
                       candidate_lock=(settings.lock.models[t.candidate.model_id or t.model_id]
                                       if t.candidate else None),
                       instance_types=cfg.gpu_classes[t.gpu_class].instance_types,
+                      allowed_licenses=cfg.model_policy.allowed_licenses,
                       storage_class=cluster.weights_storage_class,
                       hf_token_secret=secrets.hf_token_k8s_secret,
                       sync_node_selector=cluster.system_node_selector,

@@ -481,7 +481,8 @@ class ConfigError(ValueError):
     """The stack config is invalid. ``issues`` holds every problem found."""
 
     def __init__(self, issues: Iterable[ConfigIssue], stack_file: str = "the stack config",
-                 partial: Optional["StackConfig"] = None):
+                 partial: Optional["StackConfig"] = None,
+                 hint: str = "Fix them in the stack file (see docs/config.md); nothing was created."):
         self.issues = sorted(set(issues), key=lambda i: (_path_sort_key(i.path), i.message))
         self.partial = partial
         """What did validate, for the checks of later layers (models lock, capacity): the whole config when only
@@ -489,8 +490,7 @@ class ConfigError(ValueError):
         on their own, with ``None`` in place of each tier that did not (so key paths keep their indices)."""
         lines = "\n".join(f"  - {i}" for i in self.issues)
         super().__init__(
-            f"{len(self.issues)} problem(s) in {stack_file}:\n{lines}\n"
-            "Fix them in the stack file (see docs/config.md); nothing was created.")
+            f"{len(self.issues)} problem(s) in {stack_file}:\n{lines}\n{hint}")
 
 
 def _path_sort_key(path: str) -> list[Any]:

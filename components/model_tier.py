@@ -16,8 +16,8 @@ from typing import Any, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from . import naming, tier_manifests as tm, timing, versions
-from .config import TierConfig
+from . import naming, tier_checks, tier_manifests as tm, timing, versions
+from .config import ConfigError, TierConfig
 from .models_lock import ModelLockEntry
 
 
@@ -74,6 +74,8 @@ class ModelTierArgs:
     """Namespace of the gateway's routes (Envoy cluster names carry it), for the scale-from-zero trigger."""
     depends_on: Sequence[pulumi.Resource] = ()
     """Create after these (namespace, secret sync, GPU capacity)."""
+    allowed_licenses: Optional[Sequence[str]] = None
+    """Hub licenses the tier's models may carry (the stack's ``modelPolicy.allowedLicenses``); None: any."""
 
 
 class ModelTier(pulumi.ComponentResource):
@@ -91,6 +93,13 @@ class ModelTier(pulumi.ComponentResource):
     """The release the Service sends traffic to: ``release``, ``model``, ``revision``, ``engine``, ``image``."""
 
     def __init__(self, resource_name: str, args: ModelTierArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        # The stack loader's checks, on these args, before anything is registered (a composed tier does not
+        # go through the loader): raises ConfigError listing every problem at its ``tier.*`` path.
+        try:
+            tier_checks.check(args.tier, args.lock, list(args.instance_types), args.candidate_lock,
+                              has_token=args.hf_token_secret is not None, allowed_licenses=args.allowed_licenses)
+        except ConfigError as exc:
+            raise pulumi.RunError(str(exc)) from None  # the message, not a traceback (as the stack loader does)
         super().__init__(naming.type_token("ModelTier"), resource_name, None, opts)
         t, ns = args.tier, args.namespace
         releases = [tm.Release("live", t.model_id, args.lock, args.image, tuple(t.extra_args))]
