@@ -24,7 +24,10 @@ render-all: $(VENV)/.installed
 
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	# --prefer-binary: without it pip builds one of checkov's dependencies from an sdist whose build deletes
+	# `build` directories under the working tree, pip's own pip/_internal/operations/build among them (seen
+	# on a fresh clone: "No module named 'pip._internal.operations.build'"); a published wheel avoids that.
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --prefer-binary -r requirements-checkov.txt
 	touch $@
 
 test: $(VENV)/.installed $(CHECKOV_VENV)/.installed
