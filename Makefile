@@ -24,9 +24,9 @@ render-all: $(VENV)/.installed
 
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(PYTHON) -m venv $(CHECKOV_VENV)
-	# --prefer-binary: without it pip builds one of checkov's dependencies from an sdist whose build deletes
-	# `build` directories under the working tree, pip's own pip/_internal/operations/build among them (seen
-	# on a fresh clone: "No module named 'pip._internal.operations.build'"); a published wheel avoids that.
+	# --prefer-binary: without it, on a fresh clone, pip builds one of checkov's dependencies from source and
+	# the venv's pip loses pip/_internal/operations/build midway ("No module named
+	# 'pip._internal.operations.build'"; cause not pinned down); with published wheels it installs cleanly.
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --prefer-binary -r requirements-checkov.txt
 	touch $@
 
