@@ -24,10 +24,7 @@ render-all: $(VENV)/.installed
 
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(PYTHON) -m venv $(CHECKOV_VENV)
-	# --prefer-binary: without it, on a fresh clone, pip builds one of checkov's dependencies from source and
-	# the venv's pip loses pip/_internal/operations/build midway ("No module named
-	# 'pip._internal.operations.build'"; cause not pinned down); with published wheels it installs cleanly.
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --prefer-binary -r requirements-checkov.txt
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
 
 test: $(VENV)/.installed $(CHECKOV_VENV)/.installed
