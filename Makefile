@@ -10,17 +10,17 @@ PYTEST_ARGS ?=
 
 .PHONY: render render-all test checkov config-docs component-docs blue-green-doc models-lock clean
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
 # make render STACK=prod, or make render EXAMPLE=existing-cluster
 render: $(VENV)/.installed
-	$(PY) -m tools.render $(if $(EXAMPLE),--example $(EXAMPLE),--stack $(STACK))
+	$(VENV)/bin/llm-tiers-render $(if $(EXAMPLE),--example $(EXAMPLE),--stack $(STACK))
 
 render-all: $(VENV)/.installed
-	$(PY) -m tools.render --all
+	$(VENV)/bin/llm-tiers-render --all
 
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(PYTHON) -m venv $(CHECKOV_VENV)
@@ -36,16 +36,16 @@ checkov: render $(CHECKOV_VENV)/.installed
 
 # Needs the Hub (HF_TOKEN for gated models); previews and renders only read models.lock.json.
 models-lock: $(VENV)/.installed
-	$(PY) -m tools.models_lock $(LOCK_ARGS)
+	$(VENV)/bin/llm-tiers-models-lock $(LOCK_ARGS)
 
 config-docs: $(VENV)/.installed
-	$(PY) -m tools.config_docs --write
+	$(VENV)/bin/llm-tiers-config-docs --write
 
 component-docs: $(VENV)/.installed
-	$(PY) -m tools.component_docs --write
+	$(VENV)/bin/llm-tiers-component-docs --write
 
 blue-green-doc: $(VENV)/.installed
-	$(PY) -m tools.blue_green_doc --write
+	$(VENV)/bin/llm-tiers-blue-green-doc --write
 
 clean:
 	rm -rf build .pytest_cache

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-import sys
+import os
 from pathlib import Path
 from typing import Any
 
@@ -11,11 +11,12 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# The package is installed (editable) like any dependency; the tests work on this repository's project
+# wherever pytest is started from (llm_tiers.project reads LLM_TIERS_PROJECT before it looks at the cwd).
+os.environ.setdefault("LLM_TIERS_PROJECT", str(ROOT))
 
-from tools import render as render_tool  # noqa: E402
-from tools import validate  # noqa: E402
+from llm_tiers.testing import render as render_tool  # noqa: E402
+from llm_tiers.testing import validate  # noqa: E402
 
 PROJECT = render_tool.project_name()
 STACKS = render_tool.stacks()

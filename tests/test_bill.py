@@ -2,7 +2,7 @@
 
 The recomputation below reads only the render (the Deployments' requests, the NodePools' instance types and
 node classes' volumes, the ScaledObjects' bounds, the AWS resources, the Helm values) and the price tables; it
-shares no code with components/bill.py beyond the price constants, so a manifest change the bill does not
+shares no code with components/llm_tiers/cost/bill.py beyond the price constants, so a manifest change the bill does not
 follow (a request that no longer fits the cheapest type, a second NAT gateway, a bigger volume) fails here.
 """
 
@@ -16,11 +16,15 @@ from typing import Any
 
 import pytest
 
-from components import bill, capacity, gpu_catalog, prices, system_capacity
-from components.config import parse
-from components.models_lock import load
+from llm_tiers.cost import bill
+from llm_tiers.tiers import capacity
+from llm_tiers.gpu import catalog as gpu_catalog
+from llm_tiers.cost import prices
+from llm_tiers.cluster import system_capacity
+from llm_tiers.config.schema import parse
+from llm_tiers.tiers.models_lock import load
 from conftest import ROOT, STACKS, overrides, stack_values
-from tools import render as render_tool
+from llm_tiers.testing import render as render_tool
 
 GIB = 2**30
 HOURS = 730

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from conftest import overrides, stack_values
-from tools import blue_green_doc as cycle
-from tools import render as render_tool
-from tools import rollout
+from llm_tiers.cli import blue_green_doc as cycle
+from llm_tiers.testing import render as render_tool
+from llm_tiers.testing import rollout
 
 
 @pytest.fixture(scope="module")
@@ -126,4 +126,4 @@ def test_a_candidate_needs_gpu_room_for_both_releases():
 
 
 def test_the_worked_example_in_the_docs_is_current():
-    assert cycle.DOC.read_text() == cycle.document(), "run python -m tools.blue_green_doc --write"
+    assert cycle.DOC.read_text() == cycle.document(), "run python -m llm_tiers.cli.blue_green_doc --write"

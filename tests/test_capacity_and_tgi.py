@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from components import capacity, gpu_catalog, tgi
-from components.capacity import GIB, ModelShape
+from llm_tiers.tiers import capacity
+from llm_tiers.gpu import catalog as gpu_catalog
+from llm_tiers.tiers import tgi
+from llm_tiers.tiers.capacity import GIB, ModelShape
 from conftest import overrides, stack_values
-from tools import render as render_tool
+from llm_tiers.testing import render as render_tool
 
 # Published architecture numbers (config.json of each model).
 LLAMA_8B = ModelShape(num_layers=32, num_attention_heads=32, num_key_value_heads=8, head_dim=128,
@@ -36,7 +38,7 @@ def test_70b_on_four_h100_shards_weights_and_kv():
     assert p.weights_bytes_per_gpu == -(-LLAMA_70B.weights_bytes // 4)
     assert p.kv_bytes_per_token_per_gpu == 327_680 / 4
     assert p.fits and p.concurrent_max_sequences >= 1
-    # Priced as the whole node: the tier's hostname spread gives each replica its own p5 (components/bill.py).
+    # Priced as the whole node: the tier's hostname spread gives each replica its own p5 (components/llm_tiers/cost/bill.py).
     assert p.replica_hourly_usd == pytest.approx(55.04)
 
 
@@ -110,7 +112,7 @@ def test_optional_flags():
 
 
 def test_config_refuses_extra_args_that_override_guarded_flags():
-    from components.config import ConfigError, parse
+    from llm_tiers.config.schema import ConfigError, parse
     values = stack_values("prod")
     values["tiers"][0]["extraArgs"] = ["--max-waiting-tokens=20", "--max-total-tokens=65536"]
     with pytest.raises(ConfigError) as info:

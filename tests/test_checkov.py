@@ -1,6 +1,6 @@
 """checkov's Kubernetes checks on every rendered stack and example: zero failed checks, and every check
 skipped has its reason on the object it applies to (``checkov.io/skip<N>`` annotations from
-components/security_exceptions.py).
+components/llm_tiers/security.py).
 
 checkov runs from its own virtualenv (``.venv-checkov``, made by ``make test`` from requirements-checkov.txt:
 its pins conflict with the program's). Set ``CHECKOV=/path/to/checkov`` to use another one. Without checkov
@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components import security_exceptions
+from llm_tiers import security as security_exceptions
 from conftest import ROOT, STACKS
-from tools import render as render_tool
+from llm_tiers.testing import render as render_tool
 
 
 def _checkov() -> str:
@@ -57,7 +57,7 @@ def _assert_clean(report: dict, what: str) -> None:
         reason = (skipped.get("check_result") or {}).get("suppress_comment", "")
         assert reason == security_exceptions.SKIPS.get(skipped["check_id"]), (
             f"{what}: {skipped['check_id']} on {skipped['resource']} is skipped without the reason from "
-            f"components/security_exceptions.py: {reason!r}")
+            f"components/llm_tiers/security.py: {reason!r}")
 
 
 @pytest.mark.parametrize("stack", STACKS)

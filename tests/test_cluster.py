@@ -7,10 +7,10 @@ import textwrap
 
 import pytest
 
-from components import versions
-from components.config import parse
+from llm_tiers import versions
+from llm_tiers.config.schema import parse
 from conftest import STACKS, stack_values
-from tools import render as render_tool
+from llm_tiers.testing import render as render_tool
 
 AWS = "aws:"
 COMPONENT = "llmtiers:index:Cluster$"
@@ -245,7 +245,7 @@ def test_cluster_composes_in_a_program_of_its_own(tmp_path):
     (tmp_path / "Pulumi.yaml").write_text("name: byo\nruntime: python\n")
     (tmp_path / "__main__.py").write_text(textwrap.dedent("""
         import pulumi
-        from components import Cluster, ClusterArgs, ClusterConfig
+        from llm_tiers import Cluster, ClusterArgs, ClusterConfig
         a = Cluster("a", ClusterArgs(name="team-a", region="eu-west-1",
                                      settings=ClusterConfig(admin_role_arns=["arn:aws:iam::111122223333:role/a"],
                                                             nat_gateways="single")))

@@ -6,8 +6,8 @@ from typing import Any, Callable
 
 import pytest
 
-from components import config
-from components.config import ConfigError, parse
+from llm_tiers.config import schema as config
+from llm_tiers.config.schema import ConfigError, parse
 from conftest import STACKS, stack_values
 
 

@@ -1,4 +1,4 @@
-"""The CRD schemas CI fetches on GitHub (tools/crds.py): the committed sums are those of ../shared/crds, a
+"""The CRD schemas CI fetches on GitHub (components/llm_tiers/cli/crds.py): the committed sums are those of ../shared/crds, a
 moved pin without new sums fails before any download, and a tampered download is refused."""
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from components import versions
-from tools import crds, validate
+from llm_tiers import versions
+from llm_tiers.cli import crds
+from llm_tiers.testing import validate
 
 
 def test_every_pinned_schema_has_a_committed_sum():

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from components import dns, versions
-from components.config import ConfigError, parse
+from llm_tiers.gateway import dns
+from llm_tiers import versions
+from llm_tiers.config.schema import ConfigError, parse
 from conftest import overrides, stack_values
-from tools import render as render_tool
-from tools import rollout
+from llm_tiers.testing import render as render_tool
+from llm_tiers.testing import rollout
 
 ROOT = Path(__file__).resolve().parents[1]
 ZONE = "Z0EXAMPLE1234567890AB"
@@ -211,7 +212,7 @@ def test_record_names_follow_the_txt_registrys_naming():
 
 
 def test_the_system_capacity_check_counts_externaldns_only_when_it_runs():
-    from components import system_capacity as sc
+    from llm_tiers.cluster import system_capacity as sc
     with_dns = {w.name for w in sc.system_workloads(parse(stack_values("prod")))}
     without = {w.name for w in sc.system_workloads(parse(stack_values("staging")))}
     assert "external-dns" in with_dns and "external-dns" not in without

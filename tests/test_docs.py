@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from components import config
-from tools import config_docs
+from llm_tiers.config import schema as config
+from llm_tiers.cli import config_docs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -72,8 +72,8 @@ def test_ci_runs_the_readme_test_command_with_the_crds():
 
 
 def test_component_docs_are_generated_and_current():
-    from tools import component_docs
-    import components
+    from llm_tiers.cli import component_docs
+    import llm_tiers as components
     assert component_docs.main(["--check"]) == 0, "docs/components is stale or an arg lacks its docstring"
     args_classes = {n for n in components.__all__ if n.endswith("Args")} - {"TenantKeyArgs"}  # a value type, not a component
     assert args_classes == set(component_docs.PAGES), "every component's Args has a doc page"
@@ -81,7 +81,7 @@ def test_component_docs_are_generated_and_current():
 
 def test_an_undocumented_arg_is_caught():
     import dataclasses
-    from tools import component_docs
+    from llm_tiers.cli import component_docs
 
     @dataclasses.dataclass
     class ExampleArgs:

@@ -7,8 +7,8 @@ import textwrap
 
 import pytest
 
-from tools import render as render_tool
-from tools import validate
+from llm_tiers.testing import render as render_tool
+from llm_tiers.testing import validate
 
 
 def test_both_examples_exist():
@@ -57,7 +57,7 @@ def test_two_clusters_in_one_program(tmp_path):
     (tmp_path / "Pulumi.yaml").write_text("name: two\nruntime: python\n")
     (tmp_path / "__main__.py").write_text(textwrap.dedent("""
         import pulumi
-        from components import Cluster, ClusterArgs, ClusterConfig
+        from llm_tiers import Cluster, ClusterArgs, ClusterConfig
         admins = ["arn:aws:iam::111122223333:role/admin"]
         east = Cluster("east", ClusterArgs(name="llm-east", region="us-east-1",
                                            settings=ClusterConfig(admin_role_arns=admins, vpc_cidr="10.1.0.0/16")))

@@ -8,11 +8,12 @@ import re
 import cel
 import pytest
 
-from components import gateway_manifests as gm, versions
-from components.config import parse
+from llm_tiers.gateway import manifests as gm
+from llm_tiers import versions
+from llm_tiers.config.schema import parse
 from conftest import STACKS, overrides, stack_values
-from tools import render as render_tool
-from tools import validate
+from llm_tiers.testing import render as render_tool
+from llm_tiers.testing import validate
 
 
 def objs(result, kind):
@@ -201,7 +202,7 @@ def test_removing_a_grant_removes_the_tenant_from_that_tier_only():
     ({"mode": "cert-manager", "issuer": "Lets_Encrypt"}, "gateway.tls.issuer", "is not valid: must match"),
 ])
 def test_tls_settings_are_checked(tls, where, words):
-    from components.config import ConfigError
+    from llm_tiers.config.schema import ConfigError
     values = stack_values("prod")
     values["gateway"]["tls"] = tls
     with pytest.raises(ConfigError, match=rf"{re.escape(where)}: .*({words})"):
@@ -267,8 +268,8 @@ def test_two_gateways_on_one_cluster(tmp_path):
     (tmp_path / "Pulumi.yaml").write_text("name: two-gateways\nruntime: python\n")
     (tmp_path / "__main__.py").write_text(textwrap.dedent("""
         import pulumi
-        from components import Gateway, GatewayArgs
-        from components.config import GatewayConfig, TenantConfig, TierConfig, TlsConfig
+        from llm_tiers import Gateway, GatewayArgs
+        from llm_tiers.config.schema import GatewayConfig, TenantConfig, TierConfig, TlsConfig
         tier = TierConfig(name="chat", model_id="o/m", gpu_class="l4", max_input_tokens=1, max_total_tokens=2)
         tls = TlsConfig(certificate_arn="arn:aws:acm:us-east-1:111122223333:certificate/0d5a3c39-8b1e-4c0e-9f1f-3f6f1c2a9d01")
         internal = Gateway("internal", GatewayArgs(settings=GatewayConfig(hostname="llm.corp.example.com", tls=tls),

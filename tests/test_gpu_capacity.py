@@ -6,11 +6,13 @@ import json
 
 import pytest
 
-from components import gpu_catalog, karpenter, versions
-from components.config import GpuClassConfig, parse
+from llm_tiers.gpu import catalog as gpu_catalog
+from llm_tiers.gpu import karpenter
+from llm_tiers import versions
+from llm_tiers.config.schema import GpuClassConfig, parse
 from conftest import STACKS, overrides, stack_values
-from tools import render as render_tool
-from tools import validate
+from llm_tiers.testing import render as render_tool
+from llm_tiers.testing import validate
 
 
 # ------------------------------------------------------------------------------------------ catalog
@@ -62,7 +64,7 @@ def test_a_class_has_one_gpu_model():
      "largest instance type of gpuClasses.l4 has 1"),
 ])
 def test_gpu_class_config_is_checked_against_the_catalog(mutate, path, words):
-    from components.config import ConfigError
+    from llm_tiers.config.schema import ConfigError
     values = stack_values("prod")
     mutate(values)
     with pytest.raises(ConfigError) as info:

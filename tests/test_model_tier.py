@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from components import karpenter, models_lock, tier_manifests, versions
-from components.config import GpuClassConfig
-from tools import render as render_tool
-from tools import validate
+from llm_tiers.gpu import karpenter
+from llm_tiers.tiers import models_lock
+from llm_tiers.tiers import manifests as tier_manifests
+from llm_tiers import versions
+from llm_tiers.config.schema import GpuClassConfig
+from llm_tiers.testing import render as render_tool
+from llm_tiers.testing import validate
 
 ROOT = Path(__file__).resolve().parents[1]
 QWEN = "Qwen/Qwen2.5-7B-Instruct"
@@ -20,9 +23,9 @@ LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
 
 PROGRAM = """
 import json, pulumi
-from components import ModelTier, ModelTierArgs
-from components.config import TierConfig
-from components.models_lock import load
+from llm_tiers import ModelTier, ModelTierArgs
+from llm_tiers.config.schema import TierConfig
+from llm_tiers.tiers.models_lock import load
 from pathlib import Path
 lock = load(Path({lock!r}))
 tier = TierConfig.model_validate(json.loads({tier!r}))
@@ -108,7 +111,7 @@ def test_weights_cache_and_sync_job(tier_objects):
     assert pod["automountServiceAccountToken"] is False and pod["restartPolicy"] == "Never"
     assert c["securityContext"]["capabilities"] == {"drop": ["ALL"]}, "the sync Job binds no port"
     script = objs[("ConfigMap", "chat-weights-sync")]["data"]["sync_weights.py"]
-    assert script == (ROOT / "components" / "scripts" / "sync_weights.py").read_text()
+    assert script == (ROOT / "components" / "llm_tiers" / "tiers" / "scripts" / "sync_weights.py").read_text()
 
 
 def test_deployment(tier_objects):
@@ -249,7 +252,7 @@ def test_without_autoscaling_replicas_are_fixed_and_no_monitoring_objects(tmp_pa
 
 def test_an_image_that_can_run_as_non_root_drops_the_root_exception():
     lock = models_lock.load(ROOT / "models.lock.json").models[QWEN]
-    from components.config import TierConfig
+    from llm_tiers.config.schema import TierConfig
 
     tier = TierConfig.model_validate(TIER)
     rel = tier_manifests.Release("live", QWEN, lock, "registry.example/tgi-nonroot:3.3.6", ())

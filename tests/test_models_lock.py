@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from components import models_lock
+from llm_tiers.tiers import models_lock
 from conftest import overrides, stack_values
-from tools import render as render_tool
+from llm_tiers.testing import render as render_tool
 
 LLAMA_8B = "meta-llama/Llama-3.1-8B-Instruct"
 LLAMA_70B = "meta-llama/Llama-3.1-70B-Instruct"

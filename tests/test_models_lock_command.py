@@ -7,10 +7,10 @@ import json
 import pytest
 from huggingface_hub import HfApi
 
-from components import models_lock
-from components.models_lock import LockError
+from llm_tiers.tiers import models_lock
+from llm_tiers.tiers.models_lock import LockError
 from fake_hub import FakeHub, FakeRepo
-from tools import models_lock as lock_tool
+from llm_tiers.cli import models_lock as lock_tool
 
 LLAMA_CONFIG = {"architectures": ["LlamaForCausalLM"], "num_hidden_layers": 32, "num_attention_heads": 32,
                 "num_key_value_heads": 8, "hidden_size": 4096, "max_position_embeddings": 131072,

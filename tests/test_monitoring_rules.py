@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components import monitoring_rules as mr
-from components.config import TierConfig
+from llm_tiers.observability import rules as mr
+from llm_tiers.config.schema import TierConfig
 
 TIER = TierConfig.model_validate({
     "name": "chat", "modelId": "o/m", "gpuClass": "l4", "maxInputTokens": 4096, "maxTotalTokens": 8192,
@@ -187,7 +187,7 @@ def test_alerts_use_recorded_names_where_they_use_any():
 
 def test_dashboard_is_valid_json_and_queries_only_recorded_names():
     import json
-    from components import dashboards
+    from llm_tiers.observability import dashboards
     recorded = {r["record"] for g in mr.rule_groups([TIER], NS, {"chat": 1.0}) for r in g["rules"] if "record" in r}
     board = json.loads(dashboards.dashboard_json())
     exprs = [t["expr"] for p in board["panels"] for t in p["targets"]]

@@ -6,11 +6,13 @@ import json
 
 import pytest
 
-from components import monitoring_rules, observability, versions
-from components.config import AlertReceiverConfig, parse
+from llm_tiers.observability import rules as monitoring_rules
+from llm_tiers.observability import component as observability
+from llm_tiers import versions
+from llm_tiers.config.schema import AlertReceiverConfig, parse
 from conftest import STACKS, stack_values
-from tools import render as render_tool
-from tools import validate
+from llm_tiers.testing import render as render_tool
+from llm_tiers.testing import validate
 
 
 def releases(result):
@@ -111,6 +113,6 @@ def test_dashboard_is_provisioned_and_costs_come_from_the_catalog(rendered):
     assert _json.loads(cm["data"]["llm-tiers.json"])["uid"] == "llm-tiers-overview"
     (rule,) = [o for o in r.kubernetes_objects() if o["kind"] == "PrometheusRule"]
     costs = {x["expr"] for g in rule["spec"]["groups"] for x in g["rules"] if x.get("record") == "llm:tier_hourly_usd"}
-    # The whole node each replica gets (components/bill.py): chat-small a g6.2xlarge (the cheapest l4 type that
+    # The whole node each replica gets (components/llm_tiers/cost/bill.py): chat-small a g6.2xlarge (the cheapest l4 type that
     # holds its requests); chat-large a p5.48xlarge of its own (its hostname spread), though it uses 4 of 8 GPUs.
     assert costs == {'llm:tier_replicas{tier="chat-small"} * 0.9776', 'llm:tier_replicas{tier="chat-large"} * 55.04'}

@@ -137,7 +137,7 @@ def test_unbounded_scaler_does_not_count():
 
 
 def _resources(result) -> list[Resource]:
-    from tools.render import redact
+    from llm_tiers.testing.render import redact
     return [Resource(r.type, redact(r.inputs), r.name) for r in result.custom_resources]
 
 

@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from components import iam, naming, network, versions
+from llm_tiers import iam
+from llm_tiers import naming
+from llm_tiers.cluster import network
+from llm_tiers import versions
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -121,4 +124,4 @@ def test_versions_are_pinned_only_in_the_versions_module():
         for n, line in enumerate(path.read_text().splitlines(), 1):
             if pattern.search(line) and "noqa: pin" not in line:
                 offenders.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
-    assert not offenders, "pins outside components/versions.py:\n" + "\n".join(offenders)
+    assert not offenders, "pins outside components/llm_tiers/versions.py:\n" + "\n".join(offenders)

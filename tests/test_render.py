@@ -7,8 +7,8 @@ import pytest
 import yaml
 
 from conftest import PROJECT, ROOT, STACKS, overrides, stack_values
-from tools import render as render_tool
-from tools.mocks import SECRET_SIG
+from llm_tiers.testing import render as render_tool
+from llm_tiers.testing.mocks import SECRET_SIG
 
 
 def test_there_are_dev_staging_and_prod_stacks():
@@ -140,7 +140,7 @@ def test_unconfigured_render_refuses_only_for_missing_secrets(stack):
     """Rendered as the stack file is configured (no placeholders for secrets it does not hold), a stack is
     refused only for what an operator sets with `pulumi config set --secret`, named at its key path, and
     nothing is registered. The shipped stack files hold no secrets, so this lists exactly what each needs."""
-    from components import models_lock
+    from llm_tiers.tiers import models_lock
 
     lock = models_lock.load(ROOT / "models.lock.json")
     needs_token = any(lock.models[t["modelId"]].gated for t in stack_values(stack)["tiers"])

@@ -1,4 +1,4 @@
-"""The credential-free PR diff (tools/render_diff.py): what a reviewer must see, checked on real renders.
+"""The credential-free PR diff (components/llm_tiers/cli/render_diff.py): what a reviewer must see, checked on real renders.
 
 Golden files (tests/golden/render_diff/<scenario>.md) hold the exact comment each PR scenario produces;
 `UPDATE_GOLDEN=1 make test PYTEST_ARGS=tests/test_render_diff.py` rewrites them after a deliberate change.
@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from components import versions
+from llm_tiers import versions
 from conftest import ROOT, overrides, stack_values
-from tools import blue_green_doc
-from tools import render as render_tool
-from tools import render_diff
+from llm_tiers.cli import blue_green_doc
+from llm_tiers.testing import render as render_tool
+from llm_tiers.cli import render_diff
 
 GOLDEN = ROOT / "tests" / "golden" / "render_diff"
 

@@ -1,4 +1,4 @@
-"""The rollout plan (tools/rollout.py): what the real engine does with each stack, checked on the render.
+"""The rollout plan (components/llm_tiers/testing/rollout.py): what the real engine does with each stack, checked on the render.
 
 Each test reads what the SDK sent the mock engine (dependencies, property dependencies, providers, custom
 timeouts, protect) and would fail on a program that a real ``pulumi up`` or ``pulumi destroy`` trips over:
@@ -14,9 +14,10 @@ import json
 import pytest
 
 from conftest import STACKS
-from components import timing, versions
-from tools import render as render_tool
-from tools import rollout
+from llm_tiers import timing
+from llm_tiers import versions
+from llm_tiers.testing import render as render_tool
+from llm_tiers.testing import rollout
 
 EXAMPLES = render_tool.examples()
 

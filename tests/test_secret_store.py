@@ -8,11 +8,11 @@ import textwrap
 
 import pytest
 
-from components import secret_store
-from components.config import parse
+from llm_tiers.secrets import component as secret_store
+from llm_tiers.config.schema import parse
 from conftest import STACKS, overrides, stack_values
-from tools import render as render_tool
-from tools import validate
+from llm_tiers.testing import render as render_tool
+from llm_tiers.testing import validate
 
 COMPONENT = "llmtiers:index:SecretStore$"
 
@@ -202,7 +202,7 @@ def test_tenant_keys_have_the_openai_shape_and_stay_secret(tmp_path):
     (tmp_path / "Pulumi.yaml").write_text("name: keys\nruntime: python\n")
     (tmp_path / "__main__.py").write_text(textwrap.dedent("""
         import pulumi
-        from components import SecretStore, SecretStoreArgs, TenantKeyArgs
+        from llm_tiers import SecretStore, SecretStoreArgs, TenantKeyArgs
         s = SecretStore("s", SecretStoreArgs(cluster_name="c", region="us-east-1",
                                              tenants=[TenantKeyArgs("alpha"), TenantKeyArgs("beta", rotate=2)]))
         pulumi.export("alpha", pulumi.Output.unsecret(s.tenant_keys["alpha"]))

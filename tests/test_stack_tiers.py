@@ -8,9 +8,10 @@ import json
 
 import pytest
 
-from components import models_lock, tier_manifests
+from llm_tiers.tiers import models_lock
+from llm_tiers.tiers import manifests as tier_manifests
 from conftest import ROOT, STACKS, overrides, stack_values
-from tools import render as render_tool
+from llm_tiers.testing import render as render_tool
 
 LOCK = models_lock.load(ROOT / "models.lock.json")
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from components.scripts import sync_weights
+from llm_tiers.tiers.scripts import sync_weights
 from fake_hub import FakeHub, FakeRepo
 
 SHA = "c" * 40

@@ -11,11 +11,11 @@ from typing import Any, Callable
 import pytest
 import yaml
 
-from components import system_capacity as sc
-from components.config import ConfigError, parse
-from components.plan import plan_markdown
+from llm_tiers.cluster import system_capacity as sc
+from llm_tiers.config.schema import ConfigError, parse
+from llm_tiers.plan import plan_markdown
 from conftest import ROOT, STACKS, overrides, stack_values
-from tools import render as render_tool
+from llm_tiers.testing import render as render_tool
 
 # --------------------------------------------------------------------------------------------------
 # Allocatable (awslabs/amazon-eks-ami nodeadm/internal/kubelet/config.go, see the module docstring)

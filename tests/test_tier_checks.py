@@ -1,5 +1,5 @@
 """A ModelTier composed outside the stack loader refuses bad args itself, with the loader's messages, before
-it registers anything (components/tier_checks.py)."""
+it registers anything (components/llm_tiers/tiers/checks.py)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import textwrap
 
 import pytest
 
-from components import models_lock, tier_checks
-from components.config import ConfigError, TierConfig
+from llm_tiers.tiers import models_lock
+from llm_tiers.tiers import checks as tier_checks
+from llm_tiers.config.schema import ConfigError, TierConfig
 from conftest import ROOT
-from tools import render as render_tool
+from llm_tiers.testing import render as render_tool
 
 LOCK = models_lock.load(ROOT / "models.lock.json")
 QWEN, LLAMA_70B = "Qwen/Qwen2.5-7B-Instruct", "meta-llama/Llama-3.1-70B-Instruct"
@@ -53,9 +54,9 @@ def test_a_composed_tier_registers_nothing_when_refused(tmp_path):
     (tmp_path / "Pulumi.yaml").write_text("name: team\nruntime: python\n")
     (tmp_path / "__main__.py").write_text(textwrap.dedent(f"""
         from pathlib import Path
-        from components import ModelTier, ModelTierArgs
-        from components.config import TierConfig
-        from components.models_lock import load
+        from llm_tiers import ModelTier, ModelTierArgs
+        from llm_tiers.config.schema import TierConfig
+        from llm_tiers.tiers.models_lock import load
         lock = load(Path({str(ROOT / "models.lock.json")!r}))
         tier = TierConfig(name="chat", model_id={LLAMA_70B!r}, gpu_class="l4", max_input_tokens=4096,
                           max_total_tokens=8192)

@@ -7,9 +7,9 @@ import copy
 
 import pytest
 
-from components.config import parse
+from llm_tiers.config.schema import parse
 from conftest import STACKS, stack_values
-from tools import validate
+from llm_tiers.testing import validate
 
 
 @pytest.mark.parametrize("stack", STACKS)

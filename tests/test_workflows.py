@@ -183,6 +183,6 @@ def test_tests_on_github_validate_custom_resources_against_fetched_schemas():
     for file, job_name in (("pull-request.yml", "test"), ("deploy-stack.yml", "test")):
         steps = yaml.safe_load((WORKFLOWS[0].parent / file).read_text())["jobs"][job_name]["steps"]
         runs = [s.get("run", "") for s in steps]
-        fetch = next(i for i, r in enumerate(runs) if "tools.crds fetch" in r)
+        fetch = next(i for i, r in enumerate(runs) if "llm-tiers-crds fetch" in r)
         test = next(i for i, r in enumerate(runs) if "make test" in r)
         assert fetch < test and "CRD_SCHEMA_DIR=" in runs[test], (file, runs)

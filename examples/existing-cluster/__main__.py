@@ -3,20 +3,16 @@ given by kubeconfig. No AWS resource is created: tenant keys live in a Kubernete
 GPU nodes must already carry the label ``llm-tiers.io/gpu-class=l4`` and the taint
 ``nvidia.com/gpu=true:NoSchedule`` (what the GpuCapacity component would give them)."""
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the components package of this repository
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
 
-import pulumi  # noqa: E402
-import pulumi_kubernetes as k8s  # noqa: E402
-import pulumi_random as random  # noqa: E402
-
-from components import (Gateway, GatewayArgs, ModelTier, ModelTierArgs, Namespaces, Observability,  # noqa: E402
-                        ObservabilityArgs)
-from components.config import GatewayConfig, TenantConfig, TierConfig, TlsConfig  # noqa: E402
-from components.models_lock import load  # noqa: E402
-from components.naming import GATEWAY_NAMESPACE  # noqa: E402
+from llm_tiers import (Gateway, GatewayArgs, ModelTier, ModelTierArgs, Namespaces, Observability, ObservabilityArgs)
+from llm_tiers.config.schema import GatewayConfig, TenantConfig, TierConfig, TlsConfig
+from llm_tiers.tiers.models_lock import load
+from llm_tiers.naming import GATEWAY_NAMESPACE
 
 config = pulumi.Config()
 provider = k8s.Provider("existing-cluster", kubeconfig=config.require_secret("kubeconfig"))

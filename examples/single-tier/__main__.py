@@ -1,17 +1,14 @@
 """The smallest useful program: one tier (fixed replicas, no autoscaler) behind the gateway, one tenant."""
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
 
-import pulumi  # noqa: E402
-import pulumi_kubernetes as k8s  # noqa: E402
-import pulumi_random as random  # noqa: E402
-
-from components import Gateway, GatewayArgs, ModelTier, ModelTierArgs, Namespaces  # noqa: E402
-from components.config import GatewayConfig, TenantConfig, TierConfig, TlsConfig  # noqa: E402
-from components.models_lock import load  # noqa: E402
+from llm_tiers import Gateway, GatewayArgs, ModelTier, ModelTierArgs, Namespaces
+from llm_tiers.config.schema import GatewayConfig, TenantConfig, TierConfig, TlsConfig
+from llm_tiers.tiers.models_lock import load
 
 config = pulumi.Config()
 provider = k8s.Provider("cluster", kubeconfig=config.require_secret("kubeconfig"))

@@ -1,0 +1,20 @@
+"""Pulumi components for LLM inference tiers on Amazon EKS.
+
+Each component is a ``pulumi.ComponentResource`` with typed args that never reads stack config; pure
+helpers (config schema, versions, naming, network and IAM documents) sit beside them.
+"""
+
+from llm_tiers.cluster.component import Cluster, ClusterArgs
+from llm_tiers.config.schema import ClusterConfig, ConfigError, GpuClassConfig, StackConfig
+from llm_tiers.gateway.dns import Dns, DnsArgs
+from llm_tiers.gateway.component import Gateway, GatewayArgs
+from llm_tiers.gpu.component import GpuCapacity, GpuCapacityArgs
+from llm_tiers.tiers.component import ModelTier, ModelTierArgs
+from llm_tiers.namespaces import Namespaces, NamespacesArgs
+from llm_tiers.observability.component import Observability, ObservabilityArgs
+from llm_tiers.secrets.component import SecretStore, SecretStoreArgs, TenantKeyArgs
+
+__all__ = ["Cluster", "ClusterArgs", "ClusterConfig", "ConfigError", "Dns", "DnsArgs", "Gateway", "GatewayArgs", "GpuCapacity", "GpuCapacityArgs",
+           "GpuClassConfig", "ModelTier", "ModelTierArgs", "Namespaces", "NamespacesArgs", "Observability",
+           "ObservabilityArgs", "SecretStore", "SecretStoreArgs", "StackConfig",
+           "TenantKeyArgs"]

@@ -1,0 +1,1 @@
+"""Cluster: VPC, EKS, system nodes, EFS, and the system capacity check."""

@@ -1,0 +1,1 @@
+"""What a stack costs: the price tables and the bill."""

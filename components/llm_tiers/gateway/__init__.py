@@ -1,0 +1,1 @@
+"""Gateway: Envoy Gateway, routes, tenant auth and limits."""

@@ -1,0 +1,170 @@
+"""Gateway: Envoy Gateway with an NLB, per-tier OpenAI-compatible routes, per-tenant API keys, tier grants
+and global rate limits. A thin ComponentResource over the pure ``gateway_manifests``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import version as _package_version
+from typing import Any, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from llm_tiers.gateway import manifests as gm
+from llm_tiers import helm
+from llm_tiers import naming
+from llm_tiers import timing
+from llm_tiers import versions
+from llm_tiers.config.schema import GatewayConfig, TenantConfig, TierConfig
+from llm_tiers.secrets.component import TENANT_KEYS_SECRET
+
+_K8S_SDK_VERSION = _package_version("pulumi_kubernetes")  # the provider plugin version the SDK would request
+
+
+class ObservedCustomResource(pulumi.CustomResource):
+    """A custom resource (as ``k8s.apiextensions.CustomResource`` registers it: same type token, same inputs)
+    whose ``status``, as the controller wrote it, is readable: pulumi-kubernetes returns the live object once
+    it is awaited, but the SDK's CustomResource declares no ``status`` output."""
+
+    status: pulumi.Output[Any]
+    """The object's ``status`` after the await (unknown during a preview)."""
+
+    def __init__(self, resource_name: str, api_version: str, kind: str, metadata: Any, spec: Any,
+                 opts: Optional[pulumi.ResourceOptions] = None):
+        props = {"apiVersion": api_version, "kind": kind, "metadata": metadata, "spec": spec, "status": None}
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(version=_K8S_SDK_VERSION))
+        super().__init__(f"kubernetes:{api_version}:{kind}", resource_name, props, opts)
+
+
+def gateway_address(status: Any) -> Optional[str]:
+    """The first address a Gateway's status lists (Envoy Gateway: the NLB's DNS name), or None before it has one."""
+    addresses = (status or {}).get("addresses") or []
+    return addresses[0].get("value") if addresses else None
+
+
+@dataclass(frozen=True)
+class GatewayArgs:
+    """Inputs of :class:`Gateway`."""
+
+    settings: GatewayConfig
+    """The ``gateway`` config section."""
+    tiers: Sequence[TierConfig]
+    """Tiers to route to (their Services are ``<tier>`` in ``tiers_namespace``)."""
+    tenants: Sequence[TenantConfig]
+    """Tenants, their grants and limits."""
+    tier_services: Mapping[str, pulumi.Resource] = field(default_factory=dict)
+    """Tier name -> the resource that creates its Service (``ModelTier.service``): the tier's route is created
+    after it (and deleted before it), so no route points at a Service that does not exist yet."""
+    tenant_keys_secret: str = TENANT_KEYS_SECRET
+    """Secret in ``namespace`` with one data key per tenant (what SecretStore syncs)."""
+    namespace: str = naming.GATEWAY_NAMESPACE
+    """Namespace of the Gateway, routes, policies and the rate-limit store."""
+    tiers_namespace: str = naming.TIERS_NAMESPACE
+    """Namespace of the tiers' Services."""
+    system_node_selector: Mapping[str, str] = field(default_factory=dict)
+    """Where the Envoy proxies and the rate-limit store run."""
+    monitoring: bool = True
+    """Create a PodMonitor for the Envoy proxies (needs the Prometheus operator's CRDs)."""
+    node_cidrs: Sequence[str] = ()
+    """Where kubelet probes and the API server's webhook calls reach Envoy Gateway's pods from (the VPC CIDR);
+    empty: those ports admit any source (the rest of the namespace's ingress stays closed)."""
+    monitoring_namespace: str = naming.MONITORING_NAMESPACE
+    """Where Prometheus runs (admitted to the metrics ports of Envoy Gateway's pods)."""
+    gateway_class: str = gm.GATEWAY_CLASS
+    """Name of this gateway's (cluster-scoped) GatewayClass; give a second gateway its own."""
+    install_controller: bool = True
+    """Install Envoy Gateway and the rate-limit store (and cert-manager when ``settings.tls.mode`` is
+    ``cert-manager``); a second gateway on the same cluster sets False and shares the first one's (global
+    rate limits then count in the first gateway's store)."""
+    depends_on: Sequence[pulumi.Resource] = ()
+    """Create after these (nodes, namespaces, key sync, Prometheus CRDs)."""
+
+
+class Gateway(pulumi.ComponentResource):
+    """The API's front door. See docs/components/gateway.md."""
+
+    base_urls: dict[str, str]
+    """Tier name -> OpenAI base URL (``https://<host>/<tier>/v1``)."""
+    address: pulumi.Output[Optional[str]]
+    """The load balancer's DNS name from the Gateway's status (known after ``pulumi up``): what ``hostname``
+    must resolve to (a Dns component, or a CNAME you create)."""
+    api_ready: list[pulumi.Resource]
+    """The Gateway API CRDs and Envoy Gateway (empty without ``install_controller``): depend on these from
+    anything that watches Gateway API objects (ExternalDNS)."""
+
+    def __init__(self, resource_name: str, args: GatewayArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(naming.type_token("Gateway"), resource_name, None, opts)
+        gw, ns = args.settings, args.namespace
+        system = dict(args.system_node_selector)
+        redis_url = f"ratelimit-redis.{ns}.svc.cluster.local:6379"
+        controller: list[pulumi.Resource] = []
+        if args.install_controller:
+            # Gateway API (experimental channel, as Envoy Gateway bundles it) and Envoy Gateway CRDs as their own
+            # chart, upgraded with it (charts/gateway-crds-helm templates gate on these values at v1.9.0); the
+            # controller chart then skips its crds subchart (gateway-helm values: crds.enabled).
+            crds = helm.crd_chart(
+                f"{resource_name}-envoy-gateway-crds", "envoy-gateway-crds",
+                values={"crds": {"gatewayAPI": {"enabled": True, "channel": "experimental"},
+                                 "envoyGateway": {"enabled": True}}},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)))
+            controller += [crds, helm.release(
+                f"{resource_name}-envoy-gateway", "envoy-gateway", name="envoy-gateway",
+                namespace=naming.ENVOY_GATEWAY_NAMESPACE, create_namespace=True,
+                values={**gm.envoy_gateway_values(redis_url, system), "crds": {"enabled": False}},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, crds]))]
+
+        ready = pulumi.CustomTimeouts(create=timing.duration(timing.CUSTOM_RESOURCE_READY_SECONDS),
+                                      update=timing.duration(timing.CUSTOM_RESOURCE_READY_SECONDS))
+
+        def create(res: str, manifest: dict[str, Any], after: Sequence[pulumi.Resource] = ()) -> pulumi.Resource:
+            kind, api = manifest["kind"], manifest["apiVersion"]
+            awaited = naming.WAIT_FOR in (manifest["metadata"].get("annotations") or {})
+            o = pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *after],
+                                       custom_timeouts=ready if awaited else None)
+            body = {k: v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
+            if kind == "Deployment":
+                return k8s.apps.v1.Deployment(f"{resource_name}-{res}", **body, opts=o)
+            if kind == "Service":
+                return k8s.core.v1.Service(f"{resource_name}-{res}", **body, opts=o)
+            if kind == "PodDisruptionBudget":
+                return k8s.policy.v1.PodDisruptionBudget(f"{resource_name}-{res}", **body, opts=o)
+            if kind == "NetworkPolicy":
+                return k8s.networking.v1.NetworkPolicy(f"{resource_name}-{res}", **body, opts=o)
+            if kind == "Gateway":
+                return ObservedCustomResource(f"{resource_name}-{res}", api, kind, body["metadata"], body["spec"], opts=o)
+            return k8s.apiextensions.CustomResource(f"{resource_name}-{res}", api_version=api, kind=kind, **body,
+                                                    opts=o)
+
+        issuer: list[pulumi.Resource] = []
+        if args.install_controller and gw.tls.mode == "cert-manager":
+            # After Envoy Gateway: cert-manager enables its Gateway support only if the Gateway API CRDs
+            # exist when it starts.
+            issuer.append(helm.release(
+                f"{resource_name}-cert-manager", "cert-manager", name="cert-manager",
+                namespace=naming.CERT_MANAGER_NAMESPACE, create_namespace=True, values=gm.cert_manager_values(system),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *controller])))
+        if args.install_controller:
+            for obj in gm.redis(ns, versions.IMAGES["valkey"], system):
+                create(f"redis-{obj['kind'].lower()}", obj)
+            create("redis-network-policy", gm.gateway_network_policy(ns))
+            for policy in gm.controller_network_policies(naming.ENVOY_GATEWAY_NAMESPACE, args.monitoring_namespace,
+                                                         args.node_cidrs, args.tiers_namespace, ns):
+                create(f"eg-{policy['metadata']['name']}", policy, controller)
+        proxy = create("envoy-proxy", gm.envoy_proxy(gw, ns, system), controller)
+        gclass = create("gateway-class", gm.gateway_class(ns, args.gateway_class), [*controller, proxy])
+        gateway = create("gateway", gm.gateway(gw, ns, args.gateway_class), [gclass, *issuer])
+        create("https-redirect", gm.https_redirect(gw, ns), [gateway])
+        create("reference-grant", gm.reference_grant(ns, args.tiers_namespace), controller)
+        if args.monitoring:
+            create("envoy-pod-monitor", gm.envoy_pod_monitor(ns), controller)
+        self.base_urls = {}
+        for tier in args.tiers:
+            backend = [args.tier_services[tier.name]] if tier.name in args.tier_services else []
+            route = create(f"{tier.name}-route", gm.tier_route(tier, gw, ns, args.tiers_namespace), [gateway, *backend])
+            create(f"{tier.name}-security", gm.security_policy(tier, args.tenants, gw, ns, args.tenant_keys_secret), [route])
+            create(f"{tier.name}-traffic", gm.backend_traffic_policy(tier, args.tenants, gw, ns), [route])
+            self.base_urls[tier.name] = f"https://{gw.hostname}/{tier.name}/v1"
+        self.address = gateway.status.apply(gateway_address)  # type: ignore[attr-defined]
+        self.api_ready = list(controller)
+        self.register_outputs({"baseUrls": self.base_urls, "hostname": gw.hostname, "address": self.address})

@@ -1,0 +1,446 @@
+"""Gateway manifests (pure): Envoy Gateway resources that expose every tier at an OpenAI-compatible base
+URL (``https://<host>/<tier>/v1``) with per-tenant API keys, tier grants and rate limits (DESIGN.md section 5).
+
+Per tier: an HTTPRoute (prefix ``/<tier>/v1`` rewritten to ``/v1``, explicit timeouts, no retries), a
+SecurityPolicy (API-key auth on the ``Authorization`` header against the tenant-keys Secret, the
+authenticated tenant forwarded in ``x-tenant-id`` after overwriting any client value, the key stripped
+before TGI, an allow-list of the tenants granted the tier — others get 403 — and, for a tenant whose body
+limit is below the tier's largest, a rule refusing larger bodies), and a BackendTrafficPolicy (per-tenant
+global rate limits per minute and per second, the route's request body limit (413), and OpenAI-style JSON
+bodies for gateway-generated 401/403/413/429).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any, Optional
+
+from llm_tiers import naming
+from llm_tiers import security as security_exceptions
+from llm_tiers.cluster import system_capacity as sc
+from llm_tiers.tiers import tgi
+from llm_tiers.config.schema import PREVIOUS_KEY_SUFFIX, GatewayConfig, LimitsConfig, TenantConfig, TierConfig
+
+GATEWAY_NAME = "llm-gateway"
+GATEWAY_CLASS = "llm-tiers"
+TENANT_HEADER = "x-tenant-id"
+GW_API = "gateway.networking.k8s.io/v1"
+EG_API = "gateway.envoyproxy.io/v1alpha1"
+RETRY_AFTER_SECONDS = 5
+
+
+def openai_error(message: str, type_: str, code: str) -> str:
+    """An error body the OpenAI SDKs parse (``{"error": {"message", "type", "param", "code"}}``)."""
+    return json.dumps({"error": {"message": message, "type": type_, "param": None, "code": code}},
+                      separators=(",", ":"))
+
+
+ERROR_BODIES: dict[int, str] = {
+    401: openai_error("Invalid or missing API key. Send it as 'Authorization: Bearer <key>'.",
+                      "invalid_request_error", "invalid_api_key"),
+    # Envoy answers both with 403: the tier is not granted to the key, or the body is over the key's own
+    # limit for the tier (a body over the tier's largest limit gets 413).
+    403: openai_error("This API key may not send this request to this tier: the tier is not granted to the key, "
+                      "or the request body is larger than the key's limit for the tier (send Content-Length).",
+                      "invalid_request_error", "request_not_allowed"),
+    413: openai_error("Request body too large for this tier.", "invalid_request_error", "request_too_large"),
+    429: openai_error("Rate limit reached for this tier. Retry after the number of seconds in Retry-After.",
+                      "requests", "rate_limit_exceeded"),
+}
+
+
+def _meta(name: str, namespace: str, component: str = "gateway") -> dict[str, Any]:
+    return {"name": name, "namespace": namespace, "labels": naming.k8s_labels(component, name)}
+
+
+def tenants_of(tier: TierConfig, tenants: Sequence[TenantConfig]) -> list[TenantConfig]:
+    return sorted((t for t in tenants if tier.name in t.tiers), key=lambda t: t.name)
+
+
+def limits_of(tenant: TenantConfig, gw: GatewayConfig) -> LimitsConfig:
+    return tenant.limits or gw.default_limits
+
+
+def envoy_proxy(gw: GatewayConfig, namespace: str, system: dict[str, str]) -> dict[str, Any]:
+    """Envoy's Deployment and NLB: replicas spread across zones, TLS terminated at the NLB with ACM."""
+    selector = {"matchLabels": {"gateway.envoyproxy.io/owning-gateway-name": GATEWAY_NAME}}
+    annotations = {
+        "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
+        "service.beta.kubernetes.io/aws-load-balancer-scheme": gw.load_balancer_scheme,
+        "service.beta.kubernetes.io/aws-load-balancer-cross-zone-load-balancing-enabled": "true",
+    }
+    if gw.tls.mode == "acm":
+        annotations.update({
+            "service.beta.kubernetes.io/aws-load-balancer-ssl-cert": gw.tls.certificate_arn,
+            "service.beta.kubernetes.io/aws-load-balancer-ssl-ports": "443",
+            "service.beta.kubernetes.io/aws-load-balancer-backend-protocol": "tcp",
+        })
+    service: dict[str, Any] = {"type": "LoadBalancer", "externalTrafficPolicy": "Local", "annotations": annotations}
+    if gw.source_cidrs:
+        service["loadBalancerSourceRanges"] = list(gw.source_cidrs)
+    return {
+        "apiVersion": EG_API, "kind": "EnvoyProxy", "metadata": _meta(GATEWAY_NAME, namespace),
+        "spec": {"provider": {"type": "Kubernetes", "kubernetes": {
+            "envoyDeployment": {
+                "replicas": gw.replicas,
+                # Counted by the system capacity check; Envoy also sizes its heap from the memory limit.
+                "container": {"resources": sc.ENVOY_PROXY.resources()},
+                "pod": {"nodeSelector": dict(system), "topologySpreadConstraints": [
+                    {"maxSkew": 1, "topologyKey": key, "whenUnsatisfiable": "DoNotSchedule", "labelSelector": selector}
+                    for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")]},
+            },
+            "envoyService": service,
+        }}},
+    }
+
+
+def gateway_class(namespace: str, name: str = GATEWAY_CLASS) -> dict[str, Any]:
+    """Cluster-scoped: one per gateway, pointing at that gateway's EnvoyProxy."""
+    return {
+        "apiVersion": GW_API, "kind": "GatewayClass",
+        "metadata": {"name": name, "labels": naming.k8s_labels("gateway", name)},
+        "spec": {"controllerName": "gateway.envoyproxy.io/gatewayclass-controller",
+                 "parametersRef": {"group": "gateway.envoyproxy.io", "kind": "EnvoyProxy", "name": GATEWAY_NAME,
+                                   "namespace": namespace}},
+    }
+
+
+TLS_SECRET = "llm-gateway-tls"   # cert-manager mode: the listener's certificate (cert-manager writes it)
+
+
+def gateway(gw: GatewayConfig, namespace: str, class_name: str = GATEWAY_CLASS) -> dict[str, Any]:
+    """Two listeners: 443 for the API, 80 only to redirect to HTTPS (and, in cert-manager mode, to answer
+    HTTP-01 challenges: cert-manager's Exact-path challenge route wins over the redirect).
+
+    ``acm``: the NLB terminates TLS, so 443 is plain HTTP behind it. ``cert-manager``: 443 terminates TLS
+    with the Secret that cert-manager's Gateway support issues from the annotation (it creates the
+    Certificate itself, for the listener's hostname)."""
+    same_ns = {"namespaces": {"from": "Same"}}
+    # Programmed: Envoy Gateway accepted it, its proxies run and its NLB has an address.
+    meta = {**_meta(GATEWAY_NAME, namespace), "annotations": {naming.WAIT_FOR: "condition=Programmed"}}
+    https: dict[str, Any] = {"name": "https", "protocol": "HTTP", "port": 443, "hostname": gw.hostname,
+                             "allowedRoutes": same_ns}
+    if gw.tls.mode == "cert-manager":
+        annotation = "cert-manager.io/cluster-issuer" if gw.tls.issuer_kind == "ClusterIssuer" else "cert-manager.io/issuer"
+        meta["annotations"][annotation] = str(gw.tls.issuer)
+        https.update(protocol="HTTPS", tls={"mode": "Terminate", "certificateRefs": [
+            {"group": "", "kind": "Secret", "name": TLS_SECRET}]})
+    return {
+        "apiVersion": GW_API, "kind": "Gateway", "metadata": meta,
+        "spec": {"gatewayClassName": class_name, "listeners": [
+            https,
+            {"name": "http", "protocol": "HTTP", "port": 80, "hostname": gw.hostname, "allowedRoutes": same_ns},
+        ]},
+    }
+
+
+def envoy_gateway_values(redis_url: str, system: dict[str, str]) -> dict[str, Any]:
+    """Envoy Gateway's chart: global rate limits in the Redis-protocol store at ``redis_url``; the controller,
+    its certgen hook Job and the rate limiter it runs on the system nodes with the requests the system
+    capacity check counts (the rate limiter's Deployment is configured through the EnvoyGateway config,
+    ``provider.kubernetes.rateLimitDeployment``: envoyproxy/gateway api/v1alpha1/envoygateway_types.go)."""
+    placed = {"nodeSelector": dict(system)}
+    return {
+        "deployment": {"replicas": sc.ENVOY_GATEWAY_REPLICAS, "pod": placed,
+                       "envoyGateway": {"resources": sc.ENVOY_GATEWAY.resources()}},
+        "certgen": {"job": {"resources": sc.ENVOY_GATEWAY_CERTGEN.resources(), **placed}},
+        "config": {"envoyGateway": {
+            "rateLimit": {"backend": {"type": "Redis", "redis": {"url": redis_url}}},
+            "provider": {"type": "Kubernetes", "kubernetes": {"rateLimitDeployment": {
+                "replicas": sc.ENVOY_RATELIMIT_REPLICAS, "pod": placed,
+                "container": {"resources": sc.ENVOY_RATELIMIT.resources()}}}},
+        }},
+    }
+
+
+def cert_manager_values(system: dict[str, str]) -> dict[str, Any]:
+    """cert-manager with its CRDs and Gateway API support (it issues the certificates Gateways ask for in
+    annotations), every component on the system nodes."""
+    placed = {"nodeSelector": dict(system)}
+    return {
+        "crds": {"enabled": True, "keep": True},
+        "config": {"apiVersion": "controller.config.cert-manager.io/v1alpha1", "kind": "ControllerConfiguration",
+                   "enableGatewayAPI": True},
+        "replicaCount": sc.CERT_MANAGER_REPLICAS,
+        "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
+        **placed,
+        # Requests counted by the system capacity check (components/llm_tiers/cluster/system_capacity.py).
+        "resources": sc.CERT_MANAGER.resources(),
+        "webhook": {**placed, "replicaCount": sc.CERT_MANAGER_WEBHOOK_REPLICAS,
+                    "resources": sc.CERT_MANAGER_WEBHOOK.resources(),
+                    "podDisruptionBudget": {"enabled": True, "minAvailable": 1}},
+        "cainjector": {**placed, "replicaCount": sc.CERT_MANAGER_CAINJECTOR_REPLICAS,
+                       "resources": sc.CERT_MANAGER_CAINJECTOR.resources()},
+        "startupapicheck": {**placed, "resources": sc.CERT_MANAGER_STARTUPAPICHECK.resources()},
+    }
+
+
+def https_redirect(gw: GatewayConfig, namespace: str) -> dict[str, Any]:
+    return {
+        "apiVersion": GW_API, "kind": "HTTPRoute", "metadata": _meta("https-redirect", namespace),
+        "spec": {"parentRefs": [{"name": GATEWAY_NAME, "sectionName": "http"}], "hostnames": [gw.hostname],
+                 "rules": [{"filters": [{"type": "RequestRedirect",
+                                         "requestRedirect": {"scheme": "https", "statusCode": 301}}]}]},
+    }
+
+
+def tier_route(tier: TierConfig, gw: GatewayConfig, namespace: str, tiers_namespace: str) -> dict[str, Any]:
+    return {
+        "apiVersion": GW_API, "kind": "HTTPRoute", "metadata": _meta(tier.name, namespace),
+        "spec": {
+            "parentRefs": [{"name": GATEWAY_NAME, "sectionName": "https"}],
+            "hostnames": [gw.hostname],
+            "rules": [{
+                "matches": [{"path": {"type": "PathPrefix", "value": f"/{tier.name}/v1"}}],
+                "filters": [{"type": "URLRewrite", "urlRewrite": {
+                    "path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/v1"}}}],
+                "backendRefs": [{"name": tier.name, "namespace": tiers_namespace, "port": 80}],
+                # Long enough for a full streamed generation; the stream idle timeout ends hung streams.
+                "timeouts": {"request": f"{gw.request_timeout_seconds}s",
+                             "backendRequest": f"{gw.request_timeout_seconds}s"},
+            }],
+        },
+    }
+
+
+def reference_grant(namespace: str, tiers_namespace: str) -> dict[str, Any]:
+    """Lets the gateway's routes send to the tiers' Services (and nothing else)."""
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1beta1", "kind": "ReferenceGrant",
+        "metadata": _meta(f"{namespace}-routes", tiers_namespace),
+        "spec": {"from": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": namespace}],
+                 "to": [{"group": "", "kind": "Service"}]},
+    }
+
+
+def route_body_limit(tier: TierConfig, tenants: Sequence[TenantConfig], gw: GatewayConfig) -> int:
+    """The tier route's request buffer: the largest body any granted tenant may send (over it: 413)."""
+    return max((limits_of(t, gw).max_request_body_bytes for t in tenants_of(tier, tenants)),
+               default=gw.default_limits.max_request_body_bytes)
+
+
+def body_limit_cel(tenant: "str | TenantConfig", limit: int) -> str:
+    """True for a request of ``tenant`` whose body is over ``limit`` or whose size is not declared.
+
+    Envoy's buffer limit is per route, so a tenant whose limit is below the route's is held to it here, at
+    authorization (after API-key auth has set the tenant header, before the body is read). A body without
+    Content-Length (chunked) cannot be sized at that point and is refused for such a tenant."""
+    h = "request.headers"
+    return (f"{h}['{TENANT_HEADER}'] in {client_ids(tenant)!r} && "
+            f"(!('content-length' in {h}) || int({h}['content-length']) > {limit})")
+
+
+def client_ids(tenant: "str | TenantConfig") -> list[str]:
+    """The API-key client ids of a tenant: its name, and ``<name>-previous`` while the key it replaced in its
+    last rotation is still accepted (SecretStore keeps both keys in the tenant-keys Secret)."""
+    if isinstance(tenant, str):
+        return [tenant]
+    return [tenant.name, tenant.name + PREVIOUS_KEY_SUFFIX] if tenant.previous_key_valid else [tenant.name]
+
+
+def security_policy(tier: TierConfig, tenants: Sequence[TenantConfig], gw: GatewayConfig, namespace: str,
+                    keys_secret: str) -> dict[str, Any]:
+    granted = tenants_of(tier, tenants)
+    cap = route_body_limit(tier, tenants, gw)
+    # Evaluated in order, first match wins: per-tenant body limits below the route's, then the grants.
+    rules: list[dict[str, Any]] = [
+        {"name": f"body-limit-{t.name}", "action": "Deny", "cel": body_limit_cel(t, limit)}
+        for t in granted if (limit := limits_of(t, gw).max_request_body_bytes) < cap]
+    if granted:
+        rules.append({"name": "granted-tenants", "action": "Allow",
+                      "principal": {"headers": [{"name": TENANT_HEADER,
+                                                 "values": [c for t in granted for c in client_ids(t)]}]}})
+    return {
+        "apiVersion": EG_API, "kind": "SecurityPolicy", "metadata": _meta(tier.name, namespace),
+        "spec": {
+            "targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": tier.name}],
+            "apiKeyAuth": {
+                "credentialRefs": [{"group": "", "kind": "Secret", "name": keys_secret}],
+                "extractFrom": [{"headers": ["authorization"]}],
+                "forwardClientIDHeader": TENANT_HEADER,
+                "sanitize": True,
+            },
+            "authorization": {"defaultAction": "Deny", "rules": rules},
+        },
+    }
+
+
+def backend_traffic_policy(tier: TierConfig, tenants: Sequence[TenantConfig], gw: GatewayConfig,
+                           namespace: str) -> dict[str, Any]:
+    rules = []
+    granted = tenants_of(tier, tenants)
+    for t in granted:
+        lim = limits_of(t, gw)
+        # Both keys of a rotating tenant share one bucket: a RegularExpression selector is one descriptor.
+        ids = client_ids(t)
+        who = [{"headers": [{"name": TENANT_HEADER, "type": "Exact", "value": t.name}]}] if len(ids) == 1 else \
+            [{"headers": [{"name": TENANT_HEADER, "type": "RegularExpression",
+                           "value": "^(" + "|".join(re.escape(i) for i in ids) + ")$"}]}]
+        rules.append({"clientSelectors": who, "limit": {"requests": lim.requests_per_minute, "unit": "Minute"}})
+        rules.append({"clientSelectors": who, "limit": {"requests": lim.burst_per_second, "unit": "Second"}})
+    # Envoy buffers per route: the largest body any granted tenant may send (smaller per-tenant limits are
+    # held at authorization, see security_policy).
+    body = route_body_limit(tier, tenants, gw)
+    overrides = []
+    for status, text in sorted(ERROR_BODIES.items()):
+        response: dict[str, Any] = {"contentType": "application/json", "body": {"type": "Inline", "inline": text}}
+        if status == 429:
+            response["header"] = {"set": [{"name": "Retry-After", "value": str(RETRY_AFTER_SECONDS)}]}
+        overrides.append({"match": {"statusCodes": [{"type": "Value", "value": status}]}, "response": response})
+    spec: dict[str, Any] = {
+        "targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": tier.name}],
+        "requestBuffer": {"limit": body},
+        "timeout": {"http": {"streamIdleTimeout": f"{gw.stream_idle_timeout_seconds}s"}},
+        "responseOverride": overrides,
+    }
+    if rules:
+        spec["rateLimit"] = {"type": "Global", "global": {"rules": rules}}
+    return {"apiVersion": EG_API, "kind": "BackendTrafficPolicy", "metadata": _meta(tier.name, namespace), "spec": spec}
+
+
+VALKEY_UID = 10001
+
+
+def redis(namespace: str, image: str, system: dict[str, str]) -> list[dict[str, Any]]:
+    """The rate-limit counter store: one replica, no persistence (counters are disposable), a PDB."""
+    labels = naming.k8s_labels("ratelimit-redis", "ratelimit-redis")
+    sel = {"app.kubernetes.io/name": "ratelimit-redis"}
+    return [
+        {"apiVersion": "apps/v1", "kind": "Deployment",
+         "metadata": {**_meta("ratelimit-redis", namespace, "ratelimit-redis"),
+                      "annotations": security_exceptions.annotations("CKV_K8S_43", "CKV_K8S_15")},
+         "spec": {"replicas": 1, "selector": {"matchLabels": sel}, "template": {
+             "metadata": {"labels": labels},
+             # A high UID (not the image's 999, which can collide with a host user): the entrypoint only chowns
+             # and drops privileges when started as root, so any UID runs valkey-server directly.
+             "spec": {"nodeSelector": dict(system), "automountServiceAccountToken": False, "enableServiceLinks": False,
+                      "securityContext": {"runAsNonRoot": True, "runAsUser": VALKEY_UID, "runAsGroup": VALKEY_UID,
+                                          "fsGroup": VALKEY_UID, "seccompProfile": {"type": "RuntimeDefault"}},
+                      "containers": [{
+                          "name": "valkey", "image": image,
+                          "args": ["--save", "", "--appendonly", "no", "--maxmemory", "200mb",
+                                   "--maxmemory-policy", "volatile-ttl"],
+                          "ports": [{"name": "redis", "containerPort": 6379}],
+                          "readinessProbe": {"tcpSocket": {"port": "redis"}, "periodSeconds": 5},
+                          "livenessProbe": {"tcpSocket": {"port": "redis"}, "periodSeconds": 10, "failureThreshold": 6},
+                          "resources": sc.VALKEY.resources(),
+                          "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                                              "capabilities": {"drop": ["ALL"]}},
+                          "volumeMounts": [{"name": "data", "mountPath": "/data"}]}],
+                      "volumes": [{"name": "data", "emptyDir": {}}]}}}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": _meta("ratelimit-redis", namespace, "ratelimit-redis"),
+         "spec": {"selector": sel, "ports": [{"name": "redis", "port": 6379, "targetPort": "redis"}]}},
+        {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": _meta("ratelimit-redis", namespace, "ratelimit-redis"),
+         "spec": {"maxUnavailable": 1, "selector": {"matchLabels": sel}}},
+    ]
+
+
+# Envoy Gateway's pods and the ports they listen on (gateway-helm v1.9.0, read from its source; recheck when
+# versions.CHARTS["envoy-gateway"] moves). Listener ports below 1024 are shifted by 10000 in the proxy pods.
+EG_PROXY = dict(naming.ENVOY_PROXY_LABELS)
+EG_CONTROLLER = {"control-plane": "envoy-gateway"}
+EG_RATELIMIT = {"app.kubernetes.io/name": "envoy-ratelimit", "app.kubernetes.io/managed-by": "envoy-gateway"}
+EG_PORTS = {
+    "proxy-listeners": (10080, 10443),      # Gateway listeners 80 and 443
+    "proxy-probes": (19002, 19003),         # shutdown-manager /healthz, Envoy /ready
+    "controller-from-proxies": (18000, 18002),   # xDS, Wasm module server
+    "controller-from-ratelimit": (18001,),  # rate-limit configuration xDS
+    "controller-from-control-plane": (9443, 8081),  # topology-injector webhook (API server), probes
+    "ratelimit-from-proxies": (8081,),      # rate-limit gRPC
+    "ratelimit-probes": (8080,),
+    "metrics": (19001,),                    # proxies (/stats/prometheus), controller, rate limiter
+}
+
+
+def _tcp(*ports: int) -> list[dict[str, Any]]:
+    return [{"port": p, "protocol": "TCP"} for p in ports]
+
+
+def gateway_network_policy(namespace: str,
+                           controller_namespace: str = naming.ENVOY_GATEWAY_NAMESPACE) -> dict[str, Any]:
+    """Only Envoy Gateway's rate limiter may reach the rate-limit store."""
+    rate_limiter = {**naming.namespace_peer(controller_namespace), "podSelector": {"matchLabels": dict(EG_RATELIMIT)}}
+    return {
+        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _meta("ratelimit-redis", namespace),
+        "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "ratelimit-redis"}},
+                 "policyTypes": ["Ingress"],
+                 "ingress": [{"from": [rate_limiter], "ports": _tcp(6379)}]},
+    }
+
+
+def controller_network_policies(namespace: str, monitoring_namespace: str,
+                                node_cidrs: Sequence[str], tiers_namespace: str = naming.TIERS_NAMESPACE,
+                                store_namespace: str = naming.GATEWAY_NAMESPACE) -> list[dict[str, Any]]:
+    """Ingress of Envoy Gateway's namespace (controller, rate limiter, proxies): nothing but what each pod
+    serves. Clients reach the proxies' listeners from anywhere (the NLB keeps client addresses; its source
+    ranges are the filter); kubelet probes and the API server's webhook calls come from ``node_cidrs`` (the
+    VPC: nodes and the EKS control plane's network interfaces); Prometheus scrapes from its namespace.
+
+    Egress of the pods that handle client traffic: the proxies reach only DNS, the tiers' serving pods on
+    TGI's port, the controller (xDS) and the rate limiter; the rate limiter only DNS, the controller and the
+    rate-limit store. (The controller's egress stays open: it calls the API server, whose addresses a
+    NetworkPolicy cannot name reliably.)"""
+    nodes = [{"ipBlock": {"cidr": c}} for c in node_cidrs]
+    from_nodes = {"from": nodes} if nodes else {}
+    proxies = {"podSelector": {"matchLabels": dict(EG_PROXY)}}
+    controller = {"podSelector": {"matchLabels": dict(EG_CONTROLLER)}}
+    rate_limiter = {"podSelector": {"matchLabels": dict(EG_RATELIMIT)}}
+    scrape = {"from": [naming.namespace_peer(monitoring_namespace)], "ports": _tcp(*EG_PORTS["metrics"])}
+    dns = {"to": [naming.namespace_peer("kube-system")],
+           "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}
+    tier_pods = {**naming.namespace_peer(tiers_namespace),
+                 "podSelector": {"matchLabels": {f"{naming.LABEL_DOMAIN}/component": "server"}}}
+    store = {**naming.namespace_peer(store_namespace),
+             "podSelector": {"matchLabels": {"app.kubernetes.io/name": "ratelimit-redis"}}}
+
+    def policy(name: str, selector: dict[str, Any], ingress: list[dict[str, Any]],
+               egress: Optional[list[dict[str, Any]]] = None) -> dict[str, Any]:
+        spec: dict[str, Any] = {"podSelector": selector, "policyTypes": ["Ingress"], "ingress": ingress}
+        if egress is not None:
+            spec["policyTypes"] = ["Ingress", "Egress"]
+            spec["egress"] = egress
+        return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _meta(name, namespace),
+                "spec": spec}
+
+    return [
+        policy("default-deny-ingress", {}, []),
+        policy("envoy-proxies", {"matchLabels": dict(EG_PROXY)}, [
+            {"ports": _tcp(*EG_PORTS["proxy-listeners"])},
+            {**from_nodes, "ports": _tcp(*EG_PORTS["proxy-probes"])},
+            scrape], egress=[
+            dns,
+            {"to": [tier_pods], "ports": _tcp(tgi.HTTP_PORT)},
+            {"to": [controller], "ports": _tcp(*EG_PORTS["controller-from-proxies"])},
+            {"to": [rate_limiter], "ports": _tcp(*EG_PORTS["ratelimit-from-proxies"])}]),
+        policy("envoy-gateway-controller", {"matchLabels": dict(EG_CONTROLLER)}, [
+            {"from": [proxies], "ports": _tcp(*EG_PORTS["controller-from-proxies"])},
+            {"from": [{"podSelector": {"matchLabels": dict(EG_RATELIMIT)}}],
+             "ports": _tcp(*EG_PORTS["controller-from-ratelimit"])},
+            {**from_nodes, "ports": _tcp(*EG_PORTS["controller-from-control-plane"])},
+            scrape]),
+        policy("envoy-ratelimit", {"matchLabels": dict(EG_RATELIMIT)}, [
+            {"from": [proxies], "ports": _tcp(*EG_PORTS["ratelimit-from-proxies"])},
+            {**from_nodes, "ports": _tcp(*EG_PORTS["ratelimit-probes"])},
+            scrape], egress=[
+            dns,
+            {"to": [controller], "ports": _tcp(*EG_PORTS["controller-from-ratelimit"])},
+            {"to": [store], "ports": _tcp(6379)}]),
+    ]
+
+
+def envoy_pod_monitor(namespace: str) -> dict[str, Any]:
+    """Scrape this gateway's Envoy proxies (per-route request counts feed the wake-up trigger of
+    scaled-to-zero tiers)."""
+    return {
+        "apiVersion": "monitoring.coreos.com/v1", "kind": "PodMonitor",
+        "metadata": _meta(f"envoy-{namespace}", naming.ENVOY_GATEWAY_NAMESPACE),
+        "spec": {
+            "selector": {"matchLabels": {"app.kubernetes.io/component": "proxy",
+                                         "app.kubernetes.io/managed-by": "envoy-gateway",
+                                         "gateway.envoyproxy.io/owning-gateway-name": GATEWAY_NAME,
+                                         "gateway.envoyproxy.io/owning-gateway-namespace": namespace}},
+            "podMetricsEndpoints": [{"port": "metrics", "path": "/stats/prometheus", "interval": "15s"}],
+        },
+    }

@@ -1,0 +1,1 @@
+"""GPU capacity: Karpenter NodePools per GPU class, the GPU catalog."""

@@ -1,0 +1,190 @@
+"""GpuCapacity: Karpenter (controller, interruption queue, node role) with one NodePool + EC2NodeClass
+per GPU class, and the NVIDIA device plugin on GPU nodes.
+
+Pass the cluster's Kubernetes provider in ``opts.providers``; manifests and policies come from the pure
+module ``karpenter``; chart versions from ``versions``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from llm_tiers import helm
+from llm_tiers import iam
+from llm_tiers.gpu import karpenter
+from llm_tiers import naming
+from llm_tiers.cluster import system_capacity as sc
+from llm_tiers import timing
+from llm_tiers.config.schema import GpuClassConfig
+
+KARPENTER_NAMESPACE = "kube-system"  # where Karpenter's docs run it (API priority and fairness rules)
+KARPENTER_SERVICE_ACCOUNT = "karpenter"
+_NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly")
+
+
+@dataclass(frozen=True)
+class GpuCapacityArgs:
+    """Inputs of :class:`GpuCapacity`."""
+
+    cluster_name: pulumi.Input[str]
+    """EKS cluster name (also the Karpenter discovery tag value the Cluster put on subnets and SGs). Pass the
+    Cluster's ``cluster_name`` Output, so the access entry and the Pod Identity association wait for it."""
+    region: str
+    """AWS region of the cluster (also the controller's ``AWS_REGION``: it cannot reach IMDS)."""
+    gpu_classes: Mapping[str, GpuClassConfig]
+    """GPU classes by name (the ``gpuClasses`` config section); one NodePool + EC2NodeClass each."""
+    system_node_selector: Mapping[str, str] = field(default_factory=dict)
+    """nodeSelector that keeps the Karpenter controller on nodes Karpenter does not manage."""
+    depends_on: Sequence[pulumi.Resource] = ()
+    """Install the charts after these (e.g. ``cluster.nodes_ready``)."""
+    environment: Optional[str] = None
+    """Environment name for tags."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Extra AWS tags (also put on the EC2 instances Karpenter launches)."""
+    name_prefix: Optional[str] = None
+    """Prefix of AWS names (the cluster name as a plain string); default: ``cluster_name`` if it is one."""
+    egress: Sequence[pulumi.Resource] = ()
+    """The private subnets' NAT gateways and routes (``cluster.egress``): Karpenter must reach EC2 until its
+    last node is terminated, so it is deleted before them."""
+
+
+class GpuCapacity(pulumi.ComponentResource):
+    """GPU nodes on demand, one class per NodePool. See docs/components/gpu-capacity.md."""
+
+    node_role_arn: pulumi.Output[str]
+    """IAM role of the GPU nodes Karpenter launches."""
+    node_role_name: pulumi.Output[str]
+    """Name of that role (the EC2NodeClasses' `role`)."""
+    controller_role_arn: pulumi.Output[str]
+    """Karpenter's EKS Pod Identity role."""
+    interruption_queue_name: pulumi.Output[str]
+    """SQS queue of spot, rebalance, health and state-change events."""
+    node_pools: dict[str, k8s.apiextensions.CustomResource]
+    """NodePool per GPU class name."""
+    ready: list[pulumi.Resource]
+    """Depend on these before scheduling GPU workloads (NodePools, device plugin)."""
+
+    def __init__(self, resource_name: str, args: GpuCapacityArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(naming.type_token("GpuCapacity"), resource_name, None, opts)
+        name = naming.name_prefix(args.cluster_name, args.name_prefix)
+        cluster = args.cluster_name
+        tags = naming.aws_tags(args.environment, name, dict(args.tags))
+        child = pulumi.ResourceOptions(parent=self)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        partition = aws.get_partition_output(opts=invoke).partition
+        account_id = aws.get_caller_identity_output(opts=invoke).account_id
+
+        # ------------------------------------------------------------ node role (GPU nodes)
+        node_role = aws.iam.Role(f"{resource_name}-node", name=f"{name}-karpenter-node",
+                                 assume_role_policy=iam.ec2_node_trust_policy(), tags=tags, opts=child)
+        for policy in _NODE_POLICIES:
+            aws.iam.RolePolicyAttachment(
+                f"{resource_name}-node-{policy}", role=node_role.name,
+                policy_arn=partition.apply(lambda p, policy=policy: iam.managed_policy_arn(p, policy)), opts=child)
+        node_access = aws.eks.AccessEntry(f"{resource_name}-node", cluster_name=cluster,
+                                          principal_arn=node_role.arn, type="EC2_LINUX", tags=tags, opts=child)
+
+        # ------------------------------------------------------------ interruption queue
+        queue = aws.sqs.Queue(f"{resource_name}-interruption", name=name, message_retention_seconds=300,
+                              sqs_managed_sse_enabled=True, tags=tags, opts=child)
+        aws.sqs.QueuePolicy(f"{resource_name}-interruption", queue_url=queue.url,
+                            policy=queue.arn.apply(karpenter.interruption_queue_policy), opts=child)
+        for suffix, source, detail_type in karpenter.INTERRUPTION_EVENTS:
+            rule = aws.cloudwatch.EventRule(
+                f"{resource_name}-{suffix}", name=f"{name}-karpenter-{suffix}"[:64],
+                description=f"Karpenter interruption handling for {name}: {detail_type}",
+                event_pattern=karpenter.event_pattern(source, detail_type), tags=tags, opts=child)
+            aws.cloudwatch.EventTarget(f"{resource_name}-{suffix}", rule=rule.name, arn=queue.arn,
+                                       target_id="KarpenterInterruptionQueueTarget", opts=child)
+
+        # ------------------------------------------------------------ controller identity
+        controller_role = aws.iam.Role(f"{resource_name}-controller", name=f"{name}-karpenter",
+                                       assume_role_policy=iam.pod_identity_trust_policy(), tags=tags, opts=child)
+        controller_policy = aws.iam.RolePolicy(
+            f"{resource_name}-controller", role=controller_role.id,
+            policy=pulumi.Output.all(partition, account_id, node_role.arn, queue.arn, cluster).apply(
+                lambda v: karpenter.controller_policy(v[0], args.region, v[1], v[4], v[2], v[3])),
+            opts=child)
+        identity = aws.eks.PodIdentityAssociation(
+            f"{resource_name}-controller", cluster_name=cluster, namespace=KARPENTER_NAMESPACE,
+            service_account=KARPENTER_SERVICE_ACCOUNT, role_arn=controller_role.arn, tags=tags, opts=child)
+
+        # ------------------------------------------------------------ charts
+        after = [*args.depends_on, *args.egress]
+        crds = helm.release(f"{resource_name}-karpenter-crd", "karpenter-crd", name="karpenter-crd",
+                            namespace=KARPENTER_NAMESPACE, values={},
+                            opts=pulumi.ResourceOptions(parent=self, depends_on=after))
+        controller = helm.release(
+            f"{resource_name}-karpenter", "karpenter", name="karpenter", namespace=KARPENTER_NAMESPACE,
+            skip_crds=True,
+            values={
+                "settings": {"clusterName": cluster, "interruptionQueue": queue.name},
+                # System nodes allow one IMDS hop, so pods cannot read the region from IMDS, and the controller
+                # panics without it (aws/karpenter-provider-aws pkg/operator/operator.go @v1.14.1). The chart
+                # sets none; controller.env is appended to the container (charts/karpenter templates/deployment.yaml).
+                # Requests counted by the system capacity check (components/llm_tiers/cluster/system_capacity.py).
+                "controller": {"env": [{"name": "AWS_REGION", "value": args.region}],
+                               "resources": sc.KARPENTER.resources()},
+                "serviceAccount": {"name": KARPENTER_SERVICE_ACCOUNT},
+                "replicas": sc.KARPENTER_REPLICAS,
+                # Never on nodes Karpenter manages (the chart's default affinity also says so).
+                "nodeSelector": {"kubernetes.io/os": "linux", **args.system_node_selector},
+                "podDisruptionBudget": {"name": "karpenter", "maxUnavailable": 1},
+            },
+            opts=pulumi.ResourceOptions(parent=self,
+                                        depends_on=[*after, crds, identity, controller_policy, node_access]))
+        device_plugin = helm.release(
+            f"{resource_name}-nvidia-device-plugin", "nvidia-device-plugin", name="nvidia-device-plugin",
+            namespace=KARPENTER_NAMESPACE,
+            values={
+                # Only on GPU nodes of a class (the chart's default affinity needs NFD labels we do not run).
+                "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [{"matchExpressions": [
+                        {"key": karpenter.GPU_CLASS_LABEL, "operator": "Exists"}]}]}}},
+                "tolerations": [{"key": karpenter.GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}],
+                "failOnInitError": True,
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after))
+
+        # ------------------------------------------------------------ one NodePool + EC2NodeClass per class
+        # Custom resources are not awaited unless asked (pulumi-kubernetes metadata/overrides.go ReadyCondition):
+        # both wait for Ready (node class resolved subnets, security groups, AMI, instance profile). Deleting
+        # either waits for its NodeClaims: pulumi-kubernetes deletes with Foreground propagation, and the
+        # NodeClaims are owned by their NodePool, whose EC2NodeClass finalizer waits for them too
+        # (aws/karpenter-provider-aws pkg/controllers/nodeclass/controller.go). The controller, its identity
+        # and the subnets' egress are their dependencies, so they outlive every GPU node.
+        ready_timeouts = pulumi.CustomTimeouts(create=timing.duration(timing.CUSTOM_RESOURCE_READY_SECONDS),
+                                               update=timing.duration(timing.CUSTOM_RESOURCE_READY_SECONDS),
+                                               delete=timing.duration(timing.GPU_NODE_DRAIN_SECONDS))
+        self.node_pools = {}
+        for class_name, cls in sorted(args.gpu_classes.items()):
+            node_class = pulumi.Output.all(node_role.name, cluster).apply(
+                lambda v, c=class_name, x=cls: karpenter.ec2_node_class(c, x, v[1], v[0], tags))
+            ec2_class = k8s.apiextensions.CustomResource(
+                f"{resource_name}-{class_name}-nodeclass", api_version=karpenter.NODECLASS_API, kind="EC2NodeClass",
+                metadata=node_class["metadata"], spec=node_class["spec"],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[crds, controller], custom_timeouts=ready_timeouts))
+            pool = karpenter.node_pool(class_name, cls)
+            self.node_pools[class_name] = k8s.apiextensions.CustomResource(
+                f"{resource_name}-{class_name}-nodepool", api_version=karpenter.NODEPOOL_API, kind="NodePool",
+                metadata=pool["metadata"], spec=pool["spec"],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[crds, controller, ec2_class],
+                                            custom_timeouts=ready_timeouts))
+
+        self.node_role_arn = node_role.arn
+        self.node_role_name = node_role.name
+        self.controller_role_arn = controller_role.arn
+        self.interruption_queue_name = queue.name
+        self.ready = [*self.node_pools.values(), device_plugin]
+        self.register_outputs({
+            "nodeRoleArn": self.node_role_arn,
+            "controllerRoleArn": self.controller_role_arn,
+            "interruptionQueueName": self.interruption_queue_name,
+            "gpuClasses": sorted(args.gpu_classes),
+        })

@@ -1,0 +1,210 @@
+"""Karpenter manifests and policies for GPU classes (pure: dicts and JSON, no Pulumi resources).
+
+One NodePool + EC2NodeClass per GPU class. Tiers select a class by the ``llm-tiers.io/gpu-class`` label
+and tolerate the ``nvidia.com/gpu`` taint (``tier_scheduling``), so a tier never lands on another class
+and nothing else lands on GPU nodes.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from llm_tiers import naming
+from llm_tiers import versions
+from llm_tiers.config.schema import GpuClassConfig
+from llm_tiers.iam import policy_document as _doc
+
+GPU_CLASS_LABEL = f"{naming.LABEL_DOMAIN}/gpu-class"
+GPU_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}
+GPU_RESOURCE = "nvidia.com/gpu"
+NODEPOOL_API = "karpenter.sh/v1"
+NODECLASS_API = "karpenter.k8s.aws/v1"
+
+# Nodes are replaced monthly so AMI and kernel patches land; a node being replaced is drained within
+# this budget (PDBs of the tiers are honoured until the grace period ends).
+EXPIRE_AFTER = "720h"
+# GPU nodes' root volume (gp3): the engine image unpacks here, so it gets more than gp3's baseline IOPS and
+# throughput (both billed above the baseline, components/llm_tiers/cost/bill.py).
+ROOT_VOLUME_IOPS = 6000
+ROOT_VOLUME_MIBPS = 500
+TERMINATION_GRACE_PERIOD = "2h"
+
+
+def tier_scheduling(gpu_class: str) -> dict[str, Any]:
+    """The nodeSelector and tolerations a tier's pods need to run on (only) its GPU class."""
+    return {
+        "nodeSelector": {GPU_CLASS_LABEL: gpu_class},
+        "tolerations": [{"key": GPU_TAINT["key"], "operator": "Equal", "value": GPU_TAINT["value"],
+                         "effect": GPU_TAINT["effect"]}],
+    }
+
+
+def ec2_node_class(class_name: str, cls: GpuClassConfig, cluster_name: str, node_role_name: str,
+                   tags: dict[str, str]) -> dict[str, Any]:
+    """EC2NodeClass: AL2023 (NVIDIA variant chosen by Karpenter for GPU types) at a pinned release, IMDSv2
+    with hop limit 1, an encrypted gp3 root volume, subnets and security groups found by the discovery tag
+    the Cluster component sets."""
+    discovery = {"tags": {naming.KARPENTER_DISCOVERY_TAG: cluster_name}}
+    return {
+        "apiVersion": NODECLASS_API,
+        "kind": "EC2NodeClass",
+        "metadata": {"name": class_name, "labels": naming.k8s_labels("gpu-capacity", class_name),
+                     "annotations": {naming.WAIT_FOR: "condition=Ready"}},
+        "spec": {
+            "role": node_role_name,
+            "amiSelectorTerms": [{"alias": versions.AL2023_AMI_ALIAS}],
+            "subnetSelectorTerms": [discovery],
+            "securityGroupSelectorTerms": [discovery],
+            "metadataOptions": {"httpEndpoint": "enabled", "httpProtocolIPv6": "disabled",
+                                "httpPutResponseHopLimit": 1, "httpTokens": "required"},
+            "blockDeviceMappings": [{
+                "deviceName": "/dev/xvda",
+                "rootVolume": True,
+                "ebs": {"volumeSize": f"{cls.root_volume_gib}Gi", "volumeType": "gp3", "encrypted": True,
+                        "deleteOnTermination": True, "iops": ROOT_VOLUME_IOPS, "throughput": ROOT_VOLUME_MIBPS},
+            }],
+            "tags": {**tags, GPU_CLASS_LABEL: class_name},
+        },
+    }
+
+
+def node_pool(class_name: str, cls: GpuClassConfig) -> dict[str, Any]:
+    """NodePool for one GPU class.
+
+    Disruption: only *empty* nodes are consolidated (``WhenEmpty``), so a node serving a stream is never
+    taken away for bin-packing; at most one node of the class is disrupted at a time; drift and expiry
+    replace nodes gracefully within ``TERMINATION_GRACE_PERIOD``, honouring the tiers' PDBs.
+    """
+    return {
+        "apiVersion": NODEPOOL_API,
+        "kind": "NodePool",
+        "metadata": {"name": class_name, "labels": naming.k8s_labels("gpu-capacity", class_name),
+                     "annotations": {naming.WAIT_FOR: "condition=Ready"}},
+        "spec": {
+            "template": {
+                "metadata": {"labels": {GPU_CLASS_LABEL: class_name}},
+                "spec": {
+                    "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": class_name},
+                    "requirements": [
+                        {"key": "node.kubernetes.io/instance-type", "operator": "In",
+                         "values": list(cls.instance_types)},
+                        {"key": "karpenter.sh/capacity-type", "operator": "In", "values": list(cls.capacity_types)},
+                        {"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]},
+                    ],
+                    "taints": [dict(GPU_TAINT)],
+                    "expireAfter": EXPIRE_AFTER,
+                    "terminationGracePeriod": TERMINATION_GRACE_PERIOD,
+                },
+            },
+            "limits": {GPU_RESOURCE: str(cls.max_gpus)},
+            "disruption": {
+                "consolidationPolicy": "WhenEmpty",
+                "consolidateAfter": cls.consolidate_after,
+                "budgets": [{"nodes": "1"}],
+            },
+        },
+    }
+
+
+# ---------------------------------------------------------------------------------------------- IAM
+
+# EventBridge rules that feed the interruption queue: (rule suffix, source, detail-type).
+INTERRUPTION_EVENTS = (
+    ("scheduled-change", "aws.health", "AWS Health Event"),
+    ("spot-interruption", "aws.ec2", "EC2 Spot Instance Interruption Warning"),
+    ("rebalance", "aws.ec2", "EC2 Instance Rebalance Recommendation"),
+    ("instance-state-change", "aws.ec2", "EC2 Instance State-change Notification"),
+    ("capacity-reservation-interruption", "aws.ec2", "EC2 Capacity Reservation Instance Interruption Warning"),
+)
+
+
+def event_pattern(source: str, detail_type: str) -> str:
+    return json.dumps({"source": [source], "detail-type": [detail_type]}, sort_keys=True)
+
+
+def interruption_queue_policy(queue_arn: str) -> str:
+    """Only EventBridge (and SQS itself) may send; nothing may use the queue without TLS."""
+    return _doc([
+        {"Sid": "AllowEventBridge", "Effect": "Allow",
+         "Principal": {"Service": ["events.amazonaws.com", "sqs.amazonaws.com"]},
+         "Action": "sqs:SendMessage", "Resource": queue_arn},
+        {"Sid": "DenyHTTP", "Effect": "Deny", "Principal": "*", "Action": "sqs:*", "Resource": queue_arn,
+         "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+    ])
+
+
+def controller_policy(partition: str, region: str, account_id: str, cluster_name: str, node_role_arn: str,
+                      queue_arn: str) -> str:
+    """The Karpenter v1 controller policy (getting-started CloudFormation of v1.14), scoped to this
+    cluster: EC2 writes only on resources tagged for the cluster and a NodePool, PassRole only for the GPU
+    node role, instance-profile writes only on profiles tagged for the cluster and region, queue actions
+    only on this queue. Read-only discovery calls are region-scoped where AWS supports a condition."""
+    ec2 = f"arn:{partition}:ec2:{region}"
+    owned = {f"aws:ResourceTag/kubernetes.io/cluster/{cluster_name}": "owned"}
+    request_owned = {f"aws:RequestTag/kubernetes.io/cluster/{cluster_name}": "owned",
+                     "aws:RequestTag/eks:eks-cluster-name": cluster_name}
+    tagged_kinds = ["fleet", "instance", "volume", "network-interface", "launch-template", "spot-instances-request"]
+    instance_profile = f"arn:{partition}:iam::{account_id}:instance-profile/*"
+    return _doc([
+        {"Sid": "AllowScopedEC2InstanceAccessActions", "Effect": "Allow",
+         "Action": ["ec2:RunInstances", "ec2:CreateFleet"],
+         "Resource": [f"{ec2}::image/*", f"{ec2}::snapshot/*", f"{ec2}:*:security-group/*", f"{ec2}:*:subnet/*",
+                      f"{ec2}:*:capacity-reservation/*", f"{ec2}:*:placement-group/*"]},
+        {"Sid": "AllowScopedEC2LaunchTemplateAccessActions", "Effect": "Allow",
+         "Action": ["ec2:RunInstances", "ec2:CreateFleet"], "Resource": f"{ec2}:*:launch-template/*",
+         "Condition": {"StringEquals": owned, "StringLike": {"aws:ResourceTag/karpenter.sh/nodepool": "*"}}},
+        {"Sid": "AllowScopedEC2InstanceActionsWithTags", "Effect": "Allow",
+         "Action": ["ec2:RunInstances", "ec2:CreateFleet", "ec2:CreateLaunchTemplate"],
+         "Resource": [f"{ec2}:*:{k}/*" for k in tagged_kinds],
+         "Condition": {"StringEquals": request_owned, "StringLike": {"aws:RequestTag/karpenter.sh/nodepool": "*"}}},
+        {"Sid": "AllowScopedResourceCreationTagging", "Effect": "Allow", "Action": "ec2:CreateTags",
+         "Resource": [f"{ec2}:*:{k}/*" for k in tagged_kinds],
+         "Condition": {"StringEquals": {**request_owned,
+                                        "ec2:CreateAction": ["RunInstances", "CreateFleet", "CreateLaunchTemplate"]},
+                       "StringLike": {"aws:RequestTag/karpenter.sh/nodepool": "*"}}},
+        {"Sid": "AllowScopedResourceTagging", "Effect": "Allow", "Action": "ec2:CreateTags",
+         "Resource": f"{ec2}:*:instance/*",
+         "Condition": {"StringEquals": owned, "StringLike": {"aws:ResourceTag/karpenter.sh/nodepool": "*"},
+                       "StringEqualsIfExists": {"aws:RequestTag/eks:eks-cluster-name": cluster_name},
+                       "ForAllValues:StringEquals": {"aws:TagKeys": ["eks:eks-cluster-name", "karpenter.sh/nodeclaim",
+                                                                     "Name"]}}},
+        {"Sid": "AllowScopedDeletion", "Effect": "Allow",
+         "Action": ["ec2:TerminateInstances", "ec2:DeleteLaunchTemplate"],
+         "Resource": [f"{ec2}:*:instance/*", f"{ec2}:*:launch-template/*"],
+         "Condition": {"StringEquals": owned, "StringLike": {"aws:ResourceTag/karpenter.sh/nodepool": "*"}}},
+        {"Sid": "AllowPassingInstanceRole", "Effect": "Allow", "Action": "iam:PassRole", "Resource": node_role_arn,
+         "Condition": {"StringEquals": {"iam:PassedToService": ["ec2.amazonaws.com", "ec2.amazonaws.com.cn"]}}},
+        {"Sid": "AllowScopedInstanceProfileCreationActions", "Effect": "Allow", "Action": "iam:CreateInstanceProfile",
+         "Resource": instance_profile,
+         "Condition": {"StringEquals": {**request_owned, "aws:RequestTag/topology.kubernetes.io/region": region},
+                       "StringLike": {"aws:RequestTag/karpenter.k8s.aws/ec2nodeclass": "*"}}},
+        {"Sid": "AllowScopedInstanceProfileTagActions", "Effect": "Allow", "Action": "iam:TagInstanceProfile",
+         "Resource": instance_profile,
+         "Condition": {"StringEquals": {**owned, "aws:ResourceTag/topology.kubernetes.io/region": region,
+                                        **request_owned, "aws:RequestTag/topology.kubernetes.io/region": region},
+                       "StringLike": {"aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*",
+                                      "aws:RequestTag/karpenter.k8s.aws/ec2nodeclass": "*"}}},
+        {"Sid": "AllowScopedInstanceProfileActions", "Effect": "Allow",
+         "Action": ["iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile"],
+         "Resource": instance_profile,
+         "Condition": {"StringEquals": {**owned, "aws:ResourceTag/topology.kubernetes.io/region": region},
+                       "StringLike": {"aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*"}}},
+        {"Sid": "AllowInstanceProfileReadActions", "Effect": "Allow", "Action": "iam:GetInstanceProfile",
+         "Resource": instance_profile},
+        {"Sid": "AllowUnscopedInstanceProfileListAction", "Effect": "Allow", "Action": "iam:ListInstanceProfiles",
+         "Resource": "*"},
+        {"Sid": "AllowAPIServerEndpointDiscovery", "Effect": "Allow", "Action": "eks:DescribeCluster",
+         "Resource": f"arn:{partition}:eks:{region}:{account_id}:cluster/{cluster_name}"},
+        {"Sid": "AllowInterruptionQueueActions", "Effect": "Allow",
+         "Action": ["sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage"], "Resource": queue_arn},
+        {"Sid": "AllowRegionalReadActions", "Effect": "Allow",
+         "Action": ["ec2:DescribeCapacityReservations", "ec2:DescribeImages", "ec2:DescribeInstances",
+                    "ec2:DescribeInstanceStatus", "ec2:DescribeInstanceTypeOfferings", "ec2:DescribeInstanceTypes",
+                    "ec2:DescribeLaunchTemplates", "ec2:DescribePlacementGroups", "ec2:DescribeSecurityGroups",
+                    "ec2:DescribeSpotPriceHistory", "ec2:DescribeSubnets"],
+         "Resource": "*", "Condition": {"StringEquals": {"aws:RequestedRegion": region}}},
+        {"Sid": "AllowSSMReadActions", "Effect": "Allow", "Action": "ssm:GetParameter",
+         "Resource": f"arn:{partition}:ssm:{region}::parameter/aws/service/*"},
+        {"Sid": "AllowPricingReadActions", "Effect": "Allow", "Action": "pricing:GetProducts", "Resource": "*"},
+    ])

@@ -1,0 +1,167 @@
+"""Namespaces: the platform's Kubernetes namespaces with Pod Security Admission labels, and each one's
+baseline NetworkPolicies: default-deny ingress, traffic within the namespace, and the flows into it that its
+pods serve (webhook calls from the API server and kubelet probes from the nodes, scrapes from the monitoring
+namespace, KEDA's queries to Prometheus), on the ports the pinned charts use."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from llm_tiers.gateway import dns
+from llm_tiers import naming
+
+PodSecurityLevel = Literal["privileged", "baseline", "restricted"]
+
+
+def namespace_labels(level: PodSecurityLevel) -> dict[str, str]:
+    """PSA labels: enforce ``level``, and warn/audit at ``restricted`` so drift toward it is visible."""
+    return {
+        "pod-security.kubernetes.io/enforce": level,
+        "pod-security.kubernetes.io/warn": "restricted",
+        "pod-security.kubernetes.io/audit": "restricted",
+        "app.kubernetes.io/part-of": "llm-tiers",
+        "app.kubernetes.io/managed-by": "pulumi",
+    }
+
+
+@dataclass(frozen=True)
+class Flows:
+    """What may connect into one namespace, beyond its own pods (every port a chart's pods listen on, from
+    the pinned chart's values.yaml and templates; recheck when versions.CHARTS moves)."""
+
+    from_nodes: tuple[int, ...] = ()
+    """Ports the API server (webhooks, aggregated APIs) and the kubelet (probes) call, from the node CIDRs."""
+    from_monitoring: tuple[int, ...] = ()
+    """Metrics ports Prometheus scrapes."""
+    from_namespaces: tuple[tuple[str, dict[str, str], tuple[int, ...]], ...] = ()
+    """(source namespace, pod labels in this namespace, ports): other cross-namespace flows."""
+    deny_egress: bool = False
+    """Also deny egress by default (pods that need egress carry their own policy)."""
+    same_namespace: bool = True
+    """Admit traffic between the namespace's own pods (operators talking to their webhooks, Prometheus to
+    Alertmanager); False where each pod's own policy says who may connect (tiers, the rate-limit store)."""
+
+
+# external-secrets 2.9.0 values.yaml: controller metrics 8080 and health 8082, webhook 10250 (API server) and
+# health 8081, cert-controller metrics 8080 and health 8081.
+# keda 2.20.2 values.yaml: metrics API server 6443 (the API server's aggregated API; probes too), admission
+# webhooks 9443, operator and webhook health 8081, Prometheus metrics 8080 (operator gRPC 9666 stays inside).
+# cert-manager v1.21.2: webhook 10250 (values webhook.securePort) and health 6080, controller health 9403,
+# metrics 9402 (controller, cainjector, webhook; chart templates' defaults).
+# kube-prometheus-stack 88.3.0: Prometheus 9090 (also KEDA's scaler queries), Alertmanager 9093, Grafana 3000,
+# operator 10250 (its admission webhook, API server), kube-state-metrics 8080/8081, config reloaders 8080,
+# DCGM exporter 9400; node-exporter uses the host network (no NetworkPolicy applies to it).
+PLATFORM_FLOWS: dict[str, Flows] = {
+    naming.EXTERNAL_SECRETS_NAMESPACE: Flows(from_nodes=(10250, 8081, 8082), from_monitoring=(8080,)),
+    naming.KEDA_NAMESPACE: Flows(from_nodes=(6443, 9443, 8081), from_monitoring=(8080,)),
+    naming.CERT_MANAGER_NAMESPACE: Flows(from_nodes=(10250, 6080, 9403), from_monitoring=(9402,)),
+    # external-dns chart 1.21.1 (kubernetes-sigs/external-dns charts/external-dns values.yaml): one container
+    # port, http 7979, serving /healthz (kubelet probes) and /metrics.
+    naming.EXTERNAL_DNS_NAMESPACE: Flows(from_nodes=(dns.METRICS_PORT,), from_monitoring=(dns.METRICS_PORT,)),
+    naming.MONITORING_NAMESPACE: Flows(
+        from_nodes=(9090, 9093, 3000, 10250, 8080, 8081, 9400),
+        from_namespaces=((naming.KEDA_NAMESPACE, {"app.kubernetes.io/name": "prometheus"}, (9090,)),)),
+    # Every pod here has its own policy (tier servers, weight syncs): the default covers anything else.
+    naming.TIERS_NAMESPACE: Flows(deny_egress=True, same_namespace=False),
+    # The rate-limit store has its own ingress policy and needs no egress.
+    naming.GATEWAY_NAMESPACE: Flows(deny_egress=True, same_namespace=False),
+}
+
+
+def network_policies(namespace: str, flows: Flows, node_cidrs: Sequence[str],
+                     monitoring_namespace: str = naming.MONITORING_NAMESPACE) -> list[dict[str, Any]]:
+    """The namespace's baseline policies (pure): default deny, its own pods, and ``flows``."""
+    def tcp(ports: Sequence[int]) -> list[dict[str, Any]]:
+        return [{"port": p, "protocol": "TCP"} for p in ports]
+
+    def policy(name: str, spec: dict[str, Any]) -> dict[str, Any]:
+        return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                "metadata": {"name": name, "namespace": namespace,
+                             "labels": naming.k8s_labels("namespace-baseline", namespace)},
+                "spec": spec}
+
+    out = [policy("default-deny", {"podSelector": {},
+                                   "policyTypes": ["Ingress", "Egress"] if flows.deny_egress else ["Ingress"]})]
+    ingress: list[dict[str, Any]] = [{"from": [{"podSelector": {}}]}] if flows.same_namespace else []
+    if flows.from_nodes and node_cidrs:
+        ingress.append({"from": [{"ipBlock": {"cidr": c}} for c in node_cidrs], "ports": tcp(flows.from_nodes)})
+    if flows.from_monitoring and namespace != monitoring_namespace:
+        ingress.append({"from": [naming.namespace_peer(monitoring_namespace)], "ports": tcp(flows.from_monitoring)})
+    if ingress:
+        out.append(policy("allow-platform-ingress", {"podSelector": {}, "policyTypes": ["Ingress"],
+                                                     "ingress": ingress}))
+    for source, labels, ports in flows.from_namespaces:
+        out.append(policy(f"allow-from-{source}", {
+            "podSelector": {"matchLabels": dict(labels)}, "policyTypes": ["Ingress"],
+            "ingress": [{"from": [naming.namespace_peer(source)], "ports": tcp(ports)}]}))
+    return out
+
+
+@dataclass(frozen=True)
+class NamespacesArgs:
+    """Inputs of :class:`Namespaces`."""
+
+    namespaces: Mapping[str, PodSecurityLevel] = field(default_factory=lambda: {
+        # TGI runs as root in its image: baseline is the strictest level it passes.
+        naming.TIERS_NAMESPACE: "baseline",
+        naming.GATEWAY_NAMESPACE: "restricted",
+        # node-exporter and the DCGM exporter need host access.
+        naming.MONITORING_NAMESPACE: "privileged",
+        # Operators installed by Helm: created here first so they carry Pod Security labels too.
+        naming.EXTERNAL_SECRETS_NAMESPACE: "baseline",
+        naming.KEDA_NAMESPACE: "baseline",
+        naming.ENVOY_GATEWAY_NAMESPACE: "baseline",
+    })
+    """Namespace name -> Pod Security level to enforce."""
+    node_cidrs: Sequence[str] = ()
+    """Where the API server's webhook calls and the kubelet's probes come from (the VPC CIDR on EKS); empty:
+    those flows are not admitted, so leave ``network_policies`` off on a cluster where they are unknown."""
+    network_policies: Optional[bool] = None
+    """Create each namespace's baseline NetworkPolicies (``PLATFORM_FLOWS``; namespaces not listed there, such
+    as Envoy Gateway's whose policies the Gateway component writes, get none here). None: only when
+    ``node_cidrs`` is given (without it, webhook calls and probes would be refused)."""
+
+    @classmethod
+    def for_platform(cls, cert_manager: bool = False, external_dns: bool = False,
+                     node_cidrs: Sequence[str] = ()) -> "NamespacesArgs":
+        """The default namespaces, plus cert-manager's when the gateway's TLS uses it and ExternalDNS's when the
+        stack manages its DNS record (the chart's pod passes ``restricted``)."""
+        extra: dict[str, PodSecurityLevel] = {naming.CERT_MANAGER_NAMESPACE: "baseline"} if cert_manager else {}
+        if external_dns:
+            extra[naming.EXTERNAL_DNS_NAMESPACE] = "restricted"
+        return cls(namespaces={**cls().namespaces, **extra}, node_cidrs=tuple(node_cidrs))
+
+
+class Namespaces(pulumi.ComponentResource):
+    """Creates namespaces; pass the cluster's provider in ``opts.providers``."""
+
+    names: dict[str, pulumi.Output[str]]
+    """Namespace name -> Output of the created name."""
+    resources: list[k8s.core.v1.Namespace]
+    """The Namespace resources, to depend on."""
+
+    def __init__(self, resource_name: str, args: Optional[NamespacesArgs] = None,
+                 opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(naming.type_token("Namespaces"), resource_name, None, opts)
+        args = args or NamespacesArgs()
+        self.names, self.resources = {}, []
+        for name, level in sorted(args.namespaces.items()):
+            ns = k8s.core.v1.Namespace(
+                f"{resource_name}-{name}",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=name, labels=namespace_labels(level)),
+                opts=pulumi.ResourceOptions(parent=self))
+            self.names[name] = ns.metadata.name
+            self.resources.append(ns)
+            wanted = args.network_policies if args.network_policies is not None else bool(args.node_cidrs)
+            if wanted and name in PLATFORM_FLOWS:
+                for np in network_policies(name, PLATFORM_FLOWS[name], args.node_cidrs):
+                    k8s.networking.v1.NetworkPolicy(
+                        f"{resource_name}-{name}-{np['metadata']['name']}",
+                        metadata=np["metadata"], spec=np["spec"],
+                        opts=pulumi.ResourceOptions(parent=self, depends_on=[ns]))
+        self.register_outputs({"names": self.names})

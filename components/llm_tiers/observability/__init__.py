@@ -1,0 +1,1 @@
+"""Observability: Prometheus stack, recording and alert rules, dashboards, KEDA."""

@@ -1,0 +1,153 @@
+"""The per-tier plan that ``build/<stack>/plan.md`` shows (pure).
+
+plan.md opens with the stack's cost summary (``bill.bill_markdown``). Capacity columns (weights, KV bytes per
+token, KV token capacity, concurrent max-length sequences, fit, cost per replica-hour) come from the capacity planner for tiers whose model is in the models lock; other
+tiers show "—" there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Optional
+
+from llm_tiers.cost.bill import bill_markdown
+from llm_tiers.tiers.capacity import GIB, TierPlan
+from llm_tiers.gpu.catalog import PRICE_SOURCE
+from llm_tiers.config.schema import StackConfig
+
+
+# Column order of plan.md.
+COLUMNS = ("tier", "serving", "model", "revision", "engine", "gpuClass", "instanceTypes", "gpusPerReplica",
+           "maxInputTokens", "maxTotalTokens", "maxOutputTokens", "weightsGiB", "kvBytesPerToken", "kvTokenCapacity",
+           "concurrentMaxSequences", "fits", "usdPerReplicaHour", "replicasMin", "replicasMax", "otherRelease")
+
+
+def _release(t, name: str, revisions: dict[str, str]) -> tuple[str, str]:
+    """(model, revision) of a tier's release: its pin, else the locked revision."""
+    if name == "candidate" and t.candidate is not None:
+        model = t.candidate.model_id or t.model_id
+        pin = t.candidate.revision or (t.revision if model == t.model_id else None)
+    else:
+        model, pin = t.model_id, t.revision
+    return model, pin or revisions.get(model, "(not locked yet)")
+
+
+def tier_plan(cfg: StackConfig, plans: Optional[dict[tuple[int, str], TierPlan]] = None,
+              revisions: Optional[dict[str, str]] = None) -> list[dict[str, Any]]:
+    """One row per tier, describing the release that serves (``serve``): its model, revision, engine and
+    capacity; ``otherRelease`` names the release beside it during a blue/green swap."""
+    plans, revisions = plans or {}, revisions or {}
+    rows = []
+    for i, t in enumerate(cfg.tiers):
+        p = plans.get((i, t.serve))
+        model, revision = _release(t, t.serve, revisions)
+        other = None
+        if t.candidate is not None:
+            other_name = "live" if t.serve == "candidate" else "candidate"
+            o_model, o_rev = _release(t, other_name, revisions)
+            o_plan = plans.get((i, other_name))
+            fits = ("fits" if o_plan.fits else "DOES NOT FIT") if o_plan else "not planned"
+            other = f"{other_name}: {o_model}@{o_rev[:10]} ({fits}, not serving)"
+        rows.append({
+            "tier": t.name,
+            "serving": t.serve,
+            "model": model,
+            "revision": revision,
+            "engine": t.engine,
+            "gpuClass": t.gpu_class,
+            "instanceTypes": list(cfg.gpu_classes[t.gpu_class].instance_types),
+            "gpusPerReplica": t.gpus_per_replica,
+            "maxInputTokens": t.max_input_tokens,
+            "maxTotalTokens": t.max_total_tokens,
+            "maxOutputTokens": t.max_total_tokens - t.max_input_tokens,
+            "weightsGiB": round(p.weights_bytes_per_gpu * p.gpus / GIB, 1) if p else "—",
+            "kvBytesPerToken": p.kv_bytes_per_token if p else "—",
+            "kvTokenCapacity": p.kv_token_capacity if p else "—",
+            "concurrentMaxSequences": p.concurrent_max_sequences if p else "—",
+            "fits": ("yes" if p.fits else "NO") if p else "—",
+            "usdPerReplicaHour": p.replica_hourly_usd if p and p.replica_hourly_usd is not None else "—",
+            "replicasMin": t.replicas.min,
+            "replicasMax": t.replicas.max,
+            "otherRelease": other or "—",
+        })
+    return rows
+
+
+def capacity_markdown(capacity: Optional[dict[str, Any]]) -> list[str]:
+    """plan.md's system node group section, from ``system_capacity.report`` (the ``systemCapacity`` output)."""
+    if not capacity:
+        return []
+    per, req, head = capacity["allocatablePerNode"], capacity["requested"], capacity["headroomPercent"]
+    cpu = lambda m: f"{m / 1000:.2f}"  # noqa: E731
+    gib = lambda mi: f"{mi / 1024:.1f}"  # noqa: E731
+    lines = [
+        "## System node group", "",
+        f"{capacity['nodes']} x {capacity['instanceType']} (the tightest listed type): "
+        + ("fits" if capacity["fits"] else "DOES NOT FIT")
+        + f"; requested {cpu(req['cpuM'])} of {cpu(per['cpuM'] * capacity['nodes'])} vCPU, {gib(req['memoryMi'])} of "
+        f"{gib(per['memoryMi'] * capacity['nodes'])} GiB, {req['pods']} pods; headroom {head['cpu']}% CPU, "
+        f"{head['memory']}% memory. Allocatable per node after kube-reserved and the eviction threshold "
+        "(components/llm_tiers/cluster/system_capacity.py); pods placed first-fit, largest first (a feasibility check: the "
+        "scheduler spreads them more evenly).", "",
+        "| node | CPU requested / allocatable (vCPU) | memory requested / allocatable (GiB) | pods / max |",
+        "|---|---|---|---|",
+    ]
+    for n in capacity["perNode"]:
+        lines.append(f"| {n['node']} | {cpu(n['cpuM'])} / {cpu(per['cpuM'])} | {gib(n['memoryMi'])} / "
+                     f"{gib(per['memoryMi'])} | {n['pods']} / {per['pods']} |")
+    if capacity.get("unplaced"):
+        lines.append(f"\nNo room for: {', '.join(capacity['unplaced'])}")
+    return lines + [""]
+
+
+def plan_markdown(stack: str, rows: list[dict[str, Any]], warnings: Sequence[str] = (),
+                  capacity: Optional[dict[str, Any]] = None,
+                  scale_from_zero: Sequence[dict[str, Any]] = (),
+                  bill: Optional[dict[str, Any]] = None,
+                  inventory: Sequence[str] = ()) -> str:
+    """plan.md: the cost summary (from the ``bill`` output), the tier table, the time a scale-to-zero tier takes
+    to answer its first request (from the rollout plan), the system node group's capacity, the inventory
+    (Markdown lines from ``tools.inventory``), then the preview's warnings."""
+    lines = [f"# Plan: {stack}", "", *bill_markdown(bill), "## Tiers", "",
+             "Capacity per replica; `usdPerReplicaHour` is the on-demand price of the whole node a replica gets "
+             f"({PRICE_SOURCE}; see the cost summary).", ""]
+    tail: list[str] = []
+    if scale_from_zero:
+        tail += ["## Scale to zero: first token after idle", "",
+                 "A request to a tier at zero replicas waits for Prometheus to scrape the gateway, KEDA to poll, "
+                 "Karpenter to launch a GPU node, the image pull, the weight load and the warm-up (rollout.md "
+                 "has the breakdown):", ""]
+        tail += [f"- {z['deployment']}: about {round(z['totalSeconds'] / 60)} minutes" for z in scale_from_zero]
+        tail += ["", "Known gap: the wake-up trigger reads the gateway's per-route upstream counters, and Envoy "
+                 "Gateway v1.9 builds no upstream cluster for a Service without ready endpoints (a direct 503; "
+                 "internal/gatewayapi/route.go), so at zero replicas that signal does not exist yet: routing the "
+                 "tier through an FQDN Backend is the planned fix.", ""]
+    tail += capacity_markdown(capacity)
+    tail += list(inventory)
+    if warnings:
+        tail += ["## Warnings", "", *(f"- {w}" for w in warnings), ""]
+    if not rows:
+        return "\n".join(lines + ["No tiers configured.", ""] + tail)
+    columns = [c for c in COLUMNS if c in rows[0]] + [c for c in rows[0] if c not in COLUMNS]
+    lines.append("| " + " | ".join(columns) + " |")
+    lines.append("|" + "---|" * len(columns))
+    for row in rows:
+        cells = [", ".join(map(str, v)) if isinstance(v, list) else str(v) for v in (row[c] for c in columns)]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    return "\n".join(lines + tail)
+
+
+def replica_prices(cfg: StackConfig) -> dict[str, float]:
+    """Tier -> on-demand USD per replica-hour: the whole node a replica gets (``capacity.replica_node``; needs
+    no models lock)."""
+    from llm_tiers.gpu import catalog as gpu_catalog
+    from llm_tiers.tiers.capacity import replica_hourly_usd
+
+    prices = {}
+    for t in cfg.tiers:
+        types = [gpu_catalog.lookup(i) for i in cfg.gpu_classes[t.gpu_class].instance_types]
+        price = replica_hourly_usd(types, t.gpus_per_replica)
+        if price is not None:
+            prices[t.name] = price
+    return prices

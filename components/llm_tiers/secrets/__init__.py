@@ -1,0 +1,1 @@
+"""Secret store: KMS, Secrets Manager, External Secrets."""

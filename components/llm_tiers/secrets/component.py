@@ -1,0 +1,306 @@
+"""SecretStore: a customer-managed KMS key, Secrets Manager secrets (Hugging Face token, one API key per
+tenant), External Secrets Operator with an EKS Pod Identity role that can read only these secrets, a
+ClusterSecretStore, and the ExternalSecrets that sync them where they are needed.
+
+Secret values stay ``pulumi.Output`` secrets end to end: the token comes from secret config, tenant keys
+from pulumi-random; neither is exported nor written into any manifest (Kubernetes Secrets are created by
+External Secrets in the cluster, not by Pulumi).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from llm_tiers import helm
+from llm_tiers import iam
+from llm_tiers import naming
+from llm_tiers.cluster import system_capacity as sc
+from llm_tiers import timing
+
+ESO_API = "external-secrets.io/v1"
+ESO_SERVICE_ACCOUNT = "external-secrets"
+CLUSTER_STORE_NAME = "aws-secrets-manager"
+HF_TOKEN_SECRET = "hf-token"            # Kubernetes Secret in the tiers namespace
+HF_TOKEN_KEY = "HF_TOKEN"               # its data key (the env var name huggingface_hub reads)
+TENANT_KEYS_SECRET = "tenant-api-keys"  # Kubernetes Secret in the gateway namespace: data = {tenant: key}
+API_KEY_PREFIX = "sk-"
+API_KEY_RANDOM_LENGTH = 48              # [A-Za-z0-9]{48}: ~285 bits, accepted by every OpenAI client
+_READY_TIMEOUTS = pulumi.CustomTimeouts(create=timing.duration(timing.CUSTOM_RESOURCE_READY_SECONDS),
+                                        update=timing.duration(timing.CUSTOM_RESOURCE_READY_SECONDS))
+
+
+# ---------------------------------------------------------------------------------------------- pure
+
+
+def hf_token_secret_name(cluster_name: str) -> str:
+    return f"{cluster_name}/hf-token"
+
+
+def tenant_secret_name(cluster_name: str, tenant: str) -> str:
+    return f"{cluster_name}/tenants/{tenant}/api-key"
+
+
+def eso_policy(secret_arns: Sequence[str], key_arn: str, region: str) -> str:
+    """Read exactly these secrets, decrypt with exactly this key (and only through Secrets Manager)."""
+    return iam.policy_document([
+        {"Sid": "ReadPlatformSecrets", "Effect": "Allow",
+         "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+         "Resource": sorted(secret_arns)},
+        {"Sid": "DecryptWithPlatformKey", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arn,
+         "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}}},
+    ])
+
+
+def cluster_secret_store(region: str, namespaces: Sequence[str]) -> dict[str, Any]:
+    """ClusterSecretStore for Secrets Manager, usable only from the listed namespaces. The controller
+    authenticates with its EKS Pod Identity credentials (no keys, no auth block)."""
+    return {
+        "apiVersion": ESO_API,
+        "kind": "ClusterSecretStore",
+        # Ready once the controller has validated its credentials against Secrets Manager.
+        "metadata": {"name": CLUSTER_STORE_NAME, "labels": naming.k8s_labels("secret-store", CLUSTER_STORE_NAME),
+                     "annotations": {naming.WAIT_FOR: "condition=Ready"}},
+        "spec": {
+            "provider": {"aws": {"service": "SecretsManager", "region": region}},
+            "conditions": [{"namespaces": sorted(namespaces)}],
+        },
+    }
+
+
+def external_secret(name: str, namespace: str, refresh_interval: str,
+                    data: Sequence[tuple[str, Any]]) -> dict[str, Any]:
+    """An ExternalSecret that owns Kubernetes Secret ``name``: ``data`` maps secret keys to Secrets Manager
+    secret names (the secrets' ``name`` Outputs, so the ExternalSecret waits for them). The engine waits for
+    it to be Ready (synced), so what reads the Kubernetes Secret starts after it exists."""
+    return {
+        "apiVersion": ESO_API,
+        "kind": "ExternalSecret",
+        "metadata": {"name": name, "namespace": namespace, "labels": naming.k8s_labels("secret-store", name),
+                     "annotations": {naming.WAIT_FOR: "condition=Ready"}},
+        "spec": {
+            "refreshInterval": refresh_interval,
+            "secretStoreRef": {"kind": "ClusterSecretStore", "name": CLUSTER_STORE_NAME},
+            "target": {"name": name, "creationPolicy": "Owner", "deletionPolicy": "Delete"},
+            "data": [{"secretKey": key, "remoteRef": {"key": remote}} for key, remote in data],
+        },
+    }
+
+
+# ---------------------------------------------------------------------------------------------- component
+
+
+@dataclass(frozen=True)
+class TenantKeyArgs:
+    name: str
+    """Tenant id (a Kubernetes label value); the gateway's client id."""
+    rotate: int = 0
+    """Increment to replace the tenant's key."""
+    keep_previous: bool = True
+    """After a rotation, keep the key it replaced valid (client id ``<name>-previous``) beside the new one."""
+
+
+PREVIOUS_SUFFIX = "-previous"
+
+
+def key_slots(rotate: int, keep_previous: bool) -> list[tuple[str, int, bool]]:
+    """(slot, generation, current) of the key generators a tenant needs: two slots that take turns, so a
+    rotation replaces only the slot holding the key before the previous one and the previous key's generator
+    stays as it is (a random value survives only in its own resource's state). Slot ``a`` holds the even
+    generations (it is the generator of the stacks before rotation overlap, so rotate 0 changes nothing),
+    slot ``b`` the odd ones."""
+    current = ("a" if rotate % 2 == 0 else "b", rotate, True)
+    slots = [current]
+    if keep_previous and rotate >= 1:
+        slots.append(("b" if rotate % 2 == 0 else "a", rotate - 1, False))
+    return sorted(slots)
+
+
+@dataclass(frozen=True)
+class SecretStoreArgs:
+    """Inputs of :class:`SecretStore`."""
+
+    cluster_name: pulumi.Input[str]
+    """EKS cluster name: the cluster of the Pod Identity association (pass the Cluster's ``cluster_name``
+    Output, so the association waits for the cluster) and, as a plain string, the prefix of secret names."""
+    region: str
+    """AWS region of the secrets."""
+    hf_token: Optional[pulumi.Output[str]] = None
+    """Hugging Face token as a secret Output (``pulumi.Config().get_secret("hfToken")``); None: no token."""
+    tenants: Sequence[TenantKeyArgs] = ()
+    """Tenants that get an API key."""
+    refresh_interval: str = "1h"
+    """How often External Secrets re-reads Secrets Manager."""
+    recovery_window_days: int = 30
+    """Secrets Manager recovery window for deleted secrets (0: delete at once). Secret names are generated from
+    a prefix, so a secret re-created within the window gets a new name instead of failing."""
+    tiers_namespace: str = naming.TIERS_NAMESPACE
+    """Where the HF token is synced (the weight-sync Jobs' namespace) — and nowhere else."""
+    gateway_namespace: str = naming.GATEWAY_NAMESPACE
+    """Where tenant keys are synced, in the format Envoy Gateway's API-key auth reads."""
+    system_node_selector: Mapping[str, str] = field(default_factory=dict)
+    """Where the operator's pods run."""
+    depends_on: Sequence[pulumi.Resource] = ()
+    """Install after these (nodes ready, namespaces)."""
+    environment: Optional[str] = None
+    """Environment name for tags."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Extra AWS tags."""
+    name_prefix: Optional[str] = None
+    """Prefix of AWS names (the cluster name as a plain string); default: ``cluster_name`` if it is one."""
+    protect: bool = False
+    """Protect the KMS key and the secrets (``pulumi destroy`` stops until the protection is lifted)."""
+
+
+class SecretStore(pulumi.ComponentResource):
+    """Secrets in one place, synced into the cluster. See docs/components/secret-store.md."""
+
+    kms_key_arn: pulumi.Output[str]
+    """The platform secrets' KMS key."""
+    hf_token_secret_arn: Optional[pulumi.Output[str]]
+    """ARN of the HF token secret (None without a token)."""
+    tenant_secret_arns: dict[str, pulumi.Output[str]]
+    """Secrets Manager ARN of each tenant's API key (the ARN, never the key)."""
+    tenant_keys: dict[str, pulumi.Output[str]]
+    """Each tenant's API key, a secret Output, for composition (never export it)."""
+    hf_token_k8s_secret: Optional[str]
+    """Name of the Kubernetes Secret (in tiers_namespace) holding HF_TOKEN, or None without a token."""
+    tenant_keys_k8s_secret: Optional[str]
+    """Name of the Kubernetes Secret (in gateway_namespace) with one data key per tenant."""
+    ready: list[pulumi.Resource]
+    """The ClusterSecretStore and ExternalSecrets, to depend on."""
+
+    def __init__(self, resource_name: str, args: SecretStoreArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(naming.type_token("SecretStore"), resource_name, None, opts)
+        name = naming.name_prefix(args.cluster_name, args.name_prefix)
+        tags = naming.aws_tags(args.environment, name, dict(args.tags))
+        child = pulumi.ResourceOptions(parent=self)
+        protect = pulumi.ResourceOptions(parent=self, protect=args.protect)
+
+        key = aws.kms.Key(f"{resource_name}-key", description=f"Platform secrets of {name}",
+                          enable_key_rotation=True, deletion_window_in_days=30, tags=tags, opts=protect)
+        aws.kms.Alias(f"{resource_name}-key", name=f"alias/{name}-platform-secrets", target_key_id=key.key_id,
+                      opts=child)
+
+        versions: list[pulumi.Resource] = []
+
+        def secret(res: str, secret_name: str, description: str, value: pulumi.Output[str]) -> aws.secretsmanager.Secret:
+            # A name from a prefix: Secrets Manager keeps a deleted secret's name for its recovery window, and a
+            # fixed name would make a re-created secret fail ("already scheduled for deletion").
+            sm = aws.secretsmanager.Secret(
+                res, name_prefix=f"{secret_name}-", description=description, kms_key_id=key.arn,
+                recovery_window_in_days=args.recovery_window_days, tags=tags, opts=protect)
+            versions.append(aws.secretsmanager.SecretVersion(
+                res, secret_id=sm.id, secret_string=pulumi.Output.secret(value), opts=child))
+            return sm
+
+        secrets: list[aws.secretsmanager.Secret] = []
+        self.hf_token_secret_arn = None
+        hf = None
+        if args.hf_token is not None:
+            hf = secret(f"{resource_name}-hf-token", hf_token_secret_name(name),
+                        "Hugging Face token for weight-sync Jobs", args.hf_token)
+            secrets.append(hf)
+            self.hf_token_secret_arn = hf.arn
+
+        self.tenant_secret_arns, self.tenant_keys = {}, {}
+        tenant_secret_names: dict[str, pulumi.Output[str]] = {}
+        for tenant in sorted(args.tenants, key=lambda t: t.name):
+            keys: dict[bool, pulumi.Output[str]] = {}
+            for slot, generation, current in key_slots(tenant.rotate, tenant.keep_previous):
+                # Slot a keeps the generator's original name (and URN); its keeper is the generation it holds.
+                res = f"{resource_name}-tenant-{tenant.name}" + ("" if slot == "a" else "-b")
+                password = random.RandomPassword(
+                    res, length=API_KEY_RANDOM_LENGTH, special=False, upper=True, lower=True, numeric=True,
+                    keepers={"rotate": str(generation)}, opts=child)
+                keys[current] = pulumi.Output.concat(API_KEY_PREFIX, password.result)
+            api_key = keys[True]
+            sm = secret(f"{resource_name}-tenant-{tenant.name}", tenant_secret_name(name, tenant.name),
+                        f"API key of tenant {tenant.name}", api_key)
+            secrets.append(sm)
+            self.tenant_secret_arns[tenant.name] = sm.arn
+            tenant_secret_names[tenant.name] = sm.name
+            self.tenant_keys[tenant.name] = pulumi.Output.secret(api_key)
+            if False in keys:
+                # The key before the last rotation, accepted as client <tenant>-previous until dropped.
+                prev_id = tenant.name + PREVIOUS_SUFFIX
+                prev = secret(f"{resource_name}-tenant-{tenant.name}-previous",
+                              tenant_secret_name(name, tenant.name) + "-previous",
+                              f"Previous API key of tenant {tenant.name} (valid until dropPreviousKey)", keys[False])
+                secrets.append(prev)
+                tenant_secret_names[prev_id] = prev.name
+
+        # ------------------------------------------------------------ External Secrets Operator
+        role = aws.iam.Role(f"{resource_name}-eso", name=f"{name}-external-secrets",
+                            assume_role_policy=iam.pod_identity_trust_policy(), tags=tags, opts=child)
+        policies: list[pulumi.Resource] = []
+        if secrets:
+            policies.append(aws.iam.RolePolicy(
+                f"{resource_name}-eso", role=role.id,
+                policy=pulumi.Output.all(key.arn, *[s.arn for s in secrets]).apply(
+                    lambda v: eso_policy(v[1:], v[0], args.region)),
+                opts=child))
+        identity = aws.eks.PodIdentityAssociation(
+            f"{resource_name}-eso", cluster_name=args.cluster_name, namespace=naming.EXTERNAL_SECRETS_NAMESPACE,
+            service_account=ESO_SERVICE_ACCOUNT, role_arn=role.arn, tags=tags, opts=child)
+        placement = {"nodeSelector": dict(args.system_node_selector)}
+        operator = helm.release(
+            f"{resource_name}-external-secrets", "external-secrets", name="external-secrets",
+            namespace=naming.EXTERNAL_SECRETS_NAMESPACE, create_namespace=True,
+            values={
+                "installCRDs": True,
+                "replicaCount": sc.ESO_REPLICAS,
+                "serviceAccount": {"create": True, "name": ESO_SERVICE_ACCOUNT},
+                "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
+                **placement,
+                # Requests counted by the system capacity check (components/llm_tiers/cluster/system_capacity.py).
+                "resources": sc.ESO_CONTROLLER.resources(),
+                "webhook": {"replicaCount": sc.ESO_WEBHOOK_REPLICAS, "resources": sc.ESO_WEBHOOK.resources(),
+                            **placement},
+                "certController": {"replicaCount": sc.ESO_CERT_CONTROLLER_REPLICAS,
+                                   "resources": sc.ESO_CERT_CONTROLLER.resources(), **placement},
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, identity, *policies]))
+
+        after_operator = pulumi.ResourceOptions(parent=self, depends_on=[operator, *args.depends_on])
+        store = cluster_secret_store(args.region, [args.tiers_namespace, args.gateway_namespace])
+        store_cr = k8s.apiextensions.CustomResource(
+            f"{resource_name}-cluster-store", api_version=ESO_API, kind="ClusterSecretStore",
+            metadata=store["metadata"], spec=store["spec"],
+            opts=pulumi.ResourceOptions.merge(after_operator, pulumi.ResourceOptions(custom_timeouts=_READY_TIMEOUTS)))
+        # After the values exist: an ExternalSecret is Ready only once it has read them.
+        after_store = pulumi.ResourceOptions(parent=self, depends_on=[store_cr, *versions],
+                                             custom_timeouts=_READY_TIMEOUTS)
+        self.ready = [store_cr]
+
+        self.hf_token_k8s_secret = None
+        if args.hf_token is not None:
+            es = external_secret(HF_TOKEN_SECRET, args.tiers_namespace, args.refresh_interval,
+                                 [(HF_TOKEN_KEY, hf.name)])
+            self.ready.append(k8s.apiextensions.CustomResource(
+                f"{resource_name}-hf-token-sync", api_version=ESO_API, kind="ExternalSecret",
+                metadata=es["metadata"], spec=es["spec"], opts=after_store))
+            self.hf_token_k8s_secret = HF_TOKEN_SECRET
+
+        self.tenant_keys_k8s_secret = None
+        if args.tenants:
+            es = external_secret(TENANT_KEYS_SECRET, args.gateway_namespace, args.refresh_interval,
+                                 [(client, tenant_secret_names[client]) for client in sorted(tenant_secret_names)])
+            self.ready.append(k8s.apiextensions.CustomResource(
+                f"{resource_name}-tenant-keys-sync", api_version=ESO_API, kind="ExternalSecret",
+                metadata=es["metadata"], spec=es["spec"], opts=after_store))
+            self.tenant_keys_k8s_secret = TENANT_KEYS_SECRET
+
+        self.kms_key_arn = key.arn
+        self.register_outputs({
+            "kmsKeyArn": self.kms_key_arn,
+            "hfTokenSecretArn": self.hf_token_secret_arn,
+            "tenantSecretArns": self.tenant_secret_arns,
+        })
+

@@ -1,0 +1,1 @@
+"""Offline rendering and testing of a Pulumi program: the mock engine, the render, the rollout plan."""

@@ -1,0 +1,569 @@
+"""The rollout plan: what the real Pulumi engine would do with a recorded program (DESIGN.md section 3a).
+
+The mock engine answers every registration at once; the real one creates a resource only after everything
+it depends on (``dependencies``, ``propertyDependencies`` and its provider, exactly as the SDK sent them),
+waits for it as its provider's await rules say, and deletes in reverse. This module turns a render's
+recording into that plan:
+
+- create waves (the longest dependency chain to each resource), each resource's await condition, budget
+  and estimated duration, and the critical path of a first ``pulumi up``;
+- the delete order (a resource is deleted only after everything that depends on it);
+- the time from zero to first token of every scale-to-zero tier.
+
+Await rules are pulumi-kubernetes' (provider/pkg/await/, provider/pkg/metadata/overrides.go,
+provider/pkg/provider/helm_release.go) and pulumi-aws' default timeouts (the Terraform AWS provider's
+resource docs, "Timeouts"). Estimates come from components/llm_tiers/timing.py, the same numbers that size the
+manifests' deadlines. Pure: no Pulumi runtime here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Optional
+
+from llm_tiers import timing
+from llm_tiers import versions
+from llm_tiers.tiers.manifests import WEIGHTS_BYTES_ANNOTATION
+
+from llm_tiers.testing.mocks import Recording, RecordedResource
+
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+HELM_CHART = "kubernetes:helm.sh/v4:Chart"
+WAIT_FOR = "pulumi.com/waitFor"
+TIMEOUT_ANNOTATION = "pulumi.com/timeoutSeconds"
+SKIP_AWAIT = "pulumi.com/skipAwait"
+K8S_AWAIT = "pulumi-kubernetes provider/pkg/await"
+
+# Kubernetes kinds whose creation is not awaited (no awaiter in provider/pkg/await/awaiters.go).
+_NOT_AWAITED = {"Namespace", "ConfigMap", "Secret", "ServiceAccount", "NetworkPolicy", "PodDisruptionBudget",
+                "StorageClass", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"}
+
+# (condition, default create timeout in seconds or None for "no wait", estimate in seconds). Defaults from
+# the Terraform AWS provider's docs (website/docs/r/<resource>.html.markdown, "Timeouts"), which pulumi-aws
+# bridges; estimates are typical AWS provisioning times, rounded up.
+_AWS: dict[str, tuple[str, Optional[int], int]] = {
+    "aws:eks/cluster:Cluster": ("cluster ACTIVE", 30 * 60, 720),
+    "aws:eks/nodeGroup:NodeGroup": ("node group ACTIVE (nodes joined)", 60 * 60, 360),
+    "aws:eks/addon:Addon": ("add-on ACTIVE", 20 * 60, 150),
+    "aws:ec2/natGateway:NatGateway": ("NAT gateway available", 10 * 60, 150),
+    "aws:efs/mountTarget:MountTarget": ("mount target available", 30 * 60, 120),
+    "aws:efs/fileSystem:FileSystem": ("file system available", None, 15),
+    "aws:ec2/vpc:Vpc": ("VPC available", None, 10),
+    "aws:ec2/subnet:Subnet": ("subnet available", 10 * 60, 10),
+}
+
+
+@dataclass(frozen=True)
+class Await:
+    condition: str
+    budget_seconds: Optional[int]
+    """How long the engine waits before it fails the update; None: it does not wait."""
+    estimate_seconds: int
+    source: str
+
+
+@dataclass
+class Step:
+    urn: str
+    type: str
+    name: str
+    label: str
+    depends_on: list[str]
+    awaits: Await
+    wave: int = 0
+    delete_wave: int = 0
+    finish_seconds: int = 0
+    delete_budget_seconds: Optional[int] = None
+    protect: bool = False
+    retain_on_delete: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Plan:
+    stack: str
+    steps: dict[str, Step]
+    critical_path: list[str]
+    scale_from_zero: list[dict[str, Any]]
+
+    @property
+    def critical_path_seconds(self) -> int:
+        return self.steps[self.critical_path[-1]].finish_seconds if self.critical_path else 0
+
+    def waves(self) -> list[list[Step]]:
+        out: dict[int, list[Step]] = {}
+        for s in self.steps.values():
+            out.setdefault(s.wave, []).append(s)
+        return [sorted(out[w], key=lambda s: s.label) for w in sorted(out)]
+
+    def delete_waves(self) -> list[list[Step]]:
+        out: dict[int, list[Step]] = {}
+        for s in self.steps.values():
+            out.setdefault(s.delete_wave, []).append(s)
+        return [sorted(out[w], key=lambda s: s.label) for w in sorted(out)]
+
+    def ancestors(self, urn: str) -> set[str]:
+        """Everything ``urn`` depends on, directly or through others (what is created before it and deleted
+        after it)."""
+        seen: set[str] = set()
+        stack = list(self.steps[urn].depends_on)
+        while stack:
+            u = stack.pop()
+            if u not in seen:
+                seen.add(u)
+                stack.extend(self.steps[u].depends_on)
+        return seen
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def kubernetes_kind(r: RecordedResource) -> Optional[str]:
+    if not r.type.startswith("kubernetes:") or r.type in (HELM_RELEASE, HELM_CHART):
+        return None
+    return r.inputs.get("kind") or r.type.rsplit(":", 1)[-1]
+
+
+def _annotations(r: RecordedResource) -> dict[str, str]:
+    meta = r.inputs.get("metadata") or {}
+    return dict(meta.get("annotations") or {}) if isinstance(meta, dict) else {}
+
+
+def label(r: RecordedResource) -> str:
+    kind = kubernetes_kind(r)
+    if kind:
+        meta = r.inputs.get("metadata") or {}
+        ns = meta.get("namespace")
+        return f"{kind} {ns + '/' if ns else ''}{meta.get('name', r.name)}"
+    if r.type == HELM_RELEASE:
+        return f"helm release {r.inputs.get('namespace', 'default')}/{r.inputs.get('name', r.name)}"
+    if r.type == HELM_CHART:
+        return f"CRD chart {r.name}"
+    return f"{r.type.split(':')[-1]} {r.name}"
+
+
+def _kubernetes_budget(r: RecordedResource, op: str = "create") -> int:
+    """pulumi-kubernetes metadata.TimeoutDuration: customTimeouts wins, then pulumi.com/timeoutSeconds,
+    then the 10-minute default."""
+    if r.custom_timeouts.get(op):
+        return timing.parse_duration(r.custom_timeouts[op])
+    annotation = _annotations(r).get(TIMEOUT_ANNOTATION)
+    if annotation and annotation.isdigit():
+        return int(annotation)
+    return timing.KUBERNETES_DEFAULT_AWAIT_SECONDS
+
+
+def _chart_key(r: RecordedResource) -> Optional[str]:
+    chart = str(r.inputs.get("chart", ""))
+    name = chart.rsplit("/", 1)[-1]
+    for key, pin in versions.CHARTS.items():
+        if pin.chart == name and pin.version == r.inputs.get("version"):
+            return key
+    return None
+
+
+def _weights(r: RecordedResource) -> Optional[int]:
+    value = _annotations(r).get(WEIGHTS_BYTES_ANNOTATION)
+    return int(value) if value else None
+
+
+def await_of(r: RecordedResource) -> Await:
+    """What the engine waits for after creating ``r``, how long it may wait, and how long it should take."""
+    if r.type.startswith("pulumi:providers:") or r.type.startswith("random:"):
+        return Await("none", None, 0, "engine")
+    if r.type == HELM_RELEASE:
+        key = _chart_key(r)
+        estimate = timing.CHARTS[key].estimate_seconds if key else 120
+        if r.inputs.get("skipAwait") and not r.inputs.get("atomic"):
+            return Await("none (skipAwait)", None, 10, "helm_release.go")
+        budget = int(r.inputs.get("timeout") or timing.HELM_DEFAULT_TIMEOUT_SECONDS)
+        return Await("helm --wait: the chart's workloads ready (atomic: rolled back on failure)", budget, estimate,
+                     "pulumi-kubernetes provider/pkg/provider/helm_release.go (timeout; customTimeouts ignored)")
+    if r.type == HELM_CHART:
+        key = _chart_key(r)
+        return Await("every rendered object awaited by its kind (CRDs: Established)",
+                     _kubernetes_budget(r), timing.CHARTS[key].estimate_seconds if key else 60,
+                     "pulumi-kubernetes helm.sh/v4 Chart (objects applied one by one)")
+    kind = kubernetes_kind(r)
+    if kind is not None:
+        return _kubernetes_await(r, kind)
+    if r.type in _AWS:
+        condition, default, estimate = _AWS[r.type]
+        budget = timing.parse_duration(r.custom_timeouts["create"]) if r.custom_timeouts.get("create") else default
+        return Await(condition, budget, estimate, "pulumi-aws (Terraform AWS provider default timeouts)")
+    return Await("API call returns", None, 5, "pulumi-aws")
+
+
+def _kubernetes_await(r: RecordedResource, kind: str) -> Await:
+    ann = _annotations(r)
+    if ann.get(SKIP_AWAIT) == "true":
+        return Await("none (pulumi.com/skipAwait)", None, 2, "metadata/overrides.go")
+    if ann.get(WAIT_FOR):
+        estimate = 240 if kind == "Gateway" else 45
+        return Await(f"waitFor {ann[WAIT_FOR]}", _kubernetes_budget(r), estimate,
+                     f"{K8S_AWAIT}/condition (pulumi.com/waitFor)")
+    weights = _weights(r)
+    if kind == "Deployment":
+        estimate = timing.replica_ready_seconds(weights) if weights else 60
+        return Await("Available, new ReplicaSet ready (one replica on create; the whole rollout on update)",
+                     _kubernetes_budget(r), estimate, f"{K8S_AWAIT}/deployment.go")
+    if kind == "Job":
+        estimate = timing.sync_seconds(weights) if weights else 60
+        return Await("Complete (fails at once on BackoffLimitExceeded or DeadlineExceeded)", _kubernetes_budget(r),
+                     estimate, f"{K8S_AWAIT}/job.go")
+    if kind == "PersistentVolumeClaim":
+        return Await("Bound (Pending suffices under WaitForFirstConsumer)", timing.PVC_AWAIT_SECONDS, 30,
+                     f"{K8S_AWAIT}/awaiters.go (fixed 5 minutes)")
+    if kind == "Service":
+        spec = r.inputs.get("spec") or {}
+        if spec.get("type") == "LoadBalancer":
+            return Await("load balancer address assigned", _kubernetes_budget(r), 180, f"{K8S_AWAIT}/service.go")
+        if spec.get("selector") and spec.get("clusterIP") != "None":
+            return Await("endpoints settled with no not-ready address", _kubernetes_budget(r), 15,
+                         f"{K8S_AWAIT}/service.go")
+        return Await("none (no selector)", None, 2, f"{K8S_AWAIT}/service.go")
+    if kind in ("StatefulSet", "DaemonSet"):
+        return Await("all replicas ready", _kubernetes_budget(r), 60, K8S_AWAIT)
+    if kind in _NOT_AWAITED or "." in r.inputs.get("apiVersion", "v1").split("/")[0]:
+        return Await("none (created = ready)", None, 2, "metadata/overrides.go ReadyCondition")
+    return Await("none", None, 2, K8S_AWAIT)
+
+
+def _delete_budget(r: RecordedResource) -> Optional[int]:
+    if r.type.startswith("kubernetes:") and r.type != HELM_RELEASE:
+        return _kubernetes_budget(r, "delete")
+    if r.type == HELM_RELEASE:
+        return int(r.inputs.get("timeout") or timing.HELM_DEFAULT_TIMEOUT_SECONDS)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------- plan
+
+
+def nodes(recording: Recording) -> list[RecordedResource]:
+    """What the engine creates as a step: custom resources and provider-constructed components."""
+    return [r for r in recording.resources if r.custom or r.remote]
+
+
+def edges(recording: Recording) -> dict[str, list[str]]:
+    """URN -> the URNs it waits for: ``dependencies``, ``propertyDependencies`` and its provider. A component
+    URN (the SDK normally expands these already) stands for every step below it."""
+    steps = {r.urn for r in nodes(recording)}
+    children: dict[str, list[str]] = {}
+    for r in recording.resources:
+        children.setdefault(r.parent, []).append(r.urn)
+
+    def expand(urn: str) -> set[str]:
+        if urn in steps:
+            return {urn}
+        out: set[str] = set()
+        for c in children.get(urn, []):
+            out |= expand(c)
+        return out
+
+    graph: dict[str, list[str]] = {}
+    for r in nodes(recording):
+        deps = set(r.dependencies)
+        for urns in r.property_dependencies.values():
+            deps.update(urns)
+        if r.provider_urn:
+            deps.add(r.provider_urn)
+        resolved: set[str] = set()
+        for d in deps:
+            resolved |= expand(d)
+        graph[r.urn] = sorted(resolved - {r.urn})
+    return graph
+
+
+def plan(stack: str, recording: Recording) -> Plan:
+    graph = edges(recording)
+    steps: dict[str, Step] = {}
+    for r in nodes(recording):
+        steps[r.urn] = Step(
+            urn=r.urn, type=r.type, name=r.name, label=label(r), depends_on=graph[r.urn], awaits=await_of(r),
+            delete_budget_seconds=_delete_budget(r), protect=r.protect, retain_on_delete=r.retain_on_delete,
+            options={k: v for k, v in (("customTimeouts", r.custom_timeouts), ("deleteBeforeReplace",
+                                                                               r.delete_before_replace),
+                                       ("replaceOnChanges", r.replace_on_changes),
+                                       ("ignoreChanges", r.ignore_changes)) if v})
+    order = _topological(steps)
+    best: dict[str, Optional[str]] = {}
+    for urn in order:
+        s = steps[urn]
+        prev = max(s.depends_on, key=lambda d: steps[d].finish_seconds, default=None)
+        s.wave = 1 + max((steps[d].wave for d in s.depends_on), default=-1)
+        s.finish_seconds = (steps[prev].finish_seconds if prev else 0) + s.awaits.estimate_seconds
+        best[urn] = prev
+    dependents: dict[str, list[str]] = {u: [] for u in steps}
+    for s in steps.values():
+        for d in s.depends_on:
+            dependents[d].append(s.urn)
+    for urn in reversed(order):
+        steps[urn].delete_wave = 1 + max((steps[d].delete_wave for d in dependents[urn]), default=-1)
+    path: list[str] = []
+    cursor = max(steps, key=lambda u: steps[u].finish_seconds, default=None)
+    while cursor:
+        path.append(cursor)
+        cursor = best[cursor]
+    return Plan(stack, steps, list(reversed(path)), _scale_from_zero(recording))
+
+
+def _topological(steps: dict[str, Step]) -> list[str]:
+    order: list[str] = []
+    state: dict[str, int] = {}
+
+    def visit(u: str, trail: list[str]) -> None:
+        if state.get(u) == 2:
+            return
+        if state.get(u) == 1:
+            raise ValueError("dependency cycle: " + " -> ".join(steps[x].label for x in [*trail, u]))
+        state[u] = 1
+        for d in steps[u].depends_on:
+            visit(d, [*trail, u])
+        state[u] = 2
+        order.append(u)
+
+    for u in sorted(steps):
+        visit(u, [])
+    return order
+
+
+def _scale_from_zero(recording: Recording) -> list[dict[str, Any]]:
+    """Per ScaledObject with minReplicaCount 0: a request at zero replicas until its first token."""
+    objects = {(r.inputs.get("kind"), (r.inputs.get("metadata") or {}).get("namespace"),
+                (r.inputs.get("metadata") or {}).get("name")): r for r in recording.resources if r.custom}
+    scrape = [int(str(ep.get("interval", "30s")).rstrip("s"))
+              for r in recording.resources if r.custom and r.inputs.get("kind") == "PodMonitor"
+              for ep in (r.inputs.get("spec") or {}).get("podMetricsEndpoints", [])
+              if "envoy" in (r.inputs.get("metadata") or {}).get("name", "")]
+    out = []
+    for (kind, ns, name), r in sorted(objects.items(), key=lambda kv: str(kv[0])):
+        spec = r.inputs.get("spec") or {}
+        if kind != "ScaledObject" or spec.get("minReplicaCount") != 0:
+            continue
+        target = objects.get(("Deployment", ns, spec["scaleTargetRef"]["name"]))
+        weights = _weights(target) if target else None
+        if weights is None:
+            continue
+        scrape_s, poll_s = (max(scrape) if scrape else 30), int(spec.get("pollingInterval", 30))
+        out.append({"scaledObject": f"{ns}/{name}", "deployment": f"{ns}/{spec['scaleTargetRef']['name']}",
+                    "scrapeSeconds": scrape_s, "pollingSeconds": poll_s,
+                    "nodeLaunchSeconds": timing.GPU_NODE_LAUNCH_SECONDS, "imagePullSeconds": timing.image_pull_seconds(),
+                    "loadSeconds": timing.load_seconds(weights),
+                    "totalSeconds": timing.scale_from_zero_seconds(weights, scrape_s, poll_s)})
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- output
+
+
+def minutes(seconds: Optional[int]) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 120:
+        return f"{seconds}s"
+    h, m = divmod(round(seconds / 60), 60)
+    return f"{h}h{m:02d}m" if h else f"{m}m"
+
+
+def assumptions() -> dict[str, Any]:
+    return {
+        "hubBytesPerSecond": timing.HUB_BYTES_PER_SECOND,
+        "efsReadBytesPerSecond": timing.EFS_READ_BYTES_PER_SECOND,
+        "engineImageBytes": timing.ENGINE_IMAGE_BYTES,
+        "imagePullBytesPerSecond": timing.IMAGE_PULL_BYTES_PER_SECOND,
+        "gpuNodeLaunchSeconds": timing.GPU_NODE_LAUNCH_SECONDS,
+        "engineWarmupSeconds": timing.ENGINE_WARMUP_SECONDS,
+        "podStartSeconds": timing.POD_START_SECONDS,
+        "kubernetesDefaultAwaitSeconds": timing.KUBERNETES_DEFAULT_AWAIT_SECONDS,
+    }
+
+
+def to_json(p: Plan) -> str:
+    steps = sorted(p.steps.values(), key=lambda s: (s.wave, s.label))
+    return json.dumps({
+        "stack": p.stack,
+        "assumptions": assumptions(),
+        "criticalPath": {"totalSeconds": p.critical_path_seconds, "steps": [p.steps[u].label for u in p.critical_path]},
+        "createWaves": [[s.label for s in wave] for wave in p.waves()],
+        "deleteWaves": [[s.label for s in wave] for wave in p.delete_waves()],
+        "scaleFromZero": p.scale_from_zero,
+        "resources": [{
+            "urn": s.urn, "label": s.label, "wave": s.wave, "deleteWave": s.delete_wave,
+            "dependsOn": sorted(p.steps[d].label for d in s.depends_on),
+            "await": asdict(s.awaits), "finishSeconds": s.finish_seconds,
+            "deleteBudgetSeconds": s.delete_budget_seconds, "protect": s.protect, "retainOnDelete": s.retain_on_delete,
+            **s.options,
+        } for s in steps],
+    }, indent=2, sort_keys=False) + "\n"
+
+
+def to_markdown(p: Plan) -> str:
+    a = assumptions()
+    lines = [
+        f"# Rollout plan: {p.stack}",
+        "",
+        "What the real Pulumi engine does with this program (the render's mock engine answers at once). Created in "
+        "waves: a resource starts when everything it depends on is done (its `dependencies`, "
+        "`propertyDependencies` and provider, as the SDK sends them); the engine then waits for it as its provider's "
+        "await rule says, up to the budget, and fails the update past it. Deleted in reverse.",
+        "",
+        "Assumptions (components/llm_tiers/timing.py): Hub download "
+        f"{a['hubBytesPerSecond'] / 1e6:.0f} MB/s per sync Job, EFS read {a['efsReadBytesPerSecond'] / 1e6:.0f} MB/s "
+        f"per replica, engine image {a['engineImageBytes'] / 1e9:.0f} GB pulled at "
+        f"{a['imagePullBytesPerSecond'] / 1e6:.0f} MB/s, GPU node launch {minutes(a['gpuNodeLaunchSeconds'])}, "
+        f"engine warm-up {minutes(a['engineWarmupSeconds'])}.",
+        "",
+        f"## First `pulumi up`: critical path {minutes(p.critical_path_seconds)}",
+        "",
+        "| # | resource | waits for | estimate | budget | done at |",
+        "|---|---|---|---|---|---|",
+    ]
+    for i, urn in enumerate(p.critical_path, 1):
+        s = p.steps[urn]
+        lines.append(f"| {i} | {s.label} | {s.awaits.condition} | {minutes(s.awaits.estimate_seconds)} | "
+                     f"{minutes(s.awaits.budget_seconds)} | {minutes(s.finish_seconds)} |")
+    if p.scale_from_zero:
+        lines += ["", "## Scale from zero: a request at zero replicas until its first token", "",
+                  "| tier Deployment | scrape + KEDA poll | GPU node | image pull | load + warm-up | total |",
+                  "|---|---|---|---|---|---|"]
+        for z in p.scale_from_zero:
+            lines.append(f"| {z['deployment']} | {z['scrapeSeconds'] + z['pollingSeconds']}s | "
+                         f"{minutes(z['nodeLaunchSeconds'])} | {minutes(z['imagePullSeconds'])} | "
+                         f"{minutes(z['loadSeconds'])} | {minutes(z['totalSeconds'])} |")
+    awaited = [s for s in p.steps.values() if s.awaits.budget_seconds is not None]
+    lines += ["", f"## Awaits ({len(awaited)} of {len(p.steps)} resources are waited for)", "",
+              "| resource | waits for | estimate | budget | rule |", "|---|---|---|---|---|"]
+    for s in sorted(awaited, key=lambda s: (-s.awaits.estimate_seconds, s.label)):
+        lines.append(f"| {s.label} | {s.awaits.condition} | {minutes(s.awaits.estimate_seconds)} | "
+                     f"{minutes(s.awaits.budget_seconds)} | {s.awaits.source} |")
+    lines += ["", "## Create waves", ""]
+    for i, wave in enumerate(p.waves()):
+        lines.append(f"{i}. " + ", ".join(s.label for s in wave))
+    protected = sorted(s.label for s in p.steps.values() if s.protect or s.retain_on_delete)
+    lines += ["", "## Delete order (`pulumi destroy`)", "",
+              "Each wave starts when the one before it is gone; Kubernetes objects are deleted with Foreground "
+              "propagation and awaited until gone (finalizers included)." +
+              (f" Protected (destroy stops until `pulumi state unprotect`): {', '.join(protected)}."
+               if protected else " Nothing is protected in this stack."), ""]
+    for i, wave in enumerate(p.delete_waves()):
+        lines.append(f"{i}. " + ", ".join(s.label for s in wave))
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------- references
+
+# AWS resources that other APIs address by name (besides every ARN and ID).
+_NAMED_BY = {"aws:eks/cluster:Cluster", "aws:iam/role:Role", "aws:iam/policy:Policy",
+             "aws:secretsmanager/secret:Secret", "aws:sqs/queue:Queue", "aws:cloudwatch/eventRule:EventRule"}
+# Values that are not references even when they equal a name (tags and labels describe, they do not point).
+_NOT_REFERENCES = {"tags", "labels", "annotations", "tagsAll", "matchLabels", "selector", "podSelector",
+                   "namespaceSelector"}
+# Kubernetes fields that name another object: key -> kind (value is the name), or key -> None (value is a
+# reference object, or a list of them, with ``name`` and optional ``kind``/``namespace``).
+_K8S_NAME_FIELDS = {"namespace": "Namespace", "storageClassName": "StorageClass", "serviceAccountName": "ServiceAccount",
+                    "claimName": "PersistentVolumeClaim", "secretName": "Secret", "existingSecret": "Secret",
+                    "gatewayClassName": "GatewayClass"}
+_K8S_REF_FIELDS = {"scaleTargetRef": None, "nodeClassRef": "EC2NodeClass", "secretStoreRef": None,
+                   "parametersRef": None, "parentRefs": "Gateway", "backendRefs": "Service", "targetRefs": None,
+                   "targetRef": None, "secretKeyRef": "Secret", "configMap": "ConfigMap", "credentialRefs": "Secret",
+                   "configMapKeyRef": "ConfigMap"}
+_CLUSTER_SCOPED = {"Namespace", "StorageClass", "GatewayClass", "ClusterSecretStore", "NodePool", "EC2NodeClass",
+                   "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition"}
+
+
+@dataclass(frozen=True)
+class Reference:
+    resource: str   # label of the resource whose input refers
+    path: str       # input path
+    value: str
+    target: str     # label of the resource it names
+
+
+def _strings(value: Any, path: tuple[str, ...] = ()):
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k not in _NOT_REFERENCES:
+                yield from _strings(v, (*path, str(k)))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _strings(v, (*path, str(i)))
+    elif isinstance(value, str):
+        yield path, value
+        if value[:1] in "[{":
+            try:
+                yield from _strings(json.loads(value), (*path, "<json>"))
+            except ValueError:
+                pass
+
+
+def _k8s_refs(value: Any, namespace: Optional[str], path: tuple[str, ...] = ()):
+    """(path, kind, namespace or None for cluster-scoped, name) of every object reference in a manifest."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k in _NOT_REFERENCES:
+                continue
+            p = (*path, k)
+            if k in _K8S_NAME_FIELDS and isinstance(v, str) and not (k == "namespace" and path[-1:] != ("metadata",)):
+                kind = _K8S_NAME_FIELDS[k]
+                yield p, kind, None if kind in _CLUSTER_SCOPED else namespace, v
+            elif k in _K8S_REF_FIELDS:
+                for i, ref in enumerate(v if isinstance(v, list) else [v]):
+                    if isinstance(ref, dict) and isinstance(ref.get("name"), str):
+                        kind = ref.get("kind") or _K8S_REF_FIELDS[k]
+                        if kind:
+                            ns = None if kind in _CLUSTER_SCOPED else ref.get("namespace", namespace)
+                            yield (*p, str(i)), kind, ns, ref["name"]
+            else:
+                yield from _k8s_refs(v, namespace, p)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _k8s_refs(v, namespace, (*path, str(i)))
+
+
+def unordered_references(p: Plan, recording: Recording) -> list[Reference]:
+    """Inputs that name another resource of the program (its ARN, ID or name, or a Kubernetes object it
+    creates) without depending on it: the engine may create the two in parallel, or delete the named one
+    first. The general form of "a name passed as a plain string adds no ordering edge"."""
+    steps = {r.urn: r for r in nodes(recording)}
+    by_identity: dict[str, set[str]] = {}
+    objects: dict[tuple[str, Optional[str], str], set[str]] = {}
+    for r in steps.values():
+        if r.type.startswith("aws:"):
+            ids = {r.outputs.get("arn"), r.id if r.id and r.id != "none" else None}
+            if r.type in _NAMED_BY:
+                ids.add(r.outputs.get("name"))
+            for v in ids:
+                if isinstance(v, str) and len(v) >= 4:
+                    by_identity.setdefault(v, set()).add(r.urn)
+        kind = kubernetes_kind(r)
+        if kind:
+            meta = r.inputs.get("metadata") or {}
+            ns = None if kind in _CLUSTER_SCOPED else meta.get("namespace", "default")
+            objects.setdefault((kind, ns, meta.get("name", "")), set()).add(r.urn)
+            if kind == "ExternalSecret":  # it creates the Secret it targets
+                target = (r.inputs.get("spec") or {}).get("target", {}).get("name")
+                objects.setdefault(("Secret", ns, target), set()).add(r.urn)
+    found: list[Reference] = []
+
+    def check(r: RecordedResource, path: tuple[str, ...], value: str, targets: set[str]) -> None:
+        if value in (r.outputs.get("name"), r.outputs.get("arn"), r.id):
+            return  # its own name (two resources may share a name, e.g. the cluster and its queue)
+        targets = targets - {r.urn}
+        if targets and not targets & (p.ancestors(r.urn) | set()):
+            found.append(Reference(label(r), ".".join(path), value, ", ".join(sorted(p.steps[t].label for t in targets))))
+
+    for r in steps.values():
+        for path, value in _strings(r.inputs):
+            if value in by_identity:
+                check(r, path, value, by_identity[value])
+        kind = kubernetes_kind(r)
+        if kind or r.type == HELM_RELEASE:
+            default_ns = ((r.inputs.get("metadata") or {}).get("namespace") if kind else r.inputs.get("namespace"))
+            body = r.inputs.get("values") if r.type == HELM_RELEASE else r.inputs
+            if r.type == HELM_RELEASE and default_ns:
+                check(r, ("namespace",), default_ns, objects.get(("Namespace", None, default_ns), set()))
+            for path, ref_kind, ns, name in _k8s_refs(body or {}, default_ns or "default"):
+                check(r, path, name, objects.get((ref_kind, ns, name), set()))
+    return found

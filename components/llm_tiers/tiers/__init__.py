@@ -1,0 +1,1 @@
+"""Model tiers: the TGI engine, capacity planner, models lock, manifests and the weight sync."""

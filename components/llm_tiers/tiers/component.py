@@ -1,0 +1,195 @@
+"""ModelTier: one model tier on a GPU class — weights PVC + sync Job per release, TGI Deployment(s),
+Service (the blue/green switch), PodDisruptionBudget, NetworkPolicy and ServiceAccounts.
+
+A thin ComponentResource over ``tier_manifests`` (pure). Pass the cluster's Kubernetes provider in
+``opts.providers``. The Deployment of a release waits for its sync Job (Pulumi awaits Job completion), so
+pods start only on a complete, verified cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from llm_tiers import naming
+from llm_tiers.tiers import checks as tier_checks
+from llm_tiers.tiers import manifests as tm
+from llm_tiers import timing
+from llm_tiers import versions
+from llm_tiers.config.schema import ConfigError, TierConfig
+from llm_tiers.tiers.models_lock import ModelLockEntry
+
+
+class TierArgsError(ValueError):
+    pass
+
+
+def _snake(key: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in key)
+
+
+@dataclass(frozen=True)
+class ModelTierArgs:
+    """Inputs of :class:`ModelTier`."""
+
+    tier: TierConfig
+    """The tier (one entry of the ``tiers`` config section)."""
+    lock: ModelLockEntry
+    """Models-lock entry of the tier's live model (revision, files, sizes)."""
+    instance_types: Sequence[str]
+    """Instance types of the tier's GPU class (sizes the pod's CPU and memory requests)."""
+    candidate_lock: Optional[ModelLockEntry] = None
+    """Models-lock entry of the candidate's model; required when the tier has a candidate."""
+    namespace: str = naming.TIERS_NAMESPACE
+    """Where every object of the tier is created."""
+    storage_class: str = "efs-weights"
+    """ReadWriteMany StorageClass for the weights cache (``cluster.weights_storage_class``)."""
+    hf_token_secret: Optional[str] = None
+    """Kubernetes Secret (key HF_TOKEN) in ``namespace`` for the sync Job; None for public models."""
+    sync_node_selector: dict[str, str] = field(default_factory=dict)
+    """Where the (CPU-only) sync Job runs, e.g. the system node group."""
+    gateway_namespace: str = naming.ENVOY_GATEWAY_NAMESPACE
+    """Where the gateway's proxy pods run: only they (and the monitoring namespace) may open HTTP connections
+    to the tier."""
+    gateway_pod_labels: dict[str, str] = field(default_factory=lambda: dict(naming.ENVOY_PROXY_LABELS))
+    """Labels of the gateway's proxy pods in ``gateway_namespace`` (only they are admitted); empty: every pod
+    of that namespace."""
+    monitoring_namespace: str = "monitoring"
+    """Where Prometheus runs (admitted by the NetworkPolicy for /metrics)."""
+    otlp_endpoint: Optional[str] = None
+    """OTLP endpoint when tracing is on."""
+    image: str = versions.IMAGES["tgi"]
+    """Engine image (default: the pinned TGI image)."""
+    run_as_user: Optional[int] = None
+    """UID (and GID) to run the engine and sync containers as, for an image that can run as non-root (a derived
+    TGI image with its Python outside /root). None: UID 0, because the pinned TGI image cannot run as any other
+    user (docs/components/model-tier.md, "Security"); every other hardening applies either way."""
+    autoscaling: bool = True
+    """Create a KEDA ScaledObject per release and a PodMonitor (needs KEDA and the Prometheus operator, e.g.
+    the Observability component); False: fixed ``replicas.min`` and no monitoring objects."""
+    prometheus_url: str = "http://kube-prometheus-stack-prometheus.monitoring.svc:9090"
+    """Prometheus that KEDA queries for the recorded tier signals."""
+    gateway_proxy_namespace_label: str = naming.GATEWAY_NAMESPACE
+    """Namespace of the gateway's routes (Envoy cluster names carry it), for the scale-from-zero trigger."""
+    depends_on: Sequence[pulumi.Resource] = ()
+    """Create after these (namespace, secret sync, GPU capacity)."""
+    allowed_licenses: Optional[Sequence[str]] = None
+    """Hub licenses the tier's models may carry (the stack's ``modelPolicy.allowedLicenses``); None: any."""
+
+
+class ModelTier(pulumi.ComponentResource):
+    """A tier of TGI on a GPU class. See docs/components/model-tier.md."""
+
+    service_name: str
+    """Name of the tier's Service (its stable in-cluster address)."""
+    service_url: str
+    """In-cluster URL of the tier's OpenAI-compatible API (``http://<tier>.<namespace>.svc/v1``)."""
+    deployments: dict[str, k8s.apps.v1.Deployment]
+    """Deployment per release (``live``, and ``candidate`` when configured)."""
+    service: k8s.core.v1.Service
+    """The tier's Service (routes to the tier should depend on it)."""
+    serving: dict[str, str]
+    """The release the Service sends traffic to: ``release``, ``model``, ``revision``, ``engine``, ``image``."""
+
+    def __init__(self, resource_name: str, args: ModelTierArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        # The stack loader's checks, on these args, before anything is registered (a composed tier does not
+        # go through the loader): raises ConfigError listing every problem at its ``tier.*`` path.
+        try:
+            tier_checks.check(args.tier, args.lock, list(args.instance_types), args.candidate_lock,
+                              has_token=args.hf_token_secret is not None, allowed_licenses=args.allowed_licenses)
+        except ConfigError as exc:
+            raise pulumi.RunError(str(exc)) from None  # the message, not a traceback (as the stack loader does)
+        super().__init__(naming.type_token("ModelTier"), resource_name, None, opts)
+        t, ns = args.tier, args.namespace
+        releases = [tm.Release("live", t.model_id, args.lock, args.image, tuple(t.extra_args))]
+        if t.candidate is not None:
+            if args.candidate_lock is None:
+                raise TierArgsError(f"tier {t.name}: the candidate needs its models-lock entry (candidate_lock)")
+            c = t.candidate
+            releases.append(tm.Release("candidate", c.model_id or t.model_id, args.candidate_lock, c.image or args.image,
+                                       tuple(c.extra_args if c.extra_args is not None else t.extra_args)))
+
+        def create(kind_cls: Any, res: str, manifest: dict, depends_on: Sequence[pulumi.Resource] = (),
+                   await_seconds: Optional[tuple[int, int]] = None, ignore_changes: Optional[list[str]] = None) -> Any:
+            # Top-level fields become the SDK's keyword arguments; nested dicts go through as Kubernetes spells them.
+            body = {_snake(k): v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
+            timeouts = (pulumi.CustomTimeouts(create=timing.duration(await_seconds[0]),
+                                              update=timing.duration(await_seconds[1]))
+                        if await_seconds else None)
+            return kind_cls(f"{resource_name}-{res}", **body,
+                            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *depends_on],
+                                                        custom_timeouts=timeouts, ignore_changes=ignore_changes))
+
+        script = resources.files("llm_tiers.tiers.scripts").joinpath(tm.SYNC_SCRIPT_KEY).read_text()
+        script_cm = f"{t.name}-weights-sync"
+        cm = k8s.core.v1.ConfigMap(
+            f"{resource_name}-sync-script",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=script_cm, namespace=ns, labels=tm.labels(t, None, "weights-sync")),
+            data={tm.SYNC_SCRIPT_KEY: script},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)))
+        sync_sa = create(k8s.core.v1.ServiceAccount, "sync-sa",
+                         tm.service_account(tm.object_name(t.name, "", "weights-sync"), ns, t, "weights-sync"))
+        server_sa = create(k8s.core.v1.ServiceAccount, "server-sa",
+                           tm.service_account(tm.object_name(t.name, "", "server"), ns, t, "server"))
+
+        self.deployments = {}
+        syncs: dict[str, pulumi.Resource] = {}
+        budgets: dict[str, timing.DeploymentBudget] = {}
+        for rel in releases:
+            key, weights = tm.cache_key(rel), rel.lock.weights_bytes
+            if key not in syncs:
+                # One cache and one sync Job per revision, named by it: releases of the same revision share
+                # them, and promoting a candidate re-creates neither. The claim's size is never updated in
+                # place (a PVC cannot shrink; the EFS driver cannot expand one).
+                pvc = create(k8s.core.v1.PersistentVolumeClaim, f"weights-{key}",
+                             tm.weights_pvc(t, rel, ns, args.storage_class),
+                             ignore_changes=["spec.resources.requests.storage"])
+                sync = timing.sync_await_seconds(weights)
+                syncs[key] = create(k8s.batch.v1.Job, f"sync-{key}",
+                                    tm.sync_job(t, rel, ns, script_cm, args.hf_token_secret, args.sync_node_selector,
+                                                args.run_as_user),
+                                    depends_on=[pvc, cm, sync_sa], await_seconds=(sync, sync))
+            budgets[rel.name] = timing.deployment_await(weights, t.replicas.max)
+            self.deployments[rel.name] = create(
+                k8s.apps.v1.Deployment, rel.name,
+                tm.deployment(t, rel, ns, list(args.instance_types), args.otlp_endpoint, args.autoscaling,
+                              args.run_as_user),
+                depends_on=[syncs[key], server_sa],
+                await_seconds=(budgets[rel.name].create_seconds, budgets[rel.name].update_seconds))
+            create(k8s.policy.v1.PodDisruptionBudget, f"{rel.name}-pdb", tm.pdb(t, rel, ns))
+            if args.autoscaling:
+                so = tm.scaled_object(t, rel, ns, args.prometheus_url, args.gateway_proxy_namespace_label)
+                k8s.apiextensions.CustomResource(
+                    f"{resource_name}-{rel.name}-scaler", api_version=so["apiVersion"], kind=so["kind"],
+                    metadata=so["metadata"], spec=so["spec"],
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[self.deployments[rel.name]]))
+
+        # The switch moves only once the release it points at is available (its Deployment is awaited first);
+        # the Service's own await then sees ready endpoints, or waits for a replica that is still starting.
+        serving = budgets[t.serve].create_seconds
+        self.service = create(k8s.core.v1.Service, "service", tm.service(t, ns), depends_on=[self.deployments[t.serve]],
+                              await_seconds=(serving, serving))
+        if args.autoscaling:
+            pm = tm.pod_monitor(t, ns)
+            k8s.apiextensions.CustomResource(
+                f"{resource_name}-pod-monitor", api_version=pm["apiVersion"], kind=pm["kind"], metadata=pm["metadata"],
+                spec=pm["spec"], opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)))
+        create(k8s.networking.v1.NetworkPolicy, "network-policy",
+               tm.network_policy(t, ns, args.gateway_namespace, args.monitoring_namespace, bool(args.otlp_endpoint),
+                                 args.gateway_pod_labels))
+        create(k8s.networking.v1.NetworkPolicy, "sync-network-policy", tm.sync_network_policy(t, ns))
+
+        self.service_name = t.name
+        self.service_url = f"http://{t.name}.{ns}.svc/v1"
+        serving = next(r for r in releases if r.name == t.serve)
+        self.serving = {"release": serving.name, "model": serving.model_id, "revision": serving.lock.revision,
+                        "engine": t.engine, "image": serving.image}
+        self.register_outputs({"serviceName": self.service_name, "serviceUrl": self.service_url,
+                               "serving": self.serving,
+                               "releases": {r.name: {"model": r.model_id, "revision": r.lock.revision}
+                                            for r in releases}})

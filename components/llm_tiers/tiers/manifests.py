@@ -1,0 +1,452 @@
+"""Kubernetes manifests of one model tier (pure dicts): weights PVC, sync Job, TGI Deployment, Service,
+PodDisruptionBudget, NetworkPolicy, ServiceAccounts. ``ModelTier`` turns them into resources.
+
+Facts these manifests rely on (DESIGN.md section 4): TGI serves HTTP, /health and /metrics on its --port
+(8080 here; the Service keeps port 80) once weights are loaded (the port is closed before), drains for up to
+90 s twice on SIGTERM, reads HOSTNAME and <SERVICE>_PORT from the environment (hence explicit
+--hostname/--port and no service links), and needs a memory-backed /dev/shm for multi-GPU.
+
+Hardening (checkov runs on every render, tests/test_checkov.py): read-only root filesystems with an
+``emptyDir`` for scratch, every capability dropped, no privilege escalation, the HF token as a mounted file.
+What TGI 3.3.6 writes outside /data and /dev/shm (launcher/src/main.rs, server/, tgi-entrypoint.sh): the
+shard sockets ``/tmp/text-generation-server-<rank>`` (--shard-uds-path), and the caches Triton, CUDA,
+FlashInfer and outlines keep under $HOME; ``HOME=/tmp`` puts those on the scratch volume. ``ldconfig`` in
+the entrypoint cannot write /etc/ld.so.cache and says "not a big deal" (the image's LD_LIBRARY_PATH already
+points at libpython). The image cannot run as non-root (security_exceptions.TGI_ROOT).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from llm_tiers.tiers import capacity
+from llm_tiers.gpu import catalog as gpu_catalog
+from llm_tiers.gpu import karpenter
+from llm_tiers import naming
+from llm_tiers import security as security_exceptions
+from llm_tiers.cluster import system_capacity as sc
+from llm_tiers.tiers import tgi
+from llm_tiers import timing
+from llm_tiers.config.schema import TierConfig
+from llm_tiers.tiers.models_lock import ModelLockEntry
+
+GIB = 2**30
+SYNC_SCRIPT_KEY = "sync_weights.py"
+TIER_LABEL = f"{naming.LABEL_DOMAIN}/tier"
+RELEASE_LABEL = f"{naming.LABEL_DOMAIN}/release"
+COMPONENT_LABEL = f"{naming.LABEL_DOMAIN}/component"
+# TGI drains for up to 90 s, twice (launcher, then shards): the grace period must exceed both, plus preStop.
+PRESTOP_SECONDS = 15
+TERMINATION_GRACE_SECONDS = 2 * 90 + PRESTOP_SECONDS + 15
+# How many bytes a release syncs and loads (read by the rollout plan's estimates, components/llm_tiers/testing/rollout.py).
+WEIGHTS_BYTES_ANNOTATION = f"{naming.LABEL_DOMAIN}/weights-bytes"
+# Deadlines, probe windows and await budgets come from components/llm_tiers/timing.py (one set of assumptions).
+SCRATCH_DIR = "/tmp"
+SCRATCH_LIMIT = "4Gi"   # shard sockets and JIT caches (Triton, CUDA, FlashInfer): small, rebuilt on restart
+HF_TOKEN_DIR = "/var/run/secrets/huggingface"
+HF_TOKEN_FILE = "token"
+SERVICE_PORT = 80       # the tier Service's port (routes and clients); it targets the container's "http" port
+# Every finding checkov raises on a TGI container that has no real fix (security_exceptions.SKIPS).
+_TGI_SKIPS_ROOT = ("CKV_K8S_23", "CKV_K8S_40")
+_TGI_SKIPS = ("CKV_K8S_43", "CKV_K8S_15")
+
+
+@dataclass(frozen=True)
+class Release:
+    """One deployable release of a tier: ``live`` or ``candidate``."""
+
+    name: str  # "live" | "candidate"
+    model_id: str
+    lock: ModelLockEntry
+    image: str
+    extra_args: tuple[str, ...]
+
+
+def object_name(tier: str, release: str, suffix: str = "") -> str:
+    base = f"{tier}-{release}" if release else tier
+    return f"{base}-{suffix}" if suffix else base
+
+
+def labels(tier: TierConfig, release: Optional[str], component: str) -> dict[str, str]:
+    out = naming.k8s_labels("tgi", tier.name, **{TIER_LABEL: tier.name, COMPONENT_LABEL: component})
+    if release:
+        out[RELEASE_LABEL] = release
+    return out
+
+
+def selector(tier: TierConfig, release: str) -> dict[str, str]:
+    return {TIER_LABEL: tier.name, RELEASE_LABEL: release, COMPONENT_LABEL: "server"}
+
+
+def cache_key(release: Release) -> str:
+    """What a weights cache holds, in its name: the model's revision (a commit of one repository, so it names
+    the model too). Live and candidate releases of the same revision share one cache and one sync Job, and
+    promoting a candidate renames nothing, so nothing is downloaded twice."""
+    return release.lock.revision[:10]
+
+
+def weights_claim_name(tier: TierConfig, release: Release) -> str:
+    return f"{tier.name}-weights-{cache_key(release)}"
+
+
+def sync_job_name(tier: TierConfig, release: Release) -> str:
+    return f"{tier.name}-sync-{cache_key(release)}"
+
+
+def pvc_size_gib(lock: ModelLockEntry) -> int:
+    """Weights plus 25% headroom (EFS does not enforce it, but it documents intent and quota tooling reads it)."""
+    # A manual lock entry may lack some sizes: its weightsBytes (the index's tensor total) is the floor.
+    total = max(sum(f.size or 0 for f in lock.files), lock.weights_bytes)
+    return max(1, math.ceil(total * 1.25 / GIB))
+
+
+def pod_resources(tier: TierConfig, instance_types: list[str]) -> dict[str, Any]:
+    """CPU and memory a replica requests: its GPU share of the smallest instance type in the class, less
+    room for the kubelet and daemon sets (``capacity.replica_requests``); GPUs requested = limited."""
+    cpu, memory_gib = capacity.replica_requests([gpu_catalog.lookup(t) for t in instance_types], tier.gpus_per_replica)
+    gpus = str(tier.gpus_per_replica)
+    return {"requests": {"cpu": str(cpu), "memory": f"{memory_gib}Gi", karpenter.GPU_RESOURCE: gpus},
+            "limits": {"memory": f"{memory_gib}Gi", karpenter.GPU_RESOURCE: gpus}}
+
+
+def _cache_annotations(release: Release) -> dict[str, str]:
+    return {f"{naming.LABEL_DOMAIN}/model": release.model_id, f"{naming.LABEL_DOMAIN}/revision": release.lock.revision,
+            WEIGHTS_BYTES_ANNOTATION: str(release.lock.weights_bytes)}
+
+
+def weights_pvc(tier: TierConfig, release: Release, namespace: str, storage_class: str) -> dict[str, Any]:
+    """The release's weights cache (RWX on EFS), named by what it holds (``cache_key``). A PVC's size cannot
+    shrink and the EFS driver cannot expand one (it implements no ControllerExpandVolume): a new revision is
+    a new claim, never a resize. EFS ignores the size; it documents intent."""
+    return {
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "metadata": {"name": weights_claim_name(tier, release), "namespace": namespace,
+                     "labels": labels(tier, None, "weights"), "annotations": _cache_annotations(release)},
+        "spec": {"accessModes": ["ReadWriteMany"], "storageClassName": storage_class,
+                 "resources": {"requests": {"storage": f"{pvc_size_gib(release.lock)}Gi"}}},
+    }
+
+
+def sync_job(tier: TierConfig, release: Release, namespace: str, script_config_map: str,
+             hf_token_secret: Optional[str], node_selector: dict[str, str],
+             run_as_user: Optional[int] = None) -> dict[str, Any]:
+    """The Job that fills the weights PVC. Its name carries the revision: a new revision is a new Job.
+
+    The engine waits for it to complete, past its own ``activeDeadlineSeconds`` (timing.py), and
+    ``pulumi.com/replaceUnready`` makes the next ``pulumi up`` replace a Job that failed (say, on a revoked
+    token), instead of leaving the failed one in place forever."""
+    lock = release.lock
+    files = [{"path": f.path, "size": f.size} for f in lock.files]
+    env = [{"name": "HF_HOME", "value": tgi.CACHE_DIR}, {"name": "HF_HUB_DISABLE_TELEMETRY", "value": "1"},
+           {"name": "HOME", "value": SCRATCH_DIR}]
+    mounts = [{"name": "weights", "mountPath": tgi.CACHE_DIR},
+              {"name": "scripts", "mountPath": "/scripts", "readOnly": True},
+              {"name": "scratch", "mountPath": SCRATCH_DIR}]
+    volumes: list[dict[str, Any]] = [
+        {"name": "weights", "persistentVolumeClaim": {"claimName": weights_claim_name(tier, release)}},
+        {"name": "scripts", "configMap": {"name": script_config_map}},
+        {"name": "scratch", "emptyDir": {"sizeLimit": SCRATCH_LIMIT}},
+    ]
+    if hf_token_secret:
+        # A file, not an environment variable (env leaks into crash dumps and `kubectl describe`):
+        # huggingface_hub and the sync script read HF_TOKEN_PATH.
+        env.append({"name": "HF_TOKEN_PATH", "value": f"{HF_TOKEN_DIR}/{HF_TOKEN_FILE}"})
+        mounts.append({"name": "hf-token", "mountPath": HF_TOKEN_DIR, "readOnly": True})
+        volumes.append({"name": "hf-token", "secret": {"secretName": hf_token_secret, "defaultMode": 0o400,
+                                                        "items": [{"key": "HF_TOKEN", "path": HF_TOKEN_FILE}]}})
+    return {
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": sync_job_name(tier, release), "namespace": namespace,
+                     "labels": labels(tier, None, "weights-sync"),
+                     "annotations": {**_cache_annotations(release), naming.REPLACE_UNREADY: "true",
+                                     **_skips(run_as_user)}},
+        "spec": {
+            "backoffLimit": 4,
+            "activeDeadlineSeconds": timing.sync_deadline_seconds(lock.weights_bytes),
+            "template": {
+                "metadata": {"labels": labels(tier, None, "weights-sync")},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "serviceAccountName": object_name(tier.name, "", "weights-sync"),
+                    "automountServiceAccountToken": False,
+                    "enableServiceLinks": False,
+                    "nodeSelector": node_selector,
+                    "securityContext": _pod_security(run_as_user),
+                    "containers": [{
+                        "name": "sync",
+                        "image": release.image,
+                        "command": ["python", f"/scripts/{SYNC_SCRIPT_KEY}"],
+                        "args": ["--model-id", release.model_id, "--revision", lock.revision,
+                                 "--files", json.dumps(files, separators=(",", ":")),
+                                 "--cache-dir", f"{tgi.CACHE_DIR}/hub"],
+                        "env": env,
+                        # Runs on the system nodes: counted by the system capacity check (the CPU limit keeps a
+                        # download from starving the controllers beside it).
+                        "resources": sc.WEIGHT_SYNC.resources(),
+                        "securityContext": _container_security(),
+                        # Exits by itself; "alive" is the Job's activeDeadlineSeconds.
+                        "volumeMounts": mounts,
+                    }],
+                    "volumes": volumes,
+                },
+            },
+        },
+    }
+
+
+def tgi_settings(tier: TierConfig, release: Release, otlp_endpoint: Optional[str]) -> tgi.TgiSettings:
+    return tgi.TgiSettings(
+        model_id=release.model_id, revision=release.lock.revision, max_input_tokens=tier.max_input_tokens,
+        max_total_tokens=tier.max_total_tokens, num_shard=tier.gpus_per_replica,
+        max_batch_prefill_tokens=tier.max_batch_prefill_tokens, max_concurrent_requests=tier.max_concurrent_requests,
+        quantize=tier.quantize, dtype=tier.dtype, trust_remote_code=tier.trust_remote_code,
+        otlp_endpoint=otlp_endpoint, otlp_service_name=tier.name if otlp_endpoint else None,
+        extra_args=release.extra_args)
+
+
+def _container_security() -> dict[str, Any]:
+    return {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}}
+
+
+def _pod_security(run_as_user: Optional[int]) -> dict[str, Any]:
+    """The pinned TGI image runs only as root (security_exceptions.TGI_ROOT); with ``run_as_user`` (an image
+    that can) the pod runs as that UID/GID, and ``fsGroup`` makes its emptyDirs and secret files its own."""
+    out: dict[str, Any] = {"seccompProfile": {"type": "RuntimeDefault"}}
+    if run_as_user is not None:
+        out.update(runAsNonRoot=True, runAsUser=run_as_user, runAsGroup=run_as_user, fsGroup=run_as_user)
+    return out
+
+
+def _skips(run_as_user: Optional[int], *more: str) -> dict[str, str]:
+    return security_exceptions.annotations(*(() if run_as_user is not None else _TGI_SKIPS_ROOT), *_TGI_SKIPS, *more)
+
+
+def deployment(tier: TierConfig, release: Release, namespace: str, instance_types: list[str],
+               otlp_endpoint: Optional[str] = None, autoscaled: bool = True,
+               run_as_user: Optional[int] = None) -> dict[str, Any]:
+    """The release's Deployment. When ``autoscaled``, ``replicas`` is left to KEDA's HPA (a value here would
+    reset the autoscaler's choice on every deploy); otherwise it is ``replicas.min`` (at least 1)."""
+    probe = {"httpGet": {"path": "/health", "port": "http"}}
+    sched = karpenter.tier_scheduling(tier.gpu_class)
+    env = [
+        {"name": "HF_HOME", "value": tgi.CACHE_DIR},
+        # Serving pods never call the Hub and hold no token: weights come only from the synced cache.
+        {"name": "HF_HUB_OFFLINE", "value": "1"},
+        {"name": "HF_HUB_DISABLE_TELEMETRY", "value": "1"},
+        # Triton, CUDA, FlashInfer and outlines keep JIT caches under $HOME: on the scratch volume, as the root
+        # filesystem is read-only.
+        {"name": "HOME", "value": SCRATCH_DIR},
+    ]
+    if otlp_endpoint:
+        env.append({"name": "OTEL_RESOURCE_ATTRIBUTES",
+                    "value": f"inference.backend=tgi,model_id={release.model_id},tier={tier.name}"})
+    shm = "2Gi" if tier.gpus_per_replica > 1 else "1Gi"
+    pod_labels = {**labels(tier, release.name, "server"), **selector(tier, release.name)}
+    return {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": object_name(tier.name, release.name), "namespace": namespace,
+                     "labels": labels(tier, release.name, "server"),
+                     "annotations": {**_cache_annotations(release),
+                                     **({f"{naming.LABEL_DOMAIN}/max-context": str(release.lock.max_position_embeddings)}
+                                        if release.lock.max_position_embeddings else {}),
+                                     **_skips(run_as_user, "CKV_K8S_11")}},
+        "spec": {
+            **({} if autoscaled else {"replicas": max(tier.replicas.min, 1)}),
+            "revisionHistoryLimit": 5,
+            # One replica on a fresh GPU node (launch, image pull, weight load, warm-up), with head room.
+            "progressDeadlineSeconds": timing.progress_deadline_seconds(release.lock.weights_bytes),
+            "selector": {"matchLabels": selector(tier, release.name)},
+            # A new GPU pod must be ready before an old one goes: capacity never dips during a rollout.
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+            "template": {
+                "metadata": {"labels": pod_labels,
+                             "annotations": {f"{naming.LABEL_DOMAIN}/model": release.model_id,
+                                             f"{naming.LABEL_DOMAIN}/revision": release.lock.revision}},
+                "spec": {
+                    "serviceAccountName": object_name(tier.name, "", "server"),
+                    "automountServiceAccountToken": False,
+                    "enableServiceLinks": False,
+                    "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
+                    "nodeSelector": sched["nodeSelector"],
+                    "tolerations": sched["tolerations"],
+                    "securityContext": _pod_security(run_as_user),
+                    "topologySpreadConstraints": [
+                        {"maxSkew": 1, "topologyKey": key, "whenUnsatisfiable": "ScheduleAnyway",
+                         "labelSelector": {"matchLabels": selector(tier, release.name)}}
+                        for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")],
+                    "containers": [{
+                        "name": "tgi",
+                        "image": release.image,
+                        "args": tgi.args(tgi_settings(tier, release, otlp_endpoint)),
+                        "env": env,
+                        "ports": [{"name": "http", "containerPort": tgi.HTTP_PORT, "protocol": "TCP"}],
+                        "resources": pod_resources(tier, instance_types),
+                        # The port opens only after weights are loaded and warmed up.
+                        "startupProbe": {**probe, "periodSeconds": timing.STARTUP_PERIOD_SECONDS,
+                                         "failureThreshold": timing.startup_failure_threshold(
+                                             release.lock.weights_bytes)},
+                        "readinessProbe": {**probe, "periodSeconds": 5, "timeoutSeconds": 3, "failureThreshold": 2},
+                        "livenessProbe": {**probe, "periodSeconds": 15, "timeoutSeconds": 5, "failureThreshold": 4},
+                        # Let the gateway and endpoints stop routing here before TGI starts draining.
+                        "lifecycle": {"preStop": {"sleep": {"seconds": PRESTOP_SECONDS}}},
+                        # Port 8080 needs no capability back. The cache stays writable: TGI's download-weights
+                        # step runs at every start (offline here) and huggingface_hub may keep lock files there.
+                        "securityContext": _container_security(),
+                        "volumeMounts": [{"name": "weights", "mountPath": tgi.CACHE_DIR},
+                                         {"name": "shm", "mountPath": "/dev/shm"},
+                                         {"name": "scratch", "mountPath": SCRATCH_DIR}],
+                    }],
+                    "volumes": [
+                        {"name": "weights", "persistentVolumeClaim": {"claimName": weights_claim_name(tier, release)}},
+                        {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": shm}},
+                        {"name": "scratch", "emptyDir": {"sizeLimit": SCRATCH_LIMIT}},
+                    ],
+                },
+            },
+        },
+    }
+
+
+def service(tier: TierConfig, namespace: str) -> dict[str, Any]:
+    """The tier's stable address; ``serve`` picks which release's pods it sends to (the blue/green switch)."""
+    return {
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": tier.name, "namespace": namespace, "labels": labels(tier, None, "server")},
+        "spec": {"type": "ClusterIP", "selector": selector(tier, tier.serve),
+                 "ports": [{"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}]},
+    }
+
+
+def pdb(tier: TierConfig, release: Release, namespace: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+        "metadata": {"name": object_name(tier.name, release.name), "namespace": namespace,
+                     "labels": labels(tier, release.name, "server")},
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector(tier, release.name)},
+                 "unhealthyPodEvictionPolicy": "AlwaysAllow"},
+    }
+
+
+def _dns_egress() -> dict[str, Any]:
+    return {"to": [naming.namespace_peer("kube-system")],
+            "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}
+
+
+def network_policy(tier: TierConfig, namespace: str, gateway_namespace: str, monitoring_namespace: str,
+                   allow_otlp: bool, gateway_pod_labels: Optional[dict[str, str]] = None) -> dict[str, Any]:
+    """Serving pods accept HTTP only from the gateway's proxy pods and Prometheus's namespace, and talk only
+    to DNS (and the OTLP collector when tracing is on)."""
+    ns = naming.namespace_peer
+    http = [{"port": "http", "protocol": "TCP"}]
+    gateway = {**ns(gateway_namespace), **({"podSelector": {"matchLabels": dict(gateway_pod_labels)}}
+                                           if gateway_pod_labels else {})}
+    egress = [_dns_egress()]
+    if allow_otlp:
+        egress.append({"ports": [{"port": 4317, "protocol": "TCP"}, {"port": 4318, "protocol": "TCP"}]})
+    return {
+        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"name": tier.name, "namespace": namespace, "labels": labels(tier, None, "server")},
+        "spec": {
+            "podSelector": {"matchLabels": {TIER_LABEL: tier.name, COMPONENT_LABEL: "server"}},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [{"from": [gateway], "ports": http},
+                        {"from": [ns(monitoring_namespace)], "ports": http}],
+            "egress": egress,
+        },
+    }
+
+
+def sync_network_policy(tier: TierConfig, namespace: str) -> dict[str, Any]:
+    """Weight-sync pods serve nothing (no ingress) and reach only DNS and HTTPS (the Hub and its CDN)."""
+    return {
+        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"name": object_name(tier.name, "", "weights-sync"), "namespace": namespace,
+                     "labels": labels(tier, None, "weights-sync")},
+        "spec": {
+            "podSelector": {"matchLabels": {TIER_LABEL: tier.name, COMPONENT_LABEL: "weights-sync"}},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [],
+            "egress": [_dns_egress(), {"ports": [{"port": 443, "protocol": "TCP"}]}],
+        },
+    }
+
+
+def service_account(name: str, namespace: str, tier: TierConfig, component: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": name, "namespace": namespace, "labels": labels(tier, None, component)},
+            "automountServiceAccountToken": False}
+
+
+def pod_monitor(tier: TierConfig, namespace: str) -> dict[str, Any]:
+    """Scrape TGI's /metrics on its HTTP port and attribute every series to tier, release, model and engine."""
+    meta = "__meta_kubernetes_pod_"
+    return {
+        "apiVersion": "monitoring.coreos.com/v1", "kind": "PodMonitor",
+        "metadata": {"name": tier.name, "namespace": namespace, "labels": labels(tier, None, "server")},
+        "spec": {
+            "selector": {"matchLabels": {TIER_LABEL: tier.name, COMPONENT_LABEL: "server"}},
+            "podMetricsEndpoints": [{
+                "port": "http", "path": "/metrics", "interval": "15s",
+                "relabelings": [
+                    {"action": "replace", "targetLabel": "tier", "replacement": tier.name},
+                    {"action": "replace", "sourceLabels": [f"{meta}label_llm_tiers_io_release"], "targetLabel": "release"},
+                    {"action": "replace", "sourceLabels": [f"{meta}annotation_llm_tiers_io_model"],
+                     "targetLabel": "model_id"},
+                    {"action": "replace", "targetLabel": "engine", "replacement": "tgi"},
+                ],
+            }],
+        },
+    }
+
+
+def gateway_wake_query(tier: TierConfig, gateway_namespace: str) -> str:
+    """Requests reaching the gateway for this tier, counted even while the tier has no pod (Envoy then
+    records them as 'no healthy upstream'): the signal that wakes a scaled-to-zero tier."""
+    cluster = f'envoy_cluster_name=~"httproute/{gateway_namespace}/{tier.name}/rule/.*"'
+    return (f"sum(rate(envoy_cluster_upstream_rq_total{{{cluster}}}[2m]))"
+            f" + sum(rate(envoy_cluster_upstream_cx_none_healthy{{{cluster}}}[2m]))")
+
+
+def scaled_object(tier: TierConfig, release: Release, namespace: str, prometheus_url: str,
+                  gateway_namespace: str) -> dict[str, Any]:
+    """KEDA ScaledObject (it owns the release's HPA): queue depth per replica and GPU utilization from the
+    recorded signals, explicit HPA behaviour (fast up, slow stabilized down so streams are not cut),
+    fallback replicas if Prometheus is unreachable, and for sporadic tiers scale to zero with a wake-up
+    trigger on gateway traffic."""
+    sel = f'tier="{tier.name}",release="{release.name}"'
+    a = tier.autoscaling
+    prom = lambda name, query, threshold, metric_type: {  # noqa: E731
+        "type": "prometheus", "name": name, "metricType": metric_type,
+        "metadata": {"serverAddress": prometheus_url, "query": query, "threshold": str(threshold)}}
+    triggers = [
+        prom("queue-depth", f"sum(llm:tier_queue_depth{{{sel}}})", a.queue_depth_per_replica, "AverageValue"),
+        prom("gpu-utilization", f"avg(llm:tier_gpu_utilization_percent{{{sel}}})", a.gpu_utilization_percent, "Value"),
+    ]
+    if tier.sporadic:
+        wake = prom("gateway-requests", gateway_wake_query(tier, gateway_namespace), 1, "AverageValue")
+        wake["metadata"]["activationThreshold"] = "0.01"
+        triggers.append(wake)
+    name = object_name(tier.name, release.name)
+    return {
+        "apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels(tier, release.name, "server")},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+            "minReplicaCount": tier.replicas.min,
+            "maxReplicaCount": tier.replicas.max,
+            "pollingInterval": 15,
+            "cooldownPeriod": a.idle_minutes_before_zero * 60,
+            "fallback": {"failureThreshold": 3, "replicas": max(tier.replicas.min, 1)},
+            "advanced": {"horizontalPodAutoscalerConfig": {"name": f"keda-hpa-{name}", "behavior": {
+                "scaleUp": {"stabilizationWindowSeconds": 0, "selectPolicy": "Max",
+                            "policies": [{"type": "Pods", "value": 2, "periodSeconds": 60},
+                                         {"type": "Percent", "value": 100, "periodSeconds": 60}]},
+                "scaleDown": {"stabilizationWindowSeconds": a.scale_down_stabilization_seconds, "selectPolicy": "Min",
+                              "policies": [{"type": "Pods", "value": 1, "periodSeconds": 300}]},
+            }}},
+            "triggers": triggers,
+        },
+    }

@@ -1,0 +1,117 @@
+"""Every version the platform pins: Kubernetes, EKS add-ons, Helm charts and container images.
+
+This is the only module that names a version. Components import from here; tests assert that nothing
+else in the tree pins an image or chart, and that no pin is ``latest``. Moving a pin is a one-line diff
+that shows up in every stack's render.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Kubernetes minor versions this release of the platform is tested against. The EKS add-on pins below
+# exist for each of them; the schema rejects any other ``cluster.kubernetesVersion``.
+DEFAULT_KUBERNETES_VERSION = "1.34"
+
+# EKS managed add-on versions per Kubernetes minor version (``aws eks describe-addon-versions
+# --kubernetes-version <v> --addon-name <name>``). Pinned, never "most recent": an add-on upgrade is a
+# reviewed change like any other.
+_ADDONS_COMMON = {
+    "vpc-cni": "v1.21.1-eksbuild.7",
+    "coredns": "v1.13.2-eksbuild.4",
+    "eks-pod-identity-agent": "v1.3.10-eksbuild.3",
+    "aws-ebs-csi-driver": "v1.63.0-eksbuild.1",
+    "aws-efs-csi-driver": "v3.4.1-eksbuild.1",
+}
+EKS_ADDONS: dict[str, dict[str, str]] = {
+    "1.33": {**_ADDONS_COMMON, "kube-proxy": "v1.33.10-eksbuild.13"},
+    "1.34": {**_ADDONS_COMMON, "kube-proxy": "v1.34.6-eksbuild.13"},
+    "1.35": {**_ADDONS_COMMON, "kube-proxy": "v1.35.3-eksbuild.13"},
+}
+
+SUPPORTED_KUBERNETES_VERSIONS: tuple[str, ...] = tuple(sorted(EKS_ADDONS))
+
+# EKS version support policy of the control plane: standard support only. With STANDARD, EKS upgrades a
+# cluster whose version leaves standard support instead of moving it to extended support, which bills six
+# times the hourly price (components/llm_tiers/cost/bill.py prices the control plane by this value).
+EKS_SUPPORT_TYPE = "STANDARD"
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A pinned Helm chart: where it comes from and which version."""
+
+    chart: str
+    repository: str
+    version: str
+
+
+# Helm charts (chart version, and the app version it installs in the comment). The CRD schemas in
+# ../shared/crds are pinned to the app versions named here; move both together.
+CHARTS: dict[str, Chart] = {
+    # Karpenter v1.14.1 (karpenter.sh/v1 NodePool, karpenter.k8s.aws/v1 EC2NodeClass).
+    "karpenter": Chart("karpenter", "oci://public.ecr.aws/karpenter", "1.14.1"),
+    # Karpenter's CRDs as their own release, so CRD upgrades ride along with chart upgrades (Helm never
+    # upgrades a chart's crds/ folder).
+    "karpenter-crd": Chart("karpenter-crd", "oci://public.ecr.aws/karpenter", "1.14.1"),
+    # External Secrets Operator v2.9.0.
+    "external-secrets": Chart("external-secrets", "https://charts.external-secrets.io", "2.9.0"),
+    # KEDA v2.20.2.
+    "keda": Chart("keda", "https://kedacore.github.io/charts", "2.20.2"),
+    # Envoy Gateway v1.9.0, installed with crds.enabled=false: its CRDs come from the next chart.
+    "envoy-gateway": Chart("gateway-helm", "oci://docker.io/envoyproxy", "v1.9.0"),
+    # Envoy Gateway's CRDs (Gateway API v1.6.1 experimental channel + Envoy Gateway's own) from templates/,
+    # so a version bump upgrades them (Helm never upgrades a chart's crds/ folder). Move with envoy-gateway.
+    "envoy-gateway-crds": Chart("gateway-crds-helm", "oci://docker.io/envoyproxy", "v1.9.0"),
+    # cert-manager v1.21.2 (only with gateway.tls.mode: cert-manager; its Gateway API support issues the
+    # listener's certificate; the program creates no cert-manager custom resource itself).
+    "cert-manager": Chart("cert-manager", "https://charts.jetstack.io", "v1.21.2"),
+    # kube-prometheus-stack 88.3.0 = prometheus-operator v0.93.0, installed with crds.enabled=false.
+    "kube-prometheus-stack": Chart("kube-prometheus-stack",
+                                   "https://prometheus-community.github.io/helm-charts", "88.3.0"),
+    # prometheus-operator's CRDs v0.93.0 (chart 31.0.0) from templates/, upgraded with the chart.
+    # Move together with kube-prometheus-stack.
+    "prometheus-operator-crds": Chart("prometheus-operator-crds",
+                                      "https://prometheus-community.github.io/helm-charts", "31.0.0"),
+    # ExternalDNS chart 1.21.1 = ExternalDNS v0.21.0 (the image tag defaults to the chart's appVersion), only with
+    # gateway.dns. Not in ../shared/charts: its values were read from kubernetes-sigs/external-dns at tag
+    # external-dns-helm-chart-1.21.1, charts/external-dns/values.yaml (components/llm_tiers/gateway/dns.py cites each key).
+    "external-dns": Chart("external-dns", "https://kubernetes-sigs.github.io/external-dns/", "1.21.1"),
+    # NVIDIA device plugin v0.20.0.
+    "nvidia-device-plugin": Chart("nvidia-device-plugin", "https://nvidia.github.io/k8s-device-plugin", "0.20.0"),
+    # DCGM exporter chart 4.8.2 (image 4.5.3-4.8.2).
+    "dcgm-exporter": Chart("dcgm-exporter", "https://nvidia.github.io/dcgm-exporter/helm-charts", "4.8.2"),
+}
+
+# The app version kube-prometheus-stack 88.3.0 and prometheus-operator-crds 31.0.0 install (their CRDs are
+# published with the operator's release). Move together with those two charts.
+PROMETHEUS_OPERATOR_VERSION = "v0.93.0"
+
+# Karpenter EC2NodeClass AMI alias: the AL2023 EKS-optimized (NVIDIA variant picked by instance type)
+# release, pinned; never ``@latest``.
+AL2023_AMI_ALIAS = "al2023@v20260903"
+
+
+# Container images, always by explicit tag (digests are added when a registry is reachable to resolve
+# them; the policy pack rejects ``latest`` and untagged images).
+IMAGES: dict[str, str] = {
+    # Hugging Face Text Generation Inference, the default engine (DESIGN.md section 4).
+    "tgi": "ghcr.io/huggingface/text-generation-inference:3.3.6",
+    "dcgm-exporter": "nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-distroless",
+    # Valkey (Redis protocol) backing Envoy Gateway's global rate limits; counters only, no persistence.
+    "valkey": "docker.io/valkey/valkey:8.1.1-alpine",
+}
+
+
+def eks_addon_versions(kubernetes_version: str) -> dict[str, str]:
+    """The pinned EKS add-on versions for a Kubernetes minor version.
+
+    Raises KeyError with the supported versions when there is no pin set for it.
+    """
+    try:
+        return dict(EKS_ADDONS[kubernetes_version])
+    except KeyError:
+        raise KeyError(
+            f"no EKS add-on pins for Kubernetes {kubernetes_version}; "
+            f"supported: {', '.join(SUPPORTED_KUBERNETES_VERSIONS)}"
+        ) from None

@@ -1,0 +1,185 @@
+"""llm_tiers as a platform team installs and composes it: a wheel, installed into a fresh virtual environment
+outside this repository, renders a team's own program (ModelTier + Gateway on a cluster given by kubeconfig)
+with the package's own offline helper; the import graph has no cycles; one folder per concern."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+import sysconfig
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+PKG = ROOT / "components" / "llm_tiers"
+CONCERNS = {"cluster", "gpu", "secrets", "observability", "gateway", "tiers", "config", "cost", "testing", "cli"}
+
+TEAM_PROGRAM = '''
+"""A team's program: one tier and the gateway on the cluster it already has."""
+from pathlib import Path
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from llm_tiers import Gateway, GatewayArgs, ModelTier, ModelTierArgs, Namespaces
+from llm_tiers.config import GatewayConfig, TenantConfig, TierConfig
+from llm_tiers.config.schema import TlsConfig
+from llm_tiers.tiers.models_lock import load
+
+config = pulumi.Config()
+provider = k8s.Provider("theirs", kubeconfig=config.require_secret("kubeconfig"))
+opts = pulumi.ResourceOptions(providers=[provider])
+lock = load(Path(config.require("lockFile")))
+tier = TierConfig(name="chat", model_id="Qwen/Qwen2.5-7B-Instruct", gpu_class="l4", max_input_tokens=4096,
+                  max_total_tokens=8192)
+namespaces = Namespaces("namespaces", opts=opts)
+keys = k8s.core.v1.Secret("keys", metadata={"name": "tenant-api-keys", "namespace": "llm-gateway"},
+                          string_data={"team": config.require_secret("teamKey")},
+                          opts=pulumi.ResourceOptions(provider=provider, depends_on=namespaces.resources))
+chat = ModelTier("chat", ModelTierArgs(tier=tier, lock=lock.models[tier.model_id], instance_types=["g6.xlarge"],
+                                       autoscaling=False, depends_on=namespaces.resources), opts=opts)
+Gateway("gateway", GatewayArgs(settings=GatewayConfig(hostname="llm.team.example", tls=TlsConfig(
+                                   certificate_arn="arn:aws:acm:us-east-1:111122223333:certificate/3f2a1b0c-9d8e-4f7a-8b6c-5d4e3f2a1b0c")),
+                               tiers=[tier], tenants=[TenantConfig(name="team", tiers=["chat"])], monitoring=False,
+                               tier_services={"chat": chat.service}, depends_on=[*namespaces.resources, keys]),
+        opts=opts)
+pulumi.export("url", chat.service_url)
+'''
+
+
+def _run(*cmd, **kw):
+    out = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=600, **kw)
+    assert out.returncode == 0, f"{cmd}\n{out.stdout}\n{out.stderr}"
+    return out
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """A wheel of this repository installed into a new virtual environment outside it. Its dependencies come
+    from the project's own virtual environment (a .pth line, which does not pull in the editable install)."""
+    tmp = tmp_path_factory.mktemp("wheel")
+    _run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", tmp / "dist", ROOT)
+    (wheel,) = (tmp / "dist").glob("llm_tiers-*.whl")
+    venv = tmp / "venv"
+    _run(sys.executable, "-m", "venv", venv)
+    py = venv / "bin" / "python"
+    _run(py, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", wheel)
+    site = _run(py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])").stdout.strip()
+    (Path(site) / "llm_tiers_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    return wheel, venv
+
+
+def test_the_wheel_is_named_versioned_and_typed(installed):
+    wheel, venv = installed
+    assert wheel.name.startswith("llm_tiers-0.") and wheel.name.endswith("-py3-none-any.whl")
+    out = _run(venv / "bin" / "python", "-c", "import llm_tiers, pathlib, importlib.metadata as m; "
+               "print(llm_tiers.__file__); print(m.version('llm-tiers')); "
+               "print((pathlib.Path(llm_tiers.__file__).parent / 'py.typed').exists())").stdout.split()
+    assert str(venv) in out[0] and "/components/" not in out[0], "imported from the wheel, not the repository"
+    assert out[1].startswith("0.") and out[2] == "True"
+
+
+def test_a_teams_program_renders_with_the_packages_own_offline_helper(installed, tmp_path):
+    _, venv = installed
+    team = tmp_path / "team-program"
+    team.mkdir()
+    (team / "Pulumi.yaml").write_text("name: team-llm\nruntime: python\n")
+    (team / "__main__.py").write_text(TEAM_PROGRAM)
+    (team / "Pulumi.dev.yaml").write_text(textwrap.dedent(f"""
+        config:
+          team-llm:lockFile: {ROOT / "models.lock.json"}
+          team-llm:kubeconfig: {{secure: offline}}
+          team-llm:teamKey: {{secure: offline}}
+    """))
+    out = _run(venv / "bin" / "llm-tiers-render", "--stack", "dev", "--out", tmp_path / "build", cwd=team,
+               env={"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert "rendered dev" in out.stdout
+    build = tmp_path / "build" / "dev"
+    assert {p.name for p in build.iterdir()} >= {"kubernetes.yaml", "plan.md", "rollout.md", "state.json"}
+    import yaml
+
+    objects = {(o["kind"], o["metadata"]["name"]) for o in yaml.safe_load_all((build / "kubernetes.yaml").read_text()) if o}
+    assert {("Deployment", "chat-live"), ("Service", "chat"), ("HTTPRoute", "chat"), ("SecurityPolicy", "chat")} <= objects
+    assert json.loads((build / "outputs.json").read_text())["url"] == "http://chat.llm-tiers.svc/v1"
+    assert not json.loads((build / "aws.json").read_text()), "a team's program on its own cluster creates no AWS"
+
+
+def test_a_composed_tier_refuses_bad_args_in_the_teams_program_too(installed, tmp_path):
+    _, venv = installed
+    team = tmp_path / "team-program"
+    team.mkdir()
+    (team / "Pulumi.yaml").write_text("name: team-llm\nruntime: python\n")
+    (team / "__main__.py").write_text(TEAM_PROGRAM.replace('gpu_class="l4", max_input_tokens=4096',
+                                                            'gpu_class="l4", extra_args=["--port=1"], max_input_tokens=4096'))
+    (team / "Pulumi.dev.yaml").write_text(f"config:\n  team-llm:lockFile: {ROOT / 'models.lock.json'}\n"
+                                          "  team-llm:kubeconfig: {secure: x}\n  team-llm:teamKey: {secure: x}\n")
+    out = subprocess.run([venv / "bin" / "llm-tiers-render", "--stack", "dev", "--out", tmp_path / "b"], cwd=team,
+                         capture_output=True, text=True, timeout=300,
+                         env={"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert out.returncode == 2 and "tier.extraArgs[0]" in out.stderr and "Traceback" not in out.stderr, out.stderr
+
+
+def _imports(path: Path, module: str) -> set[str]:
+    """The llm_tiers modules a module imports at its top level (a `from llm_tiers.x import y` where y is a
+    module counts as llm_tiers.x.y)."""
+    tree = ast.parse(path.read_text())
+    found = set()
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("llm_tiers") and node.level == 0:
+            for alias in node.names:
+                sub = f"{node.module}.{alias.name}"
+                target = PKG.parent / (sub.replace(".", "/") + ".py")
+                pkg = PKG.parent / sub.replace(".", "/") / "__init__.py"
+                found.add(sub if target.exists() or pkg.exists() else node.module)
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("llm_tiers")}
+    return found - {module}
+
+
+def test_the_import_graph_has_no_cycles():
+    modules = {}
+    for path in PKG.rglob("*.py"):
+        rel = path.relative_to(PKG.parent).with_suffix("")
+        name = ".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
+        modules[name] = _imports(path, name)
+    # A package's __init__ re-exporting its modules is not a cycle of theirs: drop package -> child edges.
+    graph = {m: {d for d in deps if d in modules and not d.startswith(m + ".")} for m, deps in modules.items()}
+    state: dict[str, int] = {}
+
+    def visit(m, trail):
+        state[m] = 1
+        for d in sorted(graph[m]):
+            if state.get(d) == 1:
+                raise AssertionError("import cycle: " + " -> ".join([*trail, m, d]))
+            if not state.get(d):
+                visit(d, [*trail, m])
+        state[m] = 2
+
+    for m in sorted(graph):
+        if not state.get(m):
+            visit(m, [])
+
+
+def test_the_tree_has_one_folder_per_concern_and_each_component_beside_its_builders():
+    folders = {p.name for p in PKG.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert folders == CONCERNS
+    import llm_tiers
+
+    homes = {name: getattr(llm_tiers, name).__module__ for name in
+             ("Cluster", "GpuCapacity", "SecretStore", "Observability", "Gateway", "ModelTier")}
+    assert homes == {"Cluster": "llm_tiers.cluster.component", "GpuCapacity": "llm_tiers.gpu.component",
+                     "SecretStore": "llm_tiers.secrets.component",
+                     "Observability": "llm_tiers.observability.component",
+                     "Gateway": "llm_tiers.gateway.component", "ModelTier": "llm_tiers.tiers.component"}
+
+
+def test_nothing_outside_the_tests_touches_sys_path():
+    offenders = [str(p.relative_to(ROOT)) for p in ROOT.rglob("*.py")
+                 if ".venv" not in p.parts and "tests" not in p.parts and "build" not in p.parts
+                 and "sys.path" in p.read_text()]
+    assert not offenders, offenders
