@@ -1,0 +1,27 @@
+"""The ``gpuClasses`` section: GPU node classes (a Karpenter NodePool each)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Optional, Union  # noqa: F401
+
+from pydantic import Field, StringConstraints, field_validator, model_validator  # noqa: F401
+
+# The shared types and patterns (and the modules the validators use), by name.
+from llm_tiers.config.base import *  # noqa: F401,F403
+from llm_tiers.config.base import _cidr, _Model  # noqa: F401
+
+
+class GpuClassConfig(_Model):
+    """One class of GPU nodes: a Karpenter NodePool + EC2NodeClass that tiers select by name."""
+
+    instance_types: list[Annotated[str, StringConstraints(pattern=INSTANCE_TYPE)]] = Field(
+        ..., min_length=1, description="EC2 instance types in this class, from the GPU catalog (`components/llm_tiers/gpu/catalog.py`); "
+                    "all must carry the same GPU model.")
+    capacity_types: list[Literal["on-demand", "spot"]] = Field(
+        default_factory=lambda: ["on-demand"], min_length=1,
+        description="Karpenter capacity types. With both, Karpenter prefers spot.")
+    max_gpus: PositiveInt = Field(..., description="Upper bound on `nvidia.com/gpu` across all nodes of the class.")
+    root_volume_gib: int = Field(
+        200, alias="rootVolumeGiB", ge=100, le=16000, description="Root volume size (GiB); the TGI image alone is about 10 GB.")
+    consolidate_after: Duration = Field(
+        "30m", description="How long a node must be empty or underused before Karpenter may consolidate it.")

@@ -1,0 +1,86 @@
+"""The ``tiers`` and ``modelPolicy`` sections."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Optional, Union  # noqa: F401
+
+from pydantic import Field, StringConstraints, field_validator, model_validator  # noqa: F401
+
+# The shared types and patterns (and the modules the validators use), by name.
+from llm_tiers.config.base import *  # noqa: F401,F403
+from llm_tiers.config.base import _cidr, _Model  # noqa: F401
+
+
+class ReplicasConfig(_Model):
+    min: int = Field(1, ge=0, le=100, description="Minimum replicas (0 only with `sporadic: true`).")
+    max: int = Field(2, ge=1, le=100, description="Maximum replicas.")
+
+
+class AutoscalingConfig(_Model):
+    queue_depth_per_replica: PositiveInt = Field(
+        8, description="Target queued requests per replica; above it the tier scales out.")
+    gpu_utilization_percent: int = Field(85, ge=1, le=100, description="Target GPU utilization (%).")
+    scale_down_stabilization_seconds: int = Field(
+        600, ge=60, le=3600, description="How long load must stay low before replicas are removed.")
+    idle_minutes_before_zero: int = Field(
+        30, ge=5, le=1440, description="Sporadic tiers: idle minutes before scaling to zero.")
+
+
+class SloConfig(_Model):
+    ttft_p95_seconds: float = Field(2.0, gt=0, description="P95 time-to-first-token objective (queue + prefill).")
+    error_rate_percent: float = Field(2.0, gt=0, le=100, description="Alert when 5xx/failed requests exceed this share.")
+    queue_alert_minutes: int = Field(10, ge=1, le=120, description="Minutes queue depth must stay high before alerting.")
+
+
+class ReleaseConfig(_Model):
+    """What changes between a tier's live release and a candidate (blue/green)."""
+
+    model_id: Optional[Annotated[str, StringConstraints(pattern=MODEL_ID)]] = Field(
+        None, description="Candidate model (default: the tier's).")
+    revision: Optional[str] = Field(None, description="Candidate revision (must match the models lock).")
+    image: Optional[str] = Field(None, description="Candidate engine image `repo:tag` (default: the pinned one).")
+    extra_args: Optional[list[str]] = Field(None, description="Candidate extra engine arguments.")
+
+
+class TierConfig(_Model):
+    """A tier: a pinned model on a GPU class with its own limits, cache and autoscaling."""
+
+    name: TierName = Field(..., description="Tier name: the name of its Service, so an RFC 1035 label (lowercase "
+                                            "letters, digits and '-', starting with a letter), at most 40 "
+                                            "characters; also its URL prefix.")
+    engine: Literal["tgi"] = Field("tgi", description="Serving engine.")
+    model_id: Annotated[str, StringConstraints(pattern=MODEL_ID)] = Field(
+        ..., description="Hugging Face model id `org/name`.")
+    revision: Optional[str] = Field(
+        None, description="Model revision; default: the commit recorded in the models lock.")
+    trust_remote_code: bool = Field(False, description="Allow models that need custom code.")
+    gpu_class: Name = Field(..., description="Key of `gpuClasses` this tier runs on.")
+    gpus_per_replica: Literal[1, 2, 4, 8] = Field(1, description="GPUs per replica (= `--num-shard`).")
+    max_input_tokens: PositiveInt = Field(..., description="`--max-input-tokens`: longest prompt accepted.")
+    max_total_tokens: PositiveInt = Field(
+        ..., description="`--max-total-tokens`: prompt + generated tokens; caps `max_tokens`.")
+    max_batch_prefill_tokens: Optional[PositiveInt] = Field(
+        None, description="`--max-batch-prefill-tokens`; default: maxInputTokens.")
+    max_concurrent_requests: PositiveInt = Field(
+        128, description="`--max-concurrent-requests`; beyond it the replica answers 429.")
+    quantize: Optional[Quantize] = Field(None, description="`--quantize` method.")
+    dtype: Optional[Dtype] = Field(None, description="`--dtype` (not with `quantize`, except bitsandbytes*).")
+    extra_args: list[str] = Field(default_factory=list, description="Extra engine flags (guarded flags refused).")
+    sporadic: bool = Field(False, description="Scale to zero when idle and wake on traffic.")
+    replicas: ReplicasConfig = Field(default_factory=ReplicasConfig, description="Replica bounds.")
+    autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig, description="Autoscaling targets.")
+    slo: SloConfig = Field(default_factory=SloConfig, description="Objectives that drive alerts.")
+    candidate: Optional[ReleaseConfig] = Field(None, description="A candidate release deployed beside the live one.")
+    serve: Literal["live", "candidate"] = Field(
+        "live", description="Which release receives traffic; flip to `candidate` to switch, back to roll back.")
+
+
+class ModelPolicyConfig(_Model):
+    allowed_licenses: list[str] = Field(
+        default_factory=lambda: ["apache-2.0", "mit"], min_length=1,
+        description="Hub license ids a tier's model may carry (e.g. `apache-2.0`, `llama3.1`).")
+    lock_file: str = Field(
+        "models.lock.json",
+        description="Path of the committed models lock (relative to the project directory), written by "
+                    "`make models-lock`. Every model a tier deploys must be in it; gating, license, revision and "
+                    "capacity checks read it.")
