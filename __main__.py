@@ -5,12 +5,14 @@ Reads like the architecture (DESIGN.md section 1): validated config in, componen
 
 import pulumi
 
-from llm_tiers import (Cluster, ClusterArgs, Dns, DnsArgs, Gateway, GatewayArgs, GpuCapacity, GpuCapacityArgs, ModelTier, ModelTierArgs, Namespaces, NamespacesArgs, Observability, ObservabilityArgs, SecretStore, SecretStoreArgs, TenantKeyArgs)
+from llm_tiers import (Cluster, ClusterArgs, Dns, DnsArgs, Gateway, GatewayArgs, GpuCapacity, GpuCapacityArgs,
+                       ModelTier, ModelTierArgs, Namespaces, NamespacesArgs, Observability, ObservabilityArgs,
+                       SecretStore, SecretStoreArgs, TenantKeyArgs)
+from llm_tiers.cluster import system_capacity
+from llm_tiers.config.stack import load
 from llm_tiers.cost import bill
 from llm_tiers.gateway import dns
-from llm_tiers.cluster import system_capacity
 from llm_tiers.plan import replica_prices, tier_plan
-from llm_tiers.config.stack import load
 
 # Validate the whole stack config before anything is registered (errors name every key path).
 settings = load()
