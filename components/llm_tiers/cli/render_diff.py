@@ -173,11 +173,6 @@ def plan_tables(path: Path) -> dict[str, dict[str, Any]]:
     return rows
 
 
-def plan_rows(path: Path) -> dict[str, Any]:
-    """The tier table of plan.md, by tier (kept for callers that want only that table)."""
-    return {k.split(": ", 1)[1]: v for k, v in plan_tables(path).items() if k.split(": ", 1)[1].startswith("tier ")}
-
-
 def warnings(path: Path) -> list[str]:
     if not path.exists():
         return []

@@ -546,12 +546,15 @@ def unordered_references(p: Plan, recording: Recording) -> list[Reference]:
                 target = (r.inputs.get("spec") or {}).get("target", {}).get("name")
                 objects.setdefault(("Secret", ns, target), set()).add(r.urn)
     found: list[Reference] = []
+    ancestors: dict[str, set[str]] = {}  # per referencing resource, computed once
 
     def check(r: RecordedResource, path: tuple[str, ...], value: str, targets: set[str]) -> None:
         if value in (r.outputs.get("name"), r.outputs.get("arn"), r.id):
             return  # its own name (two resources may share a name, e.g. the cluster and its queue)
         targets = targets - {r.urn}
-        if targets and not targets & (p.ancestors(r.urn) | set()):
+        if targets and r.urn not in ancestors:
+            ancestors[r.urn] = p.ancestors(r.urn)
+        if targets and not targets & ancestors[r.urn]:
             found.append(Reference(label(r), ".".join(path), value, ", ".join(sorted(p.steps[t].label for t in targets))))
 
     for r in steps.values():

@@ -25,10 +25,6 @@ from llm_tiers.config.schema import ConfigError, TierConfig
 from llm_tiers.tiers.models_lock import ModelLockEntry
 
 
-class TierArgsError(ValueError):
-    pass
-
-
 def _snake(key: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in key)
 
@@ -108,8 +104,6 @@ class ModelTier(pulumi.ComponentResource):
         t, ns = args.tier, args.namespace
         releases = [tm.Release("live", t.model_id, args.lock, args.image, tuple(t.extra_args))]
         if t.candidate is not None:
-            if args.candidate_lock is None:
-                raise TierArgsError(f"tier {t.name}: the candidate needs its models-lock entry (candidate_lock)")
             c = t.candidate
             releases.append(tm.Release("candidate", c.model_id or t.model_id, args.candidate_lock, c.image or args.image,
                                        tuple(c.extra_args if c.extra_args is not None else t.extra_args)))
