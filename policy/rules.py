@@ -15,6 +15,8 @@ from typing import Any, NamedTuple, Optional
 Report = Callable[[str, Optional[str]], None]
 
 TGI_IMAGE = "ghcr.io/huggingface/text-generation-inference"
+VLLM_IMAGE = "docker.io/vllm/vllm-openai"
+ENGINE_IMAGES = (TGI_IMAGE, VLLM_IMAGE)
 MAX_CONTEXT_ANNOTATION = "llm-tiers.io/max-context"
 SECRET_ENV = re.compile(r"(TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|CREDENTIAL)", re.I)
 SECRET_VALUE = re.compile(r"(hf_[A-Za-z0-9]{20,}|sk-[A-Za-z0-9]{20,}|AKIA[0-9A-Z]{16})")
@@ -72,6 +74,32 @@ def tgi_output_caps(r: Resource, report: Report) -> None:
             report(f"container {c.get('name')}: --max-input-tokens {inp} must be below --max-total-tokens {total}", None)
         if max_context and int(total) > int(max_context):
             report(f"container {c.get('name')}: --max-total-tokens {total} exceeds the model's context {max_context}", None)
+
+
+def vllm_output_caps(r: Resource, report: Report) -> None:
+    """Every vLLM server sets --max-model-len within the model's context and an output cap below it
+    (--override-generation-config with max_new_tokens): vLLM has no prompt cap, so without them a request
+    could run to the model's whole context."""
+    if not r.type.startswith("kubernetes:") or _kind(r) not in POD_SPEC_KINDS:
+        return
+    max_context = ((r.props.get("metadata") or {}).get("annotations") or {}).get(MAX_CONTEXT_ANNOTATION)
+    for c in _containers(r.props):
+        if not str(c.get("image", "")).startswith(VLLM_IMAGE) or c.get("command"):
+            continue  # the weight-sync Job runs a script with the engine's image; it serves nothing
+        args = [str(a) for a in c.get("args") or []]
+        total, override = _flag(args, "--max-model-len"), _flag(args, "--override-generation-config")
+        try:
+            cap = json.loads(override).get("max_new_tokens") if override else None
+        except (ValueError, AttributeError):
+            cap = None
+        if total is None or cap is None:
+            report(f"container {c.get('name')}: vLLM must run with --max-model-len and --override-generation-config "
+                   "'{\"max_new_tokens\": N}'", None)
+            continue
+        if int(cap) >= int(total):
+            report(f"container {c.get('name')}: max_new_tokens {cap} must be below --max-model-len {total}", None)
+        if max_context and int(total) > int(max_context):
+            report(f"container {c.get('name')}: --max-model-len {total} exceeds the model's context {max_context}", None)
 
 
 def pinned_images_and_charts(r: Resource, report: Report) -> None:
@@ -163,6 +191,8 @@ def imdsv2_required(r: Resource, report: Report) -> None:
 
 RESOURCE_RULES: dict[str, tuple[str, Callable[[Resource, Report], None]]] = {
     "tgi-output-caps": ("TGI serves with explicit token limits within the model's context", tgi_output_caps),
+    "vllm-output-caps": ("vLLM serves with an explicit context and output cap within the model's context",
+                         vllm_output_caps),
     "pinned-images-and-charts": ("Images and charts are pinned (no latest, no missing version)", pinned_images_and_charts),
     "gpu-requests-equal-limits": ("GPU containers request nvidia.com/gpu equal to their limit", gpu_requests_equal_limits),
     "no-plaintext-secrets": ("No plaintext secrets in env or ConfigMaps; the HF token only in Jobs (a mounted Secret file)",
@@ -188,7 +218,7 @@ def tier_hygiene(resources: Iterable[Resource], report: Report) -> None:
         return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
 
     for d in by_kind.get("Deployment", []):
-        if not any(str(c.get("image", "")).startswith(TGI_IMAGE) for c in _containers(d.props)):
+        if not any(str(c.get("image", "")).startswith(ENGINE_IMAGES) for c in _containers(d.props)):
             continue
         meta = d.props.get("metadata") or {}
         name, ns = meta.get("name"), meta.get("namespace")

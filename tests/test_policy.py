@@ -47,6 +47,9 @@ def violations(policy: str, type_: str, props: dict) -> list[str]:
 
 
 DEPLOY = "kubernetes:apps/v1:Deployment"
+VLLM = "docker.io/vllm/vllm-openai:v0.33.0"
+VLLM_ARGS = ["meta-llama/Llama-3.1-8B-Instruct", "--max-model-len", "8192",
+             "--override-generation-config", '{"max_new_tokens":4096}']
 
 CASES = [
     # (policy, type, passing props, failing props, words in the violation)
@@ -55,6 +58,13 @@ CASES = [
      deployment(annotations={rules.MAX_CONTEXT_ANNOTATION: "4096"}), "exceeds the model's context 4096"),
     ("tgi-output-caps", DEPLOY, deployment(),
      deployment(args=["--max-input-tokens=9000", "--max-total-tokens=8192"]), "must be below"),
+    ("vllm-output-caps", DEPLOY, deployment(image=VLLM, args=VLLM_ARGS),
+     deployment(image=VLLM, args=VLLM_ARGS[:3]), "--override-generation-config"),
+    ("vllm-output-caps", DEPLOY, deployment(image=VLLM, args=VLLM_ARGS),
+     deployment(image=VLLM, args=VLLM_ARGS[:4] + ['{"max_new_tokens":8192}']), "must be below --max-model-len"),
+    ("vllm-output-caps", DEPLOY, deployment(image=VLLM, args=VLLM_ARGS, annotations={rules.MAX_CONTEXT_ANNOTATION: "8192"}),
+     deployment(image=VLLM, args=VLLM_ARGS, annotations={rules.MAX_CONTEXT_ANNOTATION: "4096"}),
+     "exceeds the model's context 4096"),
     ("pinned-images-and-charts", DEPLOY, deployment(), deployment(image="ghcr.io/huggingface/text-generation-inference:latest"),
      "not pinned"),
     ("pinned-images-and-charts", DEPLOY, deployment(image="nginx@sha256:" + "a" * 64), deployment(image="nginx"), "not pinned"),

@@ -33,8 +33,8 @@ def test_every_tier_has_its_objects(rendered, stack):
                 ("Service", name), ("PodDisruptionBudget", f"{name}-live"), ("NetworkPolicy", name),
                 ("NetworkPolicy", f"{name}-weights-sync"),
                 ("ScaledObject", f"{name}-live"), ("PodMonitor", name)} <= set(objs), (stack, name, sorted(objs))
-        scalers = [o for (k, _), o in objs.items() if k == "ScaledObject"]
-        assert len(scalers) == 1 and scalers[0]["spec"]["scaleTargetRef"]["name"] == f"{name}-live"
+        scalers = sorted(o["spec"]["scaleTargetRef"]["name"] for (k, _), o in objs.items() if k == "ScaledObject")
+        assert scalers == [f"{name}-{r}" for r in (("candidate", "live") if "candidate" in tier else ("live",))]
         args = objs[("Deployment", f"{name}-live")]["spec"]["template"]["spec"]["containers"][0]["args"]
         assert args[args.index("--revision") + 1] == entry.revision
         sync_args = objs[("Job", job)]["spec"]["template"]["spec"]["containers"][0]["args"]

@@ -13,7 +13,7 @@ from typing import Any, Optional
 from llm_tiers.cost.bill import bill_markdown
 from llm_tiers.tiers.capacity import GIB, TierPlan
 from llm_tiers.gpu.catalog import PRICE_SOURCE
-from llm_tiers.config.schema import StackConfig
+from llm_tiers.config.schema import StackConfig, release_engine
 
 
 # Column order of plan.md.
@@ -34,8 +34,9 @@ def _release(t, name: str, revisions: dict[str, str]) -> tuple[str, str]:
 
 def tier_plan(cfg: StackConfig, plans: Optional[dict[tuple[int, str], TierPlan]] = None,
               revisions: Optional[dict[str, str]] = None) -> list[dict[str, Any]]:
-    """One row per tier, describing the release that serves (``serve``): its model, revision, engine and
-    capacity; ``otherRelease`` names the release beside it during a blue/green swap."""
+    """One row per tier, describing the release that serves (``serve``): its model, revision, engine (the
+    serving release's: a candidate may run the other engine) and capacity, planned with that engine's memory
+    math; ``otherRelease`` names the release beside it during a blue/green swap, with its engine."""
     plans, revisions = plans or {}, revisions or {}
     rows = []
     for i, t in enumerate(cfg.tiers):
@@ -47,13 +48,15 @@ def tier_plan(cfg: StackConfig, plans: Optional[dict[tuple[int, str], TierPlan]]
             o_model, o_rev = _release(t, other_name, revisions)
             o_plan = plans.get((i, other_name))
             fits = ("fits" if o_plan.fits else "DOES NOT FIT") if o_plan else "not planned"
-            other = f"{other_name}: {o_model}@{o_rev[:10]} ({fits}, not serving)"
+            kv = f", {o_plan.kv_token_capacity} KV tokens" if o_plan else ""
+            other = (f"{other_name}: {o_model}@{o_rev[:10]} on {release_engine(t, other_name)} "
+                     f"({fits}{kv}, not serving)")
         rows.append({
             "tier": t.name,
             "serving": t.serve,
             "model": model,
             "revision": revision,
-            "engine": t.engine,
+            "engine": release_engine(t, t.serve),
             "gpuClass": t.gpu_class,
             "instanceTypes": list(cfg.gpu_classes[t.gpu_class].instance_types),
             "gpusPerReplica": t.gpus_per_replica,

@@ -97,6 +97,15 @@ AL2023_AMI_ALIAS = "al2023@v20260903"
 IMAGES: dict[str, str] = {
     # Hugging Face Text Generation Inference, the default engine (DESIGN.md section 4).
     "tgi": "ghcr.io/huggingface/text-generation-inference:3.3.6",
+    # vLLM 0.33.0, the second engine (components/llm_tiers/tiers/vllm.py). Built on
+    # nvidia/cuda:13.0.3-base-ubuntu24.04 (vllm-project/vllm v0.33.0 docker/Dockerfile ``ARG CUDA_VERSION=13.0.3``,
+    # docker/versions.json); "CUDA 13 requires an R580 or newer driver" (docs/getting_started/installation/
+    # gpu.cuda.inc.md). The AL2023 NVIDIA AMIs ship the 580 driver (awslabs/amazon-eks-ami v20260724
+    # templates/al2023/variables-default.json ``"nvidia_driver_major_version": "580"``; CHANGELOG of v20260714:
+    # kmod-nvidia-latest-dkms 580.159.03 for k8s 1.30-1.36), >= CUDA 13.0's minimum 580.65.06, so the image runs
+    # natively and VLLM_ENABLE_CUDA_COMPATIBILITY stays at the image's 0. Its TORCH_CUDA_ARCH_LIST covers every
+    # GPU of gpu/catalog.py from 7.5 (T4) to 9.0 (H100/H200). Move it only with the AMI alias below in mind.
+    "vllm": "docker.io/vllm/vllm-openai:v0.33.0",
     "dcgm-exporter": "nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-distroless",
     # Valkey (Redis protocol) backing Envoy Gateway's global rate limits; counters only, no persistence.
     "valkey": "docker.io/valkey/valkey:8.1.1-alpine",

@@ -1,5 +1,5 @@
-"""The blue/green cycle of a tier, worked on the prod stack: each step a one-line config change, rendered
-and diffed offline (docs/blue-green.md is generated from it, and a test keeps it current).
+"""The blue/green cycle of a tier (a new model, or the other engine), worked on the prod stack: each step a
+one-line config change, rendered and diffed offline (docs/blue-green.md is generated from it, and a test keeps it current).
 
     python -m llm_tiers.cli.blue_green_doc --write     # regenerate docs/blue-green.md
     python -m llm_tiers.cli.blue_green_doc --check     # exit 1 when it is stale
@@ -105,6 +105,16 @@ def document() -> str:
         "validated like the live release (models lock policy, capacity plan, guarded flags, at",
         "`tiers[i].candidate.*`); and the GPU class must hold both releases at `replicas.max` plus a surge",
         "replica each (`gpuClasses.<class>.maxGpus`).",
+        "",
+        "A release is a model, a revision, an image, extra args and an **engine** (`tgi` or `vllm`). Switching a",
+        "tier's engine is the same cycle with `engine` in place of `modelId`: `candidate: { engine: vllm }` adds a",
+        "vLLM Deployment beside the TGI one (same revision, so it shares the weights cache and no sync Job runs;",
+        "its image is the pinned vLLM image unless `candidate.image` names one, and it is checked against vLLM:",
+        "quantization, guarded flags, the other engine's flags in inherited `extraArgs`, vLLM's capacity math);",
+        "`serve: candidate` moves the Service (same port name `http`, so routes, NetworkPolicies and the",
+        "PodMonitor do not change); promoting is `engine: vllm` on the tier, which rolls the live pods onto vLLM",
+        "while the candidate serves; then `serve: live` and remove the candidate. plan.md names each release's",
+        "engine. The staging stack runs this as its benchmark setup (`chat-small` with a vLLM candidate).",
         "",
     ]
     with tempfile.TemporaryDirectory() as tmp:

@@ -27,7 +27,8 @@ from pydantic.alias_generators import to_camel
 
 from llm_tiers.gpu import catalog as gpu_catalog
 from llm_tiers.cluster import system_capacity
-from llm_tiers.tiers import tgi
+from llm_tiers.tiers import engines
+from llm_tiers.tiers import vllm as vllm_engine
 from llm_tiers import versions
 
 from llm_tiers.config.base import *  # noqa: F401,F403  (patterns and types, re-exported)
@@ -322,9 +323,16 @@ def _check_tier(i: int, t: TierConfig, gpu_classes: Optional[Mapping[str, GpuCla
             issues.append(ConfigIssue(f"{p}.replicas.max", f"{t.replicas.max} replicas x {t.gpus_per_replica} GPU(s) "
                                       f"= {need} GPUs exceeds gpuClasses.{t.gpu_class}.maxGpus ({cls.max_gpus}); "
                                       "lower replicas.max or raise maxGpus"))
-    if t.quantize and t.dtype and not t.quantize.startswith("bitsandbytes"):
+    candidate_engine = release_engine(t, "candidate") if t.candidate is not None else None
+    tgi_releases = [e for e in (t.engine, candidate_engine) if e == "tgi"]
+    if t.quantize and t.dtype and not t.quantize.startswith("bitsandbytes") and tgi_releases:
         issues.append(ConfigIssue(f"{p}.dtype", f"cannot be combined with quantize: {t.quantize} (TGI only allows "
                                   "dtype with bitsandbytes*); remove dtype"))
+    for where, engine in ((f"{p}.engine", t.engine), (f"{p}.candidate.engine", candidate_engine)):
+        if engine == "vllm" and t.quantize in vllm_engine.UNSUPPORTED:
+            issues.append(ConfigIssue(f"{p}.quantize", f"{t.quantize} is a TGI quantization that vLLM 0.33 does not "
+                                      f"have ({where} is vllm); remove quantize, use a checkpoint quantized with "
+                                      "awq, gptq, compressed-tensors or fp8, quantize: fp8, or engine: tgi"))
     if t.replicas.min > t.replicas.max:
         issues.append(ConfigIssue(f"{p}.replicas.min", f"must not exceed replicas.max ({t.replicas.max})"))
     if t.replicas.min == 0 and not t.sporadic:
@@ -337,20 +345,35 @@ def _check_tier(i: int, t: TierConfig, gpu_classes: Optional[Mapping[str, GpuCla
         issues.append(ConfigIssue(f"{p}.serve", "is `candidate` but the tier has no candidate release"))
     # The live release's flags, and the candidate's (a candidate is deployed like the live release, so it is
     # checked like it: a guarded flag there would otherwise fail the engine argument builder mid-deploy).
-    flag_lists = [(f"{p}.extraArgs", t.extra_args)]
-    if t.candidate is not None and t.candidate.extra_args is not None:
-        flag_lists.append((f"{p}.candidate.extraArgs", t.candidate.extra_args))
-    for where, extra in flag_lists:
+    # A candidate without extraArgs inherits the live release's, so they are checked against its engine too.
+    flag_lists = [(f"{p}.extraArgs", t.extra_args, t.engine, True)]
+    if t.candidate is not None:
+        if t.candidate.extra_args is not None:
+            flag_lists.append((f"{p}.candidate.extraArgs", t.candidate.extra_args, candidate_engine, True))
+        elif candidate_engine != t.engine:
+            flag_lists.append((f"{p}.extraArgs", t.extra_args, candidate_engine, False))
+    for where, extra, engine, first_time in flag_lists:
         for j, arg in enumerate(extra):
-            if not arg.startswith("--"):
+            if first_time and not arg.startswith("--"):
                 issues.append(ConfigIssue(f"{where}[{j}]", f"{arg!r} is not a flag; write it as --flag or --flag=value"))
-        for j, flag in tgi.guarded_extra_args(extra):
+        for j, flag in engines.guarded_extra_args(engine, extra):
             issues.append(ConfigIssue(f"{where}[{j}]", f"{flag} is set by the platform from the tier's config "
                                       "(token limits, shards, quantization, model, ports); use the tier keys instead"))
+        for j, flag in engines.foreign_extra_args(engine, extra):
+            other = "vllm" if engine == "tgi" else "tgi"
+            issues.append(ConfigIssue(f"{where}[{j}]", f"{flag} is a {other} flag, but this release runs {engine}; "
+                                      f"remove it, or give the {engine} release its own extraArgs"))
     if t.candidate and t.candidate.image and not _has_explicit_tag(t.candidate.image):
         issues.append(ConfigIssue(f"{p}.candidate.image", "must name an explicit tag (not latest), e.g. "
-                                  f"{versions.IMAGES['tgi']}"))
+                                  f"{versions.IMAGES[candidate_engine or 'tgi']}"))
     return issues
+
+
+def release_engine(t: TierConfig, release: str) -> str:
+    """The engine a tier's release runs: the candidate's own ``engine``, else the tier's."""
+    if release == "candidate" and t.candidate is not None and t.candidate.engine is not None:
+        return t.candidate.engine
+    return t.engine
 
 
 def gpu_demand(tiers: Sequence[TierConfig], gpu_class: str) -> list[tuple[str, int]]:

@@ -40,6 +40,10 @@ class ReleaseConfig(_Model):
     revision: Optional[str] = Field(None, description="Candidate revision (must match the models lock).")
     image: Optional[str] = Field(None, description="Candidate engine image `repo:tag` (default: the pinned one).")
     extra_args: Optional[list[str]] = Field(None, description="Candidate extra engine arguments.")
+    engine: Optional[Literal["tgi", "vllm"]] = Field(
+        None, description="Candidate serving engine (default: the tier's). A different engine than the live "
+                          "release's is a blue/green switch like a new model: the candidate gets its own "
+                          "Deployment of that engine's pinned image, args built from the same tier keys.")
 
 
 class TierConfig(_Model):
@@ -48,24 +52,42 @@ class TierConfig(_Model):
     name: TierName = Field(..., description="Tier name: the name of its Service, so an RFC 1035 label (lowercase "
                                             "letters, digits and '-', starting with a letter), at most 40 "
                                             "characters; also its URL prefix.")
-    engine: Literal["tgi"] = Field("tgi", description="Serving engine.")
+    engine: Literal["tgi", "vllm"] = Field(
+        "tgi", description="Serving engine of the live release: `tgi` (Text Generation Inference) or `vllm`. Both "
+                           "read the same keys below (vLLM: maxTotalTokens = `--max-model-len`, the prefill budget = "
+                           "`--max-num-batched-tokens`, maxConcurrentRequests = `--max-num-seqs`, gpusPerReplica = "
+                           "`--tensor-parallel-size`, output cap maxTotalTokens - maxInputTokens via "
+                           "`--override-generation-config`); vLLM has no prompt-length cap of its own and queues "
+                           "past maxConcurrentRequests instead of answering 429. Switch it through a candidate.")
     model_id: Annotated[str, StringConstraints(pattern=MODEL_ID)] = Field(
         ..., description="Hugging Face model id `org/name`.")
     revision: Optional[str] = Field(
         None, description="Model revision; default: the commit recorded in the models lock.")
     trust_remote_code: bool = Field(False, description="Allow models that need custom code.")
     gpu_class: Name = Field(..., description="Key of `gpuClasses` this tier runs on.")
-    gpus_per_replica: Literal[1, 2, 4, 8] = Field(1, description="GPUs per replica (= `--num-shard`).")
-    max_input_tokens: PositiveInt = Field(..., description="`--max-input-tokens`: longest prompt accepted.")
+    gpus_per_replica: Literal[1, 2, 4, 8] = Field(
+        1, description="GPUs per replica (TGI `--num-shard`, vLLM `--tensor-parallel-size`).")
+    max_input_tokens: PositiveInt = Field(
+        ..., description="TGI `--max-input-tokens`: longest prompt accepted (vLLM has no such cap: it accepts prompts "
+                         "up to maxTotalTokens).")
     max_total_tokens: PositiveInt = Field(
-        ..., description="`--max-total-tokens`: prompt + generated tokens; caps `max_tokens`.")
+        ..., description="TGI `--max-total-tokens`, vLLM `--max-model-len`: prompt + generated tokens; caps "
+                         "`max_tokens`.")
     max_batch_prefill_tokens: Optional[PositiveInt] = Field(
-        None, description="`--max-batch-prefill-tokens`; default: maxInputTokens.")
+        None, description="Prefill budget (TGI `--max-batch-prefill-tokens`, vLLM `--max-num-batched-tokens`); "
+                          "default: maxInputTokens.")
     max_concurrent_requests: PositiveInt = Field(
-        128, description="`--max-concurrent-requests`; beyond it the replica answers 429.")
-    quantize: Optional[Quantize] = Field(None, description="`--quantize` method.")
-    dtype: Optional[Dtype] = Field(None, description="`--dtype` (not with `quantize`, except bitsandbytes*).")
-    extra_args: list[str] = Field(default_factory=list, description="Extra engine flags (guarded flags refused).")
+        128, description="TGI `--max-concurrent-requests` (beyond it the replica answers 429); vLLM `--max-num-seqs` "
+                         "(beyond it requests wait in vLLM's queue).")
+    quantize: Optional[Quantize] = Field(
+        None, description="TGI `--quantize` method. vLLM honours awq, gptq, compressed-tensors and fp8 when the "
+                          "checkpoint is quantized with them (it reads the checkpoint's method) and fp8 on "
+                          "full-precision weights (`--quantization fp8_per_tensor`); the rest are TGI-only.")
+    dtype: Optional[Dtype] = Field(
+        None, description="`--dtype` (TGI: not with `quantize`, except bitsandbytes*).")
+    extra_args: list[str] = Field(
+        default_factory=list, description="Extra engine flags of the tier's engine (guarded flags and the other "
+                                          "engine's flags refused).")
     sporadic: bool = Field(False, description="Scale to zero when idle and wake on traffic.")
     replicas: ReplicasConfig = Field(default_factory=ReplicasConfig, description="Replica bounds.")
     autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig, description="Autoscaling targets.")

@@ -22,16 +22,30 @@ class GpuModel(NamedTuple):
     name: str
     memory_gib: int
     bandwidth_gbps: int
+    cuda_visible_gib: float = 0.0
+    """Memory the CUDA runtime reports as the device's total (``torch.cuda.get_device_properties().total_memory``,
+    what ``cudaMemGetInfo`` calls total): what TGI's and vLLM's memory math start from, below the nominal size
+    (ECC, the driver's reservations). 0: unknown, the planner then uses ``cuda_total_gib``'s fallback."""
+
+    @property
+    def cuda_total_gib(self) -> float:
+        """CUDA-visible memory per GPU, GiB; without a measured figure, nominal less 10% (below every measured
+        ratio in this catalog, the lowest being the L4's 0.918, so the planner stays on the safe side)."""
+        return self.cuda_visible_gib or self.memory_gib * 0.90
 
 
-T4 = GpuModel("T4", 16, 320)
-A10G = GpuModel("A10G", 24, 600)
-L4 = GpuModel("L4", 24, 300)
-L40S = GpuModel("L40S", 48, 864)
-A100_40 = GpuModel("A100-40GB", 40, 1555)
-A100_80 = GpuModel("A100-80GB", 80, 2039)
-H100 = GpuModel("H100", 80, 3350)
-H200 = GpuModel("H200", 141, 4800)
+# CUDA-visible totals (GiB) from public engine logs collected in /tmp/research/engines.md section 6 (PyTorch OOM
+# messages "GPU 0 has a total capacity of X GiB" and mem_get_info totals): L4 22.03, A10G 22.06 (22.06-22.19
+# with the driver, the lower one kept), L40S 44.52, H100 80GB HBM3 79.18. T4, A100 and H200 figures are the
+# ones PyTorch OOM messages commonly print (14.58, 39.39, 79.15, 139.72), not verified here, rounded down.
+T4 = GpuModel("T4", 16, 320, 14.56)
+A10G = GpuModel("A10G", 24, 600, 22.06)
+L4 = GpuModel("L4", 24, 300, 22.03)
+L40S = GpuModel("L40S", 48, 864, 44.52)
+A100_40 = GpuModel("A100-40GB", 40, 1555, 39.38)
+A100_80 = GpuModel("A100-80GB", 80, 2039, 79.14)
+H100 = GpuModel("H100", 80, 3350, 79.18)
+H200 = GpuModel("H200", 141, 4800, 139.7)
 
 
 class InstanceType(NamedTuple):

@@ -1,4 +1,5 @@
-"""ModelTier: one model tier on a GPU class — weights PVC + sync Job per release, TGI Deployment(s),
+"""ModelTier: one model tier on a GPU class — weights PVC + sync Job per release, engine Deployment(s) (TGI or
+vLLM, per release),
 Service (the blue/green switch), PodDisruptionBudget, NetworkPolicy and ServiceAccounts.
 
 A thin ComponentResource over ``tier_manifests`` (pure). Pass the cluster's Kubernetes provider in
@@ -20,8 +21,8 @@ from llm_tiers import naming
 from llm_tiers.tiers import checks as tier_checks
 from llm_tiers.tiers import manifests as tm
 from llm_tiers import timing
-from llm_tiers import versions
-from llm_tiers.config.schema import ConfigError, TierConfig
+from llm_tiers.config.schema import ConfigError, TierConfig, release_engine
+from llm_tiers.tiers import engines
 from llm_tiers.tiers.models_lock import ModelLockEntry
 
 
@@ -59,12 +60,14 @@ class ModelTierArgs:
     """Where Prometheus runs (admitted by the NetworkPolicy for /metrics)."""
     otlp_endpoint: Optional[str] = None
     """OTLP endpoint when tracing is on."""
-    image: str = versions.IMAGES["tgi"]
-    """Engine image (default: the pinned TGI image)."""
+    image: Optional[str] = None
+    """Engine image of the live release (and of a candidate on the same engine without its own ``image``).
+    None: the pinned image of the release's engine (``versions.IMAGES['tgi']`` or ``['vllm']``)."""
     run_as_user: Optional[int] = None
     """UID (and GID) to run the engine and sync containers as, for an image that can run as non-root (a derived
-    TGI image with its Python outside /root). None: UID 0, because the pinned TGI image cannot run as any other
-    user (docs/components/model-tier.md, "Security"); every other hardening applies either way."""
+    TGI image with its Python outside /root). None: UID 0 for TGI, because the pinned TGI image cannot run as
+    any other user (docs/components/model-tier.md, "Security"), and UID 10001 for vLLM, whose image can; every
+    other hardening applies either way."""
     autoscaling: bool = True
     """Create a KEDA ScaledObject per release and a PodMonitor (needs KEDA and the Prometheus operator, e.g.
     the Observability component); False: fixed ``replicas.min`` and no monitoring objects."""
@@ -79,7 +82,7 @@ class ModelTierArgs:
 
 
 class ModelTier(pulumi.ComponentResource):
-    """A tier of TGI on a GPU class. See docs/components/model-tier.md."""
+    """A tier of TGI or vLLM (per release) on a GPU class. See docs/components/model-tier.md."""
 
     service_name: str
     """Name of the tier's Service (its stable in-cluster address)."""
@@ -102,11 +105,15 @@ class ModelTier(pulumi.ComponentResource):
             raise pulumi.RunError(str(exc)) from None  # the message, not a traceback (as the stack loader does)
         super().__init__(naming.type_token("ModelTier"), resource_name, None, opts)
         t, ns = args.tier, args.namespace
-        releases = [tm.Release("live", t.model_id, args.lock, args.image, tuple(t.extra_args))]
+        live_image = args.image or engines.image(t.engine)
+        releases = [tm.Release("live", t.model_id, args.lock, live_image, tuple(t.extra_args), t.engine)]
         if t.candidate is not None:
             c = t.candidate
-            releases.append(tm.Release("candidate", c.model_id or t.model_id, args.candidate_lock, c.image or args.image,
-                                       tuple(c.extra_args if c.extra_args is not None else t.extra_args)))
+            engine = release_engine(t, "candidate")
+            # Another engine means its pinned image, unless the candidate names one (args.image is the live one's).
+            image = c.image or (live_image if engine == t.engine else engines.image(engine))
+            releases.append(tm.Release("candidate", c.model_id or t.model_id, args.candidate_lock, image,
+                                       tuple(c.extra_args if c.extra_args is not None else t.extra_args), engine))
 
         def create(kind_cls: Any, res: str, manifest: dict, depends_on: Sequence[pulumi.Resource] = (),
                    await_seconds: Optional[tuple[int, int]] = None, ignore_changes: Optional[list[str]] = None) -> Any:
@@ -182,8 +189,8 @@ class ModelTier(pulumi.ComponentResource):
         self.service_url = f"http://{t.name}.{ns}.svc/v1"
         serving = next(r for r in releases if r.name == t.serve)
         self.serving = {"release": serving.name, "model": serving.model_id, "revision": serving.lock.revision,
-                        "engine": t.engine, "image": serving.image}
+                        "engine": serving.engine, "image": serving.image}
         self.register_outputs({"serviceName": self.service_name, "serviceUrl": self.service_url,
                                "serving": self.serving,
-                               "releases": {r.name: {"model": r.model_id, "revision": r.lock.revision}
-                                            for r in releases}})
+                               "releases": {r.name: {"model": r.model_id, "revision": r.lock.revision,
+                                                     "engine": r.engine} for r in releases}})

@@ -1,5 +1,11 @@
-"""Kubernetes manifests of one model tier (pure dicts): weights PVC, sync Job, TGI Deployment, Service,
-PodDisruptionBudget, NetworkPolicy, ServiceAccounts. ``ModelTier`` turns them into resources.
+"""Kubernetes manifests of one model tier (pure dicts): weights PVC, sync Job, engine Deployment (TGI or vLLM,
+per release), Service, PodDisruptionBudget, NetworkPolicy, ServiceAccounts. ``ModelTier`` turns them into resources.
+
+Both engines serve on the same container port named ``http`` (engine_settings.HTTP_PORT), read weights from the
+same cache with ``HF_HUB_OFFLINE=1``, are probed on ``/health`` and scraped on ``/metrics`` there; the pod
+template carries ``llm-tiers.io/engine`` so metrics can be attributed to the engine that produced them. vLLM
+specifics (tiers/vllm.py): it drains for ``--shutdown-timeout`` seconds on SIGTERM, and it runs as a non-root
+UID (vllm.RUN_AS_USER) because its image can.
 
 Facts these manifests rely on (DESIGN.md section 4): TGI serves HTTP, /health and /metrics on its --port
 (8080 here; the Service keeps port 80) once weights are loaded (the port is closed before), drains for up to
@@ -28,7 +34,8 @@ from llm_tiers.gpu import karpenter
 from llm_tiers import naming
 from llm_tiers import security as security_exceptions
 from llm_tiers.cluster import system_capacity as sc
-from llm_tiers.tiers import tgi
+from llm_tiers.tiers import engines, tgi, vllm
+from llm_tiers.tiers.engine_settings import CACHE_DIR, HTTP_PORT, EngineSettings
 from llm_tiers import timing
 from llm_tiers.config.schema import TierConfig
 from llm_tiers.tiers.models_lock import ModelLockEntry
@@ -38,9 +45,15 @@ SYNC_SCRIPT_KEY = "sync_weights.py"
 TIER_LABEL = f"{naming.LABEL_DOMAIN}/tier"
 RELEASE_LABEL = f"{naming.LABEL_DOMAIN}/release"
 COMPONENT_LABEL = f"{naming.LABEL_DOMAIN}/component"
+# The serving engine of a release's pods (``tgi`` | ``vllm``), on the pod template: Prometheus relabels the
+# engine of every scraped series from it (``__meta_kubernetes_pod_label_llm_tiers_io_engine``).
+ENGINE_LABEL = f"{naming.LABEL_DOMAIN}/engine"
 # TGI drains for up to 90 s, twice (launcher, then shards): the grace period must exceed both, plus preStop.
 PRESTOP_SECONDS = 15
 TERMINATION_GRACE_SECONDS = 2 * 90 + PRESTOP_SECONDS + 15
+# vLLM drains for --shutdown-timeout after SIGTERM, which arrives once preStop ends: the same grace period
+# holds preStop, the drain and 15 s for the process to exit.
+VLLM_SHUTDOWN_TIMEOUT_SECONDS = TERMINATION_GRACE_SECONDS - PRESTOP_SECONDS - 15
 # How many bytes a release syncs and loads (read by the rollout plan's estimates, components/llm_tiers/testing/rollout.py).
 WEIGHTS_BYTES_ANNOTATION = f"{naming.LABEL_DOMAIN}/weights-bytes"
 # Deadlines, probe windows and await budgets come from components/llm_tiers/timing.py (one set of assumptions).
@@ -63,6 +76,15 @@ class Release:
     lock: ModelLockEntry
     image: str
     extra_args: tuple[str, ...]
+    engine: str = "tgi"  # "tgi" | "vllm": switching it is a blue/green event like a model change
+
+
+def release_run_as_user(release: Release, run_as_user: Optional[int]) -> Optional[int]:
+    """The UID a release's containers run as: ``run_as_user`` when given; otherwise vLLM's non-root UID for a
+    vLLM release (its image can run as one) and None (root) for TGI (security_exceptions.TGI_ROOT)."""
+    if run_as_user is not None:
+        return run_as_user
+    return vllm.RUN_AS_USER if release.engine == "vllm" else None
 
 
 def object_name(tier: str, release: str, suffix: str = "") -> str:
@@ -70,8 +92,10 @@ def object_name(tier: str, release: str, suffix: str = "") -> str:
     return f"{base}-{suffix}" if suffix else base
 
 
-def labels(tier: TierConfig, release: Optional[str], component: str) -> dict[str, str]:
-    out = naming.k8s_labels("tgi", tier.name, **{TIER_LABEL: tier.name, COMPONENT_LABEL: component})
+def labels(tier: TierConfig, release: Optional[str], component: str, engine: str = "tgi") -> dict[str, str]:
+    """``app.kubernetes.io/name`` is the engine of a release's Deployment and pods (``tgi`` elsewhere, as
+    before vLLM: renaming it on shared objects would only churn them)."""
+    out = naming.k8s_labels(engine, tier.name, **{TIER_LABEL: tier.name, COMPONENT_LABEL: component})
     if release:
         out[RELEASE_LABEL] = release
     return out
@@ -139,10 +163,11 @@ def sync_job(tier: TierConfig, release: Release, namespace: str, script_config_m
     ``pulumi.com/replaceUnready`` makes the next ``pulumi up`` replace a Job that failed (say, on a revoked
     token), instead of leaving the failed one in place forever."""
     lock = release.lock
+    run_as_user = release_run_as_user(release, run_as_user)
     files = [{"path": f.path, "size": f.size} for f in lock.files]
-    env = [{"name": "HF_HOME", "value": tgi.CACHE_DIR}, {"name": "HF_HUB_DISABLE_TELEMETRY", "value": "1"},
+    env = [{"name": "HF_HOME", "value": CACHE_DIR}, {"name": "HF_HUB_DISABLE_TELEMETRY", "value": "1"},
            {"name": "HOME", "value": SCRATCH_DIR}]
-    mounts = [{"name": "weights", "mountPath": tgi.CACHE_DIR},
+    mounts = [{"name": "weights", "mountPath": CACHE_DIR},
               {"name": "scripts", "mountPath": "/scripts", "readOnly": True},
               {"name": "scratch", "mountPath": SCRATCH_DIR}]
     volumes: list[dict[str, Any]] = [
@@ -178,10 +203,12 @@ def sync_job(tier: TierConfig, release: Release, namespace: str, script_config_m
                     "containers": [{
                         "name": "sync",
                         "image": release.image,
-                        "command": ["python", f"/scripts/{SYNC_SCRIPT_KEY}"],
+                        # The vLLM image has python3 only (docker/Dockerfile: update-alternatives python3).
+                        "command": ["python3" if release.engine == "vllm" else "python",
+                                    f"/scripts/{SYNC_SCRIPT_KEY}"],
                         "args": ["--model-id", release.model_id, "--revision", lock.revision,
                                  "--files", json.dumps(files, separators=(",", ":")),
-                                 "--cache-dir", f"{tgi.CACHE_DIR}/hub"],
+                                 "--cache-dir", f"{CACHE_DIR}/hub"],
                         "env": env,
                         # Runs on the system nodes: counted by the system capacity check (the CPU limit keeps a
                         # download from starving the controllers beside it).
@@ -197,14 +224,20 @@ def sync_job(tier: TierConfig, release: Release, namespace: str, script_config_m
     }
 
 
-def tgi_settings(tier: TierConfig, release: Release, otlp_endpoint: Optional[str]) -> tgi.TgiSettings:
-    return tgi.TgiSettings(
+def engine_settings(tier: TierConfig, release: Release, otlp_endpoint: Optional[str]) -> EngineSettings:
+    """What the release asks of its engine, from the tier keys (the same for TGI and vLLM)."""
+    return EngineSettings(
         model_id=release.model_id, revision=release.lock.revision, max_input_tokens=tier.max_input_tokens,
         max_total_tokens=tier.max_total_tokens, num_shard=tier.gpus_per_replica,
         max_batch_prefill_tokens=tier.max_batch_prefill_tokens, max_concurrent_requests=tier.max_concurrent_requests,
         quantize=tier.quantize, dtype=tier.dtype, trust_remote_code=tier.trust_remote_code,
         otlp_endpoint=otlp_endpoint, otlp_service_name=tier.name if otlp_endpoint else None,
-        extra_args=release.extra_args)
+        extra_args=release.extra_args, served_model_name=tier.name,
+        checkpoint_quantization=release.lock.quantization,
+        shutdown_timeout_seconds=VLLM_SHUTDOWN_TIMEOUT_SECONDS if release.engine == "vllm" else None)
+
+
+tgi_settings = engine_settings  # the name callers used before vLLM
 
 
 def _container_security() -> dict[str, Any]:
@@ -231,24 +264,40 @@ def deployment(tier: TierConfig, release: Release, namespace: str, instance_type
     reset the autoscaler's choice on every deploy); otherwise it is ``replicas.min`` (at least 1)."""
     probe = {"httpGet": {"path": "/health", "port": "http"}}
     sched = karpenter.tier_scheduling(tier.gpu_class)
+    run_as_user = release_run_as_user(release, run_as_user)
     env = [
-        {"name": "HF_HOME", "value": tgi.CACHE_DIR},
+        {"name": "HF_HOME", "value": CACHE_DIR},
         # Serving pods never call the Hub and hold no token: weights come only from the synced cache.
         {"name": "HF_HUB_OFFLINE", "value": "1"},
         {"name": "HF_HUB_DISABLE_TELEMETRY", "value": "1"},
-        # Triton, CUDA, FlashInfer and outlines keep JIT caches under $HOME: on the scratch volume, as the root
-        # filesystem is read-only.
+        # Triton, CUDA, FlashInfer, outlines (and vLLM's torch.compile cache, ~/.cache/vllm) keep JIT caches under
+        # $HOME: on the scratch volume, as the root filesystem is read-only.
         {"name": "HOME", "value": SCRATCH_DIR},
     ]
+    if release.engine == "vllm":
+        env += [
+            # A UID without a passwd entry: what the image's non-root entrypoint would export
+            # (docker/entrypoints/vllm-nonroot-entrypoint.sh), for getpass.getuser() in torch's caches.
+            {"name": "USER", "value": vllm.USER_NAME},
+            {"name": "LOGNAME", "value": vllm.USER_NAME},
+            # vLLM reports usage to its maintainers unless told not to (vllm/envs.py VLLM_NO_USAGE_STATS and
+            # VLLM_DO_NOT_TRACK / DO_NOT_TRACK; vllm/usage/usage_lib.py); TGI gets --usage-stats off.
+            {"name": "VLLM_NO_USAGE_STATS", "value": "1"},
+            {"name": "DO_NOT_TRACK", "value": "1"},
+        ]
     if otlp_endpoint:
+        if release.engine == "vllm":
+            # The OpenTelemetry SDK's service name (TGI takes --otlp-service-name instead).
+            env.append({"name": "OTEL_SERVICE_NAME", "value": tier.name})
         env.append({"name": "OTEL_RESOURCE_ATTRIBUTES",
-                    "value": f"inference.backend=tgi,model_id={release.model_id},tier={tier.name}"})
+                    "value": f"inference.backend={release.engine},model_id={release.model_id},tier={tier.name}"})
     shm = "2Gi" if tier.gpus_per_replica > 1 else "1Gi"
-    pod_labels = {**labels(tier, release.name, "server"), **selector(tier, release.name)}
+    pod_labels = {**labels(tier, release.name, "server", release.engine), **selector(tier, release.name),
+                  ENGINE_LABEL: release.engine}
     return {
         "apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": object_name(tier.name, release.name), "namespace": namespace,
-                     "labels": labels(tier, release.name, "server"),
+                     "labels": {**labels(tier, release.name, "server", release.engine), ENGINE_LABEL: release.engine},
                      "annotations": {**_cache_annotations(release),
                                      **({f"{naming.LABEL_DOMAIN}/max-context": str(release.lock.max_position_embeddings)}
                                         if release.lock.max_position_embeddings else {}),
@@ -278,11 +327,11 @@ def deployment(tier: TierConfig, release: Release, namespace: str, instance_type
                          "labelSelector": {"matchLabels": selector(tier, release.name)}}
                         for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")],
                     "containers": [{
-                        "name": "tgi",
+                        "name": release.engine,
                         "image": release.image,
-                        "args": tgi.args(tgi_settings(tier, release, otlp_endpoint)),
+                        "args": engines.args(release.engine, engine_settings(tier, release, otlp_endpoint)),
                         "env": env,
-                        "ports": [{"name": "http", "containerPort": tgi.HTTP_PORT, "protocol": "TCP"}],
+                        "ports": [{"name": "http", "containerPort": HTTP_PORT, "protocol": "TCP"}],
                         "resources": pod_resources(tier, instance_types),
                         # The port opens only after weights are loaded and warmed up.
                         "startupProbe": {**probe, "periodSeconds": timing.STARTUP_PERIOD_SECONDS,
@@ -290,12 +339,12 @@ def deployment(tier: TierConfig, release: Release, namespace: str, instance_type
                                              release.lock.weights_bytes)},
                         "readinessProbe": {**probe, "periodSeconds": 5, "timeoutSeconds": 3, "failureThreshold": 2},
                         "livenessProbe": {**probe, "periodSeconds": 15, "timeoutSeconds": 5, "failureThreshold": 4},
-                        # Let the gateway and endpoints stop routing here before TGI starts draining.
+                        # Let the gateway and endpoints stop routing here before the engine starts draining.
                         "lifecycle": {"preStop": {"sleep": {"seconds": PRESTOP_SECONDS}}},
                         # Port 8080 needs no capability back. The cache stays writable: TGI's download-weights
                         # step runs at every start (offline here) and huggingface_hub may keep lock files there.
                         "securityContext": _container_security(),
-                        "volumeMounts": [{"name": "weights", "mountPath": tgi.CACHE_DIR},
+                        "volumeMounts": [{"name": "weights", "mountPath": CACHE_DIR},
                                          {"name": "shm", "mountPath": "/dev/shm"},
                                          {"name": "scratch", "mountPath": SCRATCH_DIR}],
                     }],

@@ -28,8 +28,8 @@ from pydantic.alias_generators import to_camel
 
 from llm_tiers.tiers import capacity
 from llm_tiers.gpu import catalog as gpu_catalog
-from llm_tiers.tiers import tgi
-from llm_tiers.config.schema import ConfigIssue, StackConfig
+from llm_tiers.tiers import engines, vllm
+from llm_tiers.config.schema import ConfigIssue, StackConfig, release_engine
 
 LOCK_VERSION = 1
 
@@ -58,6 +58,9 @@ class ModelLockEntry(_Model):
     head_dim: Optional[int] = Field(None, gt=0)
     hidden_size: Optional[int] = Field(None, gt=0)
     max_position_embeddings: Optional[int] = Field(None, gt=0)
+    vocab_size: Optional[int] = Field(None, gt=0)
+    """config.json ``vocab_size`` (vLLM's sampler profile scales with it); absent in entries locked before it was
+    recorded: the planner then assumes a large vocabulary (capacity.ASSUMED_VOCAB_SIZE)."""
     quantization: Optional[str] = None
     files: list[LockedFile] = Field(default_factory=list)
     weights_bytes: int = Field(0, ge=0)
@@ -173,7 +176,8 @@ def model_shape(entry: ModelLockEntry) -> Optional["capacity.ModelShape"]:
         return None
     return capacity.ModelShape(num_layers=entry.num_layers, num_attention_heads=entry.num_attention_heads,
                                num_key_value_heads=entry.num_key_value_heads, head_dim=entry.head_dim,
-                               weights_bytes=entry.weights_bytes)
+                               weights_bytes=entry.weights_bytes, hidden_size=entry.hidden_size,
+                               vocab_size=entry.vocab_size)
 
 
 def release_models(tier) -> dict[str, str]:
@@ -198,8 +202,11 @@ def tier_plans(cfg: StackConfig, lock: Optional[ModelsLock]) -> dict[tuple[int, 
             if shape is None or cls is None:
                 continue
             types = [gpu_catalog.lookup(t) for t in cls.instance_types]
+            prefill = tier.max_batch_prefill_tokens or tier.max_input_tokens
             plans[(i, release)] = capacity.plan(shape, gpu_catalog.class_gpu(list(cls.instance_types)),
-                                                tier.gpus_per_replica, tier.max_total_tokens, types)
+                                                tier.gpus_per_replica, tier.max_total_tokens, types,
+                                                engine=release_engine(tier, release), prefill_tokens=prefill,
+                                                max_num_seqs=tier.max_concurrent_requests)
     return plans
 
 
@@ -242,6 +249,7 @@ def architecture_numbers(config: dict) -> dict:
         "headDim": head_dim,
         "hiddenSize": hidden,
         "maxPositionEmbeddings": c.get("max_position_embeddings"),
+        "vocabSize": c.get("vocab_size"),
         "quantization": quant,
         "requiresRemoteCode": bool(config.get("auto_map")),
     }
@@ -300,13 +308,25 @@ def engine_issues(cfg: StackConfig, lock: Optional[ModelsLock]) -> list[ConfigIs
     """What the locked model itself rules out for a tier's live release: token limits past the model's
     context length (``maxPositionEmbeddings``: TGI 3.3.6 caps only its *defaults* there and accepts larger
     explicit limits, so prompts would reach positions the model was never trained on), and a quantization
-    that cannot load the locked weights (e.g. ``awq`` on a bf16 checkpoint; components/llm_tiers/tiers/tgi.py)."""
+    that cannot load the locked weights with the release's engine (e.g. ``awq`` on a bf16 checkpoint, or a TGI-only
+    method on vLLM; components/llm_tiers/tiers/tgi.py and vllm.py). A candidate on another engine or model is
+    checked with its own."""
     if lock is None:
         return []
     issues = []
     for i, tier in enumerate(cfg.tiers):
         if tier is None:
             continue
+        if tier.candidate is not None:
+            engine = release_engine(tier, "candidate")
+            model = tier.candidate.model_id or tier.model_id
+            entry = lock.models.get(model)
+            if entry is not None and (engine != tier.engine or model != tier.model_id):
+                problem = engines.quantize_problem(engine, tier.quantize, tier.dtype, entry.quantization,
+                                                   entry.torch_dtype)
+                if problem and not (engine == "vllm" and tier.quantize in vllm.UNSUPPORTED):
+                    key, message = problem
+                    issues.append(ConfigIssue(f"tiers[{i}].{key}", f"candidate ({engine}) {model}: {message}"))
         entry = lock.models.get(tier.model_id)
         if entry is None:
             continue
@@ -317,7 +337,10 @@ def engine_issues(cfg: StackConfig, lock: Optional[ModelsLock]) -> list[ConfigIs
                     issues.append(ConfigIssue(f"tiers[{i}].{key}", f"{value} exceeds the context length of "
                                               f"{tier.model_id} ({context} tokens, maxPositionEmbeddings in "
                                               f"{cfg.model_policy.lock_file}); lower {key} to at most {context}"))
-        problem = tgi.quantize_problem(tier.quantize, tier.dtype, entry.quantization, entry.torch_dtype)
+        problem = engines.quantize_problem(tier.engine, tier.quantize, tier.dtype, entry.quantization,
+                                           entry.torch_dtype)
+        if tier.engine == "vllm" and tier.quantize in vllm.UNSUPPORTED:
+            problem = None  # the schema reports a TGI-only method on vLLM at tiers[i].quantize already
         if problem:
             key, message = problem
             issues.append(ConfigIssue(f"tiers[{i}].{key}", f"{tier.model_id}: {message}"))

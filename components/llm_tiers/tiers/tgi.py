@@ -7,13 +7,13 @@ anything else but never override one of them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Optional
 
-# --port (the image's default PORT is 80): an unprivileged port, so the container needs no NET_BIND_SERVICE.
-# /health, /metrics and the OpenAI routes are all served here; the tier's Service still listens on 80.
-HTTP_PORT = 8080
-CACHE_DIR = "/data"      # HF_HOME in the image; the weights PVC mounts here
+from llm_tiers.tiers.engine_settings import CACHE_DIR, HTTP_PORT, EngineSettings, flag_name  # noqa: F401
+
+# --port (the image's default PORT is 80): an unprivileged port (engine_settings.HTTP_PORT), so the container
+# needs no NET_BIND_SERVICE. /health, /metrics and the OpenAI routes are all served there; the tier's Service
+# still listens on 80. CACHE_DIR is HF_HOME in the image (``ENV HF_HOME=/data``); the weights PVC mounts there.
 
 QUANTIZE = ("awq", "compressed-tensors", "eetq", "exl2", "gptq", "marlin", "bitsandbytes", "bitsandbytes-nf4",
             "bitsandbytes-fp4", "fp8")
@@ -62,28 +62,29 @@ GUARDED_FLAGS = frozenset({
     "--max-batch-prefill-tokens", "--num-shard", "--sharded", "--quantize", "--dtype", "--hostname", "--port",
     "--max-concurrent-requests", "--usage-stats", "--disable-usage-stats", "--huggingface-hub-cache",
     "--trust-remote-code", "--otlp-endpoint", "--otlp-service-name", "--prometheus-port", "--json-output",
+    # The capacity planner assumes the default memory fraction (1.0); the gateway authenticates (no key here);
+    # the pod's terminationGracePeriodSeconds is sized for the default drain (launcher/src/main.rs, 3.3.6).
+    "--cuda-memory-fraction", "--api-key", "--graceful-termination-timeout",
 })
 
+# Every launcher flag of TGI 3.3.6 (the fields of ``struct Args`` in launcher/src/main.rs at v3.3.6, as clap
+# spells them): a vLLM tier's extraArgs naming one of these (and not a vLLM flag) is the other engine's flag.
+LAUNCHER_FLAGS = frozenset({
+    "--model-id", "--revision", "--validation-workers", "--sharded", "--num-shard", "--quantize", "--speculate",
+    "--dtype", "--kv-cache-dtype", "--trust-remote-code", "--max-concurrent-requests", "--max-best-of",
+    "--max-stop-sequences", "--max-top-n-tokens", "--max-input-tokens", "--max-input-length", "--max-total-tokens",
+    "--waiting-served-ratio", "--max-batch-prefill-tokens", "--max-batch-total-tokens", "--max-waiting-tokens",
+    "--max-batch-size", "--cuda-graphs", "--hostname", "--port", "--prometheus-port", "--shard-uds-path",
+    "--master-addr", "--master-port", "--huggingface-hub-cache", "--weights-cache-override",
+    "--disable-custom-kernels", "--cuda-memory-fraction", "--rope-scaling", "--rope-factor", "--json-output",
+    "--otlp-endpoint", "--otlp-service-name", "--cors-allow-origin", "--api-key", "--watermark-gamma",
+    "--watermark-delta", "--ngrok", "--ngrok-authtoken", "--ngrok-edge", "--tokenizer-config-path",
+    "--disable-grammar-support", "--env", "--max-client-batch-size", "--lora-adapters", "--usage-stats",
+    "--payload-limit", "--enable-prefill-logprobs", "--graceful-termination-timeout",
+})
 
-@dataclass(frozen=True)
-class TgiSettings:
-    model_id: str
-    revision: str
-    max_input_tokens: int
-    max_total_tokens: int
-    num_shard: int = 1
-    max_batch_prefill_tokens: Optional[int] = None
-    max_concurrent_requests: int = 128
-    quantize: Optional[str] = None
-    dtype: Optional[str] = None
-    trust_remote_code: bool = False
-    otlp_endpoint: Optional[str] = None
-    otlp_service_name: Optional[str] = None
-    extra_args: Sequence[str] = ()
-
-
-def flag_name(arg: str) -> str:
-    return arg.split("=", 1)[0]
+# The one settings type both engines read (engine_settings.EngineSettings); the old name stays for callers.
+TgiSettings = EngineSettings
 
 
 def guarded_extra_args(extra_args: Sequence[str]) -> list[tuple[int, str]]:

@@ -1,0 +1,51 @@
+"""What a release asks of its serving engine, engine-neutral (pure).
+
+``tiers/tgi.py`` and ``tiers/vllm.py`` turn one ``EngineSettings`` into their engine's arguments from the same
+tier keys; ``tiers/engines.py`` picks the builder by the release's ``engine``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Optional
+
+# Both engines serve HTTP (OpenAI routes, /health, /metrics) on this unprivileged container port, named
+# ``http``; the tier's Service keeps port 80 and targets the name, so switching engine changes no Service,
+# route, NetworkPolicy or PodMonitor.
+HTTP_PORT = 8080
+# HF_HOME of both engines' pods: the weights PVC mounts here and the Hub cache is ``CACHE_DIR/hub``.
+CACHE_DIR = "/data"
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    model_id: str
+    revision: str
+    max_input_tokens: int
+    max_total_tokens: int
+    num_shard: int = 1
+    max_batch_prefill_tokens: Optional[int] = None
+    max_concurrent_requests: int = 128
+    quantize: Optional[str] = None
+    dtype: Optional[str] = None
+    trust_remote_code: bool = False
+    otlp_endpoint: Optional[str] = None
+    otlp_service_name: Optional[str] = None
+    extra_args: Sequence[str] = ()
+    served_model_name: Optional[str] = None
+    """The OpenAI ``model`` the server answers to (the tier's name); TGI accepts any ``model``."""
+    checkpoint_quantization: Optional[str] = None
+    """``quantization_config.quant_method`` of the locked weights (None: full precision)."""
+    shutdown_timeout_seconds: Optional[int] = None
+    """How long the server drains in-flight requests after SIGTERM (vLLM's ``--shutdown-timeout``; TGI's own
+    drain is fixed)."""
+
+    @property
+    def prefill_tokens(self) -> int:
+        """The prefill budget: ``maxBatchPrefillTokens``, default ``maxInputTokens``."""
+        return self.max_batch_prefill_tokens if self.max_batch_prefill_tokens is not None else self.max_input_tokens
+
+
+def flag_name(arg: str) -> str:
+    return arg.split("=", 1)[0]
