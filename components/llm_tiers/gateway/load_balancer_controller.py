@@ -74,7 +74,11 @@ def service_annotations(scheme: str, tls_mode: str, certificate_arn: Optional[st
     """The NLB of the gateway's Service, in annotations the AWS Load Balancer Controller v3.5.0 reads.
 
     ``scheme``: ``internal`` or ``internet-facing`` (its default is internal). IP targets, health checks on
-    Envoy's readiness endpoint (``/ready`` on ``probe_port``, which fails while a proxy drains), cross-zone
+    Envoy's readiness endpoint (``/ready`` on ``probe_port``: envoyproxy/gateway v1.9.0
+    internal/xds/bootstrap/bootstrap.go EnvoyReadinessPort/Path, served by a ``health_check`` filter that answers
+    503 once the shutdown manager posts ``healthcheck/fail`` at drain, internal/cmd/envoy/shutdown_manager.go;
+    the health-check port defaults to the health-check node port under ``externalTrafficPolicy: Local``, so it is
+    set, docs/guide/service/annotations.md "healthcheck-port"), cross-zone
     load balancing, client addresses kept (``preserve_client_ip``: Envoy and its logs see the client, and the
     NLB's security group applies ``loadBalancerSourceRanges``). ``acm``: TLS listener on 443 with the ACM
     certificate and a TLS 1.2+ policy, plain TCP to Envoy; ``cert-manager``: TCP passthrough, Envoy terminates."""
