@@ -194,6 +194,11 @@ def test_a_tier_switched_to_vllm_renders_a_vllm_server(vllm_renders, stack):
     skips = " ".join(v for k, v in d["metadata"]["annotations"].items() if k.startswith("checkov.io/skip"))
     assert "CKV_K8S_23" not in skips and "CKV_K8S_40" not in skips
     assert pod["metadata"]["labels"][tm.ENGINE_LABEL] == "vllm"
+    # The tier's weight sync runs the vLLM image too: python3 (the image has no `python`), as the same UID.
+    (job,) = [o for (k, n), o in objs.items() if k == "Job" and n.startswith(f"{tier['name']}-sync-")]
+    (sync,) = job["spec"]["template"]["spec"]["containers"]
+    assert sync["image"] == versions.IMAGES["vllm"] and sync["command"][0] == "python3"
+    assert job["spec"]["template"]["spec"]["securityContext"]["runAsUser"] == sec["runAsUser"]
 
 
 @pytest.mark.parametrize("stack", STACKS)
