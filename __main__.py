@@ -8,10 +8,11 @@ import pulumi
 from llm_tiers import (Cluster, ClusterArgs, Dns, DnsArgs, Gateway, GatewayArgs, GpuCapacity, GpuCapacityArgs,
                        LoadBalancerController, LoadBalancerControllerArgs, ModelTier, ModelTierArgs, Namespaces, NamespacesArgs, Observability, ObservabilityArgs,
                        SecretStore, SecretStoreArgs, TenantKeyArgs)
+from llm_tiers import naming
 from llm_tiers.cluster import system_capacity
 from llm_tiers.config.stack import load
 from llm_tiers.cost import bill
-from llm_tiers.gateway import dns
+from llm_tiers.gateway import aigw, dns
 from llm_tiers.plan import replica_prices, tier_plan
 
 # Validate the whole stack config before anything is registered (errors name every key path).
@@ -68,7 +69,9 @@ observability = Observability(
 
 # One ModelTier per tier: weights cache + sync Job per release, TGI Deployment(s), Service, PDB,
 # NetworkPolicy, ScaledObject(s) and PodMonitor. Every model is in the lock (load() refused the stack otherwise).
+# A scaled-to-zero tier wakes on the requests counted at the gateway's Envoy clusters for it.
 tracing = cfg.observability.tracing
+clusters = aigw.tier_clusters(cfg.tiers, cfg.gateway, naming.GATEWAY_NAMESPACE)
 tiers = {
     t.name: ModelTier(
         f"tier-{t.name}",
@@ -81,6 +84,7 @@ tiers = {
                       hf_token_secret=secrets.hf_token_k8s_secret,
                       sync_node_selector=cluster.system_node_selector,
                       otlp_endpoint=tracing.otlp_endpoint if tracing.enabled else None,
+                      gateway_clusters=clusters[t.name],
                       depends_on=[*cluster.storage_ready, *namespaces.resources, *secrets.ready, *gpu.ready,
                                   *observability.ready]),
         opts=on_cluster,
@@ -127,7 +131,9 @@ pulumi.export("weightsStorageClass", cluster.weights_storage_class)
 pulumi.export("nodeRoleArn", cluster.node_role_arn)
 pulumi.export("gpuNodeRoleArn", gpu.node_role_arn)
 pulumi.export("tenantKeySecretArns", secrets.tenant_secret_arns)  # ARNs only; see README to read a key
-pulumi.export("baseUrls", gateway.base_urls)
+pulumi.export("baseUrl", gateway.base_url)  # OpenAI base_url of every tier; model=<tier> (or an alias)
+pulumi.export("models", gateway.models)
+pulumi.export("baseUrls", gateway.base_urls)  # deprecated per-tier URLs, while gateway.perTierUrls
 pulumi.export("gatewayAddress", gateway.address)  # the NLB's DNS name: what gateway.hostname must resolve to
 pulumi.export("dns", dns.dns_output(cfg.gateway.hostname, gateway.address, records or None))
 pulumi.export("tierServiceUrls", {name: tier.service_url for name, tier in tiers.items()})

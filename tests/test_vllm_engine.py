@@ -42,6 +42,13 @@ def test_vllm_args_come_from_the_same_tier_keys():
     assert "--dtype" not in a and "--otlp-traces-endpoint" not in a
 
 
+def test_vllm_serves_the_aliases_the_gateway_routes_and_caps_at_max_output_tokens():
+    a = vllm.args(replace(BASE, served_model_aliases=("llama-8b", "gpt-4o-mini"), max_output_tokens=1024))
+    names = a[a.index("--served-model-name") + 1:a.index("--host")]
+    assert names == ["chat-small", "llama-8b", "gpt-4o-mini", BASE.model_id]
+    assert json.loads(_flag(a, "--override-generation-config")) == {"max_new_tokens": 1024}
+
+
 def test_every_flag_the_platform_sets_is_guarded():
     a = vllm.args(replace(BASE, quantize="fp8", dtype="bfloat16", trust_remote_code=True, num_shard=2,
                           otlp_endpoint="http://otel:4317"))
@@ -170,8 +177,9 @@ def test_a_tier_switched_to_vllm_renders_a_vllm_server(vllm_renders, stack):
     assert _flag(a, "--max-num-batched-tokens") == str(tier.get("maxBatchPrefillTokens", tier["maxInputTokens"]))
     assert _flag(a, "--tensor-parallel-size") == str(tier.get("gpusPerReplica", 1))
     assert json.loads(_flag(a, "--override-generation-config")) == {
-        "max_new_tokens": tier["maxTotalTokens"] - tier["maxInputTokens"]}
-    assert a[a.index("--served-model-name") + 1] == tier["name"]
+        "max_new_tokens": tier.get("maxOutputTokens", tier["maxTotalTokens"] - tier["maxInputTokens"])}
+    names = a[a.index("--served-model-name") + 1:a.index("--host")]
+    assert names == [tier["name"], *tier.get("aliases", []), tier["modelId"]]
     assert "--api-key" not in a
     # Same port name and number as TGI: the Service (80 -> http), the PodMonitor (port http) and the
     # NetworkPolicies do not change with the engine.

@@ -52,12 +52,16 @@ class TierConfig(_Model):
     name: TierName = Field(..., description="Tier name: the name of its Service, so an RFC 1035 label (lowercase "
                                             "letters, digits and '-', starting with a letter), at most 40 "
                                             "characters; also its URL prefix.")
+    aliases: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")]] = Field(
+        default_factory=list, description="Other `model` names this tier answers to on the single base URL "
+                                          "(e.g. a name clients already use: letters, digits and `._:/-`, at most 128 "
+                                          "characters); unique across tiers.")
     engine: Literal["tgi", "vllm"] = Field(
         "tgi", description="Serving engine of the live release: `tgi` (Text Generation Inference) or `vllm`. Both "
                            "read the same keys below (vLLM: maxTotalTokens = `--max-model-len`, the prefill budget = "
                            "`--max-num-batched-tokens`, maxConcurrentRequests = `--max-num-seqs`, gpusPerReplica = "
-                           "`--tensor-parallel-size`, output cap maxTotalTokens - maxInputTokens via "
-                           "`--override-generation-config`); vLLM has no prompt-length cap of its own and queues "
+                           "`--tensor-parallel-size`, output cap maxOutputTokens via `--override-generation-config`, "
+                           "served names the tier's name, aliases and modelId); vLLM has no prompt-length cap of its own and queues "
                            "past maxConcurrentRequests instead of answering 429. Switch it through a candidate.")
     model_id: Annotated[str, StringConstraints(pattern=MODEL_ID)] = Field(
         ..., description="Hugging Face model id `org/name`.")
@@ -73,6 +77,12 @@ class TierConfig(_Model):
     max_total_tokens: PositiveInt = Field(
         ..., description="TGI `--max-total-tokens`, vLLM `--max-model-len`: prompt + generated tokens; caps "
                          "`max_tokens`.")
+    max_output_tokens: Optional[PositiveInt] = Field(
+        None, description="Largest `max_tokens` (or `max_completion_tokens`) the gateway accepts for this tier; "
+                          "above it: HTTP 400 (refused, not clamped: a clamp would silently shorten answers). "
+                          "Default: `maxTotalTokens - maxInputTokens` (what a full-length prompt leaves; plan.md's "
+                          "column of that name). The engine's own check (prompt + `max_tokens` <= "
+                          "`maxTotalTokens`) still applies.")
     max_batch_prefill_tokens: Optional[PositiveInt] = Field(
         None, description="Prefill budget (TGI `--max-batch-prefill-tokens`, vLLM `--max-num-batched-tokens`); "
                           "default: maxInputTokens.")

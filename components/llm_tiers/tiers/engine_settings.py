@@ -35,11 +35,19 @@ class EngineSettings:
     extra_args: Sequence[str] = ()
     served_model_name: Optional[str] = None
     """The OpenAI ``model`` the server answers to (the tier's name); TGI accepts any ``model``."""
+    served_model_aliases: Sequence[str] = ()
+    """Other ``model`` names the gateway routes to the tier (its ``aliases``): passed through unchanged."""
+    max_output_tokens: Optional[int] = None
+    """The tier's output cap (``maxOutputTokens``); None: ``max_total_tokens - max_input_tokens``."""
     checkpoint_quantization: Optional[str] = None
     """``quantization_config.quant_method`` of the locked weights (None: full precision)."""
     shutdown_timeout_seconds: Optional[int] = None
     """How long the server drains in-flight requests after SIGTERM (vLLM's ``--shutdown-timeout``; TGI's own
     drain is fixed)."""
+
+    @property
+    def output_cap(self) -> int:
+        return self.max_output_tokens or self.max_total_tokens - self.max_input_tokens
 
     @property
     def prefill_tokens(self) -> int:

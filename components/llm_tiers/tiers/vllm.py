@@ -17,7 +17,7 @@ What vLLM does differently from TGI with the same keys:
   '{"max_new_tokens": N}'`` becomes ``override_max_tokens`` (vllm/entrypoints/openai/chat_completion/serving.py
   and completion/serving.py ``self.override_max_tokens``), and ``get_max_tokens`` returns the minimum of the
   request's ``max_tokens``, the context left and N: an exact cap of N = maxTotalTokens - maxInputTokens on every
-  request, asked for or not.
+  request, asked for or not (N = ``maxOutputTokens`` when the tier sets it).
 * ``maxConcurrentRequests`` becomes ``--max-num-seqs``, the most sequences vLLM runs in one batch; vLLM queues
   the rest instead of answering 429 as TGI does past ``--max-concurrent-requests``.
 * ``maxBatchPrefillTokens`` (the prefill budget, default ``maxInputTokens``) becomes
@@ -160,8 +160,10 @@ def args(s: EngineSettings) -> list[str]:
         # The OpenAI ``model`` names vLLM answers to (any other is a 404, unlike TGI, which ignores ``model``):
         # the tier's name first, the name vLLM reports in responses and the ``model_name`` metric label
         # (vllm/config/model.py ``served_model_name``, one or more names, ``get_served_model_name`` takes the
-        # first), then the Hub id, so clients written against either keep working.
-        "--served-model-name", *dict.fromkeys([s.served_model_name or s.model_id, s.model_id]),
+        # first), then its aliases (the gateway routes on them and passes ``model`` through unchanged), then
+        # the Hub id.
+        "--served-model-name", *dict.fromkeys([s.served_model_name or s.model_id, *s.served_model_aliases,
+                                               s.model_id]),
         # FrontendArgs.host None binds every interface already; explicit, like TGI's --hostname. FrontendArgs.port
         # defaults to 8000: set to the container port both engines use, so Service, NetworkPolicy and PodMonitor
         # stay engine-neutral.
@@ -171,9 +173,10 @@ def args(s: EngineSettings) -> list[str]:
         "--max-num-batched-tokens", str(s.prefill_tokens),
         "--max-num-seqs", str(s.max_concurrent_requests),
         "--tensor-parallel-size", str(s.num_shard),
-        # The exact output cap (module docstring): N = maxTotalTokens - maxInputTokens.
+        # The exact output cap (module docstring): N = maxOutputTokens (default maxTotalTokens - maxInputTokens),
+        # the same number the gateway's max_tokens guard refuses above.
         "--override-generation-config",
-        json.dumps({"max_new_tokens": s.max_total_tokens - s.max_input_tokens}, separators=(",", ":")),
+        json.dumps({"max_new_tokens": s.output_cap}, separators=(",", ":")),
         # arg_utils.py ``--shutdown-timeout`` (type=int, default=0, "0 = abort, >0 = wait"): on SIGTERM the
         # server drains in-flight requests up to this long (vllm/entrypoints/launchers/launcher.py handle_shutdown
         # ``mode = "abort" if timeout == 0 else "drain"``); the pod's grace period is longer.
