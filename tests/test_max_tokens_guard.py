@@ -70,6 +70,13 @@ def chat(model: str, **extra):
     ("sk-support", chat("gpt-4o"), 200, None),                               # unknown model: the route's 404
     ("sk-support", b"not json", 200, None),
     ("sk-unknown", chat("chat-small", max_tokens=99999), 400, "max_tokens_too_large"),  # cap needs no tenant
+    # search has a token budget: a stream must ask for its usage chunk, or the budget would count nothing
+    ("sk-search", chat("chat-small", stream=True), 400, "stream_usage_required"),
+    ("sk-search", chat("chat-small", stream=True, stream_options={"include_usage": False}), 400,
+     "stream_usage_required"),
+    ("sk-search", chat("chat-small", stream=True, stream_options={"include_usage": True}), 200, None),
+    ("sk-search", chat("chat-small", stream=False), 200, None),
+    ("sk-analytics", chat("chat-large", stream=True), 200, None),            # analytics: no token budget
 ])
 def test_guard_answers(served, key, body, status, code):
     large = parse(stack_values("prod")).tiers[1]
@@ -105,6 +112,9 @@ def test_the_route_calls_the_guard_with_the_body(rendered):
     assert config["caps"] == {"chat-small": 2048, "llama-3.1-8b-instruct": 2048,
                               "chat-large": cfg.tiers[1].max_total_tokens - cfg.tiers[1].max_input_tokens}
     assert config["requireMaxTokens"] == ["support-bot"]
+    assert config["streamUsageRequired"] == sorted(
+        t.name for t in cfg.tenants if (t.limits or cfg.gateway.default_limits).tokens_per_minute)
+    assert config["streamUsageRequired"] == ["search", "support-bot"]
     dep = objs(r, "Deployment")[guard.NAME]["spec"]["template"]["spec"]
     (vol,) = [v for v in dep["volumes"] if "secret" in v]
     assert vol["secret"]["secretName"] == "tenant-api-keys"

@@ -25,8 +25,9 @@ class LimitsConfig(_Model):
         None, description="Token budget per tenant per minute over all its tiers (prompt + generated tokens, as "
                           "the engine reports them). Charged when a response completes, so a request is admitted "
                           "before its tokens are known: a tenant can overshoot by the requests in flight when the "
-                          "budget runs out; the next request then gets 429 until the minute resets. Unset: no "
-                          "token budget.")
+                          "budget runs out; the next request then gets 429 until the minute resets. A streamed request "
+                          "must then set `stream_options.include_usage` (else 400 `stream_usage_required`): a "
+                          "stream is charged its usage chunk. Unset: no token budget.")
 
 
 class TlsConfig(_Model):

@@ -240,8 +240,9 @@ class Gateway(pulumi.ComponentResource):
         route = create("ai-route", aigw.ai_gateway_route(args.tiers, gw, ns), [gateway, *ai_backends])
         # The max_tokens guard the route's SecurityPolicy calls (ext_authz) before any completion.
         guard_objs: list[pulumi.Resource] = []
+        budgeted = [t.name for t in args.tenants if gm.limits_of(t, gw).tokens_per_minute]
         for o in guard.manifests(args.tiers, args.tenants, ns, versions.IMAGES["python"], args.tenant_keys_secret,
-                                 system, args.node_cidrs):
+                                 system, args.node_cidrs, budgeted=budgeted):
             guard_objs.append(create(f"guard-{o['kind'].lower()}", o, guard_objs[:1]))  # after the ConfigMap
         create("ai-security", aigw.security_policy(args.tiers, args.tenants, gw, ns, args.tenant_keys_secret),
                [route, *guard_objs])

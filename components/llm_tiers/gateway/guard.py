@@ -48,9 +48,14 @@ def model_names(tier: TierConfig) -> list[str]:
     return [tier.name, *tier.aliases]
 
 
-def guard_config(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig]) -> dict[str, Any]:
+def guard_config(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig],
+                 budgeted: Sequence[str] = ()) -> dict[str, Any]:
+    """``budgeted``: tenants with a token budget (``tokensPerMinute``). Their streamed requests must ask for the
+    usage chunk (``stream_options.include_usage``): AI Gateway v1.1.0 charges a stream the tokens of its usage
+    chunk, and without one the budget would count nothing (docs/components/gateway.md)."""
     return {"caps": {m: output_cap(t) for t in tiers for m in model_names(t)},
             "requireMaxTokens": sorted(t.name for t in tenants if t.require_max_tokens),
+            "streamUsageRequired": sorted(set(budgeted)),
             "previousSuffix": PREVIOUS_KEY_SUFFIX}
 
 
@@ -64,12 +69,13 @@ def ext_auth(body_limit: int) -> dict[str, Any]:
 
 def manifests(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig], namespace: str, image: str,
               keys_secret: str, system: dict[str, str], node_cidrs: Sequence[str] = (),
-              proxy_namespace: str = naming.ENVOY_GATEWAY_NAMESPACE) -> list[dict[str, Any]]:
+              proxy_namespace: str = naming.ENVOY_GATEWAY_NAMESPACE,
+              budgeted: Sequence[str] = ()) -> list[dict[str, Any]]:
     """ConfigMap (script + caps), Deployment (non-root, read-only, on the system nodes), Service, PDB and a
     NetworkPolicy admitting only the Envoy proxies (and kubelet probes)."""
     script = resources.files("llm_tiers.gateway.scripts").joinpath(SCRIPT_KEY).read_text()
     meta = lambda kind_name: gm._meta(kind_name, namespace, NAME)  # noqa: E731
-    config = json.dumps(guard_config(tiers, tenants), indent=1, sort_keys=True)
+    config = json.dumps(guard_config(tiers, tenants, budgeted), indent=1, sort_keys=True)
     container = {
         "name": "guard", "image": image, "imagePullPolicy": "IfNotPresent",
         "command": ["python", f"/opt/guard/{SCRIPT_KEY}", "--config", f"/opt/guard/{CONFIG_KEY}",

@@ -6,7 +6,10 @@ body, which Envoy returns to the client as it is:
 
 * ``max_tokens`` / ``max_completion_tokens`` above the cap of the model (tier) named in the body: refused
   (not clamped: a clamp would silently return shorter answers than the client asked for);
-* neither field, for a tenant that must send one: refused.
+* neither field, for a tenant that must send one: refused;
+* a streamed request (``"stream": true``) without ``"stream_options": {"include_usage": true}``, for a tenant
+  with a token budget: refused (the budget charges a stream the tokens of its final usage chunk; without
+  one it would be charged nothing).
 
 Anything it does not judge (not a completion, no JSON, a model it does not know, no body) passes: AI Gateway
 and the engine answer those. The tenant is found from the API key (``Authorization: Bearer <key>``) against
@@ -17,7 +20,7 @@ rotation, before the mounted Secret refreshes) gets the cap check only.
     python max_tokens_guard.py --config /etc/guard/config.json --keys-dir /etc/guard/keys --port 8080
 
 ``config.json``: ``{"caps": {"<model name>": <largest max_tokens>}, "requireMaxTokens": ["<tenant>", ...],
-"previousSuffix": "-previous"}``.
+"streamUsageRequired": ["<tenant>", ...], "previousSuffix": "-previous"}``.
 """
 
 from __future__ import annotations
@@ -116,11 +119,19 @@ def judge(config: dict[str, Any], keys: Keys, method: str, path: str, headers: d
         if value > cap:
             return 400, error(f"'{field}' is {value}, above this model's limit of {cap} output tokens; send "
                               f"{cap} or less.", "max_tokens_too_large", field)
+    tenant: Optional[str] = None
     if not sent:
         tenant = keys.tenant(headers.get("authorization"))
         if tenant in set(config.get("requireMaxTokens", [])):
             return 400, error(f"This API key must set 'max_tokens' (at most {cap} for this model).",
                               "max_tokens_required")
+    options = request.get("stream_options")
+    if request.get("stream") is True and not (isinstance(options, dict) and options.get("include_usage") is True):
+        tenant = tenant or keys.tenant(headers.get("authorization"))
+        if tenant in set(config.get("streamUsageRequired", [])):
+            return 400, error("This API key has a token budget: a streamed request must set "
+                              "'stream_options': {'include_usage': true}, so its tokens can be counted.",
+                              "stream_usage_required", "stream_options")
     return 200, b""
 
 
