@@ -10,7 +10,7 @@ from llm_tiers import (Cluster, ClusterArgs, Dns, DnsArgs, Gateway, GatewayArgs,
                        SecretStore, SecretStoreArgs, TenantKeyArgs)
 from llm_tiers.cluster import system_capacity
 from llm_tiers.config.stack import load
-from llm_tiers.cost import bill
+from llm_tiers.cost import bill, throughput
 from llm_tiers.gateway import dns
 from llm_tiers.plan import replica_prices, tier_plan
 
@@ -127,5 +127,8 @@ pulumi.export("tierPlan", tier_plan(cfg, settings.plans,
                                     {m: e.revision for m, e in settings.lock.models.items()}))
 pulumi.export("systemCapacity", system_capacity.report(cfg))  # requested vs allocatable per system node
 # What the stack costs at replicas.min and replicas.max, fixed costs included (plan.md opens with it).
-pulumi.export("bill", bill.stack_bill(cfg, settings.lock.models, settings.region,
-                                      has_hf_token=settings.hf_token is not None).to_output())
+stack_bill = bill.stack_bill(cfg, settings.lock.models, settings.region, has_hf_token=settings.hf_token is not None)
+pulumi.export("bill", stack_bill.to_output())
+# Decode tokens/s per replica (HBM roofline), $/1M output tokens and the managed-endpoint break-even (plan.md).
+pulumi.export("tokenCost", throughput.to_output(
+    cfg, throughput.tier_token_costs(cfg, settings.plans, list(stack_bill.tiers)), stack_bill))

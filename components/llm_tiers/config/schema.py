@@ -38,6 +38,7 @@ from llm_tiers.config.secrets import *  # noqa: F401,F403
 from llm_tiers.config.observability import *  # noqa: F401,F403
 from llm_tiers.config.gateway import *  # noqa: F401,F403
 from llm_tiers.config.tiers import *  # noqa: F401,F403
+from llm_tiers.config.cost import CostConfig  # noqa: F401
 
 
 # --------------------------------------------------------------------------------------------------
@@ -64,6 +65,8 @@ class StackConfig(_Model):
         "the Secrets Manager secrets get Pulumi's `protect` (`pulumi destroy`, and any change that would replace "
         "them, stop with an error until `pulumi state unprotect`), and Prometheus's volume uses a StorageClass "
         "with reclaimPolicy Retain, so its EBS volume outlives the stack.")
+    cost: CostConfig = Field(default_factory=CostConfig,
+                             description="Assumptions of plan.md's cost per token and managed-endpoint break-even.")
 
     @property
     def cluster_name(self) -> str:
@@ -445,6 +448,13 @@ def _check_semantics(cfg: StackConfig) -> list[ConfigIssue]:
         issues.append(ConfigIssue("gateway.tls.certificateArn", "only used with tls.mode: acm (with cert-manager, "
                                   "Envoy terminates TLS with the issued certificate); remove it"))
     issues += _check_system_capacity(cfg)
+    for name, price in cfg.cost.managed_price_by_tier.items():
+        if name not in tier_names:
+            issues.append(ConfigIssue(f"cost.managedPriceByTier.{name}", f"unknown tier {name!r}; tiers are: "
+                                      f"{', '.join(tier_names) or 'none'}"))
+        elif price <= 0:
+            issues.append(ConfigIssue(f"cost.managedPriceByTier.{name}", f"{price} is not a price; give USD per 1M "
+                                      "output tokens, greater than 0"))
     tracing = cfg.observability.tracing
     if tracing.enabled and not tracing.otlp_endpoint:
         issues.append(ConfigIssue("observability.tracing.otlpEndpoint", "required when tracing is enabled"))

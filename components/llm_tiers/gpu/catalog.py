@@ -22,8 +22,15 @@ class GpuModel(NamedTuple):
     name: str
     memory_gib: int
     bandwidth_gbps: int
+    """Peak memory bandwidth of one GPU in GB/s (10^9 bytes/s) as NVIDIA's datasheet states it. The cost per
+    output token's decode roofline reads it (components/llm_tiers/cost/throughput.py)."""
 
 
+# Bandwidths, per NVIDIA's product datasheets (nvidia.com, "<GPU> Tensor Core GPU" datasheet, memory bandwidth):
+# T4 320 GB/s (GDDR6); A10 600 GB/s (GDDR6; AWS's A10G is the A10 variant G5 instances carry, same memory
+# system); L4 300 GB/s (GDDR6); L40S 864 GB/s (GDDR6); A100 40GB SXM 1,555 GB/s and A100 80GB SXM 2,039 GB/s
+# (HBM2/HBM2e; nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf; p4d/p4de carry the SXM parts); H100 SXM
+# 3.35 TB/s (HBM3; p5 carries the SXM part, not the 2.0 TB/s PCIe card); H200 SXM 4.8 TB/s (HBM3e).
 T4 = GpuModel("T4", 16, 320)
 A10G = GpuModel("A10G", 24, 600)
 L4 = GpuModel("L4", 24, 300)
