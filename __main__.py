@@ -5,9 +5,10 @@ Reads like the architecture (DESIGN.md section 1): validated config in, componen
 
 import pulumi
 
-from llm_tiers import (Cluster, ClusterArgs, Dns, DnsArgs, Gateway, GatewayArgs, GpuCapacity, GpuCapacityArgs,
+from llm_tiers import (Benchmark, BenchmarkArgs, Cluster, ClusterArgs, Dns, DnsArgs, Gateway, GatewayArgs, GpuCapacity, GpuCapacityArgs,
                        ModelTier, ModelTierArgs, Namespaces, NamespacesArgs, Observability, ObservabilityArgs,
                        SecretStore, SecretStoreArgs, TenantKeyArgs)
+from llm_tiers.benchmark import manifests as benchmark_manifests
 from llm_tiers.cluster import system_capacity
 from llm_tiers.config.stack import load
 from llm_tiers.cost import bill, throughput
@@ -81,12 +82,22 @@ tiers = {
                       hf_token_secret=secrets.hf_token_k8s_secret,
                       sync_node_selector=cluster.system_node_selector,
                       otlp_endpoint=tracing.otlp_endpoint if tracing.enabled else None,
+                      admit_benchmark=t.name in cfg.benchmark.tiers,
                       depends_on=[*cluster.storage_ready, *namespaces.resources, *secrets.ready, *gpu.ready,
                                   *observability.ready]),
         opts=on_cluster,
     )
     for t in cfg.tiers
 }
+
+# GuideLLM Jobs for the tiers a team asked to benchmark (benchmark.tiers): one per release and benchmark.runId.
+for t in (t for t in cfg.tiers if t.name in cfg.benchmark.tiers):
+    Benchmark(f"benchmark-{t.name}",
+              BenchmarkArgs(tier=t, releases=benchmark_manifests.releases_of(t, settings.lock.models),
+                            settings=cfg.benchmark, storage_class=cluster.weights_storage_class,
+                            node_selector=cluster.system_node_selector, deployments=tiers[t.name].deployments,
+                            depends_on=[tiers[t.name].service]),
+              opts=on_cluster)
 
 gateway = Gateway(
     "gateway",

@@ -247,7 +247,7 @@ def _pods_in_render(r: render_tool.RenderResult) -> dict[str, tuple[int, list[di
     proxy = r.objects_named("EnvoyProxy")["llm-gateway"]["spec"]["provider"]["kubernetes"]["envoyDeployment"]
     found["envoy-proxy"] = (proxy["replicas"], [proxy["container"]["resources"], sc.ENVOY_SHUTDOWN_MANAGER.resources()])
     system = {"llm-tiers.io/node-role": "system"}
-    syncs = []
+    syncs, benches = [], []
     for o in r.kubernetes_objects():
         if o["kind"] not in ("Deployment", "StatefulSet", "DaemonSet", "Job"):
             continue
@@ -257,11 +257,16 @@ def _pods_in_render(r: render_tool.RenderResult) -> dict[str, tuple[int, list[di
         containers = [c["resources"] for c in spec["containers"]]
         if o["kind"] == "Job" and o["metadata"]["labels"].get("llm-tiers.io/component") == "weights-sync":
             syncs.append(containers)
+        elif o["kind"] == "Job" and o["metadata"]["labels"].get("llm-tiers.io/component") == "benchmark":
+            benches.append(containers)
         else:
             found[o["metadata"]["name"]] = (o["spec"].get("replicas", 1), containers)
     if syncs:
         assert all(s == syncs[0] for s in syncs)
         found["weight-sync"] = (len(syncs), syncs[0])
+    if benches:
+        assert all(b == benches[0] for b in benches)
+        found["benchmark"] = (len(benches), benches[0])
     return found
 
 

@@ -4,6 +4,7 @@ Each component is a ``pulumi.ComponentResource`` with typed args that never read
 helpers (config schema, versions, naming, network and IAM documents) sit beside them.
 """
 
+from llm_tiers.benchmark.component import Benchmark, BenchmarkArgs
 from llm_tiers.cluster.component import Cluster, ClusterArgs
 from llm_tiers.config.schema import ClusterConfig, ConfigError, GpuClassConfig, StackConfig
 from llm_tiers.gateway.dns import Dns, DnsArgs
@@ -14,7 +15,7 @@ from llm_tiers.namespaces import Namespaces, NamespacesArgs
 from llm_tiers.observability.component import Observability, ObservabilityArgs
 from llm_tiers.secrets.component import SecretStore, SecretStoreArgs, TenantKeyArgs
 
-__all__ = ["Cluster", "ClusterArgs", "ClusterConfig", "ConfigError", "Dns", "DnsArgs", "Gateway", "GatewayArgs", "GpuCapacity", "GpuCapacityArgs",
+__all__ = ["Benchmark", "BenchmarkArgs", "Cluster", "ClusterArgs", "ClusterConfig", "ConfigError", "Dns", "DnsArgs", "Gateway", "GatewayArgs", "GpuCapacity", "GpuCapacityArgs",
            "GpuClassConfig", "ModelTier", "ModelTierArgs", "Namespaces", "NamespacesArgs", "Observability",
            "ObservabilityArgs", "SecretStore", "SecretStoreArgs", "StackConfig",
            "TenantKeyArgs"]

@@ -100,6 +100,12 @@ IMAGES: dict[str, str] = {
     "dcgm-exporter": "nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-distroless",
     # Valkey (Redis protocol) backing Envoy Gateway's global rate limits; counters only, no persistence.
     "valkey": "docker.io/valkey/valkey:8.1.1-alpine",
+    # GuideLLM, the benchmark harness (components/llm_tiers/benchmark/). vllm-project/guidellm v0.7.3: its
+    # .github/workflows/release.yml runs on tags `v*.*.*` and pushes ghcr.io/vllm-project/guidellm:<tag>
+    # (build-multiarch-container.yml; per-arch <tag>-amd64/-arm64 plus the manifest). Containerfile at the tag:
+    # USER 1001:0, ENTRYPOINT guidellm, CMD run, any UID with GID 0 (OpenShift-style g=u permissions).
+    # PyPI has 0.8.x, but no 0.8 git tag or workflow could be read here, so the pin stays on a verified tag.
+    "guidellm": "ghcr.io/vllm-project/guidellm:v0.7.3",
 }
 
 

@@ -38,6 +38,7 @@ PAGES = {
     "GatewayArgs": "gateway.md",
     "DnsArgs": "dns.md",
     "ModelTierArgs": "model-tier.md",
+    "BenchmarkArgs": "benchmark.md",
 }
 
 
