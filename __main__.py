@@ -5,8 +5,9 @@ Reads like the architecture (DESIGN.md section 1): validated config in, componen
 
 import pulumi
 
-from llm_tiers import (Benchmark, BenchmarkArgs, Cluster, ClusterArgs, Dns, DnsArgs, Gateway, GatewayArgs, GpuCapacity, GpuCapacityArgs,
-                       ModelTier, ModelTierArgs, Namespaces, NamespacesArgs, Observability, ObservabilityArgs,
+from llm_tiers import (Benchmark, BenchmarkArgs, Cluster, ClusterArgs, Dns, DnsArgs, Gateway, GatewayArgs,
+                       GpuCapacity, GpuCapacityArgs, LoadBalancerController, LoadBalancerControllerArgs, ModelTier,
+                       ModelTierArgs, Namespaces, NamespacesArgs, Observability, ObservabilityArgs,
                        SecretStore, SecretStoreArgs, TenantKeyArgs)
 from llm_tiers.benchmark import manifests as benchmark_manifests
 from llm_tiers.cluster import system_capacity
@@ -99,11 +100,20 @@ for t in (t for t in cfg.tiers if t.name in cfg.benchmark.tiers):
                             depends_on=[tiers[t.name].service]),
               opts=on_cluster)
 
+# The NLB's controller (the in-tree one ignores the gateway's annotations; gateway/load_balancer_controller.py).
+load_balancers = LoadBalancerController(
+    "load-balancers",
+    LoadBalancerControllerArgs(cluster_name=cluster.cluster_name, vpc_id=cluster.vpc_id, region=settings.region,
+                               name_prefix=cfg.cluster_name, system_node_selector=cluster.system_node_selector,
+                               depends_on=cluster.nodes_ready, environment=cfg.environment, tags=cfg.cluster.tags),
+    opts=on_cluster)
+
 gateway = Gateway(
     "gateway",
     GatewayArgs(settings=cfg.gateway, tiers=cfg.tiers, tenants=cfg.tenants,
                 system_node_selector=cluster.system_node_selector, node_cidrs=[cfg.cluster.vpc_cidr],
                 tier_services={name: tier.service for name, tier in tiers.items()},
+                load_balancer_controller=load_balancers.ready,
                 depends_on=[*cluster.nodes_ready, *namespaces.resources, *secrets.ready, *observability.ready]),
     opts=on_cluster,
 )

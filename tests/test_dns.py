@@ -134,7 +134,7 @@ def test_the_nlb_and_the_record_point_at_the_same_address(rendered):
     out = r.outputs()
     proxy = r.objects_named("EnvoyProxy")["llm-gateway"]["spec"]["provider"]["kubernetes"]["envoyService"]
     assert proxy["type"] == "LoadBalancer"
-    assert proxy["annotations"]["service.beta.kubernetes.io/aws-load-balancer-type"] == "nlb"
+    assert proxy["loadBalancerClass"] == "service.k8s.aws/nlb"
     assert proxy["annotations"]["service.beta.kubernetes.io/aws-load-balancer-scheme"] == "internet-facing"
     assert out["gatewayAddress"].endswith(".elb.us-east-1.amazonaws.com")
     assert out["dns"] == {"hostname": "llm.example.com", "target": out["gatewayAddress"], "managedBy": "external-dns",

@@ -87,7 +87,8 @@ def test_stateful_resources_are_named_with_their_protection(rendered, tmp_path):
     assert "| ModelTier `tier-chat-large` | chat-large-weights-1605565b47 | PersistentVolumeClaim |" in stateful
     # Prometheus's volumes come from the chart's StatefulSet: listed from the release's values.
     assert "Prometheus TSDB (2 x 200Gi (gp3-encrypted-retain, reclaimPolicy Retain)) | StatefulSet volume | retained" in stateful
-    assert stateful.count("random.RandomPassword") == 4  # three tenant keys and the Grafana password
+    # Three tenant keys, the Grafana password and the rate-limit store's password.
+    assert stateful.count("random.RandomPassword") == 5
     dev = (render_tool.write_build(rendered("dev"), tmp_path) / "plan.md").read_text()
     assert "| Cluster `cluster` | cluster-eks | eks.Cluster | no |" in dev
     assert "Prometheus TSDB (1 x 20Gi (gp3-encrypted, reclaimPolicy Delete)) | StatefulSet volume | no" in dev

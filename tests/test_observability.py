@@ -38,6 +38,8 @@ def test_monitoring_releases_are_pinned_and_stay_off_gpu_nodes(rendered, stack):
     (term,) = dcgm["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
     assert term["matchExpressions"] == [{"key": "llm-tiers.io/gpu-class", "operator": "Exists"}]
     assert dcgm["serviceMonitor"]["enabled"] is True
+    # The GPU's pod/namespace labels must win over the exporter pod's (rules join DCGM to pods on them).
+    assert dcgm["serviceMonitor"]["honorLabels"] is True
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import re
 import textwrap
+from pathlib import Path
 
 import pytest
+import yaml
 
 from llm_tiers.secrets import component as secret_store
 from llm_tiers.config.schema import parse
@@ -103,6 +105,10 @@ def test_operator_release(rendered):
     assert v["serviceAccount"]["name"] == "external-secrets" and v["installCRDs"] is True
     for part in (v, v["webhook"], v["certController"]):
         assert part["nodeSelector"] == {"llm-tiers.io/node-role": "system"}
+    # Several controller replicas: only the leader may reconcile. The pinned chart's default is off.
+    chart = Path(__file__).resolve().parents[2] / "shared" / "charts" / "external-secrets" / "values.yaml"
+    assert yaml.safe_load(chart.read_text())["leaderElect"] is False
+    assert v["replicaCount"] > 1 and v["leaderElect"] is True
 
 
 def test_without_a_token_nothing_token_related_is_created():

@@ -243,6 +243,7 @@ def _pods_in_render(r: render_tool.RenderResult) -> dict[str, tuple[int, list[di
     helm("cert-manager-cainjector", "cert-manager", "cainjector.replicaCount", "cainjector.resources")
     helm("cert-manager-startupapicheck", "cert-manager", 1, "startupapicheck.resources")
     helm("external-dns", "external-dns", 1, "resources")  # the chart's Deployment fixes replicas: 1
+    helm("aws-load-balancer-controller", "aws-load-balancer-controller", "replicaCount", "resources")
 
     proxy = r.objects_named("EnvoyProxy")["llm-gateway"]["spec"]["provider"]["kubernetes"]["envoyDeployment"]
     found["envoy-proxy"] = (proxy["replicas"], [proxy["container"]["resources"], sc.ENVOY_SHUTDOWN_MANAGER.resources()])
@@ -374,7 +375,9 @@ def _paths(tree: Any, prefix: str = "") -> list[str]:
 CRD_ONLY_CHARTS = {"observability-prometheus-operator-crds", "gateway-envoy-gateway-crds"}
 # Charts ../shared/charts holds no copy of: their keys are checked against a list read from upstream at the
 # pinned tag, in the named test.
-NOT_IN_SHARED_CHARTS = {"external-dns": "tests/test_dns.py::test_every_chart_key_exists_in_the_pinned_chart"}
+NOT_IN_SHARED_CHARTS = {"external-dns": "tests/test_dns.py::test_every_chart_key_exists_in_the_pinned_chart",
+                        "aws-load-balancer-controller":
+                            "tests/test_load_balancer_controller.py::test_every_chart_key_exists_in_the_pinned_chart"}
 
 
 def test_every_resources_and_replicas_key_exists_in_the_pinned_chart(rendered):

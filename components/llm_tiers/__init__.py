@@ -9,13 +9,15 @@ from llm_tiers.cluster.component import Cluster, ClusterArgs
 from llm_tiers.config.schema import ClusterConfig, ConfigError, GpuClassConfig, StackConfig
 from llm_tiers.gateway.dns import Dns, DnsArgs
 from llm_tiers.gateway.component import Gateway, GatewayArgs
+from llm_tiers.gateway.load_balancer_controller import LoadBalancerController, LoadBalancerControllerArgs
 from llm_tiers.gpu.component import GpuCapacity, GpuCapacityArgs
 from llm_tiers.tiers.component import ModelTier, ModelTierArgs
 from llm_tiers.namespaces import Namespaces, NamespacesArgs
 from llm_tiers.observability.component import Observability, ObservabilityArgs
 from llm_tiers.secrets.component import SecretStore, SecretStoreArgs, TenantKeyArgs
 
-__all__ = ["Benchmark", "BenchmarkArgs", "Cluster", "ClusterArgs", "ClusterConfig", "ConfigError", "Dns", "DnsArgs", "Gateway", "GatewayArgs", "GpuCapacity", "GpuCapacityArgs",
-           "GpuClassConfig", "ModelTier", "ModelTierArgs", "Namespaces", "NamespacesArgs", "Observability",
+__all__ = ["Benchmark", "BenchmarkArgs", "Cluster", "ClusterArgs", "ClusterConfig", "ConfigError", "Dns", "DnsArgs",
+           "Gateway", "GatewayArgs", "GpuCapacity", "GpuCapacityArgs", "GpuClassConfig", "LoadBalancerController",
+           "LoadBalancerControllerArgs", "ModelTier", "ModelTierArgs", "Namespaces", "NamespacesArgs", "Observability",
            "ObservabilityArgs", "SecretStore", "SecretStoreArgs", "StackConfig",
            "TenantKeyArgs"]

@@ -118,6 +118,13 @@ class NamespacesArgs:
         naming.ENVOY_GATEWAY_NAMESPACE: "baseline",
     })
     """Namespace name -> Pod Security level to enforce."""
+    extra_labels: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: {
+        # The AWS Load Balancer Controller gives the Envoy proxy pods a readiness gate on their NLB target's
+        # health (kubernetes-sigs/aws-load-balancer-controller v3.5.0 docs/deploy/pod_readiness_gate.md): a
+        # rollout replaces a proxy only once the NLB sends to its successor.
+        naming.ENVOY_GATEWAY_NAMESPACE: {"elbv2.k8s.aws/pod-readiness-gate-inject": "enabled"},
+    })
+    """Namespace name -> labels besides the Pod Security ones."""
     node_cidrs: Sequence[str] = ()
     """Where the API server's webhook calls and the kubelet's probes come from (the VPC CIDR on EKS); empty:
     those flows are not admitted, so leave ``network_policies`` off on a cluster where they are unknown."""
@@ -134,7 +141,8 @@ class NamespacesArgs:
         extra: dict[str, PodSecurityLevel] = {naming.CERT_MANAGER_NAMESPACE: "baseline"} if cert_manager else {}
         if external_dns:
             extra[naming.EXTERNAL_DNS_NAMESPACE] = "restricted"
-        return cls(namespaces={**cls().namespaces, **extra}, node_cidrs=tuple(node_cidrs))
+        return cls(namespaces={**cls().namespaces, **extra}, extra_labels=cls().extra_labels,
+                   node_cidrs=tuple(node_cidrs))
 
 
 class Namespaces(pulumi.ComponentResource):
@@ -153,7 +161,8 @@ class Namespaces(pulumi.ComponentResource):
         for name, level in sorted(args.namespaces.items()):
             ns = k8s.core.v1.Namespace(
                 f"{resource_name}-{name}",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=name, labels=namespace_labels(level)),
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=name, labels={**namespace_labels(level), **args.extra_labels.get(name, {})}),
                 opts=pulumi.ResourceOptions(parent=self))
             self.names[name] = ns.metadata.name
             self.resources.append(ns)

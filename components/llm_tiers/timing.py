@@ -176,4 +176,5 @@ CHARTS: dict[str, ChartTiming] = {
     "envoy-gateway": ChartTiming(120, 600),
     "cert-manager": ChartTiming(120, 600),
     "external-dns": ChartTiming(60, 300),
+    "aws-load-balancer-controller": ChartTiming(90, 600),
 }

@@ -77,6 +77,11 @@ CHARTS: dict[str, Chart] = {
     # gateway.dns. Not in ../shared/charts: its values were read from kubernetes-sigs/external-dns at tag
     # external-dns-helm-chart-1.21.1, charts/external-dns/values.yaml (components/llm_tiers/gateway/dns.py cites each key).
     "external-dns": Chart("external-dns", "https://kubernetes-sigs.github.io/external-dns/", "1.21.1"),
+    # AWS Load Balancer Controller v3.5.0 (chart 3.5.0, image public.ecr.aws/eks/aws-load-balancer-controller:v3.5.0):
+    # provisions the gateway's NLB (components/llm_tiers/gateway/load_balancer_controller.py says why). Its
+    # values were read from kubernetes-sigs/aws-load-balancer-controller at tag v3.5.0,
+    # helm/aws-load-balancer-controller/values.yaml (the chart is published from there to eks-charts).
+    "aws-load-balancer-controller": Chart("aws-load-balancer-controller", "https://aws.github.io/eks-charts", "3.5.0"),
     # NVIDIA device plugin v0.20.0.
     "nvidia-device-plugin": Chart("nvidia-device-plugin", "https://nvidia.github.io/k8s-device-plugin", "0.20.0"),
     # DCGM exporter chart 4.8.2 (image 4.5.3-4.8.2).
@@ -99,7 +104,13 @@ IMAGES: dict[str, str] = {
     "tgi": "ghcr.io/huggingface/text-generation-inference:3.3.6",
     "dcgm-exporter": "nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-distroless",
     # Valkey (Redis protocol) backing Envoy Gateway's global rate limits; counters only, no persistence.
-    "valkey": "docker.io/valkey/valkey:8.1.1-alpine",
+    # 8.1.10, the newest 8.1 patch (2026-09-01; Docker Hub tags listed in valkey-io/valkey-io.github.io
+    # content/download/releases/v8-1-10.md). 8.1.1 had the Lua use-after-free CVE-2025-49844 (RCE) and
+    # CVE-2025-46817/46818/46819, fixed in 8.1.4 (github.com/valkey-io/valkey/releases/tag/8.1.4; valkey-io/valkey
+    # issue #3473), and later ones fixed in 8.1.6 (CVE-2026-21863) and 8.1.7 (CVE-2026-23479, -25243, -23631;
+    # valkey-io/valkey PR #3633). Patch releases of a minor line are cumulative. The store also refuses scripts
+    # to every client (gateway/rate_limit_store.py), so a future Lua bug needs more than network access.
+    "valkey": "docker.io/valkey/valkey:8.1.10-alpine",
     # GuideLLM, the benchmark harness (components/llm_tiers/benchmark/). vllm-project/guidellm v0.7.3: its
     # .github/workflows/release.yml runs on tags `v*.*.*` and pushes ghcr.io/vllm-project/guidellm:<tag>
     # (build-multiarch-container.yml; per-arch <tag>-amd64/-arm64 plus the manifest). Containerfile at the tag:

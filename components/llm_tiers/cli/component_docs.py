@@ -37,6 +37,7 @@ PAGES = {
     "ObservabilityArgs": "observability.md",
     "GatewayArgs": "gateway.md",
     "DnsArgs": "dns.md",
+    "LoadBalancerControllerArgs": "load-balancer-controller.md",
     "ModelTierArgs": "model-tier.md",
     "BenchmarkArgs": "benchmark.md",
 }

@@ -241,6 +241,8 @@ WEIGHT_SYNC = Container(1000, 2048, 4096, cpu_limit_m=2000)  # each tier release
 # Each benchmarked tier release's GuideLLM Job (benchmark/manifests.py job): the load generator and tokenizer.
 BENCHMARK = Container(1000, 1024, 2048, cpu_limit_m=2000)
 EXTERNAL_DNS = Container(20, 96, 256)                # external-dns: resources (one replica: the chart fixes it)
+AWS_LOAD_BALANCER_CONTROLLER = Container(50, 128, 512)  # aws-load-balancer-controller: resources
+AWS_LOAD_BALANCER_CONTROLLER_REPLICAS = 2            # aws-load-balancer-controller: replicaCount
 
 # Not settable here, taken as upstream ships them:
 # Envoy Gateway adds a shutdown-manager container to every proxy pod with fixed requests
@@ -368,6 +370,9 @@ def system_workloads(cfg: "StackConfig") -> list[Workload]:
         Workload("envoy-ratelimit", "helm:envoy-gateway", (ENVOY_RATELIMIT,), ENVOY_RATELIMIT_REPLICAS),
         Workload("envoy-proxy", "manifest", (ENVOY_PROXY, ENVOY_SHUTDOWN_MANAGER), gw.replicas, "balanced"),
         Workload("ratelimit-redis", "manifest", (VALKEY,)),
+        # LoadBalancerController: the chart's default affinity prefers distinct hostnames.
+        Workload("aws-load-balancer-controller", "helm:aws-load-balancer-controller", (AWS_LOAD_BALANCER_CONTROLLER,),
+                 AWS_LOAD_BALANCER_CONTROLLER_REPLICAS, "preferred"),
     ]
     if gw.tls.mode == "cert-manager":
         w += [

@@ -51,13 +51,29 @@ class DnsConfig(_Model):
                           "never touch each other's records. Default: the cluster name.")
 
 
+class RateLimitingConfig(_Model):
+    """What Envoy does when it cannot get an answer from the rate limiter (Envoy Gateway's `rateLimit.failClosed`
+    and `rateLimit.timeout`, one setting for the whole Envoy Gateway installation)."""
+
+    fail_closed: bool = Field(
+        False, description="`false` (default): while the rate limiter or its store (one Valkey pod) is down or "
+                           "slower than `timeoutMilliseconds`, requests pass without per-tenant limits (TGI's own "
+                           "`--max-concurrent-requests` still answers 429 when a tier is full). `true`: they are "
+                           "answered 500 instead, so an outage of the store is an outage of every tier.")
+    timeout_milliseconds: int = Field(
+        20, ge=5, le=1000, description="How long Envoy waits for the rate limiter's answer before it applies "
+                                       "`failClosed` (Envoy Gateway's default: 20).")
+
+
 class GatewayConfig(_Model):
     """Envoy Gateway: the OpenAI-compatible entry point with per-tenant keys and limits."""
 
     hostname: Annotated[str, StringConstraints(pattern=DNS_NAME)] = Field(
         ..., description="Public DNS name of the API (clients use `https://<hostname>/<tier>/v1`).")
     load_balancer_scheme: Literal["internal", "internet-facing"] = Field(
-        "internal", description="NLB scheme.")
+        "internal", description="NLB scheme: `internal` (private addresses in the private subnets) or "
+                                "`internet-facing` (the public subnets). The AWS Load Balancer Controller, which the "
+                                "platform installs, creates the NLB.")
     source_cidrs: list[Cidr] = Field(
         default_factory=list,
         description="Client CIDRs allowed through the NLB. Required when the scheme is `internet-facing`.")
@@ -70,6 +86,9 @@ class GatewayConfig(_Model):
         600, ge=30, le=3600, description="Whole-request timeout for a route (long enough for streaming).")
     stream_idle_timeout_seconds: int = Field(
         120, ge=10, le=3600, description="A stream with no bytes for this long is closed.")
+    rate_limiting: RateLimitingConfig = Field(
+        default_factory=RateLimitingConfig, description="Behaviour of the per-tenant rate limits when their "
+                                                        "store cannot answer.")
     dns: Optional[DnsConfig] = Field(
         None, description="Create the DNS record of `hostname` with ExternalDNS. Unset: nothing does; the stack "
                           "outputs `gatewayAddress` (the NLB's name) and README \"First day\" has the one manual step.")

@@ -27,7 +27,7 @@ class AutoscalingConfig(_Model):
 
 
 class SloConfig(_Model):
-    ttft_p95_seconds: float = Field(2.0, gt=0, description="P95 time-to-first-token objective (queue + prefill).")
+    ttft_p95_seconds: float = Field(2.0, gt=0, description="P95 time-to-first-token objective (vLLM measures TTFT; for TGI, P95 queue + P95 prefill).")
     error_rate_percent: float = Field(2.0, gt=0, le=100, description="Alert when 5xx/failed requests exceed this share.")
     queue_alert_minutes: int = Field(10, ge=1, le=120, description="Minutes queue depth must stay high before alerting.")
 

@@ -10,8 +10,11 @@ from typing import Any, Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pulumi_random as random
 
+from llm_tiers.gateway import load_balancer_controller as lbc
 from llm_tiers.gateway import manifests as gm
+from llm_tiers.gateway import rate_limit_store as rls
 from llm_tiers import helm
 from llm_tiers import naming
 from llm_tiers import timing
@@ -77,6 +80,12 @@ class GatewayArgs:
     """Install Envoy Gateway and the rate-limit store (and cert-manager when ``settings.tls.mode`` is
     ``cert-manager``); a second gateway on the same cluster sets False and shares the first one's (global
     rate limits then count in the first gateway's store)."""
+    load_balancer_controller: Sequence[pulumi.Resource] = ()
+    """What provisions the NLB (``LoadBalancerController.ready``): the EnvoyProxy, whose Service it turns into
+    the NLB, is created after it, and ``pulumi destroy`` removes it only after the Service and its NLB are gone
+    (the NLB guard, docs/components/load-balancer-controller.md). Empty: the cluster must already run that
+    controller (the Service carries its class ``service.k8s.aws/nlb``; no other controller takes it), and a
+    destroy does not wait for it."""
     depends_on: Sequence[pulumi.Resource] = ()
     """Create after these (nodes, namespaces, key sync, Prometheus CRDs)."""
 
@@ -99,7 +108,20 @@ class Gateway(pulumi.ComponentResource):
         system = dict(args.system_node_selector)
         redis_url = f"ratelimit-redis.{ns}.svc.cluster.local:6379"
         controller: list[pulumi.Resource] = []
+        store_secrets: list[pulumi.Resource] = []
         if args.install_controller:
+            # The rate limiter's password for the store: random, only ever in Secrets (the store gets its hash).
+            password = random.RandomPassword(f"{resource_name}-ratelimit-redis", length=rls.PASSWORD_LENGTH,
+                                             special=False, opts=pulumi.ResourceOptions(parent=self))
+            for res, manifest in (
+                    ("redis-acl", rls.secret(rls.ACL_SECRET, ns, rls.ACL_KEY, pulumi.Output.secret(
+                        password.result.apply(lambda p: rls.acl_file(rls.password_sha256(p)))))),
+                    ("redis-auth", rls.secret(rls.AUTH_SECRET, naming.ENVOY_GATEWAY_NAMESPACE, rls.AUTH_KEY,
+                                              pulumi.Output.secret(password.result.apply(rls.redis_auth))))):
+                store_secrets.append(k8s.core.v1.Secret(
+                    f"{resource_name}-{res}", metadata=manifest["metadata"], type=manifest["type"],
+                    string_data=manifest["stringData"],
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))))
             # Gateway API (experimental channel, as Envoy Gateway bundles it) and Envoy Gateway CRDs as their own
             # chart, upgraded with it (charts/gateway-crds-helm templates gate on these values at v1.9.0); the
             # controller chart then skips its crds subchart (gateway-helm values: crds.enabled).
@@ -111,8 +133,8 @@ class Gateway(pulumi.ComponentResource):
             controller += [crds, helm.release(
                 f"{resource_name}-envoy-gateway", "envoy-gateway", name="envoy-gateway",
                 namespace=naming.ENVOY_GATEWAY_NAMESPACE, create_namespace=True,
-                values={**gm.envoy_gateway_values(redis_url, system), "crds": {"enabled": False}},
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, crds]))]
+                values={**gm.envoy_gateway_values(redis_url, system, gw.rate_limiting), "crds": {"enabled": False}},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, crds, store_secrets[1]]))]
 
         ready = pulumi.CustomTimeouts(create=timing.duration(timing.CUSTOM_RESOURCE_READY_SECONDS),
                                       update=timing.duration(timing.CUSTOM_RESOURCE_READY_SECONDS))
@@ -146,12 +168,29 @@ class Gateway(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *controller])))
         if args.install_controller:
             for obj in gm.redis(ns, versions.IMAGES["valkey"], system):
-                create(f"redis-{obj['kind'].lower()}", obj)
+                create(f"redis-{obj['kind'].lower()}", obj, store_secrets[:1] if obj["kind"] == "Deployment" else ())
             create("redis-network-policy", gm.gateway_network_policy(ns))
             for policy in gm.controller_network_policies(naming.ENVOY_GATEWAY_NAMESPACE, args.monitoring_namespace,
                                                          args.node_cidrs, args.tiers_namespace, ns):
                 create(f"eg-{policy['metadata']['name']}", policy, controller)
-        proxy = create("envoy-proxy", gm.envoy_proxy(gw, ns, system), controller)
+        # The NLB guard: a ConfigMap the Envoy Service gets as a blocking owner (lbc.nlb_guard says why); it
+        # depends on the load balancer controller, and the EnvoyProxy on it.
+        lb = list(args.load_balancer_controller)
+        guard_manifest = lbc.nlb_guard(naming.ENVOY_GATEWAY_NAMESPACE, args.gateway_class)
+        guard = k8s.core.v1.ConfigMap(f"{resource_name}-nlb-guard", metadata=guard_manifest["metadata"],
+                                      data=guard_manifest["data"],
+                                      opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *controller, *lb]))
+        for obj in lbc.guard_rbac(naming.ENVOY_GATEWAY_NAMESPACE, guard_manifest["metadata"]["name"]):
+            o = pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *controller])
+            if obj["kind"] == "Role":
+                k8s.rbac.v1.Role(f"{resource_name}-nlb-guard-role", metadata=obj["metadata"], rules=obj["rules"], opts=o)
+            else:
+                k8s.rbac.v1.RoleBinding(f"{resource_name}-nlb-guard-rolebinding", metadata=obj["metadata"],
+                                        role_ref=obj["roleRef"], subjects=obj["subjects"], opts=o)
+        proxy_manifest = gm.envoy_proxy(gw, ns, system)
+        proxy_manifest["spec"] = guard.metadata.apply(lambda m: gm.envoy_proxy(
+            gw, ns, system, owner=lbc.guard_owner_reference(m.name, m.uid))["spec"])
+        proxy = create("envoy-proxy", proxy_manifest, [*controller, *lb, guard])
         gclass = create("gateway-class", gm.gateway_class(ns, args.gateway_class), [*controller, proxy])
         gateway = create("gateway", gm.gateway(gw, ns, args.gateway_class), [gclass, *issuer])
         create("https-redirect", gm.https_redirect(gw, ns), [gateway])

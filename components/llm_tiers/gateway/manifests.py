@@ -20,8 +20,11 @@ from typing import Any, Optional
 from llm_tiers import naming
 from llm_tiers import security as security_exceptions
 from llm_tiers.cluster import system_capacity as sc
+from llm_tiers.gateway import load_balancer_controller as lbc
+from llm_tiers.gateway import rate_limit_store as rls
 from llm_tiers.tiers import tgi
-from llm_tiers.config.schema import PREVIOUS_KEY_SUFFIX, GatewayConfig, LimitsConfig, TenantConfig, TierConfig
+from llm_tiers.config.schema import (PREVIOUS_KEY_SUFFIX, GatewayConfig, LimitsConfig, RateLimitingConfig,
+                                     TenantConfig, TierConfig)
 
 GATEWAY_NAME = "llm-gateway"
 GATEWAY_CLASS = "llm-tiers"
@@ -63,23 +66,31 @@ def limits_of(tenant: TenantConfig, gw: GatewayConfig) -> LimitsConfig:
     return tenant.limits or gw.default_limits
 
 
-def envoy_proxy(gw: GatewayConfig, namespace: str, system: dict[str, str]) -> dict[str, Any]:
-    """Envoy's Deployment and NLB: replicas spread across zones, TLS terminated at the NLB with ACM."""
+def envoy_proxy(gw: GatewayConfig, namespace: str, system: dict[str, str],
+                owner: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    """Envoy's Deployment and NLB: replicas spread across zones; a ``LoadBalancer`` Service that only the AWS Load
+    Balancer Controller reconciles, annotated with what that controller reads (``lbc.service_annotations``).
+
+    ``owner``: an extra owner reference (with ``blockOwnerDeletion``) patched into the Service Envoy Gateway
+    renders (``envoyService.patch``, applied by internal/infrastructure/kubernetes/proxy/resource_provider.go
+    Service at v1.9.0): deleting that owner waits until the Service, and so the NLB, is gone (Gateway
+    component, ``lbc.nlb_guard``)."""
     selector = {"matchLabels": {"gateway.envoyproxy.io/owning-gateway-name": GATEWAY_NAME}}
-    annotations = {
-        "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
-        "service.beta.kubernetes.io/aws-load-balancer-scheme": gw.load_balancer_scheme,
-        "service.beta.kubernetes.io/aws-load-balancer-cross-zone-load-balancing-enabled": "true",
+    service: dict[str, Any] = {
+        "type": "LoadBalancer",
+        # The in-tree controller (cloud-provider-aws) skips a Service with a class; the AWS Load Balancer
+        # Controller takes exactly this one (pkg/service/service_utils.go IsServiceSupported at v3.5.0).
+        "loadBalancerClass": lbc.LOAD_BALANCER_CLASS,
+        # IP targets: the NLB sends to the proxy pods' addresses, not through node ports.
+        "allocateLoadBalancerNodePorts": False,
+        "externalTrafficPolicy": "Cluster",
+        "annotations": lbc.service_annotations(gw.load_balancer_scheme, gw.tls.mode, gw.tls.certificate_arn,
+                                               probe_port=EG_PORTS["proxy-probes"][1]),
     }
-    if gw.tls.mode == "acm":
-        annotations.update({
-            "service.beta.kubernetes.io/aws-load-balancer-ssl-cert": gw.tls.certificate_arn,
-            "service.beta.kubernetes.io/aws-load-balancer-ssl-ports": "443",
-            "service.beta.kubernetes.io/aws-load-balancer-backend-protocol": "tcp",
-        })
-    service: dict[str, Any] = {"type": "LoadBalancer", "externalTrafficPolicy": "Local", "annotations": annotations}
     if gw.source_cidrs:
         service["loadBalancerSourceRanges"] = list(gw.source_cidrs)
+    if owner is not None:
+        service["patch"] = {"type": "StrategicMerge", "value": {"metadata": {"ownerReferences": [owner]}}}
     return {
         "apiVersion": EG_API, "kind": "EnvoyProxy", "metadata": _meta(GATEWAY_NAME, namespace),
         "spec": {"provider": {"type": "Kubernetes", "kubernetes": {
@@ -136,21 +147,26 @@ def gateway(gw: GatewayConfig, namespace: str, class_name: str = GATEWAY_CLASS) 
     }
 
 
-def envoy_gateway_values(redis_url: str, system: dict[str, str]) -> dict[str, Any]:
+def envoy_gateway_values(redis_url: str, system: dict[str, str],
+                         rate_limiting: Optional[RateLimitingConfig] = None) -> dict[str, Any]:
     """Envoy Gateway's chart: global rate limits in the Redis-protocol store at ``redis_url``; the controller,
     its certgen hook Job and the rate limiter it runs on the system nodes with the requests the system
     capacity check counts (the rate limiter's Deployment is configured through the EnvoyGateway config,
-    ``provider.kubernetes.rateLimitDeployment``: envoyproxy/gateway api/v1alpha1/envoygateway_types.go)."""
+    ``provider.kubernetes.rateLimitDeployment``: envoyproxy/gateway api/v1alpha1/envoygateway_types.go). The rate
+    limiter authenticates to the store with the password in Secret ``rate_limit_store.AUTH_SECRET`` and the
+    failure mode is ``rate_limiting`` (gateway/rate_limit_store.py says what each does)."""
     placed = {"nodeSelector": dict(system)}
+    rl = rate_limiting or RateLimitingConfig()
     return {
         "deployment": {"replicas": sc.ENVOY_GATEWAY_REPLICAS, "pod": placed,
                        "envoyGateway": {"resources": sc.ENVOY_GATEWAY.resources()}},
         "certgen": {"job": {"resources": sc.ENVOY_GATEWAY_CERTGEN.resources(), **placed}},
         "config": {"envoyGateway": {
-            "rateLimit": {"backend": {"type": "Redis", "redis": {"url": redis_url}}},
+            "rateLimit": rls.envoy_gateway_rate_limit(redis_url, fail_closed=rl.fail_closed,
+                                                      timeout_ms=rl.timeout_milliseconds),
             "provider": {"type": "Kubernetes", "kubernetes": {"rateLimitDeployment": {
                 "replicas": sc.ENVOY_RATELIMIT_REPLICAS, "pod": placed,
-                "container": {"resources": sc.ENVOY_RATELIMIT.resources()}}}},
+                "container": {"resources": sc.ENVOY_RATELIMIT.resources(), "env": rls.rate_limiter_env()}}}},
         }},
     }
 
@@ -304,7 +320,9 @@ VALKEY_UID = 10001
 
 
 def redis(namespace: str, image: str, system: dict[str, str]) -> list[dict[str, Any]]:
-    """The rate-limit counter store: one replica, no persistence (counters are disposable), a PDB."""
+    """The rate-limit counter store: one replica, no persistence (counters are disposable), a PDB. Clients must
+    authenticate: the ACL file (Secret ``rate_limit_store.ACL_SECRET``) disables the default user and lets the
+    rate limiter's user run only the commands it sends (no scripts)."""
     labels = naming.k8s_labels("ratelimit-redis", "ratelimit-redis")
     sel = {"app.kubernetes.io/name": "ratelimit-redis"}
     return [
@@ -321,15 +339,18 @@ def redis(namespace: str, image: str, system: dict[str, str]) -> list[dict[str, 
                       "containers": [{
                           "name": "valkey", "image": image,
                           "args": ["--save", "", "--appendonly", "no", "--maxmemory", "200mb",
-                                   "--maxmemory-policy", "volatile-ttl"],
+                                   "--maxmemory-policy", "volatile-ttl",
+                                   "--aclfile", f"{rls.ACL_DIR}/{rls.ACL_KEY}"],
                           "ports": [{"name": "redis", "containerPort": 6379}],
                           "readinessProbe": {"tcpSocket": {"port": "redis"}, "periodSeconds": 5},
                           "livenessProbe": {"tcpSocket": {"port": "redis"}, "periodSeconds": 10, "failureThreshold": 6},
                           "resources": sc.VALKEY.resources(),
                           "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                                               "capabilities": {"drop": ["ALL"]}},
-                          "volumeMounts": [{"name": "data", "mountPath": "/data"}]}],
-                      "volumes": [{"name": "data", "emptyDir": {}}]}}}},
+                          "volumeMounts": [{"name": "data", "mountPath": "/data"},
+                                           {"name": "acl", "mountPath": rls.ACL_DIR, "readOnly": True}]}],
+                      "volumes": [{"name": "data", "emptyDir": {}},
+                                  {"name": "acl", "secret": {"secretName": rls.ACL_SECRET, "defaultMode": 0o440}}]}}}},
         {"apiVersion": "v1", "kind": "Service", "metadata": _meta("ratelimit-redis", namespace, "ratelimit-redis"),
          "spec": {"selector": sel, "ports": [{"name": "redis", "port": 6379, "targetPort": "redis"}]}},
         {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": _meta("ratelimit-redis", namespace, "ratelimit-redis"),

@@ -142,7 +142,13 @@ def dcgm_values() -> dict[str, Any]:
         "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
             {"matchExpressions": [{"key": karpenter.GPU_CLASS_LABEL, "operator": "Exists"}]}]}}},
         "tolerations": [{"key": karpenter.GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}],
-        "serviceMonitor": {"enabled": True, "interval": "15s"},
+        # honorLabels: the exporter labels each GPU's series with the pod using it (pod, namespace, container:
+        # NVIDIA/dcgm-exporter 4.5.3-4.8.2 internal/pkg/transformation/const.go, kubernetes.go). The chart
+        # defaults to false (deployment/values.yaml), under which Prometheus keeps the target's labels (the
+        # exporter's own pod) and renames the GPU's to exported_pod/exported_namespace, so the join to the
+        # tiers' pods matches nothing. kube-prometheus-stack scrapes kube-state-metrics, which reports other
+        # pods the same way, with honorLabels: true. The exporter sets no job/instance labels of its own.
+        "serviceMonitor": {"enabled": True, "interval": "15s", "honorLabels": True},
     }
 
 

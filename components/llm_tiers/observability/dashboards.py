@@ -11,15 +11,20 @@ UID = "llm-tiers-overview"
 # (title, unit, [(query, legend)])
 PANELS: list[tuple[str, str, list[tuple[str, str]]]] = [
     ("Requests per second", "reqps", [('sum by (release) (llm:tier_request_rate{tier="$tier"})', "{{release}}")]),
-    ("Errors and 429s", "percentunit", [('llm:tier_error_ratio{tier="$tier"}', "errors {{release}}"),
-                                        ('llm:tier_overloaded_ratio{tier="$tier"}', "429 {{release}}")]),
+    ("Errors and refusals (429s)", "percentunit", [('llm:tier_error_ratio{tier="$tier"}', "errors {{release}}"),
+                                                   ('llm:tier_overloaded_ratio{tier="$tier"}', "refused {{release}}")]),
     ("P95 request latency", "s", [('llm:tier_request_latency_seconds:p95{tier="$tier"}', "{{release}}")]),
-    ("P95 time to first token (queue + prefill)", "s", [('llm:tier_ttft_seconds:p95{tier="$tier"}', "{{release}}")]),
+    ("P95 time to first token (vLLM measured; TGI queue + prefill)", "s",
+     [('llm:tier_ttft_seconds:p95{tier="$tier"}', "{{release}}")]),
     ("Queue depth per replica", "short", [('llm:tier_queue_depth_per_replica{tier="$tier"}', "{{release}}")]),
+    ("Requests in the running batch", "short", [('llm:tier_running_requests{tier="$tier"}', "{{release}}")]),
     ("Replicas vs max", "short", [('llm:tier_replicas{tier="$tier"}', "replicas {{release}}"),
                                   ('llm:tier_replicas_max{tier="$tier"}', "max {{release}}")]),
+    ("Engine per release (pods)", "short", [('llm:tier_release_engine{tier="$tier"}', "{{release}}: {{engine}}")]),
     ("GPU utilization", "percent", [('llm:tier_gpu_utilization_percent{tier="$tier"}', "{{release}}")]),
     ("GPU memory used", "percentunit", [('llm:tier_gpu_memory_used_ratio{tier="$tier"}', "{{release}}")]),
+    # TGI 3.3.6 exports no KV-cache usage: empty for TGI releases (observability/rules.py).
+    ("KV cache used (vLLM only)", "percentunit", [('llm:tier_kv_cache_usage_ratio{tier="$tier"}', "{{release}}")]),
     ("Generated tokens per second", "short", [('llm:tier_generated_tokens_rate{tier="$tier"}', "{{release}}")]),
     ("Estimated cost per hour (on-demand)", "currencyUSD", [('sum(llm:tier_hourly_usd{tier="$tier"})', "USD/h")]),
 ]

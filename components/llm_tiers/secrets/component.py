@@ -256,6 +256,12 @@ class SecretStore(pulumi.ComponentResource):
             values={
                 "installCRDs": True,
                 "replicaCount": sc.ESO_REPLICAS,
+                # Only the leader replica reconciles: the chart passes --enable-leader-election to the
+                # controller and the cert controller and grants the Lease RBAC (external-secrets
+                # helm-chart-2.9.0, deploy/charts/external-secrets/templates/deployment.yaml, rbac.yaml). The
+                # chart's default (false) lets every replica reconcile every ExternalSecret, racing on the same
+                # Secrets and multiplying Secrets Manager calls.
+                "leaderElect": True,
                 "serviceAccount": {"create": True, "name": ESO_SERVICE_ACCOUNT},
                 "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
                 **placement,

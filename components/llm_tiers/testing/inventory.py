@@ -32,7 +32,7 @@ STATEFUL: dict[str, str] = {
     "aws:sqs/queue:Queue": "interruption events in flight (kept 5 minutes)",
     "aws:cloudwatch/logGroup:LogGroup": "the control-plane logs of the retention period",
     "kubernetes:core/v1:PersistentVolumeClaim": "the volume's data (a weight cache: the sync Job fills it again)",
-    "random:index/randomPassword:RandomPassword": "a generated secret (a tenant's API key, the Grafana password) held "
+    "random:index/randomPassword:RandomPassword": "a generated secret (a tenant's API key, the Grafana password, the rate-limit store's password) held "
                                                   "only in Pulumi state: replacing it issues a new one",
 }
 

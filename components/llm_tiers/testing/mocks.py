@@ -129,6 +129,9 @@ class PlatformMocks(pulumi.runtime.Mocks):
             meta = inputs.get("metadata") or {}
             ns = meta.get("namespace")
             rid = f"{ns}/{meta.get('name', name)}" if ns else meta.get("name", name)
+            if isinstance(meta, dict) and "uid" not in meta:
+                # The API server gives every object a UID (what an owner reference names).
+                state["metadata"] = {**meta, "uid": _uuid(t, rid)}
             if t.startswith("kubernetes:gateway.networking.k8s.io/") and t.endswith(":Gateway"):
                 # What the gateway controller writes once the load balancer exists (the engine returns the live
                 # object after awaiting Programmed): an NLB's DNS name.

@@ -393,9 +393,26 @@ def service_account(name: str, namespace: str, tier: TierConfig, component: str)
             "automountServiceAccountToken": False}
 
 
+# Engine of a scrape target when its pod has no llm-tiers.io/engine label (pods created before the label
+# existed): from the server container's image repository, whose last path segment names the engine
+# (versions.IMAGES). Prometheus relabel regexes are anchored at both ends.
+ENGINE_IMAGE_PATTERNS = {"tgi": "(.*/)?text-generation-inference[:@].*", "vllm": "(.*/)?vllm-openai[:@].*"}
+
+
 def pod_monitor(tier: TierConfig, namespace: str) -> dict[str, Any]:
-    """Scrape TGI's /metrics on its HTTP port and attribute every series to tier, release, model and engine."""
+    """Scrape the engine's /metrics on its HTTP port and attribute every series to tier, release, model and
+    engine. The engine comes from each pod, so a tier whose live and candidate releases run different engines
+    is attributed per release: the pod label ``llm-tiers.io/engine`` wins, the container image is the fallback
+    for pods without it (``__meta_kubernetes_pod_label_*`` and ``__meta_kubernetes_pod_container_image`` are
+    Prometheus kubernetes_sd pod-role meta labels). vLLM labels its own series ``engine`` (its engine-core
+    index, "0": vllm 0.33.0 ``vllm/v1/metrics/loggers.py``); with ``honorLabels`` false (the default kept
+    here) Prometheus keeps the target's ``engine`` and renames vLLM's to ``exported_engine``, which
+    ``metricRelabelings`` (applied after that merge) renames to ``engine_index``. Renamed, not dropped: a pod
+    with several engine cores (data parallel) would otherwise expose duplicate series."""
     meta = "__meta_kubernetes_pod_"
+    by_image = [{"action": "replace", "sourceLabels": [f"{meta}container_image"], "regex": pattern,
+                 "targetLabel": "engine", "replacement": engine}
+                for engine, pattern in ENGINE_IMAGE_PATTERNS.items()]
     return {
         "apiVersion": "monitoring.coreos.com/v1", "kind": "PodMonitor",
         "metadata": {"name": tier.name, "namespace": namespace, "labels": labels(tier, None, "server")},
@@ -408,7 +425,15 @@ def pod_monitor(tier: TierConfig, namespace: str) -> dict[str, Any]:
                     {"action": "replace", "sourceLabels": [f"{meta}label_llm_tiers_io_release"], "targetLabel": "release"},
                     {"action": "replace", "sourceLabels": [f"{meta}annotation_llm_tiers_io_model"],
                      "targetLabel": "model_id"},
-                    {"action": "replace", "targetLabel": "engine", "replacement": "tgi"},
+                    *by_image,
+                    # The pod's own engine label, where it has one, overrides the image's guess.
+                    {"action": "replace", "sourceLabels": [f"{meta}label_llm_tiers_io_engine"], "regex": "(.+)",
+                     "targetLabel": "engine", "replacement": "$1"},
+                ],
+                "metricRelabelings": [
+                    {"action": "replace", "sourceLabels": ["exported_engine"], "regex": "(.+)",
+                     "targetLabel": "engine_index", "replacement": "$1"},
+                    {"action": "labeldrop", "regex": "exported_engine"},
                 ],
             }],
         },
