@@ -8,13 +8,14 @@ import pulumi
 from llm_tiers import (Benchmark, BenchmarkArgs, Cluster, ClusterArgs, Dns, DnsArgs, Gateway, GatewayArgs,
                        GpuCapacity, GpuCapacityArgs, LoadBalancerController, LoadBalancerControllerArgs, ModelTier,
                        ModelTierArgs, Namespaces, NamespacesArgs, Observability, ObservabilityArgs,
-                       SecretStore, SecretStoreArgs, TenantKeyArgs)
+                       SecretStore, SecretStoreArgs, TenantKeyArgs, Tracing, TracingArgs)
 from llm_tiers.benchmark import manifests as benchmark_manifests
 from llm_tiers.cluster import system_capacity
 from llm_tiers.config.stack import load
 from llm_tiers.cost import bill, throughput
 from llm_tiers.gateway import dns
 from llm_tiers.plan import replica_prices, tier_plan
+from llm_tiers.tracing import manifests as tracing_manifests
 
 # Validate the whole stack config before anything is registered (errors name every key path).
 settings = load()
@@ -71,6 +72,13 @@ observability = Observability(
 # One ModelTier per tier: weights cache + sync Job per release, TGI Deployment(s), Service, PDB,
 # NetworkPolicy, ScaledObject(s) and PodMonitor. Every model is in the lock (load() refused the stack otherwise).
 tracing = cfg.observability.tracing
+# With tracing on: an OpenTelemetry Collector the engines and Envoy send spans to; it adds tier, engine, model
+# (and Envoy tags the tenant) before exporting to observability.tracing.otlpEndpoint.
+collector = Tracing("tracing", TracingArgs(export_endpoint=tracing.otlp_endpoint or "",
+                                           system_node_selector=cluster.system_node_selector,
+                                           node_cidrs=[cfg.cluster.vpc_cidr],
+                                           depends_on=[*cluster.nodes_ready, *namespaces.resources]),
+                    opts=on_cluster) if tracing.enabled else None
 tiers = {
     t.name: ModelTier(
         f"tier-{t.name}",
@@ -82,10 +90,10 @@ tiers = {
                       storage_class=cluster.weights_storage_class,
                       hf_token_secret=secrets.hf_token_k8s_secret,
                       sync_node_selector=cluster.system_node_selector,
-                      otlp_endpoint=tracing.otlp_endpoint if tracing.enabled else None,
+                      otlp_endpoint=collector.otlp_endpoint if collector else None,
                       admit_benchmark=t.name in cfg.benchmark.tiers,
                       depends_on=[*cluster.storage_ready, *namespaces.resources, *secrets.ready, *gpu.ready,
-                                  *observability.ready]),
+                                  *observability.ready, *([collector] if collector else [])]),
         opts=on_cluster,
     )
     for t in cfg.tiers
@@ -114,7 +122,11 @@ gateway = Gateway(
                 system_node_selector=cluster.system_node_selector, node_cidrs=[cfg.cluster.vpc_cidr],
                 tier_services={name: tier.service for name, tier in tiers.items()},
                 load_balancer_controller=load_balancers.ready,
-                depends_on=[*cluster.nodes_ready, *namespaces.resources, *secrets.ready, *observability.ready]),
+                trace_to=(collector.service_name, collector.namespace, tracing_manifests.GRPC_PORT) if collector else None,
+                trace_sampling_percent=tracing.sampling_percent,
+                trace_collector_labels=tracing_manifests.POD_LABELS if collector else {},
+                depends_on=[*cluster.nodes_ready, *namespaces.resources, *secrets.ready, *observability.ready,
+                            *([collector] if collector else [])]),
     opts=on_cluster,
 )
 

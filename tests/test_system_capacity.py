@@ -243,6 +243,7 @@ def _pods_in_render(r: render_tool.RenderResult) -> dict[str, tuple[int, list[di
     helm("cert-manager-cainjector", "cert-manager", "cainjector.replicaCount", "cainjector.resources")
     helm("cert-manager-startupapicheck", "cert-manager", 1, "startupapicheck.resources")
     helm("external-dns", "external-dns", 1, "resources")  # the chart's Deployment fixes replicas: 1
+    helm("otel-collector", "otel-collector", "replicaCount", "resources")
     helm("aws-load-balancer-controller", "aws-load-balancer-controller", "replicaCount", "resources")
 
     proxy = r.objects_named("EnvoyProxy")["llm-gateway"]["spec"]["provider"]["kubernetes"]["envoyDeployment"]

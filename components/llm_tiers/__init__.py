@@ -15,9 +15,10 @@ from llm_tiers.tiers.component import ModelTier, ModelTierArgs
 from llm_tiers.namespaces import Namespaces, NamespacesArgs
 from llm_tiers.observability.component import Observability, ObservabilityArgs
 from llm_tiers.secrets.component import SecretStore, SecretStoreArgs, TenantKeyArgs
+from llm_tiers.tracing.component import Tracing, TracingArgs
 
 __all__ = ["Benchmark", "BenchmarkArgs", "Cluster", "ClusterArgs", "ClusterConfig", "ConfigError", "Dns", "DnsArgs",
            "Gateway", "GatewayArgs", "GpuCapacity", "GpuCapacityArgs", "GpuClassConfig", "LoadBalancerController",
            "LoadBalancerControllerArgs", "ModelTier", "ModelTierArgs", "Namespaces", "NamespacesArgs", "Observability",
            "ObservabilityArgs", "SecretStore", "SecretStoreArgs", "StackConfig",
-           "TenantKeyArgs"]
+           "TenantKeyArgs", "Tracing", "TracingArgs"]
