@@ -9,11 +9,12 @@ from llm_tiers import (Benchmark, BenchmarkArgs, Cluster, ClusterArgs, Dns, DnsA
                        GpuCapacity, GpuCapacityArgs, LoadBalancerController, LoadBalancerControllerArgs, ModelTier,
                        ModelTierArgs, Namespaces, NamespacesArgs, Observability, ObservabilityArgs,
                        SecretStore, SecretStoreArgs, TenantKeyArgs, Tracing, TracingArgs)
+from llm_tiers import naming
 from llm_tiers.benchmark import manifests as benchmark_manifests
 from llm_tiers.cluster import system_capacity
 from llm_tiers.config.stack import load
 from llm_tiers.cost import bill, throughput
-from llm_tiers.gateway import dns
+from llm_tiers.gateway import aigw, dns
 from llm_tiers.plan import replica_prices, tier_plan
 from llm_tiers.tracing import manifests as tracing_manifests
 
@@ -71,6 +72,7 @@ observability = Observability(
 
 # One ModelTier per tier: weights cache + sync Job per release, TGI Deployment(s), Service, PDB,
 # NetworkPolicy, ScaledObject(s) and PodMonitor. Every model is in the lock (load() refused the stack otherwise).
+# A scaled-to-zero tier wakes on the requests counted at the gateway's Envoy clusters for it.
 tracing = cfg.observability.tracing
 # With tracing on: an OpenTelemetry Collector the engines and Envoy send spans to; it adds tier, engine, model
 # (and Envoy tags the tenant) before exporting to observability.tracing.otlpEndpoint.
@@ -79,6 +81,7 @@ collector = Tracing("tracing", TracingArgs(export_endpoint=tracing.otlp_endpoint
                                            node_cidrs=[cfg.cluster.vpc_cidr],
                                            depends_on=[*cluster.nodes_ready, *namespaces.resources]),
                     opts=on_cluster) if tracing.enabled else None
+clusters = aigw.tier_clusters(cfg.tiers, cfg.gateway, naming.GATEWAY_NAMESPACE)
 tiers = {
     t.name: ModelTier(
         f"tier-{t.name}",
@@ -92,6 +95,7 @@ tiers = {
                       sync_node_selector=cluster.system_node_selector,
                       otlp_endpoint=collector.otlp_endpoint if collector else None,
                       admit_benchmark=t.name in cfg.benchmark.tiers,
+                      gateway_clusters=clusters[t.name],
                       depends_on=[*cluster.storage_ready, *namespaces.resources, *secrets.ready, *gpu.ready,
                                   *observability.ready, *([collector] if collector else [])]),
         opts=on_cluster,
@@ -151,7 +155,9 @@ pulumi.export("weightsStorageClass", cluster.weights_storage_class)
 pulumi.export("nodeRoleArn", cluster.node_role_arn)
 pulumi.export("gpuNodeRoleArn", gpu.node_role_arn)
 pulumi.export("tenantKeySecretArns", secrets.tenant_secret_arns)  # ARNs only; see README to read a key
-pulumi.export("baseUrls", gateway.base_urls)
+pulumi.export("baseUrl", gateway.base_url)  # OpenAI base_url of every tier; model=<tier> (or an alias)
+pulumi.export("models", gateway.models)
+pulumi.export("baseUrls", gateway.base_urls)  # deprecated per-tier URLs, while gateway.perTierUrls
 pulumi.export("gatewayAddress", gateway.address)  # the NLB's DNS name: what gateway.hostname must resolve to
 pulumi.export("dns", dns.dns_output(cfg.gateway.hostname, gateway.address, records or None))
 pulumi.export("tierServiceUrls", {name: tier.service_url for name, tier in tiers.items()})

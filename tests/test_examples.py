@@ -36,9 +36,10 @@ def test_existing_cluster_example_has_the_tier_gateway_and_observability(example
     assert {("Deployment", "chat-live"), ("ScaledObject", "chat-live"), ("HTTPRoute", "chat"),
             ("PrometheusRule", "llm-tiers"), ("SecurityPolicy", "chat")} <= objs
     releases = {r["name"] for r in examples["existing-cluster"].helm_releases()}
-    assert releases == {"kube-prometheus-stack", "dcgm-exporter", "keda", "envoy-gateway",
-                        "observability-prometheus-operator-crds", "gateway-envoy-gateway-crds"}
-    assert examples["existing-cluster"].outputs()["baseUrl"] == "https://llm.internal.example.com/chat/v1"
+    assert releases == {"kube-prometheus-stack", "dcgm-exporter", "keda", "envoy-gateway", "ai-gateway",
+                        "observability-prometheus-operator-crds", "gateway-envoy-gateway-crds",
+                        "gateway-ai-gateway-crds"}
+    assert examples["existing-cluster"].outputs()["baseUrl"] == "https://llm.internal.example.com/v1"
 
 
 def test_single_tier_example_is_minimal(examples):

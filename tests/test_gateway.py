@@ -30,7 +30,10 @@ def test_every_tier_has_an_openai_compatible_route(rendered, stack):
         (rule,) = routes[t.name]["spec"]["rules"]
         assert rule["matches"] == [{"path": {"type": "PathPrefix", "value": f"/{t.name}/v1"}}]
         assert rule["filters"][0]["urlRewrite"]["path"] == {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/v1"}
-        assert rule["backendRefs"] == [{"name": t.name, "namespace": "llm-tiers", "port": 80}]
+        # The tier's FQDN Backend, which keeps an Envoy cluster while the tier has no pod (wake-up signal).
+        assert rule["backendRefs"] == [{"group": "gateway.envoyproxy.io", "kind": "Backend", "name": t.name}]
+        assert objs(r, "Backend")[t.name]["spec"]["endpoints"] == [
+            {"fqdn": {"hostname": f"{t.name}.llm-tiers.svc.cluster.local", "port": 80}}]
         assert rule["timeouts"]["request"] == f"{cfg.gateway.request_timeout_seconds}s"
         assert "retry" not in json.dumps(routes[t.name]).lower()
         assert routes[t.name]["spec"]["hostnames"] == [cfg.gateway.hostname]
@@ -73,10 +76,13 @@ def test_limits_follow_config_and_defaults(rendered):
     assert objs(r, "BackendTrafficPolicy")["chat-small"]["spec"]["requestBuffer"] == {"limit": 1048576}
 
 
-def decide(security: dict, traffic: dict, tenant: str, content_length: int | None) -> int:
-    """What the gateway answers an authenticated request: authorization (first matching rule, CEL evaluated
-    as Envoy does), then the route's request buffer. 200 = forwarded to the tier."""
-    headers = {"x-tenant-id": tenant, **({"content-length": str(content_length)} if content_length is not None else {})}
+def decide(security: dict, traffic: dict, tenant: str, content_length: int) -> int:
+    """What the gateway answers an authenticated request: the route's request buffer first (the buffer filter
+    runs before rbac: over its limit, 413 whoever sends it; it sets Content-Length, so a chunked body is
+    measured too), then authorization (first matching rule, CEL evaluated as Envoy does). 200 = forwarded."""
+    if content_length > traffic["spec"]["requestBuffer"]["limit"]:
+        return 413
+    headers = {"x-tenant-id": tenant, "content-length": str(content_length)}
     auth = security["spec"]["authorization"]
     action = auth["defaultAction"]
     for rule in auth["rules"]:
@@ -87,17 +93,14 @@ def decide(security: dict, traffic: dict, tenant: str, content_length: int | Non
         if matched:
             action = rule["action"]
             break
-    if action == "Deny":
-        return 403
-    limit = traffic["spec"]["requestBuffer"]["limit"]
-    return 413 if content_length is not None and content_length > limit else 200
+    return 403 if action == "Deny" else 200
 
 
 @pytest.mark.parametrize("tenant,size,status", [
     ("support-bot", 200_000, 200), ("support-bot", 262_144, 200), ("support-bot", 262_145, 403),
-    ("support-bot", None, 403),                       # chunked: cannot be sized before the body, refused
-    ("search", 1_000_000, 200), ("search", 1_048_577, 413), ("search", None, 200),
+    ("search", 1_000_000, 200), ("search", 1_048_577, 413),
     ("analytics", 10, 403),                           # not granted chat-small
+    ("analytics", 1_048_577, 413),                    # not granted, but over the buffer: 413 comes first
 ])
 def test_each_tenant_is_held_to_its_own_body_limit(rendered, tenant, size, status):
     r = rendered("prod")  # chat-small: search (default 1 MiB) and support-bot (256 KiB)
@@ -128,8 +131,11 @@ def test_gateway_errors_are_openai_error_json(rendered, status):
     assert set(body) == {"error"} and set(body["error"]) == {"message", "type", "param", "code"}
     assert body["error"]["message"] and body["error"]["code"]
     assert override["response"]["contentType"] == "application/json"
+    assert override["source"] == "Local", "never rewrite TGI's own replies"
     if status == 429:
-        assert override["response"]["header"]["set"] == [{"name": "Retry-After", "value": "5"}]
+        assert override["response"]["header"]["set"] == [
+            {"name": "Retry-After", "value": "%RESP(x-ratelimit-reset)%"},
+            {"name": "x-ratelimit-reset", "value": "%RESP(x-ratelimit-reset)%"}]
 
 
 def test_load_balancer_and_proxies(rendered):
@@ -167,13 +173,13 @@ def test_rate_limit_store(rendered):
              and (o["metadata"]["namespace"], o["metadata"]["name"]) == ("llm-gateway", "ratelimit-redis")]
     assert np["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"] == {
         "kubernetes.io/metadata.name": "envoy-gateway-system"}
-    grant = objs(r, "ReferenceGrant")["llm-gateway-routes"]
-    assert grant["metadata"]["namespace"] == "llm-tiers" and grant["spec"]["to"] == [{"group": "", "kind": "Service"}]
+    # Routes send to Backends in their own namespace: no ReferenceGrant into the tiers' namespace.
+    assert not objs(r, "ReferenceGrant")
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_gateway_resources_validate_against_the_crds(rendered, stack, crd_schemas):
-    kinds = {"GatewayClass", "Gateway", "HTTPRoute", "ReferenceGrant", "EnvoyProxy", "SecurityPolicy",
+    kinds = {"GatewayClass", "Gateway", "HTTPRoute", "Backend", "EnvoyProxy", "SecurityPolicy",
              "BackendTrafficPolicy", "PodMonitor"}
     found = [o for o in rendered(stack).kubernetes_objects() if o["kind"] in kinds]
     assert {o["kind"] for o in found} == kinds
@@ -220,7 +226,8 @@ def test_cert_manager_mode_terminates_tls_in_envoy_with_an_issued_certificate(ce
     r = cert_manager_prod
     gw = objs(r, "Gateway")["llm-gateway"]
     assert gw["metadata"]["annotations"] == {"cert-manager.io/cluster-issuer": "letsencrypt-dns",
-                                             "pulumi.com/waitFor": "condition=Programmed"}
+                                             "pulumi.com/waitFor": "condition=Programmed",
+                                             "aigateway.envoyproxy.io/gateway-config": "llm-gateway-aigw"}
     https = next(lst for lst in gw["spec"]["listeners"] if lst["name"] == "https")
     assert https["protocol"] == "HTTPS" and https["port"] == 443 and https["hostname"] == "llm.example.com"
     assert https["tls"] == {"mode": "Terminate", "certificateRefs": [{"group": "", "kind": "Secret",
@@ -284,8 +291,10 @@ def test_two_gateways_on_one_cluster(tmp_path):
     keys = [(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]) for o in result.kubernetes_objects()]
     assert len(keys) == len(set(keys)), "no two objects share a kind, namespace and name"
     assert {k[2] for k in keys if k[0] == "GatewayClass"} == {"llm-tiers", "llm-tiers-public"}
-    assert sorted(r["name"] for r in result.helm_releases()) == ["envoy-gateway", "internal-envoy-gateway-crds"]
-    assert len([k for k in keys if k[0] == "Deployment"]) == 1, "one rate-limit store"
+    assert sorted(r["name"] for r in result.helm_releases()) == [
+        "ai-gateway", "envoy-gateway", "internal-ai-gateway-crds", "internal-envoy-gateway-crds"]
+    assert len([k for k in keys if k[:3:2] == ("Deployment", "ratelimit-redis")]) == 1, "one rate-limit store"
+    assert {k[1] for k in keys if k[0] == "Deployment" and k[2] == "max-tokens-guard"} == {"llm-gateway", "llm-public"}
 
 
 # ------------------------------------------------------------------------------ isolation of the gateway

@@ -239,8 +239,9 @@ def test_sporadic_tier_scales_to_zero_and_wakes_on_gateway_traffic(tmp_path):
     so = objs[("ScaledObject", "chat-live")]["spec"]
     assert so["minReplicaCount"] == 0 and so["cooldownPeriod"] == 1200
     wake = {t["name"]: t for t in so["triggers"]}["gateway-requests"]
-    assert "httproute/llm-gateway/chat/rule/" in wake["metadata"]["query"]
-    assert "envoy_cluster_upstream_cx_none_healthy" in wake["metadata"]["query"]
+    # Composed without a gateway's cluster list: the per-tier route's cluster (escaped for the regex match).
+    assert 'envoy_cluster_name=~"httproute/llm-gateway/chat/rule/0"' in wake["metadata"]["query"]
+    assert "envoy_cluster_upstream_cx_connect_fail" in wake["metadata"]["query"]
     assert wake["metadata"]["activationThreshold"] == "0.01"
 
 

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from llm_tiers.observability import rules as monitoring_rules
+from llm_tiers.observability import usage
 from llm_tiers.observability import component as observability
 from llm_tiers import versions
 from llm_tiers.config.schema import AlertReceiverConfig, parse
@@ -62,7 +63,8 @@ def test_rules_are_one_prometheus_rule_with_alerts_for_every_tier(rendered, stac
     assert len(objs) == 1
     (rule,) = objs
     groups = {g["name"]: g for g in rule["spec"]["groups"]}
-    assert set(groups) == {monitoring_rules.ENGINE_GROUP, monitoring_rules.SIGNALS_GROUP, monitoring_rules.ALERTS_GROUP}
+    assert set(groups) == {monitoring_rules.ENGINE_GROUP, monitoring_rules.SIGNALS_GROUP, monitoring_rules.ALERTS_GROUP,
+                           usage.GROUP}
     tiers = {t["name"] for t in stack_values(stack)["tiers"]}
     assert {a["labels"]["tier"] for a in groups[monitoring_rules.ALERTS_GROUP]["rules"]} == tiers
     problems, _ = validate.validate_objects([rule], "1.34", crd_schemas)

@@ -273,17 +273,20 @@ def test_charts_crds_are_upgraded_with_the_chart(rendered):
     assert releases["kube-prometheus-stack"]["values"]["crds"] == {"enabled": False}
     assert releases["envoy-gateway"]["values"]["crds"] == {"enabled": False}
     charts = {h["chart"]: h for h in r.helm_releases()}
-    for key in ("prometheus-operator-crds", "envoy-gateway-crds"):
+    for key in ("prometheus-operator-crds", "envoy-gateway-crds", "ai-gateway-crds"):
         pin = versions.CHARTS[key]
         assert charts[pin.chart]["version"] == pin.version
     crd_charts = {x.name: x for x in r.recording.resources if x.type == rollout.HELM_CHART}
-    assert set(crd_charts) == {"observability-prometheus-operator-crds", "gateway-envoy-gateway-crds"}
+    assert set(crd_charts) == {"observability-prometheus-operator-crds", "gateway-envoy-gateway-crds",
+                               "gateway-ai-gateway-crds"}
     # gateway-crds-helm v1.9.0 renders nothing by default: its templates gate on exactly these values
     # (envoyproxy/gateway charts/gateway-crds-helm/templates, values.yaml: both false, channel experimental).
     # prometheus-operator-crds enables every CRD by default (its values are left empty).
     assert crd_charts["gateway-envoy-gateway-crds"].inputs["values"] == {
         "crds": {"gatewayAPI": {"enabled": True, "channel": "experimental"}, "envoyGateway": {"enabled": True}}}
     assert crd_charts["observability-prometheus-operator-crds"].inputs["values"] == {}
+    # ai-gateway-crds-helm v1.1.0 installs every CRD of its templates/ unconditionally.
+    assert crd_charts["gateway-ai-gateway-crds"].inputs["values"] == {}
 
 
 def test_weight_caches_are_keyed_by_revision_and_never_resized_in_place(rendered):

@@ -133,13 +133,15 @@ def test_adding_and_removing_a_tenant_changes_exactly_its_resources():
                      ("aws:secretsmanager/secretVersion:SecretVersion", "secrets-tenant-newbie")}
     assert _resource_names(before) - _resource_names(after) == set(), "removing is the exact inverse"
     # Besides the new resources, only the ESO read policy, the gateway's key sync and the policies of the
-    # tier the tenant was granted change.
+    # tier the tenant was granted change (the per-tier route's and the single route's).
     changed = {(r.type, r.name) for r in before.custom_resources
                if r.inputs != next(a.inputs for a in after.custom_resources if (a.type, a.name) == (r.type, r.name))}
     assert changed == {("aws:iam/rolePolicy:RolePolicy", "secrets-eso"),
                        ("kubernetes:external-secrets.io/v1:ExternalSecret", "secrets-tenant-keys-sync"),
                        ("kubernetes:gateway.envoyproxy.io/v1alpha1:SecurityPolicy", "gateway-chat-small-security"),
-                       ("kubernetes:gateway.envoyproxy.io/v1alpha1:BackendTrafficPolicy", "gateway-chat-small-traffic")}
+                       ("kubernetes:gateway.envoyproxy.io/v1alpha1:BackendTrafficPolicy", "gateway-chat-small-traffic"),
+                       ("kubernetes:gateway.envoyproxy.io/v1alpha1:SecurityPolicy", "gateway-ai-security"),
+                       ("kubernetes:gateway.envoyproxy.io/v1alpha1:BackendTrafficPolicy", "gateway-ai-traffic")}
 
 
 def _keepers(result):

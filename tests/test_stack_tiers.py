@@ -50,9 +50,19 @@ def test_routes_point_at_rendered_services(rendered, stack):
                 if o["kind"] == "Service"}
     routes = [o for o in result.kubernetes_objects() if o["kind"] == "HTTPRoute" and o["metadata"]["name"] != "https-redirect"]
     assert {r["metadata"]["name"] for r in routes} == {t["name"] for t in stack_values(stack)["tiers"]}
-    for r in routes:
-        for ref in r["spec"]["rules"][0]["backendRefs"]:
-            assert (ref["namespace"], ref["name"]) in services, f"{r['metadata']['name']} routes to nothing"
+    backends = {(o["metadata"]["namespace"], o["metadata"]["name"]): o for o in result.kubernetes_objects()
+                if o["kind"] == "Backend"}
+    ai_backends = {o["metadata"]["name"]: o for o in result.kubernetes_objects() if o["kind"] == "AIServiceBackend"}
+    refs = [(r["metadata"]["namespace"], ref) for r in routes for ref in r["spec"]["rules"][0]["backendRefs"]]
+    ai_route = next(o for o in result.kubernetes_objects() if o["kind"] == "AIGatewayRoute")
+    refs += [(ai_route["metadata"]["namespace"], ai_backends[ref["name"]]["spec"]["backendRef"])
+             for rule in ai_route["spec"]["rules"] for ref in rule["backendRefs"]]
+    assert refs
+    for ns, ref in refs:
+        assert ref["kind"] == "Backend", "an FQDN Backend: a Service backend has no cluster at zero endpoints"
+        (endpoint,) = backends[(ref.get("namespace", ns), ref["name"])]["spec"]["endpoints"]
+        host, _, rest = endpoint["fqdn"]["hostname"].partition(".")
+        assert (rest.split(".")[0], host) in services, f"{ref['name']} routes to nothing"
 
 
 def test_prod_outputs_the_in_cluster_url_of_every_tier(rendered):

@@ -245,9 +245,13 @@ def _pods_in_render(r: render_tool.RenderResult) -> dict[str, tuple[int, list[di
     helm("external-dns", "external-dns", 1, "resources")  # the chart's Deployment fixes replicas: 1
     helm("otel-collector", "otel-collector", "replicaCount", "resources")
     helm("aws-load-balancer-controller", "aws-load-balancer-controller", "replicaCount", "resources")
+    helm("ai-gateway-controller", "ai-gateway", "controller.replicaCount", "controller.resources")
 
     proxy = r.objects_named("EnvoyProxy")["llm-gateway"]["spec"]["provider"]["kubernetes"]["envoyDeployment"]
-    found["envoy-proxy"] = (proxy["replicas"], [proxy["container"]["resources"], sc.ENVOY_SHUTDOWN_MANAGER.resources()])
+    # AI Gateway's webhook injects its extProc into every proxy pod, with the GatewayConfig's resources.
+    (ai_config,) = r.objects_named("GatewayConfig").values()
+    found["envoy-proxy"] = (proxy["replicas"], [proxy["container"]["resources"], sc.ENVOY_SHUTDOWN_MANAGER.resources(),
+                                                ai_config["spec"]["extProc"]["kubernetes"]["resources"]])
     system = {"llm-tiers.io/node-role": "system"}
     syncs, benches = [], []
     for o in r.kubernetes_objects():
@@ -373,12 +377,13 @@ def _paths(tree: Any, prefix: str = "") -> list[str]:
     return out
 
 
-CRD_ONLY_CHARTS = {"observability-prometheus-operator-crds", "gateway-envoy-gateway-crds"}
+CRD_ONLY_CHARTS = {"observability-prometheus-operator-crds", "gateway-envoy-gateway-crds", "gateway-ai-gateway-crds"}
 # Charts ../shared/charts holds no copy of: their keys are checked against a list read from upstream at the
 # pinned tag, in the named test.
 NOT_IN_SHARED_CHARTS = {"external-dns": "tests/test_dns.py::test_every_chart_key_exists_in_the_pinned_chart",
                         "aws-load-balancer-controller":
-                            "tests/test_load_balancer_controller.py::test_every_chart_key_exists_in_the_pinned_chart"}
+                            "tests/test_load_balancer_controller.py::test_every_chart_key_exists_in_the_pinned_chart",
+                        "ai-gateway": "tests/test_ai_gateway.py::test_every_ai_gateway_chart_key_exists_in_the_pinned_chart"}
 
 
 def test_every_resources_and_replicas_key_exists_in_the_pinned_chart(rendered):

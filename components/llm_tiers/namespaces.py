@@ -66,6 +66,11 @@ PLATFORM_FLOWS: dict[str, Flows] = {
     naming.MONITORING_NAMESPACE: Flows(
         from_nodes=(9090, 9093, 3000, 10250, 8080, 8081, 9400),
         from_namespaces=((naming.KEDA_NAMESPACE, {"app.kubernetes.io/name": "prometheus"}, (9090,)),)),
+    # ai-gateway-helm v1.1.0 (manifests/charts/ai-gateway-helm values.yaml, templates/deployment.yaml): the
+    # controller's mutating webhook 9443 (API server), gRPC 1063 (Envoy Gateway's extension-manager calls;
+    # also its liveness/readiness probes), metrics 8080.
+    naming.AI_GATEWAY_NAMESPACE: Flows(from_nodes=(9443, 1063), from_monitoring=(8080,),
+                                       from_namespaces=((naming.ENVOY_GATEWAY_NAMESPACE, {}, (1063,)),)),
     # Every pod here has its own policy (tier servers, weight syncs): the default covers anything else.
     naming.TIERS_NAMESPACE: Flows(deny_egress=True, same_namespace=False),
     # The rate-limit store has its own ingress policy and needs no egress.
@@ -116,6 +121,8 @@ class NamespacesArgs:
         naming.EXTERNAL_SECRETS_NAMESPACE: "baseline",
         naming.KEDA_NAMESPACE: "baseline",
         naming.ENVOY_GATEWAY_NAMESPACE: "baseline",
+        # Envoy AI Gateway's controller (its chart's pod and container security contexts pass restricted).
+        naming.AI_GATEWAY_NAMESPACE: "restricted",
     })
     """Namespace name -> Pod Security level to enforce."""
     extra_labels: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: {

@@ -53,6 +53,7 @@ GATEWAY_NAMESPACE = "llm-gateway"      # the Gateway, its routes and policies, t
 EXTERNAL_SECRETS_NAMESPACE = "external-secrets"
 MONITORING_NAMESPACE = "monitoring"    # Prometheus, Alertmanager, Grafana, exporters
 KEDA_NAMESPACE = "keda"
+AI_GATEWAY_NAMESPACE = "envoy-ai-gateway-system"  # Envoy AI Gateway's controller (its docs' namespace)
 ENVOY_GATEWAY_NAMESPACE = "envoy-gateway-system"  # Envoy Gateway's controller, rate limiter and proxy pods
 CERT_MANAGER_NAMESPACE = "cert-manager"  # only with gateway.tls.mode: cert-manager
 EXTERNAL_DNS_NAMESPACE = "external-dns"  # only with gateway.dns

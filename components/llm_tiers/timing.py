@@ -174,6 +174,8 @@ CHARTS: dict[str, ChartTiming] = {
     "dcgm-exporter": ChartTiming(30, 300),
     "envoy-gateway-crds": ChartTiming(30, 300),
     "envoy-gateway": ChartTiming(120, 600),
+    "ai-gateway-crds": ChartTiming(30, 300),
+    "ai-gateway": ChartTiming(90, 600),
     "cert-manager": ChartTiming(120, 600),
     "external-dns": ChartTiming(60, 300),
     "aws-load-balancer-controller": ChartTiming(90, 600),

@@ -63,6 +63,13 @@ CHARTS: dict[str, Chart] = {
     # Envoy Gateway's CRDs (Gateway API v1.6.1 experimental channel + Envoy Gateway's own) from templates/,
     # so a version bump upgrades them (Helm never upgrades a chart's crds/ folder). Move with envoy-gateway.
     "envoy-gateway-crds": Chart("gateway-crds-helm", "oci://docker.io/envoyproxy", "v1.9.0"),
+    # Envoy AI Gateway v1.1.0 (controller + the extProc it injects into Envoy pods) and its CRDs as their own
+    # release. Its compatibility matrix (site/versioned_docs/version-1.1/compatibility.md) lists Envoy Gateway
+    # v1.8.1+; v1.1.0 is built and tested on v1.8.1 (go.mod, release-notes/v1.1.0.md). Envoy Gateway v1.9.0
+    # above is in range but NOT a tested upstream pairing (the bump, envoyproxy/ai-gateway PR #2507, landed
+    # after v1.1.0). Move these two and envoy-gateway together.
+    "ai-gateway": Chart("ai-gateway-helm", "oci://docker.io/envoyproxy", "v1.1.0"),
+    "ai-gateway-crds": Chart("ai-gateway-crds-helm", "oci://docker.io/envoyproxy", "v1.1.0"),
     # cert-manager v1.21.2 (only with gateway.tls.mode: cert-manager; its Gateway API support issues the
     # listener's certificate; the program creates no cert-manager custom resource itself).
     "cert-manager": Chart("cert-manager", "https://charts.jetstack.io", "v1.21.2"),
@@ -109,6 +116,8 @@ IMAGES: dict[str, str] = {
     # Hugging Face Text Generation Inference, the default engine (DESIGN.md section 4).
     "tgi": "ghcr.io/huggingface/text-generation-inference:3.3.6",
     "dcgm-exporter": "nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-distroless",
+    # Python for the gateway's max_tokens guard (a standard-library script from a ConfigMap).
+    "python": "docker.io/library/python:3.13.7-slim-bookworm",
     # Valkey (Redis protocol) backing Envoy Gateway's global rate limits; counters only, no persistence.
     # 8.1.10, the newest 8.1 patch (2026-09-01; Docker Hub tags listed in valkey-io/valkey-io.github.io
     # content/download/releases/v8-1-10.md). 8.1.1 had the Lua use-after-free CVE-2025-49844 (RCE) and

@@ -44,5 +44,5 @@ gateway = Gateway(
                            tiers=[tier], tenants=[tenant], tier_services={"chat": chat.service},
                            depends_on=[keys, *observability.ready]), opts=on_cluster)
 
-pulumi.export("baseUrl", gateway.base_urls["chat"])
+pulumi.export("baseUrl", gateway.base_url)  # OpenAI base_url; model="chat"
 pulumi.export("inClusterUrl", chat.service_url)

@@ -46,6 +46,11 @@ def sources() -> dict[str, str]:
             f"generated/gateway.envoyproxy.io_{k}.yaml" for k in ("backends", "backendtrafficpolicies",
                                                               "clienttrafficpolicies", "envoyproxies",
                                                               "securitypolicies")}
+    aigw = versions.CHARTS["ai-gateway-crds"].version
+    out |= {f"aigateway.envoyproxy.io_{k}.yaml": f"{RAW}/envoyproxy/ai-gateway/{aigw}/manifests/charts/"
+            f"ai-gateway-crds-helm/templates/aigateway.envoyproxy.io_{k}.yaml"
+            for k in ("aigatewayroutes", "aiservicebackends", "backendsecuritypolicies", "gatewayconfigs",
+                      "quotapolicies")}
     # Gateway API as Envoy Gateway bundles it (its release asset minus two admission-policy documents).
     out["gatewayapi-crds-experimental-v1.6.1.yaml"] = (
         f"{RAW}/envoyproxy/gateway/{eg}/charts/gateway-helm/charts/crds/crds/gatewayapi-crds.yaml")

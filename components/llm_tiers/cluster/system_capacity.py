@@ -228,7 +228,15 @@ ENVOY_GATEWAY_CERTGEN = Container(10, 32, 64)        # envoy-gateway: certgen.jo
 # envoy-gateway: config.envoyGateway.provider.kubernetes.rateLimitDeployment.container.resources (one replica)
 ENVOY_RATELIMIT = Container(50, 64, 256)
 ENVOY_RATELIMIT_REPLICAS = 1                         # ...: rateLimitDeployment.replicas
-ENVOY_PROXY = Container(200, 512, 1024)              # EnvoyProxy: envoyDeployment.container.resources
+ENVOY_PROXY = Container(175, 448, 1024)              # EnvoyProxy: envoyDeployment.container.resources
+# ai-gateway-helm: controller.resources / controller.replicaCount (the chart sets no requests of its own).
+AIGW_CONTROLLER = Container(25, 96, 512)
+AIGW_CONTROLLER_REPLICAS = 1
+# AI Gateway's extProc sidecar in every Envoy proxy pod: GatewayConfig spec.extProc.kubernetes.resources.
+AIGW_EXTPROC = Container(25, 64, 256)
+# The max_tokens guard (gateway/guard.py), two replicas (a PDB keeps one).
+MAX_TOKENS_GUARD = Container(25, 48, 128, cpu_limit_m=500)
+MAX_TOKENS_GUARD_REPLICAS = 2
 VALKEY = Container(100, 256, 256, cpu_limit_m=1000)  # ratelimit-redis Deployment (gateway_manifests.redis)
 CERT_MANAGER = Container(50, 128, 512)               # cert-manager: resources
 CERT_MANAGER_REPLICAS = 2                            # cert-manager: replicaCount
@@ -369,7 +377,10 @@ def system_workloads(cfg: "StackConfig") -> list[Workload]:
         Workload("envoy-gateway", "helm:envoy-gateway", (ENVOY_GATEWAY,), ENVOY_GATEWAY_REPLICAS),
         Workload("envoy-gateway-certgen", "helm:envoy-gateway", (ENVOY_GATEWAY_CERTGEN,), kind="Job"),
         Workload("envoy-ratelimit", "helm:envoy-gateway", (ENVOY_RATELIMIT,), ENVOY_RATELIMIT_REPLICAS),
-        Workload("envoy-proxy", "manifest", (ENVOY_PROXY, ENVOY_SHUTDOWN_MANAGER), gw.replicas, "balanced"),
+        Workload("envoy-proxy", "manifest", (ENVOY_PROXY, ENVOY_SHUTDOWN_MANAGER, AIGW_EXTPROC), gw.replicas,
+                 "balanced"),
+        Workload("ai-gateway-controller", "helm:ai-gateway", (AIGW_CONTROLLER,), AIGW_CONTROLLER_REPLICAS),
+        Workload("max-tokens-guard", "manifest", (MAX_TOKENS_GUARD,), MAX_TOKENS_GUARD_REPLICAS),
         Workload("ratelimit-redis", "manifest", (VALKEY,)),
         # LoadBalancerController: the chart's default affinity prefers distinct hostnames.
         Workload("aws-load-balancer-controller", "helm:aws-load-balancer-controller", (AWS_LOAD_BALANCER_CONTROLLER,),

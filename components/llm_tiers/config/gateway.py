@@ -16,8 +16,18 @@ class LimitsConfig(_Model):
     burst_per_second: PositiveInt = Field(..., description="Requests per second allowed in a burst.")
     max_request_body_bytes: int = Field(
         1_048_576, gt=0, le=2_000_000,
-        description="Largest request body accepted (larger: HTTP 413, or 403 when another tenant of the tier "
-                    "may send more). At most 2,000,000: TGI's own payload limit (`--payload-limit`).")
+        description="Largest request body accepted for a tier. The gateway buffers the body before it checks "
+                    "grants (chunked bodies are measured too): a body over the largest limit of any tenant of the "
+                    "tier gets HTTP 413, whoever sends it (even a tenant without the tier); a body under that but "
+                    "over this tenant's own limit gets 403. At most 2,000,000: TGI's own payload limit "
+                    "(`--payload-limit`).")
+    tokens_per_minute: Optional[PositiveInt] = Field(
+        None, description="Token budget per tenant per minute over all its tiers (prompt + generated tokens, as "
+                          "the engine reports them). Charged when a response completes, so a request is admitted "
+                          "before its tokens are known: a tenant can overshoot by the requests in flight when the "
+                          "budget runs out; the next request then gets 429 until the minute resets. A streamed request "
+                          "must then set `stream_options.include_usage` (else 400 `stream_usage_required`): a "
+                          "stream is charged its usage chunk. Unset: no token budget.")
 
 
 class TlsConfig(_Model):
@@ -69,7 +79,8 @@ class GatewayConfig(_Model):
     """Envoy Gateway: the OpenAI-compatible entry point with per-tenant keys and limits."""
 
     hostname: Annotated[str, StringConstraints(pattern=DNS_NAME)] = Field(
-        ..., description="Public DNS name of the API (clients use `https://<hostname>/<tier>/v1`).")
+        ..., description="Public DNS name of the API (clients use `base_url=https://<hostname>/v1` and "
+                         "`model=<tier>`).")
     load_balancer_scheme: Literal["internal", "internet-facing"] = Field(
         "internal", description="NLB scheme: `internal` (private addresses in the private subnets) or "
                                 "`internet-facing` (the public subnets). The AWS Load Balancer Controller, which the "
@@ -85,7 +96,15 @@ class GatewayConfig(_Model):
     request_timeout_seconds: int = Field(
         600, ge=30, le=3600, description="Whole-request timeout for a route (long enough for streaming).")
     stream_idle_timeout_seconds: int = Field(
-        120, ge=10, le=3600, description="A stream with no bytes for this long is closed.")
+        120, ge=10, le=3600,
+        description="A stream with no bytes for this long is closed. Envoy also counts the wait for the response "
+                    "headers as idle (a non-streaming completion sends nothing until it is done), so the gateway "
+                    "never applies less than `requestTimeoutSeconds`: a lower value is raised to it.")
+    per_tier_urls: bool = Field(
+        True, description="Deprecated, kept for one release: also serve each tier at `https://<hostname>/<tier>/v1` "
+                          "(the `model` field is then ignored). Set false once clients use the single base URL "
+                          "(`https://<hostname>/v1` with `model=<tier>`); README \"Calling a tier\" has the "
+                          "migration note.")
     rate_limiting: RateLimitingConfig = Field(
         default_factory=RateLimitingConfig, description="Behaviour of the per-tenant rate limits when their "
                                                         "store cannot answer.")
@@ -101,6 +120,11 @@ class TenantConfig(_Model):
     name: TenantName = Field(..., description="Tenant id (a Kubernetes label value).")
     tiers: list[TierName] = Field(..., min_length=1, description="Tiers this tenant may call.")
     limits: Optional[LimitsConfig] = Field(None, description="This tenant's limits; default: `gateway.defaultLimits`.")
+    require_max_tokens: bool = Field(
+        False, description="Refuse this tenant's completions that set neither `max_tokens` nor "
+                           "`max_completion_tokens` (HTTP 400, OpenAI error `max_tokens_required`), so no request "
+                           "runs to the tier's whole context. Either way, a value above the tier's "
+                           "`maxOutputTokens` is refused (400 `max_tokens_too_large`), never clamped.")
     rotate: int = Field(0, ge=0, description="Increment to issue the tenant a new API key. The previous key stays "
                         "valid beside it (no outage while clients move) until `dropPreviousKey: true`.")
     drop_previous_key: bool = Field(

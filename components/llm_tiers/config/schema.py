@@ -331,6 +331,9 @@ def _check_tier(i: int, t: TierConfig, gpu_classes: Optional[Mapping[str, GpuCla
     if t.quantize and t.dtype and not t.quantize.startswith("bitsandbytes"):
         issues.append(ConfigIssue(f"{p}.dtype", f"cannot be combined with quantize: {t.quantize} (TGI only allows "
                                   "dtype with bitsandbytes*); remove dtype"))
+    if t.max_output_tokens is not None and t.max_output_tokens >= t.max_total_tokens:
+        issues.append(ConfigIssue(f"{p}.maxOutputTokens", f"must be below maxTotalTokens ({t.max_total_tokens}): "
+                                  "the prompt needs at least one token"))
     if t.replicas.min > t.replicas.max:
         issues.append(ConfigIssue(f"{p}.replicas.min", f"must not exceed replicas.max ({t.replicas.max})"))
     if t.replicas.min == 0 and not t.sporadic:
@@ -439,6 +442,11 @@ def _check_benchmark(cfg: StackConfig) -> list[ConfigIssue]:
     return issues
 
 
+# AIGatewayRoute: at most 15 rules (envoyproxy/ai-gateway api/v1beta1/ai_gateway_route.go at v1.1.0,
+# kubebuilder MaxItems=15, one of them reserved for the controller's route-not-found rule): one rule per tier.
+MAX_ROUTED_TIERS = 14
+
+
 def _check_semantics(cfg: StackConfig) -> list[ConfigIssue]:
     issues = _check_cluster(cfg.cluster)
     tier_names = [t.name for t in cfg.tiers]
@@ -447,6 +455,19 @@ def _check_semantics(cfg: StackConfig) -> list[ConfigIssue]:
             issues.append(ConfigIssue(f"tiers[{i}].name", f"duplicate tier name {name!r} (first at tiers[{idx[0]}])"))
     for i, t in enumerate(cfg.tiers):
         issues += _check_tier(i, t, cfg.gpu_classes)
+    # The single base URL routes by `model`: every name and alias answers for one tier only.
+    seen: dict[str, str] = {}
+    for i, t in enumerate(cfg.tiers):
+        for j, alias in enumerate(t.aliases):
+            if alias in seen or alias in tier_names:
+                owner = seen.get(alias, alias)
+                issues.append(ConfigIssue(f"tiers[{i}].aliases[{j}]", f"model name {alias!r} already names tier "
+                                          f"{owner!r}; each model name must select one tier"))
+            seen[alias] = t.name
+    if len(cfg.tiers) > MAX_ROUTED_TIERS:
+        issues.append(ConfigIssue("tiers", f"{len(cfg.tiers)} tiers, but one AIGatewayRoute holds at most "
+                                  f"{MAX_ROUTED_TIERS} (15 rules, one reserved for the not-found rule); split the "
+                                  "tiers over two gateways"))
     for name, cls in cfg.gpu_classes.items():
         issues += _check_gpu_class(name, cls)
         issues += _check_gpu_budget(name, cls, cfg.tiers)

@@ -48,6 +48,10 @@ class TierConfig(_Model):
     name: TierName = Field(..., description="Tier name: the name of its Service, so an RFC 1035 label (lowercase "
                                             "letters, digits and '-', starting with a letter), at most 40 "
                                             "characters; also its URL prefix.")
+    aliases: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")]] = Field(
+        default_factory=list, description="Other `model` names this tier answers to on the single base URL "
+                                          "(e.g. a name clients already use: letters, digits and `._:/-`, at most 128 "
+                                          "characters); unique across tiers.")
     engine: Literal["tgi"] = Field("tgi", description="Serving engine.")
     model_id: Annotated[str, StringConstraints(pattern=MODEL_ID)] = Field(
         ..., description="Hugging Face model id `org/name`.")
@@ -59,6 +63,12 @@ class TierConfig(_Model):
     max_input_tokens: PositiveInt = Field(..., description="`--max-input-tokens`: longest prompt accepted.")
     max_total_tokens: PositiveInt = Field(
         ..., description="`--max-total-tokens`: prompt + generated tokens; caps `max_tokens`.")
+    max_output_tokens: Optional[PositiveInt] = Field(
+        None, description="Largest `max_tokens` (or `max_completion_tokens`) the gateway accepts for this tier; "
+                          "above it: HTTP 400 (refused, not clamped: a clamp would silently shorten answers). "
+                          "Default: `maxTotalTokens - maxInputTokens` (what a full-length prompt leaves; plan.md's "
+                          "column of that name). The engine's own check (prompt + `max_tokens` <= "
+                          "`maxTotalTokens`) still applies.")
     max_batch_prefill_tokens: Optional[PositiveInt] = Field(
         None, description="`--max-batch-prefill-tokens`; default: maxInputTokens.")
     max_concurrent_requests: PositiveInt = Field(

@@ -12,6 +12,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from llm_tiers.gateway import aigw, guard
 from llm_tiers.gateway import load_balancer_controller as lbc
 from llm_tiers.gateway import manifests as gm
 from llm_tiers.gateway import rate_limit_store as rls
@@ -97,11 +98,26 @@ class GatewayArgs:
     """Create after these (nodes, namespaces, key sync, Prometheus CRDs)."""
 
 
+def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``extra`` merged in, dict by dict (as Helm merges values files)."""
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = deep_merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
 class Gateway(pulumi.ComponentResource):
     """The API's front door. See docs/components/gateway.md."""
 
+    base_url: str
+    """The OpenAI base URL of every tier (``https://<host>/v1``); the request's ``model`` picks the tier."""
+    models: dict[str, list[str]]
+    """Tier name -> the ``model`` names it answers to (its name, then its aliases)."""
     base_urls: dict[str, str]
-    """Tier name -> OpenAI base URL (``https://<host>/<tier>/v1``)."""
+    """Deprecated per-tier base URLs (``https://<host>/<tier>/v1``), while ``settings.perTierUrls``; else empty."""
+    tier_clusters: dict[str, list[str]]
+    """Tier name -> the Envoy clusters carrying its traffic: pass as ``ModelTierArgs.gateway_clusters`` (the
+    scale-from-zero trigger counts requests there)."""
     address: pulumi.Output[Optional[str]]
     """The load balancer's DNS name from the Gateway's status (known after ``pulumi up``): what ``hostname``
     must resolve to (a Dns component, or a CNAME you create)."""
@@ -137,11 +153,21 @@ class Gateway(pulumi.ComponentResource):
                 values={"crds": {"gatewayAPI": {"enabled": True, "channel": "experimental"},
                                  "envoyGateway": {"enabled": True}}},
                 opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)))
-            controller += [crds, helm.release(
+            eg = helm.release(
                 f"{resource_name}-envoy-gateway", "envoy-gateway", name="envoy-gateway",
                 namespace=naming.ENVOY_GATEWAY_NAMESPACE, create_namespace=True,
-                values={**gm.envoy_gateway_values(redis_url, system, gw.rate_limiting), "crds": {"enabled": False}},
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, crds, store_secrets[1]]))]
+                values=deep_merge({**gm.envoy_gateway_values(redis_url, system, gw.rate_limiting), "crds": {"enabled": False}},
+                                  aigw.envoy_gateway_values()),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, crds, store_secrets[1]]))
+            # Envoy AI Gateway: its CRDs, then its controller (the extension server Envoy Gateway calls, and the
+            # webhook that injects the extProc into Envoy pods) in its own namespace.
+            ai_crds = helm.crd_chart(f"{resource_name}-ai-gateway-crds", "ai-gateway-crds", values={},
+                                     opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)))
+            ai = helm.release(
+                f"{resource_name}-ai-gateway", "ai-gateway", name="ai-gateway", namespace=naming.AI_GATEWAY_NAMESPACE,
+                create_namespace=True, values=aigw.controller_values(system),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, ai_crds, eg]))
+            controller += [crds, eg, ai_crds, ai]
 
         ready = pulumi.CustomTimeouts(create=timing.duration(timing.CUSTOM_RESOURCE_READY_SECONDS),
                                       update=timing.duration(timing.CUSTOM_RESOURCE_READY_SECONDS))
@@ -154,6 +180,8 @@ class Gateway(pulumi.ComponentResource):
             body = {k: v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
             if kind == "Deployment":
                 return k8s.apps.v1.Deployment(f"{resource_name}-{res}", **body, opts=o)
+            if kind == "ConfigMap":
+                return k8s.core.v1.ConfigMap(f"{resource_name}-{res}", **body, opts=o)
             if kind == "Service":
                 return k8s.core.v1.Service(f"{resource_name}-{res}", **body, opts=o)
             if kind == "PodDisruptionBudget":
@@ -185,9 +213,9 @@ class Gateway(pulumi.ComponentResource):
         # depends on the load balancer controller, and the EnvoyProxy on it.
         lb = list(args.load_balancer_controller)
         guard_manifest = lbc.nlb_guard(naming.ENVOY_GATEWAY_NAMESPACE, args.gateway_class)
-        guard = k8s.core.v1.ConfigMap(f"{resource_name}-nlb-guard", metadata=guard_manifest["metadata"],
-                                      data=guard_manifest["data"],
-                                      opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *controller, *lb]))
+        nlb_guard = k8s.core.v1.ConfigMap(f"{resource_name}-nlb-guard", metadata=guard_manifest["metadata"],
+                                          data=guard_manifest["data"],
+                                          opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *controller, *lb]))
         for obj in lbc.guard_rbac(naming.ENVOY_GATEWAY_NAMESPACE, guard_manifest["metadata"]["name"]):
             o = pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *controller])
             if obj["kind"] == "Role":
@@ -197,22 +225,50 @@ class Gateway(pulumi.ComponentResource):
                                         role_ref=obj["roleRef"], subjects=obj["subjects"], opts=o)
         traced = {"trace_to": args.trace_to, "sampling_percent": args.trace_sampling_percent}
         proxy_manifest = gm.envoy_proxy(gw, ns, system, **traced)
-        proxy_manifest["spec"] = guard.metadata.apply(lambda m: gm.envoy_proxy(
+        proxy_manifest["spec"] = nlb_guard.metadata.apply(lambda m: gm.envoy_proxy(
             gw, ns, system, owner=lbc.guard_owner_reference(m.name, m.uid), **traced)["spec"])
-        proxy = create("envoy-proxy", proxy_manifest, [*controller, *lb, guard])
+        proxy = create("envoy-proxy", proxy_manifest, [*controller, *lb, nlb_guard])
         gclass = create("gateway-class", gm.gateway_class(ns, args.gateway_class), [*controller, proxy])
-        gateway = create("gateway", gm.gateway(gw, ns, args.gateway_class), [gclass, *issuer])
+        # Before the Gateway that names it: the extProc sidecar's resources.
+        ai_config = create("aigw-gateway-config", aigw.gateway_config(ns), controller)
+        gateway = create("gateway", gm.gateway(gw, ns, args.gateway_class), [gclass, ai_config, *issuer])
         create("https-redirect", gm.https_redirect(gw, ns), [gateway])
-        create("reference-grant", gm.reference_grant(ns, args.tiers_namespace), controller)
         if args.monitoring:
             create("envoy-pod-monitor", gm.envoy_pod_monitor(ns), controller)
-        self.base_urls = {}
+            create("aigw-pod-monitor", aigw.extproc_pod_monitor(ns), controller)
+        # One FQDN Backend and AIServiceBackend per tier, after the tier's Service; one AIGatewayRoute over
+        # them; auth, grants and limits on the HTTPRoute AI Gateway generates from it (same name).
+        ai_backends: list[pulumi.Resource] = []
+        backends: dict[str, pulumi.Resource] = {}
         for tier in args.tiers:
-            backend = [args.tier_services[tier.name]] if tier.name in args.tier_services else []
-            route = create(f"{tier.name}-route", gm.tier_route(tier, gw, ns, args.tiers_namespace), [gateway, *backend])
-            create(f"{tier.name}-security", gm.security_policy(tier, args.tenants, gw, ns, args.tenant_keys_secret), [route])
-            create(f"{tier.name}-traffic", gm.backend_traffic_policy(tier, args.tenants, gw, ns), [route])
-            self.base_urls[tier.name] = f"https://{gw.hostname}/{tier.name}/v1"
+            service = [args.tier_services[tier.name]] if tier.name in args.tier_services else []
+            backends[tier.name] = create(f"{tier.name}-backend", aigw.backend(tier, ns, args.tiers_namespace),
+                                         [*controller, *service])
+            ai_backends.append(create(f"{tier.name}-ai-backend", aigw.ai_service_backend(tier, ns),
+                                      [backends[tier.name]]))
+        route = create("ai-route", aigw.ai_gateway_route(args.tiers, gw, ns), [gateway, *ai_backends])
+        # The max_tokens guard the route's SecurityPolicy calls (ext_authz) before any completion.
+        guard_objs: list[pulumi.Resource] = []
+        budgeted = [t.name for t in args.tenants if gm.limits_of(t, gw).tokens_per_minute]
+        for o in guard.manifests(args.tiers, args.tenants, ns, versions.IMAGES["python"], args.tenant_keys_secret,
+                                 system, args.node_cidrs, budgeted=budgeted):
+            guard_objs.append(create(f"guard-{o['kind'].lower()}", o, guard_objs[:1]))  # after the ConfigMap
+        create("ai-security", aigw.security_policy(args.tiers, args.tenants, gw, ns, args.tenant_keys_secret),
+               [route, *guard_objs])
+        create("ai-traffic", aigw.backend_traffic_policy(args.tiers, args.tenants, gw, ns), [route])
+        self.base_url = f"https://{gw.hostname}/v1"
+        self.models = {t.name: aigw.model_names(t) for t in args.tiers}
+        self.tier_clusters = aigw.tier_clusters(args.tiers, gw, ns)
+        self.base_urls = {}
+        if gw.per_tier_urls:
+            for tier in args.tiers:
+                legacy = create(f"{tier.name}-route", gm.tier_route(tier, gw, ns, args.tiers_namespace),
+                                [gateway, backends[tier.name]])
+                create(f"{tier.name}-security", gm.security_policy(tier, args.tenants, gw, ns, args.tenant_keys_secret),
+                       [legacy])
+                create(f"{tier.name}-traffic", gm.backend_traffic_policy(tier, args.tenants, gw, ns), [legacy])
+                self.base_urls[tier.name] = f"https://{gw.hostname}/{tier.name}/v1"
         self.address = gateway.status.apply(gateway_address)  # type: ignore[attr-defined]
         self.api_ready = list(controller)
-        self.register_outputs({"baseUrls": self.base_urls, "hostname": gw.hostname, "address": self.address})
+        self.register_outputs({"baseUrl": self.base_url, "models": self.models, "baseUrls": self.base_urls,
+                               "hostname": gw.hostname, "address": self.address})

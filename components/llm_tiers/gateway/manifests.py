@@ -1,8 +1,10 @@
-"""Gateway manifests (pure): Envoy Gateway resources that expose every tier at an OpenAI-compatible base
-URL (``https://<host>/<tier>/v1``) with per-tenant API keys, tier grants and rate limits (DESIGN.md section 5).
+"""Gateway manifests (pure): the Envoy Gateway side of the front door (EnvoyProxy, GatewayClass, Gateway,
+the redirect, the rate-limit store, NetworkPolicies, the error bodies and timeouts shared with the single
+route in ``aigw.py``) and the deprecated per-tier URLs (``https://<host>/<tier>/v1``, while
+``gateway.perTierUrls``) with per-tenant API keys, tier grants and rate limits (DESIGN.md section 5).
 
-Per tier: an HTTPRoute (prefix ``/<tier>/v1`` rewritten to ``/v1``, explicit timeouts, no retries), a
-SecurityPolicy (API-key auth on the ``Authorization`` header against the tenant-keys Secret, the
+Per tier (deprecated URLs): an HTTPRoute (prefix ``/<tier>/v1`` rewritten to ``/v1``, to the tier's FQDN
+Backend, explicit timeouts, no retries), a SecurityPolicy (API-key auth on the ``Authorization`` header against the tenant-keys Secret, the
 authenticated tenant forwarded in ``x-tenant-id`` after overwriting any client value, the key stripped
 before TGI, an allow-list of the tenants granted the tier — others get 403 — and, for a tenant whose body
 limit is below the tier's largest, a rule refusing larger bodies), and a BackendTrafficPolicy (per-tenant
@@ -31,7 +33,8 @@ GATEWAY_CLASS = "llm-tiers"
 TENANT_HEADER = "x-tenant-id"
 GW_API = "gateway.networking.k8s.io/v1"
 EG_API = "gateway.envoyproxy.io/v1alpha1"
-RETRY_AFTER_SECONDS = 5
+# A 503 that Envoy answers itself (no upstream, or a tier scaled to zero waking up): clients retry after this.
+WAKE_RETRY_AFTER_SECONDS = 30
 
 
 def openai_error(message: str, type_: str, code: str) -> str:
@@ -46,12 +49,42 @@ ERROR_BODIES: dict[int, str] = {
     # Envoy answers both with 403: the tier is not granted to the key, or the body is over the key's own
     # limit for the tier (a body over the tier's largest limit gets 413).
     403: openai_error("This API key may not send this request to this tier: the tier is not granted to the key, "
-                      "or the request body is larger than the key's limit for the tier (send Content-Length).",
+                      "or the request body is larger than the key's limit for the tier.",
                       "invalid_request_error", "request_not_allowed"),
     413: openai_error("Request body too large for this tier.", "invalid_request_error", "request_too_large"),
     429: openai_error("Rate limit reached for this tier. Retry after the number of seconds in Retry-After.",
                       "requests", "rate_limit_exceeded"),
+    503: openai_error("The tier is starting (scaled to zero, or no replica ready yet). Retry after the number of "
+                      "seconds in Retry-After.", "server_error", "model_starting"),
 }
+
+
+def http_timeouts(gw: GatewayConfig) -> dict[str, str]:
+    """Envoy counts the wait for response headers as stream idle time, so an idle timeout below the request
+    timeout would cut a non-streaming completion (which sends nothing until it is done) and the OpenAI SDKs
+    would retry it: the idle timeout is never below the request timeout (``streamIdleTimeoutSeconds`` raised)."""
+    return {"streamIdleTimeout": f"{max(gw.stream_idle_timeout_seconds, gw.request_timeout_seconds)}s"}
+
+
+def response_overrides(bodies: dict[int, str]) -> list[dict[str, Any]]:
+    """OpenAI-style JSON for replies Envoy generates itself (``source: Local``: a ``local_reply`` predicate,
+    envoyproxy/gateway internal/xds/translator/custom_response.go at v1.9.0), never for the engine's own
+    4xx/5xx (TGI's 429 "Model is overloaded" reaches the client as TGI sent it).
+
+    429: ``Retry-After`` is the rate limiter's own reset (``x-ratelimit-reset``, draft-03 headers, which the
+    rules enable), copied with Envoy's ``%RESP(...)%`` header formatter and kept in the reply. 503 (no
+    upstream yet: a tier waking from zero): ``Retry-After`` is ``WAKE_RETRY_AFTER_SECONDS``."""
+    out = []
+    for status, text in sorted(bodies.items()):
+        response: dict[str, Any] = {"contentType": "application/json", "body": {"type": "Inline", "inline": text}}
+        if status == 429:
+            response["header"] = {"set": [{"name": "Retry-After", "value": "%RESP(x-ratelimit-reset)%"},
+                                          {"name": "x-ratelimit-reset", "value": "%RESP(x-ratelimit-reset)%"}]}
+        if status == 503:
+            response["header"] = {"set": [{"name": "Retry-After", "value": str(WAKE_RETRY_AFTER_SECONDS)}]}
+        out.append({"match": {"statusCodes": [{"type": "Value", "value": status}]}, "source": "Local",
+                    "response": response})
+    return out
 
 
 def _meta(name: str, namespace: str, component: str = "gateway") -> dict[str, Any]:
@@ -145,6 +178,9 @@ def gateway(gw: GatewayConfig, namespace: str, class_name: str = GATEWAY_CLASS) 
     same_ns = {"namespaces": {"from": "Same"}}
     # Programmed: Envoy Gateway accepted it, its proxies run and its NLB has an address.
     meta = {**_meta(GATEWAY_NAME, namespace), "annotations": {naming.WAIT_FOR: "condition=Programmed"}}
+    # AI Gateway's GatewayConfig (the extProc sidecar's resources), by name in this namespace
+    # (internal/controller/ai_gateway_route.go at v1.1.0: GatewayConfigAnnotationKey).
+    meta["annotations"]["aigateway.envoyproxy.io/gateway-config"] = "llm-gateway-aigw"
     https: dict[str, Any] = {"name": "https", "protocol": "HTTP", "port": 443, "hostname": gw.hostname,
                              "allowedRoutes": same_ns}
     if gw.tls.mode == "cert-manager":
@@ -226,22 +262,15 @@ def tier_route(tier: TierConfig, gw: GatewayConfig, namespace: str, tiers_namesp
                 "matches": [{"path": {"type": "PathPrefix", "value": f"/{tier.name}/v1"}}],
                 "filters": [{"type": "URLRewrite", "urlRewrite": {
                     "path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/v1"}}}],
-                "backendRefs": [{"name": tier.name, "namespace": tiers_namespace, "port": 80}],
+                # The tier's FQDN Backend (aigw.backend), not its Service: a Service without ready endpoints
+                # becomes a direct 503 without a cluster (envoyproxy/gateway internal/gatewayapi/route.go at
+                # v1.9.0), so nothing would count the requests that must wake a tier scaled to zero.
+                "backendRefs": [{"group": "gateway.envoyproxy.io", "kind": "Backend", "name": tier.name}],
                 # Long enough for a full streamed generation; the stream idle timeout ends hung streams.
                 "timeouts": {"request": f"{gw.request_timeout_seconds}s",
                              "backendRequest": f"{gw.request_timeout_seconds}s"},
             }],
         },
-    }
-
-
-def reference_grant(namespace: str, tiers_namespace: str) -> dict[str, Any]:
-    """Lets the gateway's routes send to the tiers' Services (and nothing else)."""
-    return {
-        "apiVersion": "gateway.networking.k8s.io/v1beta1", "kind": "ReferenceGrant",
-        "metadata": _meta(f"{namespace}-routes", tiers_namespace),
-        "spec": {"from": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": namespace}],
-                 "to": [{"group": "", "kind": "Service"}]},
     }
 
 
@@ -255,8 +284,11 @@ def body_limit_cel(tenant: "str | TenantConfig", limit: int) -> str:
     """True for a request of ``tenant`` whose body is over ``limit`` or whose size is not declared.
 
     Envoy's buffer limit is per route, so a tenant whose limit is below the route's is held to it here, at
-    authorization (after API-key auth has set the tenant header, before the body is read). A body without
-    Content-Length (chunked) cannot be sized at that point and is refused for such a tenant."""
+    authorization. The buffer filter runs before authorization (order 12 vs rbac 301,
+    envoyproxy/gateway internal/xds/translator/httpfilters.go at v1.9.0): the whole body is read first, a
+    body over the route's limit gets 413 whoever sends it (a tenant without the tier too), and a chunked
+    body reaches this rule with the Content-Length the buffer filter set, so it is measured like any other.
+    A request that still has no Content-Length is refused (fail closed)."""
     h = "request.headers"
     return (f"{h}['{TENANT_HEADER}'] in {client_ids(tenant)!r} && "
             f"(!('content-length' in {h}) || int({h}['content-length']) > {limit})")
@@ -308,22 +340,17 @@ def backend_traffic_policy(tier: TierConfig, tenants: Sequence[TenantConfig], gw
         who = [{"headers": [{"name": TENANT_HEADER, "type": "Exact", "value": t.name}]}] if len(ids) == 1 else \
             [{"headers": [{"name": TENANT_HEADER, "type": "RegularExpression",
                            "value": "^(" + "|".join(re.escape(i) for i in ids) + ")$"}]}]
-        rules.append({"clientSelectors": who, "limit": {"requests": lim.requests_per_minute, "unit": "Minute"}})
-        rules.append({"clientSelectors": who, "limit": {"requests": lim.burst_per_second, "unit": "Second"}})
+        rules.append({"clientSelectors": who, "limit": {"requests": lim.requests_per_minute, "unit": "Minute"},
+                      "xRateLimitHeaders": "DraftVersion03"})
+        rules.append({"clientSelectors": who, "limit": {"requests": lim.burst_per_second, "unit": "Second"},
+                      "xRateLimitHeaders": "DraftVersion03"})
     # Envoy buffers per route: the largest body any granted tenant may send (smaller per-tenant limits are
     # held at authorization, see security_policy).
-    body = route_body_limit(tier, tenants, gw)
-    overrides = []
-    for status, text in sorted(ERROR_BODIES.items()):
-        response: dict[str, Any] = {"contentType": "application/json", "body": {"type": "Inline", "inline": text}}
-        if status == 429:
-            response["header"] = {"set": [{"name": "Retry-After", "value": str(RETRY_AFTER_SECONDS)}]}
-        overrides.append({"match": {"statusCodes": [{"type": "Value", "value": status}]}, "response": response})
     spec: dict[str, Any] = {
         "targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": tier.name}],
-        "requestBuffer": {"limit": body},
-        "timeout": {"http": {"streamIdleTimeout": f"{gw.stream_idle_timeout_seconds}s"}},
-        "responseOverride": overrides,
+        "requestBuffer": {"limit": route_body_limit(tier, tenants, gw)},
+        "timeout": {"http": http_timeouts(gw)},
+        "responseOverride": response_overrides(ERROR_BODIES),
     }
     if rules:
         spec["rateLimit"] = {"type": "Global", "global": {"rules": rules}}
@@ -386,6 +413,7 @@ EG_PORTS = {
     "ratelimit-from-proxies": (8081,),      # rate-limit gRPC
     "ratelimit-probes": (8080,),
     "metrics": (19001,),                    # proxies (/stats/prometheus), controller, rate limiter
+    "extproc-metrics": (1064,),             # AI Gateway's extProc sidecar in the proxies (aigw-admin, /metrics)
 }
 
 
@@ -446,12 +474,18 @@ def controller_network_policies(namespace: str, monitoring_namespace: str,
         policy("default-deny-ingress", {}, []),
         policy("envoy-proxies", {"matchLabels": dict(EG_PROXY)}, [
             {"ports": _tcp(*EG_PORTS["proxy-listeners"])},
-            {**from_nodes, "ports": _tcp(*EG_PORTS["proxy-probes"])},
-            scrape], egress=[
+            {**from_nodes, "ports": _tcp(*EG_PORTS["proxy-probes"], *EG_PORTS["extproc-metrics"])},
+            scrape,
+            {"from": [naming.namespace_peer(monitoring_namespace)], "ports": _tcp(*EG_PORTS["extproc-metrics"])}],
+            egress=[
             dns,
             {"to": [tier_pods], "ports": _tcp(tgi.HTTP_PORT)},
             {"to": [controller], "ports": _tcp(*EG_PORTS["controller-from-proxies"])},
             {"to": [rate_limiter], "ports": _tcp(*EG_PORTS["ratelimit-from-proxies"])},
+            # The max_tokens guard (ext_authz, gateway/guard.py) in the gateway's namespace.
+            {"to": [{**naming.namespace_peer(store_namespace),
+                     "podSelector": {"matchLabels": {"app.kubernetes.io/name": "max-tokens-guard"}}}],
+             "ports": _tcp(8080)},
             *([{"to": [{**naming.namespace_peer(trace_to[1]),
                         "podSelector": {"matchLabels": dict(collector_labels or {})}}],
                 "ports": _tcp(trace_to[2])}] if trace_to else [])]),

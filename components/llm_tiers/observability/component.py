@@ -19,6 +19,7 @@ from llm_tiers.observability import dashboards
 from llm_tiers import helm
 from llm_tiers.gpu import karpenter
 from llm_tiers.observability import rules as monitoring_rules
+from llm_tiers.observability import usage
 from llm_tiers import naming
 from llm_tiers.cluster import system_capacity as sc
 from llm_tiers import versions
@@ -158,7 +159,8 @@ def prometheus_rule(tiers: Sequence[TierConfig], tiers_namespace: str,
         "apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
         "metadata": {"name": RULES_NAME, "namespace": MONITORING_NAMESPACE,
                      "labels": naming.k8s_labels("observability", RULES_NAME)},
-        "spec": {"groups": monitoring_rules.rule_groups(tiers, tiers_namespace, replica_prices)},
+        "spec": {"groups": [*monitoring_rules.rule_groups(tiers, tiers_namespace, replica_prices),
+                            *usage.rule_groups(tiers)]},
     }
 
 
@@ -250,7 +252,7 @@ class Observability(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(name="llm-tiers-dashboard", namespace=ns,
                                                 labels={**naming.k8s_labels("observability", "grafana"),
                                                         "grafana_dashboard": "1"}),
-            data={"llm-tiers.json": dashboards.dashboard_json()}, opts=after)
+            data={"llm-tiers.json": dashboards.dashboard_json(), "llm-usage.json": usage.dashboard_json()}, opts=after)
 
         self.namespace = ns
         self.grafana_admin_password = pulumi.Output.secret(password.result)

@@ -72,6 +72,9 @@ class ModelTierArgs:
     """Prometheus that KEDA queries for the recorded tier signals."""
     gateway_proxy_namespace_label: str = naming.GATEWAY_NAMESPACE
     """Namespace of the gateway's routes (Envoy cluster names carry it), for the scale-from-zero trigger."""
+    gateway_clusters: Sequence[str] = ()
+    """Envoy clusters that carry this tier's traffic (``Gateway.tier_clusters[<tier>]``), read by the
+    scale-from-zero trigger; empty: the per-tier route's cluster in ``gateway_proxy_namespace_label``."""
     depends_on: Sequence[pulumi.Resource] = ()
     """Create after these (namespace, secret sync, GPU capacity)."""
     allowed_licenses: Optional[Sequence[str]] = None
@@ -160,7 +163,8 @@ class ModelTier(pulumi.ComponentResource):
                 await_seconds=(budgets[rel.name].create_seconds, budgets[rel.name].update_seconds))
             create(k8s.policy.v1.PodDisruptionBudget, f"{rel.name}-pdb", tm.pdb(t, rel, ns))
             if args.autoscaling:
-                so = tm.scaled_object(t, rel, ns, args.prometheus_url, args.gateway_proxy_namespace_label)
+                so = tm.scaled_object(t, rel, ns, args.prometheus_url, args.gateway_proxy_namespace_label,
+                                      args.gateway_clusters)
                 k8s.apiextensions.CustomResource(
                     f"{resource_name}-{rel.name}-scaler", api_version=so["apiVersion"], kind=so["kind"],
                     metadata=so["metadata"], spec=so["spec"],

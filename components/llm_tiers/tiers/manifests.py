@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -440,16 +442,29 @@ def pod_monitor(tier: TierConfig, namespace: str) -> dict[str, Any]:
     }
 
 
-def gateway_wake_query(tier: TierConfig, gateway_namespace: str) -> str:
-    """Requests reaching the gateway for this tier, counted even while the tier has no pod (Envoy then
-    records them as 'no healthy upstream'): the signal that wakes a scaled-to-zero tier."""
-    cluster = f'envoy_cluster_name=~"httproute/{gateway_namespace}/{tier.name}/rule/.*"'
-    return (f"sum(rate(envoy_cluster_upstream_rq_total{{{cluster}}}[2m]))"
-            f" + sum(rate(envoy_cluster_upstream_cx_none_healthy{{{cluster}}}[2m]))")
+# Envoy cluster counters the wake-up query reads. Envoy creates every counter of a cluster when the cluster is
+# created (values 0), so the series exist before the first request; a cluster exists for an FQDN Backend
+# whether or not the Service has endpoints (envoyproxy/gateway internal/gatewayapi/route.go at v1.9.0 turns
+# only a *Service* backend without ready endpoints into a direct 503 without a cluster). At zero pods the
+# ClusterIP refuses the connection: the attempt counts in upstream_cx_connect_fail; with pods, requests count
+# in upstream_rq_total.
+WAKE_COUNTERS = ("envoy_cluster_upstream_rq_total", "envoy_cluster_upstream_cx_connect_fail")
+
+
+def gateway_wake_query(tier: TierConfig, gateway_namespace: str, clusters: Sequence[str] = ()) -> str:
+    """Requests reaching the gateway for this tier, counted even while the tier has no pod: the signal that
+    wakes a scaled-to-zero tier. ``clusters``: the Envoy clusters carrying the tier's traffic (the single
+    route's rule, ``aigw.tier_cluster``, and the per-tier route's while it is served); default: the per-tier
+    route's. Each term falls back to 0, so one missing series does not blank the sum."""
+    names = list(clusters) or [f"httproute/{gateway_namespace}/{tier.name}/rule/0"]
+    # Regex metacharacters escaped ("-" needs none), each backslash doubled inside the PromQL string.
+    match = "|".join(re.escape(n).replace("\\-", "-").replace("\\", "\\\\") for n in names)
+    sel = f'envoy_cluster_name=~"{match}"'
+    return " + ".join(f"(sum(rate({c}{{{sel}}}[2m])) or vector(0))" for c in WAKE_COUNTERS)
 
 
 def scaled_object(tier: TierConfig, release: Release, namespace: str, prometheus_url: str,
-                  gateway_namespace: str) -> dict[str, Any]:
+                  gateway_namespace: str, gateway_clusters: Sequence[str] = ()) -> dict[str, Any]:
     """KEDA ScaledObject (it owns the release's HPA): queue depth per replica and GPU utilization from the
     recorded signals, explicit HPA behaviour (fast up, slow stabilized down so streams are not cut),
     fallback replicas if Prometheus is unreachable, and for sporadic tiers scale to zero with a wake-up
@@ -464,7 +479,7 @@ def scaled_object(tier: TierConfig, release: Release, namespace: str, prometheus
         prom("gpu-utilization", f"avg(llm:tier_gpu_utilization_percent{{{sel}}})", a.gpu_utilization_percent, "Value"),
     ]
     if tier.sporadic:
-        wake = prom("gateway-requests", gateway_wake_query(tier, gateway_namespace), 1, "AverageValue")
+        wake = prom("gateway-requests", gateway_wake_query(tier, gateway_namespace, gateway_clusters), 1, "AverageValue")
         wake["metadata"]["activationThreshold"] = "0.01"
         triggers.append(wake)
     name = object_name(tier.name, release.name)

@@ -1,0 +1,303 @@
+"""The single OpenAI front door (pure): Envoy AI Gateway v1.1.0 on Envoy Gateway v1.9.0.
+
+One ``AIGatewayRoute`` on the Gateway's HTTPS listener, one rule per tier matching the request's ``model``
+(the header ``x-ai-eg-model``, which AI Gateway's external processor fills from the JSON body before routing)
+against the tier's name and aliases; each tier is an ``AIServiceBackend`` over an Envoy Gateway ``Backend``
+with the tier Service's FQDN (an AIServiceBackend cannot reference a Service: its ``backendRef`` CEL rule
+admits only ``gateway.envoyproxy.io/Backend``, envoyproxy/ai-gateway api/v1beta1/ai_service_backend.go at
+v1.1.0, upstream issue #902). The controller generates an ``HTTPRoute`` of the same name (one rule per
+AIGatewayRoute rule, in order, then a catch-all ``route-not-found`` rule answering 404;
+internal/controller/ai_gateway_route.go at v1.1.0); the SecurityPolicy and BackendTrafficPolicy here target it.
+
+Filter order in Envoy (envoyproxy/gateway internal/xds/translator/httpfilters.go at v1.9.0; AI Gateway's
+``insertAIGatewayExtProcFilter`` in internal/extensionserver/post_translate_modify.go at v1.1.0):
+custom_response (responseOverride), api_key_auth (the tenant), buffer (``requestBuffer``: the whole body, so
+a chunked body gets its Content-Length), then AI Gateway's ext_proc — inserted after the last buffer filter
+(without one it would land before custom_response's successor, i.e. before the API-key check, which is why
+the route always sets ``requestBuffer``) — then rbac (grants, per-tenant body limits: it sees
+``x-ai-eg-model``), then ratelimit (per tenant and model; tokens per tenant).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from llm_tiers import naming
+from llm_tiers.cluster import system_capacity as sc
+from llm_tiers.config.schema import GatewayConfig, TenantConfig, TierConfig
+from llm_tiers.gateway import guard
+from llm_tiers.gateway import manifests as gm
+
+AIGW_API = "aigateway.envoyproxy.io/v1beta1"
+ROUTE_NAME = "llm-router"
+MODEL_HEADER = "x-ai-eg-model"
+# AI Gateway writes llmRequestCosts into this dynamic metadata namespace (api/v1beta1/shared_types.go, v1.1.0).
+COST_NAMESPACE = "io.envoy.ai_gateway"
+TOTAL_TOKENS_KEY = "llm_total_token"
+INPUT_TOKENS_KEY = "llm_input_token"
+OUTPUT_TOKENS_KEY = "llm_output_token"
+GATEWAY_CONFIG = "llm-gateway-aigw"
+# Gateway annotation naming its GatewayConfig (same namespace): internal/controller/ai_gateway_route.go, v1.1.0.
+GATEWAY_CONFIG_ANNOTATION = "aigateway.envoyproxy.io/gateway-config"
+# ai-gateway-helm values.yaml at v1.1.0: controller.fullnameOverride "ai-gateway-controller", Service port grpc
+# 1063 (the Envoy Gateway extension server); extProc admin port aigw-admin 1064 serves /metrics
+# (internal/controller/extproc_builder.go, cmd/extproc/mainlib/admin.go).
+CONTROLLER_NAME = "ai-gateway-controller"
+EXTENSION_PORT = 1063
+EXTPROC_METRICS_PORT = "aigw-admin"
+# controller.metricsRequestHeaderAttributes "header:attribute": the tenant header becomes the metric label
+# tenant_id (tests/e2e/token_ratelimit_test.go at v1.1.0 asserts that label for x-tenant-id:tenant.id).
+TENANT_METRIC_ATTRIBUTE = f"{gm.TENANT_HEADER}:tenant.id"
+TENANT_METRIC_LABEL = "tenant_id"
+
+
+model_names = guard.model_names
+
+
+def rule_index(tiers: Sequence[TierConfig], tier: str) -> int:
+    return [t.name for t in tiers].index(tier)
+
+
+def tier_cluster(tiers: Sequence[TierConfig], tier: str, namespace: str) -> str:
+    """The Envoy cluster that carries a tier's traffic on the single route: Envoy Gateway names a route rule's
+    cluster ``httproute/<ns>/<route>/rule/<index>`` (irRouteDestinationName, internal/gatewayapi/helpers.go
+    at v1.9.0) and the generated HTTPRoute keeps the AIGatewayRoute's rule order. An FQDN Backend's cluster
+    exists whether or not the tier has pods, so its counters exist at zero replicas."""
+    return f"httproute/{namespace}/{ROUTE_NAME}/rule/{rule_index(tiers, tier)}"
+
+
+def tier_clusters(tiers: Sequence[TierConfig], gw: GatewayConfig, namespace: str) -> dict[str, list[str]]:
+    """Tier name -> every Envoy cluster carrying its traffic: the single route's rule, and the per-tier
+    route's (``httproute/<ns>/<tier>/rule/0``) while ``perTierUrls`` serves it."""
+    return {t.name: [tier_cluster(tiers, t.name, namespace),
+                     *([f"httproute/{namespace}/{t.name}/rule/0"] if gw.per_tier_urls else [])] for t in tiers}
+
+
+def backend(tier: TierConfig, namespace: str, tiers_namespace: str) -> dict[str, Any]:
+    """The tier Service by DNS name (port 80 for every engine: the Service targets the container port
+    ``http``). Envoy resolves it to the ClusterIP; kube-proxy balances per connection."""
+    return {
+        "apiVersion": gm.EG_API, "kind": "Backend", "metadata": gm._meta(tier.name, namespace),
+        "spec": {"endpoints": [{"fqdn": {"hostname": f"{tier.name}.{tiers_namespace}.svc.cluster.local",
+                                         "port": 80}}]},
+    }
+
+
+def ai_service_backend(tier: TierConfig, namespace: str) -> dict[str, Any]:
+    """OpenAI schema, no ``prefix``: AI Gateway then sends ``/v1/chat/completions`` (the prefix defaults to
+    ``v1``: internal/controller/gateway.go at v1.1.0), which TGI and vLLM serve."""
+    return {
+        "apiVersion": AIGW_API, "kind": "AIServiceBackend", "metadata": gm._meta(tier.name, namespace),
+        "spec": {"schema": {"name": "OpenAI"},
+                 "backendRef": {"group": "gateway.envoyproxy.io", "kind": "Backend", "name": tier.name}},
+    }
+
+
+def route_timeouts(gw: GatewayConfig) -> dict[str, str]:
+    return {"request": f"{gw.request_timeout_seconds}s", "backendRequest": f"{gw.request_timeout_seconds}s"}
+
+
+def ai_gateway_route(tiers: Sequence[TierConfig], gw: GatewayConfig, namespace: str) -> dict[str, Any]:
+    """One rule per tier (header match on each model name, exact: the only kind ``/v1/models`` lists,
+    internal/controller/gateway.go at v1.1.0), explicit timeouts (AI Gateway's default request timeout is
+    60 s), and the token counts AI Gateway writes into Envoy metadata for the token budgets."""
+    rules = [{
+        "name": t.name,
+        "matches": [{"headers": [{"type": "Exact", "name": MODEL_HEADER, "value": m}]} for m in model_names(t)],
+        "backendRefs": [{"name": t.name}],
+        "timeouts": route_timeouts(gw),
+    } for t in tiers]
+    return {
+        "apiVersion": AIGW_API, "kind": "AIGatewayRoute", "metadata": gm._meta(ROUTE_NAME, namespace),
+        "spec": {
+            "parentRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": gm.GATEWAY_NAME,
+                            "sectionName": "https"}],
+            "hostnames": [gw.hostname],
+            "rules": rules,
+            "llmRequestCosts": [{"metadataKey": INPUT_TOKENS_KEY, "type": "InputToken"},
+                                {"metadataKey": OUTPUT_TOKENS_KEY, "type": "OutputToken"},
+                                {"metadataKey": TOTAL_TOKENS_KEY, "type": "TotalToken"}],
+        },
+    }
+
+
+def _generated_route_ref() -> list[dict[str, str]]:
+    return [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": ROUTE_NAME}]
+
+
+def _models_cel(names: Sequence[str]) -> str:
+    return f"request.headers['{MODEL_HEADER}'] in {sorted(names)!r}"
+
+
+def known_models(tiers: Sequence[TierConfig]) -> list[str]:
+    return sorted(m for t in tiers for m in model_names(t))
+
+
+def granted_models(tenant: TenantConfig, tiers: Sequence[TierConfig]) -> list[str]:
+    return sorted(m for t in tiers if t.name in tenant.tiers for m in model_names(t))
+
+
+def route_body_limit(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig], gw: GatewayConfig) -> int:
+    """The single route's request buffer: the largest body any tenant may send to any tier."""
+    return max((gm.route_body_limit(t, tenants, gw) for t in tiers), default=gw.default_limits.max_request_body_bytes)
+
+
+def security_policy(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig], gw: GatewayConfig, namespace: str,
+                    keys_secret: str) -> dict[str, Any]:
+    """API-key auth on ``Authorization: Bearer <key>`` (the tenant forwarded in ``x-tenant-id``, the key
+    stripped), then (tenant, model) rules, first match wins:
+
+    1. a request naming no configured model (``GET /v1/models``, an unknown model) is allowed: the route's
+       not-found rule answers unknown models with 404, ``/v1/models`` lists the models;
+    2. a tenant's body over its own limit for a model whose tier allows more to someone else: denied (403;
+       the body is already buffered, so its Content-Length is known, chunked or not);
+    3. a tenant's granted models: allowed;
+    default: denied (403, a known model not granted)."""
+    rules: list[dict[str, Any]] = [{"name": "unrouted", "action": "Allow",
+                                    "cel": f"!('{MODEL_HEADER}' in request.headers) || !({_models_cel(known_models(tiers))})"}]
+    for t in tiers:
+        cap = gm.route_body_limit(t, tenants, gw)
+        for tenant in gm.tenants_of(t, tenants):
+            limit = gm.limits_of(tenant, gw).max_request_body_bytes
+            if limit < cap:
+                rules.append({"name": f"body-limit-{tenant.name}-{t.name}", "action": "Deny",
+                              "cel": f"{gm.body_limit_cel(tenant, limit)} && {_models_cel(model_names(t))}"})
+    for tenant in sorted(tenants, key=lambda x: x.name):
+        models = granted_models(tenant, tiers)
+        if models:
+            rules.append({"name": f"grant-{tenant.name}", "action": "Allow",
+                          "cel": f"request.headers['{gm.TENANT_HEADER}'] in {gm.client_ids(tenant)!r} && "
+                                 f"{_models_cel(models)}"})
+    return {
+        "apiVersion": gm.EG_API, "kind": "SecurityPolicy", "metadata": gm._meta(ROUTE_NAME, namespace),
+        "spec": {
+            "targetRefs": _generated_route_ref(),
+            "apiKeyAuth": {
+                "credentialRefs": [{"group": "", "kind": "Secret", "name": keys_secret}],
+                "extractFrom": [{"headers": ["authorization"]}],
+                "forwardClientIDHeader": gm.TENANT_HEADER,
+                "sanitize": True,
+            },
+            # The max_tokens guardrail (llm_tiers.gateway.guard): runs before the API-key check.
+            "extAuth": guard.ext_auth(route_body_limit(tiers, tenants, gw)),
+            "authorization": {"defaultAction": "Deny", "rules": rules},
+        },
+    }
+
+
+def _tenant_selector(tenant: TenantConfig, *extra: dict[str, Any]) -> list[dict[str, Any]]:
+    ids = gm.client_ids(tenant)
+    who = ({"name": gm.TENANT_HEADER, "type": "Exact", "value": tenant.name} if len(ids) == 1 else
+           {"name": gm.TENANT_HEADER, "type": "RegularExpression",
+            "value": "^(" + "|".join(re.escape(i) for i in ids) + ")$"})
+    return [{"headers": [who, *extra]}]
+
+
+def rate_limit_rules(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig],
+                     gw: GatewayConfig) -> list[dict[str, Any]]:
+    """Per (tenant, tier): requests per minute and per second. Per tenant: tokens per minute, charged from
+    the total tokens AI Gateway reports for the finished response (request cost 0: the check only refuses a
+    tenant already over its budget). Every rule sends the X-RateLimit headers (draft 03), whose reset the
+    429 override copies into Retry-After."""
+    rules: list[dict[str, Any]] = []
+    for t in tiers:
+        model = {"name": MODEL_HEADER, "type": "RegularExpression",
+                 "value": "^(" + "|".join(re.escape(m) for m in model_names(t)) + ")$"}
+        for tenant in gm.tenants_of(t, tenants):
+            lim = gm.limits_of(tenant, gw)
+            who = _tenant_selector(tenant, model)
+            rules.append({"clientSelectors": who, "limit": {"requests": lim.requests_per_minute, "unit": "Minute"},
+                          "xRateLimitHeaders": "DraftVersion03"})
+            rules.append({"clientSelectors": who, "limit": {"requests": lim.burst_per_second, "unit": "Second"},
+                          "xRateLimitHeaders": "DraftVersion03"})
+    for tenant in sorted(tenants, key=lambda x: x.name):
+        tpm = gm.limits_of(tenant, gw).tokens_per_minute
+        if tpm:
+            rules.append({"clientSelectors": _tenant_selector(tenant), "limit": {"requests": tpm, "unit": "Minute"},
+                          "cost": {"request": {"from": "Number", "number": 0},
+                                   "response": {"from": "Metadata",
+                                                "metadata": {"namespace": COST_NAMESPACE, "key": TOTAL_TOKENS_KEY}}},
+                          "xRateLimitHeaders": "DraftVersion03"})
+    return rules
+
+
+MODEL_NOT_FOUND = json.dumps({"error": {
+    "message": "The model does not exist or is not served here. GET /v1/models lists the model names.",
+    "type": "invalid_request_error", "param": "model", "code": "model_not_found"}}, separators=(",", ":"))
+MODEL_NOT_GRANTED = json.dumps({"error": {
+    "message": "This API key may not use this model (not granted to the tenant), or the request body is larger "
+               "than the tenant's limit for it.",
+    "type": "invalid_request_error", "param": "model", "code": "model_not_granted"}}, separators=(",", ":"))
+
+
+def error_bodies() -> dict[int, str]:
+    """Gateway-local replies on the single route, as OpenAI error JSON."""
+    return {**gm.ERROR_BODIES, 403: MODEL_NOT_GRANTED, 404: MODEL_NOT_FOUND,
+            429: gm.openai_error("Rate limit or token budget reached for this tenant and model. Retry after the "
+                                 "seconds in Retry-After.", "requests", "rate_limit_exceeded")}
+
+
+def backend_traffic_policy(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig], gw: GatewayConfig,
+                           namespace: str) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "targetRefs": _generated_route_ref(),
+        # Always set: the buffer filter keeps AI Gateway's ext_proc after the API-key check (module doc).
+        "requestBuffer": {"limit": route_body_limit(tiers, tenants, gw)},
+        "timeout": {"http": gm.http_timeouts(gw)},
+        "responseOverride": gm.response_overrides(error_bodies()),
+    }
+    rules = rate_limit_rules(tiers, tenants, gw)
+    if rules:
+        spec["rateLimit"] = {"type": "Global", "global": {"rules": rules}}
+    return {"apiVersion": gm.EG_API, "kind": "BackendTrafficPolicy", "metadata": gm._meta(ROUTE_NAME, namespace),
+            "spec": spec}
+
+
+def gateway_config(namespace: str) -> dict[str, Any]:
+    """The extProc sidecar AI Gateway injects into every Envoy pod: its requests (counted by the system
+    capacity check; the chart has no values for it: GatewayConfig spec.extProc.kubernetes.resources)."""
+    return {"apiVersion": AIGW_API, "kind": "GatewayConfig", "metadata": gm._meta(GATEWAY_CONFIG, namespace),
+            "spec": {"extProc": {"kubernetes": {"resources": sc.AIGW_EXTPROC.resources()}}}}
+
+
+def envoy_gateway_values(aigw_namespace: str = naming.AI_GATEWAY_NAMESPACE) -> dict[str, Any]:
+    """What AI Gateway needs from Envoy Gateway's config (manifests/envoy-gateway-values.yaml at v1.1.0):
+    the Backend API and the extension-manager hooks pointing at AI Gateway's controller. Merged into the
+    gateway-helm values (components.Gateway)."""
+    return {"config": {"envoyGateway": {
+        "extensionApis": {"enableBackend": True},
+        "extensionManager": {
+            "hooks": {"xdsTranslator": {
+                "translation": {k: {"includeAll": True} for k in ("listener", "route", "cluster", "secret")},
+                "post": ["Translation", "Cluster", "Route"]}},
+            "service": {"fqdn": {"hostname": f"{CONTROLLER_NAME}.{aigw_namespace}.svc.cluster.local",
+                                 "port": EXTENSION_PORT}},
+        },
+    }}}
+
+
+def controller_values(system: dict[str, str]) -> dict[str, Any]:
+    """ai-gateway-helm values (keys from manifests/charts/ai-gateway-helm/values.yaml at v1.1.0): the
+    controller on the system nodes with counted requests, the tenant as a metrics label."""
+    return {"controller": {"resources": sc.AIGW_CONTROLLER.resources(), "nodeSelector": dict(system),
+                           "replicaCount": sc.AIGW_CONTROLLER_REPLICAS,
+                           "metricsRequestHeaderAttributes": TENANT_METRIC_ATTRIBUTE},
+            "envoyGateway": {"namespace": naming.ENVOY_GATEWAY_NAMESPACE}}
+
+
+def extproc_pod_monitor(namespace: str) -> dict[str, Any]:
+    """Scrape the extProc sidecars' ``gen_ai_*`` metrics (port aigw-admin, /metrics)."""
+    return {
+        "apiVersion": "monitoring.coreos.com/v1", "kind": "PodMonitor",
+        "metadata": gm._meta(f"aigw-{namespace}", naming.ENVOY_GATEWAY_NAMESPACE),
+        "spec": {
+            "selector": {"matchLabels": {"app.kubernetes.io/component": "proxy",
+                                         "app.kubernetes.io/managed-by": "envoy-gateway",
+                                         "gateway.envoyproxy.io/owning-gateway-name": gm.GATEWAY_NAME,
+                                         "gateway.envoyproxy.io/owning-gateway-namespace": namespace}},
+            "podMetricsEndpoints": [{"port": EXTPROC_METRICS_PORT, "path": "/metrics", "interval": "15s"}],
+        },
+    }

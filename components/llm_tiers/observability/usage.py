@@ -1,0 +1,132 @@
+"""Usage per tenant and tier (pure): recording rules over Envoy AI Gateway's ``gen_ai_*`` metrics and a
+Grafana dashboard of tokens, requests, errors and cost.
+
+Source metrics: the extProc sidecar in every Envoy pod (PodMonitor ``aigw-<gateway namespace>``, port
+``aigw-admin``) exports, at v1.1.0 (envoyproxy/ai-gateway internal/metrics/genai.go; Prometheus names as
+tests/data-plane/vcr/prometheus_metrics_test.go asserts them):
+
+* ``gen_ai_client_token_usage_{sum,count,bucket}`` with ``gen_ai_token_type`` = ``input`` | ``output`` |
+  ``cached_input`` | ... (no ``total``);
+* ``gen_ai_server_request_duration_seconds_{sum,count,bucket}``, with ``error_type`` set on failed requests;
+* labels ``gen_ai_request_model`` (the ``model`` the client sent: a tier's name or alias) and, from the
+  controller's ``metricsRequestHeaderAttributes: x-tenant-id:tenant.id``, ``tenant_id``
+  (tests/e2e/token_ratelimit_test.go at v1.1.0).
+
+Each tier gets its own rules (the client's model names mapped to the tier's name), recorded as:
+
+| series | labels | meaning |
+|---|---|---|
+| ``llm:tenant_tokens_rate`` | tenant, tier, token_type (input, output) | tokens per second |
+| ``llm:tenant_request_rate`` | tenant, tier | requests per second through the single route |
+| ``llm:tenant_error_rate`` | tenant, tier | of which failed (``error_type`` set) |
+| ``llm:tenant_hourly_usd`` | tenant, tier | the tier's cost per hour (``llm:tier_hourly_usd``: replicas x $/replica-hour) shared out by the tenant's share of the tier's served tokens |
+
+Requests on the deprecated per-tier URLs bypass AI Gateway and are not in these series.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from llm_tiers.config.schema import TierConfig
+
+GROUP = "llm-tiers-usage"
+UID = "llm-tiers-usage"
+WINDOW = "5m"
+
+
+def promql_regex(names: Sequence[str]) -> str:
+    """An alternation matching exactly ``names``, as the body of a double-quoted PromQL string: regex
+    metacharacters escaped (``-`` needs none), each backslash doubled for the PromQL string."""
+    return "|".join(re.escape(n).replace("\\-", "-").replace("\\", "\\\\") for n in names)
+
+
+def _models(tier: TierConfig) -> str:
+    return promql_regex([tier.name, *tier.aliases])
+
+
+def _by_tenant(expr: str, tier: TierConfig, *extra: str) -> str:
+    """``expr`` summed by tenant (and ``extra``), relabelled ``tenant`` and given the tier's name."""
+    keep = ", ".join(["tenant_id", *extra])
+    inner = f"sum by ({keep}) ({expr})"
+    tenant = f'label_replace({inner}, "tenant", "$1", "tenant_id", "(.*)")'
+    return f'label_replace({tenant}, "tier", "{tier.name}", "", "")'
+
+
+def usage_rules(tiers: Sequence[TierConfig]) -> list[dict[str, Any]]:
+    rules: list[dict[str, Any]] = []
+    for t in tiers:
+        model = f'gen_ai_request_model=~"{_models(t)}"'
+        tokens = f'rate(gen_ai_client_token_usage_sum{{{model},gen_ai_token_type=~"input|output"}}[{WINDOW}])'
+        rules.append({"record": "llm:tenant_tokens_rate", "expr": 'label_replace(' + _by_tenant(
+            tokens, t, "gen_ai_token_type") + ', "token_type", "$1", "gen_ai_token_type", "(.*)")'})
+        rules.append({"record": "llm:tenant_request_rate", "expr": _by_tenant(
+            f"rate(gen_ai_server_request_duration_seconds_count{{{model}}}[{WINDOW}])", t)})
+        rules.append({"record": "llm:tenant_error_rate", "expr": _by_tenant(
+            f'rate(gen_ai_server_request_duration_seconds_count{{{model},error_type!=""}}[{WINDOW}])', t)})
+    # The tier's hourly cost shared by served tokens (input + output); a tier that served none costs no tenant.
+    tenant_tokens = "sum by (tenant, tier) (llm:tenant_tokens_rate)"
+    tier_tokens = "sum by (tier) (llm:tenant_tokens_rate)"
+    rules.append({"record": "llm:tenant_hourly_usd", "expr": (
+        f"{tenant_tokens} / on (tier) group_left () ({tier_tokens} > 0)"
+        " * on (tier) group_left () sum by (tier) (llm:tier_hourly_usd)")})
+    return rules
+
+
+def rule_groups(tiers: Sequence[TierConfig]) -> list[dict[str, Any]]:
+    return [{"name": GROUP, "interval": "30s", "rules": usage_rules(tiers)}] if tiers else []
+
+
+# (title, unit, [(query, legend)])
+PANELS: list[tuple[str, str, list[tuple[str, str]]]] = [
+    ("Tokens per second by tenant", "short",
+     [('sum by (tenant, token_type) (llm:tenant_tokens_rate{tenant=~"$tenant",tier=~"$tier"})',
+       "{{tenant}} {{token_type}}")]),
+    ("Tokens per second by tier", "short",
+     [('sum by (tier, token_type) (llm:tenant_tokens_rate{tenant=~"$tenant",tier=~"$tier"})',
+       "{{tier}} {{token_type}}")]),
+    ("Requests per second", "reqps",
+     [('sum by (tenant, tier) (llm:tenant_request_rate{tenant=~"$tenant",tier=~"$tier"})', "{{tenant}} {{tier}}")]),
+    ("Errors per second", "reqps",
+     [('sum by (tenant, tier) (llm:tenant_error_rate{tenant=~"$tenant",tier=~"$tier"})', "{{tenant}} {{tier}}")]),
+    ("Cost per hour by tenant (on-demand, by share of tokens)", "currencyUSD",
+     [('sum by (tenant) (llm:tenant_hourly_usd{tenant=~"$tenant",tier=~"$tier"})', "{{tenant}}")]),
+    ("Cost per hour by tier and tenant", "currencyUSD",
+     [('sum by (tier, tenant) (llm:tenant_hourly_usd{tenant=~"$tenant",tier=~"$tier"})', "{{tier}} {{tenant}}")]),
+    ("Tokens in the last 24 h by tenant", "short",
+     [('sum by (tenant) (sum_over_time(llm:tenant_tokens_rate{tenant=~"$tenant",tier=~"$tier"}[24h:1m]) * 60)',
+       "{{tenant}}")]),
+]
+
+
+def dashboard() -> dict[str, Any]:
+    panels = [{
+        "id": i + 1, "type": "timeseries", "title": title,
+        "datasource": {"type": "prometheus", "uid": "${datasource}"},
+        "gridPos": {"h": 8, "w": 12, "x": (i % 2) * 12, "y": (i // 2) * 8},
+        "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
+        "targets": [{"refId": chr(ord("A") + j), "expr": expr, "legendFormat": legend}
+                    for j, (expr, legend) in enumerate(queries)],
+    } for i, (title, unit, queries) in enumerate(PANELS)]
+
+    def variable(name: str, label: str) -> dict[str, Any]:
+        return {"name": name, "type": "query", "label": label,
+                "datasource": {"type": "prometheus", "uid": "${datasource}"},
+                "query": {"query": f"label_values(llm:tenant_request_rate, {name})", "refId": name},
+                "refresh": 2, "includeAll": True, "multi": True, "allValue": ".*"}
+
+    return {
+        "uid": UID, "title": "LLM usage by tenant", "schemaVersion": 39, "version": 1, "editable": False,
+        "time": {"from": "now-24h", "to": "now"}, "refresh": "1m", "tags": ["llm-tiers"],
+        "templating": {"list": [
+            {"name": "datasource", "type": "datasource", "query": "prometheus", "label": "Data source"},
+            variable("tenant", "Tenant"), variable("tier", "Tier")]},
+        "panels": panels,
+    }
+
+
+def dashboard_json() -> str:
+    return json.dumps(dashboard(), indent=1, sort_keys=True)
