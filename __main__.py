@@ -5,15 +5,18 @@ Reads like the architecture (DESIGN.md section 1): validated config in, componen
 
 import pulumi
 
-from llm_tiers import (Cluster, ClusterArgs, Dns, DnsArgs, Gateway, GatewayArgs, GpuCapacity, GpuCapacityArgs,
-                       LoadBalancerController, LoadBalancerControllerArgs, ModelTier, ModelTierArgs, Namespaces, NamespacesArgs, Observability, ObservabilityArgs,
-                       SecretStore, SecretStoreArgs, TenantKeyArgs)
+from llm_tiers import (Benchmark, BenchmarkArgs, Cluster, ClusterArgs, Dns, DnsArgs, Gateway, GatewayArgs,
+                       GpuCapacity, GpuCapacityArgs, LoadBalancerController, LoadBalancerControllerArgs, ModelTier,
+                       ModelTierArgs, Namespaces, NamespacesArgs, Observability, ObservabilityArgs,
+                       SecretStore, SecretStoreArgs, TenantKeyArgs, Tracing, TracingArgs)
 from llm_tiers import naming
+from llm_tiers.benchmark import manifests as benchmark_manifests
 from llm_tiers.cluster import system_capacity
 from llm_tiers.config.stack import load
-from llm_tiers.cost import bill
+from llm_tiers.cost import bill, throughput
 from llm_tiers.gateway import aigw, dns
 from llm_tiers.plan import replica_prices, tier_plan
+from llm_tiers.tracing import manifests as tracing_manifests
 
 # Validate the whole stack config before anything is registered (errors name every key path).
 settings = load()
@@ -71,6 +74,13 @@ observability = Observability(
 # NetworkPolicy, ScaledObject(s) and PodMonitor. Every model is in the lock (load() refused the stack otherwise).
 # A scaled-to-zero tier wakes on the requests counted at the gateway's Envoy clusters for it.
 tracing = cfg.observability.tracing
+# With tracing on: an OpenTelemetry Collector the engines and Envoy send spans to; it adds tier, engine, model
+# (and Envoy tags the tenant) before exporting to observability.tracing.otlpEndpoint.
+collector = Tracing("tracing", TracingArgs(export_endpoint=tracing.otlp_endpoint or "",
+                                           system_node_selector=cluster.system_node_selector,
+                                           node_cidrs=[cfg.cluster.vpc_cidr],
+                                           depends_on=[*cluster.nodes_ready, *namespaces.resources]),
+                    opts=on_cluster) if tracing.enabled else None
 clusters = aigw.tier_clusters(cfg.tiers, cfg.gateway, naming.GATEWAY_NAMESPACE)
 tiers = {
     t.name: ModelTier(
@@ -83,14 +93,24 @@ tiers = {
                       storage_class=cluster.weights_storage_class,
                       hf_token_secret=secrets.hf_token_k8s_secret,
                       sync_node_selector=cluster.system_node_selector,
-                      otlp_endpoint=tracing.otlp_endpoint if tracing.enabled else None,
+                      otlp_endpoint=collector.otlp_endpoint if collector else None,
+                      admit_benchmark=t.name in cfg.benchmark.tiers,
                       gateway_clusters=clusters[t.name],
                       depends_on=[*cluster.storage_ready, *namespaces.resources, *secrets.ready, *gpu.ready,
-                                  *observability.ready]),
+                                  *observability.ready, *([collector] if collector else [])]),
         opts=on_cluster,
     )
     for t in cfg.tiers
 }
+
+# GuideLLM Jobs for the tiers a team asked to benchmark (benchmark.tiers): one per release and benchmark.runId.
+for t in (t for t in cfg.tiers if t.name in cfg.benchmark.tiers):
+    Benchmark(f"benchmark-{t.name}",
+              BenchmarkArgs(tier=t, releases=benchmark_manifests.releases_of(t, settings.lock.models),
+                            settings=cfg.benchmark, storage_class=cluster.weights_storage_class,
+                            node_selector=cluster.system_node_selector, deployments=tiers[t.name].deployments,
+                            depends_on=[tiers[t.name].service]),
+              opts=on_cluster)
 
 # The NLB's controller (the in-tree one ignores the gateway's annotations; gateway/load_balancer_controller.py).
 load_balancers = LoadBalancerController(
@@ -106,7 +126,11 @@ gateway = Gateway(
                 system_node_selector=cluster.system_node_selector, node_cidrs=[cfg.cluster.vpc_cidr],
                 tier_services={name: tier.service for name, tier in tiers.items()},
                 load_balancer_controller=load_balancers.ready,
-                depends_on=[*cluster.nodes_ready, *namespaces.resources, *secrets.ready, *observability.ready]),
+                trace_to=(collector.service_name, collector.namespace, tracing_manifests.GRPC_PORT) if collector else None,
+                trace_sampling_percent=tracing.sampling_percent,
+                trace_collector_labels=tracing_manifests.POD_LABELS if collector else {},
+                depends_on=[*cluster.nodes_ready, *namespaces.resources, *secrets.ready, *observability.ready,
+                            *([collector] if collector else [])]),
     opts=on_cluster,
 )
 
@@ -142,5 +166,8 @@ pulumi.export("tierPlan", tier_plan(cfg, settings.plans,
                                     {m: e.revision for m, e in settings.lock.models.items()}))
 pulumi.export("systemCapacity", system_capacity.report(cfg))  # requested vs allocatable per system node
 # What the stack costs at replicas.min and replicas.max, fixed costs included (plan.md opens with it).
-pulumi.export("bill", bill.stack_bill(cfg, settings.lock.models, settings.region,
-                                      has_hf_token=settings.hf_token is not None).to_output())
+stack_bill = bill.stack_bill(cfg, settings.lock.models, settings.region, has_hf_token=settings.hf_token is not None)
+pulumi.export("bill", stack_bill.to_output())
+# Decode tokens/s per replica (HBM roofline), $/1M output tokens and the managed-endpoint break-even (plan.md).
+pulumi.export("tokenCost", throughput.to_output(
+    cfg, throughput.tier_token_costs(cfg, settings.plans, list(stack_bill.tiers)), stack_bill))

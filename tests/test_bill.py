@@ -92,7 +92,8 @@ def recompute(objects: list[dict[str, Any]], aws: list[dict[str, Any]], helm: li
     (lt,) = of("aws:ec2/launchTemplate:LaunchTemplate")
     fixed["System nodes' root volumes"] = nodes * lt["inputs"]["blockDeviceMappings"][0]["ebs"]["volumeSize"] * 0.08 / HOURS
     claims = [c for c in by_kind.get("PersistentVolumeClaim", {}).values()
-              if c["spec"]["storageClassName"] == "efs-weights"]
+              if c["spec"]["storageClassName"] == "efs-weights"
+              and c["metadata"]["labels"].get("llm-tiers.io/component") == "weights"]
     fixed["EFS weight caches (Standard)"] = sum(int(c["metadata"]["annotations"]["llm-tiers.io/weights-bytes"])
                                                 for c in claims) / GIB * 0.30 / HOURS
     kps = next(r["values"]["prometheus"]["prometheusSpec"] for r in helm if r["name"] == "kube-prometheus-stack")

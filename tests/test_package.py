@@ -17,7 +17,8 @@ import pytest
 from conftest import ROOT
 
 PKG = ROOT / "components" / "llm_tiers"
-CONCERNS = {"cluster", "gpu", "secrets", "observability", "gateway", "tiers", "config", "cost", "testing", "cli"}
+CONCERNS = {"cluster", "gpu", "secrets", "observability", "gateway", "tiers", "benchmark", "tracing", "config", "cost", "testing",
+            "cli"}
 
 TEAM_PROGRAM = '''
 """A team's program: one tier and the gateway on the cluster it already has."""
@@ -171,11 +172,12 @@ def test_the_tree_has_one_folder_per_concern_and_each_component_beside_its_build
     import llm_tiers
 
     homes = {name: getattr(llm_tiers, name).__module__ for name in
-             ("Cluster", "GpuCapacity", "SecretStore", "Observability", "Gateway", "ModelTier")}
+             ("Cluster", "GpuCapacity", "SecretStore", "Observability", "Gateway", "ModelTier", "Benchmark", "Tracing")}
     assert homes == {"Cluster": "llm_tiers.cluster.component", "GpuCapacity": "llm_tiers.gpu.component",
                      "SecretStore": "llm_tiers.secrets.component",
                      "Observability": "llm_tiers.observability.component",
-                     "Gateway": "llm_tiers.gateway.component", "ModelTier": "llm_tiers.tiers.component"}
+                     "Gateway": "llm_tiers.gateway.component", "ModelTier": "llm_tiers.tiers.component",
+                     "Benchmark": "llm_tiers.benchmark.component", "Tracing": "llm_tiers.tracing.component"}
 
 
 def test_nothing_outside_the_tests_touches_sys_path():

@@ -93,7 +93,8 @@ def test_the_70b_sync_and_its_deployment_get_budgets_beyond_the_default_ten_minu
 def test_sync_jobs_are_awaited_past_their_own_deadline_and_replaced_when_unready(rendered, stack):
     r = rendered(stack)
     plan = rollout.plan(stack, r.recording)
-    jobs = [x for x in r.custom_resources if x.inputs.get("kind") == "Job"]
+    jobs = [x for x in r.custom_resources if x.inputs.get("kind") == "Job"
+            and x.inputs["metadata"]["labels"].get("llm-tiers.io/component") == "weights-sync"]
     assert jobs
     for job in jobs:
         deadline = job.inputs["spec"]["activeDeadlineSeconds"]

@@ -243,6 +243,7 @@ def _pods_in_render(r: render_tool.RenderResult) -> dict[str, tuple[int, list[di
     helm("cert-manager-cainjector", "cert-manager", "cainjector.replicaCount", "cainjector.resources")
     helm("cert-manager-startupapicheck", "cert-manager", 1, "startupapicheck.resources")
     helm("external-dns", "external-dns", 1, "resources")  # the chart's Deployment fixes replicas: 1
+    helm("otel-collector", "otel-collector", "replicaCount", "resources")
     helm("aws-load-balancer-controller", "aws-load-balancer-controller", "replicaCount", "resources")
     helm("ai-gateway-controller", "ai-gateway", "controller.replicaCount", "controller.resources")
 
@@ -252,7 +253,7 @@ def _pods_in_render(r: render_tool.RenderResult) -> dict[str, tuple[int, list[di
     found["envoy-proxy"] = (proxy["replicas"], [proxy["container"]["resources"], sc.ENVOY_SHUTDOWN_MANAGER.resources(),
                                                 ai_config["spec"]["extProc"]["kubernetes"]["resources"]])
     system = {"llm-tiers.io/node-role": "system"}
-    syncs = []
+    syncs, benches = [], []
     for o in r.kubernetes_objects():
         if o["kind"] not in ("Deployment", "StatefulSet", "DaemonSet", "Job"):
             continue
@@ -262,11 +263,16 @@ def _pods_in_render(r: render_tool.RenderResult) -> dict[str, tuple[int, list[di
         containers = [c["resources"] for c in spec["containers"]]
         if o["kind"] == "Job" and o["metadata"]["labels"].get("llm-tiers.io/component") == "weights-sync":
             syncs.append(containers)
+        elif o["kind"] == "Job" and o["metadata"]["labels"].get("llm-tiers.io/component") == "benchmark":
+            benches.append(containers)
         else:
             found[o["metadata"]["name"]] = (o["spec"].get("replicas", 1), containers)
     if syncs:
         assert all(s == syncs[0] for s in syncs)
         found["weight-sync"] = (len(syncs), syncs[0])
+    if benches:
+        assert all(b == benches[0] for b in benches)
+        found["benchmark"] = (len(benches), benches[0])
     return found
 
 

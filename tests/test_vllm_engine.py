@@ -243,3 +243,18 @@ def test_serving_the_vllm_candidate_shows_vllm_in_the_plan():
     assert row["engine"] == "vllm" and "on tgi" in row["otherRelease"]
     svc = _objects(result)[("Service", "chat-small")]
     assert svc["spec"]["selector"][tm.RELEASE_LABEL] == "candidate"
+
+
+def test_a_traced_vllm_release_sends_spans_to_the_collector():
+    values = stack_values("prod")
+    values.setdefault("observability", {})["tracing"] = {"enabled": True, "otlpEndpoint": "https://otlp.example.com:4317"}
+    values["tiers"][0]["candidate"] = {"engine": "vllm"}
+    values["gpuClasses"][values["tiers"][0]["gpuClass"]]["maxGpus"] = 64
+    result = render_tool.render("prod", overrides=overrides(values))
+    name = values["tiers"][0]["name"]
+    (c,) = _objects(result)[("Deployment", f"{name}-candidate")]["spec"]["template"]["spec"]["containers"]
+    endpoint = c["args"][c["args"].index("--otlp-traces-endpoint") + 1]
+    assert endpoint.startswith("http://") and endpoint.endswith(":4317")
+    env = {e["name"]: e.get("value") for e in c["env"]}
+    assert env["OTEL_SERVICE_NAME"] == name and "inference.backend=vllm" in env["OTEL_RESOURCE_ATTRIBUTES"]
+    assert "--otlp-endpoint" not in c["args"]  # TGI's flag

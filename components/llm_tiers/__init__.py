@@ -4,6 +4,7 @@ Each component is a ``pulumi.ComponentResource`` with typed args that never read
 helpers (config schema, versions, naming, network and IAM documents) sit beside them.
 """
 
+from llm_tiers.benchmark.component import Benchmark, BenchmarkArgs
 from llm_tiers.cluster.component import Cluster, ClusterArgs
 from llm_tiers.config.schema import ClusterConfig, ConfigError, GpuClassConfig, StackConfig
 from llm_tiers.gateway.dns import Dns, DnsArgs
@@ -14,8 +15,10 @@ from llm_tiers.tiers.component import ModelTier, ModelTierArgs
 from llm_tiers.namespaces import Namespaces, NamespacesArgs
 from llm_tiers.observability.component import Observability, ObservabilityArgs
 from llm_tiers.secrets.component import SecretStore, SecretStoreArgs, TenantKeyArgs
+from llm_tiers.tracing.component import Tracing, TracingArgs
 
-__all__ = ["Cluster", "ClusterArgs", "ClusterConfig", "ConfigError", "Dns", "DnsArgs", "Gateway", "GatewayArgs", "GpuCapacity", "GpuCapacityArgs",
-           "GpuClassConfig", "LoadBalancerController", "LoadBalancerControllerArgs", "ModelTier", "ModelTierArgs", "Namespaces", "NamespacesArgs", "Observability",
+__all__ = ["Benchmark", "BenchmarkArgs", "Cluster", "ClusterArgs", "ClusterConfig", "ConfigError", "Dns", "DnsArgs",
+           "Gateway", "GatewayArgs", "GpuCapacity", "GpuCapacityArgs", "GpuClassConfig", "LoadBalancerController",
+           "LoadBalancerControllerArgs", "ModelTier", "ModelTierArgs", "Namespaces", "NamespacesArgs", "Observability",
            "ObservabilityArgs", "SecretStore", "SecretStoreArgs", "StackConfig",
-           "TenantKeyArgs"]
+           "TenantKeyArgs", "Tracing", "TracingArgs"]

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any, Optional
 
 from llm_tiers.cost.bill import bill_markdown
+from llm_tiers.cost.throughput import markdown as token_cost_markdown
 from llm_tiers.tiers.capacity import GIB, TierPlan
 from llm_tiers.gpu.catalog import PRICE_SOURCE
 from llm_tiers.config.schema import StackConfig, release_engine
@@ -107,14 +108,16 @@ def plan_markdown(stack: str, rows: list[dict[str, Any]], warnings: Sequence[str
                   capacity: Optional[dict[str, Any]] = None,
                   scale_from_zero: Sequence[dict[str, Any]] = (),
                   bill: Optional[dict[str, Any]] = None,
-                  inventory: Sequence[str] = ()) -> str:
+                  inventory: Sequence[str] = (),
+                  token_cost: Optional[dict[str, Any]] = None) -> str:
     """plan.md: the cost summary (from the ``bill`` output), the tier table, the time a scale-to-zero tier takes
     to answer its first request (from the rollout plan), the system node group's capacity, the inventory
-    (Markdown lines from ``tools.inventory``), then the preview's warnings."""
+    (Markdown lines from ``tools.inventory``), then the preview's warnings. The cost per output token (from the
+    ``tokenCost`` output, ``throughput.markdown``) follows the tier table."""
     lines = [f"# Plan: {stack}", "", *bill_markdown(bill), "## Tiers", "",
              "Capacity per replica; `usdPerReplicaHour` is the on-demand price of the whole node a replica gets "
              f"({PRICE_SOURCE}; see the cost summary).", ""]
-    tail: list[str] = []
+    tail: list[str] = list(token_cost_markdown(token_cost))
     if scale_from_zero:
         tail += ["## Scale to zero: first token after idle", "",
                  "A request to a tier at zero replicas waits for Prometheus to scrape the gateway, KEDA to poll, "

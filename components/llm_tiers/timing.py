@@ -179,4 +179,5 @@ CHARTS: dict[str, ChartTiming] = {
     "cert-manager": ChartTiming(120, 600),
     "external-dns": ChartTiming(60, 300),
     "aws-load-balancer-controller": ChartTiming(90, 600),
+    "opentelemetry-collector": ChartTiming(60, 300),
 }

@@ -80,6 +80,12 @@ CHARTS: dict[str, Chart] = {
     # Move together with kube-prometheus-stack.
     "prometheus-operator-crds": Chart("prometheus-operator-crds",
                                       "https://prometheus-community.github.io/helm-charts", "31.0.0"),
+    # OpenTelemetry Collector chart 0.170.0 (appVersion 0.158.0), only with observability.tracing.enabled. Not in
+    # ../shared/charts: its values were read from open-telemetry/opentelemetry-helm-charts at tag
+    # opentelemetry-collector-0.170.0, charts/opentelemetry-collector/values.yaml and templates/
+    # (components/llm_tiers/tracing/manifests.py cites each key).
+    "opentelemetry-collector": Chart("opentelemetry-collector", "https://open-telemetry.github.io/opentelemetry-helm-charts",
+                                     "0.170.0"),
     # ExternalDNS chart 1.21.1 = ExternalDNS v0.21.0 (the image tag defaults to the chart's appVersion), only with
     # gateway.dns. Not in ../shared/charts: its values were read from kubernetes-sigs/external-dns at tag
     # external-dns-helm-chart-1.21.1, charts/external-dns/values.yaml (components/llm_tiers/gateway/dns.py cites each key).
@@ -129,6 +135,16 @@ IMAGES: dict[str, str] = {
     # valkey-io/valkey PR #3633). Patch releases of a minor line are cumulative. The store also refuses scripts
     # to every client (gateway/rate_limit_store.py), so a future Lua bug needs more than network access.
     "valkey": "docker.io/valkey/valkey:8.1.10-alpine",
+    # GuideLLM, the benchmark harness (components/llm_tiers/benchmark/). vllm-project/guidellm v0.7.3: its
+    # .github/workflows/release.yml runs on tags `v*.*.*` and pushes ghcr.io/vllm-project/guidellm:<tag>
+    # (build-multiarch-container.yml; per-arch <tag>-amd64/-arm64 plus the manifest). Containerfile at the tag:
+    # USER 1001:0, ENTRYPOINT guidellm, CMD run, any UID with GID 0 (OpenShift-style g=u permissions).
+    # PyPI has 0.8.x, but no 0.8 git tag or workflow could be read here, so the pin stays on a verified tag.
+    "guidellm": "ghcr.io/vllm-project/guidellm:v0.7.3",
+    # The OpenTelemetry Collector's Kubernetes distribution (otelcol-k8s, which carries the k8sattributes processor:
+    # open-telemetry/opentelemetry-collector-releases distributions/otelcol-k8s/manifest.yaml) at the
+    # opentelemetry-collector chart's appVersion (0.158.0), set explicitly: the chart requires image.repository.
+    "otel-collector": "docker.io/otel/opentelemetry-collector-k8s:0.158.0",
 }
 
 

@@ -39,6 +39,8 @@ PAGES = {
     "DnsArgs": "dns.md",
     "LoadBalancerControllerArgs": "load-balancer-controller.md",
     "ModelTierArgs": "model-tier.md",
+    "BenchmarkArgs": "benchmark.md",
+    "TracingArgs": "tracing.md",
 }
 
 

@@ -246,6 +246,9 @@ CERT_MANAGER_CAINJECTOR = Container(50, 128, 512)    # cert-manager: cainjector.
 CERT_MANAGER_CAINJECTOR_REPLICAS = 1                 # cert-manager: cainjector.replicaCount
 CERT_MANAGER_STARTUPAPICHECK = Container(10, 32, 64)  # cert-manager: startupapicheck.resources
 WEIGHT_SYNC = Container(1000, 2048, 4096, cpu_limit_m=2000)  # each tier release's weight-sync Job (tier_manifests.sync_job)
+OTEL_COLLECTOR = Container(100, 256, 512)           # opentelemetry-collector: resources (tracing/manifests.py values)
+# Each benchmarked tier release's GuideLLM Job (benchmark/manifests.py job): the load generator and tokenizer.
+BENCHMARK = Container(1000, 1024, 2048, cpu_limit_m=2000)
 EXTERNAL_DNS = Container(20, 96, 256)                # external-dns: resources (one replica: the chart fixes it)
 AWS_LOAD_BALANCER_CONTROLLER = Container(50, 128, 512)  # aws-load-balancer-controller: resources
 AWS_LOAD_BALANCER_CONTROLLER_REPLICAS = 2            # aws-load-balancer-controller: replicaCount
@@ -398,6 +401,14 @@ def system_workloads(cfg: "StackConfig") -> list[Workload]:
     if releases:
         # ModelTier: one weight-sync Job per tier release, pinned to the system nodes.
         w.append(Workload("weight-sync", "manifest", (WEIGHT_SYNC,), len(releases), kind="Job"))
+    if obs.tracing.enabled:
+        # Tracing: the OpenTelemetry Collector, one replica (tracing/manifests.py values replicaCount).
+        w.append(Workload("otel-collector", "helm:opentelemetry-collector", (OTEL_COLLECTOR,)))
+    benchmarked = [t for t in cfg.tiers if t.name in cfg.benchmark.tiers]
+    if benchmarked:
+        # Benchmark: one GuideLLM Job per release of every benchmarked tier, on the system nodes.
+        jobs = sum(2 if t.candidate is not None else 1 for t in benchmarked)
+        w.append(Workload("benchmark", "manifest", (BENCHMARK,), jobs, kind="Job"))
     return w
 
 

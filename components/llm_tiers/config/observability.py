@@ -34,10 +34,15 @@ class AlertmanagerConfig(_Model):
 
 
 class TracingConfig(_Model):
-    enabled: bool = Field(False, description="Send TGI traces over OTLP.")
+    enabled: bool = Field(False, description="Run an OpenTelemetry Collector (components/llm_tiers/tracing/) that "
+                          "receives the engines' and the gateway's spans, adds `inference.backend`, `model_id`, "
+                          "`tier` and the tenant, and exports them to `otlpEndpoint`.")
     otlp_endpoint: Optional[str] = Field(
-        None, description="OTLP gRPC endpoint (e.g. `http://otel-collector.observability:4317`). "
-                          "Required when tracing is enabled.")
+        None, description="Where the collector exports spans: an OTLP gRPC endpoint `http(s)://host:port` (e.g. "
+                          "`https://otlp.example.com:4317`; `http://` means no TLS). Required when tracing is enabled.")
+    sampling_percent: int = Field(
+        10, ge=0, le=100, description="Share of gateway requests (%) Envoy starts a trace for, when the client sent "
+                                      "no sampling decision. The engines trace every request that reaches them.")
 
 
 class ObservabilityConfig(_Model):

@@ -39,6 +39,8 @@ from llm_tiers.config.secrets import *  # noqa: F401,F403
 from llm_tiers.config.observability import *  # noqa: F401,F403
 from llm_tiers.config.gateway import *  # noqa: F401,F403
 from llm_tiers.config.tiers import *  # noqa: F401,F403
+from llm_tiers.config.cost import CostConfig  # noqa: F401
+from llm_tiers.config.benchmark import BenchmarkConfig  # noqa: F401
 
 
 # --------------------------------------------------------------------------------------------------
@@ -65,6 +67,10 @@ class StackConfig(_Model):
         "the Secrets Manager secrets get Pulumi's `protect` (`pulumi destroy`, and any change that would replace "
         "them, stop with an error until `pulumi state unprotect`), and Prometheus's volume uses a StorageClass "
         "with reclaimPolicy Retain, so its EBS volume outlives the stack.")
+    benchmark: BenchmarkConfig = Field(default_factory=BenchmarkConfig,
+                                       description="GuideLLM benchmark Jobs per tier (opt-in, one run per runId).")
+    cost: CostConfig = Field(default_factory=CostConfig,
+                             description="Assumptions of plan.md's cost per token and managed-endpoint break-even.")
 
     @property
     def cluster_name(self) -> str:
@@ -429,6 +435,36 @@ def _has_explicit_tag(image: str) -> bool:
     return bool(name) and "/" not in tag and tag not in ("", "latest")
 
 
+def _check_benchmark(cfg: StackConfig) -> list[ConfigIssue]:
+    b, issues = cfg.benchmark, []
+    by_name = {t.name: t for t in cfg.tiers}
+    if b.tiers and not b.run_id:
+        issues.append(ConfigIssue("benchmark.runId", "required when benchmark.tiers is set: name the run (e.g. "
+                                  "`2026-12-01a`); a new runId runs the benchmark again"))
+    for j, name in enumerate(b.tiers):
+        t = by_name.get(name)
+        if t is None:
+            issues.append(ConfigIssue(f"benchmark.tiers[{j}]", f"unknown tier {name!r}; tiers are: "
+                                      f"{', '.join(by_name) or 'none'}"))
+            continue
+        if b.prompt_tokens > t.max_input_tokens:
+            issues.append(ConfigIssue("benchmark.promptTokens", f"{b.prompt_tokens} exceeds {name}'s maxInputTokens "
+                                      f"({t.max_input_tokens}): every request would be refused; lower promptTokens"))
+        if b.prompt_tokens + b.output_tokens > t.max_total_tokens:
+            issues.append(ConfigIssue("benchmark.outputTokens", f"promptTokens + outputTokens = "
+                                      f"{b.prompt_tokens + b.output_tokens} exceeds {name}'s maxTotalTokens "
+                                      f"({t.max_total_tokens}); lower outputTokens"))
+        if b.run_id:
+            longest = f"{name}-candidate-bench-{b.run_id}"
+            if len(longest) > 63:
+                issues.append(ConfigIssue("benchmark.runId", f"the Job name {longest!r} would be {len(longest)} "
+                                          "characters, over Kubernetes' 63; use a shorter runId"))
+    for name, idx in _duplicates(list(b.tiers)).items():
+        for i in idx[1:]:
+            issues.append(ConfigIssue(f"benchmark.tiers[{i}]", f"lists {name!r} twice"))
+    return issues
+
+
 # AIGatewayRoute: at most 15 rules (envoyproxy/ai-gateway api/v1beta1/ai_gateway_route.go at v1.1.0,
 # kubebuilder MaxItems=15, one of them reserved for the controller's route-not-found rule): one rule per tier.
 MAX_ROUTED_TIERS = 14
@@ -489,6 +525,14 @@ def _check_semantics(cfg: StackConfig) -> list[ConfigIssue]:
         issues.append(ConfigIssue("gateway.tls.certificateArn", "only used with tls.mode: acm (with cert-manager, "
                                   "Envoy terminates TLS with the issued certificate); remove it"))
     issues += _check_system_capacity(cfg)
+    issues += _check_benchmark(cfg)
+    for name, price in cfg.cost.managed_price_by_tier.items():
+        if name not in tier_names:
+            issues.append(ConfigIssue(f"cost.managedPriceByTier.{name}", f"unknown tier {name!r}; tiers are: "
+                                      f"{', '.join(tier_names) or 'none'}"))
+        elif price <= 0:
+            issues.append(ConfigIssue(f"cost.managedPriceByTier.{name}", f"{price} is not a price; give USD per 1M "
+                                      "output tokens, greater than 0"))
     tracing = cfg.observability.tracing
     if tracing.enabled and not tracing.otlp_endpoint:
         issues.append(ConfigIssue("observability.tracing.otlpEndpoint", "required when tracing is enabled"))

@@ -266,6 +266,10 @@ def usage_lines(cfg: StackConfig, lock: Mapping[str, ModelLockEntry], tiers: lis
         f"Secrets Manager API {_rate(prices.SECRETS_MANAGER_PER_10K_CALLS)}/10,000 calls (External Secrets reads every "
         f"{cfg.secret_store.refresh_interval}); KMS {_rate(prices.KMS_PER_10K_REQUESTS)}/10,000 requests.",
     ]
+    if cfg.benchmark.tiers:
+        out.append(f"Benchmark results ({', '.join(cfg.benchmark.tiers)}): JSON on EFS Standard at "
+                   f"{_rate(prices.EFS_STANDARD_GB_MONTH)}/GB-month for the bytes stored (a few MB per release and "
+                   "run); the GuideLLM Jobs run on the system nodes, already counted.")
     if cfg.gateway.dns is not None:
         out.append(f"Route 53: the hosted zone ({_rate(prices.ROUTE53_ZONE_MONTH)}/month) exists already and is not "
                    "counted; queries of the alias record to the NLB are free.")

@@ -87,6 +87,13 @@ class GatewayArgs:
     (the NLB guard, docs/components/load-balancer-controller.md). Empty: the cluster must already run that
     controller (the Service carries its class ``service.k8s.aws/nlb``; no other controller takes it), and a
     destroy does not wait for it."""
+    trace_to: Optional[tuple[str, str, int]] = None
+    """The tracing collector's Service as (name, namespace, OTLP gRPC port): Envoy sends its spans there, tagged with
+    the tenant (``Tracing``). None: the gateway traces nothing."""
+    trace_sampling_percent: int = 10
+    """Share of requests Envoy traces when the client sent no sampling decision (``observability.tracing``)."""
+    trace_collector_labels: dict[str, str] = field(default_factory=dict)
+    """Pod labels of the tracing collector (the proxies' NetworkPolicy lets them reach those pods)."""
     depends_on: Sequence[pulumi.Resource] = ()
     """Create after these (nodes, namespaces, key sync, Prometheus CRDs)."""
 
@@ -199,7 +206,8 @@ class Gateway(pulumi.ComponentResource):
                 create(f"redis-{obj['kind'].lower()}", obj, store_secrets[:1] if obj["kind"] == "Deployment" else ())
             create("redis-network-policy", gm.gateway_network_policy(ns))
             for policy in gm.controller_network_policies(naming.ENVOY_GATEWAY_NAMESPACE, args.monitoring_namespace,
-                                                         args.node_cidrs, args.tiers_namespace, ns):
+                                                         args.node_cidrs, args.tiers_namespace, ns,
+                                                         args.trace_to, args.trace_collector_labels):
                 create(f"eg-{policy['metadata']['name']}", policy, controller)
         # The NLB guard: a ConfigMap the Envoy Service gets as a blocking owner (lbc.nlb_guard says why); it
         # depends on the load balancer controller, and the EnvoyProxy on it.
@@ -215,9 +223,10 @@ class Gateway(pulumi.ComponentResource):
             else:
                 k8s.rbac.v1.RoleBinding(f"{resource_name}-nlb-guard-rolebinding", metadata=obj["metadata"],
                                         role_ref=obj["roleRef"], subjects=obj["subjects"], opts=o)
-        proxy_manifest = gm.envoy_proxy(gw, ns, system)
+        traced = {"trace_to": args.trace_to, "sampling_percent": args.trace_sampling_percent}
+        proxy_manifest = gm.envoy_proxy(gw, ns, system, **traced)
         proxy_manifest["spec"] = nlb_guard.metadata.apply(lambda m: gm.envoy_proxy(
-            gw, ns, system, owner=lbc.guard_owner_reference(m.name, m.uid))["spec"])
+            gw, ns, system, owner=lbc.guard_owner_reference(m.name, m.uid), **traced)["spec"])
         proxy = create("envoy-proxy", proxy_manifest, [*controller, *lb, nlb_guard])
         gclass = create("gateway-class", gm.gateway_class(ns, args.gateway_class), [*controller, proxy])
         # Before the Gateway that names it: the extProc sidecar's resources.

@@ -99,8 +99,21 @@ def limits_of(tenant: TenantConfig, gw: GatewayConfig) -> LimitsConfig:
     return tenant.limits or gw.default_limits
 
 
+def tracing(collector: tuple[str, str, int], sampling_percent: int) -> dict[str, Any]:
+    """EnvoyProxy ``spec.telemetry.tracing`` (Envoy Gateway v1.9.0 CRD, ../shared/crds
+    gateway.envoyproxy.io_envoyproxies.yaml): OpenTelemetry spans to the collector's Service (``backendRefs``;
+    ``host``/``port`` are deprecated, ``backendRef`` is refused by the CRD's validation). ``tags`` adds ``tenant``
+    from the authenticated tenant header with the ``%REQ(...)%`` command operator (``customTags`` is deprecated
+    for ``tags``). ``samplingRate`` is the percentage of requests without an upstream sampling decision."""
+    name, namespace, port = collector
+    return {"provider": {"type": "OpenTelemetry", "backendRefs": [{"name": name, "namespace": namespace, "port": port}]},
+            "samplingRate": sampling_percent,
+            "tags": {"tenant": f"%REQ({TENANT_HEADER})%"}}
+
+
 def envoy_proxy(gw: GatewayConfig, namespace: str, system: dict[str, str],
-                owner: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+                owner: Optional[dict[str, Any]] = None,
+                trace_to: Optional[tuple[str, str, int]] = None, sampling_percent: int = 10) -> dict[str, Any]:
     """Envoy's Deployment and NLB: replicas spread across zones; a ``LoadBalancer`` Service that only the AWS Load
     Balancer Controller reconciles, annotated with what that controller reads (``lbc.service_annotations``).
 
@@ -124,9 +137,10 @@ def envoy_proxy(gw: GatewayConfig, namespace: str, system: dict[str, str],
         service["loadBalancerSourceRanges"] = list(gw.source_cidrs)
     if owner is not None:
         service["patch"] = {"type": "StrategicMerge", "value": {"metadata": {"ownerReferences": [owner]}}}
+    telemetry = {"telemetry": {"tracing": tracing(trace_to, sampling_percent)}} if trace_to else {}
     return {
         "apiVersion": EG_API, "kind": "EnvoyProxy", "metadata": _meta(GATEWAY_NAME, namespace),
-        "spec": {"provider": {"type": "Kubernetes", "kubernetes": {
+        "spec": {**telemetry, "provider": {"type": "Kubernetes", "kubernetes": {
             "envoyDeployment": {
                 "replicas": gw.replicas,
                 # Counted by the system capacity check; Envoy also sizes its heap from the memory limit.
@@ -421,7 +435,9 @@ def gateway_network_policy(namespace: str,
 
 def controller_network_policies(namespace: str, monitoring_namespace: str,
                                 node_cidrs: Sequence[str], tiers_namespace: str = naming.TIERS_NAMESPACE,
-                                store_namespace: str = naming.GATEWAY_NAMESPACE) -> list[dict[str, Any]]:
+                                store_namespace: str = naming.GATEWAY_NAMESPACE,
+                                trace_to: Optional[tuple[str, str, int]] = None,
+                                collector_labels: Optional[dict[str, str]] = None) -> list[dict[str, Any]]:
     """Ingress of Envoy Gateway's namespace (controller, rate limiter, proxies): nothing but what each pod
     serves. Clients reach the proxies' listeners from anywhere (the NLB keeps client addresses; its source
     ranges are the filter); kubelet probes and the API server's webhook calls come from ``node_cidrs`` (the
@@ -429,7 +445,8 @@ def controller_network_policies(namespace: str, monitoring_namespace: str,
 
     Egress of the pods that handle client traffic: the proxies reach only DNS, the tiers' serving pods on
     TGI's port, the controller (xDS) and the rate limiter; the rate limiter only DNS, the controller and the
-    rate-limit store. (The controller's egress stays open: it calls the API server, whose addresses a
+    rate-limit store. With ``trace_to`` (the tracing collector's Service), the proxies also reach the collector's pods
+    (``collector_labels``) on its OTLP port. (The controller's egress stays open: it calls the API server, whose addresses a
     NetworkPolicy cannot name reliably.)"""
     nodes = [{"ipBlock": {"cidr": c}} for c in node_cidrs]
     from_nodes = {"from": nodes} if nodes else {}
@@ -468,7 +485,10 @@ def controller_network_policies(namespace: str, monitoring_namespace: str,
             # The max_tokens guard (ext_authz, gateway/guard.py) in the gateway's namespace.
             {"to": [{**naming.namespace_peer(store_namespace),
                      "podSelector": {"matchLabels": {"app.kubernetes.io/name": "max-tokens-guard"}}}],
-             "ports": _tcp(8080)}]),
+             "ports": _tcp(8080)},
+            *([{"to": [{**naming.namespace_peer(trace_to[1]),
+                        "podSelector": {"matchLabels": dict(collector_labels or {})}}],
+                "ports": _tcp(trace_to[2])}] if trace_to else [])]),
         policy("envoy-gateway-controller", {"matchLabels": dict(EG_CONTROLLER)}, [
             {"from": [proxies], "ports": _tcp(*EG_PORTS["controller-from-proxies"])},
             {"from": [{"podSelector": {"matchLabels": dict(EG_RATELIMIT)}}],

@@ -22,6 +22,8 @@ class GpuModel(NamedTuple):
     name: str
     memory_gib: int
     bandwidth_gbps: int
+    """Peak memory bandwidth of one GPU in GB/s (10^9 bytes/s) as NVIDIA's datasheet states it. The cost per
+    output token's decode roofline reads it (components/llm_tiers/cost/throughput.py)."""
     cuda_visible_gib: float = 0.0
     """Memory the CUDA runtime reports as the device's total (``torch.cuda.get_device_properties().total_memory``,
     what ``cudaMemGetInfo`` calls total): what TGI's and vLLM's memory math start from, below the nominal size
@@ -34,7 +36,12 @@ class GpuModel(NamedTuple):
         return self.cuda_visible_gib or self.memory_gib * 0.90
 
 
-# CUDA-visible totals (GiB) from public engine logs collected in /tmp/research/engines.md section 6 (PyTorch OOM
+# Bandwidths, per NVIDIA's product datasheets (nvidia.com, "<GPU> Tensor Core GPU" datasheet, memory bandwidth):
+# T4 320 GB/s (GDDR6); A10 600 GB/s (GDDR6; AWS's A10G is the A10 variant G5 instances carry, same memory
+# system); L4 300 GB/s (GDDR6); L40S 864 GB/s (GDDR6); A100 40GB SXM 1,555 GB/s and A100 80GB SXM 2,039 GB/s
+# (HBM2/HBM2e; nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf; p4d/p4de carry the SXM parts); H100 SXM
+# 3.35 TB/s (HBM3; p5 carries the SXM part, not the 2.0 TB/s PCIe card); H200 SXM 4.8 TB/s (HBM3e).
+# CUDA-visible totals (GiB) from public engine logs on these GPUs (PyTorch OOM
 # messages "GPU 0 has a total capacity of X GiB" and mem_get_info totals): L4 22.03, A10G 22.06 (22.06-22.19
 # with the driver, the lower one kept), L40S 44.52, H100 80GB HBM3 79.18. T4, A100 and H200 figures are the
 # ones PyTorch OOM messages commonly print (14.58, 39.39, 79.15, 139.72), not verified here, rounded down.

@@ -82,6 +82,9 @@ class ModelTierArgs:
     """Create after these (namespace, secret sync, GPU capacity)."""
     allowed_licenses: Optional[Sequence[str]] = None
     """Hub licenses the tier's models may carry (the stack's ``modelPolicy.allowedLicenses``); None: any."""
+    admit_benchmark: bool = False
+    """Let the tier's benchmark pods (the ``Benchmark`` component, same namespace) call the API directly, past
+    the gateway's tenant limits. The stack sets it for the tiers listed in ``benchmark.tiers``."""
 
 
 class ModelTier(pulumi.ComponentResource):
@@ -186,7 +189,7 @@ class ModelTier(pulumi.ComponentResource):
                 spec=pm["spec"], opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)))
         create(k8s.networking.v1.NetworkPolicy, "network-policy",
                tm.network_policy(t, ns, args.gateway_namespace, args.monitoring_namespace, bool(args.otlp_endpoint),
-                                 args.gateway_pod_labels))
+                                 args.gateway_pod_labels, args.admit_benchmark))
         create(k8s.networking.v1.NetworkPolicy, "sync-network-policy", tm.sync_network_policy(t, ns))
 
         self.service_name = t.name

@@ -387,10 +387,21 @@ def _dns_egress() -> dict[str, Any]:
             "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}
 
 
+BENCHMARK_COMPONENT = "benchmark"
+
+
+def benchmark_pod_selector(tier: TierConfig) -> dict[str, str]:
+    """Labels of the tier's benchmark pods (components/llm_tiers/benchmark/manifests.py sets them)."""
+    return {TIER_LABEL: tier.name, COMPONENT_LABEL: BENCHMARK_COMPONENT}
+
+
 def network_policy(tier: TierConfig, namespace: str, gateway_namespace: str, monitoring_namespace: str,
-                   allow_otlp: bool, gateway_pod_labels: Optional[dict[str, str]] = None) -> dict[str, Any]:
+                   allow_otlp: bool, gateway_pod_labels: Optional[dict[str, str]] = None,
+                   admit_benchmark: bool = False) -> dict[str, Any]:
     """Serving pods accept HTTP only from the gateway's proxy pods and Prometheus's namespace, and talk only
-    to DNS (and the OTLP collector when tracing is on)."""
+    to DNS (and the OTLP collector when tracing is on). With ``admit_benchmark``, the tier's own benchmark
+    pods (same namespace, ``benchmark_pod_selector``) may call the API too, bypassing the gateway's tenant
+    limits on purpose."""
     ns = naming.namespace_peer
     http = [{"port": "http", "protocol": "TCP"}]
     gateway = {**ns(gateway_namespace), **({"podSelector": {"matchLabels": dict(gateway_pod_labels)}}
@@ -405,7 +416,9 @@ def network_policy(tier: TierConfig, namespace: str, gateway_namespace: str, mon
             "podSelector": {"matchLabels": {TIER_LABEL: tier.name, COMPONENT_LABEL: "server"}},
             "policyTypes": ["Ingress", "Egress"],
             "ingress": [{"from": [gateway], "ports": http},
-                        {"from": [ns(monitoring_namespace)], "ports": http}],
+                        {"from": [ns(monitoring_namespace)], "ports": http},
+                        *([{"from": [{"podSelector": {"matchLabels": benchmark_pod_selector(tier)}}], "ports": http}]
+                          if admit_benchmark else [])],
             "egress": egress,
         },
     }

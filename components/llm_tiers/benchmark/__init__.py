@@ -1,0 +1,1 @@
+"""GuideLLM benchmark Jobs per tier release: manifests (pure) and the Benchmark component."""

@@ -1,0 +1,155 @@
+"""Cost per output token: the roofline, $/1M tokens and the managed break-even, checked by hand from the formulas
+in components/llm_tiers/cost/throughput.py, and plan.md's section recomputed from the rendered plan rows."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from llm_tiers.config.schema import ConfigError, parse
+from llm_tiers.cost import throughput as tp
+from llm_tiers.gpu import catalog as gpu_catalog
+from llm_tiers.testing import render as render_tool
+from conftest import overrides, stack_values
+
+
+# ---------------------------------------------------------------------------------------------- the formulas
+
+
+def test_decode_rate_by_hand():
+    # Llama-3.1-8B-like on one L4: 16e9 weight bytes, 131072 KV bytes/token, 5 sequences of 8192 tokens.
+    # Bytes per step = 16e9 + 5 * 8192 * 131072 = 16e9 + 5.36870912e9 = 21.36870912e9.
+    # Effective bandwidth = 300e9 * 0.5 = 150e9 B/s -> step = 0.1424580608 s -> 5 / 0.1424580608 = 35.098 tok/s.
+    assert tp.decode_tokens_per_second(16e9, 131072, 8192, 5, 300, 0.5) == pytest.approx(35.098, abs=1e-3)
+    # Single stream: (16e9 + 8192 * 131072) / 150e9 = 0.11382 s -> 8.7856 tok/s.
+    assert tp.decode_tokens_per_second(16e9, 131072, 8192, 1, 300, 0.5) == pytest.approx(8.7856, abs=1e-3)
+    # An H100 (3350 GB/s) at efficiency 1 reading 10e9 bytes: 10e9 / 3.35e12 = 2.985 ms -> 335 tok/s.
+    assert tp.decode_tokens_per_second(10e9, 0, 1, 1, 3350, 1.0) == pytest.approx(335.0)
+    assert tp.decode_tokens_per_second(16e9, 131072, 8192, 0, 300, 0.5) == 0
+
+
+def test_best_batch_is_what_the_kv_cache_holds_capped_by_concurrency():
+    assert tp.best_batch(46222, 8192, 128) == 5       # 46222 // 8192 = 5
+    assert tp.best_batch(46222, 1024, 128) == 45      # 46222 // 1024 = 45
+    assert tp.best_batch(499985, 1024, 128) == 128    # 488 fit, the engine admits 128
+    assert tp.best_batch(4000, 8192, 128) == 0        # not one full sequence
+
+
+def test_a_bigger_batch_never_lowers_the_rate():
+    rates = [tp.decode_tokens_per_second(16e9, 131072, 2048, b, 300, 0.5) for b in range(1, 60)]
+    assert rates == sorted(rates)
+
+
+def test_price_per_million_and_break_even_by_hand():
+    # $1.00/hour at 100 tok/s for half the hour: 180,000 tokens/hour -> $5.5556 per 1M.
+    assert tp.usd_per_million_tokens(1.0, 100, 0.5) == pytest.approx(5.5556, abs=1e-4)
+    # Same replica at full use: 360,000 tokens/hour -> $2.7778 per 1M.
+    assert tp.usd_per_million_tokens(1.0, 100, 1.0) == pytest.approx(2.7778, abs=1e-4)
+    # Against $10 per 1M: 1e6 / (100 * 3600 * 10) = 0.27778 -> cheaper self-hosted above 27.8% utilization.
+    assert tp.break_even_utilization(1.0, 100, 10.0) == pytest.approx(0.27778, abs=1e-5)
+    # At 50%: saving = 1 - 5.5556 / 10 = 44.4%; at 10%: $27.78 per 1M -> 1 - 2.778 = -177.8% (sporadic use).
+    assert tp.saving(tp.usd_per_million_tokens(1.0, 100, 0.5), 10.0) == pytest.approx(0.44444, abs=1e-5)
+    assert tp.saving(tp.usd_per_million_tokens(1.0, 100, 0.1), 10.0) == pytest.approx(-1.77778, abs=1e-5)
+    # The saving at utilization u equals 1 - break-even / u.
+    be = tp.break_even_utilization(1.0, 100, 10.0)
+    assert tp.saving(tp.usd_per_million_tokens(1.0, 100, 0.5), 10.0) == pytest.approx(1 - be / 0.5)
+    assert tp.usd_per_million_tokens(1.0, 0, 0.5) is None and tp.break_even_utilization(1.0, 0, 1) is None
+
+
+def test_the_seed_claim_holds_where_a_replica_is_fast_enough():
+    # The seed: 60-90% cheaper at high utilization, negative for sporadic use. A $4/hour replica decoding
+    # 2000 tok/s against $2 per 1M: at 90%: 4e6 / (2000 * 3600 * 0.9) = $0.617 per 1M -> 69% cheaper;
+    # at 5%: $11.11 per 1M -> -456%.
+    assert tp.saving(tp.usd_per_million_tokens(4.0, 2000, 0.9), 2.0) == pytest.approx(0.6914, abs=1e-4)
+    assert tp.saving(tp.usd_per_million_tokens(4.0, 2000, 0.05), 2.0) == pytest.approx(-4.5556, abs=1e-4)
+
+
+def test_every_gpu_model_states_its_datasheet_bandwidth():
+    stated = {g.name: g.bandwidth_gbps for g in {it.gpu for it in gpu_catalog.CATALOG.values()}}
+    assert stated == {"T4": 320, "A10G": 600, "L4": 300, "L40S": 864, "A100-40GB": 1555, "A100-80GB": 2039,
+                      "H100": 3350, "H200": 4800}
+
+
+# ---------------------------------------------------------------------------------------------- config
+
+
+def test_managed_price_of_an_unknown_tier_names_its_key():
+    values = stack_values("dev")
+    values["cost"] = {"managedPriceByTier": {"chat-typo": 0.5}}
+    with pytest.raises(ConfigError) as err:
+        parse(values)
+    assert any(i.path == "cost.managedPriceByTier.chat-typo" for i in err.value.issues)
+
+
+def test_utilization_must_be_a_share():
+    values = stack_values("dev")
+    values["cost"] = {"utilizationPercent": 0}
+    with pytest.raises(ConfigError) as err:
+        parse(values)
+    assert any(i.path == "cost.utilizationPercent" for i in err.value.issues)
+
+
+# ---------------------------------------------------------------------------------------------- rendered
+
+
+def _section(plan: str) -> str:
+    return plan.split("## Cost per output token", 1)[1].split("\n## ", 1)[0]
+
+
+def _row(section: str, tier: str) -> list[str]:
+    rows = [r for r in section.splitlines() if r.startswith(f"| {tier} (live")]
+    assert len(rows) == 1, section
+    return [c.strip() for c in rows[0].strip("|").split("|")]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_plan_md_cost_per_token_follows_from_the_plan_rows(rendered, stack, tmp_path):
+    """Recompute every tier's figures from plan.md's own tier table (weights, KV bytes/token, KV capacity) and
+    the bill's node price, with the formulas written out here, not by calling the module."""
+    r = rendered(stack)
+    plan = (render_tool.write_build(r, tmp_path) / "plan.md").read_text()
+    section = _section(plan)
+    outputs = r.outputs()
+    cfg = parse(stack_values(stack))
+    util = cfg.cost.utilization_percent / 100
+    nodes = {t["tier"]: t for t in outputs["bill"]["tiers"] if t["release"] == "live"}
+    for row in outputs["tierPlan"]:
+        tier = next(t for t in cfg.tiers if t.name == row["tier"])
+        gpus = row["gpusPerReplica"]
+        bw = {"l4": 300, "l40s": 864, "h100": 3350}[tier.gpu_class] * 1e9 * cfg.cost.decode_efficiency
+        kv_gpu = row["kvBytesPerToken"] / gpus
+        context = min(cfg.cost.context_tokens or tier.max_total_tokens, tier.max_total_tokens)
+        batch = min(row["kvTokenCapacity"] // context, tier.max_concurrent_requests)
+        cells = _row(section, tier.name)
+        weights_gpu = float(cells[3]) * 2**30
+        assert int(cells[6]) == batch
+        tps = batch / ((weights_gpu + batch * context * kv_gpu) / bw)
+        assert float(cells[8]) == pytest.approx(tps, rel=0.01)  # weights shown to 0.1 GiB
+        hourly = nodes[tier.name]["nodeUsdPerHour"]
+        per_million = hourly / (tps * 3600 * util) * 1e6
+        assert float(cells[10].lstrip("$").replace(",", "")) == pytest.approx(per_million, rel=0.01)
+        price = cfg.cost.managed_price_by_tier.get(tier.name, cfg.cost.managed_price_per_million_output_tokens)
+        be = hourly * 1e6 / (tps * 3600 * price)
+        assert float(cells[15].rstrip("%")) == pytest.approx(be * 100, abs=max(1, be))
+        # The verdict names the tiers a managed endpoint would serve for less.
+        verdict = next(line for line in section.splitlines() if line.startswith(f"- {tier.name}:"))
+        assert ("cheaper on the managed endpoint" in verdict) == (be > util)
+    # The stack line: all-in monthly cost at max is the bill's total at max.
+    stack_max = next(line for line in section.splitlines() if line.startswith("| max |"))
+    assert f"{outputs['bill']['total']['usdPerMonthMax']:,.2f}" in stack_max
+
+
+def test_a_fast_cheap_tier_is_cheaper_self_hosted(tmp_path):
+    """With a short mean context, high use and a high managed price, dev's tier wins (the seed's claim)."""
+    values = stack_values("dev")
+    values["cost"] = {"utilizationPercent": 90, "contextTokens": 1024, "managedPricePerMillionOutputTokens": 5.0}
+    r = render_tool.render("dev", overrides=overrides(values))
+    section = _section((render_tool.write_build(r, tmp_path) / "plan.md").read_text())
+    verdict = next(line for line in section.splitlines() if line.startswith("- chat-small:"))
+    assert "cheaper self-hosted at 90% utilization" in verdict
+    saving = float(_row(section, "chat-small")[16].rstrip("%"))
+    assert 60 <= saving <= 95, section
+    # The best batch: the planner's KV tokens // the mean context, capped at maxConcurrentRequests (128).
+    kv = next(row for row in r.outputs()["tierPlan"] if row["tier"] == "chat-small")["kvTokenCapacity"]
+    assert re.search(rf"\| 1024 \| {min(kv // 1024, 128)} \|", section)
