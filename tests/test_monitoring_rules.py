@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import os
 import re
-import shutil
 import subprocess
 import types
 from pathlib import Path
@@ -31,15 +30,6 @@ ENGINES = ("tgi", "vllm")
 IMAGES = {"tgi": versions.IMAGES["tgi"], "vllm": versions.IMAGES.get("vllm", "vllm/vllm-openai:v0.33.0")}
 CHARTS = Path(os.environ.get("CHART_VALUES_DIR", Path(__file__).resolve().parents[2] / "shared" / "charts"))
 
-
-@pytest.fixture(scope="module")
-def promtool() -> str:
-    path = shutil.which("promtool")
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("promtool is missing in CI: .ci/run installs Debian's prometheus package")
-        pytest.skip("promtool not installed (apt-get install prometheus); alert rules are NOT checked")
-    return path
 
 
 @pytest.fixture(scope="module")

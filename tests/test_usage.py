@@ -4,8 +4,6 @@ AI Gateway v1.1.0 exports them; the rendered stacks carry the rules, the dashboa
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 
 import pytest
@@ -19,15 +17,6 @@ from llm_tiers.observability import usage
 TIER = TierConfig.model_validate({"name": "chat", "aliases": ["llama-8b"], "modelId": "o/m", "gpuClass": "l4",
                                   "maxInputTokens": 10, "maxTotalTokens": 20})
 
-
-@pytest.fixture(scope="module")
-def promtool() -> str:
-    path = shutil.which("promtool")
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("promtool is missing in CI: .ci/run installs Debian's prometheus package")
-        pytest.skip("promtool not installed (apt-get install prometheus); usage rules are NOT checked")
-    return path
 
 
 def test_usage_rules_per_tenant_and_tier(promtool, tmp_path):

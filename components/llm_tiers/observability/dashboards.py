@@ -4,6 +4,7 @@ whose metrics are mapped by a recording-rule group."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 UID = "llm-tiers-overview"
@@ -30,17 +31,20 @@ PANELS: list[tuple[str, str, list[tuple[str, str]]]] = [
 ]
 
 
+def grid_panels(specs: Sequence[tuple[str, str, Sequence[tuple[str, str]]]]) -> list[dict[str, Any]]:
+    """Timeseries panels two to a row from ``(title, unit, [(query, legend)])``, on the ``datasource`` variable."""
+    return [{
+        "id": i + 1, "type": "timeseries", "title": title,
+        "datasource": {"type": "prometheus", "uid": "${datasource}"},
+        "gridPos": {"h": 8, "w": 12, "x": (i % 2) * 12, "y": (i // 2) * 8},
+        "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
+        "targets": [{"refId": chr(ord("A") + j), "expr": expr, "legendFormat": legend}
+                    for j, (expr, legend) in enumerate(queries)],
+    } for i, (title, unit, queries) in enumerate(specs)]
+
+
 def tier_dashboard() -> dict[str, Any]:
-    panels = []
-    for i, (title, unit, queries) in enumerate(PANELS):
-        panels.append({
-            "id": i + 1, "type": "timeseries", "title": title,
-            "datasource": {"type": "prometheus", "uid": "${datasource}"},
-            "gridPos": {"h": 8, "w": 12, "x": (i % 2) * 12, "y": (i // 2) * 8},
-            "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
-            "targets": [{"refId": chr(ord("A") + j), "expr": expr, "legendFormat": legend}
-                        for j, (expr, legend) in enumerate(queries)],
-        })
+    panels = grid_panels(PANELS)
     return {
         "uid": UID, "title": "LLM tiers", "schemaVersion": 39, "version": 1, "editable": False,
         "time": {"from": "now-6h", "to": "now"}, "refresh": "30s", "tags": ["llm-tiers"],

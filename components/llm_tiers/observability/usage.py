@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from llm_tiers.config.schema import TierConfig
+from llm_tiers.observability import dashboards
 
 GROUP = "llm-tiers-usage"
 UID = "llm-tiers-usage"
@@ -103,14 +104,7 @@ PANELS: list[tuple[str, str, list[tuple[str, str]]]] = [
 
 
 def dashboard() -> dict[str, Any]:
-    panels = [{
-        "id": i + 1, "type": "timeseries", "title": title,
-        "datasource": {"type": "prometheus", "uid": "${datasource}"},
-        "gridPos": {"h": 8, "w": 12, "x": (i % 2) * 12, "y": (i // 2) * 8},
-        "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
-        "targets": [{"refId": chr(ord("A") + j), "expr": expr, "legendFormat": legend}
-                    for j, (expr, legend) in enumerate(queries)],
-    } for i, (title, unit, queries) in enumerate(PANELS)]
+    panels = dashboards.grid_panels(PANELS)
 
     def variable(name: str, label: str) -> dict[str, Any]:
         return {"name": name, "type": "query", "label": label,

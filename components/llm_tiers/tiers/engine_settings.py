@@ -57,3 +57,12 @@ class EngineSettings:
 
 def flag_name(arg: str) -> str:
     return arg.split("=", 1)[0]
+
+
+def check_shards_and_flags(s: "EngineSettings", guarded: Sequence[tuple[int, str]]) -> None:
+    """What both engines' ``args`` refuse alike: no GPU, or extra args (``guarded``: what the engine's
+    ``guarded_extra_args`` found) setting flags the platform owns."""
+    if s.num_shard < 1:
+        raise ValueError("num_shard must be at least 1")
+    if guarded:
+        raise ValueError(f"extra args may not set platform-owned flags: {', '.join(f for _, f in guarded)}")

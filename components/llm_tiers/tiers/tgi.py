@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Optional
 
-from llm_tiers.tiers.engine_settings import CACHE_DIR, HTTP_PORT, EngineSettings, flag_name  # noqa: F401
+from llm_tiers.tiers.engine_settings import (  # noqa: F401
+    CACHE_DIR, HTTP_PORT, EngineSettings, check_shards_and_flags, flag_name)
 
 # --port (the image's default PORT is 80): an unprivileged port (engine_settings.HTTP_PORT), so the container
 # needs no NET_BIND_SERVICE. /health, /metrics and the OpenAI routes are all served there; the tier's Service
@@ -105,11 +106,7 @@ def args(s: TgiSettings) -> list[str]:
         raise ValueError(f"unknown dtype {s.dtype!r}; TGI knows {', '.join(DTYPES)}")
     if s.quantize and s.dtype and not s.quantize.startswith("bitsandbytes"):
         raise ValueError(f"dtype cannot be combined with quantize {s.quantize} (only bitsandbytes*)")
-    if s.num_shard < 1:
-        raise ValueError("num_shard must be at least 1")
-    guarded = guarded_extra_args(s.extra_args)
-    if guarded:
-        raise ValueError(f"extra args may not set platform-owned flags: {', '.join(f for _, f in guarded)}")
+    check_shards_and_flags(s, guarded_extra_args(s.extra_args))
     out = [
         "--model-id", s.model_id,
         "--revision", s.revision,

@@ -31,7 +31,8 @@ from __future__ import annotations
 import json
 from typing import Optional
 
-from llm_tiers.tiers.engine_settings import CACHE_DIR, HTTP_PORT, EngineSettings, flag_name  # noqa: F401
+from llm_tiers.tiers.engine_settings import (  # noqa: F401
+    CACHE_DIR, HTTP_PORT, EngineSettings, check_shards_and_flags, flag_name)
 
 # vllm/config/cache.py ``gpu_memory_utilization: float = Field(default=0.92, gt=0, le=1)``: the share of the
 # GPU's total memory the engine budgets for weights, activations, CUDA graphs and KV cache. Guarded (below),
@@ -145,11 +146,7 @@ def args(s: EngineSettings) -> list[str]:
     problem = quantize_problem(s.quantize, s.dtype, s.checkpoint_quantization, None)
     if problem:
         raise ValueError(problem[1])
-    if s.num_shard < 1:
-        raise ValueError("num_shard must be at least 1")
-    guarded = guarded_extra_args(s.extra_args)
-    if guarded:
-        raise ValueError(f"extra args may not set platform-owned flags: {', '.join(f for _, f in guarded)}")
+    check_shards_and_flags(s, guarded_extra_args(s.extra_args))
     out = [
         # Positional model (``vllm serve <model>``); resolved offline from HF_HOME's hub cache at --revision
         # (vllm/config/load.py ``download_dir`` default None = the Hugging Face cache). The tokenizer follows
