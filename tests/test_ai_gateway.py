@@ -275,6 +275,10 @@ def test_a_tier_at_zero_has_a_wake_signal_envoy_emits(per_tier_urls):
         expected.add(f"httproute/llm-gateway/{tier.name}/rule/0")
     assert clusters == expected
     assert (r.outputs()["baseUrls"] == {}) == (not per_tier_urls)
+    # While the deprecated per-tier URLs are on, every preview says so and how to end them.
+    deprecation = [w for w in r.recording.warnings if w.startswith("gateway.perTierUrls:")]
+    assert bool(deprecation) == per_tier_urls
+    assert all("perTierUrls: false" in w and f"https://{cfg.gateway.hostname}/v1" in w for w in deprecation)
     # The query parses as PromQL (promtool checks it as a recording rule's expression).
     import shutil
     import subprocess

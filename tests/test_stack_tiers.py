@@ -108,7 +108,8 @@ def test_hand_written_lock_entries_are_announced_in_the_preview_and_plan(rendere
         warned = {m for m in deployed if any(m in w for w in result.recording.warnings)}
         assert warned == deployed & manual, stack
         plan = (render_tool.write_build(result, tmp_path / "build") / "plan.md").read_text()
-        assert ("## Warnings" in plan) == bool(deployed & manual)
+        section = plan.split("## Warnings", 1)[1] if "## Warnings" in plan else ""
+        assert {m for m in deployed if f"the lock entry of {m} is hand-written" in section} == deployed & manual, stack
 
 
 def test_the_committed_lock_marks_what_it_does_not_know():

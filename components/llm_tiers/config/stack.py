@@ -123,7 +123,7 @@ def load() -> StackSettings:
         lock=lock or models_lock.ModelsLock(version=models_lock.LOCK_VERSION),
         plans=plans,
         warnings=(*models_lock.manual_entry_warnings(cfg, lock), *system_capacity.warnings(cfg),
-                  *_rotation_warnings(cfg)),
+                  *_rotation_warnings(cfg), *_deprecation_warnings(cfg)),
     )
 
 
@@ -143,3 +143,13 @@ def _rotation_warnings(cfg: StackConfig) -> list[str]:
     return [f"tenants[{i}]: tenant {t.name}'s previous API key (before rotate {t.rotate}) is still accepted beside "
             f"the new one; once its clients use the new key, set tenants[{i}].dropPreviousKey: true and run "
             "`pulumi up`" for i, t in enumerate(cfg.tenants) if t.previous_key_valid]
+
+
+def _deprecation_warnings(cfg: StackConfig) -> list[str]:
+    """Deprecated settings still in use: say so at every preview, with the step that ends them."""
+    if not cfg.gateway.per_tier_urls:
+        return []
+    return ["gateway.perTierUrls: the per-tier base URLs (https://<hostname>/<tier>/v1) are deprecated and go in the "
+            "next release; they bypass token budgets, the max_tokens guard and per-tenant usage. Move clients to "
+            f"https://{cfg.gateway.hostname}/v1 with model=<tier> (README \"Calling a tier\"), then set "
+            "gateway.perTierUrls: false"]
