@@ -359,3 +359,14 @@ def test_examples_get_a_rollout_plan_too(example_renders, name, tmp_path):
     steps = doc["criticalPath"]["steps"]
     assert any(s.startswith("Job llm-tiers/chat-sync-") for s in steps) and steps.index(
         next(s for s in steps if s.startswith("Job "))) < steps.index("Deployment llm-tiers/chat-live")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_rollout_plan_does_not_depend_on_the_order_resources_were_registered(rendered, stack):
+    """The engine registers resources asynchronously, so their order varies between runs; the plan (and with it
+    rollout.md in a PR diff) must not. Among equally long paths the critical path is picked by URN."""
+    import dataclasses
+    recording = rendered(stack).recording
+    forward = rollout.to_json(rollout.plan(stack, recording))
+    backward = dataclasses.replace(recording, resources=list(reversed(recording.resources)))
+    assert rollout.to_json(rollout.plan(stack, backward)) == forward

@@ -302,7 +302,9 @@ def plan(stack: str, recording: Recording) -> Plan:
     for urn in reversed(order):
         steps[urn].delete_wave = 1 + max((steps[d].delete_wave for d in dependents[urn]), default=-1)
     path: list[str] = []
-    cursor = max(steps, key=lambda u: steps[u].finish_seconds, default=None)
+    # Ties go to the first URN in sorted order: the recording's order follows the engine's async registration,
+    # which varies between runs, and the render must not.
+    cursor = max(sorted(steps), key=lambda u: steps[u].finish_seconds, default=None)
     while cursor:
         path.append(cursor)
         cursor = best[cursor]
