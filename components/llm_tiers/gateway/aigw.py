@@ -21,7 +21,6 @@ the route always sets ``requestBuffer``) — then rbac (grants, per-tenant body 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -96,10 +95,6 @@ def ai_service_backend(tier: TierConfig, namespace: str) -> dict[str, Any]:
     }
 
 
-def route_timeouts(gw: GatewayConfig) -> dict[str, str]:
-    return {"request": f"{gw.request_timeout_seconds}s", "backendRequest": f"{gw.request_timeout_seconds}s"}
-
-
 def ai_gateway_route(tiers: Sequence[TierConfig], gw: GatewayConfig, namespace: str) -> dict[str, Any]:
     """One rule per tier (header match on each model name, exact: the only kind ``/v1/models`` lists,
     internal/controller/gateway.go at v1.1.0), explicit timeouts (AI Gateway's default request timeout is
@@ -108,7 +103,7 @@ def ai_gateway_route(tiers: Sequence[TierConfig], gw: GatewayConfig, namespace: 
         "name": t.name,
         "matches": [{"headers": [{"type": "Exact", "name": MODEL_HEADER, "value": m}]} for m in model_names(t)],
         "backendRefs": [{"name": t.name}],
-        "timeouts": route_timeouts(gw),
+        "timeouts": gm.route_timeouts(gw),
     } for t in tiers]
     return {
         "apiVersion": AIGW_API, "kind": "AIGatewayRoute", "metadata": gm._meta(ROUTE_NAME, namespace),
@@ -175,25 +170,12 @@ def security_policy(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig]
         "apiVersion": gm.EG_API, "kind": "SecurityPolicy", "metadata": gm._meta(ROUTE_NAME, namespace),
         "spec": {
             "targetRefs": _generated_route_ref(),
-            "apiKeyAuth": {
-                "credentialRefs": [{"group": "", "kind": "Secret", "name": keys_secret}],
-                "extractFrom": [{"headers": ["authorization"]}],
-                "forwardClientIDHeader": gm.TENANT_HEADER,
-                "sanitize": True,
-            },
+            "apiKeyAuth": gm.api_key_auth(keys_secret),
             # The max_tokens guardrail (llm_tiers.gateway.guard): runs before the API-key check.
             "extAuth": guard.ext_auth(route_body_limit(tiers, tenants, gw)),
             "authorization": {"defaultAction": "Deny", "rules": rules},
         },
     }
-
-
-def _tenant_selector(tenant: TenantConfig, *extra: dict[str, Any]) -> list[dict[str, Any]]:
-    ids = gm.client_ids(tenant)
-    who = ({"name": gm.TENANT_HEADER, "type": "Exact", "value": tenant.name} if len(ids) == 1 else
-           {"name": gm.TENANT_HEADER, "type": "RegularExpression",
-            "value": "^(" + "|".join(re.escape(i) for i in ids) + ")$"})
-    return [{"headers": [who, *extra]}]
 
 
 def rate_limit_rules(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig],
@@ -204,19 +186,13 @@ def rate_limit_rules(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig
     429 override copies into Retry-After."""
     rules: list[dict[str, Any]] = []
     for t in tiers:
-        model = {"name": MODEL_HEADER, "type": "RegularExpression",
-                 "value": "^(" + "|".join(re.escape(m) for m in model_names(t)) + ")$"}
+        model = {"name": MODEL_HEADER, "type": "RegularExpression", "value": gm.any_of(model_names(t))}
         for tenant in gm.tenants_of(t, tenants):
-            lim = gm.limits_of(tenant, gw)
-            who = _tenant_selector(tenant, model)
-            rules.append({"clientSelectors": who, "limit": {"requests": lim.requests_per_minute, "unit": "Minute"},
-                          "xRateLimitHeaders": "DraftVersion03"})
-            rules.append({"clientSelectors": who, "limit": {"requests": lim.burst_per_second, "unit": "Second"},
-                          "xRateLimitHeaders": "DraftVersion03"})
+            rules += gm.request_limit_rules(gm.tenant_selector(tenant, model), gm.limits_of(tenant, gw))
     for tenant in sorted(tenants, key=lambda x: x.name):
         tpm = gm.limits_of(tenant, gw).tokens_per_minute
         if tpm:
-            rules.append({"clientSelectors": _tenant_selector(tenant), "limit": {"requests": tpm, "unit": "Minute"},
+            rules.append({"clientSelectors": gm.tenant_selector(tenant), "limit": {"requests": tpm, "unit": "Minute"},
                           "cost": {"request": {"from": "Number", "number": 0},
                                    "response": {"from": "Metadata",
                                                 "metadata": {"namespace": COST_NAMESPACE, "key": TOTAL_TOKENS_KEY}}},

@@ -252,6 +252,12 @@ def https_redirect(gw: GatewayConfig, namespace: str) -> dict[str, Any]:
     }
 
 
+def route_timeouts(gw: GatewayConfig) -> dict[str, str]:
+    """A route rule's timeouts: long enough for a full streamed generation (the stream idle timeout ends hung
+    streams)."""
+    return {"request": f"{gw.request_timeout_seconds}s", "backendRequest": f"{gw.request_timeout_seconds}s"}
+
+
 def tier_route(tier: TierConfig, gw: GatewayConfig, namespace: str, tiers_namespace: str) -> dict[str, Any]:
     return {
         "apiVersion": GW_API, "kind": "HTTPRoute", "metadata": _meta(tier.name, namespace),
@@ -266,9 +272,7 @@ def tier_route(tier: TierConfig, gw: GatewayConfig, namespace: str, tiers_namesp
                 # becomes a direct 503 without a cluster (envoyproxy/gateway internal/gatewayapi/route.go at
                 # v1.9.0), so nothing would count the requests that must wake a tier scaled to zero.
                 "backendRefs": [{"group": "gateway.envoyproxy.io", "kind": "Backend", "name": tier.name}],
-                # Long enough for a full streamed generation; the stream idle timeout ends hung streams.
-                "timeouts": {"request": f"{gw.request_timeout_seconds}s",
-                             "backendRequest": f"{gw.request_timeout_seconds}s"},
+                "timeouts": route_timeouts(gw),
             }],
         },
     }
@@ -302,6 +306,38 @@ def client_ids(tenant: "str | TenantConfig") -> list[str]:
     return [tenant.name, tenant.name + PREVIOUS_KEY_SUFFIX] if tenant.previous_key_valid else [tenant.name]
 
 
+def api_key_auth(keys_secret: str) -> dict[str, Any]:
+    """SecurityPolicy ``apiKeyAuth``: the key from ``Authorization`` checked against the tenant-keys Secret, the
+    tenant forwarded in ``x-tenant-id`` (overwriting any client value), the key removed before the engine."""
+    return {"credentialRefs": [{"group": "", "kind": "Secret", "name": keys_secret}],
+            "extractFrom": [{"headers": ["authorization"]}],
+            "forwardClientIDHeader": TENANT_HEADER,
+            "sanitize": True}
+
+
+def any_of(values: Sequence[str]) -> str:
+    """A RegularExpression header value matching exactly one of ``values``."""
+    return "^(" + "|".join(re.escape(v) for v in values) + ")$"
+
+
+def tenant_selector(tenant: TenantConfig, *extra: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rate-limit ``clientSelectors`` for a tenant (and ``extra`` header matches). Both keys of a rotating tenant
+    share one bucket: a RegularExpression selector is one descriptor."""
+    ids = client_ids(tenant)
+    who = ({"name": TENANT_HEADER, "type": "Exact", "value": tenant.name} if len(ids) == 1 else
+           {"name": TENANT_HEADER, "type": "RegularExpression", "value": any_of(ids)})
+    return [{"headers": [who, *extra]}]
+
+
+def request_limit_rules(who: list[dict[str, Any]], lim: LimitsConfig) -> list[dict[str, Any]]:
+    """The per-minute and per-second request limits of ``who``, with the X-RateLimit headers (draft 03) whose
+    reset the 429 override copies into Retry-After."""
+    return [{"clientSelectors": who, "limit": {"requests": lim.requests_per_minute, "unit": "Minute"},
+             "xRateLimitHeaders": "DraftVersion03"},
+            {"clientSelectors": who, "limit": {"requests": lim.burst_per_second, "unit": "Second"},
+             "xRateLimitHeaders": "DraftVersion03"}]
+
+
 def security_policy(tier: TierConfig, tenants: Sequence[TenantConfig], gw: GatewayConfig, namespace: str,
                     keys_secret: str) -> dict[str, Any]:
     granted = tenants_of(tier, tenants)
@@ -318,12 +354,7 @@ def security_policy(tier: TierConfig, tenants: Sequence[TenantConfig], gw: Gatew
         "apiVersion": EG_API, "kind": "SecurityPolicy", "metadata": _meta(tier.name, namespace),
         "spec": {
             "targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": tier.name}],
-            "apiKeyAuth": {
-                "credentialRefs": [{"group": "", "kind": "Secret", "name": keys_secret}],
-                "extractFrom": [{"headers": ["authorization"]}],
-                "forwardClientIDHeader": TENANT_HEADER,
-                "sanitize": True,
-            },
+            "apiKeyAuth": api_key_auth(keys_secret),
             "authorization": {"defaultAction": "Deny", "rules": rules},
         },
     }
@@ -331,19 +362,7 @@ def security_policy(tier: TierConfig, tenants: Sequence[TenantConfig], gw: Gatew
 
 def backend_traffic_policy(tier: TierConfig, tenants: Sequence[TenantConfig], gw: GatewayConfig,
                            namespace: str) -> dict[str, Any]:
-    rules = []
-    granted = tenants_of(tier, tenants)
-    for t in granted:
-        lim = limits_of(t, gw)
-        # Both keys of a rotating tenant share one bucket: a RegularExpression selector is one descriptor.
-        ids = client_ids(t)
-        who = [{"headers": [{"name": TENANT_HEADER, "type": "Exact", "value": t.name}]}] if len(ids) == 1 else \
-            [{"headers": [{"name": TENANT_HEADER, "type": "RegularExpression",
-                           "value": "^(" + "|".join(re.escape(i) for i in ids) + ")$"}]}]
-        rules.append({"clientSelectors": who, "limit": {"requests": lim.requests_per_minute, "unit": "Minute"},
-                      "xRateLimitHeaders": "DraftVersion03"})
-        rules.append({"clientSelectors": who, "limit": {"requests": lim.burst_per_second, "unit": "Second"},
-                      "xRateLimitHeaders": "DraftVersion03"})
+    rules = [r for t in tenants_of(tier, tenants) for r in request_limit_rules(tenant_selector(t), limits_of(t, gw))]
     # Envoy buffers per route: the largest body any granted tenant may send (smaller per-tenant limits are
     # held at authorization, see security_policy).
     spec: dict[str, Any] = {
