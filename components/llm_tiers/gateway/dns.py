@@ -34,6 +34,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from llm_tiers.pod_identity import pod_identity_role
 from llm_tiers import helm
 from llm_tiers import iam
 from llm_tiers import naming
@@ -193,15 +194,11 @@ class Dns(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
 
-        role = aws.iam.Role(f"{resource_name}-external-dns", name=f"{name}-external-dns",
-                            assume_role_policy=iam.pod_identity_trust_policy(), tags=tags, opts=child)
-        role_policy = aws.iam.RolePolicy(
-            f"{resource_name}-external-dns", role=role.id,
-            policy=partition.apply(lambda p: policy(args.hosted_zone_id, args.hostnames, p)), opts=child)
-        identity = aws.eks.PodIdentityAssociation(
-            f"{resource_name}-external-dns", cluster_name=args.cluster_name, namespace=args.namespace,
-            service_account=SERVICE_ACCOUNT, role_arn=role.arn, tags=tags, opts=child)
-        after = [*args.depends_on, identity, role_policy]
+        identity = pod_identity_role(
+            f"{resource_name}-external-dns", f"{name}-external-dns", cluster_name=args.cluster_name,
+            namespace=args.namespace, service_account=SERVICE_ACCOUNT, tags=tags, opts=child,
+            policy=partition.apply(lambda p: policy(args.hosted_zone_id, args.hostnames, p)))
+        after = [*args.depends_on, *identity.ready]
         helm.release(
             f"{resource_name}-external-dns", "external-dns", name=RELEASE, namespace=args.namespace,
             create_namespace=True,
@@ -213,7 +210,7 @@ class Dns(pulumi.ComponentResource):
         k8s.networking.v1.NetworkPolicy(f"{resource_name}-external-dns", metadata=np["metadata"], spec=np["spec"],
                                         opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)))
 
-        self.role_arn = role.arn
+        self.role_arn = identity.role.arn
         self.hosted_zone_id = args.hosted_zone_id
         self.txt_owner_id = args.txt_owner_id
         self.hostnames = list(args.hostnames)

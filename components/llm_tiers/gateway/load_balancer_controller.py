@@ -42,6 +42,7 @@ from typing import Any, Optional
 import pulumi
 import pulumi_aws as aws
 
+from llm_tiers.pod_identity import pod_identity_role
 from llm_tiers import helm
 from llm_tiers import iam
 from llm_tiers import naming
@@ -269,23 +270,20 @@ class LoadBalancerController(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
 
-        role = aws.iam.Role(f"{resource_name}-role", name=f"{name}-aws-lb-controller",
-                            assume_role_policy=iam.pod_identity_trust_policy(), tags=tags, opts=child)
-        role_policy = aws.iam.RolePolicy(
-            f"{resource_name}-policy", role=role.id,
+        identity = pod_identity_role(
+            f"{resource_name}-role", f"{name}-aws-lb-controller", cluster_name=args.cluster_name,
+            namespace=NAMESPACE, service_account=SERVICE_ACCOUNT, tags=tags, opts=child,
             policy=pulumi.Output.all(args.cluster_name, args.vpc_id, partition).apply(
-                lambda v: policy(v[0], v[1], args.region, v[2])), opts=child)
-        identity = aws.eks.PodIdentityAssociation(
-            f"{resource_name}-identity", cluster_name=args.cluster_name, namespace=NAMESPACE,
-            service_account=SERVICE_ACCOUNT, role_arn=role.arn, tags=tags, opts=child)
+                lambda v: policy(v[0], v[1], args.region, v[2])),
+            policy_resource_name=f"{resource_name}-policy", association_resource_name=f"{resource_name}-identity")
         release = helm.release(
             f"{resource_name}-release", "aws-load-balancer-controller", name=RELEASE, namespace=NAMESPACE,
             values=pulumi.Output.all(args.cluster_name, args.vpc_id).apply(
                 lambda v: values(cluster_name=v[0], region=args.region, vpc_id=v[1],
                                  system=args.system_node_selector)),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, identity, role_policy]))
-        self.role_arn = role.arn
-        self.ready = [release, identity, role_policy]
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *identity.ready]))
+        self.role_arn = identity.role.arn
+        self.ready = [release, *identity.ready]
         self.register_outputs({"roleArn": self.role_arn})
 
 

@@ -15,6 +15,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from llm_tiers.pod_identity import pod_identity_role
 from llm_tiers import helm
 from llm_tiers import iam
 from llm_tiers.gpu import karpenter
@@ -104,16 +105,11 @@ class GpuCapacity(pulumi.ComponentResource):
                                        target_id="KarpenterInterruptionQueueTarget", opts=child)
 
         # ------------------------------------------------------------ controller identity
-        controller_role = aws.iam.Role(f"{resource_name}-controller", name=f"{name}-karpenter",
-                                       assume_role_policy=iam.pod_identity_trust_policy(), tags=tags, opts=child)
-        controller_policy = aws.iam.RolePolicy(
-            f"{resource_name}-controller", role=controller_role.id,
+        identity = pod_identity_role(
+            f"{resource_name}-controller", f"{name}-karpenter", cluster_name=cluster, namespace=KARPENTER_NAMESPACE,
+            service_account=KARPENTER_SERVICE_ACCOUNT, tags=tags, opts=child,
             policy=pulumi.Output.all(partition, account_id, node_role.arn, queue.arn, cluster).apply(
-                lambda v: karpenter.controller_policy(v[0], args.region, v[1], v[4], v[2], v[3])),
-            opts=child)
-        identity = aws.eks.PodIdentityAssociation(
-            f"{resource_name}-controller", cluster_name=cluster, namespace=KARPENTER_NAMESPACE,
-            service_account=KARPENTER_SERVICE_ACCOUNT, role_arn=controller_role.arn, tags=tags, opts=child)
+                lambda v: karpenter.controller_policy(v[0], args.region, v[1], v[4], v[2], v[3])))
 
         # ------------------------------------------------------------ charts
         after = [*args.depends_on, *args.egress]
@@ -138,7 +134,7 @@ class GpuCapacity(pulumi.ComponentResource):
                 "podDisruptionBudget": {"name": "karpenter", "maxUnavailable": 1},
             },
             opts=pulumi.ResourceOptions(parent=self,
-                                        depends_on=[*after, crds, identity, controller_policy, node_access]))
+                                        depends_on=[*after, crds, *identity.ready, node_access]))
         device_plugin = helm.release(
             f"{resource_name}-nvidia-device-plugin", "nvidia-device-plugin", name="nvidia-device-plugin",
             namespace=KARPENTER_NAMESPACE,
@@ -179,7 +175,7 @@ class GpuCapacity(pulumi.ComponentResource):
 
         self.node_role_arn = node_role.arn
         self.node_role_name = node_role.name
-        self.controller_role_arn = controller_role.arn
+        self.controller_role_arn = identity.role.arn
         self.interruption_queue_name = queue.name
         self.ready = [*self.node_pools.values(), device_plugin]
         self.register_outputs({

@@ -18,6 +18,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from llm_tiers.pod_identity import pod_identity_role
 from llm_tiers import helm
 from llm_tiers import iam
 from llm_tiers import naming
@@ -237,18 +238,11 @@ class SecretStore(pulumi.ComponentResource):
                 tenant_secret_names[prev_id] = prev.name
 
         # ------------------------------------------------------------ External Secrets Operator
-        role = aws.iam.Role(f"{resource_name}-eso", name=f"{name}-external-secrets",
-                            assume_role_policy=iam.pod_identity_trust_policy(), tags=tags, opts=child)
-        policies: list[pulumi.Resource] = []
-        if secrets:
-            policies.append(aws.iam.RolePolicy(
-                f"{resource_name}-eso", role=role.id,
-                policy=pulumi.Output.all(key.arn, *[s.arn for s in secrets]).apply(
-                    lambda v: eso_policy(v[1:], v[0], args.region)),
-                opts=child))
-        identity = aws.eks.PodIdentityAssociation(
-            f"{resource_name}-eso", cluster_name=args.cluster_name, namespace=naming.EXTERNAL_SECRETS_NAMESPACE,
-            service_account=ESO_SERVICE_ACCOUNT, role_arn=role.arn, tags=tags, opts=child)
+        identity = pod_identity_role(
+            f"{resource_name}-eso", f"{name}-external-secrets", cluster_name=args.cluster_name,
+            namespace=naming.EXTERNAL_SECRETS_NAMESPACE, service_account=ESO_SERVICE_ACCOUNT, tags=tags, opts=child,
+            policy=pulumi.Output.all(key.arn, *[s.arn for s in secrets]).apply(
+                lambda v: eso_policy(v[1:], v[0], args.region)) if secrets else None)
         placement = {"nodeSelector": dict(args.system_node_selector)}
         operator = helm.release(
             f"{resource_name}-external-secrets", "external-secrets", name="external-secrets",
@@ -272,7 +266,7 @@ class SecretStore(pulumi.ComponentResource):
                 "certController": {"replicaCount": sc.ESO_CERT_CONTROLLER_REPLICAS,
                                    "resources": sc.ESO_CERT_CONTROLLER.resources(), **placement},
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, identity, *policies]))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *identity.ready]))
 
         after_operator = pulumi.ResourceOptions(parent=self, depends_on=[operator, *args.depends_on])
         store = cluster_secret_store(args.region, [args.tiers_namespace, args.gateway_namespace])
