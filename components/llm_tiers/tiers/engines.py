@@ -11,12 +11,14 @@ from llm_tiers import versions
 from llm_tiers.tiers import tgi, vllm
 from llm_tiers.tiers.engine_settings import EngineSettings, flag_name
 
-ENGINES = ("tgi", "vllm")
+# Each engine's module: args, guarded_extra_args, quantize_problem (same signatures).
+_MODULES = {"tgi": tgi, "vllm": vllm}
+ENGINES = tuple(_MODULES)
 
 
 def args(engine: str, settings: EngineSettings) -> list[str]:
     """The container arguments of ``engine`` for ``settings``."""
-    return {"tgi": tgi.args, "vllm": vllm.args}[engine](settings)
+    return _MODULES[engine].args(settings)
 
 
 def image(engine: str) -> str:
@@ -26,7 +28,7 @@ def image(engine: str) -> str:
 
 def guarded_extra_args(engine: str, extra_args: Sequence[str]) -> list[tuple[int, str]]:
     """(index, flag) of every extra argument setting a flag ``engine``'s builder owns."""
-    return (tgi if engine == "tgi" else vllm).guarded_extra_args(extra_args)
+    return _MODULES[engine].guarded_extra_args(extra_args)
 
 
 def foreign_extra_args(engine: str, extra_args: Sequence[str]) -> list[tuple[int, str]]:
@@ -39,4 +41,4 @@ def foreign_extra_args(engine: str, extra_args: Sequence[str]) -> list[tuple[int
 def quantize_problem(engine: str, quantize: Optional[str], dtype: Optional[str], checkpoint_method: Optional[str],
                      weights_dtype: Optional[str]) -> Optional[tuple[str, str]]:
     """(key, problem) when ``engine`` cannot load the locked weights with ``quantize``/``dtype``."""
-    return (tgi if engine == "tgi" else vllm).quantize_problem(quantize, dtype, checkpoint_method, weights_dtype)
+    return _MODULES[engine].quantize_problem(quantize, dtype, checkpoint_method, weights_dtype)
