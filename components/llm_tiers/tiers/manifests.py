@@ -240,9 +240,6 @@ def engine_settings(tier: TierConfig, release: Release, otlp_endpoint: Optional[
         shutdown_timeout_seconds=VLLM_SHUTDOWN_TIMEOUT_SECONDS if release.engine == "vllm" else None)
 
 
-tgi_settings = engine_settings  # the name callers used before vLLM
-
-
 def _container_security() -> dict[str, Any]:
     return {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}}
 
