@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 # Type-token package of every component: ``llmtiers:index:<Type>``.
 PACKAGE = "llmtiers"
@@ -64,6 +65,12 @@ ENVOY_PROXY_LABELS = {"app.kubernetes.io/component": "proxy", "app.kubernetes.io
 def namespace_peer(namespace: str) -> dict[str, dict[str, dict[str, str]]]:
     """A NetworkPolicy peer selecting every pod of one namespace (by its immutable name label)."""
     return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
+
+
+def dns_egress() -> dict[str, Any]:
+    """A NetworkPolicy egress rule to the cluster DNS (CoreDNS in kube-system), UDP and TCP 53."""
+    return {"to": [namespace_peer("kube-system")],
+            "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}
 
 
 def name_prefix(cluster_name: object, prefix: "str | None") -> str:

@@ -240,8 +240,7 @@ def network_policy(tier: TierConfig, namespace: str) -> dict[str, Any]:
             "policyTypes": ["Ingress", "Egress"],
             "ingress": [],
             "egress": [
-                {"to": [naming.namespace_peer("kube-system")],
-                 "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]},
+                naming.dns_egress(),
                 {"to": [{"podSelector": {"matchLabels": {tm.TIER_LABEL: tier.name, tm.COMPONENT_LABEL: "server"}}}],
                  "ports": [{"port": ENGINE_PORT, "protocol": "TCP"}]},
             ],

@@ -473,8 +473,7 @@ def controller_network_policies(namespace: str, monitoring_namespace: str,
     controller = {"podSelector": {"matchLabels": dict(EG_CONTROLLER)}}
     rate_limiter = {"podSelector": {"matchLabels": dict(EG_RATELIMIT)}}
     scrape = {"from": [naming.namespace_peer(monitoring_namespace)], "ports": _tcp(*EG_PORTS["metrics"])}
-    dns = {"to": [naming.namespace_peer("kube-system")],
-           "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}
+    dns = naming.dns_egress()
     tier_pods = {**naming.namespace_peer(tiers_namespace),
                  "podSelector": {"matchLabels": {f"{naming.LABEL_DOMAIN}/component": "server"}}}
     store = {**naming.namespace_peer(store_namespace),

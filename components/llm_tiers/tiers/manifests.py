@@ -379,11 +379,6 @@ def pdb(tier: TierConfig, release: Release, namespace: str) -> dict[str, Any]:
     }
 
 
-def _dns_egress() -> dict[str, Any]:
-    return {"to": [naming.namespace_peer("kube-system")],
-            "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}
-
-
 BENCHMARK_COMPONENT = "benchmark"
 
 
@@ -403,7 +398,7 @@ def network_policy(tier: TierConfig, namespace: str, gateway_namespace: str, mon
     http = [{"port": "http", "protocol": "TCP"}]
     gateway = {**ns(gateway_namespace), **({"podSelector": {"matchLabels": dict(gateway_pod_labels)}}
                                            if gateway_pod_labels else {})}
-    egress = [_dns_egress()]
+    egress = [naming.dns_egress()]
     if allow_otlp:
         egress.append({"ports": [{"port": 4317, "protocol": "TCP"}, {"port": 4318, "protocol": "TCP"}]})
     return {
@@ -431,7 +426,7 @@ def sync_network_policy(tier: TierConfig, namespace: str) -> dict[str, Any]:
             "podSelector": {"matchLabels": {TIER_LABEL: tier.name, COMPONENT_LABEL: "weights-sync"}},
             "policyTypes": ["Ingress", "Egress"],
             "ingress": [],
-            "egress": [_dns_egress(), {"ports": [{"port": 443, "protocol": "TCP"}]}],
+            "egress": [naming.dns_egress(), {"ports": [{"port": 443, "protocol": "TCP"}]}],
         },
     }
 
