@@ -34,7 +34,6 @@ annotations.md).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -285,8 +284,3 @@ class LoadBalancerController(pulumi.ComponentResource):
         self.role_arn = identity.role.arn
         self.ready = [release, *identity.ready]
         self.register_outputs({"roleArn": self.role_arn})
-
-
-def policy_statements(document: str) -> list[dict[str, Any]]:
-    """The statements of a policy document (for tests and docs)."""
-    return json.loads(document)["Statement"]
