@@ -140,3 +140,24 @@ def test_max_output_tokens_must_leave_room_for_a_prompt():
     values["tiers"][0]["maxOutputTokens"] = values["tiers"][0]["maxTotalTokens"]
     with pytest.raises(ConfigError, match=r"tiers\[0\]\.maxOutputTokens"):
         parse(values)
+
+
+def test_guard_pod_can_read_its_key_files(rendered):
+    """As the kubelet writes a Secret volume: files root-owned with ``defaultMode``; their group becomes the pod's
+    ``fsGroup`` only when one is set (kubernetes/kubernetes pkg/volume/volume_linux.go, SetVolumeOwnership). The
+    guard's user must be able to read them, or it crash-loops and every request on the route gets 503."""
+    dep = objs(rendered("prod"), "Deployment")[guard.NAME]
+    pod = dep["spec"]["template"]["spec"]
+    sc = pod["securityContext"]
+    # the process's groups: runAsGroup, supplementalGroups and fsGroup (the kubelet adds it as a supplementary group)
+    uid = sc["runAsUser"]
+    gids = {sc.get("runAsGroup", 0), *sc.get("supplementalGroups", ()), *([sc["fsGroup"]] if "fsGroup" in sc else [])}
+    for vol in pod["volumes"]:
+        if "secret" not in vol:
+            continue
+        mode = vol["secret"].get("defaultMode", 0o644)
+        group = sc.get("fsGroup")
+        if group is not None:
+            mode |= 0o440
+        readable = uid == 0 or mode & 0o004 or (group is not None and group in gids and mode & 0o040)
+        assert readable, f"{vol['name']}: uid {uid} cannot read root-owned mode {oct(mode)} files (fsGroup {group})"

@@ -94,7 +94,11 @@ def manifests(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig], name
                         # Roll the pods when the caps or the script change.
                         "annotations": {f"{naming.LABEL_DOMAIN}/config-sha": _sha(script + config)}},
            "spec": {"nodeSelector": dict(system), "automountServiceAccountToken": False, "enableServiceLinks": False,
-                    "securityContext": {"runAsNonRoot": True, "runAsUser": UID, "runAsGroup": UID,
+                    # fsGroup: the kubelet writes Secret files root-owned and gives their group to
+                    # fsGroup only when it is set (kubernetes/kubernetes pkg/volume/volume_linux.go
+                    # SetVolumeOwnership returns early on a nil fsGroup, v1.34); without it UID cannot read
+                    # the 0440 key files and the guard crash-loops.
+                    "securityContext": {"runAsNonRoot": True, "runAsUser": UID, "runAsGroup": UID, "fsGroup": UID,
                                         "seccompProfile": {"type": "RuntimeDefault"}},
                     "containers": [container],
                     "volumes": [{"name": "guard", "configMap": {"name": NAME}},
