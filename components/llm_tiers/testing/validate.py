@@ -7,29 +7,46 @@
   label keys and values within their formats.
 * Custom resources: the served version's ``openAPIV3Schema`` from the pinned CRDs in ``CRD_SCHEMA_DIR``
   (../shared/crds in CI), made strict the way ``kubectl apply --validate=strict`` is: an object schema
-  with ``properties`` rejects unknown fields unless it says ``x-kubernetes-preserve-unknown-fields``.
-  CEL rules (``x-kubernetes-validations``) are not evaluated.
+  with ``properties`` rejects unknown fields unless it says ``x-kubernetes-preserve-unknown-fields``. As the
+  API server does, the schema's ``default`` values are applied first; every limit (``maxItems``,
+  ``maxLength``, ``pattern``, ``enum``, ...) and the formats the pinned CRDs use (int32, int64, byte,
+  date-time, ipv4, ipv6) are checked; then every CEL rule (``x-kubernetes-validations``) at each node present
+  in the object is evaluated (``k8s_cel``: transition rules, which need ``oldSelf``, are skipped as on a
+  create; a rule the evaluator cannot run fails and is listed by ``cel_gaps``).
 
-    python -m llm_tiers.testing.validate build/prod/kubernetes.yaml --kubernetes-version 1.34 --crds ../shared/crds
+``check(objects, kubernetes_version, crd_dir)`` is what the render runs on every object it renders; the CRD
+folder is ``$LLM_TIERS_CRD_DIR``, else ``$CRD_SCHEMA_DIR``, else ``<project>/.crds`` (what
+``llm-tiers-crds fetch --dest .crds`` writes).
+
+    python -m llm_tiers.testing.validate build/prod/kubernetes.yaml --kubernetes-version 1.34 --crds .crds
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import copy
+import functools
+import ipaddress
+import json
 import os
 import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import jsonschema
 import kubernetes_validate
 import yaml
 
+from llm_tiers.testing import k8s_cel
+
 CRD_ENV = "CRD_SCHEMA_DIR"
+# Where a user's render and ``pulumi preview`` look for the pinned CRDs (before CRD_ENV, then <project>/.crds).
+USER_CRD_ENV = "LLM_TIERS_CRD_DIR"
+FETCH_CACHE = ".crds"
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -64,6 +81,19 @@ def describe(obj: dict[str, Any]) -> str:
 def crd_dir_from_env() -> Optional[Path]:
     value = os.environ.get(CRD_ENV)
     return Path(value) if value else None
+
+
+def find_crd_dir(project_dir: Optional[Path] = None) -> Optional[Path]:
+    """The pinned CRD schemas, wherever they are at hand: ``$LLM_TIERS_CRD_DIR``, ``$CRD_SCHEMA_DIR``, else
+    ``<project>/.crds`` when ``llm-tiers-crds fetch --dest .crds`` filled it; None when none is."""
+    for env in (USER_CRD_ENV, CRD_ENV):
+        if os.environ.get(env):
+            return Path(os.environ[env])
+    if project_dir is None:
+        from llm_tiers.project import root
+        project_dir = root()
+    cache = project_dir / FETCH_CACHE
+    return cache if cache.is_dir() and any(cache.glob("*.yaml")) else None
 
 
 def _strict(schema: Any) -> Any:
@@ -101,10 +131,76 @@ def load_crd_schemas(crd_dir: Path) -> dict[tuple[str, str], dict[str, Any]]:
     return schemas
 
 
+@functools.lru_cache(maxsize=4)
+def _cached_schemas(crd_dir: str) -> dict[tuple[str, str], dict[str, Any]]:
+    return load_crd_schemas(Path(crd_dir))
+
+
+def apply_defaults(value: Any, schema: Any) -> Any:
+    """A copy of ``value`` with the schema's ``default`` values filled in where a field is absent, as the API
+    server defaults a custom resource before it validates it (structural defaulting, apiextensions-apiserver
+    pkg/apiserver/schema/defaulting)."""
+    if not isinstance(schema, dict):
+        return value
+    if isinstance(value, dict):
+        out = dict(value)
+        props = schema.get("properties") or {}
+        for key, sub in props.items():
+            if key not in out and isinstance(sub, dict) and "default" in sub:
+                out[key] = copy.deepcopy(sub["default"])
+        extra = schema.get("additionalProperties")
+        return {k: apply_defaults(v, props[k] if k in props else extra) for k, v in out.items()}
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [apply_defaults(v, schema["items"]) for v in value]
+    return value
+
+
+def _format_checker() -> jsonschema.FormatChecker:
+    """The formats the pinned CRDs use, checked as kube-openapi's strfmt does."""
+    checker = jsonschema.FormatChecker(formats=())
+
+    def bounded(bits: int):
+        return lambda v: not isinstance(v, int) or isinstance(v, bool) or -(2 ** (bits - 1)) <= v < 2 ** (bits - 1)
+
+    def b64(v: Any) -> bool:
+        if not isinstance(v, str):
+            return True
+        try:
+            base64.b64decode(v, validate=True)
+            return True
+        except ValueError:
+            return False
+
+    def ip(version: int):
+        def check(v: Any) -> bool:
+            if not isinstance(v, str):
+                return True
+            try:
+                return ipaddress.ip_address(v).version == version
+            except ValueError:
+                return False
+        return check
+
+    def date_time(v: Any) -> bool:
+        return not isinstance(v, str) or bool(re.match(
+            r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$", v))
+
+    for name, fn in (("int32", bounded(32)), ("int64", bounded(64)), ("byte", b64), ("ipv4", ip(4)),
+                     ("ipv6", ip(6)), ("date-time", date_time)):
+        checker.checks(name)(fn)
+    return checker
+
+
+_FORMATS = _format_checker()
+
+
 def validate_custom_resource(obj: dict[str, Any], schema: dict[str, Any]) -> list[str]:
-    validator = jsonschema.Draft7Validator(schema)
-    return [f"{'.'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
-            for e in sorted(validator.iter_errors(obj), key=lambda e: list(map(str, e.absolute_path)))]
+    """Schema (with every limit and format) and CEL problems of one custom resource, after defaulting."""
+    obj = apply_defaults(obj, schema)
+    validator = jsonschema.Draft7Validator(schema, format_checker=_FORMATS)
+    errors = [f"{'.'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
+              for e in sorted(validator.iter_errors(obj), key=lambda e: list(map(str, e.absolute_path)))]
+    return errors + k8s_cel.problems(obj, schema)
 
 
 def validate_core(obj: dict[str, Any], kubernetes_version: str) -> list[str]:
@@ -190,16 +286,68 @@ def validate_objects(objects: Iterable[dict[str, Any]], kubernetes_version: str,
     return problems, skipped
 
 
+def cel_gaps(crd_dir: Path) -> dict[str, list[str]]:
+    """Every CEL rule of the CRDs in ``crd_dir`` that the evaluator cannot run, ``{"<apiVersion> <Kind>
+    <path>: <rule>": [missing functions]}`` (empty for the pinned CRDs; tests/test_cel_rules.py keeps it so)."""
+    out: dict[str, list[str]] = {}
+    for (api, kind), schema in _cached_schemas(str(crd_dir)).items():
+        for path, rule in k8s_cel.walk_rules(schema):
+            missing = k8s_cel.missing_functions(rule.rule)
+            if missing and not k8s_cel.is_transition(rule.rule):
+                out[f"{api} {kind} {path or '(root)'}: {rule.rule}"] = missing
+    return out
+
+
+# Which config key produced an object (or a part of it), for the refusal message.
+Origin = Callable[[dict[str, Any], str], Optional[str]]
+
+
+@functools.lru_cache(maxsize=4096)
+def _problems_of(text: str, kubernetes_version: str, crd_dir: Optional[str]) -> tuple[str, ...]:
+    obj = json.loads(text)
+    out = list(name_problems(obj))
+    if not (obj.get("metadata") or {}).get("name"):
+        out.append("metadata.name is missing")
+    key = (obj.get("apiVersion"), obj.get("kind"))
+    schemas = _cached_schemas(crd_dir) if crd_dir else None
+    if schemas is not None and key in schemas:
+        out += validate_custom_resource(obj, schemas[key])
+    elif is_builtin(obj):
+        out += validate_core(obj, kubernetes_version)
+    elif schemas is not None:
+        out.append("no CRD schema for this custom resource in the schema folder")
+    return tuple(out)
+
+
+def check(objects: Iterable[dict[str, Any]], kubernetes_version: str, crd_dir: Optional[Path],
+          origin: Optional[Origin] = None) -> tuple[list[Problem], list[str]]:
+    """What the API server would refuse among ``objects`` (core: strict kubernetes-validate; custom resources:
+    the CRD schema with every limit and format, then every CEL rule), each problem naming the config key that
+    produced it when ``origin`` knows it. Returns (problems, skipped): custom resources are skipped (and
+    listed) only when no CRD folder is at hand. Results are cached per object, so re-rendering is cheap."""
+    problems: list[Problem] = []
+    skipped: list[str] = []
+    folder = str(crd_dir) if crd_dir else None
+    for obj in objects:
+        name = describe(obj)
+        if folder is None and not is_builtin(obj):
+            skipped.append(name)
+            continue
+        for message in _problems_of(json.dumps(obj, sort_keys=True), kubernetes_version, folder):
+            where = origin(obj, message) if origin else None
+            problems.append(Problem(name, message + (f"; produced by {where}" if where else "")))
+    return problems, skipped
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description="Validate rendered Kubernetes objects.")
     parser.add_argument("files", nargs="+", type=Path)
     parser.add_argument("--kubernetes-version", required=True)
-    parser.add_argument("--crds", type=Path, default=crd_dir_from_env(),
-                        help=f"folder of CRD YAML files (default: ${CRD_ENV})")
+    parser.add_argument("--crds", type=Path, default=find_crd_dir(),
+                        help=f"folder of CRD YAML files (default: ${USER_CRD_ENV}, ${CRD_ENV}, ./{FETCH_CACHE})")
     args = parser.parse_args(argv)
-    schemas = load_crd_schemas(args.crds) if args.crds else None
     objects = [d for f in args.files for d in yaml.safe_load_all(f.read_text()) if d]
-    problems, skipped = validate_objects(objects, args.kubernetes_version, schemas)
+    problems, skipped = check(objects, args.kubernetes_version, args.crds)
     for p in problems:
         print(p)
     for s in skipped:
