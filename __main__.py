@@ -37,6 +37,7 @@ gpu = GpuCapacity(
     GpuCapacityArgs(cluster_name=cluster.cluster_name, name_prefix=cfg.cluster_name, region=settings.region,
                     gpu_classes=cfg.gpu_classes, system_node_selector=cluster.system_node_selector,
                     depends_on=cluster.nodes_ready, egress=cluster.egress,
+                    weight_sync_jobs=len(system_capacity.tier_releases(cfg)),
                     environment=cfg.environment, tags=cfg.cluster.tags),
     opts=on_cluster,
 )
@@ -81,7 +82,7 @@ collector = Tracing("tracing", TracingArgs(export_endpoint=tracing.otlp_endpoint
                                            node_cidrs=[cfg.cluster.vpc_cidr],
                                            depends_on=[*cluster.nodes_ready, *namespaces.resources]),
                     opts=on_cluster) if tracing.enabled else None
-clusters = aigw.tier_clusters(cfg.tiers, cfg.gateway, naming.GATEWAY_NAMESPACE)
+clusters = aigw.tier_clusters(cfg.tiers, cfg.gateway, naming.GATEWAY_NAMESPACE, cfg.tenants)
 tiers = {
     t.name: ModelTier(
         f"tier-{t.name}",
@@ -92,7 +93,9 @@ tiers = {
                       allowed_licenses=cfg.model_policy.allowed_licenses,
                       storage_class=cluster.weights_storage_class,
                       hf_token_secret=secrets.hf_token_k8s_secret,
-                      sync_node_selector=cluster.system_node_selector,
+                      # The weight-sync Jobs run on their own Karpenter CPU NodePool, not the system nodes.
+                      sync_node_selector=gpu.sync_scheduling["nodeSelector"],
+                      sync_tolerations=gpu.sync_scheduling["tolerations"],
                       otlp_endpoint=collector.otlp_endpoint if collector else None,
                       admit_benchmark=t.name in cfg.benchmark.tiers,
                       gateway_clusters=clusters[t.name],

@@ -100,7 +100,8 @@ def test_one_nodepool_and_nodeclass_per_gpu_class(rendered, stack):
     r = rendered(stack)
     cfg = parse(stack_values(stack))
     pools, classes = _objects(r, "NodePool"), _objects(r, "EC2NodeClass")
-    assert set(pools) == set(classes) == set(cfg.gpu_classes)
+    # One per GPU class, and the weight-sync Jobs' CPU pool (gpu/karpenter.py sync_node_pool).
+    assert set(pools) == set(classes) == set(cfg.gpu_classes) | {"weight-sync"}
     for name, cls in cfg.gpu_classes.items():
         spec = pools[name]["spec"]
         template = spec["template"]
@@ -140,8 +141,8 @@ def test_adding_a_class_adds_exactly_one_pool_and_one_node_class():
     values = stack_values("dev")
     values["gpuClasses"]["l40s"] = {"instanceTypes": ["g6e.xlarge", "g6e.2xlarge"], "maxGpus": 2}
     result = render_tool.render("dev", overrides=overrides(values))
-    assert set(_objects(result, "NodePool")) == {"l4", "l40s"}
-    assert set(_objects(result, "EC2NodeClass")) == {"l4", "l40s"}
+    assert set(_objects(result, "NodePool")) == {"l4", "l40s", "weight-sync"}
+    assert set(_objects(result, "EC2NodeClass")) == {"l4", "l40s", "weight-sync"}
     assert _objects(result, "NodePool")["l40s"]["spec"]["limits"] == {"nvidia.com/gpu": "2"}
 
 

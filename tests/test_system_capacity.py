@@ -3,6 +3,8 @@ the check counts are exactly the ones the rendered Helm values and Kubernetes ob
 
 from __future__ import annotations
 
+import copy
+
 import functools
 import json
 import re
@@ -159,23 +161,43 @@ def test_an_instance_type_outside_the_catalog_is_named():
 
 
 def test_thin_headroom_and_a_misfit_at_min_size_are_warnings():
-    # 2 x m7i.xlarge for prod's pods: fits, but thinly; 3 nodes desired, 2 minimum with 4 sync Jobs: no fit at 2.
-    thin = parse(_values("prod", minSize=2, desiredSize=2))
+    # 2 x m7i.xlarge for prod's pods with 9 Envoy proxies: fits, but thinly; 2 nodes desired, 1 minimum: no fit at 1.
+    values = _values("prod", minSize=2, desiredSize=2)
+    values["gateway"]["replicas"] = 9
+    thin = parse(values)
     assert any("with only" in w for w in sc.warnings(thin))
-    values = _values("prod", minSize=2, desiredSize=3)
-    values["gpuClasses"]["l4"]["maxGpus"], values["gpuClasses"]["h100"]["maxGpus"] = 18, 40  # both releases
-    for tier in values["tiers"]:
-        tier["candidate"] = {"modelId": "Qwen/Qwen2.5-7B-Instruct"}  # another model: its own cache and sync Job
+    values = _values("prod", minSize=1, desiredSize=2)
     cfg = parse(values)
-    assert any(w.startswith("cluster.systemNodeGroup.minSize: the system pods do not fit on 2 x") for w in
+    assert any(w.startswith("cluster.systemNodeGroup.minSize: the system pods do not fit on 1 x") for w in
                sc.warnings(cfg))
 
 
 def test_capacity_warnings_reach_the_preview_and_plan_md(tmp_path):
-    r = render_tool.render("prod", overrides=overrides(_values("prod", minSize=2, desiredSize=2)))
+    values = _values("prod", minSize=2, desiredSize=2)
+    values["gateway"]["replicas"] = 9
+    r = render_tool.render("prod", overrides=overrides(values))
     assert any(w.startswith("cluster.systemNodeGroup: the system pods fit on 2 x") for w in r.recording.warnings)
     plan = (render_tool.write_build(r, tmp_path) / "plan.md").read_text()
     assert "## Warnings" in plan and "with only" in plan
+
+
+def test_weight_sync_jobs_do_not_grow_the_system_nodes():
+    """Issue 24 item 6: every tier's weight-sync Job was counted on the system nodes at once, so prod's
+    3 x m7i.xlarge held at most 5 prod-shaped tiers. The Jobs run on their own NodePool now: 30 tiers fit the
+    same 3 nodes, and the report says where the Jobs run and that the pool may run all of them at once."""
+    values = stack_values("prod")
+    base = values["tiers"][0]
+    values["tiers"] = [{**copy.deepcopy(base), "name": f"tier-{i:02d}", "aliases": [], "replicas": {"min": 1, "max": 2}}
+                       for i in range(30)]
+    values["gpuClasses"]["l4"]["maxGpus"] = 180
+    values["tenants"] = [{"name": "search", "tiers": [t["name"] for t in values["tiers"]]}]
+    values["cost"] = {}
+    cfg = parse(values)  # refused on main: "no room for weight-sync-7, ..."
+    assert cfg.cluster.system_node_group.desired_size == 3
+    assert "weight-sync" not in {w.name for w in sc.system_workloads(cfg)}
+    report = sc.report(cfg)
+    assert report["fits"] and report["weightSync"]["jobs"] == 30 and report["weightSync"]["nodePool"] == "weight-sync"
+    assert report["weightSync"]["cpuLimit"] * 1000 >= report["weightSync"]["requested"]["cpuM"]
 
 
 def test_workloads_follow_the_config():
@@ -183,7 +205,8 @@ def test_workloads_follow_the_config():
     by_name = {w.name: w for w in sc.system_workloads(prod)}
     assert by_name["prometheus"].replicas == prod.observability.prometheus.replicas == 2
     assert by_name["envoy-proxy"].replicas == prod.gateway.replicas == 3
-    assert by_name["weight-sync"].replicas == len(prod.tiers)
+    assert "weight-sync" not in by_name  # on the weight-sync NodePool (weight_sync_report)
+    assert sc.weight_sync_report(prod)["jobs"] == len(prod.tiers)
     assert "cert-manager" not in by_name
     values = stack_values("prod")
     values["gateway"]["tls"] = {"mode": "cert-manager", "issuer": "letsencrypt-dns"}
@@ -309,8 +332,16 @@ def test_rendered_requests_are_what_the_check_counts(rendered, case):
         assert resources == [c.resources() for c in w.containers], name
         for res in resources:  # explicit requests everywhere (a memory limit wherever the program sets one)
             assert set(res["requests"]) == {"cpu", "memory"}, name
+    # The weight-sync Jobs run on the weight-sync NodePool (tolerating its taint), as many as the report says.
+    syncs = [o for o in r.kubernetes_objects() if o["kind"] == "Job"
+             and o["metadata"]["labels"].get("llm-tiers.io/component") == "weights-sync"]
+    assert len(syncs) == sc.weight_sync_report(cfg)["jobs"]
+    for job in syncs:
+        spec = job["spec"]["template"]["spec"]
+        assert spec["nodeSelector"] == {"llm-tiers.io/node-role": "weight-sync"}
+        assert [t["key"] for t in spec["tolerations"]] == ["llm-tiers.io/weight-sync"]
     if case == "prod-cert-manager-candidate":
-        assert counted["weight-sync"].replicas == len(cfg.tiers) + 1
+        assert sc.weight_sync_report(cfg)["jobs"] == len(cfg.tiers) + 1
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -101,6 +101,12 @@ def capacity_markdown(capacity: Optional[dict[str, Any]]) -> list[str]:
                      f"{gib(per['memoryMi'])} | {n['pods']} / {per['pods']} |")
     if capacity.get("unplaced"):
         lines.append(f"\nNo room for: {', '.join(capacity['unplaced'])}")
+    sync = capacity.get("weightSync") or {}
+    if sync.get("jobs"):
+        lines.append(f"\nThe {sync['jobs']} weight-sync Job(s) are not on these nodes: they run on the Karpenter NodePool "
+                     f"`{sync['nodePool']}` (CPU nodes launched for them and removed once empty), requesting "
+                     f"{cpu(sync['requested']['cpuM'])} vCPU and {gib(sync['requested']['memoryMi'])} GiB together; "
+                     f"its limit, {sync['cpuLimit']} vCPU, lets all of them run at once.")
     return lines + [""]
 
 

@@ -28,6 +28,9 @@ IMAGE_PULL_BYTES_PER_SECOND = 50_000_000
 #: Karpenter sees the pending pod, launches the instance, it boots the AL2023 NVIDIA AMI, joins the
 #: cluster and the device plugin advertises its GPUs. GPU instances (p5 in particular) boot slowly.
 GPU_NODE_LAUNCH_SECONDS = 600
+#: The same for a CPU node of the weight-sync NodePool (gpu/karpenter.py sync_node_pool): the standard AL2023
+#: AMI, no driver or device plugin to wait for. Assumed (not measured here): 3 minutes, the slow end.
+CPU_NODE_LAUNCH_SECONDS = 180
 #: TGI's warm-up after the weights are in GPU memory (prefill of the full batch budget, CUDA graphs).
 ENGINE_WARMUP_SECONDS = 300
 #: Scheduling, volume mount and container start of a pod on a node that is already there.
@@ -88,8 +91,10 @@ def image_pull_seconds() -> int:
 
 
 def sync_seconds(weights_bytes: int) -> int:
-    """Estimated run time of a weight-sync Job: image pull on the system node, then the Hub download."""
-    return POD_START_SECONDS + image_pull_seconds() + math.ceil(weights_bytes / HUB_BYTES_PER_SECOND)
+    """Estimated run time of a weight-sync Job: a node of the weight-sync NodePool, the image pull on it, then
+    the Hub download."""
+    return (CPU_NODE_LAUNCH_SECONDS + POD_START_SECONDS + image_pull_seconds()
+            + math.ceil(weights_bytes / HUB_BYTES_PER_SECOND))
 
 
 def sync_deadline_seconds(weights_bytes: int) -> int:

@@ -26,7 +26,10 @@ Model (kept simple on purpose):
   nominal minus 7.5%, Karpenter's own estimate before a node exists (``settings.vmMemoryOverheadPercent``,
   default 0.075, aws/karpenter-provider-aws ``charts/karpenter/values.yaml`` at v1.14.1).
 * A pod requests the sum of its containers (init containers are smaller than that sum everywhere here).
-  Jobs (weight sync, chart hooks) are counted as if they ran beside everything else.
+  Jobs (chart hooks, benchmarks) are counted as if they ran beside everything else. The weight-sync Jobs do
+  not run here: they have a Karpenter CPU NodePool of their own (gpu/karpenter.py ``sync_node_pool``, sized
+  to run every one at once), so the system nodes do not grow with the number of tiers; ``report`` says
+  how many there are and the pool's CPU limit.
 * Placement: DaemonSet pods go on every node first; the other pods, largest first, go on the first node
   that has room (first-fit decreasing), honouring: required pod anti-affinity on the hostname (at most one
   replica per node: Karpenter), a hostname topology spread with ``DoNotSchedule`` (replicas balanced across
@@ -397,10 +400,7 @@ def system_workloads(cfg: "StackConfig") -> list[Workload]:
     if gw.dns is not None:
         # Dns: ExternalDNS, one replica (its chart's Deployment has replicas: 1).
         w.append(Workload("external-dns", "helm:external-dns", (EXTERNAL_DNS,)))
-    releases = tier_releases(cfg)
-    if releases:
-        # ModelTier: one weight-sync Job per tier release, pinned to the system nodes.
-        w.append(Workload("weight-sync", "manifest", (WEIGHT_SYNC,), len(releases), kind="Job"))
+    # ModelTier's weight-sync Jobs run on the weight-sync NodePool (weight_sync_report), not here.
     if obs.tracing.enabled:
         # Tracing: the OpenTelemetry Collector, one replica (tracing/manifests.py values replicaCount).
         w.append(Workload("otel-collector", "helm:opentelemetry-collector", (OTEL_COLLECTOR,)))
@@ -608,8 +608,20 @@ def warnings(cfg: "StackConfig") -> list[str]:
     return out
 
 
+def weight_sync_report(cfg: "StackConfig") -> dict[str, Any]:
+    """Where the weight-sync Jobs run: their own Karpenter NodePool, with the CPU limit that lets all of them
+    run at once (gpu/karpenter.py)."""
+    from llm_tiers.gpu import karpenter  # imports the config schema, which imports this module
+
+    jobs = len(tier_releases(cfg))
+    return {"nodePool": karpenter.SYNC_POOL, "jobs": jobs, "requested": {"cpuM": jobs * WEIGHT_SYNC.cpu_m,
+                                                                          "memoryMi": jobs * WEIGHT_SYNC.memory_mi},
+            "cpuLimit": karpenter.sync_cpu_limit(jobs, WEIGHT_SYNC.cpu_m) if jobs else 0}
+
+
 def report(cfg: "StackConfig") -> dict[str, Any]:
-    """The capacity table of plan.md (and the ``systemCapacity`` stack output): the tightest packing."""
+    """The capacity table of plan.md (and the ``systemCapacity`` stack output): the tightest packing, and
+    where the weight-sync Jobs run."""
     fit = tightest(fits_for(cfg))
     if fit is None:
         return {}
@@ -625,4 +637,5 @@ def report(cfg: "StackConfig") -> dict[str, Any]:
         "perNode": [{"node": i + 1, "cpuM": n.cpu_m, "memoryMi": n.memory_mi, "pods": len(n.pods)}
                     for i, n in enumerate(fit.node_use)],
         "unplaced": list(fit.unplaced),
+        "weightSync": weight_sync_report(cfg),
     }

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Optional
 
 from llm_tiers import naming
 from llm_tiers.cluster import system_capacity as sc
@@ -60,18 +61,26 @@ def rule_index(tiers: Sequence[TierConfig], tier: str) -> int:
     return [t.name for t in tiers].index(tier)
 
 
-def tier_cluster(tiers: Sequence[TierConfig], tier: str, namespace: str) -> str:
-    """The Envoy cluster that carries a tier's traffic on the single route: Envoy Gateway names a route rule's
+def tier_cluster(tiers: Sequence[TierConfig], tier: str, namespace: str,
+                 tenants: Sequence[TenantConfig] = (), gw: Optional[GatewayConfig] = None,
+                 groups: Optional[Sequence["RouteGroup"]] = None) -> str:
+    """The Envoy cluster that carries a tier's traffic on its route: Envoy Gateway names a route rule's
     cluster ``httproute/<ns>/<route>/rule/<index>`` (irRouteDestinationName, internal/gatewayapi/helpers.go
     at v1.9.0) and the generated HTTPRoute keeps the AIGatewayRoute's rule order. An FQDN Backend's cluster
-    exists whether or not the tier has pods, so its counters exist at zero replicas."""
-    return f"httproute/{namespace}/{ROUTE_NAME}/rule/{rule_index(tiers, tier)}"
+    exists whether or not the tier has pods, so its counters exist at zero replicas. ``tenants`` and ``gw``
+    decide the route groups (``route_groups``); without them, one route holds the tiers."""
+    if groups is None:
+        groups = route_groups(tiers, tenants, gw) if gw is not None else [RouteGroup(ROUTE_NAME, tuple(tiers))]
+    group = group_of(groups, tier)
+    return f"httproute/{namespace}/{group.name}/rule/{rule_index(group.tiers, tier)}"
 
 
-def tier_clusters(tiers: Sequence[TierConfig], gw: GatewayConfig, namespace: str) -> dict[str, list[str]]:
-    """Tier name -> every Envoy cluster carrying its traffic: the single route's rule, and the per-tier
+def tier_clusters(tiers: Sequence[TierConfig], gw: GatewayConfig, namespace: str,
+                  tenants: Sequence[TenantConfig] = ()) -> dict[str, list[str]]:
+    """Tier name -> every Envoy cluster carrying its traffic: its route's rule, and the per-tier
     route's (``httproute/<ns>/<tier>/rule/0``) while ``perTierUrls`` serves it."""
-    return {t.name: [tier_cluster(tiers, t.name, namespace),
+    groups = route_groups(tiers, tenants, gw)
+    return {t.name: [tier_cluster(tiers, t.name, namespace, groups=groups),
                      *([f"httproute/{namespace}/{t.name}/rule/0"] if gw.per_tier_urls else [])] for t in tiers}
 
 
@@ -95,7 +104,8 @@ def ai_service_backend(tier: TierConfig, namespace: str) -> dict[str, Any]:
     }
 
 
-def ai_gateway_route(tiers: Sequence[TierConfig], gw: GatewayConfig, namespace: str) -> dict[str, Any]:
+def ai_gateway_route(tiers: Sequence[TierConfig], gw: GatewayConfig, namespace: str,
+                     name: str = ROUTE_NAME) -> dict[str, Any]:
     """One rule per tier (header match on each model name, exact: the only kind ``/v1/models`` lists,
     internal/controller/gateway.go at v1.1.0), explicit timeouts (AI Gateway's default request timeout is
     60 s), and the token counts AI Gateway writes into Envoy metadata for the token budgets."""
@@ -106,7 +116,7 @@ def ai_gateway_route(tiers: Sequence[TierConfig], gw: GatewayConfig, namespace: 
         "timeouts": gm.route_timeouts(gw),
     } for t in tiers]
     return {
-        "apiVersion": AIGW_API, "kind": "AIGatewayRoute", "metadata": gm._meta(ROUTE_NAME, namespace),
+        "apiVersion": AIGW_API, "kind": "AIGatewayRoute", "metadata": gm._meta(name, namespace),
         "spec": {
             "parentRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": gm.GATEWAY_NAME,
                             "sectionName": "https"}],
@@ -119,8 +129,8 @@ def ai_gateway_route(tiers: Sequence[TierConfig], gw: GatewayConfig, namespace: 
     }
 
 
-def _generated_route_ref() -> list[dict[str, str]]:
-    return [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": ROUTE_NAME}]
+def _generated_route_ref(name: str = ROUTE_NAME) -> list[dict[str, str]]:
+    return [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": name}]
 
 
 def _models_cel(names: Sequence[str]) -> str:
@@ -141,7 +151,7 @@ def route_body_limit(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig
 
 
 def security_policy(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig], gw: GatewayConfig, namespace: str,
-                    keys_secret: str) -> dict[str, Any]:
+                    keys_secret: str, name: str = ROUTE_NAME) -> dict[str, Any]:
     """API-key auth on ``Authorization: Bearer <key>`` (the tenant forwarded in ``x-tenant-id``, the key
     stripped), then (tenant, model) rules, first match wins:
 
@@ -150,7 +160,10 @@ def security_policy(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig]
     2. a tenant's body over its own limit for a model whose tier allows more to someone else: denied (403;
        the body is already buffered, so its Content-Length is known, chunked or not);
     3. a tenant's granted models: allowed;
-    default: denied (403, a known model not granted)."""
+    default: denied (403, a known model not granted).
+
+    ``tiers`` are the tiers of one route (``route_groups``): a request reaches this route's policy only for
+    its own models or, on its not-found rule, for a model no route serves."""
     rules: list[dict[str, Any]] = [{"name": "unrouted", "action": "Allow",
                                     "cel": f"!('{MODEL_HEADER}' in request.headers) || !({_models_cel(known_models(tiers))})"}]
     for t in tiers:
@@ -167,9 +180,9 @@ def security_policy(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig]
                           "cel": f"request.headers['{gm.TENANT_HEADER}'] in {gm.client_ids(tenant)!r} && "
                                  f"{_models_cel(models)}"})
     return {
-        "apiVersion": gm.EG_API, "kind": "SecurityPolicy", "metadata": gm._meta(ROUTE_NAME, namespace),
+        "apiVersion": gm.EG_API, "kind": "SecurityPolicy", "metadata": gm._meta(name, namespace),
         "spec": {
-            "targetRefs": _generated_route_ref(),
+            "targetRefs": _generated_route_ref(name),
             "apiKeyAuth": gm.api_key_auth(keys_secret),
             # The max_tokens guardrail (llm_tiers.gateway.guard): runs before the API-key check.
             "extAuth": guard.ext_auth(route_body_limit(tiers, tenants, gw)),
@@ -191,7 +204,7 @@ def rate_limit_rules(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig
             rules += gm.request_limit_rules(gm.tenant_selector(tenant, model), gm.limits_of(tenant, gw))
     for tenant in sorted(tenants, key=lambda x: x.name):
         tpm = gm.limits_of(tenant, gw).tokens_per_minute
-        if tpm:
+        if tpm and any(t.name in tenant.tiers for t in tiers):
             rules.append({"clientSelectors": gm.tenant_selector(tenant), "limit": {"requests": tpm, "unit": "Minute"},
                           "cost": {"request": {"from": "Number", "number": 0},
                                    "response": {"from": "Metadata",
@@ -217,9 +230,9 @@ def error_bodies() -> dict[int, str]:
 
 
 def backend_traffic_policy(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig], gw: GatewayConfig,
-                           namespace: str) -> dict[str, Any]:
+                           namespace: str, name: str = ROUTE_NAME) -> dict[str, Any]:
     spec: dict[str, Any] = {
-        "targetRefs": _generated_route_ref(),
+        "targetRefs": _generated_route_ref(name),
         # Always set: the buffer filter keeps AI Gateway's ext_proc after the API-key check (module doc).
         "requestBuffer": {"limit": route_body_limit(tiers, tenants, gw)},
         "timeout": {"http": gm.http_timeouts(gw)},
@@ -228,7 +241,7 @@ def backend_traffic_policy(tiers: Sequence[TierConfig], tenants: Sequence[Tenant
     rules = rate_limit_rules(tiers, tenants, gw)
     if rules:
         spec["rateLimit"] = {"type": "Global", "global": {"rules": rules}}
-    return {"apiVersion": gm.EG_API, "kind": "BackendTrafficPolicy", "metadata": gm._meta(ROUTE_NAME, namespace),
+    return {"apiVersion": gm.EG_API, "kind": "BackendTrafficPolicy", "metadata": gm._meta(name, namespace),
             "spec": spec}
 
 
@@ -277,3 +290,115 @@ def extproc_pod_monitor(namespace: str) -> dict[str, Any]:
             "podMetricsEndpoints": [{"port": EXTPROC_METRICS_PORT, "path": "/metrics", "interval": "15s"}],
         },
     }
+
+
+# --------------------------------------------------------------------------------------------------
+# Route groups: the tiers split over as many AIGatewayRoutes (each with its own SecurityPolicy and
+# BackendTrafficPolicy on the HTTPRoute AI Gateway generates) as the per-object limits of the pinned CRDs
+# require. One group, named ROUTE_NAME, whenever everything fits: today's objects, unchanged.
+#
+# Why per route and not per policy: Envoy Gateway applies one BackendTrafficPolicy / SecurityPolicy per
+# route (the oldest wins a conflict; a route-level policy's lists replace, never extend, a parent's under
+# mergeType: internal/gatewayapi/backendtrafficpolicy.go and internal/utils/merge.go at v1.9.0), so a
+# policy cannot be split over several objects on one route. Splitting the routes keeps every rate-limit
+# bucket as it is: a non-shared global rule counts per Envoy route, i.e. per HTTPRoute rule and match
+# (getRouteDescriptor(route.Name), internal/xds/translator/ratelimit.go at v1.9.0), whichever
+# AIGatewayRoute holds it. /v1/models still lists every model: AI Gateway builds the extProc's model list
+# from every AIGatewayRoute of the Gateway (internal/controller/gateway.go at v1.1.0). A request naming a
+# model no route serves reaches the oldest route's not-found rule (Gateway API precedence among equal
+# matches), whose policy allows it (``unrouted``) and AI Gateway answers 404.
+# --------------------------------------------------------------------------------------------------
+
+# AIGatewayRoute spec.rules: maxItems 15 ("one slot is reserved for a controller-injected catch-all rule",
+# HTTPRoute's 16; api/v1beta1/ai_gateway_route.go at v1.1.0); rules[].matches: maxItems 128; a header
+# match value: maxLength 4096.
+MAX_ROUTE_RULES = 15
+MAX_ROUTE_MATCHES = 128
+MAX_ROUTE_HEADER_VALUE = 4096
+# BackendTrafficPolicy spec.rateLimit.global.rules: maxItems 256; a client selector's header value:
+# maxLength 1024 (api/v1alpha1/ratelimit_types.go at v1.9.0).
+MAX_RATE_LIMIT_RULES = 256
+MAX_RATE_LIMIT_HEADER_VALUE = 1024
+# SecurityPolicy spec.authorization.rules[].cel: maxLength 4096 (api/v1alpha1/authorization_types.go at v1.9.0).
+MAX_AUTHORIZATION_CEL = 4096
+
+
+@dataclass(frozen=True)
+class RouteGroup:
+    name: str
+    """The AIGatewayRoute's name (also its HTTPRoute's, SecurityPolicy's and BackendTrafficPolicy's)."""
+    tiers: tuple[TierConfig, ...]
+
+
+def group_name(index: int) -> str:
+    return ROUTE_NAME if index == 0 else f"{ROUTE_NAME}-{index + 1}"
+
+
+def group_objects(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig], gw: GatewayConfig, namespace: str,
+                  keys_secret: str, name: str = ROUTE_NAME) -> list[dict[str, Any]]:
+    """One group's AIGatewayRoute, SecurityPolicy and BackendTrafficPolicy."""
+    return [ai_gateway_route(tiers, gw, namespace, name),
+            security_policy(tiers, tenants, gw, namespace, keys_secret, name),
+            backend_traffic_policy(tiers, tenants, gw, namespace, name)]
+
+
+def over_limits(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig], gw: GatewayConfig) -> list[tuple[str, str]]:
+    """What one route holding ``tiers`` would put over a per-object limit: ``(kind of excess, text)``, kind
+    one of ``rules`` (too many tiers), ``rate-limits`` (too many rate-limit rules), ``aliases`` (one tier's
+    model names too many or too long)."""
+    route, sp, btp = group_objects(tiers, tenants, gw, "ns", "keys")
+    out: list[tuple[str, str]] = []
+    rules = route["spec"]["rules"]
+    if len(rules) > MAX_ROUTE_RULES:
+        out.append(("rules", f"AIGatewayRoute spec.rules: {len(rules)} items > maxItems {MAX_ROUTE_RULES}"))
+    for rule in rules:
+        if len(rule["matches"]) > MAX_ROUTE_MATCHES:
+            out.append(("aliases", f"AIGatewayRoute spec.rules[{rule['name']}].matches: {len(rule['matches'])} items "
+                                   f"> maxItems {MAX_ROUTE_MATCHES}"))
+    limits = (btp["spec"].get("rateLimit") or {}).get("global", {}).get("rules", [])
+    if len(limits) > MAX_RATE_LIMIT_RULES:
+        out.append(("rate-limits", f"BackendTrafficPolicy spec.rateLimit.global.rules: {len(limits)} items > "
+                                   f"maxItems {MAX_RATE_LIMIT_RULES}"))
+    longest = max((len(h.get("value", "")) for r in limits for c in r["clientSelectors"] for h in c["headers"]),
+                  default=0)
+    if longest > MAX_RATE_LIMIT_HEADER_VALUE:
+        out.append(("aliases", f"BackendTrafficPolicy clientSelectors header value: {longest} characters > "
+                               f"maxLength {MAX_RATE_LIMIT_HEADER_VALUE}"))
+    cel_longest = max((len(r.get("cel", "")) for r in sp["spec"]["authorization"]["rules"]), default=0)
+    if cel_longest > MAX_AUTHORIZATION_CEL:
+        out.append(("aliases", f"SecurityPolicy spec.authorization.rules[].cel: {cel_longest} characters > "
+                               f"maxLength {MAX_AUTHORIZATION_CEL}"))
+    return out
+
+
+def route_groups(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig], gw: GatewayConfig) -> list[RouteGroup]:
+    """The tiers, in config order, packed greedily into routes that stay within every per-object limit. A tier
+    that alone is over a limit still gets its own route; ``limit_issues`` refuses that config."""
+    groups: list[list[TierConfig]] = []
+    for tier in tiers:
+        if groups and not over_limits([*groups[-1], tier], tenants, gw):
+            groups[-1].append(tier)
+        else:
+            groups.append([tier])
+    return [RouteGroup(group_name(i), tuple(g)) for i, g in enumerate(groups or [[]])]
+
+
+def group_of(groups: Sequence[RouteGroup], tier: str) -> RouteGroup:
+    return next(g for g in groups if any(t.name == tier for t in g.tiers))
+
+
+def limit_issues(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig], gw: GatewayConfig) -> list[tuple[str, str]]:
+    """The hard limits left after splitting, as ``(config key, message)``: a tier that alone is over a
+    per-object limit (too many tenants with limits granted it, too many or too long model names)."""
+    issues: list[tuple[str, str]] = []
+    for i, tier in enumerate(tiers):
+        for kind, text in over_limits([tier], tenants, gw):
+            if kind == "rate-limits":
+                granted = len(gm.tenants_of(tier, tenants))
+                issues.append(("tenants", f"{granted} tenants are granted tier {tier.name!r}: {text} (Envoy Gateway "
+                               f"v1.9: one policy per route, two request-limit rules per tenant and tier plus one "
+                               f"token rule per tenant); grant the tier to fewer tenants"))
+            else:
+                issues.append((f"tiers[{i}].aliases", f"{text} (AI Gateway v1.1 / Envoy Gateway v1.9 limit per "
+                               "object); give the tier fewer or shorter aliases"))
+    return issues

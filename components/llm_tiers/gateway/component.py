@@ -246,19 +246,28 @@ class Gateway(pulumi.ComponentResource):
                                          [*controller, *service])
             ai_backends.append(create(f"{tier.name}-ai-backend", aigw.ai_service_backend(tier, ns),
                                       [backends[tier.name]]))
-        route = create("ai-route", aigw.ai_gateway_route(args.tiers, gw, ns), [gateway, *ai_backends])
+        # One AIGatewayRoute (with its SecurityPolicy and BackendTrafficPolicy) per route group: one while the
+        # tiers fit the per-object limits (resources ai-route, ai-security, ai-traffic), more when they do not
+        # (ai-route-2, ...; aigw.route_groups).
+        groups = aigw.route_groups(args.tiers, args.tenants, gw)
+        suffix = ["" if i == 0 else f"-{i + 1}" for i in range(len(groups))]
+        routes = [create(f"ai-route{suffix[i]}", aigw.ai_gateway_route(g.tiers, gw, ns, g.name),
+                         [gateway, *(ai_backends[[t.name for t in args.tiers].index(t.name)] for t in g.tiers)])
+                  for i, g in enumerate(groups)]
         # The max_tokens guard the route's SecurityPolicy calls (ext_authz) before any completion.
         guard_objs: list[pulumi.Resource] = []
         budgeted = [t.name for t in args.tenants if gm.limits_of(t, gw).tokens_per_minute]
         for o in guard.manifests(args.tiers, args.tenants, ns, versions.IMAGES["python"], args.tenant_keys_secret,
                                  system, args.node_cidrs, budgeted=budgeted):
             guard_objs.append(create(f"guard-{o['kind'].lower()}", o, guard_objs[:1]))  # after the ConfigMap
-        create("ai-security", aigw.security_policy(args.tiers, args.tenants, gw, ns, args.tenant_keys_secret),
-               [route, *guard_objs])
-        create("ai-traffic", aigw.backend_traffic_policy(args.tiers, args.tenants, gw, ns), [route])
+        for i, (g, route) in enumerate(zip(groups, routes)):
+            create(f"ai-security{suffix[i]}", aigw.security_policy(g.tiers, args.tenants, gw, ns,
+                                                                   args.tenant_keys_secret, g.name),
+                   [route, *guard_objs])
+            create(f"ai-traffic{suffix[i]}", aigw.backend_traffic_policy(g.tiers, args.tenants, gw, ns, g.name), [route])
         self.base_url = f"https://{gw.hostname}/v1"
         self.models = {t.name: aigw.model_names(t) for t in args.tiers}
-        self.tier_clusters = aigw.tier_clusters(args.tiers, gw, ns)
+        self.tier_clusters = aigw.tier_clusters(args.tiers, gw, ns, args.tenants)
         self.base_urls = {}
         if gw.per_tier_urls:
             for tier in args.tiers:

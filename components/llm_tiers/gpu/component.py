@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -53,6 +53,10 @@ class GpuCapacityArgs:
     egress: Sequence[pulumi.Resource] = ()
     """The private subnets' NAT gateways and routes (``cluster.egress``): Karpenter must reach EC2 until its
     last node is terminated, so it is deleted before them."""
+    weight_sync_jobs: int = 0
+    """How many weight-sync Jobs the tiers run (``system_capacity.tier_releases``): above 0, a CPU NodePool
+    ``weight-sync`` (and its EC2NodeClass) holds them, sized to run them all at once; pass
+    ``sync_scheduling`` to every ModelTier. 0: no such pool (the sync Jobs run wherever their tier puts them)."""
 
 
 class GpuCapacity(pulumi.ComponentResource):
@@ -70,6 +74,8 @@ class GpuCapacity(pulumi.ComponentResource):
     """NodePool per GPU class name."""
     ready: list[pulumi.Resource]
     """Depend on these before scheduling GPU workloads (NodePools, device plugin)."""
+    sync_scheduling: dict[str, Any]
+    """nodeSelector and tolerations of the weight-sync Jobs (the ``weight-sync`` NodePool), or empty."""
 
     def __init__(self, resource_name: str, args: GpuCapacityArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(naming.type_token("GpuCapacity"), resource_name, None, opts)
@@ -172,6 +178,24 @@ class GpuCapacity(pulumi.ComponentResource):
                 metadata=pool["metadata"], spec=pool["spec"],
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[crds, controller, ec2_class],
                                             custom_timeouts=ready_timeouts))
+
+        # The weight-sync Jobs' own CPU capacity (karpenter.sync_node_pool), so the system nodes need not hold them.
+        self.sync_scheduling = {}
+        if args.weight_sync_jobs > 0:
+            sync_class = pulumi.Output.all(node_role.name, cluster).apply(
+                lambda v: karpenter.sync_node_class(v[1], v[0], tags))
+            sync_ec2_class = k8s.apiextensions.CustomResource(
+                f"{resource_name}-{karpenter.SYNC_POOL}-nodeclass", api_version=karpenter.NODECLASS_API,
+                kind="EC2NodeClass", metadata=sync_class["metadata"], spec=sync_class["spec"],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[crds, controller], custom_timeouts=ready_timeouts))
+            sync_pool = karpenter.sync_node_pool(karpenter.sync_cpu_limit(args.weight_sync_jobs,
+                                                                          sc.WEIGHT_SYNC.cpu_m))
+            self.node_pools[karpenter.SYNC_POOL] = k8s.apiextensions.CustomResource(
+                f"{resource_name}-{karpenter.SYNC_POOL}-nodepool", api_version=karpenter.NODEPOOL_API, kind="NodePool",
+                metadata=sync_pool["metadata"], spec=sync_pool["spec"],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[crds, controller, sync_ec2_class],
+                                            custom_timeouts=ready_timeouts))
+            self.sync_scheduling = karpenter.sync_scheduling()
 
         self.node_role_arn = node_role.arn
         self.node_role_name = node_role.name

@@ -7,6 +7,8 @@ and nothing else lands on GPU nodes.
 
 from __future__ import annotations
 
+import math
+
 import json
 from typing import Any
 
@@ -103,6 +105,74 @@ def node_pool(class_name: str, cls: GpuClassConfig) -> dict[str, Any]:
                 "consolidateAfter": cls.consolidate_after,
                 "budgets": [{"nodes": "1"}],
             },
+        },
+    }
+
+
+# ------------------------------------------------------------------------------------ weight-sync capacity
+# The weight-sync Jobs (one per tier release; the first `pulumi up` starts them all at once) run on CPU nodes
+# of their own NodePool, not on the system node group: the system nodes do not grow with the number of
+# tiers, and Karpenter launches as many sync nodes as the Jobs need and removes them once empty.
+SYNC_POOL = "weight-sync"
+SYNC_NODE_LABEL = {naming.NODE_ROLE_LABEL: SYNC_POOL}
+SYNC_TAINT = {"key": f"{naming.LABEL_DOMAIN}/weight-sync", "value": "true", "effect": "NoSchedule"}
+SYNC_ROOT_VOLUME_GIB = 100  # the engine image (~10 GB unpacked, timing.ENGINE_IMAGE_BYTES) with room to spare
+SYNC_CONSOLIDATE_AFTER = "5m"
+
+
+def sync_scheduling() -> dict[str, Any]:
+    """The nodeSelector and tolerations of a weight-sync Job's pod (only the weight-sync NodePool's nodes)."""
+    return {"nodeSelector": dict(SYNC_NODE_LABEL),
+            "tolerations": [{"key": SYNC_TAINT["key"], "operator": "Equal", "value": SYNC_TAINT["value"],
+                             "effect": SYNC_TAINT["effect"]}]}
+
+
+def sync_cpu_limit(jobs: int, cpu_m_per_job: int) -> int:
+    """vCPUs the weight-sync NodePool may launch: every sync Job at once (its CPU request), plus one vCPU per
+    Job for the DaemonSets and kube-reserved on the nodes that hold them, at least 8 (one xlarge-2xlarge node)."""
+    return max(8, math.ceil(jobs * (cpu_m_per_job + 1000) / 1000))
+
+
+def sync_node_class(cluster_name: str, node_role_name: str, tags: dict[str, str]) -> dict[str, Any]:
+    """The weight-sync nodes' EC2NodeClass: as the GPU classes' (AL2023, IMDSv2 hop limit 1, encrypted gp3,
+    discovery-tag subnets and security groups; Karpenter picks the standard AMI variant for CPU types)."""
+    spec = ec2_node_class(SYNC_POOL, GpuClassConfig.model_validate({"instanceTypes": ["m7i.xlarge"], "maxGpus": 1,
+                                                                    "rootVolumeGiB": SYNC_ROOT_VOLUME_GIB}),
+                          cluster_name, node_role_name, tags)
+    spec["metadata"]["labels"] = naming.k8s_labels("weight-sync-capacity", SYNC_POOL)
+    spec["spec"]["tags"] = {**tags, naming.NODE_ROLE_LABEL: SYNC_POOL}
+    return spec
+
+
+def sync_node_pool(cpu_limit: int) -> dict[str, Any]:
+    """NodePool of the weight-sync Jobs: on-demand c/m instances of generation 6 or later with 4-16 vCPUs,
+    tainted so nothing else lands there, consolidated once empty (a sync Job runs minutes to an hour, then
+    the node goes)."""
+    return {
+        "apiVersion": NODEPOOL_API,
+        "kind": "NodePool",
+        "metadata": {"name": SYNC_POOL, "labels": naming.k8s_labels("weight-sync-capacity", SYNC_POOL),
+                     "annotations": {naming.WAIT_FOR: "condition=Ready"}},
+        "spec": {
+            "template": {
+                "metadata": {"labels": dict(SYNC_NODE_LABEL)},
+                "spec": {
+                    "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": SYNC_POOL},
+                    "requirements": [
+                        {"key": "karpenter.k8s.aws/instance-category", "operator": "In", "values": ["c", "m"]},
+                        {"key": "karpenter.k8s.aws/instance-generation", "operator": "Gt", "values": ["5"]},
+                        {"key": "karpenter.k8s.aws/instance-cpu", "operator": "In", "values": ["4", "8", "16"]},
+                        {"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]},
+                        {"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["on-demand"]},
+                        {"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]},
+                    ],
+                    "taints": [dict(SYNC_TAINT)],
+                    "expireAfter": EXPIRE_AFTER,
+                    "terminationGracePeriod": TERMINATION_GRACE_PERIOD,
+                },
+            },
+            "limits": {"cpu": str(cpu_limit)},
+            "disruption": {"consolidationPolicy": "WhenEmpty", "consolidateAfter": SYNC_CONSOLIDATE_AFTER},
         },
     }
 

@@ -49,7 +49,10 @@ class ModelTierArgs:
     hf_token_secret: Optional[str] = None
     """Kubernetes Secret (key HF_TOKEN) in ``namespace`` for the sync Job; None for public models."""
     sync_node_selector: dict[str, str] = field(default_factory=dict)
-    """Where the (CPU-only) sync Job runs, e.g. the system node group."""
+    """Where the (CPU-only) sync Job runs: the weight-sync NodePool (``GpuCapacity.sync_scheduling``), or the
+    system node group."""
+    sync_tolerations: Sequence[dict[str, Any]] = ()
+    """Tolerations of the sync Job's pod (the weight-sync NodePool's taint)."""
     gateway_namespace: str = naming.ENVOY_GATEWAY_NAMESPACE
     """Where the gateway's proxy pods run: only they (and the monitoring namespace) may open HTTP connections
     to the tier."""
@@ -159,7 +162,7 @@ class ModelTier(pulumi.ComponentResource):
                 sync = timing.sync_await_seconds(weights)
                 syncs[key] = create(k8s.batch.v1.Job, f"sync-{key}",
                                     tm.sync_job(t, rel, ns, script_cm, args.hf_token_secret, args.sync_node_selector,
-                                                args.run_as_user),
+                                                args.run_as_user, tolerations=args.sync_tolerations),
                                     depends_on=[pvc, cm, sync_sa], await_seconds=(sync, sync))
             budgets[rel.name] = timing.deployment_await(weights, t.replicas.max)
             self.deployments[rel.name] = create(

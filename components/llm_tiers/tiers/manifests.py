@@ -158,7 +158,7 @@ def weights_pvc(tier: TierConfig, release: Release, namespace: str, storage_clas
 
 def sync_job(tier: TierConfig, release: Release, namespace: str, script_config_map: str,
              hf_token_secret: Optional[str], node_selector: dict[str, str],
-             run_as_user: Optional[int] = None) -> dict[str, Any]:
+             run_as_user: Optional[int] = None, tolerations: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     """The Job that fills the weights PVC. Its name carries the revision: a new revision is a new Job.
 
     The engine waits for it to complete, past its own ``activeDeadlineSeconds`` (timing.py), and
@@ -201,6 +201,7 @@ def sync_job(tier: TierConfig, release: Release, namespace: str, script_config_m
                     "automountServiceAccountToken": False,
                     "enableServiceLinks": False,
                     "nodeSelector": node_selector,
+                    **({"tolerations": [dict(t) for t in tolerations]} if tolerations else {}),
                     "securityContext": _pod_security(run_as_user),
                     "containers": [{
                         "name": "sync",
@@ -212,8 +213,8 @@ def sync_job(tier: TierConfig, release: Release, namespace: str, script_config_m
                                  "--files", json.dumps(files, separators=(",", ":")),
                                  "--cache-dir", f"{CACHE_DIR}/hub"],
                         "env": env,
-                        # Runs on the system nodes: counted by the system capacity check (the CPU limit keeps a
-                        # download from starving the controllers beside it).
+                        # Runs on the weight-sync NodePool's nodes (gpu/karpenter.py), sized from these requests; the
+                        # CPU limit keeps one download from starving the others beside it.
                         "resources": sc.WEIGHT_SYNC.resources(),
                         "securityContext": _container_security(),
                         # Exits by itself; "alive" is the Job's activeDeadlineSeconds.
