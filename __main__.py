@@ -10,6 +10,7 @@ from llm_tiers import (Benchmark, BenchmarkArgs, Cluster, ClusterArgs, Dns, DnsA
                        ModelTierArgs, Namespaces, NamespacesArgs, Observability, ObservabilityArgs,
                        SecretStore, SecretStoreArgs, TenantKeyArgs, Tracing, TracingArgs)
 from llm_tiers import naming
+from llm_tiers import preflight
 from llm_tiers.benchmark import manifests as benchmark_manifests
 from llm_tiers.cluster import system_capacity
 from llm_tiers.config.stack import load
@@ -23,6 +24,9 @@ settings = load()
 cfg = settings.config
 for warning in settings.warnings:
     pulumi.log.warn(warning)
+# The gateway objects the config sizes, validated as the API server would (CRD limits and CEL rules) before
+# anything is registered, wherever the pinned CRDs are at hand (llm_tiers.preflight).
+preflight.run(cfg)
 
 cluster = Cluster(
     "cluster",

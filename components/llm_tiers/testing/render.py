@@ -29,7 +29,7 @@ import os
 import runpy
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from llm_tiers.project import root as project_root
@@ -68,6 +68,8 @@ class RenderResult:
     stack: str
     recording: Recording
     seconds: float
+    unvalidated: list[str] = field(default_factory=list)
+    """Custom resources not checked against their CRDs because no CRD schemas were at hand."""
 
     @property
     def custom_resources(self):
@@ -299,7 +301,48 @@ def render(stack: str, *, overrides: Optional[dict[str, Any]] = None, secrets: O
            project_dir: Path = PROJECT_DIR) -> RenderResult:
     config, secret_keys = stack_config(stack, project_dir=project_dir, stack_file=stack_file,
                                        overrides=overrides, secrets=secrets, omit_secrets=omit_secrets)
-    return run_program(stack, config, secret_keys, project_dir=project_dir)
+    result = run_program(stack, config, secret_keys, project_dir=project_dir)
+    check_api_server(result, config, project_dir)
+    return result
+
+
+def _parsed_config(config: dict[str, str], project_dir: Path):
+    """The stack's validated config (None for a program that does not use llm-tiers' stack config)."""
+    from llm_tiers.config.schema import SECRET_KEYS, StackConfig, parse
+
+    prefix = f"{project_name(project_dir)}:"
+    string_keys = {f.alias for f in StackConfig.model_fields.values() if f.annotation is str}
+    values: dict[str, Any] = {}
+    for full, raw in config.items():
+        key = full[len(prefix):] if full.startswith(prefix) else None
+        if key is None or key in SECRET_KEYS:
+            continue
+        try:
+            values[key] = raw if key in string_keys else json.loads(raw)
+        except json.JSONDecodeError:
+            values[key] = raw
+    try:
+        return parse(values)
+    except Exception:  # noqa: BLE001 - an example program with its own config: no key paths to name
+        return None
+
+
+def check_api_server(result: RenderResult, config: dict[str, str], project_dir: Path = PROJECT_DIR) -> None:
+    """Refuse the render (RenderError) when the API server would refuse a rendered object: core kinds with
+    kubernetes-validate in strict mode, custom resources with their pinned CRD (every limit and format, every
+    CEL rule) wherever the schemas are at hand (``validate.find_crd_dir``); each problem names the config key
+    that produced the object (``llm_tiers.preflight``). Custom resources go unchecked (``result.unvalidated``,
+    which the CLI reports) only when no schemas are at hand."""
+    from llm_tiers import preflight, versions
+    from llm_tiers.testing import validate
+
+    cfg = _parsed_config(config, project_dir)
+    version = cfg.cluster.kubernetes_version if cfg else versions.DEFAULT_KUBERNETES_VERSION
+    problems, result.unvalidated = preflight.rendered_problems(
+        result.kubernetes_objects(), cfg, validate.find_crd_dir(project_dir), version)
+    if problems:
+        raise RenderError(f"the API server would refuse {len(problems)} problem(s) in the rendered objects; "
+                          "nothing was created:\n" + "\n".join(f"  - {p}" for p in problems), result.recording)
 
 
 # ---------------------------------------------------------------------------------------------- output
@@ -484,6 +527,10 @@ def main(argv: Optional[list[str]] = None) -> int:
             continue
         for warning in result.recording.warnings:
             print(f"render {stack}: warning: {warning}", file=sys.stderr)
+        if result.unvalidated:
+            print(f"render {stack}: note: {len(result.unvalidated)} custom resources NOT validated against their CRDs "
+                  "(no schemas at hand): run `llm-tiers-crds fetch --dest .crds` or set LLM_TIERS_CRD_DIR",
+                  file=sys.stderr)
         print(f"rendered {stack} in {result.seconds:.2f}s: {len(result.aws_resources())} AWS resources, "
               f"{len(result.kubernetes_objects())} Kubernetes objects, {len(result.helm_releases())} Helm "
               f"releases -> {target}" + (f" ({len(result.recording.warnings)} warning(s), see plan.md)"

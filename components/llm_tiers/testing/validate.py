@@ -198,9 +198,29 @@ def validate_custom_resource(obj: dict[str, Any], schema: dict[str, Any]) -> lis
     """Schema (with every limit and format) and CEL problems of one custom resource, after defaulting."""
     obj = apply_defaults(obj, schema)
     validator = jsonschema.Draft7Validator(schema, format_checker=_FORMATS)
-    errors = [f"{'.'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
+    errors = [f"{_path(e.absolute_path)}: {_message(e)}"
               for e in sorted(validator.iter_errors(obj), key=lambda e: list(map(str, e.absolute_path)))]
     return errors + k8s_cel.problems(obj, schema)
+
+
+def _path(parts: Iterable[Any]) -> str:
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "(root)"
+
+
+def _message(error: jsonschema.ValidationError) -> str:
+    """jsonschema's message, with sizes instead of the whole (possibly huge) value for the size limits."""
+    v, limit = error.instance, error.validator_value
+    if error.validator in ("maxItems", "minItems") and isinstance(v, list):
+        return f"{len(v)} items {'>' if error.validator == 'maxItems' else '<'} {error.validator} {limit}"
+    if error.validator in ("maxLength", "minLength") and isinstance(v, str):
+        return f"{len(v)} characters {'>' if error.validator == 'maxLength' else '<'} {error.validator} {limit}"
+    if error.validator in ("maxProperties", "minProperties") and isinstance(v, dict):
+        return f"{len(v)} properties {'>' if error.validator == 'maxProperties' else '<'} {error.validator} {limit}"
+    text = error.message
+    return text if len(text) <= 400 else text[:400] + "..."
 
 
 def validate_core(obj: dict[str, Any], kubernetes_version: str) -> list[str]:
