@@ -60,7 +60,7 @@ def test_the_tree_follows_parent_urns(rendered):
     assert rows["Cluster `cluster`"].counts["eks.Cluster"] == 1
     assert rows["Cluster `cluster`"].counts["ec2.NatGateway"] == len(r.of_type("aws:ec2/natGateway:NatGateway")) == 3
     assert rows["ModelTier `tier-chat-large`"].counts["Deployment"] == 1
-    assert rows["GpuCapacity `gpu`"].counts["NodePool"] == 2
+    assert rows["GpuCapacity `gpu`"].counts["NodePool"] == 3  # l4, h100 and the weight-sync pool
     assert "stack `prod`" not in rows  # the main program creates every resource inside a component
 
 

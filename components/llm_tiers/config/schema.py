@@ -59,8 +59,14 @@ class StackConfig(_Model):
     secret_store: SecretStoreConfig = Field(default_factory=SecretStoreConfig, description="Secret store.")
     observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig, description="Observability.")
     gateway: GatewayConfig = Field(..., description="The API gateway.")
-    tenants: list[TenantConfig] = Field(default_factory=list, description="API tenants.")
-    tiers: list[TierConfig] = Field(default_factory=list, description="Model tiers.")
+    tenants: list[TenantConfig] = Field(default_factory=list, description=(
+        "API tenants. Hard limit (Envoy Gateway v1.9: 256 rate-limit rules per BackendTrafficPolicy, one policy "
+        "per route): a tier may be granted to at most 128 tenants, 85 when they all have `limits.tokensPerMinute` "
+        "(2 request rules per tenant and tier, 1 token rule per tenant); more tenants in total are fine, the "
+        "gateway splits its routes (docs/components/gateway.md, route groups)."))
+    tiers: list[TierConfig] = Field(default_factory=list, description=(
+        "Model tiers. No limit on their number: the gateway puts them on as many AIGatewayRoutes (15 rules each) "
+        "as the per-object limits need."))
     model_policy: ModelPolicyConfig = Field(default_factory=ModelPolicyConfig, description="Model policy.")
     protect: bool = Field(
         False, description="Protect the stateful resources: the EKS cluster, the EFS weight store, the KMS keys and "

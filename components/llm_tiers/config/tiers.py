@@ -55,7 +55,10 @@ class TierConfig(_Model):
     aliases: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")]] = Field(
         default_factory=list, description="Other `model` names this tier answers to on the single base URL "
                                           "(e.g. a name clients already use: letters, digits and `._:/-`, at most 128 "
-                                          "characters); unique across tiers.")
+                                          "characters); unique across tiers. Hard limits: the name and aliases "
+                                          "together at most 128 (AIGatewayRoute rule matches), joined into a "
+                                          "regular expression of at most 1,024 characters (rate-limit header "
+                                          "value) and a CEL list of at most 4,096 (authorization rule).")
     engine: Literal["tgi", "vllm"] = Field(
         "tgi", description="Serving engine of the live release: `tgi` (Text Generation Inference) or `vllm`. Both "
                            "read the same keys below (vLLM: maxTotalTokens = `--max-model-len`, the prefill budget = "
