@@ -90,21 +90,22 @@ def image_pull_seconds() -> int:
     return math.ceil(ENGINE_IMAGE_BYTES / IMAGE_PULL_BYTES_PER_SECOND)
 
 
-def sync_seconds(weights_bytes: int) -> int:
-    """Estimated run time of a weight-sync Job: a node of the weight-sync NodePool, the image pull on it, then
-    the Hub download."""
-    return (CPU_NODE_LAUNCH_SECONDS + POD_START_SECONDS + image_pull_seconds()
+def sync_seconds(weights_bytes: int, new_node: bool = False) -> int:
+    """Estimated run time of a weight-sync Job: with ``new_node``, a node of the weight-sync NodePool first
+    (Karpenter launches one for the pending pod); the image pull on it, then the Hub download."""
+    return ((CPU_NODE_LAUNCH_SECONDS if new_node else 0) + POD_START_SECONDS + image_pull_seconds()
             + math.ceil(weights_bytes / HUB_BYTES_PER_SECOND))
 
 
-def sync_deadline_seconds(weights_bytes: int) -> int:
-    """The Job's ``activeDeadlineSeconds`` (counted from the Job's start, so it includes the image pull)."""
-    return sync_seconds(weights_bytes) + SYNC_DEADLINE_SLACK_SECONDS
+def sync_deadline_seconds(weights_bytes: int, new_node: bool = False) -> int:
+    """The Job's ``activeDeadlineSeconds`` (counted from the Job's start, so it includes the node and the image
+    pull)."""
+    return sync_seconds(weights_bytes, new_node) + SYNC_DEADLINE_SLACK_SECONDS
 
 
-def sync_await_seconds(weights_bytes: int) -> int:
+def sync_await_seconds(weights_bytes: int, new_node: bool = False) -> int:
     """What the engine waits for the Job: past its deadline, so the Job's own failure is what it reports."""
-    return _ceil_minutes(sync_deadline_seconds(weights_bytes) + AWAIT_MARGIN_SECONDS)
+    return _ceil_minutes(sync_deadline_seconds(weights_bytes, new_node) + AWAIT_MARGIN_SECONDS)
 
 
 # --------------------------------------------------------------------------------------- serving

@@ -209,7 +209,8 @@ def _kubernetes_await(r: RecordedResource, kind: str) -> Await:
         return Await("Available, new ReplicaSet ready (one replica on create; the whole rollout on update)",
                      _kubernetes_budget(r), estimate, f"{K8S_AWAIT}/deployment.go")
     if kind == "Job":
-        estimate = timing.sync_seconds(weights) if weights else 60
+        tolerated = bool(((r.inputs.get("spec") or {}).get("template") or {}).get("spec", {}).get("tolerations"))
+        estimate = timing.sync_seconds(weights, new_node=tolerated) if weights else 60
         return Await("Complete (fails at once on BackoffLimitExceeded or DeadlineExceeded)", _kubernetes_budget(r),
                      estimate, f"{K8S_AWAIT}/job.go")
     if kind == "PersistentVolumeClaim":

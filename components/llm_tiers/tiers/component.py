@@ -159,7 +159,7 @@ class ModelTier(pulumi.ComponentResource):
                 pvc = create(k8s.core.v1.PersistentVolumeClaim, f"weights-{key}",
                              tm.weights_pvc(t, rel, ns, args.storage_class),
                              ignore_changes=["spec.resources.requests.storage"])
-                sync = timing.sync_await_seconds(weights)
+                sync = timing.sync_await_seconds(weights, new_node=bool(args.sync_tolerations))
                 syncs[key] = create(k8s.batch.v1.Job, f"sync-{key}",
                                     tm.sync_job(t, rel, ns, script_cm, args.hf_token_secret, args.sync_node_selector,
                                                 args.run_as_user, tolerations=args.sync_tolerations),

@@ -192,7 +192,8 @@ def sync_job(tier: TierConfig, release: Release, namespace: str, script_config_m
                                      **_skips(run_as_user)}},
         "spec": {
             "backoffLimit": 4,
-            "activeDeadlineSeconds": timing.sync_deadline_seconds(lock.weights_bytes),
+            # Tolerating a taint means the weight-sync NodePool: a node is launched for the pod first.
+            "activeDeadlineSeconds": timing.sync_deadline_seconds(lock.weights_bytes, new_node=bool(tolerations)),
             "template": {
                 "metadata": {"labels": labels(tier, None, "weights-sync")},
                 "spec": {
