@@ -167,3 +167,26 @@ def test_a_cel_rule_failing_in_the_render_names_the_key(monkeypatch, crd_schemas
         preflight.check(parse(stack_values("dev")), validate.crd_dir_from_env())
     assert any(i.path == "tenants[*].tiers" and "at least one of principal or cel must be specified" in i.message
                for i in info.value.issues)
+
+
+def test_the_split_limits_are_the_pinned_crds(crd_schemas):
+    """The limits route_groups packs against are read back from the pinned CRDs (a version bump that moves one
+    fails here)."""
+    def node(key, *path):
+        schema = crd_schemas[key]
+        for p in path:
+            schema = schema["items"] if p == "[]" else schema["properties"][p]
+        return schema
+
+    route = ("aigateway.envoyproxy.io/v1beta1", "AIGatewayRoute")
+    btp = ("gateway.envoyproxy.io/v1alpha1", "BackendTrafficPolicy")
+    sp = ("gateway.envoyproxy.io/v1alpha1", "SecurityPolicy")
+    assert node(route, "spec", "rules")["maxItems"] == aigw.MAX_ROUTE_RULES
+    assert node(route, "spec", "rules", "[]", "matches")["maxItems"] == aigw.MAX_ROUTE_MATCHES
+    assert node(route, "spec", "rules", "[]", "matches", "[]", "headers", "[]", "value")["maxLength"] == \
+        aigw.MAX_ROUTE_HEADER_VALUE
+    rules = node(btp, "spec", "rateLimit", "global", "rules")
+    assert rules["maxItems"] == aigw.MAX_RATE_LIMIT_RULES
+    assert node(btp, "spec", "rateLimit", "global", "rules", "[]", "clientSelectors", "[]", "headers", "[]",
+                "value")["maxLength"] == aigw.MAX_RATE_LIMIT_HEADER_VALUE
+    assert node(sp, "spec", "authorization", "rules", "[]", "cel")["maxLength"] == aigw.MAX_AUTHORIZATION_CEL
