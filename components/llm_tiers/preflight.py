@@ -133,6 +133,9 @@ def run(cfg: StackConfig) -> None:
     import pulumi
 
     try:
-        check(cfg, stack_file=f"stacks/Pulumi.{pulumi.get_stack()}.yaml")
+        checked = check(cfg, stack_file=f"stacks/Pulumi.{pulumi.get_stack()}.yaml")
     except ConfigError as exc:
         raise pulumi.RunError(str(exc)) from None
+    if not checked:
+        pulumi.log.info("the gateway's custom resources were not validated against their CRDs (no CRD schemas at "
+                        "hand): run `llm-tiers-crds fetch --dest .crds` or set LLM_TIERS_CRD_DIR")
