@@ -234,9 +234,12 @@ AIGW_CONTROLLER = Container(25, 96, 512)
 AIGW_CONTROLLER_REPLICAS = 1
 # AI Gateway's extProc sidecar in every Envoy proxy pod: GatewayConfig spec.extProc.kubernetes.resources.
 AIGW_EXTPROC = Container(25, 64, 256)
-# The max_tokens guard (gateway/guard.py), two replicas (a PDB keeps one).
-MAX_TOKENS_GUARD = Container(25, 48, 128, cpu_limit_m=500)
-MAX_TOKENS_GUARD_REPLICAS = 2
+# The request guard, OPA-Envoy (gateway/guard.py), two replicas (a PDB keeps one). Memory: OPA idle with the
+# policy ~30 MiB, a decision on a 1 MiB body at guard.MAX_JSON_VALUES up to ~20 MiB more, 50 concurrent 1 MiB
+# bodies peaked at 82 MiB (benchmarks/guard_bench.py, the policy under OPA's Go engine); the limit leaves
+# room for guard.MAX_PARALLEL_CHECKS per Envoy replica. GOMEMLIMIT is set to the limit.
+REQUEST_GUARD = Container(50, 96, 256, cpu_limit_m=1000)
+REQUEST_GUARD_REPLICAS = 2
 VALKEY = Container(100, 256, 256, cpu_limit_m=1000)  # ratelimit-redis Deployment (gateway_manifests.redis)
 CERT_MANAGER = Container(50, 128, 512)               # cert-manager: resources
 CERT_MANAGER_REPLICAS = 2                            # cert-manager: replicaCount
@@ -380,7 +383,7 @@ def system_workloads(cfg: "StackConfig") -> list[Workload]:
         Workload("envoy-proxy", "manifest", (ENVOY_PROXY, ENVOY_SHUTDOWN_MANAGER, AIGW_EXTPROC), gw.replicas,
                  "balanced"),
         Workload("ai-gateway-controller", "helm:ai-gateway", (AIGW_CONTROLLER,), AIGW_CONTROLLER_REPLICAS),
-        Workload("max-tokens-guard", "manifest", (MAX_TOKENS_GUARD,), MAX_TOKENS_GUARD_REPLICAS),
+        Workload("request-guard", "manifest", (REQUEST_GUARD,), REQUEST_GUARD_REPLICAS),
         Workload("ratelimit-redis", "manifest", (VALKEY,)),
         # LoadBalancerController: the chart's default affinity prefers distinct hostnames.
         Workload("aws-load-balancer-controller", "helm:aws-load-balancer-controller", (AWS_LOAD_BALANCER_CONTROLLER,),

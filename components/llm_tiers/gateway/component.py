@@ -247,11 +247,11 @@ class Gateway(pulumi.ComponentResource):
             ai_backends.append(create(f"{tier.name}-ai-backend", aigw.ai_service_backend(tier, ns),
                                       [backends[tier.name]]))
         route = create("ai-route", aigw.ai_gateway_route(args.tiers, gw, ns), [gateway, *ai_backends])
-        # The max_tokens guard the route's SecurityPolicy calls (ext_authz) before any completion.
+        # The request guard (OPA ext_authz) the route's SecurityPolicy calls after the API-key check.
         guard_objs: list[pulumi.Resource] = []
         budgeted = [t.name for t in args.tenants if gm.limits_of(t, gw).tokens_per_minute]
-        for o in guard.manifests(args.tiers, args.tenants, ns, versions.IMAGES["python"], args.tenant_keys_secret,
-                                 system, args.node_cidrs, budgeted=budgeted):
+        for o in guard.manifests(args.tiers, args.tenants, ns, versions.IMAGES["opa-envoy"], system, args.node_cidrs,
+                                 budgeted=budgeted):
             guard_objs.append(create(f"guard-{o['kind'].lower()}", o, guard_objs[:1]))  # after the ConfigMap
         create("ai-security", aigw.security_policy(args.tiers, args.tenants, gw, ns, args.tenant_keys_secret),
                [route, *guard_objs])
