@@ -234,11 +234,15 @@ AIGW_CONTROLLER = Container(25, 96, 512)
 AIGW_CONTROLLER_REPLICAS = 1
 # AI Gateway's extProc sidecar in every Envoy proxy pod: GatewayConfig spec.extProc.kubernetes.resources.
 AIGW_EXTPROC = Container(25, 64, 256)
-# The request guard, OPA-Envoy (gateway/guard.py), two replicas (a PDB keeps one). Memory: OPA idle with the
-# policy ~30 MiB, a decision on a 1 MiB body at guard.MAX_JSON_VALUES up to ~20 MiB more, 50 concurrent 1 MiB
-# bodies peaked at 82 MiB (benchmarks/guard_bench.py, the policy under OPA's Go engine); the limit leaves
-# room for guard.MAX_PARALLEL_CHECKS per Envoy replica. GOMEMLIMIT is set to the limit.
-REQUEST_GUARD = Container(50, 96, 256, cpu_limit_m=1000)
+# The request guard, OPA-Envoy (gateway/guard.py), two replicas (a PDB keeps one). Memory, measured by
+# benchmarks/guard_bench.py (the policy under OPA's Go engine in one process): ~36 MiB idle with the policy,
+# peak 66 MiB under 50 concurrent 1 MiB prompts and 85 MiB under 50 worst-case 1 MiB bodies (just under
+# guard.MAX_JSON_VALUES). Not measured (no OPA-Envoy binary here), estimated from the plugin's conversions
+# (open-policy-agent/opa-envoy-plugin envoyauth/request.go at v1.19.1-envoy: the CheckRequest, its input map
+# and the Rego value each hold the body): ~3 MiB more per 1 MiB decision in flight, ~150 MiB at 50. Decisions
+# in flight are capped at guard.MAX_PARALLEL_CHECKS per Envoy replica. The limit leaves ~40% over that sum;
+# GOMEMLIMIT is set to it so Go's GC works harder before the kernel would kill the pod.
+REQUEST_GUARD = Container(50, 96, 384, cpu_limit_m=1000)
 REQUEST_GUARD_REPLICAS = 2
 VALKEY = Container(100, 256, 256, cpu_limit_m=1000)  # ratelimit-redis Deployment (gateway_manifests.redis)
 CERT_MANAGER = Container(50, 128, 512)               # cert-manager: resources

@@ -219,8 +219,9 @@ def error_bodies() -> dict[int, str]:
 
 def response_overrides() -> list[dict[str, Any]]:
     """The single route's error answers, each telling what happened: the gateway's own (Local 401/403/404/413,
-    429 the tenant's rate limit or token budget, 503 a tier starting) and, from the request guard, the
-    authorizer unavailable (its error status rewritten to 503) and the engine's own 429/503 (Backend)."""
+    429 the tenant's rate limit or token budget, 503 a tier starting) and the request guard's authorizer
+    unavailable (its error status rewritten to 503, ``guard.error_overrides``). The engine's own 429/503 pass
+    as the engine sent them (not local replies)."""
     return [*gm.response_overrides(error_bodies()), *guard.error_overrides()]
 
 

@@ -11,9 +11,15 @@ Gateway's ``extAuth`` with ``bodyToExtAuth`` hands the buffered body to the auth
 ``pack_as_bytes``, so the body arrives as the UTF-8 ``body`` string); OPA-Envoy evaluates the policy on it.
 
 Placement: the EnvoyProxy's ``filterOrder`` (``gm.filter_order``) puts ``api_key_auth`` before
-``ext_authz`` (Envoy Gateway's default is the reverse: internal/xds/translator/httpfilters.go at v1.9.0), so
-only authenticated requests reach the authorizer, and it reads the tenant from the header the API-key filter
-forwards (``x-tenant-id``, overwriting any client value). It mounts no API keys.
+``ext_authz`` (Envoy Gateway's default is the reverse; it copies ``filterOrder`` into the IR in
+internal/gatewayapi/translator.go and sorts the HTTP filters by it in internal/xds/translator/httpfilters.go,
+``sortHTTPFilters``, at v1.9.0), so only authenticated requests reach the authorizer (a missing or unknown key
+gets 401 first), and it reads the tenant from the header the API-key filter forwards: Envoy Gateway sets
+``forwardClientIDHeader`` as the filter's ``forwarding.header`` (internal/xds/translator/api_key_auth.go at
+v1.9.0) and Envoy's filter writes the authenticated client id with ``headers.setCopy``, replacing any value a
+client sent (envoyproxy/envoy source/extensions/filters/http/api_key_auth/api_key_auth.cc,
+``ApiKeyAuthFilter::decodeHeaders``; it reads the key from the first ``Authorization`` value). The authorizer
+mounts no API keys.
 
 Reloads: the policy and its data are files of one ConfigMap, which ``opa run --watch`` reloads when the kubelet
 updates the mounted volume (no restart; a new tier or tenant takes effect within the kubelet's ConfigMap sync,
@@ -124,28 +130,25 @@ def ext_auth(body_limit: int) -> dict[str, Any]:
 CHECK_UNAVAILABLE = gm.openai_error(
     "The gateway's request check (the authorizer that applies max_tokens limits) did not answer. Nothing was "
     "sent to the model. Retry after the number of seconds in Retry-After.", "server_error", "request_check_unavailable")
-ENGINE_OVERLOADED = gm.openai_error(
-    "The model server is overloaded (its own 429). Retry after a few seconds.", "server_error", "model_overloaded")
-ENGINE_UNAVAILABLE = gm.openai_error(
-    "The model server answered 503 (unavailable or overloaded). Retry after a few seconds.", "server_error",
-    "model_unavailable")
 
 
 def error_overrides() -> list[dict[str, Any]]:
     """responseOverride rules for the single route, besides ``gm.response_overrides`` (Local 401/403/404/413/
-    429/503): the authorizer's error status (Local ``STATUS_ON_ERROR``) becomes an honest 503; the engine's own
-    429 and 503 (``source: Backend``) get their own OpenAI JSON, so they are never confused with the tenant's
-    rate limit (Local 429: Envoy's ratelimit filter is the only local 429 here) or a tier starting (Local 503:
-    no ready upstream). ``source`` is a ``local_reply`` predicate (envoyproxy/gateway
-    internal/xds/translator/custom_response.go at v1.9.0)."""
-    def rule(status: int, source: str, body: str, **response: Any) -> dict[str, Any]:
-        return {"match": {"statusCodes": [{"type": "Value", "value": status}]}, "source": source,
-                "response": {"contentType": "application/json", "body": {"type": "Inline", "inline": body},
-                             **response}}
-    return [rule(STATUS_ON_ERROR, "Local", CHECK_UNAVAILABLE, statusCode=503,
-                 header={"set": [{"name": "Retry-After", "value": str(CHECK_UNAVAILABLE_RETRY_AFTER_SECONDS)}]}),
-            rule(429, "Backend", ENGINE_OVERLOADED),
-            rule(503, "Backend", ENGINE_UNAVAILABLE)]
+    429/503): the authorizer's error status (Local ``STATUS_ON_ERROR``) becomes an honest 503 with its own
+    OpenAI error, never "the tier is starting" (Local 503: no ready upstream) or the tenant's limit (Local 429:
+    Envoy's ratelimit filter is the only local 429 here).
+
+    The engine's own 429/503 are not rewritten: ``source: Local`` is a ``local_reply`` predicate
+    (envoyproxy/gateway internal/xds/translator/custom_response.go at v1.9.0) and AI Gateway passes an upstream
+    error on as a body mutation, not a local reply (envoyproxy/ai-gateway internal/extproc/processor_impl.go at
+    v1.1.0, ``upstreamProcessor.ProcessResponseBody``), after turning a non-JSON error body into OpenAI error
+    JSON (internal/translator/openai_openai.go, ``convertErrorOpenAIToOpenAIError``). So the client gets the
+    engine's own words and status, the fourth distinct answer."""
+    return [{"match": {"statusCodes": [{"type": "Value", "value": STATUS_ON_ERROR}]}, "source": "Local",
+             "response": {"contentType": "application/json", "statusCode": 503,
+                          "body": {"type": "Inline", "inline": CHECK_UNAVAILABLE},
+                          "header": {"set": [{"name": "Retry-After",
+                                              "value": str(CHECK_UNAVAILABLE_RETRY_AFTER_SECONDS)}]}}}]
 
 
 def manifests(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig], namespace: str, image: str,
