@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from pathlib import Path
 
 import pytest
 
@@ -139,6 +140,35 @@ def test_abusive_and_malformed_requests(opa, case):
     """Each gets its definite verdict; none that must be refused is let through."""
     status, code, result = decide(opa, case.tenant, case.body, path=case.path, content_type=case.content_type)
     assert (status, code) == (case.status, case.code), result
+
+
+POLICY_DIR = Path(guard.__file__).parent / "policy"
+REGO_TESTS = re.findall(r"^(test_\w+) if", (POLICY_DIR / "guard_test.rego").read_text(), re.M)
+
+
+@pytest.fixture(scope="module")
+def opa_with_rego_tests():
+    if not HAVE_OPA:
+        if os.environ.get("CI"):
+            pytest.fail("opa-golib-python-bindings is missing: make installs requirements-opa.txt")
+        pytest.skip("opa-golib-python-bindings not installed: the Rego tests are NOT run")
+    from opa_bindings import OpaEngine as Engine
+
+    engine = Engine()
+    for name in (guard.POLICY_KEY, "guard_test.rego"):
+        engine.add_policy(name, (POLICY_DIR / name).read_text())
+    yield engine
+    engine.close()
+
+
+@pytest.mark.parametrize("rule", REGO_TESTS)
+def test_rego_unit_tests(opa_with_rego_tests, rule):
+    """policy/guard_test.rego, as ``opa test`` runs it: each test_ rule must be true."""
+    assert opa_with_rego_tests.eval_query(f"x := data.llm_tiers.guard_test.{rule}") == [{"x": True}]
+
+
+def test_there_are_rego_unit_tests():
+    assert len(REGO_TESTS) >= 30
 
 
 def test_the_corpus_is_large_enough():
