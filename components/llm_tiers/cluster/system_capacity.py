@@ -236,7 +236,7 @@ AIGW_CONTROLLER_REPLICAS = 1
 AIGW_EXTPROC = Container(25, 64, 256)
 # The request guard, OPA-Envoy (gateway/guard.py), two replicas (a PDB keeps one). Memory, measured by
 # benchmarks/guard_bench.py (the policy under OPA's Go engine in one process): ~36 MiB idle with the policy,
-# peak 66 MiB under 50 concurrent 1 MiB prompts and 85 MiB under 50 worst-case 1 MiB bodies (just under
+# peak 64-66 MiB under 50 concurrent 1 MiB prompts and 85-87 MiB under 50 worst-case 1 MiB bodies (just under
 # guard.MAX_JSON_VALUES). Not measured (no OPA-Envoy binary here), estimated from the plugin's conversions
 # (open-policy-agent/opa-envoy-plugin envoyauth/request.go at v1.19.1-envoy: the CheckRequest, its input map
 # and the Rego value each hold the body): ~3 MiB more per 1 MiB decision in flight, ~150 MiB at 50. Decisions
