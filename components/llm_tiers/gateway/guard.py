@@ -171,8 +171,8 @@ def manifests(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig], name
         "env": [{"name": "GOMEMLIMIT", "valueFrom": {"resourceFieldRef": {"resource": "limits.memory"}}},
                 {"name": "GOMAXPROCS", "valueFrom": {"resourceFieldRef": {"resource": "limits.cpu"}}}],
         "ports": [{"name": "grpc", "containerPort": GRPC_PORT}, {"name": "diagnostic", "containerPort": DIAGNOSTIC_PORT}],
-        # /health?plugins: 200 only when the policy is loaded and the ext_authz plugin is up (OPA REST API docs,
-        # Health API); without it the pod gets no traffic.
+        # /health?plugins on the diagnostic address: 200 only when the policy is loaded and the ext_authz plugin
+        # is up (the plugin README's Kubernetes example probes exactly this, README.md at v1.19.1-envoy).
         "readinessProbe": {"httpGet": {"path": "/health?plugins", "port": "diagnostic"}, "periodSeconds": 5},
         "livenessProbe": {"httpGet": {"path": "/health", "port": "diagnostic"}, "periodSeconds": 10,
                           "failureThreshold": 6},
