@@ -85,7 +85,7 @@ def corpus(engine: Any) -> dict[str, Any]:
     right = wrongly_allowed = 0
     wrong: list[str] = []
     for c in gc.CORPUS:
-        status, code, _ = gc.decide(engine, c.tenant, c.body, path=c.path, content_type=c.content_type)
+        status, code, _ = gc.decide(engine, c.tenant, c.body, path=c.path, content_type=c.content_type, headers=c.headers)
         if (status, code) == (c.status, c.code):
             right += 1
         else:

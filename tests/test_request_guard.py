@@ -138,7 +138,8 @@ def test_stream_usage_rule_per_endpoint(opa, rendered, tenant, path, body, statu
 @pytest.mark.parametrize("case", gc.CORPUS if HAVE_OPA else [], ids=lambda c: c.name)
 def test_abusive_and_malformed_requests(opa, case):
     """Each gets its definite verdict; none that must be refused is let through."""
-    status, code, result = decide(opa, case.tenant, case.body, path=case.path, content_type=case.content_type)
+    status, code, result = decide(opa, case.tenant, case.body, path=case.path, content_type=case.content_type,
+                                   headers=case.headers)
     assert (status, code) == (case.status, case.code), result
 
 

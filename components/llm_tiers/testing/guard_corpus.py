@@ -35,12 +35,13 @@ def load_engine(configmap_data: dict[str, str]) -> Any:
 
 
 def check_input(tenant: Optional[str], body: Union[str, bytes], path: str = "/v1/chat/completions",
-                method: str = "POST", content_type: Optional[str] = "application/json") -> dict[str, Any]:
+                method: str = "POST", content_type: Optional[str] = "application/json",
+                headers: Optional[dict[str, str]] = None) -> dict[str, Any]:
     """What OPA-Envoy gives the policy. A ``bytes`` body that is not UTF-8 is decoded with U+FFFD replacements
     (a protobuf string carries only UTF-8; where Envoy does not replace, the plugin cannot decode the request
     and Envoy answers the authorizer's error status: a refusal either way)."""
     text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
-    headers = {":method": method, ":path": path, ":authority": "llm.example.com"}
+    headers = {":method": method, ":path": path, ":authority": "llm.example.com", **(headers or {})}
     if tenant is not None:
         headers["x-tenant-id"] = tenant
     if content_type is not None:
@@ -69,6 +70,7 @@ class Case:
     code: Optional[str] = None
     path: str = "/v1/chat/completions"
     content_type: Optional[str] = "application/json"
+    headers: Optional[dict[str, str]] = None   # more request headers (the policy must not trust them)
 
 
 def _j(**fields: Any) -> str:
@@ -178,6 +180,12 @@ CORPUS: list[Case] = [
     Case("text/plain", S, _chat(max_tokens=99999), 400, TOO_LARGE, content_type="text/plain"),
     Case("no content-type", S, _chat(max_tokens=99999), 400, TOO_LARGE, content_type=None),
     Case("form content-type", S, _chat(max_tokens=99999), 400, TOO_LARGE, content_type="application/x-www-form-urlencoded"),
+    # headers a client controls: the policy reads neither (Envoy's codec refuses a malformed Content-Length
+    # before any filter; the key is checked by api_key_auth and removed)
+    Case("bad content-length", S, _chat(max_tokens=99999), 400, TOO_LARGE, headers={"content-length": "abc"}),
+    Case("huge content-length", S, _chat(max_tokens=99999), 400, TOO_LARGE,
+         headers={"content-length": "9" * 40}),
+    Case("second authorization", SB, _chat(), 400, REQUIRED, headers={"authorization": "Bearer sk-other"}),
     # the tenant header: set by Envoy's API-key check (a client's own value is overwritten); anything else
     # would mean that check did not run, so the guard refuses
     Case("no tenant header", None, _chat(max_tokens=10), 409, "tenant_not_ready"),
