@@ -180,8 +180,8 @@ CORPUS: list[Case] = [
     Case("text/plain", S, _chat(max_tokens=99999), 400, TOO_LARGE, content_type="text/plain"),
     Case("no content-type", S, _chat(max_tokens=99999), 400, TOO_LARGE, content_type=None),
     Case("form content-type", S, _chat(max_tokens=99999), 400, TOO_LARGE, content_type="application/x-www-form-urlencoded"),
-    # headers a client controls: the policy reads neither (Envoy's codec refuses a malformed Content-Length
-    # before any filter; the key is checked by api_key_auth and removed)
+    # headers a client controls: the policy reads neither (Envoy does not even send them: headersToExtAuth;
+    # the key is checked by api_key_auth, which takes the first Authorization value, and removed)
     Case("bad content-length", S, _chat(max_tokens=99999), 400, TOO_LARGE, headers={"content-length": "abc"}),
     Case("huge content-length", S, _chat(max_tokens=99999), 400, TOO_LARGE,
          headers={"content-length": "9" * 40}),
