@@ -122,7 +122,7 @@ def ext_auth(body_limit: int) -> dict[str, Any]:
     any check (the CRD: "Envoy will return HTTP 413 and will not initiate the authorization process")."""
     return {"grpc": {"backendRefs": [{"name": NAME, "port": GRPC_PORT}],
                      "backendSettings": {"circuitBreaker": {"maxParallelRequests": MAX_PARALLEL_CHECKS}}},
-            "headersToExtAuth": [gm.TENANT_HEADER, "content-type"],
+            "headersToExtAuth": [gm.TENANT_HEADER],
             "bodyToExtAuth": {"maxRequestBytes": body_limit},
             "failOpen": False, "statusOnError": STATUS_ON_ERROR, "timeout": TIMEOUT}
 
