@@ -163,8 +163,9 @@ def manifests(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig], name
     container = {
         "name": "opa", "image": image, "imagePullPolicy": "IfNotPresent",
         # opa run flags: open-policy-agent/opa cmd/run.go (v1.19.1, the image's OPA). --watch reloads the
-        # policy directory's files on change; --ignore skips the ConfigMap volume's ..data and timestamped
-        # directories (else each file would load twice).
+        # policy directory's files on change (kubelet swaps the volume's ..data symlink: OPA issue #2588, closed,
+        # made the watcher see that); --ignore skips the ConfigMap volume's ..data and timestamped directories,
+        # else each file loads twice and the rules conflict (OPA issues #782 and #1109).
         "args": ["run", "--server", f"--addr={API_ADDR}", f"--diagnostic-addr=:{DIAGNOSTIC_PORT}",
                  f"--config-file={CONFIG_DIR}/{CONFIG_KEY}", "--watch", "--ignore=.*",
                  "--log-level=error", "--log-format=json", POLICY_DIR],
