@@ -10,9 +10,11 @@ PYTEST_ARGS ?=
 
 .PHONY: render render-all test checkov config-docs component-docs blue-green-doc models-lock clean
 
-$(VENV)/.installed: requirements.txt pyproject.toml
+$(VENV)/.installed: requirements.txt requirements-opa.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	# requirements-opa.txt says why it needs --ignore-requires-python.
+	$(PY) -m pip install --quiet --disable-pip-version-check --ignore-requires-python -r requirements-opa.txt
 	touch $@
 
 # make render STACK=prod, or make render EXAMPLE=existing-cluster

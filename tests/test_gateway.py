@@ -294,7 +294,7 @@ def test_two_gateways_on_one_cluster(tmp_path):
     assert sorted(r["name"] for r in result.helm_releases()) == [
         "ai-gateway", "envoy-gateway", "internal-ai-gateway-crds", "internal-envoy-gateway-crds"]
     assert len([k for k in keys if k[:3:2] == ("Deployment", "ratelimit-redis")]) == 1, "one rate-limit store"
-    assert {k[1] for k in keys if k[0] == "Deployment" and k[2] == "max-tokens-guard"} == {"llm-gateway", "llm-public"}
+    assert {k[1] for k in keys if k[0] == "Deployment" and k[2] == "request-guard"} == {"llm-gateway", "llm-public"}
 
 
 # ------------------------------------------------------------------------------ isolation of the gateway

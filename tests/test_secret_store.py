@@ -132,8 +132,9 @@ def test_adding_and_removing_a_tenant_changes_exactly_its_resources():
                      ("aws:secretsmanager/secret:Secret", "secrets-tenant-newbie"),
                      ("aws:secretsmanager/secretVersion:SecretVersion", "secrets-tenant-newbie")}
     assert _resource_names(before) - _resource_names(after) == set(), "removing is the exact inverse"
-    # Besides the new resources, only the ESO read policy, the gateway's key sync and the policies of the
-    # tier the tenant was granted change (the per-tier route's and the single route's).
+    # Besides the new resources, only the ESO read policy, the gateway's key sync, the policies of the
+    # tier the tenant was granted (the per-tier route's and the single route's) and the request guard's data
+    # (it lists every client id: a tenant it does not know is refused) change.
     changed = {(r.type, r.name) for r in before.custom_resources
                if r.inputs != next(a.inputs for a in after.custom_resources if (a.type, a.name) == (r.type, r.name))}
     assert changed == {("aws:iam/rolePolicy:RolePolicy", "secrets-eso"),
@@ -141,7 +142,8 @@ def test_adding_and_removing_a_tenant_changes_exactly_its_resources():
                        ("kubernetes:gateway.envoyproxy.io/v1alpha1:SecurityPolicy", "gateway-chat-small-security"),
                        ("kubernetes:gateway.envoyproxy.io/v1alpha1:BackendTrafficPolicy", "gateway-chat-small-traffic"),
                        ("kubernetes:gateway.envoyproxy.io/v1alpha1:SecurityPolicy", "gateway-ai-security"),
-                       ("kubernetes:gateway.envoyproxy.io/v1alpha1:BackendTrafficPolicy", "gateway-ai-traffic")}
+                       ("kubernetes:gateway.envoyproxy.io/v1alpha1:BackendTrafficPolicy", "gateway-ai-traffic"),
+                       ("kubernetes:core/v1:ConfigMap", "gateway-guard-configmap")}
 
 
 def _keepers(result):

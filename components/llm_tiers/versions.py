@@ -125,8 +125,11 @@ IMAGES: dict[str, str] = {
     # GPU of gpu/catalog.py from 7.5 (T4) to 9.0 (H100/H200). Move it only with the AMI alias below in mind.
     "vllm": "docker.io/vllm/vllm-openai:v0.33.0",
     "dcgm-exporter": "nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-distroless",
-    # Python for the gateway's max_tokens guard (a standard-library script from a ConfigMap).
-    "python": "docker.io/library/python:3.13.7-slim-bookworm",
+    # The gateway's request guard: OPA with its Envoy ext_authz plugin, the static (no libc) variant. Release
+    # v1.19.1-envoy of open-policy-agent/opa-envoy-plugin (OPA v1.19.1, go.mod); its Makefile tags the image
+    # openpolicyagent/opa:<OPA version>-envoy[-<plugin rev>] and the static build "<that>-static"; the image runs
+    # as 1000:1000 (Dockerfile), the Deployment sets its own non-root user.
+    "opa-envoy": "docker.io/openpolicyagent/opa:1.19.1-envoy-static",
     # Valkey (Redis protocol) backing Envoy Gateway's global rate limits; counters only, no persistence.
     # 8.1.10, the newest 8.1 patch (2026-09-01; Docker Hub tags listed in valkey-io/valkey-io.github.io
     # content/download/releases/v8-1-10.md). 8.1.1 had the Lua use-after-free CVE-2025-49844 (RCE) and

@@ -237,9 +237,16 @@ AIGW_CONTROLLER = Container(25, 96, 512)
 AIGW_CONTROLLER_REPLICAS = 1
 # AI Gateway's extProc sidecar in every Envoy proxy pod: GatewayConfig spec.extProc.kubernetes.resources.
 AIGW_EXTPROC = Container(25, 64, 256)
-# The max_tokens guard (gateway/guard.py), two replicas (a PDB keeps one).
-MAX_TOKENS_GUARD = Container(25, 48, 128, cpu_limit_m=500)
-MAX_TOKENS_GUARD_REPLICAS = 2
+# The request guard, OPA-Envoy (gateway/guard.py), two replicas (a PDB keeps one). Memory, measured by
+# benchmarks/guard_bench.py (the policy under OPA's Go engine in one process): ~36 MiB idle with the policy,
+# peak 64-66 MiB under 50 concurrent 1 MiB prompts and 85-87 MiB under 50 worst-case 1 MiB bodies (just under
+# guard.MAX_JSON_VALUES). Not measured (no OPA-Envoy binary here), estimated from the plugin's conversions
+# (open-policy-agent/opa-envoy-plugin envoyauth/request.go at v1.19.1-envoy: the CheckRequest, its input map
+# and the Rego value each hold the body): ~3 MiB more per 1 MiB decision in flight, ~150 MiB at 50. Decisions
+# in flight are capped at guard.MAX_PARALLEL_CHECKS per Envoy replica. The limit leaves ~40% over that sum;
+# GOMEMLIMIT is set to it so Go's GC works harder before the kernel would kill the pod.
+REQUEST_GUARD = Container(50, 96, 384, cpu_limit_m=1000)
+REQUEST_GUARD_REPLICAS = 2
 VALKEY = Container(100, 256, 256, cpu_limit_m=1000)  # ratelimit-redis Deployment (gateway_manifests.redis)
 CERT_MANAGER = Container(50, 128, 512)               # cert-manager: resources
 CERT_MANAGER_REPLICAS = 2                            # cert-manager: replicaCount
@@ -383,7 +390,7 @@ def system_workloads(cfg: "StackConfig") -> list[Workload]:
         Workload("envoy-proxy", "manifest", (ENVOY_PROXY, ENVOY_SHUTDOWN_MANAGER, AIGW_EXTPROC), gw.replicas,
                  "balanced"),
         Workload("ai-gateway-controller", "helm:ai-gateway", (AIGW_CONTROLLER,), AIGW_CONTROLLER_REPLICAS),
-        Workload("max-tokens-guard", "manifest", (MAX_TOKENS_GUARD,), MAX_TOKENS_GUARD_REPLICAS),
+        Workload("request-guard", "manifest", (REQUEST_GUARD,), REQUEST_GUARD_REPLICAS),
         Workload("ratelimit-redis", "manifest", (VALKEY,)),
         # LoadBalancerController: the chart's default affinity prefers distinct hostnames.
         Workload("aws-load-balancer-controller", "helm:aws-load-balancer-controller", (AWS_LOAD_BALANCER_CONTROLLER,),

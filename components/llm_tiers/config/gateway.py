@@ -121,10 +121,12 @@ class TenantConfig(_Model):
     tiers: list[TierName] = Field(..., min_length=1, description="Tiers this tenant may call.")
     limits: Optional[LimitsConfig] = Field(None, description="This tenant's limits; default: `gateway.defaultLimits`.")
     require_max_tokens: bool = Field(
-        False, description="Refuse this tenant's completions that set neither `max_tokens` nor "
-                           "`max_completion_tokens` (HTTP 400, OpenAI error `max_tokens_required`), so no request "
-                           "runs to the tier's whole context. Either way, a value above the tier's "
-                           "`maxOutputTokens` is refused (400 `max_tokens_too_large`), never clamped.")
+        False, description="Refuse this tenant's requests that set no output limit: `max_tokens` or "
+                           "`max_completion_tokens` on `/v1/chat/completions`, `max_tokens` on `/v1/completions`, "
+                           "`max_output_tokens` on `/v1/responses` (HTTP 400, OpenAI error `max_tokens_required`; "
+                           "the gateway's request guard, OPA), so no request runs to the tier's whole context. "
+                           "Either way, a value above the tier's `maxOutputTokens` is refused (400 "
+                           "`max_tokens_too_large`), never clamped.")
     rotate: int = Field(0, ge=0, description="Increment to issue the tenant a new API key. The previous key stays "
                         "valid beside it (no outage while clients move) until `dropPreviousKey: true`.")
     drop_previous_key: bool = Field(

@@ -11,8 +11,9 @@ internal/controller/ai_gateway_route.go at v1.1.0); the SecurityPolicy and Backe
 
 Filter order in Envoy (envoyproxy/gateway internal/xds/translator/httpfilters.go at v1.9.0; AI Gateway's
 ``insertAIGatewayExtProcFilter`` in internal/extensionserver/post_translate_modify.go at v1.1.0):
-custom_response (responseOverride), api_key_auth (the tenant), buffer (``requestBuffer``: the whole body, so
-a chunked body gets its Content-Length), then AI Gateway's ext_proc — inserted after the last buffer filter
+custom_response (responseOverride), api_key_auth (the tenant), ext_authz (the request guard, OPA: after the
+API-key check by the EnvoyProxy's ``filterOrder``, ``gm.filter_order``), buffer (``requestBuffer``: the whole
+body, so a chunked body gets its Content-Length), then AI Gateway's ext_proc — inserted after the last buffer filter
 (without one it would land before custom_response's successor, i.e. before the API-key check, which is why
 the route always sets ``requestBuffer``) — then rbac (grants, per-tenant body limits: it sees
 ``x-ai-eg-model``), then ratelimit (per tenant and model; tokens per tenant).
@@ -184,7 +185,7 @@ def security_policy(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig]
         "spec": {
             "targetRefs": _generated_route_ref(name),
             "apiKeyAuth": gm.api_key_auth(keys_secret),
-            # The max_tokens guardrail (llm_tiers.gateway.guard): runs before the API-key check.
+            # The request guard (llm_tiers.gateway.guard, OPA): after the API-key check (gm.filter_order).
             "extAuth": guard.ext_auth(route_body_limit(tiers, tenants, gw)),
             "authorization": {"defaultAction": "Deny", "rules": rules},
         },
@@ -229,6 +230,14 @@ def error_bodies() -> dict[int, str]:
                                  "seconds in Retry-After.", "requests", "rate_limit_exceeded")}
 
 
+def response_overrides() -> list[dict[str, Any]]:
+    """The single route's error answers, each telling what happened: the gateway's own (Local 401/403/404/413,
+    429 the tenant's rate limit or token budget, 503 a tier starting) and the request guard's authorizer
+    unavailable (its error status rewritten to 503, ``guard.error_overrides``). The engine's own 429/503 pass
+    as the engine sent them (not local replies)."""
+    return [*gm.response_overrides(error_bodies()), *guard.error_overrides()]
+
+
 def backend_traffic_policy(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig], gw: GatewayConfig,
                            namespace: str, name: str = ROUTE_NAME) -> dict[str, Any]:
     spec: dict[str, Any] = {
@@ -236,7 +245,7 @@ def backend_traffic_policy(tiers: Sequence[TierConfig], tenants: Sequence[Tenant
         # Always set: the buffer filter keeps AI Gateway's ext_proc after the API-key check (module doc).
         "requestBuffer": {"limit": route_body_limit(tiers, tenants, gw)},
         "timeout": {"http": gm.http_timeouts(gw)},
-        "responseOverride": gm.response_overrides(error_bodies()),
+        "responseOverride": response_overrides(),
     }
     rules = rate_limit_rules(tiers, tenants, gw)
     if rules:

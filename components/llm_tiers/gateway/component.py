@@ -254,11 +254,11 @@ class Gateway(pulumi.ComponentResource):
         routes = [create(f"ai-route{suffix[i]}", aigw.ai_gateway_route(g.tiers, gw, ns, g.name),
                          [gateway, *(ai_backends[[t.name for t in args.tiers].index(t.name)] for t in g.tiers)])
                   for i, g in enumerate(groups)]
-        # The max_tokens guard the route's SecurityPolicy calls (ext_authz) before any completion.
+        # The request guard (OPA ext_authz) the routes' SecurityPolicies call after the API-key check.
         guard_objs: list[pulumi.Resource] = []
         budgeted = [t.name for t in args.tenants if gm.limits_of(t, gw).tokens_per_minute]
-        for o in guard.manifests(args.tiers, args.tenants, ns, versions.IMAGES["python"], args.tenant_keys_secret,
-                                 system, args.node_cidrs, budgeted=budgeted):
+        for o in guard.manifests(args.tiers, args.tenants, ns, versions.IMAGES["opa-envoy"], system, args.node_cidrs,
+                                 budgeted=budgeted):
             guard_objs.append(create(f"guard-{o['kind'].lower()}", o, guard_objs[:1]))  # after the ConfigMap
         for i, (g, route) in enumerate(zip(groups, routes)):
             create(f"ai-security{suffix[i]}", aigw.security_policy(g.tiers, args.tenants, gw, ns,

@@ -87,6 +87,21 @@ def response_overrides(bodies: dict[int, str]) -> list[dict[str, Any]]:
     return out
 
 
+# The request guard's name and gRPC port (gateway/guard.py, which imports this module, asserts they match).
+GUARD_NAME = "request-guard"
+GUARD_GRPC_PORT = 9191
+API_KEY_AUTH_FILTER = "envoy.filters.http.api_key_auth"
+EXT_AUTHZ_FILTER = "envoy.filters.http.ext_authz"
+
+
+def filter_order() -> list[dict[str, str]]:
+    """EnvoyProxy ``spec.filterOrder``: the API-key check before ext_authz (the request guard), so only
+    authenticated requests reach the guard and it reads the tenant the API-key filter forwards. Envoy
+    Gateway's default order is ext_authz first (the CRD's description; internal/xds/translator/httpfilters.go
+    at v1.9.0, which applies ``filterOrder`` to the HTTP filter chain)."""
+    return [{"name": API_KEY_AUTH_FILTER, "before": EXT_AUTHZ_FILTER}]
+
+
 def _meta(name: str, namespace: str, component: str = "gateway") -> dict[str, Any]:
     return {"name": name, "namespace": namespace, "labels": naming.k8s_labels(component, name)}
 
@@ -140,7 +155,7 @@ def envoy_proxy(gw: GatewayConfig, namespace: str, system: dict[str, str],
     telemetry = {"telemetry": {"tracing": tracing(trace_to, sampling_percent)}} if trace_to else {}
     return {
         "apiVersion": EG_API, "kind": "EnvoyProxy", "metadata": _meta(GATEWAY_NAME, namespace),
-        "spec": {**telemetry, "provider": {"type": "Kubernetes", "kubernetes": {
+        "spec": {**telemetry, "filterOrder": filter_order(), "provider": {"type": "Kubernetes", "kubernetes": {
             "envoyDeployment": {
                 "replicas": gw.replicas,
                 # Counted by the system capacity check; Envoy also sizes its heap from the memory limit.
@@ -500,10 +515,10 @@ def controller_network_policies(namespace: str, monitoring_namespace: str,
             {"to": [tier_pods], "ports": _tcp(tgi.HTTP_PORT)},
             {"to": [controller], "ports": _tcp(*EG_PORTS["controller-from-proxies"])},
             {"to": [rate_limiter], "ports": _tcp(*EG_PORTS["ratelimit-from-proxies"])},
-            # The max_tokens guard (ext_authz, gateway/guard.py) in the gateway's namespace.
+            # The request guard (OPA ext_authz over gRPC, gateway/guard.py) in the gateway's namespace.
             {"to": [{**naming.namespace_peer(store_namespace),
-                     "podSelector": {"matchLabels": {"app.kubernetes.io/name": "max-tokens-guard"}}}],
-             "ports": _tcp(8080)},
+                     "podSelector": {"matchLabels": {"app.kubernetes.io/name": GUARD_NAME}}}],
+             "ports": _tcp(GUARD_GRPC_PORT)},
             *([{"to": [{**naming.namespace_peer(trace_to[1]),
                         "podSelector": {"matchLabels": dict(collector_labels or {})}}],
                 "ports": _tcp(trace_to[2])}] if trace_to else [])]),
