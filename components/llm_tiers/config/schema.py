@@ -372,9 +372,18 @@ def _check_tier(i: int, t: TierConfig, gpu_classes: Optional[Mapping[str, GpuCla
             other = "vllm" if engine == "tgi" else "tgi"
             issues.append(ConfigIssue(f"{where}[{j}]", f"{flag} is a {other} flag, but this release runs {engine}; "
                                       f"remove it, or give the {engine} release its own extraArgs"))
+        # Parsed as the engine parses it (vLLM: _ = -, dotted keys, argparse prefixes; TGI: clap's exact names):
+        # an option the engine does not have stops it at start-up.
+        for j, why in engines.unknown_extra_args(engine, extra):
+            if extra[j].startswith("--"):
+                issues.append(ConfigIssue(f"{where}[{j}]", f"{why}; remove it or fix its spelling"))
     if t.candidate and t.candidate.image and not _has_explicit_tag(t.candidate.image):
         issues.append(ConfigIssue(f"{p}.candidate.image", "must name an explicit tag (not latest), e.g. "
                                   f"{versions.IMAGES[candidate_engine or 'tgi']}"))
+    elif t.candidate and t.candidate.image:
+        problem = engines.image_engine_problem(candidate_engine or t.engine, t.candidate.image)
+        if problem:
+            issues.append(ConfigIssue(f"{p}.candidate.image", problem))
     return issues
 
 
