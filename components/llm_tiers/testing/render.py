@@ -44,7 +44,7 @@ from pulumi.runtime.settings import get_root_resource
 from pulumi.runtime.stack import wait_for_rpcs
 
 from llm_tiers.helm import oci_split
-from llm_tiers.testing import rollout
+from llm_tiers.testing import kubelet, rollout
 from llm_tiers.testing.mocks import (SECRET_MARKER, SECRET_SIG, PlatformMocks, Recording, RecordingLogHandler, RecordingMonitor)
 
 UNKNOWN_MARKER = "[unknown]"
@@ -299,7 +299,12 @@ def render(stack: str, *, overrides: Optional[dict[str, Any]] = None, secrets: O
            project_dir: Path = PROJECT_DIR) -> RenderResult:
     config, secret_keys = stack_config(stack, project_dir=project_dir, stack_file=stack_file,
                                        overrides=overrides, secrets=secrets, omit_secrets=omit_secrets)
-    return run_program(stack, config, secret_keys, project_dir=project_dir)
+    result = run_program(stack, config, secret_keys, project_dir=project_dir)
+    # What the kubelet would refuse on a real node (testing/kubelet.py): unreadable mounts, writes on a
+    # read-only root, probes on ports the container does not serve.
+    if found := kubelet.problems(result.kubernetes_objects(), kubelet.tier_names(config, project_name(project_dir))):
+        raise RenderError(kubelet.message(found), result.recording)
+    return result
 
 
 # ---------------------------------------------------------------------------------------------- output
