@@ -22,8 +22,8 @@
 
 What differs from the real pod, by necessity: the image's interpreter is replaced by this machine's
 ``/usr/bin/python3`` (Debian's 3.11; ``INTERPRETERS``), and packages the image would carry (huggingface_hub)
-come from the test virtualenv's site-packages on PYTHONPATH (uid 65534 or 10001 cannot reach /root/.pyenv, so
-the venv itself must not live under /root). The root filesystem is this machine's, not the image's.
+come from the test virtualenv's site-packages, bind-mounted read-only at ``SITE_PACKAGES`` and put on PYTHONPATH
+(uid 65534 or 10001 may not reach the venv's own folder, e.g. under /root or a CI runner's home). The root filesystem is this machine's, not the image's.
 
 Needs root, ``unshare``, ``setpriv`` and overlayfs: ``require()`` skips the test otherwise, and fails it when
 ``CI`` is set (CI runs as root on a machine that has them).
@@ -47,7 +47,8 @@ import pytest
 from llm_tiers.testing import kubelet
 
 INTERPRETERS = {"python": "/usr/bin/python3", "python3": "/usr/bin/python3"}
-TOOLS = ("unshare", "setpriv", "chroot", "mount", "prlimit")
+TOOLS = ("unshare", "setpriv", "chroot", "mount", "prlimit", "nsenter", "ip")
+SITE_PACKAGES = "/opt/podrun/site-packages"
 
 
 def missing() -> Optional[str]:
@@ -218,7 +219,7 @@ def start(obj: Mapping[str, Any], container: Optional[str] = None, *, files: Map
     argv[0] = INTERPRETERS.get(argv[0], argv[0])
     env = {e["name"]: e["value"] for e in c.get("env") or [] if "value" in e}
     if pythonpath_venv:
-        env["PYTHONPATH"] = sysconfig.get_paths()["purelib"]
+        env["PYTHONPATH"] = SITE_PACKAGES
     env.update(dict(extra_env))
     env.setdefault("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
     limit = ((c.get("resources") or {}).get("limits") or {}).get("memory")
@@ -239,6 +240,12 @@ def start(obj: Mapping[str, Any], container: Optional[str] = None, *, files: Map
         lines += [f"mount --bind {q(str(volumes[m['name']]))} {q(target)}"]
         if m.get("readOnly") or any(k in by_name[m["name"]] for k in kubelet.FILE_VOLUMES):
             lines.append(f"mount -o remount,bind,ro {q(target)}")
+    if pythonpath_venv:
+        # The image carries its packages; here the test virtualenv's are bind-mounted read-only at a path any uid
+        # can reach (the venv's own parents may be closed to it).
+        target = str(new_root) + SITE_PACKAGES
+        lines += [f"mkdir -p {q(target)}", f"mount --bind {q(sysconfig.get_paths()['purelib'])} {q(target)}",
+                  f"mount -o remount,bind,ro {q(target)}"]
     if not host_network:
         lines.append("ip link set lo up")
     if csc.get("readOnlyRootFilesystem"):
