@@ -12,8 +12,9 @@ renders itself; the pods of Helm charts are rendered by Helm inside the cluster 
    read-only volume (``roMask``; these volume types report ``ReadOnly: true``, pkg/volume/secret/secret.go
    ``GetAttributes``) or 0660 otherwise. The process runs as ``runAsUser`` with primary group ``runAsGroup``
    and supplementary groups ``supplementalGroups`` plus ``fsGroup`` (the kubelet adds it). With every
-   capability dropped, uid 0 reads by the owner bits like anyone else. (Read at the stored revision of
-   volume_linux.go; the rule, fsGroup nil = nothing done, is the same in every release since 1.x.)
+   capability dropped, uid 0 reads by the owner bits like anyone else. (Read in the stored revisions of
+   volume_linux.go, older than the pinned 1.34: the kubernetes/kubernetes snapshot at v1.34 was too large to
+   fetch here; "If fsGroup is nil nothing is done" and the 0440/0660 masks are the same in each revision read.)
    A ``runAsGroup`` left unset is the image's choice, which the render cannot see: no group is assumed.
 2. **A read-only root filesystem has a writable mount wherever the process writes**: the directories named by
    the environment variables programs write under (``HOME``, ``TMPDIR``, ``HF_HOME``, ``XDG_CACHE_HOME``,
