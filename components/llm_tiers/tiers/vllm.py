@@ -115,7 +115,8 @@ _DOTTED = re.compile(r"^--([^.=]*)(\.[^=]*)?(=.*)?$", re.S)
 def resolve_flag(arg: str) -> tuple[Optional[str], Optional[str]]:
     """(the option ``arg`` sets, None) as ``vllm serve`` parses it, or (None, why vLLM refuses it).
 
-    FlexibleArgumentParser (vllm-project/vllm ``vllm/utils/argparse_utils.py``) first spells the name with
+    FlexibleArgumentParser (vllm-project/vllm ``vllm/utils/argparse_utils.py`` ``parse_args``, read in the v0.33.0
+    sdist; no parser in that release sets ``allow_abbrev=False``) first spells the name with
     dashes (``--max_model_len`` is ``--max-model-len``) and folds dotted keys into their option
     (``--override-generation-config.max_new_tokens=N`` sets ``--override-generation-config``); then Python's
     argparse, with ``allow_abbrev`` left on, takes an unambiguous prefix for the option it starts
