@@ -19,6 +19,46 @@ os.environ.setdefault("LLM_TIERS_PROJECT", str(ROOT))
 from llm_tiers.testing import render as render_tool  # noqa: E402
 from llm_tiers.testing import validate  # noqa: E402
 
+# Upstream inputs the tests check against, each from ONE place: its environment variable, else the project's own
+# verified download (`make test-inputs`, which `make test` tries first; each command checks every file against
+# the SHA-256 committed beside it). Nothing outside the repository is assumed.
+UPSTREAM_INPUTS = {
+    validate.CRD_ENV: (ROOT / ".crds", "the pinned CRD schemas",
+                       "python -m llm_tiers.cli.crds fetch --dest .crds"),
+    "CHART_VALUES_DIR": (ROOT / ".chart-values", "the pinned charts' default values",
+                         "python -m llm_tiers.cli.chart_values fetch --dest .chart-values"),
+}
+for _env, (_folder, _what, _how) in UPSTREAM_INPUTS.items():
+    if not os.environ.get(_env) and _folder.is_dir() and any(_folder.iterdir()):
+        os.environ[_env] = str(_folder)
+
+
+def upstream_input(env: str) -> Path:
+    """The folder of an upstream input; skips the test saying how to get it (fails instead when ``CI`` is set)."""
+    folder, what, how = UPSTREAM_INPUTS[env]
+    value = os.environ.get(env)
+    if not value:
+        message = (f"{env} is not set and {folder.name}/ was not fetched, so {what} are NOT checked; run `make "
+                   f"test-inputs` (or `{how}`; needs github.com) or set {env} to a folder holding them")
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    path = Path(value)
+    if not path.is_dir():
+        pytest.fail(f"{env}={path} is not a directory")
+    return path
+
+
+@pytest.fixture(scope="session")
+def chart_values_dir() -> Path:
+    return upstream_input("CHART_VALUES_DIR")
+
+
+@pytest.fixture(scope="session")
+def chart_values() -> Path:
+    """The pinned charts' values folder (``<release>/values.yaml``, ``values.schema.json``, ``subcharts/``)."""
+    return upstream_input("CHART_VALUES_DIR")
+
 PROJECT = render_tool.project_name()
 STACKS = render_tool.stacks()
 
@@ -50,12 +90,7 @@ def rendered():
 
 @pytest.fixture(scope="session")
 def crd_schemas():
-    crd_dir = validate.crd_dir_from_env()
-    if crd_dir is None:
-        pytest.skip(f"{validate.CRD_ENV} is not set, so custom resources are NOT validated against their CRDs. "
-                    f"Set {validate.CRD_ENV}=../shared/crds (CI does) to run these checks.")
-    if not crd_dir.is_dir():
-        pytest.fail(f"{validate.CRD_ENV}={crd_dir} is not a directory")
+    crd_dir = upstream_input(validate.CRD_ENV)
     schemas = validate.load_crd_schemas(crd_dir)
     if not schemas:
         pytest.fail(f"no CustomResourceDefinitions found in {crd_dir}")

@@ -65,3 +65,22 @@ def test_bad_stack_is_refused_cleanly(path):
         at = [text for p, text in found if p == where]
         assert at, f"{path.name}: expected a problem at {where}, got:\n{message}"
         assert any(words in text for text in at), f"{path.name}: {where}: {at} does not say {words!r}"
+
+
+def test_a_2_mib_extra_arg_is_refused_at_its_key_without_echoing_it(tmp_path):
+    """Bounded lengths: a 2 MiB extraArgs value (too large to keep in the corpus, so written here) is refused at
+    its key path, and the message quotes only its start."""
+    import yaml
+
+    doc = yaml.safe_load((CORPUS / "vllm-candidate-guarded-flag.yaml").read_text())
+    tier = doc["config"]["llm-tiers:tiers"][0]
+    tier.pop("candidate")
+    tier["extraArgs"] = ["--enable-prefix-caching", "--speculative-config=" + "x" * (2 * 2**20)]
+    path = tmp_path / "extra-arg-2mib.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    with pytest.raises(render_tool.RenderError) as info:
+        render_tool.render("extra-arg-2mib", stack_file=path)
+    message = str(info.value)
+    found = dict(issues_of(message))
+    assert "tiers[0].extraArgs[1]" in found and "at most 4096 characters" in found["tiers[0].extraArgs[1]"], message[:2000]
+    assert len(message) < 5000 and f"{len(tier['extraArgs'][1])} characters" in message

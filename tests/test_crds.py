@@ -1,5 +1,5 @@
-"""The CRD schemas CI fetches on GitHub (components/llm_tiers/cli/crds.py): the committed sums are those of ../shared/crds, a
-moved pin without new sums fails before any download, and a tampered download is refused."""
+"""The CRD schemas CI fetches on GitHub (components/llm_tiers/cli/crds.py): the committed sums are those of the pinned
+schemas (CRD_SCHEMA_DIR), a moved pin without new sums fails before any download, and a tampered download is refused."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from llm_tiers import versions
 from llm_tiers.cli import crds
 from llm_tiers.testing import validate
+from conftest import upstream_input
 
 
 def test_every_pinned_schema_has_a_committed_sum():
@@ -19,10 +20,8 @@ def test_every_pinned_schema_has_a_committed_sum():
     assert set(crds.load_sums()) == set(crds.sources().values()), "stale sums for URLs no pin produces"
 
 
-def test_committed_sums_are_those_of_the_shared_schemas():
-    folder = validate.crd_dir_from_env()
-    if folder is None:
-        pytest.skip(f"{validate.CRD_ENV} is not set: the sums are NOT compared with the pinned schemas")
+def test_committed_sums_are_those_of_the_pinned_schemas():
+    folder = upstream_input(validate.CRD_ENV)
     assert crds.local_sums(Path(folder)) == crds.load_sums()
 
 

@@ -66,9 +66,9 @@ def test_readme_has_the_two_commands_and_the_real_user_path():
         assert words in readme, words
 
 
-def test_ci_runs_the_readme_test_command_with_the_crds():
+def test_ci_runs_the_readme_test_command_with_the_upstream_inputs():
     ci = (ROOT / ".ci" / "run").read_text()
-    assert "make test" in ci and "CRD_SCHEMA_DIR" in ci and "shared/crds" in ci
+    assert "make test" in ci and "CRD_SCHEMA_DIR" in ci and "CHART_VALUES_DIR" in ci
 
 
 def test_component_docs_are_generated_and_current():

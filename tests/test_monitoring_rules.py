@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import upstream_input
+
 from llm_tiers.observability import component as observability
 from llm_tiers.observability import rules as mr
 from llm_tiers.config.schema import TierConfig
@@ -28,7 +30,6 @@ TIER = TierConfig.model_validate({
 NS = "llm-tiers"
 ENGINES = ("tgi", "vllm")
 IMAGES = {"tgi": versions.IMAGES["tgi"], "vllm": versions.IMAGES.get("vllm", "vllm/vllm-openai:v0.33.0")}
-CHARTS = Path(os.environ.get("CHART_VALUES_DIR", Path(__file__).resolve().parents[2] / "shared" / "charts"))
 
 
 
@@ -225,8 +226,11 @@ def pod_labels(pod: Pod) -> dict:
 
 
 def _rendered_dcgm_honor_labels() -> bool:
-    defaults = yaml.safe_load((CHARTS / "dcgm-exporter" / "values.yaml").read_text())["serviceMonitor"]
-    return {**defaults, **observability.dcgm_values()["serviceMonitor"]}["honorLabels"]
+    rendered = observability.dcgm_values()["serviceMonitor"]
+    if "honorLabels" in rendered:
+        return rendered["honorLabels"]
+    defaults = upstream_input("CHART_VALUES_DIR") / "dcgm-exporter" / "values.yaml"
+    return yaml.safe_load(defaults.read_text())["serviceMonitor"]["honorLabels"]
 
 
 def _hpa(current: int, maximum: int) -> list[dict]:
@@ -390,10 +394,10 @@ def test_gpu_utilization_joins_dcgm_series_as_they_arrive(promtool, rules_file, 
         f"dcgm-{honor}.yaml"))
 
 
-def test_the_dcgm_exporter_keeps_the_gpus_pod_labels():
+def test_the_dcgm_exporter_keeps_the_gpus_pod_labels(chart_values):
     """The chart's default is honorLabels false (pinned values.yaml); the rendered values turn it on, so raw DCGM
     series carry the workload's pod and namespace too."""
-    defaults = yaml.safe_load((CHARTS / "dcgm-exporter" / "values.yaml").read_text())["serviceMonitor"]
+    defaults = yaml.safe_load((chart_values / "dcgm-exporter" / "values.yaml").read_text())["serviceMonitor"]
     assert defaults["honorLabels"] is False
     assert _rendered_dcgm_honor_labels() is True
 

@@ -105,10 +105,16 @@ def test_operator_release(rendered):
     assert v["serviceAccount"]["name"] == "external-secrets" and v["installCRDs"] is True
     for part in (v, v["webhook"], v["certController"]):
         assert part["nodeSelector"] == {"llm-tiers.io/node-role": "system"}
-    # Several controller replicas: only the leader may reconcile. The pinned chart's default is off.
-    chart = Path(__file__).resolve().parents[2] / "shared" / "charts" / "external-secrets" / "values.yaml"
-    assert yaml.safe_load(chart.read_text())["leaderElect"] is False
+    # Several controller replicas: only the leader may reconcile.
     assert v["replicaCount"] > 1 and v["leaderElect"] is True
+
+
+def test_operator_turns_on_what_the_chart_leaves_off(rendered, chart_values):
+    """The pinned chart's default is leaderElect off: the release must set it."""
+    chart = chart_values / "external-secrets" / "values.yaml"
+    assert yaml.safe_load(chart.read_text())["leaderElect"] is False
+    (rel,) = [x for x in rendered("prod").helm_releases() if x["name"] == "external-secrets"]
+    assert rel["values"]["leaderElect"] is True
 
 
 def test_without_a_token_nothing_token_related_is_created():

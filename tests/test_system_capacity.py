@@ -8,6 +8,7 @@ import copy
 import functools
 import json
 import re
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
@@ -372,7 +373,6 @@ def test_plan_md_says_when_it_does_not_fit():
 # Every chart key the program sets exists in the pinned chart's values
 # --------------------------------------------------------------------------------------------------
 
-CHARTS_DIR = ROOT.parent / "shared" / "charts"
 # Keys whose parent the charts pass through verbatim to an API with its own schema.
 PASSTHROUGH = {"envoy-gateway": ("config.envoyGateway.",), "kube-prometheus-stack": ("prometheus.prometheusSpec.storageSpec.",)}
 CHECKED_KEYS = ("resources", "replicas", "replicaCount", "nodeSelector")
@@ -385,9 +385,9 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _chart_defaults(release: str) -> dict[str, Any]:
+def _chart_defaults(charts_dir: Path, release: str) -> dict[str, Any]:
     """The chart's values.yaml, with each saved subchart's defaults under its key (as Helm merges them)."""
-    folder = CHARTS_DIR / release
+    folder = charts_dir / release
     values = yaml.safe_load((folder / "values.yaml").read_text()) or {}
     sub = folder / "subcharts"
     for chart in sorted(p for p in sub.iterdir() if p.is_dir()) if sub.is_dir() else []:
@@ -409,7 +409,7 @@ def _paths(tree: Any, prefix: str = "") -> list[str]:
 
 
 CRD_ONLY_CHARTS = {"observability-prometheus-operator-crds", "gateway-envoy-gateway-crds", "gateway-ai-gateway-crds"}
-# Charts ../shared/charts holds no copy of: their keys are checked against a list read from upstream at the
+# Charts the pinned chart values (CHART_VALUES_DIR) hold no copy of: their keys are checked against a list read from upstream at the
 # pinned tag, in the named test.
 NOT_IN_SHARED_CHARTS = {"external-dns": "tests/test_dns.py::test_every_chart_key_exists_in_the_pinned_chart",
                         "aws-load-balancer-controller":
@@ -417,20 +417,19 @@ NOT_IN_SHARED_CHARTS = {"external-dns": "tests/test_dns.py::test_every_chart_key
                         "ai-gateway": "tests/test_ai_gateway.py::test_every_ai_gateway_chart_key_exists_in_the_pinned_chart"}
 
 
-def test_every_resources_and_replicas_key_exists_in_the_pinned_chart(rendered):
-    if not CHARTS_DIR.is_dir():
-        pytest.skip(f"{CHARTS_DIR} (the pinned charts' default values) is not beside the repository")
+def test_every_resources_and_replicas_key_exists_in_the_pinned_chart(rendered, chart_values):
+    CHARTS_DIR = chart_values
     renders = [rendered(s) for s in STACKS] + [_cert_manager_render()]
     missing, checked = [], 0
     for r in renders:
         for rel in r.helm_releases():
             if rel["name"] in CRD_ONLY_CHARTS:
-                # CRD-only charts: ../shared/charts has no copy of their values; the keys set are checked
+                # CRD-only charts: the pinned chart values hold no copy of theirs; the keys set are checked
                 # against the charts' templates in tests/test_rollout.py (test_charts_crds_are_upgraded_with_the_chart).
                 continue
             if rel["name"] in NOT_IN_SHARED_CHARTS and not (CHARTS_DIR / rel["name"]).is_dir():
                 continue  # checked by its own test (NOT_IN_SHARED_CHARTS) until its values are pinned here
-            defaults = _chart_defaults(rel["name"]) if (CHARTS_DIR / rel["name"]).is_dir() else None
+            defaults = _chart_defaults(CHARTS_DIR, rel["name"]) if (CHARTS_DIR / rel["name"]).is_dir() else None
             assert defaults is not None, f"no pinned values for release {rel['name']} in {CHARTS_DIR}"
             for path in _paths(rel["values"]):
                 if path.startswith(PASSTHROUGH.get(rel["name"], ("\0",))):
@@ -443,9 +442,8 @@ def test_every_resources_and_replicas_key_exists_in_the_pinned_chart(rendered):
     assert checked > 40 and not missing, missing
 
 
-def test_charts_with_a_values_schema_accept_the_values():
-    if not CHARTS_DIR.is_dir():
-        pytest.skip(f"{CHARTS_DIR} (the pinned charts' default values) is not beside the repository")
+def test_charts_with_a_values_schema_accept_the_values(chart_values):
+    CHARTS_DIR = chart_values
     import jsonschema
 
     r = _cert_manager_render()

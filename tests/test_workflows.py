@@ -184,5 +184,11 @@ def test_tests_on_github_validate_custom_resources_against_fetched_schemas():
         steps = yaml.safe_load((WORKFLOWS[0].parent / file).read_text())["jobs"][job_name]["steps"]
         runs = [s.get("run", "") for s in steps]
         fetch = next(i for i, r in enumerate(runs) if "llm-tiers-crds fetch" in r)
+        values = next(i for i, r in enumerate(runs) if "llm-tiers-chart-values fetch" in r)
         test = next(i for i, r in enumerate(runs) if "make test" in r)
-        assert fetch < test and "CRD_SCHEMA_DIR=" in runs[test], (file, runs)
+        assert fetch < test and values < test, (file, runs)
+        # every input make test needs: both fetched folders, the tools CI=true requires, root for tests/podrun.py
+        assert "CRD_SCHEMA_DIR=" in runs[test] and "CHART_VALUES_DIR=" in runs[test] and "CI=true" in runs[test]
+        assert "sudo env" in runs[test], "tests/podrun.py needs root"
+        apt = " ".join(r for r in runs[:test + 1] if "apt-get install" in r)
+        assert all(p in apt for p in ("prometheus", "redis-server", "iproute2")), (file, apt)

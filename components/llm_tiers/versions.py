@@ -46,8 +46,8 @@ class Chart:
     version: str
 
 
-# Helm charts (chart version, and the app version it installs in the comment). The CRD schemas in
-# ../shared/crds are pinned to the app versions named here; move both together.
+# Helm charts (chart version, and the app version it installs in the comment). The CRD schemas
+# (components/llm_tiers/cli/crd-sums.json) are pinned to the app versions named here; move both together.
 CHARTS: dict[str, Chart] = {
     # Karpenter v1.14.1 (karpenter.sh/v1 NodePool, karpenter.k8s.aws/v1 EC2NodeClass).
     "karpenter": Chart("karpenter", "oci://public.ecr.aws/karpenter", "1.14.1"),
@@ -80,14 +80,14 @@ CHARTS: dict[str, Chart] = {
     # Move together with kube-prometheus-stack.
     "prometheus-operator-crds": Chart("prometheus-operator-crds",
                                       "https://prometheus-community.github.io/helm-charts", "31.0.0"),
-    # OpenTelemetry Collector chart 0.170.0 (appVersion 0.158.0), only with observability.tracing.enabled. Not in
-    # ../shared/charts: its values were read from open-telemetry/opentelemetry-helm-charts at tag
+    # OpenTelemetry Collector chart 0.170.0 (appVersion 0.158.0), only with observability.tracing.enabled. Its
+    # values were read from open-telemetry/opentelemetry-helm-charts at tag
     # opentelemetry-collector-0.170.0, charts/opentelemetry-collector/values.yaml and templates/
     # (components/llm_tiers/tracing/manifests.py cites each key).
     "opentelemetry-collector": Chart("opentelemetry-collector", "https://open-telemetry.github.io/opentelemetry-helm-charts",
                                      "0.170.0"),
     # ExternalDNS chart 1.21.1 = ExternalDNS v0.21.0 (the image tag defaults to the chart's appVersion), only with
-    # gateway.dns. Not in ../shared/charts: its values were read from kubernetes-sigs/external-dns at tag
+    # gateway.dns. Its values were read from kubernetes-sigs/external-dns at tag
     # external-dns-helm-chart-1.21.1, charts/external-dns/values.yaml (components/llm_tiers/gateway/dns.py cites each key).
     "external-dns": Chart("external-dns", "https://kubernetes-sigs.github.io/external-dns/", "1.21.1"),
     # AWS Load Balancer Controller v3.5.0 (chart 3.5.0, image public.ecr.aws/eks/aws-load-balancer-controller:v3.5.0):

@@ -1,12 +1,13 @@
 """The pinned CRD schemas, fetched from their upstream releases and verified by SHA-256.
 
     python -m llm_tiers.cli.crds fetch --dest .crds       # download every schema the tests validate against
-    python -m llm_tiers.cli.crds sums --from ../shared/crds [--write]   # the sums of the same files, for components/llm_tiers/cli/crd-sums.json
+    python -m llm_tiers.cli.crds sums --from <folder> [--write]   # the sums of the same files, for components/llm_tiers/cli/crd-sums.json
 
-CI here has ``../shared/crds``; GitHub's runners do not, so the workflows fetch the same files from the
-projects' own repositories at the versions pinned in ``components/llm_tiers/versions.py`` and check each against the
-SHA-256 committed in ``components/llm_tiers/cli/crd-sums.json`` (computed from ``../shared/crds``). A pin that moves without new
-sums fails loudly instead of validating against unverified (or no) schemas.
+The tests read the schemas from ``CRD_SCHEMA_DIR`` or, once fetched, from ``.crds`` (``make test-inputs``, which
+``make test`` tries first); the files come from the projects' own repositories at the versions pinned in
+``components/llm_tiers/versions.py``, each checked against the SHA-256 committed in
+``components/llm_tiers/cli/crd-sums.json``. A pin that moves without new sums fails loudly instead of validating
+against unverified (or no) schemas.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ RAW = "https://raw.githubusercontent.com"
 
 
 def sources() -> dict[str, str]:
-    """Schema file name (as in ../shared/crds) -> its upstream URL at the pinned version."""
+    """Schema file name (as in CRD_SCHEMA_DIR) -> its upstream URL at the pinned version."""
     karpenter = f"v{versions.CHARTS['karpenter'].version}"
     eso = f"v{versions.CHARTS['external-secrets'].version}"
     keda = f"v{versions.CHARTS['keda'].version}"
@@ -74,23 +75,25 @@ def check_pins(sums: dict[str, str]) -> None:
     missing = sorted(url for url in sources().values() if url not in sums)
     if missing:
         raise CrdError("no committed SHA-256 for " + ", ".join(missing) + ": a version pin moved. Get the new "
-                       "schemas into ../shared/crds, then run `python -m llm_tiers.cli.crds sums --from ../shared/crds "
+                       "schemas into a folder, then run `python -m llm_tiers.cli.crds sums --from <that folder> "
                        "--write` and commit components/llm_tiers/cli/crd-sums.json")
 
 
-def fetch(dest: Path, opener=urllib.request.urlopen) -> list[Path]:
+def fetch(dest: Path, opener=urllib.request.urlopen, timeout: float = 60) -> list[Path]:
+    """Download and verify every schema, then write them all to ``dest`` (none when one fails)."""
     sums = load_sums()
     check_pins(sums)
-    dest.mkdir(parents=True, exist_ok=True)
-    written = []
+    got: dict[str, bytes] = {}
     for name, url in sorted(sources().items()):
-        with opener(url, timeout=60) as response:
+        with opener(url, timeout=timeout) as response:
             data = response.read()
         if sha256(data) != sums[url]:
             raise CrdError(f"{url}: SHA-256 {sha256(data)} is not the committed {sums[url]}; refusing it")
+        got[name] = data
+    dest.mkdir(parents=True, exist_ok=True)
+    for name, data in got.items():
         (dest / name).write_bytes(data)
-        written.append(dest / name)
-    return written
+    return [dest / name for name in got]
 
 
 def local_sums(folder: Path) -> dict[str, str]:
@@ -108,13 +111,14 @@ def main(argv: Optional[list[str]] = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     f = sub.add_parser("fetch", help="download and verify every pinned schema")
     f.add_argument("--dest", type=Path, required=True)
+    f.add_argument("--timeout", type=float, default=60, help="seconds per download (default 60)")
     s = sub.add_parser("sums", help="SHA-256 of the schemas in a folder, keyed by their upstream URL")
     s.add_argument("--from", dest="folder", type=Path, required=True)
     s.add_argument("--write", action="store_true", help=f"write {SUMS.name}")
     args = parser.parse_args(argv)
     try:
         if args.command == "fetch":
-            for path in fetch(args.dest):
+            for path in fetch(args.dest, timeout=args.timeout):
                 print(f"verified {path}")
             return 0
         text = json.dumps(local_sums(args.folder), indent=2) + "\n"
@@ -124,7 +128,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         else:
             sys.stdout.write(text)
         return 0
-    except CrdError as exc:
+    except (CrdError, OSError) as exc:
         print(f"crds: {exc}", file=sys.stderr)
         return 2
 

@@ -194,12 +194,21 @@ def _issue_from_pydantic(err: Mapping[str, Any]) -> ConfigIssue:
     if kind == "missing":
         return ConfigIssue(path, "required key is missing; add it (see docs/config.md)")
     if kind == "string_pattern_mismatch":
-        return ConfigIssue(path, f"{err['input']!r} is not valid: {_pattern_hint(err['ctx']['pattern'])}")
+        return ConfigIssue(path, f"{_shown_input(err['input'])} is not valid: {_pattern_hint(err['ctx']['pattern'])}")
     msg = err["msg"]
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
-    return ConfigIssue(path, f"{msg} (got {err['input']!r})" if "input" in err and not isinstance(
+    return ConfigIssue(path, f"{msg} (got {_shown_input(err['input'])})" if "input" in err and not isinstance(
         err["input"], (dict, list)) else msg)
+
+
+def _shown_input(value: Any, limit: int = 80) -> str:
+    """A value as an error message quotes it: a long one cut (a 2 MiB string must not become a 2 MiB message)."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    size = f"{len(value)} characters" if isinstance(value, str) else f"{len(text)} characters as written"
+    return f"{text[:limit]}... ({size})"
 
 
 _PATTERN_HINTS = {
@@ -228,12 +237,19 @@ def _pattern_hint(pattern: str) -> str:
 
 
 def _check_cidrs(values: Iterable[str], path: str) -> list[ConfigIssue]:
+    """Each entry a CIDR, none listed twice (as the same network, however written)."""
     issues = []
+    seen: dict[Any, int] = {}
     for i, value in enumerate(values):
         try:
-            _cidr(value)
+            net = ipaddress.ip_network(_cidr(value), strict=False)
         except ValueError as exc:
             issues.append(ConfigIssue(f"{path}[{i}]", f"{value!r} is {exc}"))
+            continue
+        if net in seen:
+            issues.append(ConfigIssue(f"{path}[{i}]", f"{value} is listed twice (first at {path}[{seen[net]}]); "
+                                      "remove one"))
+        seen.setdefault(net, i)
     return issues
 
 
@@ -254,6 +270,20 @@ def _check_cluster(c: ClusterConfig) -> list[ConfigIssue]:
     except ValueError as exc:
         issues.append(ConfigIssue("cluster.vpcCidr", f"{c.vpc_cidr!r} is {exc}"))
     issues += _check_cidrs(c.public_access_cidrs, "cluster.publicAccessCidrs")
+    try:
+        vpc_net = ipaddress.ip_network(_cidr(c.vpc_cidr), strict=False)
+        for i, value in enumerate(c.public_access_cidrs):
+            try:
+                net = ipaddress.ip_network(_cidr(value), strict=False)
+            except ValueError:
+                continue
+            if net.version == vpc_net.version and net.overlaps(vpc_net):
+                issues.append(ConfigIssue(f"cluster.publicAccessCidrs[{i}]", (
+                    f"{value} overlaps the VPC ({c.vpc_cidr}): the public endpoint sees public source addresses "
+                    "only (traffic from inside the VPC uses the private endpoint), so this entry admits no one it "
+                    "means to; list the public CIDRs of your office / VPN / NAT gateways")))
+    except ValueError:
+        pass
     if c.endpoint_public_access and not c.public_access_cidrs:
         issues.append(ConfigIssue("cluster.publicAccessCidrs", "required when endpointPublicAccess is true: list "
                                   "the CIDRs allowed to reach the API (the AWS default is the whole internet)"))
@@ -378,9 +408,18 @@ def _check_tier(i: int, t: TierConfig, gpu_classes: Optional[Mapping[str, GpuCla
             other = "vllm" if engine == "tgi" else "tgi"
             issues.append(ConfigIssue(f"{where}[{j}]", f"{flag} is a {other} flag, but this release runs {engine}; "
                                       f"remove it, or give the {engine} release its own extraArgs"))
+        # Parsed as the engine parses it (vLLM: _ = -, dotted keys, argparse prefixes; TGI: clap's exact names):
+        # an option the engine does not have stops it at start-up.
+        for j, why in engines.unknown_extra_args(engine, extra):
+            if extra[j].startswith("--"):
+                issues.append(ConfigIssue(f"{where}[{j}]", f"{why}; remove it or fix its spelling"))
     if t.candidate and t.candidate.image and not _has_explicit_tag(t.candidate.image):
         issues.append(ConfigIssue(f"{p}.candidate.image", "must name an explicit tag (not latest), e.g. "
                                   f"{versions.IMAGES[candidate_engine or 'tgi']}"))
+    elif t.candidate and t.candidate.image:
+        problem = engines.image_engine_problem(candidate_engine or t.engine, t.candidate.image)
+        if problem:
+            issues.append(ConfigIssue(f"{p}.candidate.image", problem))
     return issues
 
 
@@ -471,6 +510,95 @@ def _check_benchmark(cfg: StackConfig) -> list[ConfigIssue]:
     return issues
 
 
+def _check_tenants(tenants: Sequence[Any], tier_names: Sequence[str]) -> list[ConfigIssue]:
+    issues: list[ConfigIssue] = []
+    for name, idx in _duplicates([t.name for t in tenants]).items():
+        for i in idx[1:]:
+            issues.append(ConfigIssue(f"tenants[{i}].name", f"duplicate tenant name {name!r} (first at tenants[{idx[0]}])"))
+    for i, tenant in enumerate(tenants):
+        if tenant.name.endswith(PREVIOUS_KEY_SUFFIX):
+            issues.append(ConfigIssue(f"tenants[{i}].name", f"must not end with {PREVIOUS_KEY_SUFFIX!r}: the gateway "
+                                      "names a tenant's previous API key that way; pick another name"))
+        for j, tier in enumerate(tenant.tiers):
+            if tier not in tier_names:
+                issues.append(ConfigIssue(f"tenants[{i}].tiers[{j}]", f"unknown tier {tier!r}; tiers are: "
+                                          f"{', '.join(tier_names) or 'none'}"))
+    return issues
+
+
+def _check_gateway(gw: GatewayConfig) -> list[ConfigIssue]:
+    issues = _check_cidrs(gw.source_cidrs, "gateway.sourceCidrs")
+    if gw.load_balancer_scheme == "internet-facing" and not gw.source_cidrs:
+        issues.append(ConfigIssue("gateway.sourceCidrs", "required when loadBalancerScheme is internet-facing "
+                                  "(use 0.0.0.0/0 explicitly to accept any client)"))
+    if gw.tls.mode == "acm" and not gw.tls.certificate_arn:
+        issues.append(ConfigIssue("gateway.tls.certificateArn", "required with tls.mode: acm"))
+    if gw.tls.mode == "acm" and gw.tls.issuer:
+        issues.append(ConfigIssue("gateway.tls.issuer", "only used with tls.mode: cert-manager; remove it"))
+    if gw.tls.mode == "cert-manager" and not gw.tls.issuer:
+        issues.append(ConfigIssue("gateway.tls.issuer", "required with tls.mode: cert-manager (the name of an "
+                                  "existing ClusterIssuer, or Issuer in the gateway's namespace)"))
+    if gw.dns is not None and not (gw.hostname == gw.dns.zone_name or gw.hostname.endswith(f".{gw.dns.zone_name}")):
+        issues.append(ConfigIssue("gateway.dns.zoneName", f"gateway.hostname {gw.hostname} is not in zone "
+                                  f"{gw.dns.zone_name}; set zoneName (and hostedZoneId) to the zone that holds the "
+                                  "hostname, or change the hostname"))
+    if gw.tls.mode == "cert-manager" and gw.tls.certificate_arn:
+        issues.append(ConfigIssue("gateway.tls.certificateArn", "only used with tls.mode: acm (with cert-manager, "
+                                  "Envoy terminates TLS with the issued certificate); remove it"))
+    return issues
+
+
+def _check_cost(cost: Any, tier_names: Sequence[str]) -> list[ConfigIssue]:
+    issues: list[ConfigIssue] = []
+    for name, price in cost.managed_price_by_tier.items():
+        if name not in tier_names:
+            issues.append(ConfigIssue(f"cost.managedPriceByTier.{name}", f"unknown tier {name!r}; tiers are: "
+                                      f"{', '.join(tier_names) or 'none'}"))
+        elif price <= 0:
+            issues.append(ConfigIssue(f"cost.managedPriceByTier.{name}", f"{price} is not a price; give USD per 1M "
+                                      "output tokens, greater than 0"))
+    return issues
+
+
+def _check_observability(obs: Any) -> list[ConfigIssue]:
+    issues: list[ConfigIssue] = []
+    tracing = obs.tracing
+    if tracing.enabled and not tracing.otlp_endpoint:
+        issues.append(ConfigIssue("observability.tracing.otlpEndpoint", "required when tracing is enabled"))
+    for name, idx in _duplicates([r.name for r in obs.alertmanager.receivers]).items():
+        for i in idx[1:]:
+            issues.append(ConfigIssue(f"observability.alertmanager.receivers[{i}].name", f"duplicate receiver {name!r}"))
+    if tracing.otlp_endpoint:
+        problem = otlp_grpc_endpoint_problem(tracing.otlp_endpoint)
+        if problem:
+            issues.append(ConfigIssue("observability.tracing.otlpEndpoint", problem))
+    return issues
+
+
+def otlp_grpc_endpoint_problem(value: str) -> Optional[str]:
+    """Why ``value`` is not an OTLP gRPC endpoint URL (``http(s)://host:port``, no path), else None. The collector's
+    ``otlp`` exporter speaks gRPC (opentelemetry-collector exporter/otlpexporter: ``endpoint`` is a gRPC target);
+    ``/v1/traces`` is the OTLP/HTTP path of the other exporter, and a bare ``host:port`` has no scheme to say
+    whether TLS is on (``http://`` is plaintext here, tracing/manifests.py)."""
+    from urllib.parse import urlsplit
+
+    try:
+        u = urlsplit(value)
+        port = u.port
+    except ValueError as exc:
+        return f"{value!r} is not a URL ({exc}); write it as https://host:4317 (http:// for plaintext)"
+    if u.scheme not in ("http", "https") or not u.hostname:
+        example = value if "://" not in value and value else "otlp.example.com:4317"
+        return (f"{value!r} is not an OTLP gRPC URL: it needs a scheme and a host, e.g. https://{example} "
+                "(http:// for plaintext inside the cluster)")
+    if u.path not in ("", "/") or u.query or u.fragment:
+        return (f"{value!r} has a path ({u.path or '?' + u.query}): that is an OTLP/HTTP URL, but the collector "
+                f"exports over OTLP gRPC to host:port alone; use {u.scheme}://{u.hostname}:4317 (the gRPC port)")
+    if port is None:
+        return f"{value!r} has no port; OTLP gRPC listens on 4317 by default: {u.scheme}://{u.hostname}:4317"
+    return None
+
+
 def _check_semantics(cfg: StackConfig) -> list[ConfigIssue]:
     issues = _check_cluster(cfg.cluster)
     tier_names = [t.name for t in cfg.tiers]
@@ -495,51 +623,12 @@ def _check_semantics(cfg: StackConfig) -> list[ConfigIssue]:
     for name, cls in cfg.gpu_classes.items():
         issues += _check_gpu_class(name, cls)
         issues += _check_gpu_budget(name, cls, cfg.tiers)
-    for name, idx in _duplicates([t.name for t in cfg.tenants]).items():
-        for i in idx[1:]:
-            issues.append(ConfigIssue(f"tenants[{i}].name", f"duplicate tenant name {name!r} (first at tenants[{idx[0]}])"))
-    for i, tenant in enumerate(cfg.tenants):
-        if tenant.name.endswith(PREVIOUS_KEY_SUFFIX):
-            issues.append(ConfigIssue(f"tenants[{i}].name", f"must not end with {PREVIOUS_KEY_SUFFIX!r}: the gateway "
-                                      "names a tenant's previous API key that way; pick another name"))
-        for j, tier in enumerate(tenant.tiers):
-            if tier not in tier_names:
-                issues.append(ConfigIssue(f"tenants[{i}].tiers[{j}]", f"unknown tier {tier!r}; tiers are: "
-                                          f"{', '.join(tier_names) or 'none'}"))
-    gw = cfg.gateway
-    issues += _check_cidrs(gw.source_cidrs, "gateway.sourceCidrs")
-    if gw.load_balancer_scheme == "internet-facing" and not gw.source_cidrs:
-        issues.append(ConfigIssue("gateway.sourceCidrs", "required when loadBalancerScheme is internet-facing "
-                                  "(use 0.0.0.0/0 explicitly to accept any client)"))
-    if gw.tls.mode == "acm" and not gw.tls.certificate_arn:
-        issues.append(ConfigIssue("gateway.tls.certificateArn", "required with tls.mode: acm"))
-    if gw.tls.mode == "acm" and gw.tls.issuer:
-        issues.append(ConfigIssue("gateway.tls.issuer", "only used with tls.mode: cert-manager; remove it"))
-    if gw.tls.mode == "cert-manager" and not gw.tls.issuer:
-        issues.append(ConfigIssue("gateway.tls.issuer", "required with tls.mode: cert-manager (the name of an "
-                                  "existing ClusterIssuer, or Issuer in the gateway's namespace)"))
-    if gw.dns is not None and not (gw.hostname == gw.dns.zone_name or gw.hostname.endswith(f".{gw.dns.zone_name}")):
-        issues.append(ConfigIssue("gateway.dns.zoneName", f"gateway.hostname {gw.hostname} is not in zone "
-                                  f"{gw.dns.zone_name}; set zoneName (and hostedZoneId) to the zone that holds the "
-                                  "hostname, or change the hostname"))
-    if gw.tls.mode == "cert-manager" and gw.tls.certificate_arn:
-        issues.append(ConfigIssue("gateway.tls.certificateArn", "only used with tls.mode: acm (with cert-manager, "
-                                  "Envoy terminates TLS with the issued certificate); remove it"))
+    issues += _check_tenants(cfg.tenants, tier_names)
+    issues += _check_gateway(cfg.gateway)
     issues += _check_system_capacity(cfg)
     issues += _check_benchmark(cfg)
-    for name, price in cfg.cost.managed_price_by_tier.items():
-        if name not in tier_names:
-            issues.append(ConfigIssue(f"cost.managedPriceByTier.{name}", f"unknown tier {name!r}; tiers are: "
-                                      f"{', '.join(tier_names) or 'none'}"))
-        elif price <= 0:
-            issues.append(ConfigIssue(f"cost.managedPriceByTier.{name}", f"{price} is not a price; give USD per 1M "
-                                      "output tokens, greater than 0"))
-    tracing = cfg.observability.tracing
-    if tracing.enabled and not tracing.otlp_endpoint:
-        issues.append(ConfigIssue("observability.tracing.otlpEndpoint", "required when tracing is enabled"))
-    for name, idx in _duplicates([r.name for r in cfg.observability.alertmanager.receivers]).items():
-        for i in idx[1:]:
-            issues.append(ConfigIssue(f"observability.alertmanager.receivers[{i}].name", f"duplicate receiver {name!r}"))
+    issues += _check_cost(cfg.cost, tier_names)
+    issues += _check_observability(cfg.observability)
     return issues
 
 
@@ -623,6 +712,14 @@ def _partial_semantics(data: Mapping[str, Any]) -> tuple[list[ConfigIssue], Stac
         issues += _check_tier(i, tier, gpu_classes)
         tiers.append(tier)
     sections["tiers"] = tiers
+    # A schema error in one section must not hide a semantic error in another: every section that validated
+    # gets its own checks (tier names as the stack file writes them, for the references to tiers).
+    raw_names = [r.get("name") for r in (raw_tiers if isinstance(raw_tiers, list) else [])
+                 if isinstance(r, dict) and isinstance(r.get("name"), str)]
+    for field_name, check in (("tenants", lambda v: _check_tenants(v, raw_names)), ("gateway", _check_gateway),
+                              ("cost", lambda v: _check_cost(v, raw_names)), ("observability", _check_observability)):
+        if sections.get(field_name) is not None:
+            issues += check(sections[field_name])
     # An invalid section stays None (not its default: a default modelPolicy would refuse licenses the stack
     # allows), and the later layers skip what is None.
     return issues, StackConfig.model_construct(**sections)

@@ -32,6 +32,14 @@ class SloConfig(_Model):
     queue_alert_minutes: int = Field(10, ge=1, le=120, description="Minutes queue depth must stay high before alerting.")
 
 
+# One engine argument, and how many a release may add: far above any real flag (the longest JSON-valued vLLM
+# flags, --speculative-config or --compilation-config, stay well under 4 KiB) and far below what would bloat the
+# Deployment (its object, with both releases, must stay under etcd's 1.5 MiB request limit).
+MAX_EXTRA_ARG_CHARS = 4096
+MAX_EXTRA_ARGS = 64
+ExtraArg = Annotated[str, StringConstraints(max_length=MAX_EXTRA_ARG_CHARS)]
+
+
 class ReleaseConfig(_Model):
     """What changes between a tier's live release and a candidate (blue/green)."""
 
@@ -39,7 +47,9 @@ class ReleaseConfig(_Model):
         None, description="Candidate model (default: the tier's).")
     revision: Optional[str] = Field(None, description="Candidate revision (must match the models lock).")
     image: Optional[str] = Field(None, description="Candidate engine image `repo:tag` (default: the pinned one).")
-    extra_args: Optional[list[str]] = Field(None, description="Candidate extra engine arguments.")
+    extra_args: Optional[list[ExtraArg]] = Field(
+        None, max_length=MAX_EXTRA_ARGS, description="Candidate extra engine arguments (at most 64, each at most "
+                                                      "4096 characters).")
     engine: Optional[Literal["tgi", "vllm"]] = Field(
         None, description="Candidate serving engine (default: the tier's). A different engine than the live "
                           "release's is a blue/green switch like a new model: the candidate gets its own "
@@ -98,9 +108,12 @@ class TierConfig(_Model):
                           "full-precision weights (`--quantization fp8_per_tensor`); the rest are TGI-only.")
     dtype: Optional[Dtype] = Field(
         None, description="`--dtype` (TGI: not with `quantize`, except bitsandbytes*).")
-    extra_args: list[str] = Field(
-        default_factory=list, description="Extra engine flags of the tier's engine (guarded flags and the other "
-                                          "engine's flags refused).")
+    extra_args: list[ExtraArg] = Field(
+        default_factory=list, max_length=MAX_EXTRA_ARGS,
+        description="Extra engine flags of the tier's engine, parsed as the engine parses them (vLLM: `_` = `-`, "
+                    "dotted `--a.b=` keys, unambiguous prefixes; TGI: exact names): flags the platform sets, the "
+                    "other engine's flags and options the engine does not have are refused. At most 64, each at "
+                    "most 4096 characters.")
     sporadic: bool = Field(False, description="Scale to zero when idle and wake on traffic.")
     replicas: ReplicasConfig = Field(default_factory=ReplicasConfig, description="Replica bounds.")
     autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig, description="Autoscaling targets.")

@@ -115,7 +115,7 @@ def limits_of(tenant: TenantConfig, gw: GatewayConfig) -> LimitsConfig:
 
 
 def tracing(collector: tuple[str, str, int], sampling_percent: int) -> dict[str, Any]:
-    """EnvoyProxy ``spec.telemetry.tracing`` (Envoy Gateway v1.9.0 CRD, ../shared/crds
+    """EnvoyProxy ``spec.telemetry.tracing`` (Envoy Gateway v1.9.0 CRD, the pinned schema
     gateway.envoyproxy.io_envoyproxies.yaml): OpenTelemetry spans to the collector's Service (``backendRefs``;
     ``host``/``port`` are deprecated, ``backendRef`` is refused by the CRD's validation). ``tags`` adds ``tenant``
     from the authenticated tenant header with the ``%REQ(...)%`` command operator (``customTags`` is deprecated

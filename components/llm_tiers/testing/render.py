@@ -44,7 +44,7 @@ from pulumi.runtime.settings import get_root_resource
 from pulumi.runtime.stack import wait_for_rpcs
 
 from llm_tiers.helm import oci_split
-from llm_tiers.testing import rollout
+from llm_tiers.testing import kubelet, rollout
 from llm_tiers.testing.mocks import (SECRET_MARKER, SECRET_SIG, PlatformMocks, Recording, RecordingLogHandler, RecordingMonitor)
 
 UNKNOWN_MARKER = "[unknown]"
@@ -142,6 +142,12 @@ def read_stack_file(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise RenderError(f"{shown}: cannot read the stack file ({exc.strerror})") from None
     try:
+        # Keys the stack file must not use, found on the node tree (before anything is constructed), by key path.
+        found = _key_problems(yaml.compose(text, Loader=_StackFileLoader))
+        if found:
+            raise RenderError(f"{shown}: the stack file uses YAML the render refuses (config keys are plain "
+                              "strings, written out); nothing was created:" + "".join(f"\n  - {where}: {what} (line {line})"
+                                                               for line, where, what in found))
         doc = yaml.load(text, Loader=_StackFileLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -167,6 +173,42 @@ def read_stack_file(path: Path) -> dict[str, Any]:
         raise RenderError(f"{shown}:{_line_of(text, str(bad[0]))}: config key {bad[0]!r} is not a string; config "
                           "keys are `<namespace>:<key>`; nothing was created")
     return raw
+
+
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _key_problems(root: Optional[yaml.Node]) -> list[tuple[int, str, str]]:
+    """(line, key path, problem) of every YAML merge key (``<<: *anchor``) and every key that is not a scalar
+    (``? [a, b]``), walking the composed nodes so the message names where it is (``llm-tiers:tiers[1]``)."""
+    out: list[tuple[int, str, str]] = []
+    seen: set[int] = set()
+
+    def walk(node: yaml.Node, path: str) -> None:
+        if id(node) in seen:  # an alias: its anchor was walked already
+            return
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                line = key.start_mark.line + 1
+                if key.tag == MERGE_TAG:
+                    out.append((line, path or "(top level)", (
+                        "a YAML merge key (`<<: *anchor`): merge keys are a YAML 1.1 extension that YAML 1.2 dropped, "
+                        "so this file could mean one thing to the render and another to Pulumi's reader; write the "
+                        "keys out in full")))
+                elif not isinstance(key, yaml.ScalarNode):
+                    kind = "sequence" if isinstance(key, yaml.SequenceNode) else "mapping"
+                    out.append((line, path or "(top level)", (
+                        f"a key that is a {kind} (`? ...` complex key); config keys are strings, e.g. `name: value`")))
+                else:
+                    walk(value, f"{path}.{key.value}" if path else str(key.value))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, f"{path}[{i}]")
+
+    if root is not None:
+        walk(root, "")
+    return [(line, where.removeprefix("config."), what) for line, where, what in out]
 
 
 def _shown(path: Path) -> str:
@@ -303,6 +345,10 @@ def render(stack: str, *, overrides: Optional[dict[str, Any]] = None, secrets: O
                                        overrides=overrides, secrets=secrets, omit_secrets=omit_secrets)
     result = run_program(stack, config, secret_keys, project_dir=project_dir)
     check_api_server(result, config, project_dir)
+    # What the kubelet would refuse on a real node (testing/kubelet.py): unreadable mounts, writes on a
+    # read-only root, probes on ports the container does not serve.
+    if found := kubelet.problems(result.kubernetes_objects(), kubelet.tier_names(config, project_name(project_dir))):
+        raise RenderError(kubelet.message(found), result.recording)
     return result
 
 

@@ -6,7 +6,7 @@
   Service name must be an RFC 1035 label, a namespace an RFC 1123 label, other names DNS-1123 subdomains,
   label keys and values within their formats.
 * Custom resources: the served version's ``openAPIV3Schema`` from the pinned CRDs in ``CRD_SCHEMA_DIR``
-  (``find_crd_dir``), made strict the way ``kubectl apply --validate=strict`` is: an object schema
+  (``find_crd_dir``: ``llm-tiers-crds fetch``, or CI's copy), made strict the way ``kubectl apply --validate=strict`` is: an object schema
   with ``properties`` rejects unknown fields unless it says ``x-kubernetes-preserve-unknown-fields``. As the
   API server does, the schema's ``default`` values are applied first; every limit (``maxItems``,
   ``maxLength``, ``pattern``, ``enum``, ...) and the formats the pinned CRDs use (int32, int64, byte,

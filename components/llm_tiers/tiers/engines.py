@@ -32,10 +32,34 @@ def guarded_extra_args(engine: str, extra_args: Sequence[str]) -> list[tuple[int
 
 
 def foreign_extra_args(engine: str, extra_args: Sequence[str]) -> list[tuple[int, str]]:
-    """(index, flag) of every extra argument that is the other engine's flag and not ``engine``'s."""
-    own, other = ((tgi.LAUNCHER_FLAGS, vllm.SERVER_FLAGS) if engine == "tgi"
-                  else (vllm.SERVER_FLAGS, tgi.LAUNCHER_FLAGS))
-    return [(i, flag_name(a)) for i, a in enumerate(extra_args) if flag_name(a) in other and flag_name(a) not in own]
+    """(index, flag) of every extra argument that ``engine`` does not know and the other engine does."""
+    other = vllm if engine == "tgi" else tgi
+    return [(i, flag_name(extra_args[i])) for i, _ in _MODULES[engine].unknown_extra_args(extra_args)
+            if other.resolve_flag(extra_args[i])[0] is not None and flag_name(extra_args[i]).startswith("--")]
+
+
+def unknown_extra_args(engine: str, extra_args: Sequence[str]) -> list[tuple[int, str]]:
+    """(index, why) of every extra argument ``engine``'s own parser refuses (foreign flags excluded: those get
+    their own message)."""
+    foreign = {i for i, _ in foreign_extra_args(engine, extra_args)}
+    return [(i, why) for i, why in _MODULES[engine].unknown_extra_args(extra_args) if i not in foreign]
+
+
+# The image repository (last path component) each engine's releases run; a mirror may change the registry.
+IMAGE_NAMES = {e: versions.IMAGES[e].rsplit(":", 1)[0].rsplit("/", 1)[-1] for e in ENGINES}
+
+
+def image_engine_problem(engine: str, image: str) -> Optional[str]:
+    """Why ``image`` cannot run a release of ``engine`` (another engine's image, or not this engine's), else None."""
+    repo = image.split("@", 1)[0]
+    repo = repo.rsplit(":", 1)[0] if ":" in repo.rsplit("/", 1)[-1] else repo
+    name = repo.rsplit("/", 1)[-1]
+    if name == IMAGE_NAMES[engine]:
+        return None
+    owner = next((e for e, n in IMAGE_NAMES.items() if n == name), None)
+    what = f"the {owner} image" if owner else f"not a {engine} image (its repository is not .../{IMAGE_NAMES[engine]})"
+    return (f"{image} is {what}, but this release runs engine {engine}: its arguments would not start it; use "
+            f"{versions.IMAGES[engine]} (or a mirror of .../{IMAGE_NAMES[engine]}), or set the release's engine")
 
 
 def quantize_problem(engine: str, quantize: Optional[str], dtype: Optional[str], checkpoint_method: Optional[str],

@@ -88,9 +88,46 @@ LAUNCHER_FLAGS = frozenset({
 TgiSettings = EngineSettings
 
 
+def resolve_flag(arg: str) -> tuple[Optional[str], Optional[str]]:
+    """(the launcher option ``arg`` sets, None), or (None, why the launcher refuses it).
+
+    The launcher parses with clap 4 derive (launcher/Cargo.toml ``clap = "4.4.5"``; ``#[clap(author, version,
+    about, long_about = None)]`` on ``struct Args`` in launcher/src/main.rs at v3.3.6): long options are taken
+    as ``--flag=value`` or ``--flag value``, by their exact kebab-case name. clap infers no prefixes
+    (``infer_long_args`` is off unless set, and TGI does not set it) and does not treat ``_`` as ``-``, so
+    ``--max_total_tokens`` or ``--max-total`` stop the launcher with "unexpected argument"."""
+    name = flag_name(arg)
+    if name in LAUNCHER_FLAGS:
+        return name, None
+    near = name.replace("_", "-")
+    starts = sorted(o for o in LAUNCHER_FLAGS if o.startswith(near)) if len(near) > 2 else []
+    hint = (f"; did you mean {near}?" if near in LAUNCHER_FLAGS else
+            f"; did you mean {' or '.join(starts)}?" if starts else "")
+    return None, (f"TGI's launcher has no option {name} (clap takes exact kebab-case names, no prefixes or "
+                  f"underscores){hint}; it would not start")
+
+
 def guarded_extra_args(extra_args: Sequence[str]) -> list[tuple[int, str]]:
     """(index, flag) of every extra argument that tries to set a guarded flag."""
-    return [(i, flag_name(a)) for i, a in enumerate(extra_args) if flag_name(a) in GUARDED_FLAGS]
+    return [(i, flag) for i, a in enumerate(extra_args) for flag, _ in [resolve_flag(a)] if flag in GUARDED_FLAGS]
+
+
+def unknown_extra_args(extra_args: Sequence[str]) -> list[tuple[int, str]]:
+    """(index, why) of every extra argument the launcher refuses as an unknown option."""
+    return [(i, why) for i, a in enumerate(extra_args) for _, why in [resolve_flag(a)] if why]
+
+
+def env_flag(name: str) -> Optional[str]:
+    """The launcher option an environment variable sets, if any: every ``struct Args`` field but ``env`` is
+    ``#[clap(long, env)]`` (launcher/src/main.rs at v3.3.6), so ``MAX_TOTAL_TOKENS`` sets
+    ``--max-total-tokens`` when the command line does not."""
+    flag = "--" + name.lower().replace("_", "-")
+    return flag if flag in LAUNCHER_FLAGS and flag != "--env" and name == name.upper() else None
+
+
+def guarded_env(env: Sequence[dict]) -> list[tuple[int, str]]:
+    """(index, flag) of every container env entry that sets a guarded launcher flag through clap's ``env``."""
+    return [(i, f) for i, e in enumerate(env) for f in [env_flag(e.get("name", ""))] if f in GUARDED_FLAGS]
 
 
 def args(s: TgiSettings) -> list[str]:

@@ -29,7 +29,11 @@ What vLLM does differently from TGI with the same keys:
 from __future__ import annotations
 
 import json
+import re
+from importlib import resources
 from typing import Optional
+
+from llm_tiers import versions
 
 from llm_tiers.tiers.engine_settings import (  # noqa: F401
     CACHE_DIR, HTTP_PORT, EngineSettings, check_shards_and_flags, flag_name)
@@ -46,6 +50,7 @@ GPU_MEMORY_UTILIZATION = 0.92
 # passwd entry (docker/entrypoints/vllm-nonroot-entrypoint.sh). So vLLM pods run as this UID (>= 10000, the
 # checkov CKV_K8S_40 floor) with HOME on the scratch volume and USER/LOGNAME set as that entrypoint would.
 RUN_AS_USER = 10001
+VERSION = versions.IMAGES["vllm"].rsplit(":v", 1)[-1]
 USER_NAME = "vllm"
 
 # Tier ``quantize`` values (TGI's vocabulary, config/base.py) and what vLLM 0.33.0 does with them.
@@ -79,6 +84,8 @@ GUARDED_FLAGS = frozenset({
     "--api-key", "--override-generation-config", "--generation-config", "--shutdown-timeout",
     "--otlp-traces-endpoint", "--download-dir", "--gpu-memory-utilization", "--device-memory-utilization",
     "--kv-cache-memory-bytes", "--num-gpu-blocks-override", "--headless",
+    # Reads more arguments from a YAML file (argparse_utils.py _pull_args_from_config), out of these checks' sight.
+    "--config",
 })
 
 # vLLM server flags a TGI tier's extraArgs might carry by mistake (a TGI tier naming one that TGI does not
@@ -95,9 +102,55 @@ SERVER_FLAGS = GUARDED_FLAGS | frozenset({
 })
 
 
+# Every option ``vllm serve`` accepts at the pinned version, generated from its source by
+# ``python -m llm_tiers.cli.vllm_flags --from <vllm sdist> --write`` (that module says where each comes from).
+_OPTIONS = json.loads(resources.files("llm_tiers.tiers").joinpath("vllm_flags.json").read_text())
+OPTIONS = frozenset(_OPTIONS["long"]) | frozenset(_OPTIONS["short"])
+# vllm/utils/argparse_utils.py FlexibleArgumentParser.parse_args: "Everything between the first -- and the
+# first ." has ``_`` turned into ``-``; ``--name.key=value`` (or ``--name.key+=v``) is folded into one
+# ``--name '<json>'`` argument.
+_DOTTED = re.compile(r"^--([^.=]*)(\.[^=]*)?(=.*)?$", re.S)
+
+
+def resolve_flag(arg: str) -> tuple[Optional[str], Optional[str]]:
+    """(the option ``arg`` sets, None) as ``vllm serve`` parses it, or (None, why vLLM refuses it).
+
+    FlexibleArgumentParser (vllm-project/vllm ``vllm/utils/argparse_utils.py`` ``parse_args``, read in the v0.33.0
+    sdist; no parser in that release sets ``allow_abbrev=False``) first spells the name with
+    dashes (``--max_model_len`` is ``--max-model-len``) and folds dotted keys into their option
+    (``--override-generation-config.max_new_tokens=N`` sets ``--override-generation-config``); then Python's
+    argparse, with ``allow_abbrev`` left on, takes an unambiguous prefix for the option it starts
+    (``--tensor-parallel=2`` is ``--tensor-parallel-size``) and refuses an ambiguous or unknown one."""
+    if not arg.startswith("--"):  # a short option (-tp=2) is taken as written
+        name = flag_name(arg)
+        return (name, None) if name in OPTIONS else (None, f"vLLM {VERSION} has no option {name}")
+    m = _DOTTED.match(arg)
+    name = "--" + (m.group(1) if m else arg[2:]).replace("_", "-")
+    if name in OPTIONS:
+        return name, None
+    candidates = sorted(o for o in OPTIONS if o.startswith(name) and o.startswith("--")) if len(name) > 2 else []
+    if len(candidates) == 1:
+        return candidates[0], None
+    if candidates:
+        return None, (f"{name} is ambiguous to vLLM {VERSION} (argparse prefix of {', '.join(candidates[:6])}"
+                      f"{', ...' if len(candidates) > 6 else ''}); spell the option out")
+    return None, f"vLLM {VERSION} has no option {name} (`vllm serve --help=all` lists them); it would not start"
+
+
 def guarded_extra_args(extra_args) -> list[tuple[int, str]]:
-    """(index, flag) of every extra argument that tries to set a guarded flag."""
-    return [(i, flag_name(a)) for i, a in enumerate(extra_args) if flag_name(a) in GUARDED_FLAGS]
+    """(index, flag) of every extra argument that sets a guarded flag, as vLLM resolves its name
+    (``resolve_flag``: ``_``/``-``, dotted keys, prefixes)."""
+    out = []
+    for i, a in enumerate(extra_args):
+        flag, _ = resolve_flag(a)
+        if flag in GUARDED_FLAGS:
+            out.append((i, flag if flag == flag_name(a) else f"{flag} (written {flag_name(a)})"))
+    return out
+
+
+def unknown_extra_args(extra_args) -> list[tuple[int, str]]:
+    """(index, why) of every extra argument vLLM's parser refuses (no such option, or an ambiguous prefix)."""
+    return [(i, why) for i, a in enumerate(extra_args) for flag, why in [resolve_flag(a)] if why]
 
 
 def quantize_problem(quantize: Optional[str], dtype: Optional[str], checkpoint_method: Optional[str],
