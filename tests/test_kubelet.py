@@ -7,9 +7,12 @@ import copy
 
 import pytest
 
-from llm_tiers.gateway import guard
+from llm_tiers.gateway import manifests as gm
 from llm_tiers.testing import kubelet
 from llm_tiers.testing import render as render_tool
+
+
+STORE = "ratelimit-redis"
 
 
 def _deployment(container, pod_security=None, volumes=(), labels=None):
@@ -30,17 +33,20 @@ def test_every_rendered_pod_passes(rendered, stack):
     assert kubelet.problems(objects) == []
 
 
-def test_guard_without_fs_group_cannot_read_its_keys(rendered):
-    dep = copy.deepcopy(rendered("prod").objects_named("Deployment")[guard.NAME])
+def test_store_without_fs_group_cannot_read_its_acl(rendered):
+    """The rate-limit store (Valkey, non-root) reads its ACL file from a 0440 Secret: readable only through
+    fsGroup. (The request guard that first crash-looped this way mounts no Secret any more.)"""
+    dep = copy.deepcopy(rendered("prod").objects_named("Deployment")[STORE])
     assert kubelet.problems([dep]) == []
+    uid = _pod(dep)["securityContext"]["runAsUser"]
     del _pod(dep)["securityContext"]["fsGroup"]
     found = kubelet.problems([dep])
-    assert len(found) == 1 and "volume keys (secret)" in found[0].where
-    assert "uid 65534" in found[0].message and "0o440" in found[0].message and "fsGroup" in found[0].message
+    assert len(found) == 1 and "volume acl (secret)" in found[0].where
+    assert f"uid {uid}" in found[0].message and "0o440" in found[0].message and "fsGroup" in found[0].message
 
 
-def test_the_render_refuses_the_guard_without_fs_group(monkeypatch):
-    real = guard.manifests
+def test_the_render_refuses_the_store_without_fs_group(monkeypatch):
+    real = gm.redis
 
     def without_fs_group(*a, **kw):
         out = real(*a, **kw)
@@ -49,9 +55,9 @@ def test_the_render_refuses_the_guard_without_fs_group(monkeypatch):
                 del o["spec"]["template"]["spec"]["securityContext"]["fsGroup"]
         return out
 
-    monkeypatch.setattr(guard, "manifests", without_fs_group)
-    with pytest.raises(render_tool.RenderError, match=r"Deployment llm-gateway/max-tokens-guard, container guard, "
-                                                     r"volume keys \(secret\) file \*: uid 65534"):
+    monkeypatch.setattr(gm, "redis", without_fs_group)
+    with pytest.raises(render_tool.RenderError, match=rf"Deployment llm-gateway/{STORE}, container valkey, "
+                                                     r"volume acl \(secret\) file \*: uid \d+"):
         render_tool.render("dev")
 
 

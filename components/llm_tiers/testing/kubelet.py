@@ -62,7 +62,7 @@ TGI_DEFAULT_UDS = "/tmp/text-generation-server"
 
 @dataclass(frozen=True)
 class Problem:
-    obj: str        # "Deployment llm-gateway/max-tokens-guard"
+    obj: str        # "Deployment llm-gateway/ratelimit-redis"
     where: str      # "container guard, volume keys"
     message: str
     key: Optional[str] = None  # the config key that produced the object, where one did
