@@ -104,6 +104,10 @@ def capacity_markdown(capacity: Optional[dict[str, Any]]) -> list[str]:
     return lines + [""]
 
 
+def _minutes(seconds: int) -> str:
+    return f"{seconds}s" if seconds < 120 else f"{round(seconds / 60)} min"
+
+
 def plan_markdown(stack: str, rows: list[dict[str, Any]], warnings: Sequence[str] = (),
                   capacity: Optional[dict[str, Any]] = None,
                   scale_from_zero: Sequence[dict[str, Any]] = (),
@@ -121,9 +125,17 @@ def plan_markdown(stack: str, rows: list[dict[str, Any]], warnings: Sequence[str
     if scale_from_zero:
         tail += ["## Scale to zero: first token after idle", "",
                  "A request to a tier at zero replicas waits for Prometheus to scrape the gateway, KEDA to poll, "
-                 "Karpenter to launch a GPU node, the image pull, the weight load and the warm-up (rollout.md "
-                 "has the breakdown):", ""]
-        tail += [f"- {z['deployment']}: about {round(z['totalSeconds'] / 60)} minutes" for z in scale_from_zero]
+                 "Karpenter to launch a GPU node (not on warm capacity: `gpuClasses.<class>.warmNodes`), the image "
+                 "pull (not on warm capacity either), the weight load and the warm-up. Typical, and the upper bound "
+                 "of the estimate; budgets and the source of every figure are in rollout.md:", ""]
+        for z in scale_from_zero:
+            cold, warm = z["coldNode"], z.get("warmNode")
+            line = (f"- {z['deployment']} ({z['engine']} on {z['gpuClass']}): fresh node about "
+                    f"{_minutes(cold['typicalSeconds'])} (≤ {_minutes(cold['upperSeconds'])})")
+            if warm:
+                line += (f"; onto warm capacity ({z['warmNodes']} node(s)) about {_minutes(warm['typicalSeconds'])} "
+                         f"(≤ {_minutes(warm['upperSeconds'])})")
+            tail.append(line)
         tail += ["", "Known gap: the wake-up trigger reads the gateway's per-route upstream counters, and Envoy "
                  "Gateway v1.9 builds no upstream cluster for a Service without ready endpoints (a direct 503; "
                  "internal/gatewayapi/route.go), so at zero replicas that signal does not exist yet: routing the "

@@ -156,12 +156,13 @@ class ModelTier(pulumi.ComponentResource):
                 pvc = create(k8s.core.v1.PersistentVolumeClaim, f"weights-{key}",
                              tm.weights_pvc(t, rel, ns, args.storage_class),
                              ignore_changes=["spec.resources.requests.storage"])
-                sync = timing.sync_await_seconds(weights)
+                sync = timing.sync_await_seconds(weights, rel.engine)
                 syncs[key] = create(k8s.batch.v1.Job, f"sync-{key}",
                                     tm.sync_job(t, rel, ns, script_cm, args.hf_token_secret, args.sync_node_selector,
                                                 args.run_as_user),
                                     depends_on=[pvc, cm, sync_sa], await_seconds=(sync, sync))
-            budgets[rel.name] = timing.deployment_await(weights, t.replicas.max)
+            budgets[rel.name] = timing.deployment_await(weights, t.replicas.max, engine=rel.engine,
+                                                       instance_types=list(args.instance_types))
             self.deployments[rel.name] = create(
                 k8s.apps.v1.Deployment, rel.name,
                 tm.deployment(t, rel, ns, list(args.instance_types), args.otlp_endpoint, args.autoscaling,

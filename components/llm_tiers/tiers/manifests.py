@@ -192,7 +192,7 @@ def sync_job(tier: TierConfig, release: Release, namespace: str, script_config_m
                                      **_skips(run_as_user)}},
         "spec": {
             "backoffLimit": 4,
-            "activeDeadlineSeconds": timing.sync_deadline_seconds(lock.weights_bytes),
+            "activeDeadlineSeconds": timing.sync_deadline_seconds(lock.weights_bytes, release.engine),
             "template": {
                 "metadata": {"labels": labels(tier, None, "weights-sync")},
                 "spec": {
@@ -306,7 +306,8 @@ def deployment(tier: TierConfig, release: Release, namespace: str, instance_type
             **({} if autoscaled else {"replicas": max(tier.replicas.min, 1)}),
             "revisionHistoryLimit": 5,
             # One replica on a fresh GPU node (launch, image pull, weight load, warm-up), with head room.
-            "progressDeadlineSeconds": timing.progress_deadline_seconds(release.lock.weights_bytes),
+            "progressDeadlineSeconds": timing.progress_deadline_seconds(release.lock.weights_bytes, release.engine,
+                                                                        instance_types),
             "selector": {"matchLabels": selector(tier, release.name)},
             # A new GPU pod must be ready before an old one goes: capacity never dips during a rollout.
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
@@ -336,7 +337,7 @@ def deployment(tier: TierConfig, release: Release, namespace: str, instance_type
                         # The port opens only after weights are loaded and warmed up.
                         "startupProbe": {**probe, "periodSeconds": timing.STARTUP_PERIOD_SECONDS,
                                          "failureThreshold": timing.startup_failure_threshold(
-                                             release.lock.weights_bytes)},
+                                             release.lock.weights_bytes, release.engine)},
                         "readinessProbe": {**probe, "periodSeconds": 5, "timeoutSeconds": 3, "failureThreshold": 2},
                         "livenessProbe": {**probe, "periodSeconds": 15, "timeoutSeconds": 5, "failureThreshold": 4},
                         # Let the gateway and endpoints stop routing here before the engine starts draining.
