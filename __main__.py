@@ -96,8 +96,13 @@ tiers = {
                       otlp_endpoint=collector.otlp_endpoint if collector else None,
                       admit_benchmark=t.name in cfg.benchmark.tiers,
                       gateway_clusters=clusters[t.name],
-                      depends_on=[*cluster.storage_ready, *namespaces.resources, *secrets.ready, *gpu.ready,
-                                  *observability.ready, *([collector] if collector else [])]),
+                      # Each step waits only for what it uses: the weights PVC for storage, the sync Job for
+                      # the hf-token Secret, the engine for GPU nodes (and the collector), the scaler and
+                      # PodMonitor for KEDA and Prometheus (tests/test_rollout.py checks it).
+                      depends_on=list(namespaces.resources), storage_depends_on=cluster.weights_storage_ready,
+                      sync_depends_on=secrets.hf_token_ready,
+                      serve_depends_on=[*gpu.ready, *([collector] if collector else [])],
+                      monitoring_depends_on=observability.ready),
         opts=on_cluster,
     )
     for t in cfg.tiers

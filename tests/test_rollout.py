@@ -204,6 +204,42 @@ def test_the_system_node_group_waits_for_egress(rendered):
     assert nats | assocs <= plan.ancestors(ng.urn)
 
 
+def test_a_tiers_weights_pvc_sync_job_and_engine_wait_only_for_what_they_use(rendered, example_renders):
+    found, checked = [], 0
+    for where, r, plan in plans(rendered, example_renders):
+        if where not in STACKS:
+            continue  # the examples compose ModelTier with one depends_on list on a cluster they do not create
+        checked += sum(1 for x in rollout.nodes(r.recording) if rollout._tier_role(x))
+        found += [f"{where}: {line}" for line in rollout.needless_edges(plan, r.recording)]
+    assert checked, "no tier PVC, sync Job or Deployment found"
+    assert not found, "\n".join(found)
+
+
+def test_the_needless_edge_check_finds_a_sync_job_waiting_for_prometheus(rendered):
+    """The check itself can fail: the 70B sync Job made to wait for kube-prometheus-stack (as ModelTier did
+    through observability.ready) is reported, and so is a PVC waiting for the GPU NodePool."""
+    r = rendered("prod")
+    plan = rollout.plan("prod", r.recording)
+    job = by_label(plan, "Job llm-tiers/chat-large-sync-")[0]
+    pvc = by_label(plan, "PersistentVolumeClaim llm-tiers/chat-large-weights-")[0]
+    prometheus = chart_steps(plan, r.recording, "kube-prometheus-stack")[0]
+    pool = by_label(plan, "NodePool h100")[0]
+    saved = list(job.depends_on), list(pvc.depends_on)
+    try:
+        job.depends_on = [*saved[0], prometheus.urn]
+        pvc.depends_on = [*saved[1], pool.urn]
+        found = rollout.needless_edges(plan, r.recording)
+    finally:
+        job.depends_on, pvc.depends_on = saved
+    assert f"{job.label} waits for helm release monitoring/kube-prometheus-stack" in found, found
+    assert f"{pvc.label} waits for NodePool h100" in found, found
+    # And the engine still waits for its GPU class and the sync Job, the scaler for KEDA.
+    deployment = by_label(plan, "Deployment llm-tiers/chat-large-live")[0]
+    assert pool.urn in plan.ancestors(deployment.urn) and job.urn in plan.ancestors(deployment.urn)
+    scaler = by_label(plan, "ScaledObject llm-tiers/chat-large-live")[0]
+    assert chart_steps(plan, r.recording, "keda")[0].urn in plan.ancestors(scaler.urn)
+
+
 # ---------------------------------------------------------------------------------------------- destroy
 
 

@@ -672,3 +672,78 @@ def unordered_references(p: Plan, recording: Recording) -> list[Reference]:
             for path, ref_kind, ns, name in _k8s_refs(body or {}, default_ns or "default"):
                 check(r, path, name, objects.get((ref_kind, ns, name), set()))
     return found
+
+
+# ---------------------------------------------------------------------------------------------- needless edges
+
+# What each step of a tier's start uses, so what it may wait for: (charts by versions.CHARTS key, custom resource
+# kinds). Its own namespace's core objects (PVC, ConfigMap, ServiceAccounts, its Job) and AWS resources (the
+# cluster, EFS, IAM) are always fine. A weights PVC needs only its StorageClass; the sync Job its hf-token
+# Secret (an ExternalSecret: its store and operator); the engine also the GPU class's nodes (Karpenter, the
+# device plugin) and, with tracing, the OTLP collector.
+_SYNC_USES = ({"external-secrets"}, {"ExternalSecret", "ClusterSecretStore"})
+TIER_STEP_USES: dict[str, tuple[set[str], set[str]]] = {
+    "weights-pvc": (set(), set()),
+    "weights-sync": _SYNC_USES,
+    "server": (_SYNC_USES[0] | {"karpenter-crd", "karpenter", "nvidia-device-plugin", "opentelemetry-collector"},
+               _SYNC_USES[1] | {"NodePool", "EC2NodeClass"}),
+}
+
+
+# API groups Kubernetes serves itself ("" is the core group); anything else is a custom resource some controller
+# (a chart) owns.
+_BUILTIN_GROUPS = {"", "apps", "batch", "policy", "autoscaling", "storage.k8s.io", "rbac.authorization.k8s.io",
+                   "networking.k8s.io", "scheduling.k8s.io", "apiextensions.k8s.io", "admissionregistration.k8s.io",
+                   "coordination.k8s.io", "node.k8s.io"}
+
+
+def _tier_role(r: RecordedResource) -> Optional[str]:
+    kind, meta = kubernetes_kind(r), r.inputs.get("metadata") or {}
+    component = (meta.get("labels") or {}).get("llm-tiers.io/component")
+    if kind == "PersistentVolumeClaim" and component == "weights":
+        return "weights-pvc"
+    if kind == "Job" and component == "weights-sync":
+        return "weights-sync"
+    if kind == "Deployment" and component == "server":
+        return "server"
+    return None
+
+
+def needless_edges(p: Plan, recording: Recording, tiers_namespace: str = "llm-tiers") -> list[str]:
+    """Objects a tier's weights PVC, sync Job or engine Deployment waits for (directly or through others) that it
+    does not use (TIER_STEP_USES): each one puts time on the tier's path for nothing (the 70B sync starting
+    after Prometheus). One line per (resource, needless ancestor)."""
+    by_urn = {r.urn: r for r in nodes(recording)}
+    found = []
+    for r in by_urn.values():
+        role = _tier_role(r)
+        if role is None or (r.inputs.get("metadata") or {}).get("namespace") != tiers_namespace:
+            continue
+        charts, kinds = TIER_STEP_USES[role]
+        # The StorageClass of the claim it mounts (or is) is used; another StorageClass is not.
+        claimed = {(by_urn[u].inputs.get("spec") or {}).get("storageClassName")
+                   for u in {r.urn, *p.ancestors(r.urn)} if u in by_urn
+                   and kubernetes_kind(by_urn[u]) == "PersistentVolumeClaim"}
+        for a in sorted(p.ancestors(r.urn)):
+            x = by_urn.get(a)
+            if x is None:
+                continue
+            if x.type in (HELM_RELEASE, HELM_CHART):
+                if _chart_key(x) not in charts:
+                    found.append(f"{label(r)} waits for {label(x)}")
+                continue
+            kind = kubernetes_kind(x)
+            if kind is None:
+                continue
+            api = str(x.inputs.get("apiVersion", "v1"))
+            group = api.split("/")[0] if "/" in api else ""
+            meta = x.inputs.get("metadata") or {}
+            if group not in _BUILTIN_GROUPS:
+                if kind not in kinds:
+                    found.append(f"{label(r)} waits for {label(x)}")
+            elif kind == "StorageClass":
+                if meta.get("name") not in claimed:
+                    found.append(f"{label(r)} waits for {label(x)}")
+            elif meta.get("namespace") and meta["namespace"] != tiers_namespace:
+                found.append(f"{label(r)} waits for {label(x)}")
+    return found
