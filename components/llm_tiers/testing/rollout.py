@@ -223,6 +223,19 @@ def engine_of(r: RecordedResource) -> str:
     return "vllm" if any(i.split("@")[0] == versions.IMAGES["vllm"] for i in images) else "tgi"
 
 
+def persisted_compile_cache(r: RecordedResource) -> bool:
+    """Whether a vLLM Deployment keeps its compile cache on a PersistentVolumeClaim (VLLM_CACHE_ROOT under a
+    claim's mount): then every start after the revision's first one reads it instead of compiling."""
+    pod = ((r.inputs.get("spec") or {}).get("template") or {}).get("spec") or {}
+    claims = {v["name"] for v in pod.get("volumes", []) if "persistentVolumeClaim" in v}
+    for c in pod.get("containers", []):
+        root = next((e.get("value") for e in c.get("env", []) if e.get("name") == "VLLM_CACHE_ROOT"), None)
+        if root and any(m["name"] in claims and (root == m["mountPath"] or root.startswith(m["mountPath"].rstrip("/") + "/"))
+                        for m in c.get("volumeMounts", [])):
+            return True
+    return False
+
+
 def gpu_class_of(r: RecordedResource) -> Optional[str]:
     pod = ((r.inputs.get("spec") or {}).get("template") or {}).get("spec") or {}
     return (pod.get("nodeSelector") or {}).get(GPU_CLASS_LABEL)
@@ -424,8 +437,13 @@ def _scale_from_zero(recording: Recording) -> list[dict[str, Any]]:
         scrape_s, poll_s = (max(scrape) if scrape else 30), int(spec.get("pollingInterval", 30))
         engine, cls = engine_of(target), gpu_class_of(target) or ""
         types = classes.get(cls, [])
-        cold = _breakdown(timing.scale_from_zero_steps(weights, scrape_s, poll_s, engine, types, new_node=True))
-        hot = (_breakdown(timing.scale_from_zero_steps(weights, scrape_s, poll_s, engine, types, new_node=False))
+        # A wake-up is never a revision's first start (its Deployment's create awaited one), so a persisted
+        # compile cache is warm by then.
+        cache = persisted_compile_cache(target)
+        cold = _breakdown(timing.scale_from_zero_steps(weights, scrape_s, poll_s, engine, types, new_node=True,
+                                                       compile_cache=cache))
+        hot = (_breakdown(timing.scale_from_zero_steps(weights, scrape_s, poll_s, engine, types, new_node=False,
+                                                       compile_cache=cache))
                if warm.get(cls) else None)
         out.append({"scaledObject": f"{ns}/{name}", "deployment": f"{ns}/{spec['scaleTargetRef']['name']}",
                     "engine": engine, "gpuClass": cls, "instanceTypes": types, "warmNodes": warm.get(cls, 0),

@@ -60,6 +60,8 @@ VLLM_SHUTDOWN_TIMEOUT_SECONDS = TERMINATION_GRACE_SECONDS - PRESTOP_SECONDS - 15
 WEIGHTS_BYTES_ANNOTATION = f"{naming.LABEL_DOMAIN}/weights-bytes"
 # Deadlines, probe windows and await budgets come from components/llm_tiers/timing.py (one set of assumptions).
 SCRATCH_DIR = "/tmp"
+# vLLM's cache root (compile cache) on the weights volume: persisted across restarts and replicas of a revision.
+VLLM_COMPILE_CACHE = f"{CACHE_DIR}/vllm-cache"
 SCRATCH_LIMIT = "4Gi"   # shard sockets and JIT caches (Triton, CUDA, FlashInfer): small, rebuilt on restart
 HF_TOKEN_DIR = "/var/run/secrets/huggingface"
 HF_TOKEN_FILE = "token"
@@ -284,6 +286,11 @@ def deployment(tier: TierConfig, release: Release, namespace: str, instance_type
             # VLLM_DO_NOT_TRACK / DO_NOT_TRACK; vllm/usage/usage_lib.py); TGI gets --usage-stats off.
             {"name": "VLLM_NO_USAGE_STATS", "value": "1"},
             {"name": "DO_NOT_TRACK", "value": "1"},
+            # vLLM's compile cache on the weights volume (shared by every replica of the revision): torch.compile
+            # artifacts go to $VLLM_CACHE_ROOT/torch_compile_cache/<hash of the config> (vllm/envs.py
+            # VLLM_CACHE_ROOT; vllm/compilation/backends.py), so only the first start of a revision compiles
+            # (~96 s cold, ~20 s from the cache: timing.ENGINE_WARMUP) and a scale-from-zero reuses it.
+            {"name": "VLLM_CACHE_ROOT", "value": VLLM_COMPILE_CACHE},
         ]
     if otlp_endpoint:
         if release.engine == "vllm":
