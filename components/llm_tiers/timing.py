@@ -122,9 +122,6 @@ GPU_NODE_DRAIN_SECONDS = 1800
 #: Startup probe period (seconds) of an engine container.
 STARTUP_PERIOD_SECONDS = 10
 
-# Back-compatible names (the slow ends): a G-family GPU node launch and the TGI image pull.
-GPU_NODE_LAUNCH_SECONDS = int(GPU_NODE_LAUNCH["g"].slow)
-
 
 def _ceil_minutes(seconds: float) -> int:
     """Round up to whole minutes, in seconds (budgets read better as minutes)."""
