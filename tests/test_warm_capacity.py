@@ -70,6 +70,12 @@ def test_a_tier_replica_preempts_the_placeholder_and_fits_its_node(rendered, sta
     assert pod["securityContext"]["runAsNonRoot"] and all(c["command"] == ["sleep", "infinity"]
                                                          for c in pod["containers"])
     assert holder["metadata"]["annotations"]["pulumi.com/skipAwait"] == "true"
+    # No ingress, no egress: a NetworkPolicy selecting the placeholder pods allows nothing.
+    [np] = [x.inputs for x in r.custom_resources if x.inputs.get("kind") == "NetworkPolicy"
+            and x.inputs["metadata"]["namespace"] == holder["metadata"]["namespace"]
+            and all(holder["spec"]["template"]["metadata"]["labels"].get(k) == v
+                    for k, v in x.inputs["spec"]["podSelector"].get("matchLabels", {"-": "-"}).items())]
+    assert np["spec"]["policyTypes"] == ["Ingress", "Egress"] and not np["spec"]["ingress"] and not np["spec"]["egress"]
 
 
 def test_warm_capacity_is_opt_in(rendered):

@@ -114,6 +114,15 @@ def placeholder(class_name: str, cls: GpuClassConfig, images: Sequence[str], nam
     }
 
 
+def network_policy(class_name: str, namespace: str) -> dict[str, Any]:
+    """A placeholder talks to nothing and nothing talks to it: no ingress, no egress."""
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": f"warm-{class_name}", "namespace": namespace,
+                         "labels": naming.k8s_labels("gpu-capacity", f"warm-{class_name}")},
+            "spec": {"podSelector": {"matchLabels": {WARM_CAPACITY_LABEL: class_name}},
+                     "policyTypes": ["Ingress", "Egress"], "ingress": [], "egress": []}}
+
+
 def class_images(gpu_classes: Mapping[str, GpuClassConfig], tiers: Sequence[Any],
                  image_of: Any) -> dict[str, list[str]]:
     """Class -> the engine images its tiers run (``image_of(tier, release)``), for classes with warm nodes."""

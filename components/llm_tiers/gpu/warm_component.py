@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 
 from llm_tiers import naming
 from llm_tiers.config.schema import GpuClassConfig
-from llm_tiers.gpu.warm import placeholder, priority_class
+from llm_tiers.gpu.warm import network_policy, placeholder, priority_class
 
 
 class WarmCapacity(pulumi.ComponentResource):
@@ -30,6 +30,10 @@ class WarmCapacity(pulumi.ComponentResource):
         for name, cls in sorted(gpu_classes.items()):
             if not cls.warm_nodes:
                 continue
+            np = network_policy(name, namespace)
+            k8s.networking.v1.NetworkPolicy(f"{resource_name}-{name}-network-policy", metadata=np["metadata"],
+                                            spec=np["spec"], opts=pulumi.ResourceOptions(parent=self,
+                                                                                         depends_on=list(depends_on)))
             d = placeholder(name, cls, images.get(name) or [], namespace)
             self.deployments[name] = k8s.apps.v1.Deployment(
                 f"{resource_name}-{name}", metadata=d["metadata"], spec=d["spec"],
