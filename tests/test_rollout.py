@@ -372,6 +372,11 @@ def test_dev_plan_states_the_time_to_first_token_from_zero(rendered, tmp_path):
     assert cold["upperSeconds"] >= timing.GPU_NODE_LAUNCH["g"].slow + timing.image_pull_seconds("tgi")
     plan_md = (target / "plan.md").read_text()
     assert "llm-tiers/chat-small-live (tgi on l4): fresh node about" in plan_md
+    # plan.md states the first deploy's critical path both ways, as rollout.md computes it.
+    critical = doc["criticalPath"]
+    assert critical["typicalSeconds"] <= critical["totalSeconds"]
+    assert (f"at most {critical['totalSeconds']}s" if critical["totalSeconds"] < 120
+            else f"at most {round(critical['totalSeconds'] / 60)} min") in plan_md
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -113,7 +113,8 @@ def plan_markdown(stack: str, rows: list[dict[str, Any]], warnings: Sequence[str
                   scale_from_zero: Sequence[dict[str, Any]] = (),
                   bill: Optional[dict[str, Any]] = None,
                   inventory: Sequence[str] = (),
-                  token_cost: Optional[dict[str, Any]] = None) -> str:
+                  token_cost: Optional[dict[str, Any]] = None,
+                  first_deploy: Optional[dict[str, int]] = None) -> str:
     """plan.md: the cost summary (from the ``bill`` output), the tier table, the time a scale-to-zero tier takes
     to answer its first request (from the rollout plan), the system node group's capacity, the inventory
     (Markdown lines from ``tools.inventory``), then the preview's warnings. The cost per output token (from the
@@ -122,6 +123,11 @@ def plan_markdown(stack: str, rows: list[dict[str, Any]], warnings: Sequence[str
              "Capacity per replica; `usdPerReplicaHour` is the on-demand price of the whole node a replica gets "
              f"({PRICE_SOURCE}; see the cost summary).", ""]
     tail: list[str] = list(token_cost_markdown(token_cost))
+    if first_deploy:
+        tail += ["## First `pulumi up`", "",
+                 f"The longest chain of creates takes about {_minutes(first_deploy['typicalSeconds'])} with typical "
+                 f"durations, at most {_minutes(first_deploy['upperSeconds'])} at every estimate's upper bound "
+                 "(rollout.md: each step's estimate, budget and the source of its figures).", ""]
     if scale_from_zero:
         tail += ["## Scale to zero: first token after idle", "",
                  "A request to a tier at zero replicas waits for Prometheus to scrape the gateway, KEDA to poll, "
@@ -131,10 +137,11 @@ def plan_markdown(stack: str, rows: list[dict[str, Any]], warnings: Sequence[str
         for z in scale_from_zero:
             cold, warm = z["coldNode"], z.get("warmNode")
             line = (f"- {z['deployment']} ({z['engine']} on {z['gpuClass']}): fresh node about "
-                    f"{_minutes(cold['typicalSeconds'])} (≤ {_minutes(cold['upperSeconds'])})")
+                    f"{_minutes(cold['typicalSeconds'])} (≤ {_minutes(cold['upperSeconds'])}; budget "
+                    f"{_minutes(cold['budgetSeconds'])})")
             if warm:
                 line += (f"; onto warm capacity ({z['warmNodes']} node(s)) about {_minutes(warm['typicalSeconds'])} "
-                         f"(≤ {_minutes(warm['upperSeconds'])})")
+                         f"(≤ {_minutes(warm['upperSeconds'])}; budget {_minutes(warm['budgetSeconds'])})")
             tail.append(line)
         tail += ["", "Known gap: the wake-up trigger reads the gateway's per-route upstream counters, and Envoy "
                  "Gateway v1.9 builds no upstream cluster for a Service without ready endpoints (a direct 503; "

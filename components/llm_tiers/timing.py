@@ -91,8 +91,8 @@ ENGINE_WARMUP: dict[str, Figure] = {
 
 # --------------------------------------------------------------------------------------- budgets
 #: A node that has not registered 15 minutes after launch is deleted by Karpenter and a new one launched
-#: (karpenter.sh docs, concepts/nodeclaims: "If a node doesn't appear as registered after 15 minutes since it was
-#: first created, the NodeClaim is deleted"): the step's budget.
+#: (aws/karpenter-provider-aws website concepts/nodeclaims.md, added in PR #6470: "If a node doesn't appear as
+#: registered after 15 minutes since it was first created, the NodeClaim is deleted"): the step's budget.
 NODE_LAUNCH_BUDGET_SECONDS = 900
 #: Image pull: the slowest image (vLLM, 28.6 GB) at the slow rate is ~11.5 minutes.
 IMAGE_PULL_BUDGET_SECONDS = 900
