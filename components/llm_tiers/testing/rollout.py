@@ -500,12 +500,12 @@ def scale_from_zero_markdown(scale_from_zero: list[dict[str, Any]]) -> list[str]
     on a fresh node and, where the class keeps warm nodes, on warm capacity."""
     lines: list[str] = []
     for z in scale_from_zero:
-        for where, b in (("fresh GPU node", z["coldNode"]), (f"warm capacity ({z['warmNodes']} node(s))",
-                                                             z.get("warmNode"))):
+        for where, b in (("a fresh GPU node", z["coldNode"]), (f"warm capacity ({z['warmNodes']} node(s))",
+                                                               z.get("warmNode"))):
             if not b:
                 continue
             lines += ["", f"### {z['deployment']} ({z['engine']}, class {z['gpuClass']}: "
-                          f"{', '.join(z['instanceTypes'])}) onto a {where}: "
+                          f"{', '.join(z['instanceTypes'])}) onto {where}: "
                           f"{minutes(b['typicalSeconds'])} typical, ≤ {minutes(b['upperSeconds'])}", "",
                       "| step | typical | upper bound | budget | source of the estimate |", "|---|---|---|---|---|"]
             lines += [f"| {s['step']} | {minutes(s['typical_seconds'])} | {minutes(s['upper_seconds'])} | "
