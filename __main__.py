@@ -14,7 +14,11 @@ from llm_tiers import preflight
 from llm_tiers.benchmark import manifests as benchmark_manifests
 from llm_tiers.cluster import system_capacity
 from llm_tiers.config.stack import load
+from llm_tiers.config.schema import release_engine
 from llm_tiers.cost import bill, throughput
+from llm_tiers.gpu import warm
+from llm_tiers.gpu.warm_component import WarmCapacity
+from llm_tiers.tiers import engines
 from llm_tiers.gateway import aigw, dns
 from llm_tiers.plan import replica_prices, tier_plan
 from llm_tiers.tracing import manifests as tracing_manifests
@@ -103,12 +107,26 @@ tiers = {
                       otlp_endpoint=collector.otlp_endpoint if collector else None,
                       admit_benchmark=t.name in cfg.benchmark.tiers,
                       gateway_clusters=clusters[t.name],
-                      depends_on=[*cluster.storage_ready, *namespaces.resources, *secrets.ready, *gpu.ready,
-                                  *observability.ready, *([collector] if collector else [])]),
+                      # Each step waits only for what it uses: the weights PVC for storage, the sync Job for
+                      # the hf-token Secret, the engine for GPU nodes (and the collector), the scaler and
+                      # PodMonitor for KEDA and Prometheus (tests/test_rollout.py checks it).
+                      depends_on=list(namespaces.resources), storage_depends_on=cluster.weights_storage_ready,
+                      sync_depends_on=secrets.hf_token_ready,
+                      serve_depends_on=[*gpu.ready, *([collector] if collector else [])],
+                      monitoring_depends_on=observability.ready),
         opts=on_cluster,
     )
     for t in cfg.tiers
 }
+
+# Warm GPU capacity (gpuClasses.<class>.warmNodes): idle nodes held by placeholder pods that run the class's engine
+# images, so a tier waking from zero preempts one and skips the node launch and the image pull (gpu/warm.py).
+warm_images = warm.class_images(cfg.gpu_classes, cfg.tiers, lambda t, rel: (
+    (t.candidate.image if rel == "candidate" and t.candidate.image else None)
+    or engines.image(release_engine(t, rel))))
+if warm_images:
+    WarmCapacity("warm-capacity", cfg.gpu_classes, warm_images, depends_on=[*namespaces.resources, *gpu.ready],
+                 opts=on_cluster)
 
 # GuideLLM Jobs for the tiers a team asked to benchmark (benchmark.tiers): one per release and benchmark.runId.
 for t in (t for t in cfg.tiers if t.name in cfg.benchmark.tiers):

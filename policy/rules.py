@@ -18,6 +18,9 @@ TGI_IMAGE = "ghcr.io/huggingface/text-generation-inference"
 VLLM_IMAGE = "docker.io/vllm/vllm-openai"
 ENGINE_IMAGES = (TGI_IMAGE, VLLM_IMAGE)
 MAX_CONTEXT_ANNOTATION = "llm-tiers.io/max-context"
+# On a warm-capacity placeholder Deployment (components/llm_tiers/gpu/warm.py): it runs an engine image only to
+# have it pulled, serves nothing and is preempted, not drained, so it needs no PodDisruptionBudget.
+WARM_CAPACITY_LABEL = "llm-tiers.io/warm-capacity"
 SECRET_ENV = re.compile(r"(TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|CREDENTIAL)", re.I)
 SECRET_VALUE = re.compile(r"(hf_[A-Za-z0-9]{20,}|sk-[A-Za-z0-9]{20,}|AKIA[0-9A-Z]{16})")
 POD_SPEC_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet"}
@@ -224,7 +227,8 @@ def tier_hygiene(resources: Iterable[Resource], report: Report) -> None:
         name, ns = meta.get("name"), meta.get("namespace")
         labels = ((d.props.get("spec") or {}).get("template") or {}).get("metadata", {}).get("labels") or {}
         same_ns = lambda r: (r.props.get("metadata") or {}).get("namespace") == ns  # noqa: E731
-        if not any(same_ns(p) and selects((p.props.get("spec") or {}).get("selector", {}).get("matchLabels") or {}, labels)
+        placeholder = WARM_CAPACITY_LABEL in (meta.get("labels") or {})
+        if not placeholder and not any(same_ns(p) and selects((p.props.get("spec") or {}).get("selector", {}).get("matchLabels") or {}, labels)
                    for p in by_kind.get("PodDisruptionBudget", [])):
             report(f"Deployment {ns}/{name} has no PodDisruptionBudget", None)
         if not any(same_ns(p) and selects((p.props.get("spec") or {}).get("podSelector", {}).get("matchLabels") or {}, labels)

@@ -101,6 +101,21 @@ def recompute(objects: list[dict[str, Any]], aws: list[dict[str, Any]], helm: li
     fixed["Prometheus volumes"] = kps["replicas"] * size * 0.08 / HOURS
     fixed["Secrets Manager secrets"] = len(of("aws:secretsmanager/secret:Secret")) * 0.40 / HOURS
     fixed["KMS keys"] = len(of("aws:kms/key:Key")) * 1.00 / HOURS
+    # Warm capacity: each placeholder pod holds a node of its class, the cheapest type with the GPUs it requests.
+    for d in by_kind.get("Deployment", {}).values():
+        cls = d["metadata"]["labels"].get("llm-tiers.io/warm-capacity")
+        if not cls:
+            continue
+        pod = d["spec"]["template"]["spec"]
+        gpus = sum(int(c["resources"]["requests"].get("nvidia.com/gpu", 0)) for c in pod["containers"])
+        pool = by_kind["NodePool"][pod["nodeSelector"]["llm-tiers.io/gpu-class"]]["spec"]
+        types = next(r["values"] for r in pool["template"]["spec"]["requirements"]
+                     if r["key"] == "node.kubernetes.io/instance-type")
+        ebs = by_kind["EC2NodeClass"][pool["template"]["spec"]["nodeClassRef"]["name"]]["spec"][
+            "blockDeviceMappings"][0]["ebs"]
+        node = min((gpu_catalog.lookup(t) for t in types if gpu_catalog.lookup(t).gpu_count >= gpus),
+                   key=lambda it: it.hourly_usd)
+        fixed[f"Warm GPU capacity ({cls})"] = d["spec"]["replicas"] * _node_hourly(node, ebs)
     total_fixed = sum(fixed.values())
     return {"tiers": tiers, "fixed": fixed,
             "min": total_fixed + sum(t["min"] for t in tiers.values()),

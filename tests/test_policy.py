@@ -140,6 +140,17 @@ def test_tier_hygiene_fails_without_each_part(missing, words):
     assert any(words in v for v in _stack_violations(resources))
 
 
+def test_a_warm_capacity_placeholder_needs_a_network_policy_but_no_pdb():
+    """It runs an engine image only to have it pulled and is preempted, not drained (gpu/warm.py)."""
+    holder = deployment(replicas=1, name="warm-l4")
+    holder["metadata"]["labels"] = {rules.WARM_CAPACITY_LABEL: "l4"}
+    assert _stack_violations([(DEPLOY, holder), NETPOL]) == []
+    assert any("NetworkPolicy" in v for v in _stack_violations([(DEPLOY, holder)]))
+    # The label exempts only a placeholder: the same Deployment without it still needs its PDB.
+    del holder["metadata"]["labels"]
+    assert any("PodDisruptionBudget" in v for v in _stack_violations([(DEPLOY, holder), NETPOL]))
+
+
 def test_unbounded_scaler_does_not_count():
     unbounded = (SCALER[0], copy.deepcopy(SCALER[1]))
     del unbounded[1]["spec"]["maxReplicaCount"]

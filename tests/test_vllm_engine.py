@@ -258,3 +258,34 @@ def test_a_traced_vllm_release_sends_spans_to_the_collector():
     env = {e["name"]: e.get("value") for e in c["env"]}
     assert env["OTEL_SERVICE_NAME"] == name and "inference.backend=vllm" in env["OTEL_RESOURCE_ATTRIBUTES"]
     assert "--otlp-endpoint" not in c["args"]  # TGI's flag
+
+
+def test_vllm_keeps_its_compile_cache_on_the_weights_volume_and_wakes_with_it(tmp_path):
+    """VLLM_CACHE_ROOT points into the weights claim's mount (so torch_compile_cache survives the pod and is
+    shared by every replica of the revision); the rollout plan then counts a wake-up's warm-up from the cache,
+    while the Deployment's own budgets still cover a cold compile (its first start)."""
+    from llm_tiers import timing
+    from llm_tiers.testing import render as render_tool
+    from llm_tiers.testing import rollout
+    from conftest import stack_values
+    from conftest import overrides
+
+    values = stack_values("dev")
+    values["tiers"][0]["engine"] = "vllm"
+    r = render_tool.render("dev", overrides=overrides(values))
+    d = next(x for x in r.custom_resources if x.inputs.get("kind") == "Deployment"
+             and x.inputs["metadata"]["name"] == "chat-small-live")
+    pod = d.inputs["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    mount = next(m for m in container["volumeMounts"] if env["VLLM_CACHE_ROOT"].startswith(m["mountPath"] + "/"))
+    volume = next(v for v in pod["volumes"] if v["name"] == mount["name"])
+    assert volume["persistentVolumeClaim"]["claimName"].startswith("chat-small-weights-")
+    assert rollout.persisted_compile_cache(d)
+    [zero] = rollout.plan("dev", r.recording).scale_from_zero
+    assert zero["engine"] == "vllm"
+    assert zero["coldNode"]["steps"][-1]["step"] == "vLLM compile + CUDA graphs (persisted cache)"
+    # The startup probe still allows a cold compile (the revision's first start has no cache yet).
+    weights = int(d.inputs["metadata"]["annotations"]["llm-tiers.io/weights-bytes"])
+    probe = container["startupProbe"]
+    assert probe["periodSeconds"] * probe["failureThreshold"] >= timing.load_budget_seconds(weights, "vllm", False)

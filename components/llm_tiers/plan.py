@@ -110,12 +110,17 @@ def capacity_markdown(capacity: Optional[dict[str, Any]]) -> list[str]:
     return lines + [""]
 
 
+def _minutes(seconds: int) -> str:
+    return f"{seconds}s" if seconds < 120 else f"{round(seconds / 60)} min"
+
+
 def plan_markdown(stack: str, rows: list[dict[str, Any]], warnings: Sequence[str] = (),
                   capacity: Optional[dict[str, Any]] = None,
                   scale_from_zero: Sequence[dict[str, Any]] = (),
                   bill: Optional[dict[str, Any]] = None,
                   inventory: Sequence[str] = (),
-                  token_cost: Optional[dict[str, Any]] = None) -> str:
+                  token_cost: Optional[dict[str, Any]] = None,
+                  first_deploy: Optional[dict[str, int]] = None) -> str:
     """plan.md: the cost summary (from the ``bill`` output), the tier table, the time a scale-to-zero tier takes
     to answer its first request (from the rollout plan), the system node group's capacity, the inventory
     (Markdown lines from ``tools.inventory``), then the preview's warnings. The cost per output token (from the
@@ -124,12 +129,26 @@ def plan_markdown(stack: str, rows: list[dict[str, Any]], warnings: Sequence[str
              "Capacity per replica; `usdPerReplicaHour` is the on-demand price of the whole node a replica gets "
              f"({PRICE_SOURCE}; see the cost summary).", ""]
     tail: list[str] = list(token_cost_markdown(token_cost))
+    if first_deploy:
+        tail += ["## First `pulumi up`", "",
+                 f"The longest chain of creates takes about {_minutes(first_deploy['typicalSeconds'])} with typical "
+                 f"durations, at most {_minutes(first_deploy['upperSeconds'])} at every estimate's upper bound "
+                 "(rollout.md: each step's estimate, budget and the source of its figures).", ""]
     if scale_from_zero:
         tail += ["## Scale to zero: first token after idle", "",
                  "A request to a tier at zero replicas waits for Prometheus to scrape the gateway, KEDA to poll, "
-                 "Karpenter to launch a GPU node, the image pull, the weight load and the warm-up (rollout.md "
-                 "has the breakdown):", ""]
-        tail += [f"- {z['deployment']}: about {round(z['totalSeconds'] / 60)} minutes" for z in scale_from_zero]
+                 "Karpenter to launch a GPU node (not on warm capacity: `gpuClasses.<class>.warmNodes`), the image "
+                 "pull (not on warm capacity either), the weight load and the warm-up. Typical, and the upper bound "
+                 "of the estimate; budgets and the source of every figure are in rollout.md:", ""]
+        for z in scale_from_zero:
+            cold, warm = z["coldNode"], z.get("warmNode")
+            line = (f"- {z['deployment']} ({z['engine']} on {z['gpuClass']}): fresh node about "
+                    f"{_minutes(cold['typicalSeconds'])} (≤ {_minutes(cold['upperSeconds'])}; budget "
+                    f"{_minutes(cold['budgetSeconds'])})")
+            if warm:
+                line += (f"; onto warm capacity ({z['warmNodes']} node(s)) about {_minutes(warm['typicalSeconds'])} "
+                         f"(≤ {_minutes(warm['upperSeconds'])}; budget {_minutes(warm['budgetSeconds'])})")
+            tail.append(line)
         tail += ["", "Known gap: the wake-up trigger reads the gateway's per-route upstream counters, and Envoy "
                  "Gateway v1.9 builds no upstream cluster for a Service without ready endpoints (a direct 503; "
                  "internal/gatewayapi/route.go), so at zero replicas that signal does not exist yet: routing the "

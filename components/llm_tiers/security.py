@@ -29,6 +29,12 @@ SKIPS: dict[str, str] = {
     "CKV_K8S_15": (
         "the image is pinned (explicit version tag) so IfNotPresent runs what was reviewed; Always would make every "
         "pod start, including scale-from-zero wake-ups and node replacements, depend on the registry answering"),
+    # The warm-capacity placeholder (gpu/warm.py) only holds a node: no probe has anything to observe.
+    "CKV_K8S_8": (
+        "a warm-capacity placeholder serves nothing and runs sleep so there is no liveness to probe; the kubelet "
+        "restarts it if sleep exits"),
+    "CKV_K8S_9": (
+        "a warm-capacity placeholder serves nothing and no Service selects it so readiness gates no traffic"),
     "CKV_K8S_11": (
         "no CPU limit on purpose: CFS quota throttling stalls the router, tokenizer and CUDA launch threads and adds "
         "tail latency to every token; the pod requests its GPU share of the node's CPUs and is the only tenant of "

@@ -1,40 +1,112 @@
-"""How long things take: the one place that states the rollout's timing assumptions (pure, no Pulumi).
+"""How long things take: the one place that states the rollout's timing figures (pure, no Pulumi).
 
-Every deadline the manifests set (the sync Job's ``activeDeadlineSeconds``, the startup probe, the
-Deployment's ``progressDeadlineSeconds``), every await budget the engine gets (``customTimeouts``, a Helm
-release's ``timeout``) and every estimate in ``build/<stack>/rollout.md`` is computed here from the numbers
-below, so a budget can never be sized from one assumption and estimated from another.
+Two kinds of number live here, kept apart on purpose:
 
-The numbers are deliberately conservative (the slow end of what these services deliver, not the typical);
-change one and every budget, deadline and estimate moves with it in the render.
+- **Estimates** (:class:`Figure`): what a step typically takes and its slow end (the estimate's upper bound),
+  each with the public measurement it comes from. ``build/<stack>/rollout.md`` and ``plan.md`` show them.
+- **Budgets**: how long the cluster or the engine lets a step run before it calls it failed (the sync Job's
+  ``activeDeadlineSeconds``, the startup probe's window, the Deployment's ``progressDeadlineSeconds``, every
+  ``customTimeouts``). A budget is never below its estimate's upper bound (tests/test_rollout.py checks every
+  await), but it is not the estimate: an estimate moves when a better measurement comes along, a budget only
+  when the slow end would cross it.
+
+Per step of a replica's start (:func:`replica_steps`) the estimate depends on the engine (TGI warms up in
+seconds, vLLM compiles and captures CUDA graphs), the GPU family (a p5 boots slower than a g6), whether the node
+is already there (``gpuClasses.<class>.warmNodes``: a placeholder pod holds it, with the engine image pulled)
+and whether vLLM's compile cache is persisted.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
 
-# --------------------------------------------------------------------------------------- assumptions
-#: Hub (and its CDN) download rate one weight-sync pod sustains. huggingface_hub downloads files one after
-#: another per process; 50 MB/s is the slow end seen from one EC2 instance through a NAT gateway.
-HUB_BYTES_PER_SECOND = 50_000_000
-#: Rate a TGI replica reads its weights from the EFS cache (elastic throughput; reads per client are capped
-#: far above this, but small files and first-byte latency make 200 MB/s a safe floor).
-EFS_READ_BYTES_PER_SECOND = 200_000_000
-#: Size of the engine image a new node pulls (TGI 3.3 is ~10 GB unpacked) and the rate a node pulls and
-#: unpacks it from the registry.
-ENGINE_IMAGE_BYTES = 10_000_000_000
-IMAGE_PULL_BYTES_PER_SECOND = 50_000_000
-#: Karpenter sees the pending pod, launches the instance, it boots the AL2023 NVIDIA AMI, joins the
-#: cluster and the device plugin advertises its GPUs. GPU instances (p5 in particular) boot slowly.
-GPU_NODE_LAUNCH_SECONDS = 600
+
+@dataclass(frozen=True)
+class Figure:
+    """A quantity a step's time is computed from: its typical value, its slow end and where both come from.
+    For a rate (bytes per second) ``slow`` is the *lower* rate; for a duration it is the longer one."""
+
+    typical: float
+    slow: float
+    source: str
+
+
+# --------------------------------------------------------------------------------------- estimates
+#: EKS control plane CREATING -> ACTIVE. Measured in 21 regions with identical configuration: 793 s (eu-west-2)
+#: to 971 s (us-west-1) and a little beyond ("Unofficial EKS Cluster Creation Performance", easontechtalk.com).
+EKS_CONTROL_PLANE = Figure(900, 1020, "easontechtalk.com 'Unofficial EKS Cluster Creation Performance': "
+                                      "13m13s-16m11s across 21 regions")
+#: Hub (and its CDN) download rate one weight-sync pod sustains (huggingface_hub ``snapshot_download`` with 8
+#: workers, sync_weights.py). hf_xet / hf_transfer are built to exceed ~500 MB/s, but no public measurement of
+#: one pod behind a NAT gateway exists and none was made here: the slow end is used for both.
+HUB_DOWNLOAD_BYTES_PER_SECOND = Figure(50e6, 50e6, "not measured (no public figure for one pod behind a NAT "
+                                                   "gateway): the slow end, 50 MB/s, for both")
+#: Rate a replica reads its weights from the EFS cache. Elastic throughput allows up to 1,500 MiB/s of reads per
+#: client (AWS EFS User Guide, "Amazon EFS performance specifications"); safetensors are read in large
+#: sequential chunks, but first-byte latency and small files make 200 MB/s the safe floor.
+EFS_READ_BYTES_PER_SECOND = Figure(400e6, 200e6, "AWS EFS User Guide 'performance specifications': elastic "
+                                                 "throughput up to 1,500 MiB/s reads per client; 400 MB/s typical "
+                                                 "and 200 MB/s floor assumed")
+#: Rate a node pulls and unpacks an engine image: "Standard Docker image pulls of 15-20 GB can take 4-6 minutes
+#: per instance" (AWS Machine Learning Blog, "Reducing container cold start times using SOCI index on DLAMI and
+#: DLC"): 17.5 GB in 5 min typical, 15 GB in 6 min at the slow end.
+IMAGE_PULL_BYTES_PER_SECOND = Figure(17.5e9 / 300, 15e9 / 360, "AWS ML Blog 'Reducing container cold start "
+                                                               "times using SOCI index on DLAMI and DLC': "
+                                                               "15-20 GB in 4-6 min")
+#: Engine image size per engine (compressed layers pulled and unpacked).
+ENGINE_IMAGE_BYTES: dict[str, Figure] = {
+    # vLLM images are 12-28.6 GB (vllm-project/vllm issues #27154 and #22377).
+    "vllm": Figure(12e9, 28.6e9, "vllm-project/vllm#27154, #22377: vLLM images 12-28.6 GB"),
+    # TGI 3.x: about 10 GB unpacked (the CUDA runtime, flash-attention and the kernels wheels); no public size
+    # figure beyond the registry's, so 20% above it is the slow end.
+    "tgi": Figure(10e9, 12e9, "text-generation-inference 3.x image: ~10 GB (registry listing); "
+                              "+20% slow end assumed"),
+}
+#: Karpenter sees the pending pod, launches the instance, it boots the AL2023 NVIDIA AMI, joins the cluster
+#: and the device plugin advertises its GPUs. 30-40 s launch -> Ready is typical for CPU instances
+#: (aws/karpenter-provider-aws#6165); GPU AMIs load the NVIDIA driver first and no public figure exists for
+#: p5 (8 GPUs, EFA): its slow end is the old 10-minute assumption.
+GPU_NODE_LAUNCH: dict[str, Figure] = {
+    "g": Figure(60, 180, "aws/karpenter-provider-aws#6165: 30-40 s launch->Ready (CPU AMIs); GPU AMI driver load "
+                         "assumed on top"),
+    "p": Figure(180, 600, "no public p4/p5 launch->Ready figure; aws/karpenter-provider-aws#6165 (30-40 s) plus "
+                          "8-GPU driver and EFA setup assumed"),
+}
 #: The same for a CPU node of the weight-sync NodePool (gpu/karpenter.py sync_node_pool): the standard AL2023
-#: AMI, no driver or device plugin to wait for. Assumed (not measured here): 3 minutes, the slow end.
-CPU_NODE_LAUNCH_SECONDS = 180
-#: TGI's warm-up after the weights are in GPU memory (prefill of the full batch budget, CUDA graphs).
-ENGINE_WARMUP_SECONDS = 300
+#: AMI, no driver or device plugin to wait for: 30-40 s launch -> Ready (aws/karpenter-provider-aws#6165); the
+#: slow end, 3 minutes, is assumed.
+CPU_NODE_LAUNCH = Figure(40, 180, "aws/karpenter-provider-aws#6165: 30-40 s launch->Ready (CPU AMIs); "
+                                  "3 min slow end assumed")
 #: Scheduling, volume mount and container start of a pod on a node that is already there.
-POD_START_SECONDS = 60
+POD_START = Figure(5, 30, "not measured: scheduling, EFS CSI mount, container create")
+#: The engine's warm-up once weights are in GPU memory (its port opens after it).
+ENGINE_WARMUP: dict[str, Figure] = {
+    # TGI logs "Warming up model" -> "Setting max batch total tokens": 3.6 s (Mistral-7B, A10G), 5.2 s
+    # (Llama-3-70B nf4, 2x L4), as posted in huggingface/text-generation-inference issue threads.
+    "tgi": Figure(5.2, 60, "TGI logs ('Warming up model' -> 'Setting max batch total tokens'): 3.6 s Mistral-7B "
+                           "A10G, 5.2 s Llama-3-70B nf4 2xL4"),
+    # vLLM's torch.compile + CUDA-graph capture: ~96 s cold for Llama-3.1-8B on L40S (tensorfuse blog).
+    "vllm": Figure(96, 180, "tensorfuse blog (Llama-3.1-8B, L40S): ~96 s torch.compile + CUDA-graph capture cold"),
+    # ... and ~20 s when the compile cache from an earlier start is on shared storage (same source).
+    "vllm-cached": Figure(20, 60, "tensorfuse blog (Llama-3.1-8B, L40S): ~20 s with a persisted compile cache"),
+}
+
+# --------------------------------------------------------------------------------------- budgets
+#: A node that has not registered 15 minutes after launch is deleted by Karpenter and a new one launched
+#: (aws/karpenter-provider-aws website concepts/nodeclaims.md, added in PR #6470: "If a node doesn't appear as
+#: registered after 15 minutes since it was first created, the NodeClaim is deleted"): the step's budget.
+NODE_LAUNCH_BUDGET_SECONDS = 900
+#: Image pull: the slowest image (vLLM, 28.6 GB) at the slow rate is ~11.5 minutes.
+IMAGE_PULL_BUDGET_SECONDS = 900
+#: Pod start on an existing node.
+POD_START_BUDGET_SECONDS = 60
+#: Engine warm-up (TGI's prefill of its whole batch budget; vLLM's compile and graph capture).
+ENGINE_WARMUP_BUDGET_SECONDS = {"tgi": 300, "vllm": 600, "vllm-cached": 600}
+#: Head room of a weight load's budget over its slow-end estimate.
+LOAD_BUDGET_FACTOR = 1.5
 #: Head room of a sync Job's deadline over its estimate (retries after a transient Hub error).
 SYNC_DEADLINE_SLACK_SECONDS = 900
 #: Await budgets are this much above the controller's own deadline, so the engine reports the
@@ -85,60 +157,142 @@ def parse_duration(text: str) -> int:
     return int(total)
 
 
-# --------------------------------------------------------------------------------------- weights
-def image_pull_seconds() -> int:
-    return math.ceil(ENGINE_IMAGE_BYTES / IMAGE_PULL_BYTES_PER_SECOND)
+# --------------------------------------------------------------------------------------- steps
+@dataclass(frozen=True)
+class StepTime:
+    """One step of a replica's start: typical and slow-end estimates, the budget the cluster gives it, and the
+    source of the estimate."""
+
+    step: str
+    typical_seconds: int
+    upper_seconds: int
+    budget_seconds: int
+    source: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
-def sync_seconds(weights_bytes: int, new_node: bool = False) -> int:
-    """Estimated run time of a weight-sync Job: with ``new_node``, a node of the weight-sync NodePool first
+def _family(instance_types: Sequence[str]) -> str:
+    """``p`` when any type of the class is a P instance (p4d, p5: the slow boot), else ``g``."""
+    return "p" if any(t.split(".")[0].startswith("p") for t in instance_types) else "g"
+
+
+def node_launch(instance_types: Sequence[str] = ()) -> Figure:
+    return GPU_NODE_LAUNCH[_family(instance_types)]
+
+
+def _engine_key(engine: str, compile_cache: bool) -> str:
+    return "vllm-cached" if engine == "vllm" and compile_cache else engine
+
+
+def image_pull(engine: str = "tgi") -> StepTime:
+    size = ENGINE_IMAGE_BYTES[engine]
+    return StepTime("image pull", math.ceil(size.typical / IMAGE_PULL_BYTES_PER_SECOND.typical),
+                    math.ceil(size.slow / IMAGE_PULL_BYTES_PER_SECOND.slow), IMAGE_PULL_BUDGET_SECONDS,
+                    f"{size.source}; {IMAGE_PULL_BYTES_PER_SECOND.source}")
+
+
+def image_pull_seconds(engine: str = "tgi") -> int:
+    """Slow-end pull of an engine image on a fresh node."""
+    return image_pull(engine).upper_seconds
+
+
+def weights_load(weights_bytes: int) -> StepTime:
+    """Weights from the EFS cache into GPU memory."""
+    rate = EFS_READ_BYTES_PER_SECOND
+    upper = math.ceil(weights_bytes / rate.slow)
+    return StepTime("weights load (EFS)", math.ceil(weights_bytes / rate.typical), upper,
+                    _ceil_minutes(upper * LOAD_BUDGET_FACTOR), rate.source)
+
+
+def warmup(engine: str = "tgi", compile_cache: bool = False) -> StepTime:
+    key = _engine_key(engine, compile_cache)
+    f = ENGINE_WARMUP[key]
+    label = {"tgi": "TGI warm-up", "vllm": "vLLM compile + CUDA graphs (cold cache)",
+             "vllm-cached": "vLLM compile + CUDA graphs (persisted cache)"}[key]
+    return StepTime(label, math.ceil(f.typical), math.ceil(f.slow), ENGINE_WARMUP_BUDGET_SECONDS[key], f.source)
+
+
+def replica_steps(weights_bytes: int, engine: str = "tgi", instance_types: Sequence[str] = (),
+                  new_node: bool = True, compile_cache: bool = False) -> list[StepTime]:
+    """A pod from creation to Ready, step by step. On warm capacity (``new_node=False``) the node is there and
+    the placeholder that held it ran the engine image, so neither launch nor pull is waited for."""
+    steps = []
+    if new_node:
+        launch = node_launch(instance_types)
+        steps.append(StepTime(f"GPU node launch ({_family(instance_types)} family)", int(launch.typical),
+                              int(launch.slow), NODE_LAUNCH_BUDGET_SECONDS, launch.source))
+        steps.append(image_pull(engine))
+    steps.append(StepTime("pod start", int(POD_START.typical), int(POD_START.slow), POD_START_BUDGET_SECONDS,
+                          POD_START.source))
+    steps.append(weights_load(weights_bytes))
+    steps.append(warmup(engine, compile_cache))
+    return steps
+
+
+def load_seconds(weights_bytes: int, engine: str = "tgi", compile_cache: bool = False) -> int:
+    """Slow-end estimate from container start to an open port: weights from EFS into GPU memory, then warm-up."""
+    return weights_load(weights_bytes).upper_seconds + warmup(engine, compile_cache).upper_seconds
+
+
+def load_budget_seconds(weights_bytes: int, engine: str = "tgi", compile_cache: bool = False) -> int:
+    """The startup probe's window: the load's and the warm-up's budgets."""
+    return weights_load(weights_bytes).budget_seconds + warmup(engine, compile_cache).budget_seconds
+
+
+def startup_failure_threshold(weights_bytes: int, engine: str = "tgi", compile_cache: bool = False) -> int:
+    """Startup probe failures allowed: the probe window is the load's budget."""
+    return math.ceil(load_budget_seconds(weights_bytes, engine, compile_cache) / STARTUP_PERIOD_SECONDS)
+
+
+def replica_ready_seconds(weights_bytes: int, new_node: bool = True, engine: str = "tgi",
+                          instance_types: Sequence[str] = (), compile_cache: bool = False) -> int:
+    """Slow-end estimate from a pod's creation to Ready: (a new GPU node, image pull,) start, load, warm-up."""
+    return sum(s.upper_seconds for s in replica_steps(weights_bytes, engine, instance_types, new_node, compile_cache))
+
+
+def progress_deadline_seconds(weights_bytes: int, engine: str = "tgi", instance_types: Sequence[str] = (),
+                              compile_cache: bool = False) -> int:
+    """The Deployment's ``progressDeadlineSeconds``: the budgets of one replica on a fresh node. The controller
+    resets it whenever a replica becomes available, so it bounds one step of a rollout."""
+    return _ceil_minutes(sum(s.budget_seconds for s in replica_steps(weights_bytes, engine, instance_types, True,
+                                                                     compile_cache)))
+
+
+# --------------------------------------------------------------------------------------- weights sync
+def sync_seconds(weights_bytes: int, engine: str = "tgi", new_node: bool = False) -> int:
+    """Slow-end run time of a weight-sync Job: with ``new_node``, a node of the weight-sync NodePool first
     (Karpenter launches one for the pending pod); the image pull on it, then the Hub download."""
-    return ((CPU_NODE_LAUNCH_SECONDS if new_node else 0) + POD_START_SECONDS + image_pull_seconds()
-            + math.ceil(weights_bytes / HUB_BYTES_PER_SECOND))
+    return ((int(CPU_NODE_LAUNCH.slow) if new_node else 0) + int(POD_START.slow) + image_pull_seconds(engine)
+            + math.ceil(weights_bytes / HUB_DOWNLOAD_BYTES_PER_SECOND.slow))
 
 
-def sync_deadline_seconds(weights_bytes: int, new_node: bool = False) -> int:
+def sync_typical_seconds(weights_bytes: int, engine: str = "tgi", new_node: bool = False) -> int:
+    return ((int(CPU_NODE_LAUNCH.typical) if new_node else 0) + int(POD_START.typical) + image_pull(engine).typical_seconds
+            + math.ceil(weights_bytes / HUB_DOWNLOAD_BYTES_PER_SECOND.typical))
+
+
+def sync_deadline_seconds(weights_bytes: int, engine: str = "tgi", new_node: bool = False) -> int:
     """The Job's ``activeDeadlineSeconds`` (counted from the Job's start, so it includes the node and the image
     pull)."""
-    return sync_seconds(weights_bytes, new_node) + SYNC_DEADLINE_SLACK_SECONDS
+    return sync_seconds(weights_bytes, engine, new_node) + SYNC_DEADLINE_SLACK_SECONDS
 
 
-def sync_await_seconds(weights_bytes: int, new_node: bool = False) -> int:
+def sync_await_seconds(weights_bytes: int, engine: str = "tgi", new_node: bool = False) -> int:
     """What the engine waits for the Job: past its deadline, so the Job's own failure is what it reports."""
-    return _ceil_minutes(sync_deadline_seconds(weights_bytes, new_node) + AWAIT_MARGIN_SECONDS)
+    return _ceil_minutes(sync_deadline_seconds(weights_bytes, engine, new_node) + AWAIT_MARGIN_SECONDS)
 
 
 # --------------------------------------------------------------------------------------- serving
-def load_seconds(weights_bytes: int) -> int:
-    """From container start to an open port: weights from EFS into GPU memory, then warm-up."""
-    return ENGINE_WARMUP_SECONDS + math.ceil(weights_bytes / EFS_READ_BYTES_PER_SECOND)
-
-
-def startup_failure_threshold(weights_bytes: int) -> int:
-    """Startup probe failures allowed: the probe window covers the worst-case load, with 50% head room."""
-    return math.ceil(load_seconds(weights_bytes) * 1.5 / STARTUP_PERIOD_SECONDS)
-
-
-def replica_ready_seconds(weights_bytes: int, new_node: bool = True) -> int:
-    """Estimated time from a pod's creation to Ready: (a new GPU node,) image pull, load, warm-up."""
-    node = GPU_NODE_LAUNCH_SECONDS if new_node else 0
-    pull = image_pull_seconds() if new_node else 0
-    return POD_START_SECONDS + node + pull + load_seconds(weights_bytes)
-
-
-def progress_deadline_seconds(weights_bytes: int) -> int:
-    """The Deployment's ``progressDeadlineSeconds``: one replica on a fresh node, with 50% head room. The
-    controller resets it whenever a replica becomes available, so it bounds one step of a rollout."""
-    return _ceil_minutes(replica_ready_seconds(weights_bytes) * 1.5)
-
-
 @dataclass(frozen=True)
 class DeploymentBudget:
     create_seconds: int
     update_seconds: int
 
 
-def deployment_await(weights_bytes: int, max_replicas: int, max_surge: int = 1) -> DeploymentBudget:
+def deployment_await(weights_bytes: int, max_replicas: int, max_surge: int = 1, engine: str = "tgi",
+                     instance_types: Sequence[str] = (), compile_cache: bool = False) -> DeploymentBudget:
     """Await budgets of an engine Deployment.
 
     Create: pulumi-kubernetes waits for the first ReplicaSet to be available (one replica: the autoscaler
@@ -146,16 +300,55 @@ def deployment_await(weights_bytes: int, max_replicas: int, max_surge: int = 1) 
     ``maxUnavailable: 0`` a rollout at ``replicas.max`` replaces ``max_surge`` replicas per step, each on a
     fresh node in the worst case.
     """
-    step = progress_deadline_seconds(weights_bytes)
+    step = progress_deadline_seconds(weights_bytes, engine, instance_types, compile_cache)
     steps = math.ceil(max(max_replicas, 1) / max(max_surge, 1))
     return DeploymentBudget(create_seconds=step + AWAIT_MARGIN_SECONDS,
                             update_seconds=steps * step + AWAIT_MARGIN_SECONDS)
 
 
-def scale_from_zero_seconds(weights_bytes: int, scrape_interval: int, polling_interval: int) -> int:
-    """A request arrives at a tier with no replica: Prometheus scrapes the gateway's counter, KEDA polls and
-    activates the Deployment, then one replica becomes ready on a fresh GPU node."""
-    return scrape_interval + polling_interval + replica_ready_seconds(weights_bytes)
+def trigger(scrape_interval: int, polling_interval: int) -> StepTime:
+    """A request at zero replicas until KEDA activates the Deployment: Prometheus scrapes the gateway's counter,
+    KEDA polls Prometheus. On average half of each interval passes, at worst all of it."""
+    total = scrape_interval + polling_interval
+    return StepTime("scrape + KEDA poll", math.ceil(total / 2), total, total,
+                    "the rendered PodMonitor interval and ScaledObject pollingInterval")
+
+
+def scale_from_zero_steps(weights_bytes: int, scrape_interval: int, polling_interval: int, engine: str = "tgi",
+                          instance_types: Sequence[str] = (), new_node: bool = True,
+                          compile_cache: bool = False) -> list[StepTime]:
+    """A request arrives at a tier with no replica: the trigger, then one replica becomes ready (on a fresh GPU
+    node, or on warm capacity)."""
+    return [trigger(scrape_interval, polling_interval),
+            *replica_steps(weights_bytes, engine, instance_types, new_node, compile_cache)]
+
+
+def scale_from_zero_seconds(weights_bytes: int, scrape_interval: int, polling_interval: int, engine: str = "tgi",
+                            instance_types: Sequence[str] = (), new_node: bool = True,
+                            compile_cache: bool = False) -> int:
+    """Slow-end estimate of :func:`scale_from_zero_steps`."""
+    return sum(s.upper_seconds for s in scale_from_zero_steps(weights_bytes, scrape_interval, polling_interval,
+                                                              engine, instance_types, new_node, compile_cache))
+
+
+def figures() -> dict[str, Any]:
+    """Every estimate with its source (rollout.json's ``assumptions``)."""
+    def fig(f: Figure) -> dict[str, Any]:
+        return asdict(f)
+    return {
+        "eksControlPlaneSeconds": fig(EKS_CONTROL_PLANE),
+        "hubDownloadBytesPerSecond": fig(HUB_DOWNLOAD_BYTES_PER_SECOND),
+        "efsReadBytesPerSecond": fig(EFS_READ_BYTES_PER_SECOND),
+        "imagePullBytesPerSecond": fig(IMAGE_PULL_BYTES_PER_SECOND),
+        "engineImageBytes": {k: fig(v) for k, v in ENGINE_IMAGE_BYTES.items()},
+        "gpuNodeLaunchSeconds": {k: fig(v) for k, v in GPU_NODE_LAUNCH.items()},
+        "podStartSeconds": fig(POD_START),
+        "engineWarmupSeconds": {k: fig(v) for k, v in ENGINE_WARMUP.items()},
+        "budgets": {"nodeLaunchSeconds": NODE_LAUNCH_BUDGET_SECONDS, "imagePullSeconds": IMAGE_PULL_BUDGET_SECONDS,
+                    "podStartSeconds": POD_START_BUDGET_SECONDS, "engineWarmupSeconds": ENGINE_WARMUP_BUDGET_SECONDS,
+                    "loadBudgetFactor": LOAD_BUDGET_FACTOR, "kubernetesDefaultAwaitSeconds":
+                        KUBERNETES_DEFAULT_AWAIT_SECONDS},
+    }
 
 
 # --------------------------------------------------------------------------------------- Helm

@@ -106,6 +106,8 @@ class Cluster(pulumi.ComponentResource):
     APIs). Depend on these from anything that needs AWS APIs while it is deleted (Karpenter)."""
     storage_ready: list[pulumi.Resource]
     """The StorageClasses (the EFS one after its mount targets): depend on these from claims."""
+    weights_storage_ready: list[pulumi.Resource]
+    """The weights StorageClass alone (what a tier's weights PVC waits for)."""
 
     def __init__(self, resource_name: str, args: ClusterArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(naming.type_token("Cluster"), resource_name, None, opts)
@@ -371,6 +373,7 @@ class Cluster(pulumi.ComponentResource):
         self.nodes_ready = [node_group, *late_addons]
         self.egress = egress
         self.storage_ready = [weights_sc, block_sc, retained_sc]
+        self.weights_storage_ready = [weights_sc]  # what a weights PVC uses (ModelTierArgs.storage_depends_on)
         self.register_outputs({
             "clusterName": self.cluster_name,
             "endpoint": self.endpoint,

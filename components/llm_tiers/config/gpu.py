@@ -25,3 +25,9 @@ class GpuClassConfig(_Model):
         200, alias="rootVolumeGiB", ge=100, le=16000, description="Root volume size (GiB); the TGI image alone is about 10 GB.")
     consolidate_after: Duration = Field(
         "30m", description="How long a node must be empty or underused before Karpenter may consolidate it.")
+    warm_nodes: int = Field(
+        0, ge=0, le=100, description="Nodes of this class kept up and idle for tiers waking from zero (opt-in; 0: none). "
+        "Held by low-priority placeholder pods that run the class's engine images, so a waking replica preempts one "
+        "and starts at once, with no node launch and no image pull (docs/components/gpu-capacity.md, \"Warm "
+        "capacity\"). Each node costs its on-demand price all month (plan.md's bill: \"Warm GPU capacity\") and "
+        "counts against maxGpus.")

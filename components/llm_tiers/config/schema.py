@@ -456,6 +456,25 @@ def _check_gpu_budget(name: str, cls: GpuClassConfig, tiers: Sequence[TierConfig
                         f"raise maxGpus to {need} or lower replicas.max")]
 
 
+def _check_warm_nodes(name: str, cls: GpuClassConfig, tiers: Sequence[TierConfig]) -> list[ConfigIssue]:
+    """Warm capacity (gpu/warm.py) holds whole nodes of the smallest type, within maxGpus, for the class's tiers."""
+    if not cls.warm_nodes:
+        return []
+    path = f"gpuClasses.{name}.warmNodes"
+    if not any(t.gpu_class == name for t in tiers):
+        return [ConfigIssue(path, f"no tier runs on class {name!r}, so its warm nodes would wait for nothing; "
+                                  "remove warmNodes or point a tier's gpuClass at it")]
+    try:
+        per_node = min(gpu_catalog.lookup(t).gpu_count for t in cls.instance_types)
+    except gpu_catalog.UnknownInstanceType:
+        return []  # reported at instanceTypes
+    if cls.warm_nodes * per_node > cls.max_gpus:
+        return [ConfigIssue(path, f"{cls.warm_nodes} warm node(s) x {per_node} GPU(s) exceed maxGpus "
+                                  f"({cls.max_gpus}): Karpenter would launch only part of them; lower warmNodes or "
+                                  "raise maxGpus")]
+    return []
+
+
 def _check_system_capacity(cfg: StackConfig) -> list[ConfigIssue]:
     """Every system pod must fit on desiredSize nodes of each listed instance type (no autoscaler grows the
     system node group; components/llm_tiers/cluster/system_capacity.py has the requests and the allocatable formula)."""
@@ -623,6 +642,7 @@ def _check_semantics(cfg: StackConfig) -> list[ConfigIssue]:
     for name, cls in cfg.gpu_classes.items():
         issues += _check_gpu_class(name, cls)
         issues += _check_gpu_budget(name, cls, cfg.tiers)
+        issues += _check_warm_nodes(name, cls, cfg.tiers)
     issues += _check_tenants(cfg.tenants, tier_names)
     issues += _check_gateway(cfg.gateway)
     issues += _check_system_capacity(cfg)

@@ -35,6 +35,7 @@ from typing import Any, Literal, Optional
 from llm_tiers.tiers import capacity
 from llm_tiers.gpu import catalog as gpu_catalog
 from llm_tiers.gpu import karpenter
+from llm_tiers.gpu import warm
 from llm_tiers.cluster import network
 from llm_tiers.cost import prices
 from llm_tiers import versions
@@ -235,7 +236,23 @@ def fixed_lines(cfg: StackConfig, lock: Mapping[str, ModelLockEntry], has_hf_tok
         FixedLine("KMS keys", f"{keys} (EKS secrets, platform secrets)", f"{_rate(prices.KMS_KEY_MONTH)}/key-month",
                   keys * prices.KMS_KEY_MONTH),
     ]
-    return lines
+    return lines + warm_capacity_lines(cfg)
+
+
+def warm_capacity_lines(cfg: StackConfig) -> list[FixedLine]:
+    """Idle GPU nodes held for tiers waking from zero (``gpuClasses.<class>.warmNodes``, gpu/warm.py): each is the
+    cheapest type of its class that holds a placeholder, on-demand all month, with its root volume. They cost this
+    whether or not a tier ever wakes; what they buy is the node launch and image pull of a wake-up (rollout.md)."""
+    out = []
+    for name, cls in sorted(cfg.gpu_classes.items()):
+        if not cls.warm_nodes:
+            continue
+        it = warm.warm_instance_type(cls)
+        hourly = it.hourly_usd + gpu_root_volume_hourly(cls.root_volume_gib)
+        out.append(FixedLine(f"Warm GPU capacity ({name})", f"{cls.warm_nodes} x {it.name} idle (on-demand, held by "
+                             f"placeholder pods) + {cls.root_volume_gib} GiB gp3 root each",
+                             f"{_rate(round(hourly, 4))}/h", cls.warm_nodes * hourly * HOURS))
+    return out
 
 
 def usage_lines(cfg: StackConfig, lock: Mapping[str, ModelLockEntry], tiers: list[TierLine]) -> list[str]:

@@ -18,6 +18,8 @@ from llm_tiers.config.schema import GpuClassConfig
 from llm_tiers.iam import policy_document as _doc
 
 GPU_CLASS_LABEL = f"{naming.LABEL_DOMAIN}/gpu-class"
+# On a class's warm-capacity placeholder Deployment (gpu/warm.py): the class whose nodes it holds.
+WARM_CAPACITY_LABEL = f"{naming.LABEL_DOMAIN}/warm-capacity"
 GPU_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}
 GPU_RESOURCE = "nvidia.com/gpu"
 NODEPOOL_API = "karpenter.sh/v1"

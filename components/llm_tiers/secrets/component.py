@@ -176,6 +176,8 @@ class SecretStore(pulumi.ComponentResource):
     """Name of the Kubernetes Secret (in gateway_namespace) with one data key per tenant."""
     ready: list[pulumi.Resource]
     """The ClusterSecretStore and ExternalSecrets, to depend on."""
+    hf_token_ready: list[pulumi.Resource]
+    """Only what the hf-token Secret needs (its ExternalSecret; empty without a token): what a sync Job uses."""
 
     def __init__(self, resource_name: str, args: SecretStoreArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(naming.type_token("SecretStore"), resource_name, None, opts)
@@ -280,12 +282,14 @@ class SecretStore(pulumi.ComponentResource):
         self.ready = [store_cr]
 
         self.hf_token_k8s_secret = None
+        self.hf_token_ready = []
         if args.hf_token is not None:
             es = external_secret(HF_TOKEN_SECRET, args.tiers_namespace, args.refresh_interval,
                                  [(HF_TOKEN_KEY, hf.name)])
             self.ready.append(k8s.apiextensions.CustomResource(
                 f"{resource_name}-hf-token-sync", api_version=ESO_API, kind="ExternalSecret",
                 metadata=es["metadata"], spec=es["spec"], opts=after_store))
+            self.hf_token_ready = [self.ready[-1]]
             self.hf_token_k8s_secret = HF_TOKEN_SECRET
 
         self.tenant_keys_k8s_secret = None

@@ -24,7 +24,8 @@ from typing import Any, Optional
 
 from llm_tiers import timing
 from llm_tiers import versions
-from llm_tiers.tiers.manifests import WEIGHTS_BYTES_ANNOTATION
+from llm_tiers.gpu.karpenter import GPU_CLASS_LABEL, WARM_CAPACITY_LABEL
+from llm_tiers.tiers.manifests import ENGINE_LABEL, WEIGHTS_BYTES_ANNOTATION
 
 from llm_tiers.testing.mocks import Recording, RecordedResource
 
@@ -43,7 +44,7 @@ _NOT_AWAITED = {"Namespace", "ConfigMap", "Secret", "ServiceAccount", "NetworkPo
 # the Terraform AWS provider's docs (website/docs/r/<resource>.html.markdown, "Timeouts"), which pulumi-aws
 # bridges; estimates are typical AWS provisioning times, rounded up.
 _AWS: dict[str, tuple[str, Optional[int], int]] = {
-    "aws:eks/cluster:Cluster": ("cluster ACTIVE", 30 * 60, 720),
+    "aws:eks/cluster:Cluster": ("cluster ACTIVE", 30 * 60, int(timing.EKS_CONTROL_PLANE.slow)),
     "aws:eks/nodeGroup:NodeGroup": ("node group ACTIVE (nodes joined)", 60 * 60, 360),
     "aws:eks/addon:Addon": ("add-on ACTIVE", 20 * 60, 150),
     "aws:ec2/natGateway:NatGateway": ("NAT gateway available", 10 * 60, 150),
@@ -60,7 +61,14 @@ class Await:
     budget_seconds: Optional[int]
     """How long the engine waits before it fails the update; None: it does not wait."""
     estimate_seconds: int
+    """The slow end (the estimate's upper bound): what the budget is checked against."""
     source: str
+    typical_seconds: Optional[int] = None
+    """The typical duration, where timing.py has a figure for it (else the slow end)."""
+
+    @property
+    def typical(self) -> int:
+        return self.estimate_seconds if self.typical_seconds is None else self.typical_seconds
 
 
 @dataclass
@@ -74,6 +82,7 @@ class Step:
     wave: int = 0
     delete_wave: int = 0
     finish_seconds: int = 0
+    typical_finish_seconds: int = 0
     delete_budget_seconds: Optional[int] = None
     protect: bool = False
     retain_on_delete: bool = False
@@ -90,6 +99,11 @@ class Plan:
     @property
     def critical_path_seconds(self) -> int:
         return self.steps[self.critical_path[-1]].finish_seconds if self.critical_path else 0
+
+    @property
+    def critical_path_typical_seconds(self) -> int:
+        """The longest chain with typical durations (it may run through other resources than the slow-end one)."""
+        return max((s.typical_finish_seconds for s in self.steps.values()), default=0)
 
     def waves(self) -> list[list[Step]]:
         out: dict[int, list[Step]] = {}
@@ -168,7 +182,7 @@ def _weights(r: RecordedResource) -> Optional[int]:
     return int(value) if value else None
 
 
-def await_of(r: RecordedResource) -> Await:
+def await_of(r: RecordedResource, classes: Optional[dict[str, list[str]]] = None) -> Await:
     """What the engine waits for after creating ``r``, how long it may wait, and how long it should take."""
     if r.type.startswith("pulumi:providers:") or r.type.startswith("random:"):
         return Await("none", None, 0, "engine")
@@ -187,15 +201,60 @@ def await_of(r: RecordedResource) -> Await:
                      "pulumi-kubernetes helm.sh/v4 Chart (objects applied one by one)")
     kind = kubernetes_kind(r)
     if kind is not None:
-        return _kubernetes_await(r, kind)
+        return _kubernetes_await(r, kind, classes or {})
     if r.type in _AWS:
         condition, default, estimate = _AWS[r.type]
         budget = timing.parse_duration(r.custom_timeouts["create"]) if r.custom_timeouts.get("create") else default
+        if r.type == "aws:eks/cluster:Cluster":
+            return Await(condition, budget, estimate, "pulumi-aws (Terraform AWS provider default timeouts); estimate: "
+                         + timing.EKS_CONTROL_PLANE.source, int(timing.EKS_CONTROL_PLANE.typical))
         return Await(condition, budget, estimate, "pulumi-aws (Terraform AWS provider default timeouts)")
     return Await("API call returns", None, 5, "pulumi-aws")
 
 
-def _kubernetes_await(r: RecordedResource, kind: str) -> Await:
+def engine_of(r: RecordedResource) -> str:
+    """The engine of a tier Deployment (its engine label) or sync Job (the image it runs)."""
+    meta = r.inputs.get("metadata") or {}
+    label_value = (meta.get("labels") or {}).get(ENGINE_LABEL)
+    if label_value:
+        return label_value
+    pod = ((r.inputs.get("spec") or {}).get("template") or {}).get("spec") or {}
+    images = [c.get("image", "") for c in pod.get("containers", [])]
+    return "vllm" if any(i.split("@")[0] == versions.IMAGES["vllm"] for i in images) else "tgi"
+
+
+def persisted_compile_cache(r: RecordedResource) -> bool:
+    """Whether a vLLM Deployment keeps its compile cache on a PersistentVolumeClaim (VLLM_CACHE_ROOT under a
+    claim's mount): then every start after the revision's first one reads it instead of compiling."""
+    pod = ((r.inputs.get("spec") or {}).get("template") or {}).get("spec") or {}
+    claims = {v["name"] for v in pod.get("volumes", []) if "persistentVolumeClaim" in v}
+    for c in pod.get("containers", []):
+        root = next((e.get("value") for e in c.get("env", []) if e.get("name") == "VLLM_CACHE_ROOT"), None)
+        if root and any(m["name"] in claims and (root == m["mountPath"] or root.startswith(m["mountPath"].rstrip("/") + "/"))
+                        for m in c.get("volumeMounts", [])):
+            return True
+    return False
+
+
+def gpu_class_of(r: RecordedResource) -> Optional[str]:
+    pod = ((r.inputs.get("spec") or {}).get("template") or {}).get("spec") or {}
+    return (pod.get("nodeSelector") or {}).get(GPU_CLASS_LABEL)
+
+
+def node_pool_types(recording: Recording) -> dict[str, list[str]]:
+    """GPU class -> the instance types its (dynamic) NodePool may launch, as rendered."""
+    out: dict[str, list[str]] = {}
+    for r in recording.resources:
+        if r.custom and r.inputs.get("kind") == "NodePool":
+            tmpl = ((r.inputs.get("spec") or {}).get("template") or {})
+            cls = ((tmpl.get("metadata") or {}).get("labels") or {}).get(GPU_CLASS_LABEL)
+            for req in (tmpl.get("spec") or {}).get("requirements", []):
+                if cls and req.get("key") == "node.kubernetes.io/instance-type":
+                    out.setdefault(cls, []).extend(req.get("values", []))
+    return out
+
+
+def _kubernetes_await(r: RecordedResource, kind: str, classes: dict[str, list[str]]) -> Await:
     ann = _annotations(r)
     if ann.get(SKIP_AWAIT) == "true":
         return Await("none (pulumi.com/skipAwait)", None, 2, "metadata/overrides.go")
@@ -205,14 +264,20 @@ def _kubernetes_await(r: RecordedResource, kind: str) -> Await:
                      f"{K8S_AWAIT}/condition (pulumi.com/waitFor)")
     weights = _weights(r)
     if kind == "Deployment":
-        estimate = timing.replica_ready_seconds(weights) if weights else 60
+        if weights:
+            steps = timing.replica_steps(weights, engine_of(r), classes.get(gpu_class_of(r) or "", []))
+            estimate, typical = sum(x.upper_seconds for x in steps), sum(x.typical_seconds for x in steps)
+        else:
+            estimate = typical = 60
         return Await("Available, new ReplicaSet ready (one replica on create; the whole rollout on update)",
-                     _kubernetes_budget(r), estimate, f"{K8S_AWAIT}/deployment.go")
+                     _kubernetes_budget(r), estimate, f"{K8S_AWAIT}/deployment.go; estimate: timing.replica_steps",
+                     typical)
     if kind == "Job":
         tolerated = bool(((r.inputs.get("spec") or {}).get("template") or {}).get("spec", {}).get("tolerations"))
-        estimate = timing.sync_seconds(weights, new_node=tolerated) if weights else 60
+        estimate = timing.sync_seconds(weights, engine_of(r), new_node=tolerated) if weights else 60
+        typical = timing.sync_typical_seconds(weights, engine_of(r), new_node=tolerated) if weights else 60
         return Await("Complete (fails at once on BackoffLimitExceeded or DeadlineExceeded)", _kubernetes_budget(r),
-                     estimate, f"{K8S_AWAIT}/job.go")
+                     estimate, f"{K8S_AWAIT}/job.go; estimate: timing.sync_seconds", typical)
     if kind == "PersistentVolumeClaim":
         return Await("Bound (Pending suffices under WaitForFirstConsumer)", timing.PVC_AWAIT_SECONDS, 30,
                      f"{K8S_AWAIT}/awaiters.go (fixed 5 minutes)")
@@ -279,10 +344,11 @@ def edges(recording: Recording) -> dict[str, list[str]]:
 
 def plan(stack: str, recording: Recording) -> Plan:
     graph = edges(recording)
+    classes = node_pool_types(recording)
     steps: dict[str, Step] = {}
     for r in nodes(recording):
         steps[r.urn] = Step(
-            urn=r.urn, type=r.type, name=r.name, label=label(r), depends_on=graph[r.urn], awaits=await_of(r),
+            urn=r.urn, type=r.type, name=r.name, label=label(r), depends_on=graph[r.urn], awaits=await_of(r, classes),
             delete_budget_seconds=_delete_budget(r), protect=r.protect, retain_on_delete=r.retain_on_delete,
             options={k: v for k, v in (("customTimeouts", r.custom_timeouts), ("deleteBeforeReplace",
                                                                                r.delete_before_replace),
@@ -295,6 +361,8 @@ def plan(stack: str, recording: Recording) -> Plan:
         prev = max(s.depends_on, key=lambda d: steps[d].finish_seconds, default=None)
         s.wave = 1 + max((steps[d].wave for d in s.depends_on), default=-1)
         s.finish_seconds = (steps[prev].finish_seconds if prev else 0) + s.awaits.estimate_seconds
+        s.typical_finish_seconds = max((steps[d].typical_finish_seconds for d in s.depends_on),
+                                       default=0) + s.awaits.typical
         best[urn] = prev
     dependents: dict[str, list[str]] = {u: [] for u in steps}
     for s in steps.values():
@@ -332,14 +400,32 @@ def _topological(steps: dict[str, Step]) -> list[str]:
     return order
 
 
+def warm_nodes(recording: Recording) -> dict[str, int]:
+    """GPU class -> nodes held warm by its placeholder Deployment (gpu/warm.py), as rendered."""
+    out: dict[str, int] = {}
+    for r in recording.resources:
+        meta = r.inputs.get("metadata") or {}
+        cls = (meta.get("labels") or {}).get(WARM_CAPACITY_LABEL)
+        if r.custom and r.inputs.get("kind") == "Deployment" and cls:
+            out[cls] = out.get(cls, 0) + int((r.inputs.get("spec") or {}).get("replicas", 0))
+    return out
+
+
+def _breakdown(steps: list[timing.StepTime]) -> dict[str, Any]:
+    return {"steps": [s.to_dict() for s in steps], "typicalSeconds": sum(s.typical_seconds for s in steps),
+            "upperSeconds": sum(s.upper_seconds for s in steps), "budgetSeconds": sum(s.budget_seconds for s in steps)}
+
+
 def _scale_from_zero(recording: Recording) -> list[dict[str, Any]]:
-    """Per ScaledObject with minReplicaCount 0: a request at zero replicas until its first token."""
+    """Per ScaledObject with minReplicaCount 0: a request at zero replicas until its first token, step by step,
+    on a fresh node and (when its GPU class keeps warm nodes) on warm capacity."""
     objects = {(r.inputs.get("kind"), (r.inputs.get("metadata") or {}).get("namespace"),
                 (r.inputs.get("metadata") or {}).get("name")): r for r in recording.resources if r.custom}
     scrape = [int(str(ep.get("interval", "30s")).rstrip("s"))
               for r in recording.resources if r.custom and r.inputs.get("kind") == "PodMonitor"
               for ep in (r.inputs.get("spec") or {}).get("podMetricsEndpoints", [])
               if "envoy" in (r.inputs.get("metadata") or {}).get("name", "")]
+    classes, warm = node_pool_types(recording), warm_nodes(recording)
     out = []
     for (kind, ns, name), r in sorted(objects.items(), key=lambda kv: str(kv[0])):
         spec = r.inputs.get("spec") or {}
@@ -350,11 +436,21 @@ def _scale_from_zero(recording: Recording) -> list[dict[str, Any]]:
         if weights is None:
             continue
         scrape_s, poll_s = (max(scrape) if scrape else 30), int(spec.get("pollingInterval", 30))
+        engine, cls = engine_of(target), gpu_class_of(target) or ""
+        types = classes.get(cls, [])
+        # A wake-up is never a revision's first start (its Deployment's create awaited one), so a persisted
+        # compile cache is warm by then.
+        cache = persisted_compile_cache(target)
+        cold = _breakdown(timing.scale_from_zero_steps(weights, scrape_s, poll_s, engine, types, new_node=True,
+                                                       compile_cache=cache))
+        hot = (_breakdown(timing.scale_from_zero_steps(weights, scrape_s, poll_s, engine, types, new_node=False,
+                                                       compile_cache=cache))
+               if warm.get(cls) else None)
         out.append({"scaledObject": f"{ns}/{name}", "deployment": f"{ns}/{spec['scaleTargetRef']['name']}",
-                    "scrapeSeconds": scrape_s, "pollingSeconds": poll_s,
-                    "nodeLaunchSeconds": timing.GPU_NODE_LAUNCH_SECONDS, "imagePullSeconds": timing.image_pull_seconds(),
-                    "loadSeconds": timing.load_seconds(weights),
-                    "totalSeconds": timing.scale_from_zero_seconds(weights, scrape_s, poll_s)})
+                    "engine": engine, "gpuClass": cls, "instanceTypes": types, "warmNodes": warm.get(cls, 0),
+                    "scrapeSeconds": scrape_s, "pollingSeconds": poll_s, "coldNode": cold, "warmNode": hot,
+                    "totalSeconds": (hot or cold)["upperSeconds"],
+                    "typicalSeconds": (hot or cold)["typicalSeconds"]})
     return out
 
 
@@ -371,16 +467,8 @@ def minutes(seconds: Optional[int]) -> str:
 
 
 def assumptions() -> dict[str, Any]:
-    return {
-        "hubBytesPerSecond": timing.HUB_BYTES_PER_SECOND,
-        "efsReadBytesPerSecond": timing.EFS_READ_BYTES_PER_SECOND,
-        "engineImageBytes": timing.ENGINE_IMAGE_BYTES,
-        "imagePullBytesPerSecond": timing.IMAGE_PULL_BYTES_PER_SECOND,
-        "gpuNodeLaunchSeconds": timing.GPU_NODE_LAUNCH_SECONDS,
-        "engineWarmupSeconds": timing.ENGINE_WARMUP_SECONDS,
-        "podStartSeconds": timing.POD_START_SECONDS,
-        "kubernetesDefaultAwaitSeconds": timing.KUBERNETES_DEFAULT_AWAIT_SECONDS,
-    }
+    """Every figure the estimates come from, with its source, and the budgets (timing.figures)."""
+    return timing.figures()
 
 
 def to_json(p: Plan) -> str:
@@ -388,7 +476,8 @@ def to_json(p: Plan) -> str:
     return json.dumps({
         "stack": p.stack,
         "assumptions": assumptions(),
-        "criticalPath": {"totalSeconds": p.critical_path_seconds, "steps": [p.steps[u].label for u in p.critical_path]},
+        "criticalPath": {"totalSeconds": p.critical_path_seconds, "typicalSeconds": p.critical_path_typical_seconds,
+                         "steps": [p.steps[u].label for u in p.critical_path]},
         "createWaves": [[s.label for s in wave] for wave in p.waves()],
         "deleteWaves": [[s.label for s in wave] for wave in p.delete_waves()],
         "scaleFromZero": p.scale_from_zero,
@@ -396,10 +485,35 @@ def to_json(p: Plan) -> str:
             "urn": s.urn, "label": s.label, "wave": s.wave, "deleteWave": s.delete_wave,
             "dependsOn": sorted(p.steps[d].label for d in s.depends_on),
             "await": asdict(s.awaits), "finishSeconds": s.finish_seconds,
+            "typicalFinishSeconds": s.typical_finish_seconds,
             "deleteBudgetSeconds": s.delete_budget_seconds, "protect": s.protect, "retainOnDelete": s.retain_on_delete,
             **s.options,
         } for s in steps],
     }, indent=2, sort_keys=False) + "\n"
+
+
+def _estimate(typical: int, upper: int) -> str:
+    return minutes(upper) if typical == upper else f"{minutes(typical)} (≤ {minutes(upper)})"
+
+
+def scale_from_zero_markdown(scale_from_zero: list[dict[str, Any]]) -> list[str]:
+    """Per scale-to-zero tier: each step's estimate (typical, upper bound), its budget and the estimate's source,
+    on a fresh node and, where the class keeps warm nodes, on warm capacity."""
+    lines: list[str] = []
+    for z in scale_from_zero:
+        for where, b in (("a fresh GPU node", z["coldNode"]), (f"warm capacity ({z['warmNodes']} node(s))",
+                                                               z.get("warmNode"))):
+            if not b:
+                continue
+            lines += ["", f"### {z['deployment']} ({z['engine']}, class {z['gpuClass']}: "
+                          f"{', '.join(z['instanceTypes'])}) onto {where}: "
+                          f"{minutes(b['typicalSeconds'])} typical, ≤ {minutes(b['upperSeconds'])}", "",
+                      "| step | typical | upper bound | budget | source of the estimate |", "|---|---|---|---|---|"]
+            lines += [f"| {s['step']} | {minutes(s['typical_seconds'])} | {minutes(s['upper_seconds'])} | "
+                      f"{minutes(s['budget_seconds'])} | {s['source']} |" for s in b["steps"]]
+            lines.append(f"| **total** | **{minutes(b['typicalSeconds'])}** | **{minutes(b['upperSeconds'])}** | "
+                         f"{minutes(b['budgetSeconds'])} | |")
+    return lines
 
 
 def to_markdown(p: Plan) -> str:
@@ -412,29 +526,33 @@ def to_markdown(p: Plan) -> str:
         "`propertyDependencies` and provider, as the SDK sends them); the engine then waits for it as its provider's "
         "await rule says, up to the budget, and fails the update past it. Deleted in reverse.",
         "",
-        "Assumptions (components/llm_tiers/timing.py): Hub download "
-        f"{a['hubBytesPerSecond'] / 1e6:.0f} MB/s per sync Job, EFS read {a['efsReadBytesPerSecond'] / 1e6:.0f} MB/s "
-        f"per replica, engine image {a['engineImageBytes'] / 1e9:.0f} GB pulled at "
-        f"{a['imagePullBytesPerSecond'] / 1e6:.0f} MB/s, GPU node launch {minutes(a['gpuNodeLaunchSeconds'])}, "
-        f"engine warm-up {minutes(a['engineWarmupSeconds'])}.",
+        "Estimates (components/llm_tiers/timing.py; typical, and the upper bound every budget is checked against): "
+        f"Hub download {a['hubDownloadBytesPerSecond']['slow'] / 1e6:.0f} MB/s per sync Job, EFS read "
+        f"{a['efsReadBytesPerSecond']['typical'] / 1e6:.0f} MB/s (≥ {a['efsReadBytesPerSecond']['slow'] / 1e6:.0f}) "
+        f"per replica, image pull {a['imagePullBytesPerSecond']['typical'] / 1e6:.0f} MB/s "
+        f"(≥ {a['imagePullBytesPerSecond']['slow'] / 1e6:.0f}), GPU node launch "
+        + ", ".join(f"{k}-family {minutes(int(v['typical']))} (≤ {minutes(int(v['slow']))})"
+                    for k, v in a["gpuNodeLaunchSeconds"].items())
+        + ", engine warm-up " + ", ".join(f"{k} {minutes(int(v['typical']))} (≤ {minutes(int(v['slow']))})"
+                                        for k, v in a["engineWarmupSeconds"].items())
+        + ". rollout.json's `assumptions` carries the source of each.",
         "",
         f"## First `pulumi up`: critical path {minutes(p.critical_path_seconds)}",
         "",
-        "| # | resource | waits for | estimate | budget | done at |",
+        f"Upper bound {minutes(p.critical_path_seconds)}; with typical durations the longest chain takes "
+        f"{minutes(p.critical_path_typical_seconds)}.",
+        "",
+        "| # | resource | waits for | estimate (typical, ≤ upper) | budget | done at (upper) |",
         "|---|---|---|---|---|---|",
     ]
     for i, urn in enumerate(p.critical_path, 1):
         s = p.steps[urn]
-        lines.append(f"| {i} | {s.label} | {s.awaits.condition} | {minutes(s.awaits.estimate_seconds)} | "
+        lines.append(f"| {i} | {s.label} | {s.awaits.condition} | "
+                     f"{_estimate(s.awaits.typical, s.awaits.estimate_seconds)} | "
                      f"{minutes(s.awaits.budget_seconds)} | {minutes(s.finish_seconds)} |")
     if p.scale_from_zero:
-        lines += ["", "## Scale from zero: a request at zero replicas until its first token", "",
-                  "| tier Deployment | scrape + KEDA poll | GPU node | image pull | load + warm-up | total |",
-                  "|---|---|---|---|---|---|"]
-        for z in p.scale_from_zero:
-            lines.append(f"| {z['deployment']} | {z['scrapeSeconds'] + z['pollingSeconds']}s | "
-                         f"{minutes(z['nodeLaunchSeconds'])} | {minutes(z['imagePullSeconds'])} | "
-                         f"{minutes(z['loadSeconds'])} | {minutes(z['totalSeconds'])} |")
+        lines += ["", "## Scale from zero: a request at zero replicas until its first token"]
+        lines += scale_from_zero_markdown(p.scale_from_zero)
     awaited = [s for s in p.steps.values() if s.awaits.budget_seconds is not None]
     lines += ["", f"## Awaits ({len(awaited)} of {len(p.steps)} resources are waited for)", "",
               "| resource | waits for | estimate | budget | rule |", "|---|---|---|---|---|"]
@@ -572,4 +690,79 @@ def unordered_references(p: Plan, recording: Recording) -> list[Reference]:
                 check(r, ("namespace",), default_ns, objects.get(("Namespace", None, default_ns), set()))
             for path, ref_kind, ns, name in _k8s_refs(body or {}, default_ns or "default"):
                 check(r, path, name, objects.get((ref_kind, ns, name), set()))
+    return found
+
+
+# ---------------------------------------------------------------------------------------------- needless edges
+
+# What each step of a tier's start uses, so what it may wait for: (charts by versions.CHARTS key, custom resource
+# kinds). Its own namespace's core objects (PVC, ConfigMap, ServiceAccounts, its Job) and AWS resources (the
+# cluster, EFS, IAM) are always fine. A weights PVC needs only its StorageClass; the sync Job its hf-token
+# Secret (an ExternalSecret: its store and operator); the engine also the GPU class's nodes (Karpenter, the
+# device plugin) and, with tracing, the OTLP collector.
+_SYNC_USES = ({"external-secrets"}, {"ExternalSecret", "ClusterSecretStore"})
+TIER_STEP_USES: dict[str, tuple[set[str], set[str]]] = {
+    "weights-pvc": (set(), set()),
+    "weights-sync": _SYNC_USES,
+    "server": (_SYNC_USES[0] | {"karpenter-crd", "karpenter", "nvidia-device-plugin", "opentelemetry-collector"},
+               _SYNC_USES[1] | {"NodePool", "EC2NodeClass"}),
+}
+
+
+# API groups Kubernetes serves itself ("" is the core group); anything else is a custom resource some controller
+# (a chart) owns.
+_BUILTIN_GROUPS = {"", "apps", "batch", "policy", "autoscaling", "storage.k8s.io", "rbac.authorization.k8s.io",
+                   "networking.k8s.io", "scheduling.k8s.io", "apiextensions.k8s.io", "admissionregistration.k8s.io",
+                   "coordination.k8s.io", "node.k8s.io"}
+
+
+def _tier_role(r: RecordedResource) -> Optional[str]:
+    kind, meta = kubernetes_kind(r), r.inputs.get("metadata") or {}
+    component = (meta.get("labels") or {}).get("llm-tiers.io/component")
+    if kind == "PersistentVolumeClaim" and component == "weights":
+        return "weights-pvc"
+    if kind == "Job" and component == "weights-sync":
+        return "weights-sync"
+    if kind == "Deployment" and component == "server":
+        return "server"
+    return None
+
+
+def needless_edges(p: Plan, recording: Recording, tiers_namespace: str = "llm-tiers") -> list[str]:
+    """Objects a tier's weights PVC, sync Job or engine Deployment waits for (directly or through others) that it
+    does not use (TIER_STEP_USES): each one puts time on the tier's path for nothing (the 70B sync starting
+    after Prometheus). One line per (resource, needless ancestor)."""
+    by_urn = {r.urn: r for r in nodes(recording)}
+    found = []
+    for r in by_urn.values():
+        role = _tier_role(r)
+        if role is None or (r.inputs.get("metadata") or {}).get("namespace") != tiers_namespace:
+            continue
+        charts, kinds = TIER_STEP_USES[role]
+        # The StorageClass of the claim it mounts (or is) is used; another StorageClass is not.
+        claimed = {(by_urn[u].inputs.get("spec") or {}).get("storageClassName")
+                   for u in {r.urn, *p.ancestors(r.urn)} if u in by_urn
+                   and kubernetes_kind(by_urn[u]) == "PersistentVolumeClaim"}
+        for a in sorted(p.ancestors(r.urn)):
+            x = by_urn.get(a)
+            if x is None:
+                continue
+            if x.type in (HELM_RELEASE, HELM_CHART):
+                if _chart_key(x) not in charts:
+                    found.append(f"{label(r)} waits for {label(x)}")
+                continue
+            kind = kubernetes_kind(x)
+            if kind is None:
+                continue
+            api = str(x.inputs.get("apiVersion", "v1"))
+            group = api.split("/")[0] if "/" in api else ""
+            meta = x.inputs.get("metadata") or {}
+            if group not in _BUILTIN_GROUPS:
+                if kind not in kinds:
+                    found.append(f"{label(r)} waits for {label(x)}")
+            elif kind == "StorageClass":
+                if meta.get("name") not in claimed:
+                    found.append(f"{label(r)} waits for {label(x)}")
+            elif meta.get("namespace") and meta["namespace"] != tiers_namespace:
+                found.append(f"{label(r)} waits for {label(x)}")
     return found

@@ -82,7 +82,16 @@ class ModelTierArgs:
     """Envoy clusters that carry this tier's traffic (``Gateway.tier_clusters[<tier>]``), read by the
     scale-from-zero trigger; empty: the per-tier route's cluster in ``gateway_proxy_namespace_label``."""
     depends_on: Sequence[pulumi.Resource] = ()
-    """Create after these (namespace, secret sync, GPU capacity)."""
+    """Every object of the tier is created after these (its namespace). Pass what only some objects use in the
+    four lists below, so a step waits only for what it uses (the 70B weight sync does not wait for Prometheus)."""
+    storage_depends_on: Sequence[pulumi.Resource] = ()
+    """The weights PVCs (and all that follows) wait for these: the StorageClass and what it needs."""
+    sync_depends_on: Sequence[pulumi.Resource] = ()
+    """The sync Jobs wait for these: the hf-token Secret's ExternalSecret."""
+    serve_depends_on: Sequence[pulumi.Resource] = ()
+    """The engine Deployments wait for these: the GPU class's NodePool, the device plugin, the OTLP collector."""
+    monitoring_depends_on: Sequence[pulumi.Resource] = ()
+    """The ScaledObjects and the PodMonitor wait for these: KEDA and the Prometheus operator."""
     allowed_licenses: Optional[Sequence[str]] = None
     """Hub licenses the tier's models may carry (the stack's ``modelPolicy.allowedLicenses``); None: any."""
     admit_benchmark: bool = False
@@ -157,19 +166,21 @@ class ModelTier(pulumi.ComponentResource):
                 # them, and promoting a candidate re-creates neither. The claim's size is never updated in
                 # place (a PVC cannot shrink; the EFS driver cannot expand one).
                 pvc = create(k8s.core.v1.PersistentVolumeClaim, f"weights-{key}",
-                             tm.weights_pvc(t, rel, ns, args.storage_class),
+                             tm.weights_pvc(t, rel, ns, args.storage_class), depends_on=list(args.storage_depends_on),
                              ignore_changes=["spec.resources.requests.storage"])
-                sync = timing.sync_await_seconds(weights, new_node=bool(args.sync_tolerations))
+                sync = timing.sync_await_seconds(weights, rel.engine, new_node=bool(args.sync_tolerations))
                 syncs[key] = create(k8s.batch.v1.Job, f"sync-{key}",
                                     tm.sync_job(t, rel, ns, script_cm, args.hf_token_secret, args.sync_node_selector,
                                                 args.run_as_user, tolerations=args.sync_tolerations),
-                                    depends_on=[pvc, cm, sync_sa], await_seconds=(sync, sync))
-            budgets[rel.name] = timing.deployment_await(weights, t.replicas.max)
+                                    depends_on=[pvc, cm, sync_sa, *args.sync_depends_on],
+                                    await_seconds=(sync, sync))
+            budgets[rel.name] = timing.deployment_await(weights, t.replicas.max, engine=rel.engine,
+                                                       instance_types=list(args.instance_types))
             self.deployments[rel.name] = create(
                 k8s.apps.v1.Deployment, rel.name,
                 tm.deployment(t, rel, ns, list(args.instance_types), args.otlp_endpoint, args.autoscaling,
                               args.run_as_user),
-                depends_on=[syncs[key], server_sa],
+                depends_on=[syncs[key], server_sa, *args.serve_depends_on],
                 await_seconds=(budgets[rel.name].create_seconds, budgets[rel.name].update_seconds))
             create(k8s.policy.v1.PodDisruptionBudget, f"{rel.name}-pdb", tm.pdb(t, rel, ns))
             if args.autoscaling:
@@ -178,7 +189,8 @@ class ModelTier(pulumi.ComponentResource):
                 k8s.apiextensions.CustomResource(
                     f"{resource_name}-{rel.name}-scaler", api_version=so["apiVersion"], kind=so["kind"],
                     metadata=so["metadata"], spec=so["spec"],
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=[self.deployments[rel.name]]))
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[self.deployments[rel.name],
+                                                                         *args.monitoring_depends_on]))
 
         # The switch moves only once the release it points at is available (its Deployment is awaited first);
         # the Service's own await then sees ready endpoints, or waits for a replica that is still starting.
@@ -189,7 +201,8 @@ class ModelTier(pulumi.ComponentResource):
             pm = tm.pod_monitor(t, ns)
             k8s.apiextensions.CustomResource(
                 f"{resource_name}-pod-monitor", api_version=pm["apiVersion"], kind=pm["kind"], metadata=pm["metadata"],
-                spec=pm["spec"], opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)))
+                spec=pm["spec"], opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on,
+                                                                                       *args.monitoring_depends_on]))
         create(k8s.networking.v1.NetworkPolicy, "network-policy",
                tm.network_policy(t, ns, args.gateway_namespace, args.monitoring_namespace, bool(args.otlp_endpoint),
                                  args.gateway_pod_labels, args.admit_benchmark))

@@ -60,6 +60,8 @@ VLLM_SHUTDOWN_TIMEOUT_SECONDS = TERMINATION_GRACE_SECONDS - PRESTOP_SECONDS - 15
 WEIGHTS_BYTES_ANNOTATION = f"{naming.LABEL_DOMAIN}/weights-bytes"
 # Deadlines, probe windows and await budgets come from components/llm_tiers/timing.py (one set of assumptions).
 SCRATCH_DIR = "/tmp"
+# vLLM's cache root (compile cache) on the weights volume: persisted across restarts and replicas of a revision.
+VLLM_COMPILE_CACHE = f"{CACHE_DIR}/vllm-cache"
 SCRATCH_LIMIT = "4Gi"   # shard sockets and JIT caches (Triton, CUDA, FlashInfer): small, rebuilt on restart
 HF_TOKEN_DIR = "/var/run/secrets/huggingface"
 HF_TOKEN_FILE = "token"
@@ -193,7 +195,8 @@ def sync_job(tier: TierConfig, release: Release, namespace: str, script_config_m
         "spec": {
             "backoffLimit": 4,
             # Tolerating a taint means the weight-sync NodePool: a node is launched for the pod first.
-            "activeDeadlineSeconds": timing.sync_deadline_seconds(lock.weights_bytes, new_node=bool(tolerations)),
+            "activeDeadlineSeconds": timing.sync_deadline_seconds(lock.weights_bytes, release.engine,
+                                                                  new_node=bool(tolerations)),
             "template": {
                 "metadata": {"labels": labels(tier, None, "weights-sync")},
                 "spec": {
@@ -286,6 +289,11 @@ def deployment(tier: TierConfig, release: Release, namespace: str, instance_type
             # VLLM_DO_NOT_TRACK / DO_NOT_TRACK; vllm/usage/usage_lib.py); TGI gets --usage-stats off.
             {"name": "VLLM_NO_USAGE_STATS", "value": "1"},
             {"name": "DO_NOT_TRACK", "value": "1"},
+            # vLLM's compile cache on the weights volume (shared by every replica of the revision): torch.compile
+            # artifacts go to $VLLM_CACHE_ROOT/torch_compile_cache/<hash of the config> (vllm/envs.py
+            # VLLM_CACHE_ROOT; vllm/compilation/backends.py), so only the first start of a revision compiles
+            # (~96 s cold, ~20 s from the cache: timing.ENGINE_WARMUP) and a scale-from-zero reuses it.
+            {"name": "VLLM_CACHE_ROOT", "value": VLLM_COMPILE_CACHE},
         ]
     if otlp_endpoint:
         if release.engine == "vllm":
@@ -308,7 +316,8 @@ def deployment(tier: TierConfig, release: Release, namespace: str, instance_type
             **({} if autoscaled else {"replicas": max(tier.replicas.min, 1)}),
             "revisionHistoryLimit": 5,
             # One replica on a fresh GPU node (launch, image pull, weight load, warm-up), with head room.
-            "progressDeadlineSeconds": timing.progress_deadline_seconds(release.lock.weights_bytes),
+            "progressDeadlineSeconds": timing.progress_deadline_seconds(release.lock.weights_bytes, release.engine,
+                                                                        instance_types),
             "selector": {"matchLabels": selector(tier, release.name)},
             # A new GPU pod must be ready before an old one goes: capacity never dips during a rollout.
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
@@ -338,7 +347,7 @@ def deployment(tier: TierConfig, release: Release, namespace: str, instance_type
                         # The port opens only after weights are loaded and warmed up.
                         "startupProbe": {**probe, "periodSeconds": timing.STARTUP_PERIOD_SECONDS,
                                          "failureThreshold": timing.startup_failure_threshold(
-                                             release.lock.weights_bytes)},
+                                             release.lock.weights_bytes, release.engine)},
                         "readinessProbe": {**probe, "periodSeconds": 5, "timeoutSeconds": 3, "failureThreshold": 2},
                         "livenessProbe": {**probe, "periodSeconds": 15, "timeoutSeconds": 5, "failureThreshold": 4},
                         # Let the gateway and endpoints stop routing here before the engine starts draining.
