@@ -8,7 +8,7 @@ CHECKOV_VENV ?= .venv-checkov
 STACK  ?= dev
 PYTEST_ARGS ?=
 
-.PHONY: render render-all test checkov config-docs component-docs blue-green-doc models-lock clean
+.PHONY: render render-all test goldens checkov config-docs component-docs blue-green-doc models-lock clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 
 test: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest $(PYTEST_ARGS)
+
+# Rewrite the render-diff golden comments (tests/golden/render_diff/) after a deliberate change; read the diff.
+goldens: $(VENV)/.installed
+	UPDATE_GOLDEN=1 $(PY) -m pytest -q tests/test_render_diff.py
 
 # checkov on one rendered stack, as the tests run it: make checkov STACK=prod
 checkov: render $(CHECKOV_VENV)/.installed
