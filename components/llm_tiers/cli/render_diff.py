@@ -4,9 +4,9 @@
 
 What a reviewer must see before approving, in this order: every **replacement** (a resource deleted and
 created anew, and what that loses), key **rotations**, then per stack the resources added and removed (in
-full) and changed (field by field: lists element by element, by a natural key where there is one — a
-container or port by ``name``, an engine flag by its ``--flag``), plan.md rows, stack outputs and preview
-warnings. Long values are collapsed in ``<details>``, never cut. Resources are matched by URN
+full) and changed (field by field; lists matched by the identity llm_tiers.cli.list_identity declares for
+each of them — a container by ``name``, an engine flag by its ``--flag``, a rate-limit rule by tenant, model
+and unit — never by position), plan.md rows, stack outputs and preview warnings. Long values are collapsed in ``<details>``, never cut. Resources are matched by URN
 (``state.json``), so a renamed Kubernetes object or a changed identity input shows as the replacement it is.
 Needs no cloud credentials, so it runs on forks.
 """
