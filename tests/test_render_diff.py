@@ -289,3 +289,76 @@ def test_a_chart_bump_in_prod(tmp_path, monkeypatch):
     d = render_diff.diff_stack(base, head)
     assert [(c.label, c.changes) for c in d.changed] == [("Helm release keda/keda", [("version", pin.version, "2.20.3")])]
     _golden("prod-chart-bump", render_diff.markdown({"prod": d}))
+
+
+# ---------------------------------------------------------------------------------------------- what merging does
+
+
+def test_merge_effects_of_an_engine_image_change(tmp_path, monkeypatch):
+    """Both tiers roll (pod template), with KEDA's replica range, the surge, an estimate within the update
+    budget; the sync Jobs run again; this update's critical path is a sync Job then its tier's rollout."""
+    base = _build(tmp_path, "base", "prod")
+    monkeypatch.setitem(versions.IMAGES, "tgi", versions.IMAGES["tgi"].rsplit(":", 1)[0] + ":3.3.7")
+    head = _build(tmp_path, "head", "prod")
+    e = render_diff.diff_stack(base, head).effects
+    rolls = {r["label"]: r for r in e.rolls}
+    assert set(rolls) == {"Deployment llm-tiers/chat-small-live", "Deployment llm-tiers/chat-large-live"}
+    small = rolls["Deployment llm-tiers/chat-small-live"]
+    prod = stack_values("prod")["tiers"]
+    tier = next(t for t in prod if t["name"] == "chat-small")
+    assert small["pods"] == f"{tier['replicas']['min']}–{tier['replicas']['max']} (KEDA)"
+    assert small["surge"] == "maxSurge 1, maxUnavailable 0" and "containers[tgi].image" in small["why"]
+    assert not small["over"], "the update budget covers a rollout at replicas.max"
+    assert {j["label"] for j in e.jobs} == {"Job llm-tiers/chat-small-sync-0e9e39f249",
+                                            "Job llm-tiers/chat-large-sync-1605565b47"}
+    assert [s.action for s in e.path][-1] == "roll" and e.path[0].label.startswith("Job ")
+    assert e.total_seconds == sum(s.seconds for s in e.path) > 3600
+
+
+def test_merge_effects_of_a_protected_replacement(tmp_path):
+    """prod protects its cluster (``protect: true``): a new VPC CIDR replaces the cluster, so the update
+    stops there and nothing that depends on it runs."""
+    d, text = _diff(tmp_path, "prod", lambda v: v["cluster"].update(vpcCidr="10.40.0.0/16"))
+    assert d.effects.stopped_at == ["Cluster cluster-eks"]
+    assert "NodeGroup cluster-system" in d.effects.held
+    assert all(s.label not in d.effects.held for s in d.effects.path)
+    assert "**`pulumi up` stops at `Cluster cluster-eks`**" in text
+    assert "runbook.md#replacing-a-protected-resource" in text
+
+
+def test_merge_effects_of_a_config_change_under_running_pods(tmp_path):
+    """The guard's ConfigMap is replaced (pulumi-kubernetes replaces ConfigMaps on data changes); the guard
+    rolls because its pod template carries the config's hash, and the comment says that is why."""
+    d, text = _diff(tmp_path, "dev", lambda v: v["tiers"][0].update(maxTotalTokens=16384))
+    assert any(c.label == "ConfigMap llm-gateway/max-tokens-guard" for c in d.replacements)
+    guard = next(r for r in d.effects.rolls if r["label"] == "Deployment llm-gateway/max-tokens-guard")
+    assert guard["why"] == "ConfigMap/Secret hash `llm-tiers.io/config-sha`"
+    assert not d.effects.unrolled
+
+
+def test_a_config_change_without_a_hash_is_called_out(tmp_path):
+    """A Deployment that mounts a changed ConfigMap but does not roll is named, with what that means."""
+    from llm_tiers.testing import merge_effects
+
+    def build(folder, data):
+        folder.mkdir()
+        cm = {"urn": "u-cm", "type": "kubernetes:core/v1:ConfigMap",
+              "inputs": {"kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": "ns"}, "data": data}}
+        dep = {"urn": "u-dep", "type": "kubernetes:apps/v1:Deployment", "inputs": {
+            "kind": "Deployment", "metadata": {"name": "app", "namespace": "ns"}, "spec": {"replicas": 1, "template": {
+                "spec": {"containers": [{"name": "c"}], "volumes": [{"name": "v", "configMap": {"name": "cfg"}}]}}}}}
+        (folder / "state.json").write_text(json.dumps([cm, dep]))
+        return folder
+
+    base, head = build(tmp_path / "b", {"k": "1"}), build(tmp_path / "h", {"k": "2"})
+    d = render_diff.diff_stack(base, head)
+    assert [u["label"] for u in d.effects.unrolled] == ["Deployment ns/app"]
+    assert d.effects.unrolled[0]["config"] == ["ConfigMap ns/cfg"]
+    assert "no rollout" in "\n".join(merge_effects.markdown("s", d.effects))
+
+
+def test_merge_effects_of_a_rate_limit_change_waits_for_nothing(tmp_path):
+    d, text = _diff(tmp_path, "prod", lambda v: v["tenants"][0]["limits"].update(tokensPerMinute=200000))
+    assert not (d.effects.rolls or d.effects.jobs or d.effects.replacements) and d.effects.total_seconds == 0
+    assert "**No awaits**" in text
+    assert text.index("### What happens when you merge") < text.index("### Changes")

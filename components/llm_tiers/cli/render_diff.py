@@ -25,7 +25,7 @@ from typing import Any, Optional
 import yaml
 
 from llm_tiers.cli import list_identity
-from llm_tiers.testing import replacements
+from llm_tiers.testing import merge_effects, replacements
 
 INLINE = 100  # values longer than this are shown complete inside <details>
 RANDOM = "random:index/randomPassword:RandomPassword"
@@ -257,6 +257,8 @@ class StackDiff:
     """Labels of the resources in both renders."""
     bills: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
     """The ``bill`` stack output of base and head (the cost summary's figures)."""
+    effects: Optional[merge_effects.Effects] = None
+    """What merging does to the running stack (rollouts, replacements' gaps, Jobs, awaits, manual steps)."""
 
     def cost_lines(self) -> list[str]:
         """$/month at replicas.min and .max, for the stack and each tier release, before → after."""
@@ -341,6 +343,7 @@ def diff_stack(base: Path, head: Path) -> StackDiff:
     d.bills = (outputs(base).get("bill") or {}, outputs(head).get("bill") or {})
     wa, wb = warnings(base / "plan.md"), warnings(head / "plan.md")
     d.warnings_added, d.warnings_removed = [w for w in wb if w not in wa], [w for w in wa if w not in wb]
+    d.effects = merge_effects.effects(d, base, head)
     return d
 
 
@@ -425,8 +428,14 @@ def stack_markdown(stack: str, d: StackDiff) -> list[str]:
     return lines
 
 
+RELATION = ("Computed offline from both commits' renders (no credentials, so forks get it too). The **Pulumi "
+            "preview** comment of each stack (PRs from this repository's branches) is the engine's own diff "
+            "against the stack's recorded state and its policy results: it decides. This comment explains it: "
+            "what each change does to running traffic, why, for how long, and at what cost.")
+
+
 def markdown(diffs: dict[str, StackDiff]) -> str:
-    lines = ["## Render diff (offline, no cloud credentials)", ""]
+    lines = ["## Render diff (offline, no cloud credentials)", "", RELATION, ""]
     if all(d.empty for d in diffs.values()):
         return "\n".join(lines + ["No change in any stack's render.", ""])
     replaced = [(s, c) for s, d in sorted(diffs.items()) for c in d.replacements
@@ -439,6 +448,11 @@ def markdown(diffs: dict[str, StackDiff]) -> str:
     costs = [(s, d.cost_lines()[0]) for s, d in sorted(diffs.items()) if d.cost_lines()]
     if costs:
         lines += ["> " + "  \n> ".join(f"{s}: {line.replace('**Cost** ', 'cost ')}" for s, line in costs), ""]
+    lines += ["### What happens when you merge", ""]
+    for stack, d in sorted(diffs.items()):
+        if not d.empty and d.effects is not None:
+            lines += merge_effects.markdown(stack, d.effects)
+    lines += ["### Changes", ""]
     for stack, d in sorted(diffs.items()):
         lines += stack_markdown(stack, d)
     return "\n".join(lines).rstrip() + "\n"

@@ -23,7 +23,12 @@ K8S_REPLACE_ON: dict[tuple[str, str], list[str]] = {
     ("batch", "Job"): ["spec.completions", "spec.parallelism", "spec.selector", "spec.template"],
     ("", "PersistentVolumeClaim"): ["spec.accessModes", "spec.selector", "spec.storageClassName", "spec.volumeName"],
     ("", "Service"): ["spec.clusterIP"],
-    ("", "Secret"): ["type"],
+    # ConfigMaps and Secrets are replaced when their data changes unless the provider sets
+    # enableConfigMapMutable / enableSecretMutable (off by default, and not set here): pulumi/pulumi-kubernetes
+    # PR #1926 "Add option to treat configmaps as mutable" ("If the flag is not enabled (default), existing
+    # replacement behavior would be retained") and issue #1567.
+    ("", "ConfigMap"): ["data", "binaryData", "immutable"],
+    ("", "Secret"): ["type", "data", "stringData", "immutable"],
     ("storage.k8s.io", "StorageClass"): ["parameters", "provisioner"],
     ("rbac.authorization.k8s.io", "RoleBinding"): ["roleRef"],
     ("rbac.authorization.k8s.io", "ClusterRoleBinding"): ["roleRef"],
@@ -39,7 +44,8 @@ K8S_LOSES = {
     "Deployment": "every pod at once (delete before create): an outage until the new pods are ready",
     "StatefulSet": "every pod; volumes follow the claim templates",
     "Service": "its cluster IP",
-    "Secret": "nothing, if its data is re-created",
+    "Secret": "nothing stored (it is re-created with the new data under the same name)",
+    "ConfigMap": "nothing stored (it is re-created with the new data under the same name)",
 }
 
 # ------------------------------------------------------------------------------------------------ AWS
