@@ -403,7 +403,7 @@ def state(recording: Recording) -> list[dict[str, Any]]:
 
 
 def write_build(result: RenderResult, out_dir: Path) -> Path:
-    from llm_tiers.plan import plan_markdown
+    from llm_tiers.plan import plan_markdown, recorded_tier_rows
     from llm_tiers.testing import inventory
 
     target = out_dir / result.stack
@@ -417,7 +417,8 @@ def write_build(result: RenderResult, out_dir: Path) -> Path:
     (target / "outputs.json").write_text(json.dumps(outputs, indent=2, sort_keys=True) + "\n")
     rollout_plan = rollout.plan(result.stack, result.recording)
     (target / "plan.md").write_text(plan_markdown(
-        result.stack, outputs.get("tierPlan") or [], result.recording.warnings, outputs.get("systemCapacity"),
+        result.stack, outputs.get("tierPlan") or recorded_tier_rows(result.kubernetes_objects()),
+        result.recording.warnings, outputs.get("systemCapacity"),
         rollout_plan.scale_from_zero, outputs.get("bill"),
         inventory.markdown(inventory.inventory(result.recording, result.stack)),
         token_cost=outputs.get("tokenCost")))
