@@ -8,7 +8,7 @@ CHECKOV_VENV ?= .venv-checkov
 STACK  ?= dev
 PYTEST_ARGS ?=
 
-.PHONY: render render-all test goldens checkov config-docs component-docs blue-green-doc models-lock clean
+.PHONY: render render-all test goldens checkov config-docs component-docs blue-green-doc architecture-doc models-lock clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,9 @@ component-docs: $(VENV)/.installed
 
 blue-green-doc: $(VENV)/.installed
 	$(VENV)/bin/llm-tiers-blue-green-doc --write
+
+architecture-doc: $(VENV)/.installed
+	$(VENV)/bin/llm-tiers-architecture-doc --write
 
 clean:
 	rm -rf build .pytest_cache
