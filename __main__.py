@@ -148,6 +148,7 @@ records = cfg.gateway.dns and Dns(
 pulumi.export("clusterName", cluster.cluster_name)
 pulumi.export("clusterEndpoint", cluster.endpoint)
 pulumi.export("kubeconfig", cluster.kubeconfig)
+pulumi.export("operatorAccess", cluster.operator_access)  # which access path applies (plan.md), and its commands
 pulumi.export("vpcId", cluster.vpc_id)
 pulumi.export("privateSubnetIds", cluster.private_subnet_ids)
 pulumi.export("efsFileSystemId", cluster.efs_file_system_id)

@@ -101,6 +101,11 @@ def recompute(objects: list[dict[str, Any]], aws: list[dict[str, Any]], helm: li
     fixed["Prometheus volumes"] = kps["replicas"] * size * 0.08 / HOURS
     fixed["Secrets Manager secrets"] = len(of("aws:secretsmanager/secret:Secret")) * 0.40 / HOURS
     fixed["KMS keys"] = len(of("aws:kms/key:Key")) * 1.00 / HOURS
+    for relay in of("aws:ec2/instance:Instance"):  # cluster.operatorAccess: the SSM relay and its root volume
+        from llm_tiers.cluster.operator_access import HOURLY_USD
+
+        fixed["Operator access relay (SSM)"] = (HOURLY_USD[relay["inputs"]["instanceType"]]
+                                                + relay["inputs"]["rootBlockDevice"]["volumeSize"] * 0.08 / HOURS)
     total_fixed = sum(fixed.values())
     return {"tiers": tiers, "fixed": fixed,
             "min": total_fixed + sum(t["min"] for t in tiers.values()),

@@ -115,7 +115,8 @@ def plan_markdown(stack: str, rows: list[dict[str, Any]], warnings: Sequence[str
                   scale_from_zero: Sequence[dict[str, Any]] = (),
                   bill: Optional[dict[str, Any]] = None,
                   inventory: Sequence[str] = (),
-                  token_cost: Optional[dict[str, Any]] = None) -> str:
+                  token_cost: Optional[dict[str, Any]] = None,
+                  operator_access: Optional[dict[str, Any]] = None) -> str:
     """plan.md: the cost summary (from the ``bill`` output), the tier table, the time a scale-to-zero tier takes
     to answer its first request (from the rollout plan), the system node group's capacity, the inventory
     (Markdown lines from ``tools.inventory``), then the preview's warnings. The cost per output token (from the
@@ -133,6 +134,9 @@ def plan_markdown(stack: str, rows: list[dict[str, Any]], warnings: Sequence[str
                  "has the breakdown):", ""]
         tail += [f"- {z['deployment']}: about {round(z['totalSeconds'] / 60)} minutes" for z in scale_from_zero]
         tail += [""]
+    from llm_tiers.cluster.operator_access import markdown as access_markdown  # noqa: PLC0415
+
+    tail += access_markdown(operator_access)
     tail += capacity_markdown(capacity)
     tail += list(inventory)
     if warnings:

@@ -279,6 +279,7 @@ RULES: list[tuple[str, str, Rule]] = [
     ("aws:*", "*subnetIds", SET),
     ("aws:*", "*SubnetIds", SET),
     ("aws:*", "*securityGroupIds", SET),
+    ("aws:*", "*SecurityGroupIds", SET),
     ("aws:*", "instanceTypes", SET),
     ("aws:eks/cluster:Cluster", "enabledClusterLogTypes", SET),
     ("aws:eks/cluster:Cluster", "encryptionConfig.resources", SET),
@@ -307,6 +308,8 @@ RULES: list[tuple[str, str, Rule]] = [
     ("*", "kubeconfig<json>.users[].user.exec.args", WHOLE),  # positional: `aws eks get-token …`
     ("*", "kubeconfig<json>.users[].user.exec.env", NAME),
     # -- stack outputs
+    ("outputs", "*<json>.Statement", Rule("key", _statement)),  # IAM policies an output carries
+    ("outputs", "*<json>.Statement[].*", SET),
     ("outputs", "bill.fixed", by("item")),
     ("outputs", "bill.tiers", by_all("tier", "release")),
     ("outputs", "bill.notes", SET),
