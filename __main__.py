@@ -1,6 +1,6 @@
 """LLM tiers on EKS: one stack per environment.
 
-Reads like the architecture (DESIGN.md section 1): validated config in, components composed, outputs out.
+Reads like the architecture (README "Architecture"): validated config in, components composed, outputs out.
 """
 
 import pulumi

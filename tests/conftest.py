@@ -23,6 +23,15 @@ PROJECT = render_tool.project_name()
 STACKS = render_tool.stacks()
 
 
+def chart_values_dir() -> Path:
+    """The pinned charts' default values (``<release>/values.yaml``): ``CHART_VALUES_DIR``, else the ``charts``
+    folder beside ``CRD_SCHEMA_DIR`` (the two upstream inputs are laid out side by side)."""
+    if os.environ.get("CHART_VALUES_DIR"):
+        return Path(os.environ["CHART_VALUES_DIR"])
+    crds = os.environ.get(validate.CRD_ENV)
+    return Path(crds).parent / "charts" if crds else ROOT / "charts-not-configured"
+
+
 def stack_values(stack: str) -> dict[str, Any]:
     """The project's config values of a stack file, without the ``<project>:`` prefix (a fresh copy)."""
     raw = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
@@ -53,7 +62,7 @@ def crd_schemas():
     crd_dir = validate.crd_dir_from_env()
     if crd_dir is None:
         pytest.skip(f"{validate.CRD_ENV} is not set, so custom resources are NOT validated against their CRDs. "
-                    f"Set {validate.CRD_ENV}=../shared/crds (CI does) to run these checks.")
+                    f"Set {validate.CRD_ENV} to the folder of the pinned CRD schemas (CI does) to run these checks.")
     if not crd_dir.is_dir():
         pytest.fail(f"{validate.CRD_ENV}={crd_dir} is not a directory")
     schemas = validate.load_crd_schemas(crd_dir)

@@ -353,7 +353,7 @@ def test_rbac_expressions_compile(rendered):
 
 
 # Keys of envoyproxy/ai-gateway manifests/charts/ai-gateway-helm/values.yaml at tag v1.1.0 that the program
-# sets, with their defaults there (../shared/charts has no copy of this chart). Re-read them when
+# sets, with their defaults there (the pinned chart values ($CHART_VALUES_DIR) has no copy of this chart). Re-read them when
 # versions.CHARTS["ai-gateway"] moves.
 AIGW_CHART_KEYS = {"controller.resources": {}, "controller.nodeSelector": {}, "controller.replicaCount": 1,
                    "controller.metricsRequestHeaderAttributes": "", "envoyGateway.namespace": "envoy-gateway-system"}

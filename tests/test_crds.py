@@ -1,4 +1,4 @@
-"""The CRD schemas CI fetches on GitHub (components/llm_tiers/cli/crds.py): the committed sums are those of ../shared/crds, a
+"""The CRD schemas CI fetches on GitHub (components/llm_tiers/cli/crds.py): the committed sums are those of $CRD_SCHEMA_DIR, a
 moved pin without new sums fails before any download, and a tampered download is refused."""
 
 from __future__ import annotations

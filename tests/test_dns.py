@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ZONE = "Z0EXAMPLE1234567890AB"
 
 # Top-level keys of kubernetes-sigs/external-dns charts/external-dns/values.yaml at tag
-# external-dns-helm-chart-1.21.1 (../shared/charts has no copy of this chart), with the sub-keys of the
+# external-dns-helm-chart-1.21.1 (the pinned chart values ($CHART_VALUES_DIR) has no copy of this chart), with the sub-keys of the
 # objects the program sets below them. Re-read them when versions.CHARTS["external-dns"] moves.
 EXTERNAL_DNS_VALUES_KEYS = {
     "affinity", "annotationFilter", "annotationPrefix", "automountServiceAccountToken", "commonLabels",

@@ -34,7 +34,7 @@ LBC_SERVICE_ANNOTATIONS = {P + a for a in (
 NOT_WITH_A_CLASS = {P + "aws-load-balancer-type", P + "aws-load-balancer-internal",
                     P + "aws-load-balancer-cross-zone-load-balancing-enabled"}
 # Top-level keys of helm/aws-load-balancer-controller/values.yaml at v3.5.0 that the program sets, and the
-# keys under the ones it sets as maps (read from the chart; ../shared/charts has no copy of it).
+# keys under the ones it sets as maps (read from the chart; the pinned chart values ($CHART_VALUES_DIR) has no copy of it).
 CHART_KEYS = {"clusterName", "region", "vpcId", "replicaCount", "serviceAccount", "nodeSelector", "resources",
               "podDisruptionBudget", "enableServiceMutatorWebhook", "createIngressClassResource", "controllerConfig",
               "affinity", "configureDefaultAffinity", "tolerations", "defaultTargetType", "loadBalancerClass",

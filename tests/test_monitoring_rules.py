@@ -13,6 +13,8 @@ import types
 from pathlib import Path
 
 import pytest
+
+from conftest import chart_values_dir
 import yaml
 
 from llm_tiers.observability import component as observability
@@ -28,7 +30,7 @@ TIER = TierConfig.model_validate({
 NS = "llm-tiers"
 ENGINES = ("tgi", "vllm")
 IMAGES = {"tgi": versions.IMAGES["tgi"], "vllm": versions.IMAGES.get("vllm", "vllm/vllm-openai:v0.33.0")}
-CHARTS = Path(os.environ.get("CHART_VALUES_DIR", Path(__file__).resolve().parents[2] / "shared" / "charts"))
+CHARTS = chart_values_dir()
 
 
 

@@ -362,3 +362,17 @@ def test_merge_effects_of_a_rate_limit_change_waits_for_nothing(tmp_path):
     assert not (d.effects.rolls or d.effects.jobs or d.effects.replacements) and d.effects.total_seconds == 0
     assert "**No awaits**" in text
     assert text.index("### What happens when you merge") < text.index("### Changes")
+
+
+def test_only_stack_builds_are_compared(tmp_path):
+    """A wheel build leaves build/lib and build/bdist.* beside the stacks: they are not stacks."""
+    for side in ("base", "head"):
+        render_tool.write_build(render_tool.render("dev"), tmp_path / side)
+        (tmp_path / side / "lib" / "llm_tiers").mkdir(parents=True)
+        (tmp_path / side / "lib" / "llm_tiers" / "plan.py").write_text("x = 1\n")
+        (tmp_path / side / "bdist.linux-x86_64").mkdir()
+    (tmp_path / "head" / "lib" / "llm_tiers" / "plan.py").write_text("x = 2\n")
+    out = tmp_path / "diff.md"
+    assert render_diff.main(["--base", str(tmp_path / "base"), "--head", str(tmp_path / "head"), "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "### lib" not in text and "bdist" not in text and "No change in any stack's render." in text

@@ -12,7 +12,7 @@ import yaml
 
 from llm_tiers.secrets import component as secret_store
 from llm_tiers.config.schema import parse
-from conftest import STACKS, overrides, stack_values
+from conftest import chart_values_dir, STACKS, overrides, stack_values
 from llm_tiers.testing import render as render_tool
 from llm_tiers.testing import validate
 
@@ -106,7 +106,7 @@ def test_operator_release(rendered):
     for part in (v, v["webhook"], v["certController"]):
         assert part["nodeSelector"] == {"llm-tiers.io/node-role": "system"}
     # Several controller replicas: only the leader may reconcile. The pinned chart's default is off.
-    chart = Path(__file__).resolve().parents[2] / "shared" / "charts" / "external-secrets" / "values.yaml"
+    chart = chart_values_dir() / "external-secrets" / "values.yaml"
     assert yaml.safe_load(chart.read_text())["leaderElect"] is False
     assert v["replicaCount"] > 1 and v["leaderElect"] is True
 

@@ -14,7 +14,7 @@ import yaml
 from llm_tiers.cluster import system_capacity as sc
 from llm_tiers.config.schema import ConfigError, parse
 from llm_tiers.plan import plan_markdown
-from conftest import ROOT, STACKS, overrides, stack_values
+from conftest import chart_values_dir, ROOT, STACKS, overrides, stack_values
 from llm_tiers.testing import render as render_tool
 
 # --------------------------------------------------------------------------------------------------
@@ -341,7 +341,7 @@ def test_plan_md_says_when_it_does_not_fit():
 # Every chart key the program sets exists in the pinned chart's values
 # --------------------------------------------------------------------------------------------------
 
-CHARTS_DIR = ROOT.parent / "shared" / "charts"
+CHARTS_DIR = chart_values_dir()
 # Keys whose parent the charts pass through verbatim to an API with its own schema.
 PASSTHROUGH = {"envoy-gateway": ("config.envoyGateway.",), "kube-prometheus-stack": ("prometheus.prometheusSpec.storageSpec.",)}
 CHECKED_KEYS = ("resources", "replicas", "replicaCount", "nodeSelector")
@@ -378,7 +378,7 @@ def _paths(tree: Any, prefix: str = "") -> list[str]:
 
 
 CRD_ONLY_CHARTS = {"observability-prometheus-operator-crds", "gateway-envoy-gateway-crds", "gateway-ai-gateway-crds"}
-# Charts ../shared/charts holds no copy of: their keys are checked against a list read from upstream at the
+# Charts the pinned chart values ($CHART_VALUES_DIR) holds no copy of: their keys are checked against a list read from upstream at the
 # pinned tag, in the named test.
 NOT_IN_SHARED_CHARTS = {"external-dns": "tests/test_dns.py::test_every_chart_key_exists_in_the_pinned_chart",
                         "aws-load-balancer-controller":
@@ -394,7 +394,7 @@ def test_every_resources_and_replicas_key_exists_in_the_pinned_chart(rendered):
     for r in renders:
         for rel in r.helm_releases():
             if rel["name"] in CRD_ONLY_CHARTS:
-                # CRD-only charts: ../shared/charts has no copy of their values; the keys set are checked
+                # CRD-only charts: the pinned chart values ($CHART_VALUES_DIR) has no copy of their values; the keys set are checked
                 # against the charts' templates in tests/test_rollout.py (test_charts_crds_are_upgraded_with_the_chart).
                 continue
             if rel["name"] in NOT_IN_SHARED_CHARTS and not (CHARTS_DIR / rel["name"]).is_dir():

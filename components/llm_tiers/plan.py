@@ -119,7 +119,7 @@ def plan_markdown(stack: str, rows: list[dict[str, Any]], warnings: Sequence[str
                   operator_access: Optional[dict[str, Any]] = None) -> str:
     """plan.md: the cost summary (from the ``bill`` output), the tier table, the time a scale-to-zero tier takes
     to answer its first request (from the rollout plan), the system node group's capacity, the inventory
-    (Markdown lines from ``tools.inventory``), then the preview's warnings. The cost per output token (from the
+    (Markdown lines from ``llm_tiers.testing.inventory``), then the preview's warnings. The cost per output token (from the
     ``tokenCost`` output, ``throughput.markdown``) follows the tier table."""
     lines = [f"# Plan: {stack}", "", *bill_markdown(bill), "## Tiers", "",
              "Capacity per replica; `usdPerReplicaHour` is the on-demand price of the whole node a replica gets, "

@@ -47,7 +47,7 @@ class Chart:
 
 
 # Helm charts (chart version, and the app version it installs in the comment). The CRD schemas in
-# ../shared/crds are pinned to the app versions named here; move both together.
+# $CRD_SCHEMA_DIR are pinned to the app versions named here; move both together.
 CHARTS: dict[str, Chart] = {
     # Karpenter v1.14.1 (karpenter.sh/v1 NodePool, karpenter.k8s.aws/v1 EC2NodeClass).
     "karpenter": Chart("karpenter", "oci://public.ecr.aws/karpenter", "1.14.1"),
@@ -81,13 +81,13 @@ CHARTS: dict[str, Chart] = {
     "prometheus-operator-crds": Chart("prometheus-operator-crds",
                                       "https://prometheus-community.github.io/helm-charts", "31.0.0"),
     # OpenTelemetry Collector chart 0.170.0 (appVersion 0.158.0), only with observability.tracing.enabled. Not in
-    # ../shared/charts: its values were read from open-telemetry/opentelemetry-helm-charts at tag
+    # the pinned chart values ($CHART_VALUES_DIR): its values were read from open-telemetry/opentelemetry-helm-charts at tag
     # opentelemetry-collector-0.170.0, charts/opentelemetry-collector/values.yaml and templates/
     # (components/llm_tiers/tracing/manifests.py cites each key).
     "opentelemetry-collector": Chart("opentelemetry-collector", "https://open-telemetry.github.io/opentelemetry-helm-charts",
                                      "0.170.0"),
     # ExternalDNS chart 1.21.1 = ExternalDNS v0.21.0 (the image tag defaults to the chart's appVersion), only with
-    # gateway.dns. Not in ../shared/charts: its values were read from kubernetes-sigs/external-dns at tag
+    # gateway.dns. Not in the pinned chart values ($CHART_VALUES_DIR): its values were read from kubernetes-sigs/external-dns at tag
     # external-dns-helm-chart-1.21.1, charts/external-dns/values.yaml (components/llm_tiers/gateway/dns.py cites each key).
     "external-dns": Chart("external-dns", "https://kubernetes-sigs.github.io/external-dns/", "1.21.1"),
     # AWS Load Balancer Controller v3.5.0 (chart 3.5.0, image public.ecr.aws/eks/aws-load-balancer-controller:v3.5.0):
@@ -113,7 +113,7 @@ AL2023_AMI_ALIAS = "al2023@v20260903"
 # Container images, always by explicit tag (digests are added when a registry is reachable to resolve
 # them; the policy pack rejects ``latest`` and untagged images).
 IMAGES: dict[str, str] = {
-    # Hugging Face Text Generation Inference, the default engine (DESIGN.md section 4).
+    # Hugging Face Text Generation Inference, the default engine (docs/components/model-tier.md).
     "tgi": "ghcr.io/huggingface/text-generation-inference:3.3.6",
     # vLLM 0.33.0, the second engine (components/llm_tiers/tiers/vllm.py). Built on
     # nvidia/cuda:13.0.3-base-ubuntu24.04 (vllm-project/vllm v0.33.0 docker/Dockerfile ``ARG CUDA_VERSION=13.0.3``,

@@ -1,11 +1,11 @@
 """The pinned CRD schemas, fetched from their upstream releases and verified by SHA-256.
 
     python -m llm_tiers.cli.crds fetch --dest .crds       # download every schema the tests validate against
-    python -m llm_tiers.cli.crds sums --from ../shared/crds [--write]   # the sums of the same files, for components/llm_tiers/cli/crd-sums.json
+    python -m llm_tiers.cli.crds sums --from $CRD_SCHEMA_DIR [--write]   # the sums of the same files, for components/llm_tiers/cli/crd-sums.json
 
-CI here has ``../shared/crds``; GitHub's runners do not, so the workflows fetch the same files from the
+CI here has ``$CRD_SCHEMA_DIR``; GitHub's runners do not, so the workflows fetch the same files from the
 projects' own repositories at the versions pinned in ``components/llm_tiers/versions.py`` and check each against the
-SHA-256 committed in ``components/llm_tiers/cli/crd-sums.json`` (computed from ``../shared/crds``). A pin that moves without new
+SHA-256 committed in ``components/llm_tiers/cli/crd-sums.json`` (computed from ``$CRD_SCHEMA_DIR``). A pin that moves without new
 sums fails loudly instead of validating against unverified (or no) schemas.
 """
 
@@ -26,7 +26,7 @@ RAW = "https://raw.githubusercontent.com"
 
 
 def sources() -> dict[str, str]:
-    """Schema file name (as in ../shared/crds) -> its upstream URL at the pinned version."""
+    """Schema file name (as in $CRD_SCHEMA_DIR) -> its upstream URL at the pinned version."""
     karpenter = f"v{versions.CHARTS['karpenter'].version}"
     eso = f"v{versions.CHARTS['external-secrets'].version}"
     keda = f"v{versions.CHARTS['keda'].version}"
@@ -74,7 +74,7 @@ def check_pins(sums: dict[str, str]) -> None:
     missing = sorted(url for url in sources().values() if url not in sums)
     if missing:
         raise CrdError("no committed SHA-256 for " + ", ".join(missing) + ": a version pin moved. Get the new "
-                       "schemas into ../shared/crds, then run `python -m llm_tiers.cli.crds sums --from ../shared/crds "
+                       "schemas into $CRD_SCHEMA_DIR, then run `python -m llm_tiers.cli.crds sums --from $CRD_SCHEMA_DIR "
                        "--write` and commit components/llm_tiers/cli/crd-sums.json")
 
 

@@ -458,13 +458,24 @@ def markdown(diffs: dict[str, StackDiff]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+BUILD_FILES = ("state.json", "aws.json", "plan.md")
+
+
+def stack_builds(build: Path) -> set[str]:
+    """The stacks rendered into ``build``: folders holding a render's files. Anything else there (a wheel
+    build's ``lib`` and ``bdist.*``, ``examples``) is not a stack."""
+    if not build.is_dir():
+        return set()
+    return {p.name for p in build.iterdir() if p.is_dir() and any((p / f).exists() for f in BUILD_FILES)}
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", type=Path, required=True, help="build/ folder of the base commit")
     parser.add_argument("--head", type=Path, required=True, help="build/ folder of the head commit")
     parser.add_argument("--out", type=Path, help="write the Markdown here (default: stdout)")
     args = parser.parse_args(argv)
-    stacks = sorted({p.name for p in args.base.iterdir() if p.is_dir()} | {p.name for p in args.head.iterdir() if p.is_dir()})
+    stacks = sorted(stack_builds(args.base) | stack_builds(args.head))
     text = markdown({s: diff_stack(args.base / s, args.head / s) for s in stacks})
     if args.out:
         args.out.write_text(text)

@@ -5,7 +5,7 @@
     python -m llm_tiers.testing.render --stack dev --secret hfToken=hf_xxx
     python -m llm_tiers.testing.render --all --no-secret-placeholders   # secrets only as the stack files hold them
 
-Writes (DESIGN.md section 3): kubernetes.yaml, helm.yaml, aws.json, outputs.json (the stack outputs, secrets
+Writes: kubernetes.yaml, helm.yaml, aws.json, outputs.json (the stack outputs, secrets
 redacted), plan.md (cost summary, tiers, inventory), rollout.md and rollout.json. No cloud, no CLI: the program
 is exactly the one `pulumi up` runs; only the engine is mocked (components/llm_tiers/testing/mocks.py). Secret values are replaced
 by ``[secret]`` wherever they appear, by the engine's secret marker, not by key names.

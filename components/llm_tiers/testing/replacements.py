@@ -114,7 +114,7 @@ AWS_REPLACE_ON: dict[str, tuple[list[str], str]] = {
     "aws:sqs/queuePolicy:QueuePolicy": (["queueUrl"], "nothing"),
 }
 
-# The SDK's marker of a secret value (DESIGN.md section 3a).
+# The SDK's marker of a secret value (pulumi/sdk/python/lib/pulumi/runtime/rpc.py ``_special_secret_sig``).
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 
 # Random resources (pulumi-random): every input, keepers included, forces a new value.

@@ -6,11 +6,11 @@
   Service name must be an RFC 1035 label, a namespace an RFC 1123 label, other names DNS-1123 subdomains,
   label keys and values within their formats.
 * Custom resources: the served version's ``openAPIV3Schema`` from the pinned CRDs in ``CRD_SCHEMA_DIR``
-  (../shared/crds in CI), made strict the way ``kubectl apply --validate=strict`` is: an object schema
+  ($CRD_SCHEMA_DIR in CI), made strict the way ``kubectl apply --validate=strict`` is: an object schema
   with ``properties`` rejects unknown fields unless it says ``x-kubernetes-preserve-unknown-fields``.
   CEL rules (``x-kubernetes-validations``) are not evaluated.
 
-    python -m llm_tiers.testing.validate build/prod/kubernetes.yaml --kubernetes-version 1.34 --crds ../shared/crds
+    python -m llm_tiers.testing.validate build/prod/kubernetes.yaml --kubernetes-version 1.34 --crds $CRD_SCHEMA_DIR
 """
 
 from __future__ import annotations
