@@ -70,6 +70,14 @@ AWS_REPLACE_ON: dict[str, tuple[list[str], str]] = {
     "aws:ec2/routeTableAssociation:RouteTableAssociation": (["subnetId", "gatewayId"], "the subnet's routing briefly"),
     "aws:ec2/securityGroup:SecurityGroup": (["name", "namePrefix", "description", "vpcId"],
                                             "the group ID every rule and ENI refers to"),
+    # The operator access relay (cluster.operatorAccess): internal/service/ec2/ec2_instance.go.
+    "aws:ec2/instance:Instance": (["ami", "availabilityZone", "subnetId", "associatePublicIpAddress", "privateIp",
+                                   "keyName", "placementGroup", "tenancy", "hostId", "networkInterfaces"],
+                                  "the relay's open sessions (it holds nothing; operators reconnect)"),
+    "aws:ec2/securityGroupRule:SecurityGroupRule": (["securityGroupId", "sourceSecurityGroupId", "type", "protocol",
+                                                     "fromPort", "toPort", "cidrBlocks", "self"],
+                                                    "the traffic it admits, between delete and create"),
+    "aws:iam/instanceProfile:InstanceProfile": (["name", "namePrefix", "path"], "the instance's role meanwhile"),
     "aws:ec2/launchTemplate:LaunchTemplate": (["name", "namePrefix"], "the template (node groups roll their nodes)"),
     "aws:ec2/tag:Tag": (["resourceId", "key"], "nothing"),
     # vpcConfig.subnetIds and securityGroupIds update in place (within the cluster's VPC); encryptionConfig can
