@@ -9,7 +9,7 @@ STACK  ?= dev
 PYTEST_ARGS ?=
 FETCH_TIMEOUT ?= 60
 
-.PHONY: render render-all test test-inputs checkov config-docs component-docs blue-green-doc models-lock clean
+.PHONY: render render-all test test-inputs goldens checkov config-docs component-docs blue-green-doc architecture-doc models-lock clean
 
 $(VENV)/.installed: requirements.txt requirements-opa.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ test: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 	@$(MAKE) --no-print-directory test-inputs FETCH_TIMEOUT=10 || echo "make test: could not fetch the pinned CRD schemas / chart values (no network?); the tests that need them will say so"
 	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest $(PYTEST_ARGS)
 
+# Rewrite the render-diff golden comments (tests/golden/render_diff/) after a deliberate change; read the diff.
+goldens: $(VENV)/.installed
+	UPDATE_GOLDEN=1 $(PY) -m pytest -q tests/test_render_diff.py
+
 # checkov on one rendered stack, as the tests run it: make checkov STACK=prod
 checkov: render $(CHECKOV_VENV)/.installed
 	$(CHECKOV_VENV)/bin/checkov -f build/$(STACK)/kubernetes.yaml --framework kubernetes --compact --skip-download
@@ -58,6 +62,9 @@ component-docs: $(VENV)/.installed
 
 blue-green-doc: $(VENV)/.installed
 	$(VENV)/bin/llm-tiers-blue-green-doc --write
+
+architecture-doc: $(VENV)/.installed
+	$(VENV)/bin/llm-tiers-architecture-doc --write
 
 clean:
 	rm -rf build .pytest_cache .crds .chart-values

@@ -1,6 +1,6 @@
 """LLM tiers on EKS: one stack per environment.
 
-Reads like the architecture (DESIGN.md section 1): validated config in, components composed, outputs out.
+Reads like the architecture (README "Architecture"): validated config in, components composed, outputs out.
 """
 
 import pulumi
@@ -173,6 +173,7 @@ records = cfg.gateway.dns and Dns(
 pulumi.export("clusterName", cluster.cluster_name)
 pulumi.export("clusterEndpoint", cluster.endpoint)
 pulumi.export("kubeconfig", cluster.kubeconfig)
+pulumi.export("operatorAccess", cluster.operator_access)  # which access path applies (plan.md), and its commands
 pulumi.export("vpcId", cluster.vpc_id)
 pulumi.export("privateSubnetIds", cluster.private_subnet_ids)
 pulumi.export("efsFileSystemId", cluster.efs_file_system_id)

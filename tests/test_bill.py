@@ -116,6 +116,11 @@ def recompute(objects: list[dict[str, Any]], aws: list[dict[str, Any]], helm: li
         node = min((gpu_catalog.lookup(t) for t in types if gpu_catalog.lookup(t).gpu_count >= gpus),
                    key=lambda it: it.hourly_usd)
         fixed[f"Warm GPU capacity ({cls})"] = d["spec"]["replicas"] * _node_hourly(node, ebs)
+    for relay in of("aws:ec2/instance:Instance"):  # cluster.operatorAccess: the SSM relay and its root volume
+        from llm_tiers.cluster.operator_access import HOURLY_USD
+
+        fixed["Operator access relay (SSM)"] = (HOURLY_USD[relay["inputs"]["instanceType"]]
+                                                + relay["inputs"]["rootBlockDevice"]["volumeSize"] * 0.08 / HOURS)
     total_fixed = sum(fixed.values())
     return {"tiers": tiers, "fixed": fixed,
             "min": total_fixed + sum(t["min"] for t in tiers.values()),

@@ -278,4 +278,10 @@ def test_plan_md_shows_the_planner_numbers(rendered, tmp_path):
     plan = (render_tool.write_build(rendered("prod"), tmp_path / "build") / "plan.md").read_text()
     row = next(line for line in plan.splitlines() if line.startswith("| chat-large | live | meta-llama/"))
     assert "| 1605565b47bb9346c5515c34102e054115b4f98b |" in row
-    assert "| 327680 |" in row and "| yes |" in row and "| 55.04 |" in row
+    # One price per replica: the bill's $/node-hour (p5.48xlarge + its root volume), as in the cost summary.
+    assert "| 327680 |" in row and "| yes |" in row and "| 55.1359 |" in row
+    assert "| p5.48xlarge (on-demand) | 4 / 8 | 95, 768 | 55.1359 |" in plan
+    # The output cap column is what the gateway enforces: chat-small sets maxOutputTokens 2048 (not 8192 - 4096).
+    small = next(line for line in plan.splitlines() if line.startswith("| chat-small | live | meta-llama/"))
+    assert "| 4096 | 8192 | 2048 |" in small
+    assert "planned fix" not in plan and "cannot wake" not in plan

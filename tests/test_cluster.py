@@ -9,7 +9,7 @@ import pytest
 
 from llm_tiers import versions
 from llm_tiers.config.schema import parse
-from conftest import STACKS, stack_values
+from conftest import STACKS, overrides, stack_values
 from llm_tiers.testing import render as render_tool
 
 AWS = "aws:"
@@ -151,6 +151,9 @@ def test_iam_uses_only_the_documented_managed_policies(rendered, stack):
         f"{name}-vpc-cni": {"AmazonEKS_CNI_Policy"},
         f"{name}-aws-ebs-csi-driver": {"AmazonEBSCSIDriverPolicy"},
         f"{name}-aws-efs-csi-driver": {"AmazonEFSCSIDriverPolicy"},
+        # the Session Manager relay (cluster.operatorAccess.mode: ssm), where a stack has one
+        **({f"{name}-operator-access": {"AmazonSSMManagedInstanceCore"}}
+           if parse(stack_values(stack)).cluster.operator_access.mode == "ssm" else {}),
     }
     for policy in inputs(r, "aws:iam/rolePolicy:RolePolicy"):
         for stmt in json.loads(policy["policy"])["Statement"]:
@@ -184,12 +187,14 @@ def test_efs_weight_store_and_storage_class(rendered, stack):
     private_ids = {s.id for s in of_type(r, "aws:ec2/subnet:Subnet") if "internal-elb" in json.dumps(s.inputs["tags"])}
     targets = inputs(r, "aws:efs/mountTarget:MountTarget")
     assert {t["subnetId"] for t in targets} == private_ids and all(t["fileSystemId"] == fs.id for t in targets)
-    (sg,) = inputs(r, "aws:ec2/securityGroup:SecurityGroup")
+    (sg,) = [e["inputs"] for e in r.aws_resources()
+             if e["type"] == "aws:ec2/securityGroup:SecurityGroup" and e["name"] == "cluster-efs"]
     (rule,) = sg["ingress"]
     eks_sg = one(r, "aws:ec2/tag:Tag")["resourceId"]
     assert (rule["fromPort"], rule["toPort"], rule["protocol"]) == (2049, 2049, "tcp")
     assert rule["securityGroups"] == [eks_sg] and "cidrBlocks" not in rule
-    assert all(t["securityGroups"] == [ids(r, "aws:ec2/securityGroup:SecurityGroup").pop()] for t in targets)
+    (efs_sg,) = [x.id for x in of_type(r, "aws:ec2/securityGroup:SecurityGroup") if x.name == "cluster-efs"]
+    assert all(t["securityGroups"] == [efs_sg] for t in targets)
     policy = json.loads(one(r, "aws:efs/fileSystemPolicy:FileSystemPolicy")["policy"])
     assert any(s["Effect"] == "Deny" and "aws:SecureTransport" in json.dumps(s) for s in policy["Statement"])
 
@@ -259,3 +264,62 @@ def test_cluster_composes_in_a_program_of_its_own(tmp_path):
     assert all(s["cidrBlock"].startswith("10.0.") for s in subnets)
     assert all("llm-tiers.io/environment" not in s["tags"] and s["tags"]["llm-tiers.io/cluster"] == "team-a"
                for s in subnets)
+
+
+# ---------------------------------------------------------------------------------------------- operator access
+
+
+def _aws(result, type_token):
+    return [e for e in result.aws_resources() if e["type"] == type_token]
+
+
+def test_the_ssm_relay_is_least_privilege(rendered, tmp_path):
+    """prod (private endpoint, operatorAccess: ssm): one relay instance, no inbound, HTTPS out only, an
+    SSM-only role and no EKS access entry; the cluster security group admits HTTPS from the relay alone."""
+    r = rendered("prod")
+    (instance,) = _aws(r, "aws:ec2/instance:Instance")
+    i = instance["inputs"]
+    assert i["instanceType"] == "t4g.nano" and i["associatePublicIpAddress"] is False and "keyName" not in i
+    assert i["metadataOptions"]["httpTokens"] == "required" and i["rootBlockDevice"]["encrypted"] is True
+    private = {e["id"] for e in render_tool.state(r.recording)
+               if e["type"] == "aws:ec2/subnet:Subnet" and e["name"].startswith("cluster-private-")}
+    assert i["subnetId"] in private
+    role_name = i["iamInstanceProfile"]
+    attached = [e["inputs"]["policyArn"] for e in _aws(r, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+                if e["inputs"]["role"] == role_name]
+    assert attached == ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]
+    assert not [e for e in _aws(r, "aws:iam/rolePolicy:RolePolicy") if e["inputs"]["role"] == role_name]
+    assert not [e for e in _aws(r, "aws:eks/accessEntry:AccessEntry") if role_name in e["inputs"]["principalArn"]]
+    (sg,) = [e for e in _aws(r, "aws:ec2/securityGroup:SecurityGroup") if e["name"] == "cluster-operator-access"]
+    assert not sg["inputs"].get("ingress")
+    assert [(x["protocol"], x["fromPort"], x["toPort"]) for x in sg["inputs"]["egress"]] == [("tcp", 443, 443)]
+    (rule,) = [e for e in _aws(r, "aws:ec2/securityGroupRule:SecurityGroupRule") if e["name"].endswith("from-operator-access")]
+    assert (rule["inputs"]["type"], rule["inputs"]["fromPort"], rule["inputs"]["toPort"]) == ("ingress", 443, 443)
+    assert "cidrBlocks" not in rule["inputs"]
+    access = r.outputs()["operatorAccess"]
+    assert access["mode"] == "ssm" and "AWS-StartPortForwardingSessionToRemoteHost" in access["portForward"]
+    assert f"--target {access['instanceId']}" in access["portForward"]
+    policy = json.loads(access["operatorPolicy"])
+    start = next(s for s in policy["Statement"] if s["Sid"] == "StartPortForwardOnTheRelay")
+    assert start["Action"] == ["ssm:StartSession"] and len(start["Resource"]) == 2 and "*" not in start["Resource"][0]
+    plan = (render_tool.write_build(r, tmp_path) / "plan.md").read_text()
+    assert "**SSM relay** (`cluster.operatorAccess.mode: ssm`): one t4g.nano" in plan
+
+
+def test_plan_says_which_access_path_applies(tmp_path):
+    dev = render_tool.render("dev")
+    plan = (render_tool.write_build(dev, tmp_path) / "plan.md").read_text()
+    assert "**Public API endpoint, allow-listed**" in plan and not _aws(dev, "aws:ec2/instance:Instance")
+    values = stack_values("staging")
+    values["cluster"].pop("operatorAccess")
+    staging = render_tool.render("staging", overrides=overrides(values))
+    plan = (render_tool.write_build(staging, tmp_path) / "plan.md").read_text()
+    assert "**No operator path**: set `cluster.operatorAccess.mode: ssm`" in plan
+    assert not _aws(staging, "aws:ec2/instance:Instance")
+
+
+def test_an_unpriced_relay_type_is_refused_with_its_key_path():
+    values = stack_values("prod")
+    values["cluster"]["operatorAccess"] = {"mode": "ssm", "instanceType": "p5.48xlarge"}
+    with pytest.raises(render_tool.RenderError, match=r"cluster\.operatorAccess\.instanceType"):
+        render_tool.render("prod", overrides=overrides(values))

@@ -3,6 +3,7 @@ compose in ways the main program does not."""
 
 from __future__ import annotations
 
+import json
 import textwrap
 
 import pytest
@@ -77,3 +78,19 @@ def test_two_clusters_in_one_program(tmp_path):
         if r.type == "kubernetes:storage.k8s.io/v1:StorageClass":
             by_provider.setdefault(r.provider.split("::")[-2], []).append(r.inputs["metadata"]["name"])
     assert len(by_provider) == 2, "each cluster's StorageClasses go through its own provider"
+
+
+def test_a_composed_programs_plan_lists_its_tiers(tmp_path):
+    """A program that composes the components (no tierPlan export) still gets its tiers in plan.md, read from
+    the Deployments it rendered, with the output cap the gateway's guard enforces."""
+    result = render_tool.render_example("single-tier")
+    result.stack = "single-tier"
+    plan = (render_tool.write_build(result, tmp_path) / "plan.md").read_text()
+    assert "No tiers configured." not in plan
+    row = next(line for line in plan.splitlines() if line.startswith("| chat | live |"))
+    deployment = result.objects_named("Deployment")["chat-live"]
+    args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+    total, inp = args[args.index("--max-total-tokens") + 1], args[args.index("--max-input-tokens") + 1]
+    guard = [o for o in result.kubernetes_objects() if o["kind"] == "ConfigMap" and "config.json" in o.get("data", {})]
+    cap = json.loads(guard[0]["data"]["config.json"])["caps"]["chat"]
+    assert f"| {inp} | {total} | {cap} |" in row, row

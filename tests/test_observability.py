@@ -117,6 +117,9 @@ def test_dashboard_is_provisioned_and_costs_come_from_the_catalog(rendered):
     assert _json.loads(cm["data"]["llm-tiers.json"])["uid"] == "llm-tiers-overview"
     (rule,) = [o for o in r.kubernetes_objects() if o["kind"] == "PrometheusRule"]
     costs = {x["expr"] for g in rule["spec"]["groups"] for x in g["rules"] if x.get("record") == "llm:tier_hourly_usd"}
-    # The whole node each replica gets (components/llm_tiers/cost/bill.py): chat-small a g6.2xlarge (the cheapest l4 type that
-    # holds its requests); chat-large a p5.48xlarge of its own (its hostname spread), though it uses 4 of 8 GPUs.
-    assert costs == {'llm:tier_replicas{tier="chat-small"} * 0.9776', 'llm:tier_replicas{tier="chat-large"} * 55.04'}
+    # The whole node each replica gets, root volume included (components/llm_tiers/cost/bill.py): chat-small a
+    # g6.2xlarge (the cheapest l4 type that holds its requests); chat-large a p5.48xlarge of its own (its
+    # hostname spread), though it uses 4 of 8 GPUs. One price per replica: the bill's $/node-hour.
+    assert costs == {'llm:tier_replicas{tier="chat-small"} * 1.0406', 'llm:tier_replicas{tier="chat-large"} * 55.1359'}
+    bill = {t["tier"]: t["nodeUsdPerHour"] for t in r.outputs()["bill"]["tiers"] if t["release"] == "live"}
+    assert bill == {"chat-small": 1.0406, "chat-large": 55.1359}

@@ -1,4 +1,4 @@
-"""The offline render: every stack renders, the files follow DESIGN.md section 3, secrets never leak."""
+"""The offline render: every stack renders, the files the render writes are all there, secrets never leak."""
 
 from __future__ import annotations
 

@@ -1,22 +1,23 @@
 """The credential-free PR diff (components/llm_tiers/cli/render_diff.py): what a reviewer must see, checked on real renders.
 
 Golden files (tests/golden/render_diff/<scenario>.md) hold the exact comment each PR scenario produces;
-`UPDATE_GOLDEN=1 make test PYTEST_ARGS=tests/test_render_diff.py` rewrites them after a deliberate change.
+`make goldens` (UPDATE_GOLDEN=1 on this file) rewrites them after a deliberate change.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
 
 from llm_tiers import versions
-from conftest import ROOT, overrides, stack_values
+from conftest import ROOT, STACKS, overrides, stack_values
 from llm_tiers.cli import blue_green_doc
 from llm_tiers.testing import render as render_tool
-from llm_tiers.cli import render_diff
+from llm_tiers.cli import list_identity, render_diff
 
 GOLDEN = ROOT / "tests" / "golden" / "render_diff"
 
@@ -78,6 +79,11 @@ def test_a_new_tenant_with_limits_is_shown_in_full(tmp_path):
 def test_a_key_rotation_is_named_never_shown(tmp_path):
     d, text = _diff(tmp_path, "prod", lambda v: v["tenants"][0].update(rotate=1))
     assert d.rotations == ["rotates the key of tenant search"]
+    # The rotated tenant's rate-limit rules stay the same rules (its old key is the same tenant): only their
+    # selector changes, and no rule of another tenant is touched.
+    router = _changed(d, "BackendTrafficPolicy llm-gateway/llm-router")
+    assert router.changes and all("[tenant search · " in p for p, _, _ in router.changes), router.changes
+    assert not _positional(d)
     assert "> **Key rotation**: prod: rotates the key of tenant search" in text
     assert "sk-" not in text
     _golden("key-rotation", text)
@@ -134,10 +140,15 @@ def test_a_renamed_object_is_a_replacement(tmp_path):
 
 
 def test_lists_are_compared_element_by_element():
-    assert render_diff.field_changes({"l": ["a", "b"]}, {"l": ["a", "b", "c"]}) == [("l[+]", None, "c")]
-    assert render_diff.field_changes([{"name": "x", "v": 1}, {"name": "y", "v": 2}],
-                                     [{"name": "y", "v": 3}, {"name": "x", "v": 1}]) == [("[y].v", 2, 3)]
-    assert render_diff.field_changes(["--a", "1", "--b=2"], ["--b=3", "--a", "1"]) == [("[--b]", "2", "3")]
+    assert render_diff.field_changes({"spec": {"hostnames": ["a", "b"]}}, {"spec": {"hostnames": ["a", "b", "c"]}},
+                                     kind="HTTPRoute") == [("spec.hostnames[+]", None, "c")]
+    pod = lambda cs: {"spec": {"template": {"spec": {"containers": cs}}}}  # noqa: E731
+    assert render_diff.field_changes(pod([{"name": "x", "v": 1}, {"name": "y", "v": 2}]),
+                                     pod([{"name": "y", "v": 3}, {"name": "x", "v": 1}]), kind="Deployment") == [
+        ("spec.template.spec.containers[y].v", 2, 3)]
+    args = lambda a: pod([{"name": "e", "args": a}])  # noqa: E731
+    assert render_diff.field_changes(args(["--a", "1", "--b=2"]), args(["--b=3", "--a", "1"]), kind="Job") == [
+        ("spec.template.spec.containers[e].args[--b]", "2", "3")]
 
 
 def test_long_values_are_collapsed_never_cut():
@@ -148,8 +159,10 @@ def test_long_values_are_collapsed_never_cut():
 
 def test_policy_documents_compare_as_documents():
     doc = lambda action: json.dumps({"Statement": [{"Action": action, "Resource": "*"}]})  # noqa: E731
-    assert render_diff.field_changes({"policy": doc("s3:GetObject")}, {"policy": doc("s3:PutObject")}) == [
-        ("policy<json>.Statement[0].Action", "s3:GetObject", "s3:PutObject")]
+    assert render_diff.field_changes({"policy": doc("s3:GetObject")}, {"policy": doc("s3:PutObject")},
+                                     kind="aws:iam/rolePolicy:RolePolicy") == [
+        ("policy<json>.Statement[Allow s3:GetObject]", {"Action": "s3:GetObject", "Resource": "*"}, None),
+        ("policy<json>.Statement[Allow s3:PutObject]", None, {"Action": "s3:PutObject", "Resource": "*"})]
 
 
 def test_a_base_built_before_state_json_still_diffs(tmp_path):
@@ -177,3 +190,189 @@ def test_the_bill_follows_a_replicas_change(tmp_path):
     lead = text.split("### dev", 1)[0]
     assert (f"at max ${old['total']['usdPerMonthMax']:,.2f} → ${new['total']['usdPerMonthMax']:,.2f}" in lead)
     assert "- chat-small (live): min" in text.split("### dev", 1)[1].split("**Changed**")[0]
+
+
+# ---------------------------------------------------------------------------------------------- list identity
+
+
+def _positional(d) -> list[str]:
+    """Change paths that pair list elements by position (a bare index): there must be none."""
+    paths = [p for c in d.changed for p, _, _ in c.changes] + [p for p, _, _ in d.outputs]
+    return [p for p in paths if re.search(r"\[\d+\]", p)]
+
+
+def _all_renders(rendered):
+    for stack in STACKS:
+        yield stack, rendered(stack)
+    for example in render_tool.examples():
+        yield f"example {example}", render_tool.render_example(example)
+
+
+def test_every_rendered_list_has_a_declared_identity(rendered):
+    """Walk every list-valued field of every kind the program renders (every stack and example, the stack
+    outputs included): each has a matching rule, and a keyed rule's identities are present and unique."""
+    missing, broken = set(), []
+    for name, result in _all_renders(rendered):
+        entries = [(list_identity.kind_of(e), e.get("inputs")) for e in render_tool.state(result.recording)]
+        entries.append(("outputs", render_tool.redact(result.outputs())))
+        for kind, inputs in entries:
+            for shape, values in list_identity.lists(inputs):
+                rule = list_identity.rule_for(kind, shape)
+                if rule is None:
+                    missing.add(f"{kind} {shape}")
+                elif rule.how == "key" and values:
+                    try:
+                        ids = [rule.identity(v) for v in values]
+                    except (KeyError, TypeError) as exc:
+                        broken.append(f"{name}: {kind} {shape}: an element has no identity ({exc})")
+                        continue
+                    if len(set(ids)) != len(ids) and not rule.repeats:
+                        broken.append(f"{name}: {kind} {shape}: repeated identities {sorted(ids)}")
+                elif rule.how == "flags" and values and render_diff._flag_map(values) is None:
+                    broken.append(f"{name}: {kind} {shape}: not a --flag list: {values}")
+    assert not missing, "lists without a matching rule in llm_tiers/cli/list_identity.py:\n" + "\n".join(sorted(missing))
+    assert not broken, "\n".join(broken)
+
+
+def test_an_undeclared_list_is_shown_whole_never_by_position():
+    old, new = {"x": [{"a": 1}, {"a": 2}]}, {"x": [{"a": 0}, {"a": 1}, {"a": 2}]}
+    assert list_identity.rule_for("NoSuchKind", "x") is None
+    assert render_diff.field_changes(old, new, kind="NoSuchKind") == [("x", old["x"], new["x"])]
+
+
+def test_a_new_tenant_in_prod_leaves_the_others_alone(tmp_path):
+    """prod gains tenant billing: its rules appear as added rules; no existing tenant's rule reads as changed."""
+    def add(v):
+        v["tenants"].append({"name": "billing", "tiers": ["chat-small"],
+                             "limits": {"requestsPerMinute": 300, "burstPerSecond": 10}})
+    d, text = _diff(tmp_path, "prod", add)
+    assert not _positional(d)
+    router = _changed(d, "BackendTrafficPolicy llm-gateway/llm-router")
+    assert all(old is None and "billing" in json.dumps(new) for _, old, new in router.changes), router.changes
+    assert {p.split("rules[", 1)[1] for p, _, _ in router.changes} == {
+        "tenant billing · model chat-small|llama-3.1-8b-instruct · requests/Minute]",
+        "tenant billing · model chat-small|llama-3.1-8b-instruct · requests/Second]"}
+    assert " changed:" not in text.split("**plan.md**")[0].split("**Changed**")[1].replace("`by type` changed", "")
+    _golden("prod-add-tenant", text)
+
+
+def test_a_token_budget_cut_is_one_line_on_that_tenant(tmp_path):
+    d, text = _diff(tmp_path, "prod", lambda v: v["tenants"][0]["limits"].update(tokensPerMinute=200000))
+    assert not _positional(d)
+    router = _changed(d, "BackendTrafficPolicy llm-gateway/llm-router")
+    assert router.changes == [("spec.rateLimit.global.rules[tenant search · tokens/Minute].limit.requests",
+                               2000000, 200000)]
+    assert "`spec.rateLimit.global.rules[tenant search · tokens/Minute].limit.requests`: `2000000` → `200000`" in text
+    _golden("token-budget", text)
+
+
+def test_an_engine_image_change_reads_as_that_image(tmp_path, monkeypatch):
+    base = _build(tmp_path, "base", "prod")
+    old = versions.IMAGES["tgi"]
+    monkeypatch.setitem(versions.IMAGES, "tgi", old.rsplit(":", 1)[0] + ":3.3.7")
+    head = _build(tmp_path, "head", "prod")
+    d = render_diff.diff_stack(base, head)
+    assert not _positional(d)
+    c = _changed(d, "Deployment llm-tiers/chat-small-live")
+    assert c.changes == [("spec.template.spec.containers[tgi].image", old, old.rsplit(":", 1)[0] + ":3.3.7")]
+    # The sync Jobs run the engine image too: a Job's template cannot change, so each is replaced (runs again).
+    assert {r.label for r in d.replacements} == {"Job llm-tiers/chat-small-sync-0e9e39f249",
+                                                 "Job llm-tiers/chat-large-sync-1605565b47"}
+    _golden("engine-image", render_diff.markdown({"prod": d}))
+
+
+def test_a_chart_bump_in_prod(tmp_path, monkeypatch):
+    base = _build(tmp_path, "base", "prod")
+    pin = versions.CHARTS["keda"]
+    monkeypatch.setitem(versions.CHARTS, "keda", versions.Chart(pin.chart, pin.repository, "2.20.3"))
+    head = _build(tmp_path, "head", "prod")
+    d = render_diff.diff_stack(base, head)
+    assert [(c.label, c.changes) for c in d.changed] == [("Helm release keda/keda", [("version", pin.version, "2.20.3")])]
+    _golden("prod-chart-bump", render_diff.markdown({"prod": d}))
+
+
+# ---------------------------------------------------------------------------------------------- what merging does
+
+
+def test_merge_effects_of_an_engine_image_change(tmp_path, monkeypatch):
+    """Both tiers roll (pod template), with KEDA's replica range, the surge, an estimate within the update
+    budget; the sync Jobs run again; this update's critical path is a sync Job then its tier's rollout."""
+    base = _build(tmp_path, "base", "prod")
+    monkeypatch.setitem(versions.IMAGES, "tgi", versions.IMAGES["tgi"].rsplit(":", 1)[0] + ":3.3.7")
+    head = _build(tmp_path, "head", "prod")
+    e = render_diff.diff_stack(base, head).effects
+    rolls = {r["label"]: r for r in e.rolls}
+    assert set(rolls) == {"Deployment llm-tiers/chat-small-live", "Deployment llm-tiers/chat-large-live"}
+    small = rolls["Deployment llm-tiers/chat-small-live"]
+    prod = stack_values("prod")["tiers"]
+    tier = next(t for t in prod if t["name"] == "chat-small")
+    assert small["pods"] == f"{tier['replicas']['min']}–{tier['replicas']['max']} (KEDA)"
+    assert small["surge"] == "maxSurge 1, maxUnavailable 0" and "containers[tgi].image" in small["why"]
+    assert not small["over"], "the update budget covers a rollout at replicas.max"
+    assert {j["label"] for j in e.jobs} == {"Job llm-tiers/chat-small-sync-0e9e39f249",
+                                            "Job llm-tiers/chat-large-sync-1605565b47"}
+    assert [s.action for s in e.path][-1] == "roll" and e.path[0].label.startswith("Job ")
+    assert e.total_seconds == sum(s.seconds for s in e.path) > 3600
+
+
+def test_merge_effects_of_a_protected_replacement(tmp_path):
+    """prod protects its cluster (``protect: true``): a new VPC CIDR replaces the cluster, so the update
+    stops there and nothing that depends on it runs."""
+    d, text = _diff(tmp_path, "prod", lambda v: v["cluster"].update(vpcCidr="10.40.0.0/16"))
+    assert d.effects.stopped_at == ["Cluster cluster-eks"]
+    assert "NodeGroup cluster-system" in d.effects.held
+    assert all(s.label not in d.effects.held for s in d.effects.path)
+    assert "**`pulumi up` stops at `Cluster cluster-eks`**" in text
+    assert "runbook.md#replacing-a-protected-resource" in text
+
+
+def test_merge_effects_of_a_config_change_under_running_pods(tmp_path):
+    """The guard's ConfigMap is replaced (pulumi-kubernetes replaces ConfigMaps on data changes); the guard
+    rolls because its pod template carries the config's hash, and the comment says that is why."""
+    d, text = _diff(tmp_path, "dev", lambda v: v["tiers"][0].update(maxTotalTokens=16384))
+    assert any(c.label == "ConfigMap llm-gateway/max-tokens-guard" for c in d.replacements)
+    guard = next(r for r in d.effects.rolls if r["label"] == "Deployment llm-gateway/max-tokens-guard")
+    assert guard["why"] == "ConfigMap/Secret hash `llm-tiers.io/config-sha`"
+    assert not d.effects.unrolled
+
+
+def test_a_config_change_without_a_hash_is_called_out(tmp_path):
+    """A Deployment that mounts a changed ConfigMap but does not roll is named, with what that means."""
+    from llm_tiers.testing import merge_effects
+
+    def build(folder, data):
+        folder.mkdir()
+        cm = {"urn": "u-cm", "type": "kubernetes:core/v1:ConfigMap",
+              "inputs": {"kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": "ns"}, "data": data}}
+        dep = {"urn": "u-dep", "type": "kubernetes:apps/v1:Deployment", "inputs": {
+            "kind": "Deployment", "metadata": {"name": "app", "namespace": "ns"}, "spec": {"replicas": 1, "template": {
+                "spec": {"containers": [{"name": "c"}], "volumes": [{"name": "v", "configMap": {"name": "cfg"}}]}}}}}
+        (folder / "state.json").write_text(json.dumps([cm, dep]))
+        return folder
+
+    base, head = build(tmp_path / "b", {"k": "1"}), build(tmp_path / "h", {"k": "2"})
+    d = render_diff.diff_stack(base, head)
+    assert [u["label"] for u in d.effects.unrolled] == ["Deployment ns/app"]
+    assert d.effects.unrolled[0]["config"] == ["ConfigMap ns/cfg"]
+    assert "no rollout" in "\n".join(merge_effects.markdown("s", d.effects))
+
+
+def test_merge_effects_of_a_rate_limit_change_waits_for_nothing(tmp_path):
+    d, text = _diff(tmp_path, "prod", lambda v: v["tenants"][0]["limits"].update(tokensPerMinute=200000))
+    assert not (d.effects.rolls or d.effects.jobs or d.effects.replacements) and d.effects.total_seconds == 0
+    assert "**No awaits**" in text
+    assert text.index("### What happens when you merge") < text.index("### Changes")
+
+
+def test_only_stack_builds_are_compared(tmp_path):
+    """A wheel build leaves build/lib and build/bdist.* beside the stacks: they are not stacks."""
+    for side in ("base", "head"):
+        render_tool.write_build(render_tool.render("dev"), tmp_path / side)
+        (tmp_path / side / "lib" / "llm_tiers").mkdir(parents=True)
+        (tmp_path / side / "lib" / "llm_tiers" / "plan.py").write_text("x = 1\n")
+        (tmp_path / side / "bdist.linux-x86_64").mkdir()
+    (tmp_path / "head" / "lib" / "llm_tiers" / "plan.py").write_text("x = 2\n")
+    out = tmp_path / "diff.md"
+    assert render_diff.main(["--base", str(tmp_path / "base"), "--head", str(tmp_path / "head"), "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "### lib" not in text and "bdist" not in text and "No change in any stack's render." in text

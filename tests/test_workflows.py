@@ -46,6 +46,12 @@ def test_previews_apply_the_policy_pack_and_use_oidc():
     pr = yaml.safe_load((WORKFLOWS[0].parent / "pull-request.yml").read_text())
     preview = next(s for s in pr["jobs"]["preview"]["steps"] if str(s.get("uses", "")).startswith("pulumi/actions@"))
     assert preview["with"]["comment-on-pr"] is True and preview["with"]["edit-pr-comment"] is True
+    # The action cuts a comment over 64,000 characters from the end unless told otherwise, which drops the
+    # resource summary and the policy results (pulumi/actions v7.0.0 action.yml, src/libs/pr.ts).
+    assert preview["with"]["always-include-summary"] is True
+    for path in WORKFLOWS:
+        for u in re.findall(r"uses:\s*(pulumi/actions@[^\s#]+)", path.read_text()):
+            assert u.startswith("pulumi/actions@v7."), (path.name, u)
     assert pr["jobs"]["preview"]["needs"] == "test" and "concurrency" in pr
 
 

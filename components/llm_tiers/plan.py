@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Optional
 
+from llm_tiers.cost import bill
 from llm_tiers.cost.bill import bill_markdown
+from llm_tiers.gateway import guard
 from llm_tiers.cost.throughput import markdown as token_cost_markdown
 from llm_tiers.tiers.capacity import GIB, TierPlan
 from llm_tiers.gpu.catalog import PRICE_SOURCE
@@ -39,6 +41,7 @@ def tier_plan(cfg: StackConfig, plans: Optional[dict[tuple[int, str], TierPlan]]
     serving release's: a candidate may run the other engine) and capacity, planned with that engine's memory
     math; ``otherRelease`` names the release beside it during a blue/green swap, with its engine."""
     plans, revisions = plans or {}, revisions or {}
+    node_prices = {(line.tier, line.release): line.node_hourly for line in bill.tier_lines(cfg)}
     rows = []
     for i, t in enumerate(cfg.tiers):
         p = plans.get((i, t.serve))
@@ -63,13 +66,16 @@ def tier_plan(cfg: StackConfig, plans: Optional[dict[tuple[int, str], TierPlan]]
             "gpusPerReplica": t.gpus_per_replica,
             "maxInputTokens": t.max_input_tokens,
             "maxTotalTokens": t.max_total_tokens,
-            "maxOutputTokens": t.max_total_tokens - t.max_input_tokens,
+            "maxOutputTokens": guard.output_cap(t),  # what the gateway enforces (maxOutputTokens when set)
             "weightsGiB": round(p.weights_bytes_per_gpu * p.gpus / GIB, 1) if p else "—",
             "kvBytesPerToken": p.kv_bytes_per_token if p else "—",
             "kvTokenCapacity": p.kv_token_capacity if p else "—",
             "concurrentMaxSequences": p.concurrent_max_sequences if p else "—",
             "fits": ("yes" if p.fits else "NO") if p else "—",
-            "usdPerReplicaHour": p.replica_hourly_usd if p and p.replica_hourly_usd is not None else "—",
+            # The bill's price of the node a replica gets (instance + root volume): one price per replica,
+            # the same in the cost summary, the cost per token and the tier_hourly_usd recording rule.
+            "usdPerReplicaHour": (round(node_prices[(t.name, t.serve)], 4) if (t.name, t.serve) in node_prices
+                                  else "—"),
             "replicasMin": t.replicas.min,
             "replicasMax": t.replicas.max,
             "otherRelease": other or "—",
@@ -120,14 +126,17 @@ def plan_markdown(stack: str, rows: list[dict[str, Any]], warnings: Sequence[str
                   bill: Optional[dict[str, Any]] = None,
                   inventory: Sequence[str] = (),
                   token_cost: Optional[dict[str, Any]] = None,
-                  first_deploy: Optional[dict[str, int]] = None) -> str:
+                  first_deploy: Optional[dict[str, int]] = None,
+                  operator_access: Optional[dict[str, Any]] = None) -> str:
     """plan.md: the cost summary (from the ``bill`` output), the tier table, the time a scale-to-zero tier takes
     to answer its first request (from the rollout plan), the system node group's capacity, the inventory
-    (Markdown lines from ``tools.inventory``), then the preview's warnings. The cost per output token (from the
+    (Markdown lines from ``llm_tiers.testing.inventory``), then the preview's warnings. The cost per output token (from the
     ``tokenCost`` output, ``throughput.markdown``) follows the tier table."""
     lines = [f"# Plan: {stack}", "", *bill_markdown(bill), "## Tiers", "",
-             "Capacity per replica; `usdPerReplicaHour` is the on-demand price of the whole node a replica gets "
-             f"({PRICE_SOURCE}; see the cost summary).", ""]
+             "Capacity per replica; `usdPerReplicaHour` is the on-demand price of the whole node a replica gets, "
+             f"root volume included ({PRICE_SOURCE}): the cost summary's $/node-hour. `maxOutputTokens` is the "
+             "largest `max_tokens` the gateway lets through (the tier's `maxOutputTokens`, else maxTotalTokens − "
+             "maxInputTokens).", ""]
     tail: list[str] = list(token_cost_markdown(token_cost))
     if first_deploy:
         tail += ["## First `pulumi up`", "",
@@ -149,14 +158,20 @@ def plan_markdown(stack: str, rows: list[dict[str, Any]], warnings: Sequence[str
                 line += (f"; onto warm capacity ({z['warmNodes']} node(s)) about {_minutes(warm['typicalSeconds'])} "
                          f"(≤ {_minutes(warm['upperSeconds'])}; budget {_minutes(warm['budgetSeconds'])})")
             tail.append(line)
-        tail += ["", "Known gap: the wake-up trigger reads the gateway's per-route upstream counters, and Envoy "
-                 "Gateway v1.9 builds no upstream cluster for a Service without ready endpoints (a direct 503; "
-                 "internal/gatewayapi/route.go), so at zero replicas that signal does not exist yet: routing the "
-                 "tier through an FQDN Backend is the planned fix.", ""]
+        tail += [""]
+    from llm_tiers.cluster.operator_access import markdown as access_markdown  # noqa: PLC0415
+
+    tail += access_markdown(operator_access)
     tail += capacity_markdown(capacity)
     tail += list(inventory)
     if warnings:
         tail += ["## Warnings", "", *(f"- {w}" for w in warnings), ""]
+    if rows and rows[0].get("source") == "recorded":
+        lines.append("This program does not export `tierPlan`; the rows below are read from the Deployments it "
+                     "rendered (labels `llm-tiers.io/tier`, `llm-tiers.io/release`, the engine's arguments and the "
+                     "gateway guard's caps). Capacity columns need the stack program's planner.")
+        lines.append("")
+        rows = [{k: v for k, v in r.items() if k != "source"} for r in rows]
     if not rows:
         return "\n".join(lines + ["No tiers configured.", ""] + tail)
     columns = [c for c in COLUMNS if c in rows[0]] + [c for c in rows[0] if c not in COLUMNS]
@@ -170,15 +185,62 @@ def plan_markdown(stack: str, rows: list[dict[str, Any]], warnings: Sequence[str
 
 
 def replica_prices(cfg: StackConfig) -> dict[str, float]:
-    """Tier -> on-demand USD per replica-hour: the whole node a replica gets (``capacity.replica_node``; needs
-    no models lock)."""
-    from llm_tiers.gpu import catalog as gpu_catalog
-    from llm_tiers.tiers.capacity import replica_hourly_usd
+    """Tier -> on-demand USD per replica-hour of its serving release: the bill's price of the whole node a
+    replica gets, root volume included (``bill.tier_lines``; needs no models lock). The same figure as the
+    cost summary's $/node-hour and plan.md's ``usdPerReplicaHour``."""
+    lines = {(line.tier, line.release): line.node_hourly for line in bill.tier_lines(cfg)}
+    return {t.name: round(lines[(t.name, t.serve)], 4) for t in cfg.tiers if (t.name, t.serve) in lines}
 
-    prices = {}
-    for t in cfg.tiers:
-        types = [gpu_catalog.lookup(i) for i in cfg.gpu_classes[t.gpu_class].instance_types]
-        price = replica_hourly_usd(types, t.gpus_per_replica)
-        if price is not None:
-            prices[t.name] = price
-    return prices
+
+def _flag(args: list[str], name: str) -> Optional[str]:
+    for i, a in enumerate(args):
+        if a == name and i + 1 < len(args):
+            return args[i + 1]
+        if a.startswith(name + "="):
+            return a.split("=", 1)[1]
+    return None
+
+
+def recorded_tier_rows(objects: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tier rows read from rendered Kubernetes objects, for a composed program that exports no ``tierPlan``:
+    every Deployment labelled ``llm-tiers.io/tier`` (its release, engine, model, revision, GPUs, token limits
+    from the engine's arguments, replicas from its ScaledObject) and the output cap the gateway's guard
+    enforces (its ConfigMap's ``caps``)."""
+    import json
+
+    caps: dict[str, int] = {}
+    scaled: dict[tuple[str, str], tuple[Any, Any]] = {}
+    for o in objects:
+        meta = o.get("metadata") or {}
+        if o.get("kind") == "ConfigMap" and "config.json" in (o.get("data") or {}) and "guard" in meta.get("name", ""):
+            try:
+                caps.update(json.loads(o["data"]["config.json"]).get("caps") or {})
+            except ValueError:
+                pass
+        if o.get("kind") == "ScaledObject":
+            spec = o.get("spec") or {}
+            scaled[(meta.get("namespace", ""), (spec.get("scaleTargetRef") or {}).get("name", ""))] = (
+                spec.get("minReplicaCount", 1), spec.get("maxReplicaCount", "—"))
+    rows = []
+    for o in objects:
+        meta = o.get("metadata") or {}
+        labels, notes = meta.get("labels") or {}, meta.get("annotations") or {}
+        if o.get("kind") != "Deployment" or "llm-tiers.io/tier" not in labels:
+            continue
+        pod = ((o.get("spec") or {}).get("template") or {}).get("spec") or {}
+        c = next(iter(pod.get("containers") or []), {})
+        args = [str(a) for a in c.get("args") or []]
+        total = _flag(args, "--max-total-tokens") or _flag(args, "--max-model-len") or notes.get("llm-tiers.io/max-context")
+        tier = labels["llm-tiers.io/tier"]
+        lo, hi = scaled.get((meta.get("namespace", ""), meta.get("name", "")),
+                            ((o.get("spec") or {}).get("replicas", 1),) * 2)
+        rows.append({
+            "source": "recorded", "tier": tier, "serving": labels.get("llm-tiers.io/release", "—"),
+            "model": notes.get("llm-tiers.io/model", "—"), "revision": notes.get("llm-tiers.io/revision", "—"),
+            "engine": labels.get("llm-tiers.io/engine", c.get("name", "—")),
+            "gpuClass": (pod.get("nodeSelector") or {}).get("llm-tiers.io/gpu-class", "—"),
+            "gpusPerReplica": ((c.get("resources") or {}).get("limits") or {}).get("nvidia.com/gpu", "—"),
+            "maxInputTokens": _flag(args, "--max-input-tokens") or "—", "maxTotalTokens": total or "—",
+            "maxOutputTokens": caps.get(tier, "—"), "replicasMin": lo, "replicasMax": hi,
+        })
+    return rows

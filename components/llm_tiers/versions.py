@@ -113,7 +113,7 @@ AL2023_AMI_ALIAS = "al2023@v20260903"
 # Container images, always by explicit tag (digests are added when a registry is reachable to resolve
 # them; the policy pack rejects ``latest`` and untagged images).
 IMAGES: dict[str, str] = {
-    # Hugging Face Text Generation Inference, the default engine (DESIGN.md section 4).
+    # Hugging Face Text Generation Inference, the default engine (docs/components/model-tier.md).
     "tgi": "ghcr.io/huggingface/text-generation-inference:3.3.6",
     # vLLM 0.33.0, the second engine (components/llm_tiers/tiers/vllm.py). Built on
     # nvidia/cuda:13.0.3-base-ubuntu24.04 (vllm-project/vllm v0.33.0 docker/Dockerfile ``ARG CUDA_VERSION=13.0.3``,

@@ -27,7 +27,7 @@ def bench(stack: str, runs: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as out:
         for _ in range(runs):
             start = time.perf_counter()
-            proc = subprocess.run([sys.executable, "-m", "tools.render", "--stack", stack, "--out", out],
+            proc = subprocess.run([sys.executable, "-m", "llm_tiers.testing.render", "--stack", stack, "--out", out],
                                   cwd=PROJECT_DIR, capture_output=True, text=True, check=True)
             walls.append(time.perf_counter() - start)
             programs.append(float(re.search(r"in ([0-9.]+)s", proc.stdout).group(1)))

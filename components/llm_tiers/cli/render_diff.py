@@ -4,9 +4,9 @@
 
 What a reviewer must see before approving, in this order: every **replacement** (a resource deleted and
 created anew, and what that loses), key **rotations**, then per stack the resources added and removed (in
-full) and changed (field by field: lists element by element, by a natural key where there is one — a
-container or port by ``name``, an engine flag by its ``--flag``), plan.md rows, stack outputs and preview
-warnings. Long values are collapsed in ``<details>``, never cut. Resources are matched by URN
+full) and changed (field by field; lists matched by the identity llm_tiers.cli.list_identity declares for
+each of them — a container by ``name``, an engine flag by its ``--flag``, a rate-limit rule by tenant, model
+and unit — never by position), plan.md rows, stack outputs and preview warnings. Long values are collapsed in ``<details>``, never cut. Resources are matched by URN
 (``state.json``), so a renamed Kubernetes object or a changed identity input shows as the replacement it is.
 Needs no cloud credentials, so it runs on forks.
 """
@@ -14,6 +14,7 @@ Needs no cloud credentials, so it runs on forks.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
 import sys
@@ -23,7 +24,8 @@ from typing import Any, Optional
 
 import yaml
 
-from llm_tiers.testing import replacements
+from llm_tiers.cli import list_identity
+from llm_tiers.testing import merge_effects, replacements
 
 INLINE = 100  # values longer than this are shown complete inside <details>
 RANDOM = "random:index/randomPassword:RandomPassword"
@@ -33,86 +35,125 @@ RANDOM = "random:index/randomPassword:RandomPassword"
 
 
 def _flag_map(values: list[str]) -> Optional[dict[str, Any]]:
-    """An engine argument list as {flag: value} (``--flag value``, ``--flag=value``, ``--switch``), or None when
-    the list is not one (or repeats a flag)."""
-    if not values or not all(isinstance(v, str) for v in values) or not str(values[0]).startswith("--"):
+    """An argument list by flag: ``--flag value``, ``--flag=value``, ``--switch`` (True), ``--flag v1 v2``
+    (a list: nargs) and a repeated flag (a sorted list of its values: ``--label a --label b``). Words before
+    the first flag are positional, named ``(arg 1)``, ``(arg 2)``. None when the list has no flag."""
+    if not values or not all(isinstance(v, str) for v in values) or not any(v.startswith("--") for v in values):
         return None
     out: dict[str, Any] = {}
+    seen: dict[str, list[Any]] = {}
     i = 0
+    while i < len(values) and not values[i].startswith("--"):
+        out[f"(arg {i + 1})"] = values[i]
+        i += 1
     while i < len(values):
         flag = values[i]
-        if not flag.startswith("--"):
-            return None
         if "=" in flag:
             name, value = flag.split("=", 1)
             i += 1
-        elif i + 1 < len(values) and not values[i + 1].startswith("--"):
-            name, value = flag, values[i + 1]
-            i += 2
         else:
-            name, value = flag, True
-            i += 1
-        if name in out:
-            return None
-        out[name] = value
+            j = i + 1
+            while j < len(values) and not values[j].startswith("--"):
+                j += 1
+            words = values[i + 1:j]
+            name, value = flag, (True if not words else words[0] if len(words) == 1 else words)
+            i = j
+        seen.setdefault(name, []).append(value)
+    for name, occurrences in seen.items():
+        out[name] = occurrences[0] if len(occurrences) == 1 else sorted(occurrences, key=json.dumps)
     return out
 
 
-def _keyed(values: list[Any]) -> Optional[dict[str, Any]]:
-    """A list of objects by their natural key (``name``, else ``key``, else ``containerPort``/``port``)."""
-    for key in ("name", "key", "containerPort", "port", "secretKey", "record"):
-        if values and all(isinstance(v, dict) and key in v for v in values):
-            ids = [str(v[key]) for v in values]
-            if len(set(ids)) == len(ids):
-                return dict(zip(ids, values))
-    return None
+def _element(path: str, key: str) -> str:
+    return f"{path}[{key}]"
 
 
-def field_changes(old: Any, new: Any, path: str = "") -> list[tuple[str, Any, Any]]:
-    """(path, old, new) for every leaf that differs. Lists are compared element by element: by flag for
-    argument lists, by natural key for lists of objects, as a set for lists of distinct scalars, else by
-    position (elements beyond the shorter list are added or removed)."""
+def _list_changes(old: list, new: list, path: str, kind: Optional[str], shape: str) -> list[tuple[str, Any, Any]]:
+    """Two lists, paired by the declared identity of their elements (llm_tiers.cli.list_identity), never by
+    position."""
+    if old == new:
+        return []
+    rule = list_identity.rule_for(kind, shape) or list_identity.WHOLE
+    if rule.how == "flags":
+        a, b = _flag_map(old), _flag_map(new)
+        if a is None or b is None:
+            rule = list_identity.WHOLE
+        else:
+            out = []
+            for k in sorted(set(a) | set(b), key=str):
+                if k in a and k in b:  # a flag's value may be a JSON document (the sync Job's --files)
+                    out += field_changes(a[k], b[k], _element(path, k), kind, shape + "[]")
+                elif a.get(k) != b.get(k):
+                    out.append((_element(path, k), a.get(k), b.get(k)))
+            return out or [(f"{path} (order)", old, new)]
+    if rule.how == "key":
+        try:
+            a, b = _by_identity(old, rule), _by_identity(new, rule)
+        except (KeyError, TypeError):
+            rule = list_identity.SET
+        else:
+            out: list[tuple[str, Any, Any]] = []
+            for k in sorted(set(a) | set(b), key=str):
+                if k in a and k in b:
+                    out += field_changes(a[k], b[k], _element(path, k), kind, shape + "[]")
+                else:
+                    out.append((_element(path, k), a.get(k), b.get(k)))
+            common = [k for k in a if k in b]
+            if not out and common != [k for k in b if k in a]:
+                out.append((f"{path} (order)", [k for k in a], [k for k in b]))
+            return out
+    if rule.how == "set":
+        dumps_old, dumps_new = [_canonical(v) for v in old], [_canonical(v) for v in new]
+        gone = [v for v, d in zip(old, dumps_old) if d not in dumps_new]
+        came = [v for v, d in zip(new, dumps_new) if d not in dumps_old]
+        if gone or came:
+            return [(f"{path}[-]", v, None) for v in gone] + [(f"{path}[+]", None, v) for v in came]
+        return [(f"{path} (order)", old, new)]
+    return [(path or "(value)", old, new)]
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def _by_identity(values: list, rule: list_identity.Rule) -> dict[str, Any]:
+    """Elements by identity; a repeated identity gets its occurrence (``key #2``), so nothing is lost."""
+    out: dict[str, Any] = {}
+    ids = [rule.identity(v) for v in values]
+    if rule.repeats:
+        ids = [k if ids.count(k) == 1 else f"{k} ({hashlib.sha256(_canonical(v).encode()).hexdigest()[:8]})"
+               for k, v in zip(ids, values)]
+    for k, v in zip(ids, values):
+        n, base = 1, k
+        while k in out:
+            n += 1
+            k = f"{base} #{n}"
+        out[k] = v
+    return out
+
+
+def field_changes(old: Any, new: Any, path: str = "", kind: Optional[str] = None,
+                  shape: str = "") -> list[tuple[str, Any, Any]]:
+    """(path, old, new) for every leaf that differs. ``kind`` (a Kubernetes kind, a Pulumi type, or
+    ``outputs``) selects how each list's elements are paired (llm_tiers.cli.list_identity): by identity, by
+    flag, as a set, or whole; never by position. ``shape`` is ``path`` with list elements written ``[]``."""
     if isinstance(old, dict) and isinstance(new, dict):
         out = []
         for key in sorted(set(old) | set(new), key=str):
             sub = f"{path}.{key}" if path else str(key)
+            sub_shape = f"{shape}.{key}" if shape else str(key)
             if key not in old:
                 out.append((sub, None, new[key]))
             elif key not in new:
                 out.append((sub, old[key], None))
             else:
-                out += field_changes(old[key], new[key], sub)
+                out += field_changes(old[key], new[key], sub, kind, sub_shape)
         return out
     if isinstance(old, list) and isinstance(new, list):
-        if old == new:
-            return []
-        for index in (_flag_map, _keyed):
-            a, b = index(old), index(new)
-            if a is not None and b is not None:
-                out = []
-                for k in sorted(set(a) | set(b), key=str):
-                    sub = f"{path}[{k}]"
-                    if k in a and k in b and index is _keyed:
-                        out += field_changes(a[k], b[k], sub)
-                    elif a.get(k) != b.get(k):
-                        out.append((sub, a.get(k), b.get(k)))
-                return out
-        scalars = all(not isinstance(v, (dict, list)) for v in old + new)
-        if scalars and len(set(map(json.dumps, old))) == len(old) and len(set(map(json.dumps, new))) == len(new):
-            gone = [v for v in old if v not in new]
-            came = [v for v in new if v not in old]
-            if gone or came:
-                return [(f"{path}[-]", v, None) for v in gone] + [(f"{path}[+]", None, v) for v in came]
-            return [(f"{path} (order)", old, new)]
-        out = []
-        for i in range(max(len(old), len(new))):
-            a = old[i] if i < len(old) else None
-            b = new[i] if i < len(new) else None
-            out += field_changes(a, b, f"{path}[{i}]") if a is not None and b is not None else [(f"{path}[{i}]", a, b)]
-        return out
+        return _list_changes(old, new, path, kind, shape)
     if isinstance(old, str) and isinstance(new, str) and old[:1] in "{[" and new[:1] in "{[":
         try:  # JSON documents (IAM policies, dashboards) are compared as documents
-            return field_changes(json.loads(old), json.loads(new), path + "<json>")
+            return field_changes(json.loads(old), json.loads(new), path + "<json>", kind, shape + "<json>")
         except ValueError:
             pass
     return [] if old == new else [(path or "(value)", old, new)]
@@ -216,6 +257,8 @@ class StackDiff:
     """Labels of the resources in both renders."""
     bills: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
     """The ``bill`` stack output of base and head (the cost summary's figures)."""
+    effects: Optional[merge_effects.Effects] = None
+    """What merging does to the running stack (rollouts, replacements' gaps, Jobs, awaits, manual steps)."""
 
     def cost_lines(self) -> list[str]:
         """$/month at replicas.min and .max, for the stack and each tier release, before → after."""
@@ -279,7 +322,7 @@ def diff_stack(base: Path, head: Path) -> StackDiff:
     d.existing = {label(old[k]) for k in set(old) & set(new)}
     for key in sorted(set(old) & set(new)):
         a, b = old[key], new[key]
-        changes = field_changes(a.get("inputs"), b.get("inputs"))
+        changes = field_changes(a.get("inputs"), b.get("inputs"), kind=list_identity.kind_of(b))
         id_changed = a.get("id") != b.get("id") and "id" in a and "id" in b
         if not changes and not id_changed:
             continue
@@ -296,10 +339,11 @@ def diff_stack(base: Path, head: Path) -> StackDiff:
         changes = field_changes(pa[key], pb[key])
         if changes:
             d.plan[key] = changes
-    d.outputs = field_changes(outputs(base), outputs(head))
+    d.outputs = field_changes(outputs(base), outputs(head), kind="outputs")
     d.bills = (outputs(base).get("bill") or {}, outputs(head).get("bill") or {})
     wa, wb = warnings(base / "plan.md"), warnings(head / "plan.md")
     d.warnings_added, d.warnings_removed = [w for w in wb if w not in wa], [w for w in wa if w not in wb]
+    d.effects = merge_effects.effects(d, base, head)
     return d
 
 
@@ -313,7 +357,13 @@ def _text(value: Any) -> str:
 def _value_line(path: str, a: Any, b: Any) -> list[str]:
     ta, tb = ("(none)" if a is None else _text(a)), ("(none)" if b is None else _text(b))
     if len(ta) <= INLINE and len(tb) <= INLINE and "\n" not in ta + tb:
+        if a is None or b is None:
+            return [f"  - `{path}` {'added' if a is None else 'removed'}: `{tb if a is None else ta}`"]
         return [f"  - `{path}`: `{ta}` → `{tb}`"]
+    if a is None or b is None:  # an element (or key) added or removed: shown complete, never "changed"
+        verb, text, sign = ("added", tb, "+") if a is None else ("removed", ta, "-")
+        return [f"  - `{path}` {verb}:", f"    <details><summary>{verb} (complete)</summary>", "",
+                "    ```", *[f"    {sign} {line}" for line in text.splitlines()], "    ```", "    </details>"]
     return [f"  - `{path}` changed:", "    <details><summary>old → new (complete)</summary>", "",
             "    ```", *[f"    - {line}" for line in ta.splitlines()], *[f"    + {line}" for line in tb.splitlines()],
             "    ```", "    </details>"]
@@ -378,8 +428,14 @@ def stack_markdown(stack: str, d: StackDiff) -> list[str]:
     return lines
 
 
+RELATION = ("Computed offline from both commits' renders (no credentials, so forks get it too). The **Pulumi "
+            "preview** comment of each stack (PRs from this repository's branches) is the engine's own diff "
+            "against the stack's recorded state and its policy results: it decides. This comment explains it: "
+            "what each change does to running traffic, why, for how long, and at what cost.")
+
+
 def markdown(diffs: dict[str, StackDiff]) -> str:
-    lines = ["## Render diff (offline, no cloud credentials)", ""]
+    lines = ["## Render diff (offline, no cloud credentials)", "", RELATION, ""]
     if all(d.empty for d in diffs.values()):
         return "\n".join(lines + ["No change in any stack's render.", ""])
     replaced = [(s, c) for s, d in sorted(diffs.items()) for c in d.replacements
@@ -392,9 +448,25 @@ def markdown(diffs: dict[str, StackDiff]) -> str:
     costs = [(s, d.cost_lines()[0]) for s, d in sorted(diffs.items()) if d.cost_lines()]
     if costs:
         lines += ["> " + "  \n> ".join(f"{s}: {line.replace('**Cost** ', 'cost ')}" for s, line in costs), ""]
+    lines += ["### What happens when you merge", ""]
+    for stack, d in sorted(diffs.items()):
+        if not d.empty and d.effects is not None:
+            lines += merge_effects.markdown(stack, d.effects)
+    lines += ["### Changes", ""]
     for stack, d in sorted(diffs.items()):
         lines += stack_markdown(stack, d)
     return "\n".join(lines).rstrip() + "\n"
+
+
+BUILD_FILES = ("state.json", "aws.json", "plan.md")
+
+
+def stack_builds(build: Path) -> set[str]:
+    """The stacks rendered into ``build``: folders holding a render's files. Anything else there (a wheel
+    build's ``lib`` and ``bdist.*``, ``examples``) is not a stack."""
+    if not build.is_dir():
+        return set()
+    return {p.name for p in build.iterdir() if p.is_dir() and any((p / f).exists() for f in BUILD_FILES)}
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -403,7 +475,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--head", type=Path, required=True, help="build/ folder of the head commit")
     parser.add_argument("--out", type=Path, help="write the Markdown here (default: stdout)")
     args = parser.parse_args(argv)
-    stacks = sorted({p.name for p in args.base.iterdir() if p.is_dir()} | {p.name for p in args.head.iterdir() if p.is_dir()})
+    stacks = sorted(stack_builds(args.base) | stack_builds(args.head))
     text = markdown({s: diff_stack(args.base / s, args.head / s) for s in stacks})
     if args.out:
         args.out.write_text(text)

@@ -19,6 +19,7 @@ import pulumi_kubernetes as k8s
 from llm_tiers import iam
 from llm_tiers import naming
 from llm_tiers.cluster import network
+from llm_tiers.cluster import operator_access
 from llm_tiers import versions
 from llm_tiers.config.schema import ClusterConfig
 
@@ -108,6 +109,9 @@ class Cluster(pulumi.ComponentResource):
     """The StorageClasses (the EFS one after its mount targets): depend on these from claims."""
     weights_storage_ready: list[pulumi.Resource]
     """The weights StorageClass alone (what a tier's weights PVC waits for)."""
+    operator_access: pulumi.Output
+    """Which operator access path applies (``cluster.operatorAccess``, the endpoint's exposure) and, with the SSM
+    relay, its instance, the port-forward and kubectl commands and the IAM policy operators need."""
 
     def __init__(self, resource_name: str, args: ClusterArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(naming.type_token("Cluster"), resource_name, None, opts)
@@ -229,6 +233,14 @@ class Cluster(pulumi.ComponentResource):
                 policy_arn=partition.apply(
                     lambda p: f"arn:{p}:eks::aws:cluster-access-policy/{_ADMIN_ACCESS_POLICY}"),
                 access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"), opts=child))
+
+        # ---------------------------------------------------------------- operator access (cluster.operatorAccess)
+        self.operator_access: pulumi.Output = pulumi.Output.from_input(operator_access.summary(
+            s.operator_access.mode, s.endpoint_public_access, list(s.public_access_cidrs),
+            s.operator_access.instance_type))
+        if s.operator_access.mode == "ssm":
+            self.operator_access = self._ssm_relay(resource_name, name, args.region, s, vpc, private_subnets,
+                                                   cluster_sg, eks, tags, partition, child)
 
         # ---------------------------------------------------------------- add-ons
         addon_versions = versions.eks_addon_versions(s.kubernetes_version)
@@ -375,6 +387,7 @@ class Cluster(pulumi.ComponentResource):
         self.storage_ready = [weights_sc, block_sc, retained_sc]
         self.weights_storage_ready = [weights_sc]  # what a weights PVC uses (ModelTierArgs.storage_depends_on)
         self.register_outputs({
+            "operatorAccess": self.operator_access,
             "clusterName": self.cluster_name,
             "endpoint": self.endpoint,
             "kubeconfig": self.kubeconfig,
@@ -388,3 +401,50 @@ class Cluster(pulumi.ComponentResource):
             "weightsStorageClass": self.weights_storage_class,
         })
 
+    def _ssm_relay(self, resource_name: str, name: str, region: str, s: ClusterConfig, vpc: aws.ec2.Vpc,
+                   private_subnets: list, cluster_sg: pulumi.Output, eks: aws.eks.Cluster, tags: dict[str, str],
+                   partition: pulumi.Output, child: pulumi.ResourceOptions) -> pulumi.Output:
+        """The Session Manager relay (components/llm_tiers/cluster/operator_access.py): an instance with no
+        inbound rule, an SSM-only role and no EKS access entry; the cluster security group admits HTTPS from
+        it alone."""
+        o = s.operator_access
+        role = aws.iam.Role(f"{resource_name}-operator-access", name=f"{name}-operator-access",
+                            assume_role_policy=operator_access.instance_trust_policy(), tags=tags, opts=child)
+        aws.iam.RolePolicyAttachment(
+            f"{resource_name}-operator-access-ssm", role=role.name,
+            policy_arn=partition.apply(lambda p: iam.managed_policy_arn(p, "AmazonSSMManagedInstanceCore")),
+            opts=child)
+        profile = aws.iam.InstanceProfile(f"{resource_name}-operator-access", name=f"{name}-operator-access",
+                                          role=role.name, tags=tags, opts=child)
+        sg = aws.ec2.SecurityGroup(
+            f"{resource_name}-operator-access", name=f"{name}-operator-access", vpc_id=vpc.id,
+            description="SSM relay to the EKS API: no inbound, HTTPS out only",
+            egress=[aws.ec2.SecurityGroupEgressArgs(
+                protocol="tcp", from_port=443, to_port=443, cidr_blocks=["0.0.0.0/0"],
+                description="HTTPS: SSM endpoints (through NAT) and the EKS API endpoint")],
+            tags={**tags, "Name": f"{name}-operator-access"}, opts=child)
+        aws.ec2.SecurityGroupRule(
+            f"{resource_name}-api-from-operator-access", type="ingress", security_group_id=cluster_sg,
+            source_security_group_id=sg.id, protocol="tcp", from_port=443, to_port=443,
+            description="EKS API from the SSM relay", opts=child)
+        ami = aws.ec2.get_ami_output(
+            owners=[operator_access.AMI_OWNER], most_recent=False,
+            filters=[aws.ec2.GetAmiFilterArgs(name="name", values=[operator_access.ami_name(o.instance_type)])],
+            opts=pulumi.InvokeOutputOptions(parent=self))
+        instance = aws.ec2.Instance(
+            f"{resource_name}-operator-access", ami=ami.id, instance_type=o.instance_type,
+            subnet_id=private_subnets[0].id, vpc_security_group_ids=[sg.id], iam_instance_profile=profile.name,
+            associate_public_ip_address=False, monitoring=False,
+            metadata_options=aws.ec2.InstanceMetadataOptionsArgs(http_tokens="required", http_put_response_hop_limit=1,
+                                                                 http_endpoint="enabled"),
+            root_block_device=aws.ec2.InstanceRootBlockDeviceArgs(volume_type="gp3", encrypted=True,
+                                                                  volume_size=operator_access.ROOT_VOLUME_GIB),
+            tags={**tags, "Name": f"{name}-operator-access"},
+            # The AMI is pinned by name; a new pin replaces the relay (it holds nothing).
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[eks]))
+        return pulumi.Output.all(instance.id, eks.endpoint, instance.arn, partition).apply(lambda v: {
+            **operator_access.summary(o.mode, s.endpoint_public_access, list(s.public_access_cidrs), o.instance_type,
+                                      v[0]),
+            **operator_access.commands(v[0], v[1], region, name),
+            # Attach to the operators' own role(s): what they need to open the port forward, and nothing more.
+            "operatorPolicy": operator_access.session_policy(v[2], v[3], region)})

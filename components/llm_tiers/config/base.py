@@ -47,7 +47,7 @@ PositiveInt = Annotated[int, Field(gt=0)]
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
                       2192, 2557, 2922, 3288, 3653)
 
-# TGI 3.3.x ``--quantize`` and ``--dtype`` values (DESIGN.md section 4).
+# TGI 3.3.x ``--quantize`` and ``--dtype`` values.
 Quantize = Literal[tgi.QUANTIZE]  # type: ignore[valid-type]
 Dtype = Literal[tgi.DTYPES]  # type: ignore[valid-type]
 

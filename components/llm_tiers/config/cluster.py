@@ -38,6 +38,32 @@ class EfsConfig(_Model):
         "Delete", description="What happens to a tier's cache directory when its PVC is deleted.")
 
 
+class OperatorAccessConfig(_Model):
+    """How an operator reaches a private API endpoint (docs/components/cluster.md "Operator access")."""
+
+    mode: Literal["none", "ssm"] = Field(
+        "none", description="`ssm`: the stack creates one small instance in a private subnet, managed by AWS "
+                            "Systems Manager, with no inbound rule, no SSH key and no public address; operators "
+                            "forward a local port through it to the private API endpoint with `aws ssm "
+                            "start-session` (the `operatorAccess` output prints the command) and authenticate to "
+                            "EKS with their own role from `adminRoleArns`. Its IAM role has only "
+                            "AmazonSSMManagedInstanceCore and no EKS access entry (it relays TCP, it never calls the "
+                            "Kubernetes API). `none`: no access path is created; with a private endpoint only "
+                            "networks connected to the VPC (the CI runner) reach the API.")
+    instance_type: Annotated[str, StringConstraints(pattern=INSTANCE_TYPE)] = Field(
+        "t4g.nano", description="EC2 instance type of the relay (`ssm`): a port forward needs almost nothing; "
+                                "Graviton (`t4g`, `c7g`, ...) types run the arm64 AMI, others the x86_64 one.")
+
+    @field_validator("instance_type")
+    @classmethod
+    def _priced(cls, value: str) -> str:
+        from llm_tiers.cluster.operator_access import HOURLY_USD  # noqa: PLC0415 (cluster imports config)
+
+        if value not in HOURLY_USD:
+            raise ValueError(f"{value} is not one of the relay types plan.md can price: {', '.join(HOURLY_USD)}")
+        return value
+
+
 ControlPlaneLogType = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
 
 
@@ -81,4 +107,7 @@ class ClusterConfig(_Model):
     system_node_group: SystemNodeGroupConfig = Field(
         default_factory=SystemNodeGroupConfig, description="The system node group.")
     efs: EfsConfig = Field(default_factory=EfsConfig, description="The weight-cache file system.")
+    operator_access: OperatorAccessConfig = Field(
+        default_factory=OperatorAccessConfig,
+        description="How an operator reaches the API endpoint when it is private (plan.md says which applies).")
     tags: dict[str, str] = Field(default_factory=dict, description="Extra AWS tags on every AWS resource.")

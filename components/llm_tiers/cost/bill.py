@@ -236,6 +236,15 @@ def fixed_lines(cfg: StackConfig, lock: Mapping[str, ModelLockEntry], has_hf_tok
         FixedLine("KMS keys", f"{keys} (EKS secrets, platform secrets)", f"{_rate(prices.KMS_KEY_MONTH)}/key-month",
                   keys * prices.KMS_KEY_MONTH),
     ]
+    relay = c.operator_access
+    if relay.mode == "ssm":  # cluster.operatorAccess: the Session Manager relay and its root volume
+        from llm_tiers.cluster import operator_access  # noqa: PLC0415
+
+        lines.append(FixedLine("Operator access relay (SSM)", f"1 x {relay.instance_type} + "
+                               f"{operator_access.ROOT_VOLUME_GIB} GiB gp3",
+                               f"{_rate(operator_access.HOURLY_USD[relay.instance_type])}/h",
+                               operator_access.HOURLY_USD[relay.instance_type] * HOURS
+                               + prices.gp3_monthly(operator_access.ROOT_VOLUME_GIB)))
     return lines + warm_capacity_lines(cfg)
 
 

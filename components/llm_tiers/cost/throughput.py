@@ -225,6 +225,36 @@ def _usd(x: Optional[float]) -> str:
     return "—" if x is None else f"${x:,.2f}" if x >= 0.1 else f"${x:.3f}"
 
 
+def _versus(saving: Optional[float]) -> str:
+    """Self-hosted against managed, readable: "40% cheaper", or "3.2× managed" (never "-220%")."""
+    if saving is None:
+        return "—"
+    return f"{saving * 100:.0f}% cheaper" if saving >= 0 else f"{1 - saving:.1f}× managed"
+
+
+def _break_even(x: Optional[float]) -> str:
+    """The break-even column: a utilization, or "never" when even 100% does not reach it."""
+    return "—" if x is None else "never" if x > 1 else _pct(x)
+
+
+def verdict(t: Mapping[str, Any], utilization_percent: float) -> str:
+    """One sentence a person reads at a glance: where self-hosting this tier is cheaper than the managed
+    endpoint, by utilization."""
+    be = t["breakEvenUtilization"]
+    sporadic = (" It scales to zero, so idle hours cost nothing, but each wake-up pays for a node's start."
+                if t["replicasMin"] == 0 else "")
+    if be is None:
+        return "holds no full sequence: no throughput to compare." + sporadic
+    if be > 1:
+        return (f"**cheaper on the managed endpoint at any utilization**: even decoding all the time a replica "
+                f"costs {_usd(t['usdPerMillionTokensAtFullUse'])}/1M output tokens, the managed endpoint "
+                f"{_usd(t['managedUsdPerMillionTokens'])}." + sporadic)
+    at = f"{utilization_percent:g}%"
+    now = ("so at the assumed " + at + " the managed endpoint is cheaper" if be > utilization_percent / 100
+           else "so at the assumed " + at + " self-hosting is cheaper")
+    return f"**self-hosting is cheaper above {_pct(be)} utilization**, {now}." + sporadic
+
+
 def markdown(token_cost: Optional[Mapping[str, Any]]) -> list[str]:
     """plan.md's "Cost per output token" section, from the ``tokenCost`` output."""
     if not token_cost:
@@ -242,7 +272,7 @@ def markdown(token_cost: Optional[Mapping[str, Any]]) -> list[str]:
         "Estimates, not measurements: the benchmark Job measures the real figures (docs/components/benchmark.md).", "",
         "| tier (release) | GPUs | GB/s per GPU | weights GiB/GPU | KV bytes/token/GPU | context | batch | "
         "tok/s single stream | tok/s best batch | $/replica-hour | $/1M at util. | $/1M at 100% | $/month min | "
-        "$/month max | managed $/1M | break-even util. | saving at util. | saving at 100% |",
+        "$/month max | managed $/1M | break-even util. | self-hosted vs managed at util. | at 100% |",
         "|" + "---|" * 18,
     ]
     for t in token_cost["tiers"]:
@@ -252,8 +282,8 @@ def markdown(token_cost: Optional[Mapping[str, Any]]) -> list[str]:
             f"{t['contextTokens']} | {t['batch']} | {t['singleStreamTokensPerSecond']:.1f} | "
             f"{t['bestBatchTokensPerSecond']:.1f} | {t['replicaUsdPerHour']:.4f} | {_usd(t['usdPerMillionTokens'])} | "
             f"{_usd(t['usdPerMillionTokensAtFullUse'])} | {t['usdPerMonthMin']:,.2f} | {t['usdPerMonthMax']:,.2f} | "
-            f"{_usd(t['managedUsdPerMillionTokens'])} | {_pct(t['breakEvenUtilization'])} | {_pct(t['saving'])} | "
-            f"{_pct(t['savingAtFullUse'])} |")
+            f"{_usd(t['managedUsdPerMillionTokens'])} | {_break_even(t['breakEvenUtilization'])} | {_versus(t['saving'])} | "
+            f"{_versus(t['savingAtFullUse'])} |")
     lines.append("")
     priced = [t for t in token_cost["tiers"] if t["managedUsdPerMillionTokens"] and t["serving"]]
     if not priced:
@@ -261,20 +291,7 @@ def markdown(token_cost: Optional[Mapping[str, Any]]) -> list[str]:
                   "to the per-1M-output-token price of the endpoint you would use instead, and plan.md shows the "
                   "break-even.", ""]
     for t in priced:
-        be = t["breakEvenUtilization"]
-        if be is None:
-            verdict = "holds no full sequence: no throughput to compare"
-        elif be > 1:
-            verdict = (f"**cheaper on the managed endpoint** at any utilization (break-even {_pct(be)}: even a "
-                       f"replica decoding all the time costs {_usd(t['usdPerMillionTokensAtFullUse'])}/1M)")
-        elif be > a["utilizationPercent"] / 100:
-            verdict = (f"**cheaper on the managed endpoint** at {a['utilizationPercent']:g}% utilization; "
-                       f"self-hosting wins above {_pct(be)}")
-        else:
-            verdict = f"cheaper self-hosted at {a['utilizationPercent']:g}% utilization (break-even {_pct(be)})"
-        sporadic = " It scales to zero, so idle hours cost nothing, but each wake-up pays for a node's start." \
-            if t["replicasMin"] == 0 else ""
-        lines.append(f"- {t['tier']}: {verdict}.{sporadic}")
+        lines.append(f"- {t['tier']}: {verdict(t, a['utilizationPercent'])}")
     if priced:
         lines.append("")
     s = token_cost["stack"]

@@ -1,7 +1,7 @@
 """Gateway manifests (pure): the Envoy Gateway side of the front door (EnvoyProxy, GatewayClass, Gateway,
 the redirect, the rate-limit store, NetworkPolicies, the error bodies and timeouts shared with the single
 route in ``aigw.py``) and the deprecated per-tier URLs (``https://<host>/<tier>/v1``, while
-``gateway.perTierUrls``) with per-tenant API keys, tier grants and rate limits (DESIGN.md section 5).
+``gateway.perTierUrls``) with per-tenant API keys, tier grants and rate limits (docs/components/gateway.md).
 
 Per tier (deprecated URLs): an HTTPRoute (prefix ``/<tier>/v1`` rewritten to ``/v1``, to the tier's FQDN
 Backend, explicit timeouts, no retries), a SecurityPolicy (API-key auth on the ``Authorization`` header against the tenant-keys Secret, the

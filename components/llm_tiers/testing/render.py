@@ -5,7 +5,7 @@
     python -m llm_tiers.testing.render --stack dev --secret hfToken=hf_xxx
     python -m llm_tiers.testing.render --all --no-secret-placeholders   # secrets only as the stack files hold them
 
-Writes (DESIGN.md section 3): kubernetes.yaml, helm.yaml, aws.json, outputs.json (the stack outputs, secrets
+Writes: kubernetes.yaml, helm.yaml, aws.json, outputs.json (the stack outputs, secrets
 redacted), plan.md (cost summary, tiers, inventory), rollout.md and rollout.json. No cloud, no CLI: the program
 is exactly the one `pulumi up` runs; only the engine is mocked (components/llm_tiers/testing/mocks.py). Secret values are replaced
 by ``[secret]`` wherever they appear, by the engine's secret marker, not by key names.
@@ -492,7 +492,7 @@ def state(recording: Recording) -> list[dict[str, Any]]:
 
 
 def write_build(result: RenderResult, out_dir: Path) -> Path:
-    from llm_tiers.plan import plan_markdown
+    from llm_tiers.plan import plan_markdown, recorded_tier_rows
     from llm_tiers.testing import inventory
 
     target = out_dir / result.stack
@@ -506,12 +506,14 @@ def write_build(result: RenderResult, out_dir: Path) -> Path:
     (target / "outputs.json").write_text(json.dumps(outputs, indent=2, sort_keys=True) + "\n")
     rollout_plan = rollout.plan(result.stack, result.recording)
     (target / "plan.md").write_text(plan_markdown(
-        result.stack, outputs.get("tierPlan") or [], result.recording.warnings, outputs.get("systemCapacity"),
+        result.stack, outputs.get("tierPlan") or recorded_tier_rows(result.kubernetes_objects()),
+        result.recording.warnings, outputs.get("systemCapacity"),
         rollout_plan.scale_from_zero, outputs.get("bill"),
         inventory.markdown(inventory.inventory(result.recording, result.stack)),
         token_cost=outputs.get("tokenCost"),
         first_deploy={"typicalSeconds": rollout_plan.critical_path_typical_seconds,
-                      "upperSeconds": rollout_plan.critical_path_seconds}))
+                      "upperSeconds": rollout_plan.critical_path_seconds},
+        operator_access=outputs.get("operatorAccess")))
     (target / "rollout.md").write_text(rollout.to_markdown(rollout_plan))
     (target / "rollout.json").write_text(rollout.to_json(rollout_plan))
     return target

@@ -23,7 +23,12 @@ K8S_REPLACE_ON: dict[tuple[str, str], list[str]] = {
     ("batch", "Job"): ["spec.completions", "spec.parallelism", "spec.selector", "spec.template"],
     ("", "PersistentVolumeClaim"): ["spec.accessModes", "spec.selector", "spec.storageClassName", "spec.volumeName"],
     ("", "Service"): ["spec.clusterIP"],
-    ("", "Secret"): ["type"],
+    # ConfigMaps and Secrets are replaced when their data changes unless the provider sets
+    # enableConfigMapMutable / enableSecretMutable (off by default, and not set here): pulumi/pulumi-kubernetes
+    # PR #1926 "Add option to treat configmaps as mutable" ("If the flag is not enabled (default), existing
+    # replacement behavior would be retained") and issue #1567.
+    ("", "ConfigMap"): ["data", "binaryData", "immutable"],
+    ("", "Secret"): ["type", "data", "stringData", "immutable"],
     ("storage.k8s.io", "StorageClass"): ["parameters", "provisioner"],
     ("rbac.authorization.k8s.io", "RoleBinding"): ["roleRef"],
     ("rbac.authorization.k8s.io", "ClusterRoleBinding"): ["roleRef"],
@@ -39,7 +44,8 @@ K8S_LOSES = {
     "Deployment": "every pod at once (delete before create): an outage until the new pods are ready",
     "StatefulSet": "every pod; volumes follow the claim templates",
     "Service": "its cluster IP",
-    "Secret": "nothing, if its data is re-created",
+    "Secret": "nothing stored (it is re-created with the new data under the same name)",
+    "ConfigMap": "nothing stored (it is re-created with the new data under the same name)",
 }
 
 # ------------------------------------------------------------------------------------------------ AWS
@@ -64,6 +70,14 @@ AWS_REPLACE_ON: dict[str, tuple[list[str], str]] = {
     "aws:ec2/routeTableAssociation:RouteTableAssociation": (["subnetId", "gatewayId"], "the subnet's routing briefly"),
     "aws:ec2/securityGroup:SecurityGroup": (["name", "namePrefix", "description", "vpcId"],
                                             "the group ID every rule and ENI refers to"),
+    # The operator access relay (cluster.operatorAccess): internal/service/ec2/ec2_instance.go.
+    "aws:ec2/instance:Instance": (["ami", "availabilityZone", "subnetId", "associatePublicIpAddress", "privateIp",
+                                   "keyName", "placementGroup", "tenancy", "hostId", "networkInterfaces"],
+                                  "the relay's open sessions (it holds nothing; operators reconnect)"),
+    "aws:ec2/securityGroupRule:SecurityGroupRule": (["securityGroupId", "sourceSecurityGroupId", "type", "protocol",
+                                                     "fromPort", "toPort", "cidrBlocks", "self"],
+                                                    "the traffic it admits, between delete and create"),
+    "aws:iam/instanceProfile:InstanceProfile": (["name", "namePrefix", "path"], "the instance's role meanwhile"),
     "aws:ec2/launchTemplate:LaunchTemplate": (["name", "namePrefix"], "the template (node groups roll their nodes)"),
     "aws:ec2/tag:Tag": (["resourceId", "key"], "nothing"),
     # vpcConfig.subnetIds and securityGroupIds update in place (within the cluster's VPC); encryptionConfig can
@@ -108,7 +122,7 @@ AWS_REPLACE_ON: dict[str, tuple[list[str], str]] = {
     "aws:sqs/queuePolicy:QueuePolicy": (["queueUrl"], "nothing"),
 }
 
-# The SDK's marker of a secret value (DESIGN.md section 3a).
+# The SDK's marker of a secret value (pulumi/sdk/python/lib/pulumi/runtime/rpc.py ``_special_secret_sig``).
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 
 # Random resources (pulumi-random): every input, keepers included, forces a new value.

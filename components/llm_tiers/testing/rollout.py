@@ -1,4 +1,4 @@
-"""The rollout plan: what the real Pulumi engine would do with a recorded program (DESIGN.md section 3a).
+"""The rollout plan: what the real Pulumi engine would do with a recorded program.
 
 The mock engine answers every registration at once; the real one creates a resource only after everything
 it depends on (``dependencies``, ``propertyDependencies`` and its provider, exactly as the SDK sent them),
@@ -95,6 +95,10 @@ class Plan:
     steps: dict[str, Step]
     critical_path: list[str]
     scale_from_zero: list[dict[str, Any]]
+    components: dict[str, str] = field(default_factory=dict)
+    """Top-level component URN -> label (``Cluster cluster``, with how many resources it creates)."""
+    component_edges: set[tuple[str, str]] = field(default_factory=set)
+    """(component, component that waits for it), transitively reduced."""
 
     @property
     def critical_path_seconds(self) -> int:
@@ -377,7 +381,36 @@ def plan(stack: str, recording: Recording) -> Plan:
     while cursor:
         path.append(cursor)
         cursor = best[cursor]
-    return Plan(stack, steps, list(reversed(path)), _scale_from_zero(recording))
+    components, component_edges = _components(recording, steps)
+    return Plan(stack, steps, list(reversed(path)), _scale_from_zero(recording), components, component_edges)
+
+
+def _components(recording: Recording, steps: dict[str, Step]) -> tuple[dict[str, str], set[tuple[str, str]]]:
+    """The program's top-level components (children of the stack) and which waits for which: component B
+    waits for A when a step under B depends on a step under A (the same captured edges as the waves)."""
+    by_urn = {r.urn: r for r in recording.resources}
+    top: dict[str, str] = {}
+
+    def owner(urn: str) -> str:
+        if urn not in top:
+            r = by_urn.get(urn)
+            parent = by_urn.get(r.parent) if r else None
+            top[urn] = urn if r is None or parent is None or parent.type == "pulumi:pulumi:Stack" else owner(r.parent)
+        return top[urn]
+
+    counts: dict[str, int] = {}
+    for u in steps:
+        counts[owner(u)] = counts.get(owner(u), 0) + 1
+    names = {}
+    for u, n in counts.items():
+        r = by_urn.get(u)
+        kind = r.type.split(":")[-1] if r else "?"
+        names[u] = f"{kind} {r.name if r else u} ({n} resource{'s' if n != 1 else ''})" if r and not r.custom \
+            else f"{steps[u].label if u in steps else kind}"
+    edges = {(owner(d), owner(u)) for u, s in steps.items() for d in s.depends_on if owner(d) != owner(u)}
+    from llm_tiers.testing import diagrams
+
+    return names, diagrams.reduce(edges)
 
 
 def _topological(steps: dict[str, Step]) -> list[str]:
@@ -514,6 +547,19 @@ def scale_from_zero_markdown(scale_from_zero: list[dict[str, Any]]) -> list[str]
             lines.append(f"| **total** | **{minutes(b['typicalSeconds'])}** | **{minutes(b['upperSeconds'])}** | "
                          f"{minutes(b['budgetSeconds'])} | |")
     return lines
+def first_deploy_gantt(p: Plan) -> str:
+    """The first ``pulumi up``'s critical path as a Mermaid Gantt chart."""
+    from llm_tiers.testing import diagrams
+
+    return diagrams.gantt(f"{p.stack} first pulumi up, critical path {minutes(p.critical_path_seconds)}",
+                          [(p.steps[u].label, p.steps[u].awaits.estimate_seconds) for u in p.critical_path])
+
+
+def component_graph(p: Plan) -> str:
+    """The stack's components and their edges as a Mermaid flowchart."""
+    from llm_tiers.testing import diagrams
+
+    return diagrams.graph(p.components, p.component_edges, direction="TD")
 
 
 def to_markdown(p: Plan) -> str:
@@ -550,6 +596,7 @@ def to_markdown(p: Plan) -> str:
         lines.append(f"| {i} | {s.label} | {s.awaits.condition} | "
                      f"{_estimate(s.awaits.typical, s.awaits.estimate_seconds)} | "
                      f"{minutes(s.awaits.budget_seconds)} | {minutes(s.finish_seconds)} |")
+    lines += ["", "```mermaid", first_deploy_gantt(p).rstrip(), "```"]
     if p.scale_from_zero:
         lines += ["", "## Scale from zero: a request at zero replicas until its first token"]
         lines += scale_from_zero_markdown(p.scale_from_zero)
@@ -562,6 +609,11 @@ def to_markdown(p: Plan) -> str:
     lines += ["", "## Create waves", ""]
     for i, wave in enumerate(p.waves()):
         lines.append(f"{i}. " + ", ".join(s.label for s in wave))
+    if p.components:
+        lines += ["", "## Components and their edges", "",
+                  "The program's components and which waits for which (an arrow: the one it points to starts "
+                  "after; implied arrows left out), from the same captured dependencies as the waves.", "",
+                  "```mermaid", component_graph(p).rstrip(), "```"]
     protected = sorted(s.label for s in p.steps.values() if s.protect or s.retain_on_delete)
     lines += ["", "## Delete order (`pulumi destroy`)", "",
               "Each wave starts when the one before it is gone; Kubernetes objects are deleted with Foreground "

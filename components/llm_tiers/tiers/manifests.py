@@ -7,7 +7,7 @@ template carries ``llm-tiers.io/engine`` so metrics can be attributed to the eng
 specifics (tiers/vllm.py): it drains for ``--shutdown-timeout`` seconds on SIGTERM, and it runs as a non-root
 UID (vllm.RUN_AS_USER) because its image can.
 
-Facts these manifests rely on (DESIGN.md section 4): TGI serves HTTP, /health and /metrics on its --port
+Facts these manifests rely on: TGI serves HTTP, /health and /metrics on its --port
 (8080 here; the Service keeps port 80) once weights are loaded (the port is closed before), drains for up to
 90 s twice on SIGTERM, reads HOSTNAME and <SERVICE>_PORT from the environment (hence explicit
 --hostname/--port and no service links), and needs a memory-backed /dev/shm for multi-GPU.

@@ -1,4 +1,4 @@
-"""TGI launcher arguments (pure), following DESIGN.md section 4 (text-generation-inference 3.3.x).
+"""TGI launcher arguments (pure), for text-generation-inference 3.3.x (docs/components/model-tier.md).
 
 The platform owns the flags that make a tier correct and safe (the *guarded* flags); ``extraArgs`` may add
 anything else but never override one of them.
