@@ -302,7 +302,9 @@ def test_merge_effects_of_an_engine_image_change(tmp_path, monkeypatch):
     head = _build(tmp_path, "head", "prod")
     e = render_diff.diff_stack(base, head).effects
     rolls = {r["label"]: r for r in e.rolls}
-    assert set(rolls) == {"Deployment llm-tiers/chat-small-live", "Deployment llm-tiers/chat-large-live"}
+    # the tiers, and prod's warm-capacity placeholders: they run the engine image so a new node has it pulled
+    assert set(rolls) == {"Deployment llm-tiers/chat-small-live", "Deployment llm-tiers/chat-large-live",
+                          "Deployment llm-tiers/warm-l4"}
     small = rolls["Deployment llm-tiers/chat-small-live"]
     prod = stack_values("prod")["tiers"]
     tier = next(t for t in prod if t["name"] == "chat-small")
@@ -327,13 +329,15 @@ def test_merge_effects_of_a_protected_replacement(tmp_path):
 
 
 def test_merge_effects_of_a_config_change_under_running_pods(tmp_path):
-    """The guard's ConfigMap is replaced (pulumi-kubernetes replaces ConfigMaps on data changes); the guard
-    rolls because its pod template carries the config's hash, and the comment says that is why."""
+    """The request guard's ConfigMap is replaced (pulumi-kubernetes replaces ConfigMaps on data changes); a cap
+    changes only its data.json, which OPA reloads from the mounted files (``--watch``), so the guard does not roll
+    and the comment names it as reading changed files without a restart."""
     d, text = _diff(tmp_path, "dev", lambda v: v["tiers"][0].update(maxTotalTokens=16384))
-    assert any(c.label == "ConfigMap llm-gateway/max-tokens-guard" for c in d.replacements)
-    guard = next(r for r in d.effects.rolls if r["label"] == "Deployment llm-gateway/max-tokens-guard")
-    assert guard["why"] == "ConfigMap/Secret hash `llm-tiers.io/config-sha`"
-    assert not d.effects.unrolled
+    assert any(c.label == "ConfigMap llm-gateway/request-guard" for c in d.replacements)
+    assert not any(r["label"] == "Deployment llm-gateway/request-guard" for r in d.effects.rolls)
+    assert [u["config"] for u in d.effects.unrolled if u["label"] == "Deployment llm-gateway/request-guard"] == [
+        ["ConfigMap llm-gateway/request-guard"]]
+    assert "`Deployment llm-gateway/request-guard` reads `ConfigMap llm-gateway/request-guard`: mounted files" in text
 
 
 def test_a_config_change_without_a_hash_is_called_out(tmp_path):

@@ -172,6 +172,8 @@ PORTS = Rule("key", _port)
 RULES: list[tuple[str, str, Rule]] = [
     # -- Pod templates (Deployments, Jobs) and their Helm-value counterparts
     ("*", "*containers", NAME),
+    # Envoy Gateway's filter order: each entry moves one named filter before/after another.
+    ("EnvoyProxy", "spec.filterOrder", NAME),
     ("*", "*initContainers", NAME),
     ("*", "*containers[].args", FLAGS),
     ("*", "*containers[].args[]<json>", by("path")),  # the sync Job's --files: the files by path
@@ -181,6 +183,7 @@ RULES: list[tuple[str, str, Rule]] = [
     ("*", "*volumes", NAME),
     ("*", "*volumeMounts", by("mountPath")),
     ("*", "*.secret.items", by("key")),
+    ("*", "*.configMap.items", by("key")),
     ("*", "*capabilities.drop", SET),
     ("*", "*tolerations", SET),
     ("*", "tolerations", SET),
