@@ -91,6 +91,7 @@ def test_a_composed_programs_plan_lists_its_tiers(tmp_path):
     deployment = result.objects_named("Deployment")["chat-live"]
     args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
     total, inp = args[args.index("--max-total-tokens") + 1], args[args.index("--max-input-tokens") + 1]
-    guard = [o for o in result.kubernetes_objects() if o["kind"] == "ConfigMap" and "config.json" in o.get("data", {})]
-    cap = json.loads(guard[0]["data"]["config.json"])["caps"]["chat"]
+    from llm_tiers.gateway import guard
+    (cm,) = [o for o in result.kubernetes_objects() if o["kind"] == "ConfigMap" and o["metadata"]["name"] == guard.NAME]
+    cap = json.loads(cm["data"][guard.DATA_KEY])[guard.DATA_ROOT]["caps"]["chat"]
     assert f"| {inp} | {total} | {cap} |" in row, row

@@ -81,7 +81,8 @@ def problems_in(rel: str, text: str) -> list[str]:
             where = f"{rel}:{n}"
             in_scripts = ("Console scripts" in line) or (in_scripts and line.strip() != "")
             for bad in FORBIDDEN:
-                if bad in line:
+                # .ci/run is the one file that may name the shared folder: it passes its paths to the tests
+                if bad in line and not (rel == ".ci/run" and bad != "DESIGN.md"):
                     problems.append(f"{where}: names {bad}")
             for m in MODULE.findall(line):
                 m = m.rstrip(".")
@@ -97,7 +98,7 @@ def problems_in(rel: str, text: str) -> list[str]:
                     problems.append(f"{where}: no file {p}")
             if rel.startswith("docs/"):
                 for b in BARE.findall(line):
-                    if b not in package_files:
+                    if b not in package_files and not (ROOT / b).is_file():  # or a file at the top (__main__.py)
                         problems.append(f"{where}: no module file {b} in the package")
             for s in SCRIPT.findall(line):
                 if _script_context(line, s, in_scripts) and s not in scripts:

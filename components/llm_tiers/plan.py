@@ -205,17 +205,17 @@ def recorded_tier_rows(objects: Sequence[dict[str, Any]]) -> list[dict[str, Any]
     """Tier rows read from rendered Kubernetes objects, for a composed program that exports no ``tierPlan``:
     every Deployment labelled ``llm-tiers.io/tier`` (its release, engine, model, revision, GPUs, token limits
     from the engine's arguments, replicas from its ScaledObject) and the output cap the gateway's guard
-    enforces (its ConfigMap's ``caps``)."""
+    enforces (``caps`` in its OPA data, gateway/guard.py)."""
     import json
 
     caps: dict[str, int] = {}
     scaled: dict[tuple[str, str], tuple[Any, Any]] = {}
     for o in objects:
         meta = o.get("metadata") or {}
-        if o.get("kind") == "ConfigMap" and "config.json" in (o.get("data") or {}) and "guard" in meta.get("name", ""):
-            try:
-                caps.update(json.loads(o["data"]["config.json"]).get("caps") or {})
-            except ValueError:
+        if o.get("kind") == "ConfigMap" and meta.get("name") == guard.NAME and guard.DATA_KEY in (o.get("data") or {}):
+            try:  # the request guard's OPA data (gateway/guard.py guard_data)
+                caps.update((json.loads(o["data"][guard.DATA_KEY]).get(guard.DATA_ROOT) or {}).get("caps") or {})
+            except (ValueError, AttributeError):
                 pass
         if o.get("kind") == "ScaledObject":
             spec = o.get("spec") or {}
