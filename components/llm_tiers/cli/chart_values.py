@@ -13,17 +13,16 @@ SHA-256), which is all ``fetch`` needs. The tests read the folder named by ``CHA
 
 from __future__ import annotations
 
-import argparse
-import hashlib
 import json
-import shutil
 import sys
-import tempfile
 import urllib.request
 from pathlib import Path
 from typing import Optional
 
 import yaml
+
+from llm_tiers.cli import pinned_files
+from llm_tiers.cli.pinned_files import sha256
 
 SUMS = Path(__file__).with_name("chart-values-sums.json")
 RAW = "https://raw.githubusercontent.com"
@@ -32,10 +31,6 @@ ENV = "CHART_VALUES_DIR"
 
 class ChartValuesError(Exception):
     pass
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def load_sums() -> dict[str, dict[str, str]]:
@@ -64,49 +59,15 @@ def local_sums(folder: Path) -> dict[str, dict[str, str]]:
 def fetch(dest: Path, opener=urllib.request.urlopen, timeout: float = 60) -> list[Path]:
     """Download every pinned file, verify it, and only then put the whole set at ``dest`` (never half a set)."""
     sums = load_sums()
-    dest = dest.resolve()
-    with tempfile.TemporaryDirectory(dir=dest.parent if dest.parent.exists() else None) as tmp:
-        staged = Path(tmp) / "values"
-        for name, entry in sums.items():
-            with opener(entry["url"], timeout=timeout) as response:
-                data = response.read()
-            if sha256(data) != entry["sha256"]:
-                raise ChartValuesError(f"{entry['url']}: SHA-256 {sha256(data)} is not the committed "
-                                       f"{entry['sha256']}; refusing it")
-            target = staged / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        if dest.exists():
-            shutil.rmtree(dest)
-        shutil.move(str(staged), dest)
-    return [dest / name for name in sums]
+    files = pinned_files.download_verified(((name, e["url"], e["sha256"]) for name, e in sums.items()),
+                                           ChartValuesError, opener, timeout)
+    return pinned_files.write_set(dest, files)
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    f = sub.add_parser("fetch", help="download and verify every pinned chart values file")
-    f.add_argument("--dest", type=Path, required=True)
-    f.add_argument("--timeout", type=float, default=60, help="seconds per download (default 60)")
-    s = sub.add_parser("sums", help="URLs and SHA-256 of a pinned charts folder (with SOURCE files)")
-    s.add_argument("--from", dest="folder", type=Path, required=True)
-    s.add_argument("--write", action="store_true", help=f"write {SUMS.name}")
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "fetch":
-            paths = fetch(args.dest, timeout=args.timeout)
-            print(f"verified {len(paths)} chart values files into {args.dest}")
-            return 0
-        text = json.dumps(local_sums(args.folder), indent=2) + "\n"
-        if args.write:
-            SUMS.write_text(text)
-            print(f"wrote {SUMS}")
-        else:
-            sys.stdout.write(text)
-        return 0
-    except (ChartValuesError, OSError) as exc:
-        print(f"chart-values: {exc}", file=sys.stderr)
-        return 2
+    return pinned_files.main(argv, description=__doc__.split("\n\n")[0], label="chart-values", what="chart values",
+                             sums_path=SUMS, fetch=fetch, local_sums=local_sums, error=ChartValuesError,
+                             sums_help="URLs and SHA-256 of a pinned charts folder (with SOURCE files)")
 
 
 if __name__ == "__main__":

@@ -12,8 +12,6 @@ against unverified (or no) schemas.
 
 from __future__ import annotations
 
-import argparse
-import hashlib
 import json
 import sys
 import urllib.request
@@ -21,6 +19,8 @@ from pathlib import Path
 from typing import Optional
 
 from llm_tiers import versions
+from llm_tiers.cli import pinned_files
+from llm_tiers.cli.pinned_files import sha256
 
 SUMS = Path(__file__).with_name("crd-sums.json")
 RAW = "https://raw.githubusercontent.com"
@@ -62,10 +62,6 @@ def load_sums() -> dict[str, str]:
     return json.loads(SUMS.read_text())
 
 
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 class CrdError(Exception):
     pass
 
@@ -83,17 +79,9 @@ def fetch(dest: Path, opener=urllib.request.urlopen, timeout: float = 60) -> lis
     """Download and verify every schema, then write them all to ``dest`` (none when one fails)."""
     sums = load_sums()
     check_pins(sums)
-    got: dict[str, bytes] = {}
-    for name, url in sorted(sources().items()):
-        with opener(url, timeout=timeout) as response:
-            data = response.read()
-        if sha256(data) != sums[url]:
-            raise CrdError(f"{url}: SHA-256 {sha256(data)} is not the committed {sums[url]}; refusing it")
-        got[name] = data
-    dest.mkdir(parents=True, exist_ok=True)
-    for name, data in got.items():
-        (dest / name).write_bytes(data)
-    return [dest / name for name in got]
+    files = pinned_files.download_verified(((name, url, sums[url]) for name, url in sorted(sources().items())),
+                                           CrdError, opener, timeout)
+    return pinned_files.write_set(dest, files)
 
 
 def local_sums(folder: Path) -> dict[str, str]:
@@ -107,30 +95,9 @@ def local_sums(folder: Path) -> dict[str, str]:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    f = sub.add_parser("fetch", help="download and verify every pinned schema")
-    f.add_argument("--dest", type=Path, required=True)
-    f.add_argument("--timeout", type=float, default=60, help="seconds per download (default 60)")
-    s = sub.add_parser("sums", help="SHA-256 of the schemas in a folder, keyed by their upstream URL")
-    s.add_argument("--from", dest="folder", type=Path, required=True)
-    s.add_argument("--write", action="store_true", help=f"write {SUMS.name}")
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "fetch":
-            for path in fetch(args.dest, timeout=args.timeout):
-                print(f"verified {path}")
-            return 0
-        text = json.dumps(local_sums(args.folder), indent=2) + "\n"
-        if args.write:
-            SUMS.write_text(text)
-            print(f"wrote {SUMS}")
-        else:
-            sys.stdout.write(text)
-        return 0
-    except (CrdError, OSError) as exc:
-        print(f"crds: {exc}", file=sys.stderr)
-        return 2
+    return pinned_files.main(argv, description=__doc__.split("\n\n")[0], label="crds", what="CRD schema",
+                             sums_path=SUMS, fetch=fetch, local_sums=local_sums, error=CrdError,
+                             sums_help="SHA-256 of the schemas in a folder, keyed by their upstream URL")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from llm_tiers import timing
+from llm_tiers.testing.rollout import minutes
 
 # Relative to the PR's page (github.com/<owner>/<repo>/pull/<n>): the runbook at the default branch.
 RUNBOOK = "../blob/HEAD/docs/runbook.md"
@@ -40,15 +41,6 @@ RANDOM = "random:index/randomPassword:RandomPassword"
 
 def _urn(urn: str) -> str:
     return urn.replace("pulumi:pulumi:Stack$", "")
-
-
-def minutes(seconds: Optional[int]) -> str:
-    if seconds is None:
-        return "—"
-    if seconds < 120:
-        return f"{seconds}s"
-    h, m = divmod(round(seconds / 60), 60)
-    return f"{h}h{m:02d}m" if h else f"{m}m"
 
 
 @dataclass
