@@ -16,7 +16,7 @@ API-key check by the EnvoyProxy's ``filterOrder``, ``gm.filter_order``), buffer 
 body, so a chunked body gets its Content-Length), then AI Gateway's ext_proc — inserted after the last buffer filter
 (without one it would land before custom_response's successor, i.e. before the API-key check, which is why
 the route always sets ``requestBuffer``) — then rbac (grants, per-tenant body limits: it sees
-``x-ai-eg-model``), then ratelimit (per tenant and model; tokens per tenant).
+``x-ai-eg-model``), then ratelimit (per tenant and tier; tokens per tenant: one shared counter each, see TOKEN_POLICY_NAME).
 """
 
 from __future__ import annotations
@@ -249,9 +249,11 @@ def token_rules(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig],
 
 
 def padding(count: int) -> list[dict[str, Any]]:
-    """``count`` shared rules that never match (module comment above ``TOKEN_POLICY_NAME``)."""
-    return [{"clientSelectors": [{"headers": [{"name": gm.TENANT_HEADER, "type": "Exact", "value": PADDING_CLIENT}]}],
-             "limit": {"requests": 1, "unit": "Hour"}, "shared": True}] * count
+    """``count`` shared rules that never match (module comment above ``TOKEN_POLICY_NAME``), each its own client
+    value so a diff tells them apart."""
+    return [{"clientSelectors": [{"headers": [{"name": gm.TENANT_HEADER, "type": "Exact",
+                                               "value": f"{PADDING_CLIENT}-{i}"}]}],
+             "limit": {"requests": 1, "unit": "Hour"}, "shared": True} for i in range(count)]
 
 
 def rate_limit_rules(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig],
@@ -388,11 +390,11 @@ def extproc_pod_monitor(namespace: str) -> dict[str, Any]:
 #
 # Why per route and not per policy: Envoy Gateway applies one BackendTrafficPolicy / SecurityPolicy per
 # route (the oldest wins a conflict; a route-level policy's lists replace, never extend, a parent's under
-# mergeType: internal/gatewayapi/backendtrafficpolicy.go and internal/utils/merge.go at v1.9.0), so a
-# policy cannot be split over several objects on one route. Splitting the routes keeps every rate-limit
-# bucket as it is: a non-shared global rule counts per Envoy route, i.e. per HTTPRoute rule and match
-# (getRouteDescriptor(route.Name), internal/xds/translator/ratelimit.go at v1.9.0), whichever
-# AIGatewayRoute holds it. /v1/models still lists every model: AI Gateway builds the extProc's model list
+# mergeType, except the rate-limit rules: internal/gatewayapi/backendtrafficpolicy.go and internal/utils/merge.go
+# at v1.9.0), so a policy cannot be split over several objects on one route. Every budget stays one counter
+# across routes: the request limits of a tier live in its one route's policy (shared rules), the token budgets
+# in the listener's ``token_budget_policy`` once there is more than one route (comment above TOKEN_POLICY_NAME).
+# /v1/models still lists every model: AI Gateway builds the extProc's model list
 # from every AIGatewayRoute of the Gateway (internal/controller/gateway.go at v1.1.0). A request naming a
 # model no route serves reaches the oldest route's not-found rule (Gateway API precedence among equal
 # matches), whose policy allows it (``unrouted``) and AI Gateway answers 404.
