@@ -104,12 +104,21 @@ def test_more_than_14_tiers_is_no_longer_refused():
 
 
 def test_hard_limits_are_refused_by_key():
-    values = scale_values(1, 90)  # 2 x 90 request rules + 90 token rules on one tier's route > 256
+    values = scale_values(1, 129)  # 2 x 129 request rules on one tier's route > 256 (token budgets: the listener's)
     with pytest.raises(ConfigError) as info:
         parse(values)
     (issue,) = info.value.issues
     assert issue.path == "tenants"
-    assert "90 tenants are granted tier 'tier-00'" in issue.message and "270 items > maxItems 256" in issue.message
+    assert "129 tenants are granted tier 'tier-00'" in issue.message and "258 items > maxItems 256" in issue.message
+    parse(scale_values(1, 128))  # 90 was refused while the token rules shared the route's policy
+    values = scale_values(3, 257)  # each tenant on one tier (~86 x 2 request rules), 257 token budgets > 256
+    for j, tenant in enumerate(values["tenants"]):
+        tenant["tiers"] = [values["tiers"][j % 3]["name"]]
+    with pytest.raises(ConfigError) as info:
+        parse(values)
+    assert [(i.path, i.message.split(":")[0]) for i in info.value.issues] == [
+        ("tenants", "257 tenants have limits.tokensPerMinute")]
+    assert "llm-token-budgets spec.rateLimit.global.rules: 257 items > maxItems 256" in info.value.issues[0].message
     values = scale_values(1, 1)
     values["tiers"][0]["aliases"] = [f"m-{i}" for i in range(128)]  # 129 model names: matches maxItems 128
     with pytest.raises(ConfigError) as info:
@@ -119,19 +128,20 @@ def test_hard_limits_are_refused_by_key():
 
 
 def test_preflight_refuses_before_anything_is_registered_naming_the_key(monkeypatch, crd_schemas):
-    """Without the split (as on main) the 14 x 10 stack's policy is over the CRD's limit: the program's
-    preflight refuses it, with the config key, before the first resource."""
+    """Without the split (as on main) the 14 x 10 stack's policy is over the CRD's limit (280 request-limit rules;
+    the 10 token budgets are in the listener's policy): the program's preflight refuses it, with the config key,
+    before the first resource."""
     one_route = lambda tiers, tenants, gw: [aigw.RouteGroup(aigw.ROUTE_NAME, tuple(tiers))]  # noqa: E731
     monkeypatch.setattr(aigw, "route_groups", one_route)
     monkeypatch.setattr(aigw, "limit_issues", lambda *a: [])
     cfg = parse(scale_values(14, 10))
     with pytest.raises(ConfigError) as info:
         preflight.check(cfg, validate.crd_dir_from_env())
-    assert ("tenants[*].limits", "BackendTrafficPolicy llm-gateway/llm-router: spec.rateLimit.global.rules: 290 items "
+    assert ("tenants[*].limits", "BackendTrafficPolicy llm-gateway/llm-router: spec.rateLimit.global.rules: 280 items "
             "> maxItems 256 (the API server would refuse it)") in [(i.path, i.message) for i in info.value.issues]
     with pytest.raises(render_tool.RenderError) as refused:
         render_tool.render("prod", overrides=overrides(scale_values(14, 10)))
-    assert "290 items > maxItems 256" in str(refused.value)
+    assert "280 items > maxItems 256" in str(refused.value)
     assert refused.value.recording.resources == [], "refused before anything was registered"
 
 
@@ -190,3 +200,24 @@ def test_the_split_limits_are_the_pinned_crds(crd_schemas):
     assert node(btp, "spec", "rateLimit", "global", "rules", "[]", "clientSelectors", "[]", "headers", "[]",
                 "value")["maxLength"] == aigw.MAX_RATE_LIMIT_HEADER_VALUE
     assert node(sp, "spec", "authorization", "rules", "[]", "cel")["maxLength"] == aigw.MAX_AUTHORIZATION_CEL
+
+
+def test_30_tiers_and_50_tenants_count_each_budget_once(crd_schemas):
+    """The rendered 15 route policies and the listener's token-budget policy, through a model of Envoy Gateway's
+    descriptor keying (tests/eg_ratelimit.py): each tenant's token budget is one counter across the 15 routes and
+    30 tiers, each (tenant, tier) request limit one counter across the tier's names. On main each tenant had 60
+    token counters (one per model name) and 2 per request limit."""
+    from test_rate_limit_counting import assert_each_budget_is_one_counter
+
+    r = _render(30, 50)
+    objects = [o for o in r.kubernetes_objects() if o["metadata"].get("namespace") == "llm-gateway"]
+    assert_each_budget_is_one_counter(objects, parse(scale_values(30, 50)))
+    policies = _of(r, "BackendTrafficPolicy")
+    tokens = policies.pop(aigw.TOKEN_POLICY_NAME)
+    policies = {name: p for name, p in policies.items() if name in _of(r, "AIGatewayRoute")}
+    assert len(policies) == 15
+    assert tokens["spec"]["targetRefs"] == [{"group": "gateway.networking.k8s.io", "kind": "Gateway",
+                                             "name": "llm-gateway", "sectionName": "https"}]
+    assert len(tokens["spec"]["rateLimit"]["global"]["rules"]) == 50
+    assert {p["spec"]["mergeType"] for p in policies.values()} == {"StrategicMerge"}
+    assert {len(p["spec"]["rateLimit"]["global"]["rules"]) for p in policies.values()} == {200}

@@ -32,7 +32,8 @@ KEYS_SECRET = "tenant-api-keys"
 def gateway_objects(cfg: StackConfig, namespace: str = naming.GATEWAY_NAMESPACE,
                     tiers_namespace: str = naming.TIERS_NAMESPACE) -> list[dict[str, Any]]:
     """The gateway objects the config sizes: per tier a Backend and an AIServiceBackend, per route group an
-    AIGatewayRoute, SecurityPolicy and BackendTrafficPolicy, and the deprecated per-tier route objects while
+    AIGatewayRoute, SecurityPolicy and BackendTrafficPolicy, the listener's token-budget policy when the
+    budgets cannot stay in the single route's (``aigw.token_budget_policy``), and the deprecated per-tier route objects while
     ``gateway.perTierUrls``; exactly what the Gateway component registers for them."""
     from llm_tiers.gateway import aigw
     from llm_tiers.gateway import manifests as gm
@@ -42,8 +43,13 @@ def gateway_objects(cfg: StackConfig, namespace: str = naming.GATEWAY_NAMESPACE,
     out: list[dict[str, Any]] = []
     for tier in cfg.tiers:
         out += [aigw.backend(tier, namespace, tiers_namespace), aigw.ai_service_backend(tier, namespace)]
-    for group in aigw.route_groups(cfg.tiers, cfg.tenants, gw):
-        out += aigw.group_objects(group.tiers, cfg.tenants, gw, namespace, TENANT_KEYS_SECRET, group.name)
+    groups = aigw.route_groups(cfg.tiers, cfg.tenants, gw)
+    token_policy = aigw.token_budget_policy(cfg.tiers, cfg.tenants, gw, namespace)
+    out += [token_policy] if token_policy else []
+    for group, traffic in zip(groups, aigw.traffic_policies(cfg.tiers, cfg.tenants, gw, namespace, groups)):
+        out += [aigw.ai_gateway_route(group.tiers, gw, namespace, group.name),
+                aigw.security_policy(group.tiers, cfg.tenants, gw, namespace, TENANT_KEYS_SECRET, group.name),
+                traffic]
     if gw.per_tier_urls:
         for tier in cfg.tiers:
             out += [gm.tier_route(tier, gw, namespace, tiers_namespace),
@@ -65,6 +71,8 @@ def origin(cfg: StackConfig) -> Callable[[dict[str, Any], str], Optional[str]]:
         kind, meta = obj.get("kind"), obj.get("metadata") or {}
         name = meta.get("name", "")
         where = message.split(":", 1)[0]
+        if name == aigw.TOKEN_POLICY_NAME and kind == "BackendTrafficPolicy":
+            return "tenants[*].limits.tokensPerMinute"
         if name == aigw.ROUTE_NAME or name.startswith(f"{aigw.ROUTE_NAME}-"):
             if kind == "AIGatewayRoute":
                 if where.startswith("spec.rules[") and "]" in where:

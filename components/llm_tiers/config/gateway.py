@@ -12,8 +12,11 @@ from llm_tiers.config.base import _cidr, _Model  # noqa: F401
 
 
 class LimitsConfig(_Model):
-    requests_per_minute: PositiveInt = Field(..., description="Sustained requests per minute per tenant and tier.")
-    burst_per_second: PositiveInt = Field(..., description="Requests per second allowed in a burst.")
+    requests_per_minute: PositiveInt = Field(..., description="Sustained requests per minute per tenant and tier: one counter for the "
+                                                  "tier's name and all its aliases. At most 128 tenants per tier "
+                                                  "(a policy holds 256 rate-limit rules, two per tenant and tier).")
+    burst_per_second: PositiveInt = Field(..., description="Requests per second allowed in a burst, per tenant "
+                                               "and tier (one counter for the tier's name and all its aliases).")
     max_request_body_bytes: int = Field(
         1_048_576, gt=0, le=2_000_000,
         description="Largest request body accepted for a tier. The gateway buffers the body before it checks "
@@ -27,7 +30,10 @@ class LimitsConfig(_Model):
                           "before its tokens are known: a tenant can overshoot by the requests in flight when the "
                           "budget runs out; the next request then gets 429 until the minute resets. A streamed request "
                           "must then set `stream_options.include_usage` (else 400 `stream_usage_required`): a "
-                          "stream is charged its usage chunk. Unset: no token budget.")
+                          "stream is charged its usage chunk. One counter per tenant whatever model name it calls and "
+                          "whichever route serves it (docs/components/gateway.md, \"Each budget is one counter\"); "
+                          "at most 256 tenants with a budget when the stack needs more than one route. Unset: no "
+                          "token budget.")
 
 
 class TlsConfig(_Model):

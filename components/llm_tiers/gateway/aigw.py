@@ -16,7 +16,7 @@ API-key check by the EnvoyProxy's ``filterOrder``, ``gm.filter_order``), buffer 
 body, so a chunked body gets its Content-Length), then AI Gateway's ext_proc — inserted after the last buffer filter
 (without one it would land before custom_response's successor, i.e. before the API-key check, which is why
 the route always sets ``requestBuffer``) — then rbac (grants, per-tenant body limits: it sees
-``x-ai-eg-model``), then ratelimit (per tenant and model; tokens per tenant).
+``x-ai-eg-model``), then ratelimit (per tenant and tier; tokens per tenant: one shared counter each, see TOKEN_POLICY_NAME).
 """
 
 from __future__ import annotations
@@ -192,17 +192,51 @@ def security_policy(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig]
     }
 
 
-def rate_limit_rules(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig],
-                     gw: GatewayConfig) -> list[dict[str, Any]]:
-    """Per (tenant, tier): requests per minute and per second. Per tenant: tokens per minute, charged from
-    the total tokens AI Gateway reports for the finished response (request cost 0: the check only refuses a
-    tenant already over its budget). Every rule sends the X-RateLimit headers (draft 03), whose reset the
-    429 override copies into Retry-After."""
+# How Envoy Gateway v1.9.0 counts a global rate-limit rule (envoyproxy/gateway internal/xds/translator/ratelimit.go,
+# buildRouteRateLimits / BuildRateLimitServiceConfig / getDomainRuleIndex; internal/gatewayapi/backendtrafficpolicy.go
+# buildGlobalRateLimit): every rule is named ``<policy-ns>/<policy-name>/rule/<index>``. A rule without ``shared``
+# sends the descriptor (Envoy route name, then ``rule-<k>-match-<m>`` per selector) to the listener's domain, and
+# an Envoy route is one HTTPRoute rule *and match* (getRouteDescriptor; irRouteName, internal/gatewayapi/helpers.go):
+# AI Gateway v1.1.0 turns each AIGatewayRoute rule into one HTTPRoute rule with one match per model name
+# (newHTTPRoute, envoyproxy/ai-gateway internal/controller/ai_gateway_route.go), so such a rule counts per model name
+# a tenant calls. A ``shared: true`` rule ("a common bucket ... shared across all policy targets",
+# api/v1alpha1/ratelimit_types.go) sends (rule name, then ``rule-<k>-match-<m>``) to the domain
+# ``<policy-ns>/<policy-name>`` instead: one counter per policy and rule, on every Envoy route of every route the
+# policy reaches. ``k`` counts the shared rules before it in the route's list, whichever policy they came from.
+# So: every rule here is shared. The request limits of a (tenant, tier) live in the one policy of the route holding
+# the tier, hence one counter across the tier's names. The token budget of a tenant spans route groups; shared
+# descriptors are per policy, so when there are several routes (or the token rules do not fit the single route's
+# policy) the token rules move to ONE policy on the Gateway's https listener (``token_budget_policy``) that every
+# route policy merges with (``mergeType: StrategicMerge``: the IR rules merge on their names, the route's first,
+# then the listener's; translateBackendTrafficPolicyForRouteWithMerge, internal/gatewayapi/backendtrafficpolicy.go
+# and patchMergeKey "name" on ir.GlobalRateLimit.Rules, internal/ir/xds.go, at v1.9.0; Envoy Gateway's test data
+# backendtrafficpolicy-strategic-merge-global-ratelimit.out.yaml shows the merged list). Because ``k`` of a
+# listener rule is the number of the route's shared rules before it, every route policy then holds the same number
+# of rules (``padding``), or the same budget would be a different counter on each route.
+TOKEN_POLICY_NAME = "llm-token-budgets"
+MERGE_TYPE = "StrategicMerge"
+# A client-id value no tenant can have (tenant names are DNS labels: they cannot start with '-'; the API-key filter
+# overwrites x-tenant-id with the tenant's client id), so a padding rule never matches and never counts.
+PADDING_CLIENT = "-padding"
+
+
+def request_rules(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig],
+                  gw: GatewayConfig) -> list[dict[str, Any]]:
+    """Per (tenant, tier): requests per minute and per second, over the tier's name and aliases (one shared
+    counter each)."""
     rules: list[dict[str, Any]] = []
     for t in tiers:
         model = {"name": MODEL_HEADER, "type": "RegularExpression", "value": gm.any_of(model_names(t))}
         for tenant in gm.tenants_of(t, tenants):
-            rules += gm.request_limit_rules(gm.tenant_selector(tenant, model), gm.limits_of(tenant, gw))
+            rules += gm.request_limit_rules(gm.tenant_selector(tenant, model), gm.limits_of(tenant, gw), shared=True)
+    return rules
+
+
+def token_rules(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig],
+                gw: GatewayConfig) -> list[dict[str, Any]]:
+    """Per tenant granted one of ``tiers``: tokens per minute, charged from the total tokens AI Gateway reports
+    for the finished response (request cost 0: the check only refuses a tenant already over its budget)."""
+    rules: list[dict[str, Any]] = []
     for tenant in sorted(tenants, key=lambda x: x.name):
         tpm = gm.limits_of(tenant, gw).tokens_per_minute
         if tpm and any(t.name in tenant.tiers for t in tiers):
@@ -210,8 +244,28 @@ def rate_limit_rules(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig
                           "cost": {"request": {"from": "Number", "number": 0},
                                    "response": {"from": "Metadata",
                                                 "metadata": {"namespace": COST_NAMESPACE, "key": TOTAL_TOKENS_KEY}}},
-                          "xRateLimitHeaders": "DraftVersion03"})
+                          "shared": True, "xRateLimitHeaders": "DraftVersion03"})
     return rules
+
+
+def padding(count: int) -> list[dict[str, Any]]:
+    """``count`` shared rules that never match (module comment above ``TOKEN_POLICY_NAME``), each its own client
+    value so a diff tells them apart."""
+    return [{"clientSelectors": [{"headers": [{"name": gm.TENANT_HEADER, "type": "Exact",
+                                               "value": f"{PADDING_CLIENT}-{i}"}]}],
+             "limit": {"requests": 1, "unit": "Hour"}, "shared": True} for i in range(count)]
+
+
+def rate_limit_rules(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig],
+                     gw: GatewayConfig, merged_to: Optional[int] = None) -> list[dict[str, Any]]:
+    """A route's rules. ``merged_to`` None: the route holds everything (request limits, then token budgets); else
+    the token budgets are on the listener (``token_budget_policy``) and the request limits are padded to
+    ``merged_to`` rules. Every rule sends the X-RateLimit headers (draft 03), whose reset the 429 override copies
+    into Retry-After."""
+    if merged_to is None:
+        return [*request_rules(tiers, tenants, gw), *token_rules(tiers, tenants, gw)]
+    rules = request_rules(tiers, tenants, gw)
+    return [*rules, *padding(merged_to - len(rules))]
 
 
 MODEL_NOT_FOUND = json.dumps({"error": {
@@ -239,7 +293,8 @@ def response_overrides() -> list[dict[str, Any]]:
 
 
 def backend_traffic_policy(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig], gw: GatewayConfig,
-                           namespace: str, name: str = ROUTE_NAME) -> dict[str, Any]:
+                           namespace: str, name: str = ROUTE_NAME, merged_to: Optional[int] = None) -> dict[str, Any]:
+    """The route's policy; ``merged_to`` as in ``rate_limit_rules`` (set: it merges with ``token_budget_policy``)."""
     spec: dict[str, Any] = {
         "targetRefs": _generated_route_ref(name),
         # Always set: the buffer filter keeps AI Gateway's ext_proc after the API-key check (module doc).
@@ -247,11 +302,38 @@ def backend_traffic_policy(tiers: Sequence[TierConfig], tenants: Sequence[Tenant
         "timeout": {"http": gm.http_timeouts(gw)},
         "responseOverride": response_overrides(),
     }
-    rules = rate_limit_rules(tiers, tenants, gw)
+    if merged_to is not None:
+        spec["mergeType"] = MERGE_TYPE
+    rules = rate_limit_rules(tiers, tenants, gw, merged_to)
     if rules:
         spec["rateLimit"] = {"type": "Global", "global": {"rules": rules}}
     return {"apiVersion": gm.EG_API, "kind": "BackendTrafficPolicy", "metadata": gm._meta(name, namespace),
             "spec": spec}
+
+
+def token_budget_policy(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig], gw: GatewayConfig,
+                        namespace: str) -> Optional[dict[str, Any]]:
+    """The tenants' token budgets, one shared rule each, on the Gateway's https listener, when they cannot stay in
+    the single route's policy (``tokens_apart``); every route policy merges with it. Routes on the http listener
+    (the redirect) are not under it; the deprecated per-tier routes' policies do not merge (no token budgets there,
+    as before)."""
+    if not tokens_apart(tiers, tenants, gw):
+        return None
+    return {"apiVersion": gm.EG_API, "kind": "BackendTrafficPolicy", "metadata": gm._meta(TOKEN_POLICY_NAME, namespace),
+            "spec": {"targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": gm.GATEWAY_NAME,
+                                     "sectionName": "https"}],
+                     "rateLimit": {"type": "Global", "global": {"rules": token_rules(tiers, tenants, gw)}}}}
+
+
+def traffic_policies(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig], gw: GatewayConfig, namespace: str,
+                     groups: Optional[Sequence["RouteGroup"]] = None) -> list[dict[str, Any]]:
+    """One BackendTrafficPolicy per route group (in ``groups`` order), padded alike when they merge with
+    ``token_budget_policy``."""
+    groups = route_groups(tiers, tenants, gw) if groups is None else groups
+    merged_to = None
+    if tokens_apart(tiers, tenants, gw):
+        merged_to = max(len(request_rules(g.tiers, tenants, gw)) for g in groups)
+    return [backend_traffic_policy(g.tiers, tenants, gw, namespace, g.name, merged_to) for g in groups]
 
 
 def gateway_config(namespace: str) -> dict[str, Any]:
@@ -308,11 +390,11 @@ def extproc_pod_monitor(namespace: str) -> dict[str, Any]:
 #
 # Why per route and not per policy: Envoy Gateway applies one BackendTrafficPolicy / SecurityPolicy per
 # route (the oldest wins a conflict; a route-level policy's lists replace, never extend, a parent's under
-# mergeType: internal/gatewayapi/backendtrafficpolicy.go and internal/utils/merge.go at v1.9.0), so a
-# policy cannot be split over several objects on one route. Splitting the routes keeps every rate-limit
-# bucket as it is: a non-shared global rule counts per Envoy route, i.e. per HTTPRoute rule and match
-# (getRouteDescriptor(route.Name), internal/xds/translator/ratelimit.go at v1.9.0), whichever
-# AIGatewayRoute holds it. /v1/models still lists every model: AI Gateway builds the extProc's model list
+# mergeType, except the rate-limit rules: internal/gatewayapi/backendtrafficpolicy.go and internal/utils/merge.go
+# at v1.9.0), so a policy cannot be split over several objects on one route. Every budget stays one counter
+# across routes: the request limits of a tier live in its one route's policy (shared rules), the token budgets
+# in the listener's ``token_budget_policy`` once there is more than one route (comment above TOKEN_POLICY_NAME).
+# /v1/models still lists every model: AI Gateway builds the extProc's model list
 # from every AIGatewayRoute of the Gateway (internal/controller/gateway.go at v1.1.0). A request naming a
 # model no route serves reaches the oldest route's not-found rule (Gateway API precedence among equal
 # matches), whose policy allows it (``unrouted``) and AI Gateway answers 404.
@@ -344,18 +426,19 @@ def group_name(index: int) -> str:
 
 
 def group_objects(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig], gw: GatewayConfig, namespace: str,
-                  keys_secret: str, name: str = ROUTE_NAME) -> list[dict[str, Any]]:
-    """One group's AIGatewayRoute, SecurityPolicy and BackendTrafficPolicy."""
+                  keys_secret: str, name: str = ROUTE_NAME, merged_to: Optional[int] = None) -> list[dict[str, Any]]:
+    """One group's AIGatewayRoute, SecurityPolicy and BackendTrafficPolicy (``merged_to``: ``rate_limit_rules``)."""
     return [ai_gateway_route(tiers, gw, namespace, name),
             security_policy(tiers, tenants, gw, namespace, keys_secret, name),
-            backend_traffic_policy(tiers, tenants, gw, namespace, name)]
+            backend_traffic_policy(tiers, tenants, gw, namespace, name, merged_to)]
 
 
-def over_limits(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig], gw: GatewayConfig) -> list[tuple[str, str]]:
+def over_limits(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig], gw: GatewayConfig,
+                tokens: bool = True) -> list[tuple[str, str]]:
     """What one route holding ``tiers`` would put over a per-object limit: ``(kind of excess, text)``, kind
     one of ``rules`` (too many tiers), ``rate-limits`` (too many rate-limit rules), ``aliases`` (one tier's
-    model names too many or too long)."""
-    route, sp, btp = group_objects(tiers, tenants, gw, "ns", "keys")
+    model names too many or too long). ``tokens``: its policy holds the token budgets too."""
+    route, sp, btp = group_objects(tiers, tenants, gw, "ns", "keys", merged_to=None if tokens else 0)
     out: list[tuple[str, str]] = []
     rules = route["spec"]["rules"]
     if len(rules) > MAX_ROUTE_RULES:
@@ -380,12 +463,21 @@ def over_limits(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig], gw
     return out
 
 
+def tokens_apart(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig], gw: GatewayConfig) -> bool:
+    """Whether the token budgets go to the listener's ``token_budget_policy``: some tenant has one and the stack
+    does not fit one route whose policy holds them (a shared rule counts per policy: with several route policies,
+    a budget kept in them would be one counter per route)."""
+    return bool(token_rules(tiers, tenants, gw)) and bool(over_limits(tiers, tenants, gw))
+
+
 def route_groups(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig], gw: GatewayConfig) -> list[RouteGroup]:
-    """The tiers, in config order, packed greedily into routes that stay within every per-object limit. A tier
-    that alone is over a limit still gets its own route; ``limit_issues`` refuses that config."""
+    """The tiers, in config order, packed greedily into routes that stay within every per-object limit (the token
+    budgets counted in a route's policy only while everything fits one route, ``tokens_apart``). A tier that
+    alone is over a limit still gets its own route; ``limit_issues`` refuses that config."""
+    tokens = not tokens_apart(tiers, tenants, gw)
     groups: list[list[TierConfig]] = []
     for tier in tiers:
-        if groups and not over_limits([*groups[-1], tier], tenants, gw):
+        if groups and not over_limits([*groups[-1], tier], tenants, gw, tokens):
             groups[-1].append(tier)
         else:
             groups.append([tier])
@@ -398,16 +490,24 @@ def group_of(groups: Sequence[RouteGroup], tier: str) -> RouteGroup:
 
 def limit_issues(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig], gw: GatewayConfig) -> list[tuple[str, str]]:
     """The hard limits left after splitting, as ``(config key, message)``: a tier that alone is over a
-    per-object limit (too many tenants with limits granted it, too many or too long model names)."""
+    per-object limit (too many tenants with limits granted it, too many or too long model names); more tenants
+    with token budgets than one policy holds."""
     issues: list[tuple[str, str]] = []
+    apart = tokens_apart(tiers, tenants, gw)
     for i, tier in enumerate(tiers):
-        for kind, text in over_limits([tier], tenants, gw):
+        for kind, text in over_limits([tier], tenants, gw, tokens=not apart):
             if kind == "rate-limits":
                 granted = len(gm.tenants_of(tier, tenants))
                 issues.append(("tenants", f"{granted} tenants are granted tier {tier.name!r}: {text} (Envoy Gateway "
-                               f"v1.9: one policy per route, two request-limit rules per tenant and tier plus one "
-                               f"token rule per tenant); grant the tier to fewer tenants"))
+                               f"v1.9: one policy per route, two request-limit rules per tenant and tier); grant the "
+                               f"tier to fewer tenants"))
             else:
                 issues.append((f"tiers[{i}].aliases", f"{text} (AI Gateway v1.1 / Envoy Gateway v1.9 limit per "
                                "object); give the tier fewer or shorter aliases"))
+    budgets = len(token_rules(tiers, tenants, gw))
+    if apart and budgets > MAX_RATE_LIMIT_RULES:
+        issues.append(("tenants", f"{budgets} tenants have limits.tokensPerMinute: BackendTrafficPolicy "
+                       f"{TOKEN_POLICY_NAME} spec.rateLimit.global.rules: {budgets} items > maxItems "
+                       f"{MAX_RATE_LIMIT_RULES} (Envoy Gateway v1.9: a token budget counted once across routes is "
+                       f"one shared rule of one policy); give at most {MAX_RATE_LIMIT_RULES} tenants a token budget"))
     return issues

@@ -260,11 +260,16 @@ class Gateway(pulumi.ComponentResource):
         for o in guard.manifests(args.tiers, args.tenants, ns, versions.IMAGES["opa-envoy"], system, args.node_cidrs,
                                  budgeted=budgeted):
             guard_objs.append(create(f"guard-{o['kind'].lower()}", o, guard_objs[:1]))  # after the ConfigMap
+        # The token budgets, when they cannot stay in the single route's policy: one policy on the https listener
+        # that every route policy merges with (aigw.token_budget_policy), in place before them.
+        token_manifest = aigw.token_budget_policy(args.tiers, args.tenants, gw, ns)
+        tokens = [create("ai-token-budgets", token_manifest, [gateway])] if token_manifest else []
+        traffic = aigw.traffic_policies(args.tiers, args.tenants, gw, ns, groups)
         for i, (g, route) in enumerate(zip(groups, routes)):
             create(f"ai-security{suffix[i]}", aigw.security_policy(g.tiers, args.tenants, gw, ns,
                                                                    args.tenant_keys_secret, g.name),
                    [route, *guard_objs])
-            create(f"ai-traffic{suffix[i]}", aigw.backend_traffic_policy(g.tiers, args.tenants, gw, ns, g.name), [route])
+            create(f"ai-traffic{suffix[i]}", traffic[i], [route, *tokens])
         self.base_url = f"https://{gw.hostname}/v1"
         self.models = {t.name: aigw.model_names(t) for t in args.tiers}
         self.tier_clusters = aigw.tier_clusters(args.tiers, gw, ns, args.tenants)

@@ -344,12 +344,15 @@ def tenant_selector(tenant: TenantConfig, *extra: dict[str, Any]) -> list[dict[s
     return [{"headers": [who, *extra]}]
 
 
-def request_limit_rules(who: list[dict[str, Any]], lim: LimitsConfig) -> list[dict[str, Any]]:
+def request_limit_rules(who: list[dict[str, Any]], lim: LimitsConfig, shared: bool = False) -> list[dict[str, Any]]:
     """The per-minute and per-second request limits of ``who``, with the X-RateLimit headers (draft 03) whose
-    reset the 429 override copies into Retry-After."""
-    return [{"clientSelectors": who, "limit": {"requests": lim.requests_per_minute, "unit": "Minute"},
+    reset the 429 override copies into Retry-After. ``shared``: one counter on every Envoy route the policy
+    reaches (``aigw``, above ``TOKEN_POLICY_NAME``); without it, one per Envoy route — what a per-tier route of one
+    rule and one match needs."""
+    extra = {"shared": True} if shared else {}
+    return [{"clientSelectors": who, "limit": {"requests": lim.requests_per_minute, "unit": "Minute"}, **extra,
              "xRateLimitHeaders": "DraftVersion03"},
-            {"clientSelectors": who, "limit": {"requests": lim.burst_per_second, "unit": "Second"},
+            {"clientSelectors": who, "limit": {"requests": lim.burst_per_second, "unit": "Second"}, **extra,
              "xRateLimitHeaders": "DraftVersion03"}]
 
 
