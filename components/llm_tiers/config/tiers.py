@@ -62,6 +62,16 @@ class ReleaseConfig(_Model):
 FALLBACK_HOST = r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"
 
 
+def _is_ip(host: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def parse_base_url(url: str) -> tuple[str, int, str]:
     """``https://host[:port]/prefix`` -> (host, port, prefix). Only HTTPS: the key travels in the
     Authorization header, so a plaintext upstream would expose it (and every prompt)."""
@@ -83,7 +93,7 @@ def parse_base_url(url: str) -> tuple[str, int, str]:
         raise ValueError("no query or fragment: the base URL is the provider's OpenAI prefix, e.g. "
                          "https://api.example.com/v1")
     host = parts.hostname or ""
-    if not re.match(FALLBACK_HOST, host):
+    if not re.match(FALLBACK_HOST, host) or _is_ip(host):
         raise ValueError(f"host {host!r} is not a DNS name (an IP address or a bare name cannot be verified "
                          "by TLS); use the provider's hostname")
     return host, port or 443, parts.path.strip("/")
