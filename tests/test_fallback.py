@@ -233,3 +233,24 @@ def test_base_url_parts():
     assert parse_base_url("https://api.example.com:8443/openai/v1/") == ("api.example.com", 8443, "openai/v1")
     assert parse_base_url("https://api.example.com") == ("api.example.com", 443, "")
     assert fallback.egress_rule([TIER])[0]["ports"] == [{"port": 443, "protocol": "TCP"}]
+
+
+def test_rollout_and_plan_say_the_client_sees_no_cold_start(result):
+    from llm_tiers.plan import plan_markdown
+    from llm_tiers.testing import rollout
+
+    zero = rollout._scale_from_zero(result.recording)
+    (z,) = [z for z in zero if z["deployment"] == "llm-tiers/chat-small-live"]
+    assert z["fallback"] == {"host": "api.example.com", "model": "qwen2.5-7b-instruct"}
+    text = "\n".join(rollout.scale_from_zero_markdown(zero))
+    assert "llm-tiers/chat-small-live: with its fallback (api.example.com, model `qwen2.5-7b-instruct`) the client sees no " \
+           "cold start" in text
+    md = plan_markdown("dev", [], scale_from_zero=zero)
+    assert "the client sees no cold start" in md and "billed per token at the provider's price" in md
+
+
+def test_without_fallback_the_scale_from_zero_rows_do_not_mention_one(rendered):
+    from llm_tiers.testing import rollout
+
+    zero = rollout._scale_from_zero(rendered("dev").recording)
+    assert zero and not any("fallback" in z for z in zero)
