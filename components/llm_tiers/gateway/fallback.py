@@ -13,14 +13,16 @@ How a request reaches the fallback (upstream sources, all at the pinned versions
   ``maybeModifyCluster``). The tier's wake-up trigger counts that same cluster, so a request the fallback
   answers still wakes the tier.
 * Envoy sends every request to priority 0 while its host counts as healthy, and an FQDN host with no health
-  check always does: the failover is the retry. The route's BackendTrafficPolicy retries a refused connection
-  (a Service with no ready endpoint: kube-proxy rejects the connection), a reset before the request was sent, a
-  refused stream, or a 503, once, on the next priority (``numAttemptsPerPriority: 1`` is Envoy's
-  previous_priorities retry plugin: internal/xds/translator/route.go at v1.9.0), as AI Gateway's provider
-  fallback example does (examples/provider_fallback/fallback.yaml, site/docs/capabilities/traffic/
-  provider-fallback.md at v1.1.0). No per-try timeout: the route's own timeout bounds the whole request.
-  The body is buffered (``requestBuffer``), so the retry re-sends it; AI Gateway's upstream filter re-translates
-  it for the new backend (``onRetry`` forces the body mutation: internal/extproc/processor_impl.go).
+  check always does: the failover is the retry. The route's BackendTrafficPolicy retries, once and on the next
+  priority, a refused connection (a Service with no ready endpoint: kube-proxy's iptables mode, EKS's
+  default, rejects it with the ``has no endpoints`` REJECT rule of kubernetes pkg/proxy/iptables/proxier.go;
+  not observed on a cluster here), a reset before the request was sent, a refused stream, or a 503.
+  ``numAttemptsPerPriority: 1`` is Envoy's previous_priorities retry plugin (internal/xds/translator/route.go
+  at v1.9.0), as AI Gateway's provider fallback example does (envoyproxy/ai-gateway/examples/provider_fallback/
+  fallback.yaml, site/docs/capabilities/traffic/provider-fallback.md at v1.1.0). No per-try timeout: the
+  route's own timeout bounds the whole request. The body is buffered (``requestBuffer``), so the retry re-sends
+  it; AI Gateway's upstream filter re-translates it for the new backend (``onRetry`` forces the body mutation:
+  internal/extproc/processor_impl.go).
 * TLS: the fallback's Backend carries ``tls`` (system CAs, SNI = the host); Envoy Gateway gives that endpoint
   its own transport socket match inside the shared cluster (internal/xds/translator/cluster.go at v1.9.0), so
   the tier stays plain HTTP. AI Gateway rewrites the Host header to the backend's hostname (its
@@ -34,8 +36,9 @@ has no "wait for an endpoint" and AI Gateway no scale-up timeout: the request is
 fallback, or gets the 503); fail back on a timeout without cutting long answers (no per-try timeout is
 set); retry only the fallback tiers of a route (a BackendTrafficPolicy applies to the whole generated
 HTTPRoute; a rule-level one would replace the route's rate limits and overrides instead of adding to them,
-api/v1alpha1/backendtrafficpolicy_types.go ``mergeType`` at v1.9.0, which merges only into a Gateway's
-policy); name an FQDN in a NetworkPolicy (the proxies' egress admits public addresses on the fallback's port).
+``mergeType`` merges a route-rule policy only into a Gateway's or listener's policy, never the route's:
+api/v1alpha1/backendtrafficpolicy_types.go and internal/gatewayapi/backendtrafficpolicy.go
+``processBackendTrafficPolicyForRoute`` at v1.9.0); name an FQDN in a NetworkPolicy (the proxies' egress admits public addresses on the fallback's port).
 """
 
 from __future__ import annotations
