@@ -38,7 +38,8 @@ set); retry only the fallback tiers of a route (a BackendTrafficPolicy applies t
 HTTPRoute; a rule-level one would replace the route's rate limits and overrides instead of adding to them,
 ``mergeType`` merges a route-rule policy only into a Gateway's or listener's policy, never the route's:
 api/v1alpha1/backendtrafficpolicy_types.go and internal/gatewayapi/backendtrafficpolicy.go
-``processBackendTrafficPolicyForRoute`` at v1.9.0); name an FQDN in a NetworkPolicy (the proxies' egress admits public addresses on the fallback's port).
+``processBackendTrafficPolicyForRoute`` at v1.9.0); name an FQDN in a NetworkPolicy (the proxies' egress
+admits public addresses on the fallback's port).
 """
 
 from __future__ import annotations
