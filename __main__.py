@@ -59,6 +59,7 @@ secrets = SecretStore(
     "secrets",
     SecretStoreArgs(cluster_name=cluster.cluster_name, name_prefix=cfg.cluster_name, region=settings.region,
                     hf_token=settings.hf_token, protect=cfg.protect,
+                    fallback_keys=settings.fallback_api_keys,
                     tenants=[TenantKeyArgs(t.name, t.rotate, not t.drop_previous_key) for t in cfg.tenants],
                     refresh_interval=cfg.secret_store.refresh_interval,
                     recovery_window_days=cfg.secret_store.recovery_window_days,
@@ -73,6 +74,8 @@ observability = Observability(
     ObservabilityArgs(settings=cfg.observability, tiers=cfg.tiers,
                       storage_class=cluster.retained_block_storage_class if cfg.protect else cluster.block_storage_class,
                       replica_prices=replica_prices(cfg),
+                      fallback_prices={t.name: p for t in cfg.tiers if t.fallback is not None
+                                       for p in [throughput.managed_price(cfg, t.name)] if p is not None},
                       system_node_selector=cluster.system_node_selector,
                       alert_receiver_urls=settings.alert_receiver_urls,
                       depends_on=[*cluster.nodes_ready, *cluster.storage_ready, *namespaces.resources]),

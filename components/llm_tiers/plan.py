@@ -157,6 +157,10 @@ def plan_markdown(stack: str, rows: list[dict[str, Any]], warnings: Sequence[str
             if warm:
                 line += (f"; onto warm capacity ({z['warmNodes']} node(s)) about {_minutes(warm['typicalSeconds'])} "
                          f"(≤ {_minutes(warm['upperSeconds'])}; budget {_minutes(warm['budgetSeconds'])})")
+            if z.get("fallback"):
+                from llm_tiers.testing.rollout import fallback_sentence  # noqa: PLC0415
+
+                line += f"; {fallback_sentence(z['fallback'])}"
             tail.append(line)
         tail += [""]
     from llm_tiers.cluster.operator_access import markdown as access_markdown  # noqa: PLC0415

@@ -88,7 +88,17 @@ SECRET_KEYS: dict[str, str] = {
     "hfToken": "Hugging Face access token for gated models (`pulumi config set --secret hfToken`).",
     "alertReceiverUrls": "Map of alert receiver name to its webhook/integration URL, as a secret "
                          "(`pulumi config set --secret --path 'alertReceiverUrls.oncall' <url>`).",
+    "fallbackApiKeys": "Map of fallback API key name (`tiers[].fallback.apiKeySecret`) to the provider's API key, as "
+                       "a secret (`pulumi config set --secret --path 'fallbackApiKeys.<name>' <key>`).",
 }
+
+
+def fallback_key_names(values: Mapping[str, Any]) -> list[str]:
+    """The ``apiKeySecret`` names the raw ``tiers`` config asks for (sorted, each once)."""
+    tiers = values.get("tiers") or []
+    names = {((t.get("fallback") or {}) if isinstance(t, dict) else {}).get("apiKeySecret") for t in tiers
+             if isinstance(t, dict)}
+    return sorted(n for n in names if isinstance(n, str) and n)
 
 
 def secret_placeholders(values: Mapping[str, Any], placeholder: str = "render-placeholder") -> dict[str, Any]:
@@ -99,6 +109,9 @@ def secret_placeholders(values: Mapping[str, Any], placeholder: str = "render-pl
     names = [r.get("name") for r in receivers if isinstance(r, dict) and r.get("name")]
     if names:
         out["alertReceiverUrls"] = {n: f"https://{placeholder}.invalid/{n}" for n in names}
+    keys = fallback_key_names(values)
+    if keys:
+        out["fallbackApiKeys"] = {n: f"{placeholder}-{n}" for n in keys}
     return out
 
 
@@ -618,6 +631,23 @@ def otlp_grpc_endpoint_problem(value: str) -> Optional[str]:
     return None
 
 
+def _check_fallbacks(tiers: Sequence[TierConfig]) -> list[ConfigIssue]:
+    """A fallback's model name must differ from the tier's own model names: AI Gateway reports a request served
+    by the fallback under the overridden model (``gen_ai_request_model``), which is how usage tells the two apart
+    (observability/usage.py)."""
+    issues = []
+    names = {t.name for t in tiers}
+    for i, t in enumerate(tiers):
+        if t.fallback is not None and f"{t.name}-fallback" in names:
+            issues.append(ConfigIssue(f"tiers[{i}].fallback", f"the fallback's gateway objects are named "
+                                      f"{t.name}-fallback, which is another tier's name; rename that tier"))
+        if t.fallback is not None and t.fallback.model in (t.name, *t.aliases):
+            issues.append(ConfigIssue(f"tiers[{i}].fallback.model", f"{t.fallback.model!r} is also one of the tier's "
+                                      "own model names; usage through the fallback is told apart by the provider's "
+                                      "model name, so give the provider's exact name (or rename the alias)"))
+    return issues
+
+
 def _check_semantics(cfg: StackConfig) -> list[ConfigIssue]:
     issues = _check_cluster(cfg.cluster)
     tier_names = [t.name for t in cfg.tiers]
@@ -635,6 +665,7 @@ def _check_semantics(cfg: StackConfig) -> list[ConfigIssue]:
                 issues.append(ConfigIssue(f"tiers[{i}].aliases[{j}]", f"model name {alias!r} already names tier "
                                           f"{owner!r}; each model name must select one tier"))
             seen[alias] = t.name
+    issues += _check_fallbacks(cfg.tiers)
     # The gateway splits the tiers over as many routes and policies as the per-object limits need; what one
     # tier alone would put over a limit is refused here (gateway/aigw.py, route groups).
     from llm_tiers.gateway import aigw  # the gateway's builders import this module

@@ -28,6 +28,8 @@ class StackSettings:
     """The Hugging Face token as a secret Output, or None when the stack sets none."""
     alert_receiver_urls: Optional[pulumi.Output[Any]]
     """Secret map of alert receiver name to URL, or None."""
+    fallback_api_keys: dict[str, pulumi.Output[str]]
+    """Fallback provider API key name (``tiers[].fallback.apiKeySecret``) -> the key, a secret Output."""
     lock: models_lock.ModelsLock
     """The models lock (holds every model the stack deploys; load() refuses the stack otherwise)."""
     plans: dict[tuple[int, str], capacity.TierPlan]
@@ -99,6 +101,9 @@ def load() -> StackSettings:
             issues.append(ConfigIssue(f"observability.alertmanager.receivers[{i}].name",
                                       f"no URL for receiver {receiver.name!r}; run `pulumi config set --secret "
                                       f"--path 'alertReceiverUrls.{receiver.name}' <url or routing key>`"))
+    # Only the names are read here (every tier's fallback needs its key); values stay secret.
+    fallback_keys = conf.get_object("fallbackApiKeys") or {}
+    issues += fallback_key_issues(getattr(partial, "tiers", None) or [], fallback_keys)
     lock = None
     plans: dict[int, capacity.TierPlan] = {}
     if partial is not None and getattr(partial, "model_policy", None) is not None:
@@ -120,11 +125,35 @@ def load() -> StackSettings:
         region=typing.cast(str, region),
         hf_token=conf.get_secret("hfToken") if has_token else None,
         alert_receiver_urls=conf.get_secret_object("alertReceiverUrls") if receiver_urls else None,
+        fallback_api_keys=_fallback_keys(conf, cfg),
         lock=lock or models_lock.ModelsLock(version=models_lock.LOCK_VERSION),
         plans=plans,
         warnings=(*models_lock.manual_entry_warnings(cfg, lock), *system_capacity.warnings(cfg),
                   *_rotation_warnings(cfg), *_deprecation_warnings(cfg)),
     )
+
+
+def fallback_key_issues(tiers: Any, keys: Any) -> list[ConfigIssue]:
+    """Each tier's ``fallback.apiKeySecret`` must name a key in the secret map ``fallbackApiKeys``."""
+    issues = []
+    for i, t in enumerate(tiers):
+        fb = getattr(t, "fallback", None)
+        if fb is None:
+            continue
+        if not isinstance(keys, dict) or fb.api_key_secret not in keys:
+            known = ", ".join(sorted(keys)) if isinstance(keys, dict) and keys else "none"
+            issues.append(ConfigIssue(f"tiers[{i}].fallback.apiKeySecret",
+                                      f"unknown secret {fb.api_key_secret!r} (fallbackApiKeys holds: {known}); run "
+                                      f"`pulumi config set --secret --path 'fallbackApiKeys.{fb.api_key_secret}' <key>`"))
+    return issues
+
+
+def _fallback_keys(conf: pulumi.Config, cfg: StackConfig) -> dict[str, pulumi.Output[str]]:
+    names = sorted({t.fallback.api_key_secret for t in cfg.tiers if t.fallback is not None})
+    if not names:
+        return {}
+    keys = conf.require_secret_object("fallbackApiKeys")
+    return {n: pulumi.Output.secret(keys.apply(lambda d, n=n: str(d[n]))) for n in names}
 
 
 def _plannable(cfg: StackConfig, issues: list[ConfigIssue]) -> StackConfig:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal, Optional, Union  # noqa: F401
 
 from pydantic import Field, StringConstraints, field_validator, model_validator  # noqa: F401
@@ -54,6 +55,75 @@ class ReleaseConfig(_Model):
         None, description="Candidate serving engine (default: the tier's). A different engine than the live "
                           "release's is a blue/green switch like a new model: the candidate gets its own "
                           "Deployment of that engine's pinned image, args built from the same tier keys.")
+
+
+# A managed endpoint's host as an Envoy Gateway Backend FQDN endpoint takes it (lowercase DNS name:
+# api/v1alpha1/backend_types.go FQDNEndpoint.Hostname at envoyproxy/gateway v1.9.0).
+FALLBACK_HOST = r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"
+
+
+def _is_ip(host: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def parse_base_url(url: str) -> tuple[str, int, str]:
+    """``https://host[:port]/prefix`` -> (host, port, prefix). Only HTTPS: the key travels in the
+    Authorization header, so a plaintext upstream would expose it (and every prompt)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"not a URL ({exc}); write it like https://api.example.com/v1") from None
+    if parts.scheme == "http":
+        raise ValueError("http:// sends the API key and every prompt unencrypted; use the provider's https:// URL "
+                         "(the gateway verifies its certificate against the system CAs)")
+    if parts.scheme != "https":
+        raise ValueError(f"scheme {parts.scheme or '(none)'!r} is not https; write it like https://api.example.com/v1")
+    if parts.username or parts.password:
+        raise ValueError("credentials in the URL are not allowed; give the key through apiKeySecret")
+    if parts.query or parts.fragment:
+        raise ValueError("no query or fragment: the base URL is the provider's OpenAI prefix, e.g. "
+                         "https://api.example.com/v1")
+    host = parts.hostname or ""
+    if not re.match(FALLBACK_HOST, host) or _is_ip(host):
+        raise ValueError(f"host {host!r} is not a DNS name (an IP address or a bare name cannot be verified "
+                         "by TLS); use the provider's hostname")
+    return host, port or 443, parts.path.strip("/")
+
+
+class FallbackConfig(_Model):
+    """A managed OpenAI-compatible endpoint that serves the tier's requests while the tier has no ready
+    replica (at zero, waking or down)."""
+
+    base_url: str = Field(..., description="The provider's OpenAI base URL, `https://<host>[:port]/<prefix>` (e.g. "
+                                           "`https://api.example.com/v1`); https only. The gateway sends "
+                                           "`<prefix>/chat/completions` there.")
+    model: Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/@-]*$")] = Field(
+        ..., description="The model's name at the provider (the request's `model` is rewritten to it). It must "
+                         "differ from the tier's name and aliases (usage is split by it).")
+    api_key_secret: Name = Field(
+        ..., description="Name of the provider's API key in the secret config map `fallbackApiKeys` (`pulumi config "
+                         "set --secret --path 'fallbackApiKeys.<name>' <key>`); stored in Secrets Manager and synced "
+                         "by External Secrets into the gateway's namespace. Tiers may share one.")
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        parse_base_url(v)
+        return v
+
+    @property
+    def endpoint(self) -> tuple[str, int, str]:
+        """(host, port, prefix) of ``base_url``."""
+        return parse_base_url(self.base_url)
 
 
 class TierConfig(_Model):
@@ -119,6 +189,11 @@ class TierConfig(_Model):
     autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig, description="Autoscaling targets.")
     slo: SloConfig = Field(default_factory=SloConfig, description="Objectives that drive alerts.")
     candidate: Optional[ReleaseConfig] = Field(None, description="A candidate release deployed beside the live one.")
+    fallback: Optional[FallbackConfig] = Field(
+        None, description="A managed OpenAI-compatible endpoint that answers the tier's requests while it has no "
+                          "ready replica (scaled to zero, waking, or down): the gateway tries the tier first and "
+                          "retries a refused connection, reset or 503 there once (Envoy AI Gateway backend priority "
+                          "1). Billed by the provider per token; see docs/components/gateway.md \"Fallback\".")
     serve: Literal["live", "candidate"] = Field(
         "live", description="Which release receives traffic; flip to `candidate` to switch, back to roll back.")
 

@@ -12,7 +12,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from llm_tiers.gateway import aigw, guard
+from llm_tiers.gateway import aigw, fallback, guard
 from llm_tiers.gateway import load_balancer_controller as lbc
 from llm_tiers.gateway import manifests as gm
 from llm_tiers.gateway import rate_limit_store as rls
@@ -205,9 +205,9 @@ class Gateway(pulumi.ComponentResource):
             for obj in gm.redis(ns, versions.IMAGES["valkey"], system):
                 create(f"redis-{obj['kind'].lower()}", obj, store_secrets[:1] if obj["kind"] == "Deployment" else ())
             create("redis-network-policy", gm.gateway_network_policy(ns))
-            for policy in gm.controller_network_policies(naming.ENVOY_GATEWAY_NAMESPACE, args.monitoring_namespace,
-                                                         args.node_cidrs, args.tiers_namespace, ns,
-                                                         args.trace_to, args.trace_collector_labels):
+            for policy in fallback.with_egress(gm.controller_network_policies(
+                    naming.ENVOY_GATEWAY_NAMESPACE, args.monitoring_namespace, args.node_cidrs, args.tiers_namespace,
+                    ns, args.trace_to, args.trace_collector_labels), args.tiers):
                 create(f"eg-{policy['metadata']['name']}", policy, controller)
         # The NLB guard: a ConfigMap the Envoy Service gets as a blocking owner (lbc.nlb_guard says why); it
         # depends on the load balancer controller, and the EnvoyProxy on it.
@@ -246,13 +246,23 @@ class Gateway(pulumi.ComponentResource):
                                          [*controller, *service])
             ai_backends.append(create(f"{tier.name}-ai-backend", aigw.ai_service_backend(tier, ns),
                                       [backends[tier.name]]))
+        # A tier's fallback provider (gateway/fallback.py): Backend, AIServiceBackend, BackendSecurityPolicy (its key
+        # synced by SecretStore, in depends_on); the tier's route waits for them.
+        fallbacks: dict[str, list[pulumi.Resource]] = {}
+        for tier in fallback.fallback_tiers(args.tiers):
+            made: list[pulumi.Resource] = []
+            for obj in fallback.objects(tier, ns):
+                made.append(create(f"{tier.name}-fallback-{obj['kind'].lower()}", obj, [*controller, *made[-1:]]))
+            fallbacks[tier.name] = made
         # One AIGatewayRoute (with its SecurityPolicy and BackendTrafficPolicy) per route group: one while the
         # tiers fit the per-object limits (resources ai-route, ai-security, ai-traffic), more when they do not
         # (ai-route-2, ...; aigw.route_groups).
         groups = aigw.route_groups(args.tiers, args.tenants, gw)
         suffix = ["" if i == 0 else f"-{i + 1}" for i in range(len(groups))]
-        routes = [create(f"ai-route{suffix[i]}", aigw.ai_gateway_route(g.tiers, gw, ns, g.name),
-                         [gateway, *(ai_backends[[t.name for t in args.tiers].index(t.name)] for t in g.tiers)])
+        routes = [create(f"ai-route{suffix[i]}", fallback.with_fallbacks(aigw.ai_gateway_route(g.tiers, gw, ns, g.name),
+                                                                          g.tiers),
+                         [gateway, *(ai_backends[[t.name for t in args.tiers].index(t.name)] for t in g.tiers),
+                          *(r for t in g.tiers for r in fallbacks.get(t.name, []))])
                   for i, g in enumerate(groups)]
         # The request guard (OPA ext_authz) the routes' SecurityPolicies call after the API-key check.
         guard_objs: list[pulumi.Resource] = []
@@ -269,7 +279,7 @@ class Gateway(pulumi.ComponentResource):
             create(f"ai-security{suffix[i]}", aigw.security_policy(g.tiers, args.tenants, gw, ns,
                                                                    args.tenant_keys_secret, g.name),
                    [route, *guard_objs])
-            create(f"ai-traffic{suffix[i]}", traffic[i], [route, *tokens])
+            create(f"ai-traffic{suffix[i]}", fallback.with_retry(traffic[i], g.tiers), [route, *tokens])
         self.base_url = f"https://{gw.hostname}/v1"
         self.models = {t.name: aigw.model_names(t) for t in args.tiers}
         self.tier_clusters = aigw.tier_clusters(args.tiers, gw, ns, args.tenants)

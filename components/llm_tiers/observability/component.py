@@ -154,13 +154,14 @@ def dcgm_values() -> dict[str, Any]:
 
 
 def prometheus_rule(tiers: Sequence[TierConfig], tiers_namespace: str,
-                    replica_prices: Optional[Mapping[str, float]] = None) -> dict[str, Any]:
+                    replica_prices: Optional[Mapping[str, float]] = None,
+                    fallback_prices: Optional[Mapping[str, float]] = None) -> dict[str, Any]:
     return {
         "apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
         "metadata": {"name": RULES_NAME, "namespace": MONITORING_NAMESPACE,
                      "labels": naming.k8s_labels("observability", RULES_NAME)},
         "spec": {"groups": [*monitoring_rules.rule_groups(tiers, tiers_namespace, replica_prices),
-                            *usage.rule_groups(tiers)]},
+                            *usage.rule_groups(tiers, fallback_prices)]},
     }
 
 
@@ -186,6 +187,9 @@ class ObservabilityArgs:
     replica_prices: Mapping[str, float] = field(default_factory=dict)
     """Tier -> on-demand USD per replica-hour (the whole GPU node a replica gets, ``plan.replica_prices``), for the
     cost panel and ``llm:tier_hourly_usd``."""
+    fallback_prices: Mapping[str, float] = field(default_factory=dict)
+    """Tier -> USD per 1M output tokens at its fallback provider (``cost.managedPriceByTier``), for
+    ``llm:tenant_hourly_usd{via="fallback"}`` (observability/usage.py)."""
     alert_receiver_urls: Optional[pulumi.Output[Any]] = None
     """Secret map receiver name -> URL (or PagerDuty routing key); required for configured receivers."""
     depends_on: Sequence[pulumi.Resource] = ()
@@ -241,7 +245,7 @@ class Observability(pulumi.ComponentResource):
         keda = helm.release(f"{resource_name}-keda", "keda", name="keda", namespace=KEDA_NAMESPACE,
                             create_namespace=True, values=keda_values(args.system_node_selector),
                             opts=after)
-        rule = prometheus_rule(args.tiers, args.tiers_namespace, args.replica_prices)
+        rule = prometheus_rule(args.tiers, args.tiers_namespace, args.replica_prices, args.fallback_prices)
         rules = k8s.apiextensions.CustomResource(
             f"{resource_name}-rules", api_version=rule["apiVersion"], kind=rule["kind"], metadata=rule["metadata"],
             spec=rule["spec"], opts=pulumi.ResourceOptions(parent=self, depends_on=[stack]))

@@ -22,14 +22,29 @@ Each tier gets its own rules (the client's model names mapped to the tier's name
 | ``llm:tenant_hourly_usd`` | tenant, tier | the tier's cost per hour (``llm:tier_hourly_usd``: replicas x $/replica-hour) shared out by the tenant's share of the tier's served tokens |
 
 Requests on the deprecated per-tier URLs bypass AI Gateway and are not in these series.
+
+A tier with a fallback provider (``tiers[].fallback``, gateway/fallback.py): AI Gateway reports a request the
+fallback served under the overridden model — ``gen_ai_request_model`` is the ``x-ai-eg-model`` header, which
+``modelNameOverride`` rewrites, and ``gen_ai_original_model`` keeps the client's (internal/extproc/
+processor_impl.go, internal/metrics/metrics_impl.go at v1.1.0) — so the tier's own rules above (request model =
+one of the tier's names; the config refuses a fallback model that is one) count only what the tier served, and
+these count the fallback's:
+
+| series | labels | meaning |
+|---|---|---|
+| ``llm:tenant_fallback_tokens_rate`` | tenant, tier, token_type | tokens per second served by the tier's fallback |
+| ``llm:tenant_fallback_request_rate`` | tenant, tier | requests per second it answered |
+| ``llm:tenant_hourly_usd`` | tenant, tier, via="fallback" | its output tokens at the tier's managed price (``cost.managedPriceByTier``, else ``cost.managedPricePerMillionOutputTokens``; USD per 1M output tokens), per hour; absent without a price |
+
+``sum by (tenant) (llm:tenant_hourly_usd)`` therefore adds the fallback's cost to the tier's.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Optional
 
 from llm_tiers.config.schema import TierConfig
 from llm_tiers.observability import dashboards
@@ -57,6 +72,27 @@ def _by_tenant(expr: str, tier: TierConfig, *extra: str) -> str:
     return f'label_replace({tenant}, "tier", "{tier.name}", "", "")'
 
 
+def fallback_rules(tiers: Sequence[TierConfig], prices: Optional[Mapping[str, float]] = None) -> list[dict[str, Any]]:
+    """Usage through each fallback tier's provider (module doc), priced at ``prices[tier]`` USD per 1M output
+    tokens when given."""
+    rules: list[dict[str, Any]] = []
+    for t in tiers:
+        if t.fallback is None:
+            continue
+        model = f'gen_ai_original_model=~"{_models(t)}",gen_ai_request_model=~"{promql_regex([t.fallback.model])}"'
+        tokens = f'rate(gen_ai_client_token_usage_sum{{{model},gen_ai_token_type=~"input|output"}}[{WINDOW}])'
+        rules.append({"record": "llm:tenant_fallback_tokens_rate", "expr": 'label_replace(' + _by_tenant(
+            tokens, t, "gen_ai_token_type") + ', "token_type", "$1", "gen_ai_token_type", "(.*)")'})
+        rules.append({"record": "llm:tenant_fallback_request_rate", "expr": _by_tenant(
+            f"rate(gen_ai_server_request_duration_seconds_count{{{model}}}[{WINDOW}])", t)})
+        price = (prices or {}).get(t.name)
+        if price is not None:
+            rules.append({"record": "llm:tenant_hourly_usd", "labels": {"via": "fallback"}, "expr": (
+                f'sum by (tenant, tier) (llm:tenant_fallback_tokens_rate{{tier="{t.name}",token_type="output"}})'
+                f" * 3600 * {price!r} / 1e6")})
+    return rules
+
+
 def usage_rules(tiers: Sequence[TierConfig]) -> list[dict[str, Any]]:
     rules: list[dict[str, Any]] = []
     for t in tiers:
@@ -77,8 +113,9 @@ def usage_rules(tiers: Sequence[TierConfig]) -> list[dict[str, Any]]:
     return rules
 
 
-def rule_groups(tiers: Sequence[TierConfig]) -> list[dict[str, Any]]:
-    return [{"name": GROUP, "interval": "30s", "rules": usage_rules(tiers)}] if tiers else []
+def rule_groups(tiers: Sequence[TierConfig], fallback_prices: Optional[Mapping[str, float]] = None) -> list[dict[str, Any]]:
+    return [{"name": GROUP, "interval": "30s",
+             "rules": [*usage_rules(tiers), *fallback_rules(tiers, fallback_prices)]}] if tiers else []
 
 
 # (title, unit, [(query, legend)])

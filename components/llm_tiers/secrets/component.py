@@ -31,6 +31,8 @@ CLUSTER_STORE_NAME = "aws-secrets-manager"
 HF_TOKEN_SECRET = "hf-token"            # Kubernetes Secret in the tiers namespace
 HF_TOKEN_KEY = "HF_TOKEN"               # its data key (the env var name huggingface_hub reads)
 TENANT_KEYS_SECRET = "tenant-api-keys"  # Kubernetes Secret in the gateway namespace: data = {tenant: key}
+FALLBACK_KEY = "apiKey"                 # the data key AI Gateway's BackendSecurityPolicy APIKey reads
+#                                         (api/v1beta1/backendsecurity_policy.go at envoyproxy/ai-gateway v1.1.0)
 API_KEY_PREFIX = "sk-"
 API_KEY_RANDOM_LENGTH = 48              # [A-Za-z0-9]{48}: ~285 bits, accepted by every OpenAI client
 _READY_TIMEOUTS = pulumi.CustomTimeouts(create=timing.duration(timing.CUSTOM_RESOURCE_READY_SECONDS),
@@ -46,6 +48,15 @@ def hf_token_secret_name(cluster_name: str) -> str:
 
 def tenant_secret_name(cluster_name: str, tenant: str) -> str:
     return f"{cluster_name}/tenants/{tenant}/api-key"
+
+
+def fallback_secret_name(cluster_name: str, key_name: str) -> str:
+    return f"{cluster_name}/fallback/{key_name}/api-key"
+
+
+def fallback_k8s_secret(key_name: str) -> str:
+    """The Kubernetes Secret (gateway namespace) holding a fallback provider's key under ``apiKey``."""
+    return f"fallback-{key_name}"
 
 
 def eso_policy(secret_arns: Sequence[str], key_arn: str, region: str) -> str:
@@ -141,6 +152,9 @@ class SecretStoreArgs:
     recovery_window_days: int = 30
     """Secrets Manager recovery window for deleted secrets (0: delete at once). Secret names are generated from
     a prefix, so a secret re-created within the window gets a new name instead of failing."""
+    fallback_keys: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
+    """Fallback provider API key name -> the key (secret Outputs, from the secret config ``fallbackApiKeys``): each
+    goes into Secrets Manager and is synced into ``gateway_namespace`` as Secret ``fallback-<name>`` (key ``apiKey``)."""
     tiers_namespace: str = naming.TIERS_NAMESPACE
     """Where the HF token is synced (the weight-sync Jobs' namespace) — and nowhere else."""
     gateway_namespace: str = naming.GATEWAY_NAMESPACE
@@ -176,6 +190,8 @@ class SecretStore(pulumi.ComponentResource):
     """Name of the Kubernetes Secret (in gateway_namespace) with one data key per tenant."""
     ready: list[pulumi.Resource]
     """The ClusterSecretStore and ExternalSecrets, to depend on."""
+    fallback_key_k8s_secrets: dict[str, str]
+    """Fallback provider API key name -> its Kubernetes Secret in gateway_namespace (data key ``apiKey``)."""
     hf_token_ready: list[pulumi.Resource]
     """Only what the hf-token Secret needs (its ExternalSecret; empty without a token): what a sync Job uses."""
 
@@ -239,6 +255,13 @@ class SecretStore(pulumi.ComponentResource):
                 secrets.append(prev)
                 tenant_secret_names[prev_id] = prev.name
 
+        fallback_secret_names: dict[str, pulumi.Output[str]] = {}
+        for key_name in sorted(args.fallback_keys):
+            sm = secret(f"{resource_name}-fallback-{key_name}", fallback_secret_name(name, key_name),
+                        f"API key of fallback provider {key_name}", args.fallback_keys[key_name])
+            secrets.append(sm)
+            fallback_secret_names[key_name] = sm.name
+
         # ------------------------------------------------------------ External Secrets Operator
         identity = pod_identity_role(
             f"{resource_name}-eso", f"{name}-external-secrets", cluster_name=args.cluster_name,
@@ -300,6 +323,16 @@ class SecretStore(pulumi.ComponentResource):
                 f"{resource_name}-tenant-keys-sync", api_version=ESO_API, kind="ExternalSecret",
                 metadata=es["metadata"], spec=es["spec"], opts=after_store))
             self.tenant_keys_k8s_secret = TENANT_KEYS_SECRET
+
+        self.fallback_key_k8s_secrets = {}
+        for key_name in sorted(fallback_secret_names):
+            k8s_name = fallback_k8s_secret(key_name)
+            es = external_secret(k8s_name, args.gateway_namespace, args.refresh_interval,
+                                 [(FALLBACK_KEY, fallback_secret_names[key_name])])
+            self.ready.append(k8s.apiextensions.CustomResource(
+                f"{resource_name}-fallback-{key_name}-sync", api_version=ESO_API, kind="ExternalSecret",
+                metadata=es["metadata"], spec=es["spec"], opts=after_store))
+            self.fallback_key_k8s_secrets[key_name] = k8s_name
 
         self.kms_key_arn = key.arn
         self.register_outputs({

@@ -25,7 +25,7 @@ from typing import Any, Optional
 from llm_tiers import timing
 from llm_tiers import versions
 from llm_tiers.gpu.karpenter import GPU_CLASS_LABEL, WARM_CAPACITY_LABEL
-from llm_tiers.tiers.manifests import ENGINE_LABEL, WEIGHTS_BYTES_ANNOTATION
+from llm_tiers.tiers.manifests import ENGINE_LABEL, TIER_LABEL, WEIGHTS_BYTES_ANNOTATION
 
 from llm_tiers.testing.mocks import Recording, RecordedResource
 
@@ -238,6 +238,28 @@ def persisted_compile_cache(r: RecordedResource) -> bool:
                         for m in c.get("volumeMounts", [])):
             return True
     return False
+
+
+def fallbacks(recording: Recording) -> dict[str, dict[str, Any]]:
+    """Tier -> its fallback provider as rendered (gateway/fallback.py): an AIGatewayRoute rule, named after the
+    tier, whose backendRef at priority >= 1 is an AIServiceBackend over a Backend; ``host`` its hostname and
+    ``model`` the model it is asked for."""
+    objs = {(r.inputs.get("kind"), (r.inputs.get("metadata") or {}).get("name")): r.inputs
+            for r in recording.resources if r.custom}
+    out: dict[str, dict[str, Any]] = {}
+    for (kind, _), route in objs.items():
+        if kind != "AIGatewayRoute":
+            continue
+        for rule in (route.get("spec") or {}).get("rules", []):
+            for ref in rule.get("backendRefs", []):
+                if (ref.get("priority") or 0) < 1:
+                    continue
+                ai = objs.get(("AIServiceBackend", ref["name"])) or {}
+                backend = objs.get(("Backend", ((ai.get("spec") or {}).get("backendRef") or {}).get("name"))) or {}
+                hosts = [e["fqdn"]["hostname"] for e in (backend.get("spec") or {}).get("endpoints", []) if "fqdn" in e]
+                out[rule.get("name", "")] = {"host": hosts[0] if hosts else ref["name"],
+                                             "model": ref.get("modelNameOverride")}
+    return out
 
 
 def gpu_class_of(r: RecordedResource) -> Optional[str]:
@@ -459,6 +481,7 @@ def _scale_from_zero(recording: Recording) -> list[dict[str, Any]]:
               for ep in (r.inputs.get("spec") or {}).get("podMetricsEndpoints", [])
               if "envoy" in (r.inputs.get("metadata") or {}).get("name", "")]
     classes, warm = node_pool_types(recording), warm_nodes(recording)
+    backups = fallbacks(recording)
     out = []
     for (kind, ns, name), r in sorted(objects.items(), key=lambda kv: str(kv[0])):
         spec = r.inputs.get("spec") or {}
@@ -484,6 +507,9 @@ def _scale_from_zero(recording: Recording) -> list[dict[str, Any]]:
                     "scrapeSeconds": scrape_s, "pollingSeconds": poll_s, "coldNode": cold, "warmNode": hot,
                     "totalSeconds": (hot or cold)["upperSeconds"],
                     "typicalSeconds": (hot or cold)["typicalSeconds"]})
+        tier = ((target.inputs.get("metadata") or {}).get("labels") or {}).get(TIER_LABEL) if target else None
+        if tier in backups:
+            out[-1]["fallback"] = backups[tier]
     return out
 
 
@@ -529,11 +555,22 @@ def _estimate(typical: int, upper: int) -> str:
     return minutes(upper) if typical == upper else f"{minutes(typical)} (≤ {minutes(upper)})"
 
 
+def fallback_sentence(fb: dict[str, Any]) -> str:
+    """What a client of a tier with a fallback sees while the tier is at zero."""
+    return (f"with its fallback ({fb['host']}, model `{fb['model']}`) the client sees no cold start: while the tier "
+            "is at zero, waking or down, its requests are answered by the fallback (a refused connection to the tier "
+            "costs milliseconds before the retry), billed per token at the provider's price "
+            "(`llm:tenant_hourly_usd{via=\"fallback\"}`). The times below are how long until the tier itself answers "
+            "again.")
+
+
 def scale_from_zero_markdown(scale_from_zero: list[dict[str, Any]]) -> list[str]:
     """Per scale-to-zero tier: each step's estimate (typical, upper bound), its budget and the estimate's source,
     on a fresh node and, where the class keeps warm nodes, on warm capacity."""
     lines: list[str] = []
     for z in scale_from_zero:
+        if z.get("fallback"):
+            lines += ["", f"{z['deployment']}: {fallback_sentence(z['fallback'])}"]
         for where, b in (("a fresh GPU node", z["coldNode"]), (f"warm capacity ({z['warmNodes']} node(s))",
                                                                z.get("warmNode"))):
             if not b:
