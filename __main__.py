@@ -3,9 +3,12 @@
 Reads like the architecture (DESIGN.md section 1): validated config in, components composed, outputs out.
 """
 
+from pathlib import Path
+
 import pulumi
 
-from llm_tiers import (Benchmark, BenchmarkArgs, Cluster, ClusterArgs, Dns, DnsArgs, Gateway, GatewayArgs,
+from llm_tiers import (Benchmark, BenchmarkArgs, Cluster, ClusterArgs, Dns, DnsArgs, Evaluation, EvaluationArgs,
+                       Gateway, GatewayArgs,
                        GpuCapacity, GpuCapacityArgs, LoadBalancerController, LoadBalancerControllerArgs, ModelTier,
                        ModelTierArgs, Namespaces, NamespacesArgs, Observability, ObservabilityArgs,
                        SecretStore, SecretStoreArgs, TenantKeyArgs, Tracing, TracingArgs)
@@ -14,6 +17,7 @@ from llm_tiers.benchmark import manifests as benchmark_manifests
 from llm_tiers.cluster import system_capacity
 from llm_tiers.config.stack import load
 from llm_tiers.cost import bill, throughput
+from llm_tiers.evaluation import manifests as eval_manifests
 from llm_tiers.gateway import aigw, dns
 from llm_tiers.plan import replica_prices, tier_plan
 from llm_tiers.tracing import manifests as tracing_manifests
@@ -82,6 +86,36 @@ collector = Tracing("tracing", TracingArgs(export_endpoint=tracing.otlp_endpoint
                                            depends_on=[*cluster.nodes_ready, *namespaces.resources]),
                     opts=on_cluster) if tracing.enabled else None
 clusters = aigw.tier_clusters(cfg.tiers, cfg.gateway, naming.GATEWAY_NAMESPACE)
+
+
+def benchmark(t, deployments, depends_on):
+    """GuideLLM Jobs for a tier a team asked to benchmark (benchmark.tiers): one per release and benchmark.runId."""
+    return Benchmark(f"benchmark-{t.name}",
+                     BenchmarkArgs(tier=t, releases=benchmark_manifests.releases_of(t, settings.lock.models),
+                                   settings=cfg.benchmark, storage_class=cluster.weights_storage_class,
+                                   node_selector=cluster.system_node_selector, deployments=deployments,
+                                   depends_on=depends_on),
+                     opts=on_cluster)
+
+
+def evaluated(t):
+    """A tier with `eval` (in benchmark.tiers, which the config check requires): its benchmark and quality evals
+    are created before its Service, which waits for the promotion gate when `serve` is `candidate`."""
+    def before_switch(deployments):
+        bench = benchmark(t, deployments, [*cluster.storage_ready, *namespaces.resources])
+        es = t.eval.eval_set
+        ev = Evaluation(f"eval-{t.name}",
+                        EvaluationArgs(tier=t, releases=eval_manifests.releases_of(t, settings.lock.models),
+                                       run_id=cfg.benchmark.run_id,
+                                       eval_set=Path(es.file).read_text() if es is not None and es.file else None,
+                                       node_selector=cluster.system_node_selector,
+                                       deployments=deployments,
+                                       depends_on=[*namespaces.resources, *bench.ready]),
+                        opts=on_cluster)
+        return ev.switch_after
+    return before_switch
+
+
 tiers = {
     t.name: ModelTier(
         f"tier-{t.name}",
@@ -96,6 +130,7 @@ tiers = {
                       otlp_endpoint=collector.otlp_endpoint if collector else None,
                       admit_benchmark=t.name in cfg.benchmark.tiers,
                       gateway_clusters=clusters[t.name],
+                      before_switch=evaluated(t) if t.eval is not None else None,
                       depends_on=[*cluster.storage_ready, *namespaces.resources, *secrets.ready, *gpu.ready,
                                   *observability.ready, *([collector] if collector else [])]),
         opts=on_cluster,
@@ -104,13 +139,8 @@ tiers = {
 }
 
 # GuideLLM Jobs for the tiers a team asked to benchmark (benchmark.tiers): one per release and benchmark.runId.
-for t in (t for t in cfg.tiers if t.name in cfg.benchmark.tiers):
-    Benchmark(f"benchmark-{t.name}",
-              BenchmarkArgs(tier=t, releases=benchmark_manifests.releases_of(t, settings.lock.models),
-                            settings=cfg.benchmark, storage_class=cluster.weights_storage_class,
-                            node_selector=cluster.system_node_selector, deployments=tiers[t.name].deployments,
-                            depends_on=[tiers[t.name].service]),
-              opts=on_cluster)
+for t in (t for t in cfg.tiers if t.name in cfg.benchmark.tiers and t.eval is None):
+    benchmark(t, tiers[t.name].deployments, [tiers[t.name].service])
 
 # The NLB's controller (the in-tree one ignores the gateway's annotations; gateway/load_balancer_controller.py).
 load_balancers = LoadBalancerController(

@@ -253,7 +253,7 @@ def _pods_in_render(r: render_tool.RenderResult) -> dict[str, tuple[int, list[di
     found["envoy-proxy"] = (proxy["replicas"], [proxy["container"]["resources"], sc.ENVOY_SHUTDOWN_MANAGER.resources(),
                                                 ai_config["spec"]["extProc"]["kubernetes"]["resources"]])
     system = {"llm-tiers.io/node-role": "system"}
-    syncs, benches = [], []
+    syncs, benches, evals, gates = [], [], [], []
     for o in r.kubernetes_objects():
         if o["kind"] not in ("Deployment", "StatefulSet", "DaemonSet", "Job"):
             continue
@@ -261,7 +261,14 @@ def _pods_in_render(r: render_tool.RenderResult) -> dict[str, tuple[int, list[di
         if spec.get("nodeSelector") != system:
             continue
         containers = [c["resources"] for c in spec["containers"]]
-        if o["kind"] == "Job" and o["metadata"]["labels"].get("llm-tiers.io/component") == "weights-sync":
+        name = o["metadata"]["labels"].get("app.kubernetes.io/name")
+        if o["kind"] == "Job" and name in ("llm-eval", "llm-eval-gate"):
+            # An init container runs alone before the next: the pod requests the most of any of them, and here
+            # every container of the eval Job has the same resources.
+            inits = [c["resources"] for c in spec.get("initContainers", [])]
+            assert all(i == containers[0] for i in inits)
+            (evals if name == "llm-eval" else gates).append(containers)
+        elif o["kind"] == "Job" and o["metadata"]["labels"].get("llm-tiers.io/component") == "weights-sync":
             syncs.append(containers)
         elif o["kind"] == "Job" and o["metadata"]["labels"].get("llm-tiers.io/component") == "benchmark":
             benches.append(containers)
@@ -273,6 +280,10 @@ def _pods_in_render(r: render_tool.RenderResult) -> dict[str, tuple[int, list[di
     if benches:
         assert all(b == benches[0] for b in benches)
         found["benchmark"] = (len(benches), benches[0])
+    for key, jobs in (("eval", evals), ("eval-gate", gates)):
+        if jobs:
+            assert all(j == jobs[0] for j in jobs)
+            found[key] = (len(jobs), jobs[0])
     return found
 
 

@@ -110,6 +110,13 @@ PROMETHEUS_OPERATOR_VERSION = "v0.93.0"
 AL2023_AMI_ALIAS = "al2023@v20260903"
 
 
+# EleutherAI's lm-evaluation-harness, the quality harness of the eval Jobs (components/llm_tiers/evaluation/):
+# pip-installed (its `api` extra: requests, aiohttp, tenacity, tqdm, tiktoken) into IMAGES['python'] at this
+# version. v0.4.12 is the newest tag whose source (CLI lm_eval/_cli/run.py, chat client
+# lm_eval/models/openai_completions.py) could be read here; PyPI also has 0.4.13.
+LM_EVAL_VERSION = "0.4.12"
+
+
 # Container images, always by explicit tag (digests are added when a registry is reachable to resolve
 # them; the policy pack rejects ``latest`` and untagged images).
 IMAGES: dict[str, str] = {
