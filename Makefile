@@ -5,6 +5,9 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 # checkov has its own virtualenv: its pins (packaging 23.2, boto3, ...) conflict with requirements.txt.
 CHECKOV_VENV ?= .venv-checkov
+# lm-evaluation-harness at the version the eval Jobs install (versions.LM_EVAL_VERSION), in its own virtualenv
+# (its datasets/evaluate pins are not the program's): tests/test_eval_gate.py runs the rendered lm-eval args with it.
+LM_EVAL_VENV ?= .venv-lm-eval
 STACK  ?= dev
 PYTEST_ARGS ?=
 
@@ -27,8 +30,14 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
 
-test: $(VENV)/.installed $(CHECKOV_VENV)/.installed
-	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest $(PYTEST_ARGS)
+$(LM_EVAL_VENV)/.installed: requirements-lm-eval.txt
+	$(PYTHON) -m venv $(LM_EVAL_VENV)
+	$(LM_EVAL_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-lm-eval.txt
+	touch $@
+
+test: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(LM_EVAL_VENV)/.installed
+	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov LM_EVAL_PYTHON=$(CURDIR)/$(LM_EVAL_VENV)/bin/python \
+	  $(PY) -m pytest $(PYTEST_ARGS)
 
 # checkov on one rendered stack, as the tests run it: make checkov STACK=prod
 checkov: render $(CHECKOV_VENV)/.installed

@@ -437,13 +437,18 @@ def test_partial_lm_eval_results_make_the_summary_incomplete(tmp_path, staging):
 LM_EVAL_PYTHON = os.environ.get("LM_EVAL_PYTHON")
 
 
-@pytest.mark.skipif(not LM_EVAL_PYTHON, reason="set LM_EVAL_PYTHON to a Python with lm_eval[api]==0.4.12 installed "
-                                               "(pip install 'lm_eval[api]==0.4.12') to run the harness itself; "
-                                               "its rendered args are still checked above")
 def test_lm_eval_runs_with_the_rendered_args_against_the_stand_in(tmp_path, staging):
     """The rendered ``lm-eval`` container's args, run by the pinned harness against the stand-in, on a small local
     task (the rendered gsm8k would need its dataset mirrored): only ``--tasks`` is swapped, and ``--include_path``
-    added for the local task; then the scorer reads what the harness wrote."""
+    added for the local task; then the scorer reads what the harness wrote. ``make test`` installs the pinned
+    harness (requirements-lm-eval.txt) and sets LM_EVAL_PYTHON (so CI runs it)."""
+    if not LM_EVAL_PYTHON:
+        pytest.skip("LM_EVAL_PYTHON unset (make test sets it): the harness itself is NOT run; its rendered args are "
+                    "still checked above")
+    from llm_tiers import versions
+    out = subprocess.run([LM_EVAL_PYTHON, "-c", "import importlib.metadata as m; print(m.version('lm_eval'))"],
+                         capture_output=True, text=True)
+    assert out.stdout.strip() == versions.LM_EVAL_VERSION, "LM_EVAL_PYTHON must run the pinned harness"
     objs = _objects(staging)
     job = _get(objs, "Job", "chat-small-live-eval-2026-12-01a")
     init = {c["name"]: c for c in job["spec"]["template"]["spec"]["initContainers"]}
