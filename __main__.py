@@ -16,8 +16,9 @@ from llm_tiers import naming
 from llm_tiers.benchmark import manifests as benchmark_manifests
 from llm_tiers.cluster import system_capacity
 from llm_tiers.config.stack import load
-from llm_tiers.cost import bill, throughput
+from llm_tiers.cost import bill, measurements, throughput
 from llm_tiers.evaluation import manifests as eval_manifests
+from llm_tiers.evaluation import report as eval_report
 from llm_tiers.gateway import aigw, dns
 from llm_tiers.plan import replica_prices, tier_plan
 from llm_tiers.tracing import manifests as tracing_manifests
@@ -27,6 +28,9 @@ settings = load()
 cfg = settings.config
 for warning in settings.warnings:
     pulumi.log.warn(warning)
+# A committed benchmark and eval summary (stacks/measurements/<stack>.yaml) replaces the roofline where it has
+# numbers; a stale or malformed one stops here, before anything is registered.
+measured = measurements.load_or_refuse(cfg, pulumi.get_stack())
 
 cluster = Cluster(
     "cluster",
@@ -200,4 +204,7 @@ stack_bill = bill.stack_bill(cfg, settings.lock.models, settings.region, has_hf_
 pulumi.export("bill", stack_bill.to_output())
 # Decode tokens/s per replica (HBM roofline), $/1M output tokens and the managed-endpoint break-even (plan.md).
 pulumi.export("tokenCost", throughput.to_output(
-    cfg, throughput.tier_token_costs(cfg, settings.plans, list(stack_bill.tiers)), stack_bill))
+    cfg, throughput.apply_measurements(cfg, throughput.tier_token_costs(cfg, settings.plans, list(stack_bill.tiers)),
+                                       measured), stack_bill))
+# Per tier with a candidate and `eval`: what the promotion gate checks, and the last committed results.
+pulumi.export("promotionGate", eval_report.gate_plan(cfg, measured))

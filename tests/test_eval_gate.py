@@ -511,3 +511,68 @@ def test_bad_eval_config_names_its_key(change, path):
     with pytest.raises(ConfigError) as err:
         parse(values)
     assert path in {i.path for i in err.value.issues}, err.value
+
+
+# ------------------------------------------------------------------------------------------- measured numbers in the plan
+
+
+MEASURED = """\
+runId: 2026-12-01a
+date: 2026-12-02
+tiers:
+  chat-small:
+    live: {engine: tgi, outputTokensPerSecond: 310, singleStreamTokensPerSecond: 17, ttftP95Seconds: 0.9,
+           scores: {evalSet: 0.9}}
+    candidate: {engine: vllm, outputTokensPerSecond: 140, ttftP95Seconds: 0.8, scores: {evalSet: 0.8}}
+"""
+
+
+def _with_measurements(tmp_path, text: str) -> dict[str, Any]:
+    path = tmp_path / "measured.yaml"
+    path.write_text(text)
+    values = stack_values("staging")
+    values["cost"]["measurementsFile"] = str(path)
+    return values
+
+
+def test_committed_measurements_replace_the_roofline_and_feed_the_gate_section(tmp_path, staging):
+    r = render_tool.render("staging", overrides=overrides(_with_measurements(tmp_path, MEASURED)))
+    rows = {(t["tier"], t["release"]): t for t in r.outputs()["tokenCost"]["tiers"]}
+    roofline = {(t["tier"], t["release"]): t for t in staging.outputs()["tokenCost"]["tiers"]}
+    live = rows[("chat-small", "live")]
+    assert live["source"] == "measured (run 2026-12-01a, 2026-12-02)" and live["bestBatchTokensPerSecond"] == 310
+    assert live["singleStreamTokensPerSecond"] == 17
+    # The price follows from the measured figure with the same formula: R / (tok/s x 3600 x U) x 10^6.
+    assert live["usdPerMillionTokens"] == pytest.approx(live["replicaUsdPerHour"] / (310 * 3600 * 0.4) * 1e6, rel=1e-3)
+    assert rows[("chat-large", "live")] == roofline[("chat-large", "live")]  # no numbers for it: still the roofline
+    (gate_row,) = r.outputs()["promotionGate"]
+    assert gate_row["gated"] and gate_row["wouldPass"] is False
+    assert gate_row["failing"] == ["quality evalSet: candidate 0.8000 < live 0.9000 - 0.02",
+                                   "output tokens/s 140 < gate.minOutputTokensPerSecond 150"]
+    plan = (render_tool.write_build(r, tmp_path / "build") / "plan.md").read_text()
+    assert "| chat-small (live, not serving, **measured (run 2026-12-01a, 2026-12-02)**) |" in plan
+    assert "  - candidate (run 2026-12-01a, 2026-12-02, measured): evalSet 0.800; TTFT P95 0.8 s; 140 output " \
+           "tokens/s" in plan
+    assert "On these numbers the gate would fail: quality evalSet: candidate 0.8000 < live 0.9000 - 0.02" in plan
+
+
+def test_without_measurements_the_plan_says_what_the_gate_checks(staging, tmp_path):
+    plan = (render_tool.write_build(staging, tmp_path) / "plan.md").read_text()
+    assert "- chat-small (tgi live, vllm candidate): **gated now** (`serve: candidate`: the Service waits for Job " \
+           "`chat-small-gate-2026-12-01a`). Checks: every live score within 0.02 (candidate >= live - 0.02); TTFT " \
+           "P95 <= 1.5 s; output tokens/s >= 150." in plan
+    assert "Last results: none committed" in plan
+    assert all(t["source"] == "roofline" for t in staging.outputs()["tokenCost"]["tiers"])
+
+
+@pytest.mark.parametrize("text, needle", [
+    (MEASURED.replace("engine: vllm", "engine: tgi"), "tiers.chat-small.candidate.engine: measured tgi, but the "
+                                                      "candidate release runs vllm"),
+    (MEASURED.replace("chat-small:", "chat-typo:"), "tiers.chat-typo: no such tier"),
+    (MEASURED.replace("outputTokensPerSecond: 310", "outputTokensPerSecond: -1"), "outputTokensPerSecond"),
+    ("runId: x\n", "date: Field required"),
+])
+def test_a_bad_measurements_file_names_its_key(tmp_path, text, needle):
+    with pytest.raises(render_tool.RenderError) as info:
+        render_tool.render("staging", overrides=overrides(_with_measurements(tmp_path, text)))
+    assert "measured.yaml" in str(info.value) and needle in str(info.value), str(info.value)

@@ -12,6 +12,7 @@ from typing import Any, Optional
 
 from llm_tiers.cost.bill import bill_markdown
 from llm_tiers.cost.throughput import markdown as token_cost_markdown
+from llm_tiers.evaluation.report import markdown as promotion_gate_markdown
 from llm_tiers.tiers.capacity import GIB, TierPlan
 from llm_tiers.gpu.catalog import PRICE_SOURCE
 from llm_tiers.config.schema import StackConfig, release_engine
@@ -109,7 +110,8 @@ def plan_markdown(stack: str, rows: list[dict[str, Any]], warnings: Sequence[str
                   scale_from_zero: Sequence[dict[str, Any]] = (),
                   bill: Optional[dict[str, Any]] = None,
                   inventory: Sequence[str] = (),
-                  token_cost: Optional[dict[str, Any]] = None) -> str:
+                  token_cost: Optional[dict[str, Any]] = None,
+                  promotion_gate: Optional[list[dict[str, Any]]] = None) -> str:
     """plan.md: the cost summary (from the ``bill`` output), the tier table, the time a scale-to-zero tier takes
     to answer its first request (from the rollout plan), the system node group's capacity, the inventory
     (Markdown lines from ``tools.inventory``), then the preview's warnings. The cost per output token (from the
@@ -118,6 +120,7 @@ def plan_markdown(stack: str, rows: list[dict[str, Any]], warnings: Sequence[str
              "Capacity per replica; `usdPerReplicaHour` is the on-demand price of the whole node a replica gets "
              f"({PRICE_SOURCE}; see the cost summary).", ""]
     tail: list[str] = list(token_cost_markdown(token_cost))
+    tail += promotion_gate_markdown(promotion_gate)
     if scale_from_zero:
         tail += ["## Scale to zero: first token after idle", "",
                  "A request to a tier at zero replicas waits for Prometheus to scrape the gateway, KEDA to poll, "

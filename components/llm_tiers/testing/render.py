@@ -420,7 +420,7 @@ def write_build(result: RenderResult, out_dir: Path) -> Path:
         result.stack, outputs.get("tierPlan") or [], result.recording.warnings, outputs.get("systemCapacity"),
         rollout_plan.scale_from_zero, outputs.get("bill"),
         inventory.markdown(inventory.inventory(result.recording, result.stack)),
-        token_cost=outputs.get("tokenCost")))
+        token_cost=outputs.get("tokenCost"), promotion_gate=outputs.get("promotionGate")))
     (target / "rollout.md").write_text(rollout.to_markdown(rollout_plan))
     (target / "rollout.json").write_text(rollout.to_json(rollout_plan))
     return target
