@@ -465,6 +465,19 @@ def _check_benchmark(cfg: StackConfig) -> list[ConfigIssue]:
     return issues
 
 
+def _check_features(cfg: StackConfig) -> list[ConfigIssue]:
+    """``gateway.features``: unique names, none of the values the gateway writes itself."""
+    issues = []
+    for j, name in enumerate(cfg.gateway.features):
+        if name in ("other", "none"):
+            issues.append(ConfigIssue(f"gateway.features[{j}]", f"{name!r} is reserved: the gateway sends it for an "
+                                      "unlisted (`other`) or missing (`none`) x-llm-feature header; rename it"))
+    for name, idx in _duplicates(list(cfg.gateway.features)).items():
+        for i in idx[1:]:
+            issues.append(ConfigIssue(f"gateway.features[{i}]", f"lists {name!r} twice"))
+    return issues
+
+
 def _check_eval(cfg: StackConfig) -> list[ConfigIssue]:
     """A tier's ``eval`` and ``gate`` (components/llm_tiers/evaluation/): the eval runs per benchmark run, on
     the benchmark's results volume; its generation budgets fit the tier; its eval set is readable."""
@@ -579,6 +592,7 @@ def _check_semantics(cfg: StackConfig) -> list[ConfigIssue]:
     issues += _check_system_capacity(cfg)
     issues += _check_benchmark(cfg)
     issues += _check_eval(cfg)
+    issues += _check_features(cfg)
     for name, price in cfg.cost.managed_price_by_tier.items():
         if name not in tier_names:
             issues.append(ConfigIssue(f"cost.managedPriceByTier.{name}", f"unknown tier {name!r}; tiers are: "

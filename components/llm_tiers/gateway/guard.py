@@ -48,34 +48,55 @@ def model_names(tier: TierConfig) -> list[str]:
     return [tier.name, *tier.aliases]
 
 
+# Cost per feature: the header a client names its feature in, and what the guard writes instead of an unlisted or
+# missing one (docs/components/gateway.md, "Cost per feature").
+FEATURE_HEADER = "x-llm-feature"
+FEATURE_OTHER = "other"
+FEATURE_NONE = "none"
+
+
+def feature_config(features: Sequence[str]) -> dict[str, Any]:
+    """The guard config's ``features`` key (only with ``gateway.features``): the allow-list."""
+    return {"features": sorted(features)} if features else {}
+
+
 def guard_config(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig],
-                 budgeted: Sequence[str] = ()) -> dict[str, Any]:
+                 budgeted: Sequence[str] = (), features: Sequence[str] = ()) -> dict[str, Any]:
     """``budgeted``: tenants with a token budget (``tokensPerMinute``). Their streamed requests must ask for the
     usage chunk (``stream_options.include_usage``): AI Gateway v1.1.0 charges a stream the tokens of its usage
     chunk, and without one the budget would count nothing (docs/components/gateway.md)."""
     return {"caps": {m: output_cap(t) for t in tiers for m in model_names(t)},
             "requireMaxTokens": sorted(t.name for t in tenants if t.require_max_tokens),
             "streamUsageRequired": sorted(set(budgeted)),
-            "previousSuffix": PREVIOUS_KEY_SUFFIX}
+            "previousSuffix": PREVIOUS_KEY_SUFFIX, **feature_config(features)}
 
 
-def ext_auth(body_limit: int) -> dict[str, Any]:
-    """SecurityPolicy ``extAuth``: the guard, with the body and the ``Authorization`` header."""
-    return {"http": {"backendRefs": [{"name": NAME, "port": PORT}], "path": "/check"},
-            "headersToExtAuth": ["authorization"],
-            "bodyToExtAuth": {"maxRequestBytes": body_limit},
-            "failOpen": False, "statusOnError": 503, "timeout": TIMEOUT}
+def ext_auth(body_limit: int, features: bool = False) -> dict[str, Any]:
+    """SecurityPolicy ``extAuth``: the guard, with the body and the ``Authorization`` header. With ``features``
+    it also gets ``x-llm-feature`` and its answer's ``x-llm-feature`` (the listed value, ``other`` or ``none``)
+    replaces the client's before any later filter: ``headersToBackend`` "will be added to the original client
+    request ... coexisting headers will be overridden" (envoyproxy/gateway api/v1alpha1/ext_auth_types.go at
+    v1.9.0), and ext_authz runs before AI Gateway's ext_proc, which records the metrics (filter order 6 vs 100+,
+    internal/xds/translator/httpfilters.go at v1.9.0)."""
+    out = {"http": {"backendRefs": [{"name": NAME, "port": PORT}], "path": "/check"},
+           "headersToExtAuth": ["authorization"],
+           "bodyToExtAuth": {"maxRequestBytes": body_limit},
+           "failOpen": False, "statusOnError": 503, "timeout": TIMEOUT}
+    if features:
+        out["headersToExtAuth"] = ["authorization", FEATURE_HEADER]
+        out["http"]["headersToBackend"] = [FEATURE_HEADER]
+    return out
 
 
 def manifests(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig], namespace: str, image: str,
               keys_secret: str, system: dict[str, str], node_cidrs: Sequence[str] = (),
               proxy_namespace: str = naming.ENVOY_GATEWAY_NAMESPACE,
-              budgeted: Sequence[str] = ()) -> list[dict[str, Any]]:
+              budgeted: Sequence[str] = (), features: Sequence[str] = ()) -> list[dict[str, Any]]:
     """ConfigMap (script + caps), Deployment (non-root, read-only, on the system nodes), Service, PDB and a
     NetworkPolicy admitting only the Envoy proxies (and kubelet probes)."""
     script = resources.files("llm_tiers.gateway.scripts").joinpath(SCRIPT_KEY).read_text()
     meta = lambda kind_name: gm._meta(kind_name, namespace, NAME)  # noqa: E731
-    config = json.dumps(guard_config(tiers, tenants, budgeted), indent=1, sort_keys=True)
+    config = json.dumps(guard_config(tiers, tenants, budgeted, features), indent=1, sort_keys=True)
     container = {
         "name": "guard", "image": image, "imagePullPolicy": "IfNotPresent",
         "command": ["python", f"/opt/guard/{SCRIPT_KEY}", "--config", f"/opt/guard/{CONFIG_KEY}",

@@ -20,7 +20,10 @@ rotation, before the mounted Secret refreshes) gets the cap check only.
     python max_tokens_guard.py --config /etc/guard/config.json --keys-dir /etc/guard/keys --port 8080
 
 ``config.json``: ``{"caps": {"<model name>": <largest max_tokens>}, "requireMaxTokens": ["<tenant>", ...],
-"streamUsageRequired": ["<tenant>", ...], "previousSuffix": "-previous"}``.
+"streamUsageRequired": ["<tenant>", ...], "previousSuffix": "-previous"}``, and with ``gateway.features``
+``"features": ["<name>", ...]``: then every 200 carries ``x-llm-feature``, the client's value when listed
+(compared case-insensitively after trimming), ``other`` when not, ``none`` when absent. Envoy puts it on the
+request in place of the client's (``headersToBackend``), so spans and usage metrics see a bounded label.
 """
 
 from __future__ import annotations
@@ -135,19 +138,38 @@ def judge(config: dict[str, Any], keys: Keys, method: str, path: str, headers: d
     return 200, b""
 
 
+FEATURE_HEADER = "x-llm-feature"
+
+
+def feature(config: dict[str, Any], headers: dict[str, str]) -> Optional[str]:
+    """The feature to put on the request (None: feature attribution is off)."""
+    allowed = config.get("features")
+    if allowed is None:
+        return None
+    sent = headers.get(FEATURE_HEADER)
+    if sent is None or not sent.strip():
+        return "none"
+    value = sent.strip().lower()
+    return value if value in set(allowed) else "other"
+
+
 def handler(config: dict[str, Any], keys: Keys) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def _answer(self) -> None:
+            named: Optional[str] = None
             if self.path == "/healthz":
                 status, out = 200, b"ok"
             else:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(min(length, MAX_BODY)) if length else b""
-                status, out = judge(config, keys, self.command, self.path,
-                                    {k.lower(): v for k, v in self.headers.items()}, body)
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                status, out = judge(config, keys, self.command, self.path, headers, body)
+                named = feature(config, headers) if status == 200 else None
             self.send_response(status)
+            if self.path != "/healthz" and named is not None:
+                self.send_header(FEATURE_HEADER, named)
             if out and status != 200:
                 self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(out)))
