@@ -156,9 +156,12 @@ def test_staging_switches_to_its_candidate_only_after_the_gate(staging):
     for release in ("live", "candidate"):
         bench = _resource(staging, "Job", f"chat-small-{release}-bench-2026-12-01a")
         assert svc.urn not in bench.dependencies
-    rollout = (staging.out_dir / "rollout.md").read_text() if hasattr(staging, "out_dir") else None
-    if rollout is not None:
-        assert "Job llm-tiers/chat-small-gate-2026-12-01a" in rollout
+    # rollout.json (as rollout.md): the gate's create wave comes before the Service's.
+    from llm_tiers.testing import rollout
+
+    waves = json.loads(rollout.to_json(rollout.plan("staging", staging.recording)))["createWaves"]
+    wave = {label: i for i, labels in enumerate(waves) for label in labels}
+    assert wave["Job llm-tiers/chat-small-gate-2026-12-01a"] < wave["Service llm-tiers/chat-small"]
 
 
 def test_a_tier_without_a_switch_to_its_candidate_has_no_gate(rendered):
