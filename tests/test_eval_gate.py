@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 import pytest
+import yaml
 
 from llm_tiers.benchmark import manifests as bm
 from llm_tiers.cluster import system_capacity as sc
@@ -579,3 +580,39 @@ def test_a_bad_measurements_file_names_its_key(tmp_path, text, needle):
     with pytest.raises(render_tool.RenderError) as info:
         render_tool.render("staging", overrides=overrides(_with_measurements(tmp_path, text)))
     assert "measured.yaml" in str(info.value) and needle in str(info.value), str(info.value)
+
+
+def test_the_measurements_file_is_written_from_the_run_s_result_files(tmp_path, monkeypatch):
+    """llm_tiers.cli.measurements reads GuideLLM's and the eval's files as the gate does; its output is a valid
+    measurements file for the stack, and plan.md then prices chat-small's releases by those numbers."""
+    from llm_tiers.cli import measurements as cli
+
+    results = tmp_path / "results-2026-12-01a"
+    results.mkdir()
+    (results / "chat-small-live.json").write_text(json.dumps(guidellm_report([(300, 31), (900, 250), (2100, 400)])))
+    (results / "chat-small-candidate.json").write_text(json.dumps(guidellm_report([(250, 36), (800, 330)])))
+    for rel, engine, score in (("live", "tgi", 0.9), ("candidate", "vllm", 0.9)):
+        (results / f"chat-small-{rel}-eval.json").write_text(json.dumps(
+            {**summary(rel, {"evalSet": score}), "engine": engine}))
+    out = tmp_path / "staging.yaml"
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert cli.main(["--stack", "staging", "--results", str(results), "--run-id", "2026-12-01a",
+                         "--date", "2026-12-02"]) == 0
+    out.write_text(buf.getvalue())
+    doc = yaml.safe_load(out.read_text())
+    # live: the 2.1 s strategy is outside slo.ttftP95Seconds 1.5, so its 400 tok/s does not count.
+    assert doc["tiers"]["chat-small"]["live"] == {"engine": "tgi", "singleStreamTokensPerSecond": 31.0,
+                                                  "outputTokensPerSecond": 250.0, "ttftP95Seconds": 0.9,
+                                                  "scores": {"evalSet": 0.9}}
+    assert doc["tiers"]["chat-small"]["candidate"]["outputTokensPerSecond"] == 330.0
+    values = stack_values("staging")
+    values["cost"]["measurementsFile"] = str(out)
+    r = render_tool.render("staging", overrides=overrides(values))
+    (row,) = r.outputs()["promotionGate"]
+    assert row["wouldPass"] is True and row["failing"] == []
+    cand = next(t for t in r.outputs()["tokenCost"]["tiers"] if t["tier"] == "chat-small" and t["release"] == "candidate")
+    assert cand["bestBatchTokensPerSecond"] == 330 and cand["source"].startswith("measured")
