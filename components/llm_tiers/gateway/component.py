@@ -165,7 +165,7 @@ class Gateway(pulumi.ComponentResource):
                                      opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)))
             ai = helm.release(
                 f"{resource_name}-ai-gateway", "ai-gateway", name="ai-gateway", namespace=naming.AI_GATEWAY_NAMESPACE,
-                create_namespace=True, values=aigw.controller_values(system),
+                create_namespace=True, values=aigw.controller_values(system, features=bool(gw.features)),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, ai_crds, eg]))
             controller += [crds, eg, ai_crds, ai]
 
@@ -258,7 +258,7 @@ class Gateway(pulumi.ComponentResource):
         guard_objs: list[pulumi.Resource] = []
         budgeted = [t.name for t in args.tenants if gm.limits_of(t, gw).tokens_per_minute]
         for o in guard.manifests(args.tiers, args.tenants, ns, versions.IMAGES["opa-envoy"], system, args.node_cidrs,
-                                 budgeted=budgeted):
+                                 budgeted=budgeted, features=gw.features):
             guard_objs.append(create(f"guard-{o['kind'].lower()}", o, guard_objs[:1]))  # after the ConfigMap
         for i, (g, route) in enumerate(zip(groups, routes)):
             create(f"ai-security{suffix[i]}", aigw.security_policy(g.tiers, args.tenants, gw, ns,

@@ -509,7 +509,7 @@ def write_build(result: RenderResult, out_dir: Path) -> Path:
         result.stack, outputs.get("tierPlan") or [], result.recording.warnings, outputs.get("systemCapacity"),
         rollout_plan.scale_from_zero, outputs.get("bill"),
         inventory.markdown(inventory.inventory(result.recording, result.stack)),
-        token_cost=outputs.get("tokenCost"),
+        token_cost=outputs.get("tokenCost"), promotion_gate=outputs.get("promotionGate"),
         first_deploy={"typicalSeconds": rollout_plan.critical_path_typical_seconds,
                       "upperSeconds": rollout_plan.critical_path_seconds}))
     (target / "rollout.md").write_text(rollout.to_markdown(rollout_plan))
