@@ -1,6 +1,8 @@
 """Quality evals per release and the promotion gate: the gate's decision on result files (missing and partial
-results fail closed), the rendered eval and gate Jobs run as their pods run them against a local
-OpenAI-compatible stand-in, the Service switch waiting for the gate, and the config errors."""
+results fail closed), the rendered eval and gate Jobs run with their exact args against a local
+OpenAI-compatible stand-in (and, through tests/podrun.py, as their pods run them: uid, fsGroup, read-only root,
+ConfigMap files, the shared results claim, no network but the pod's), the Service switch waiting for the gate,
+and the config errors."""
 
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ from typing import Any, Callable, Optional
 
 import pytest
 import yaml
+
+import podrun
 
 from llm_tiers.benchmark import manifests as bm
 from llm_tiers.cluster import system_capacity as sc
@@ -233,10 +237,38 @@ def test_the_system_nodes_count_the_evals_and_the_gate():
 # ------------------------------------------------------------------------------------------- run as the pod runs
 
 
-class StandIn:
-    """A local OpenAI-compatible server: ``answer(prompt)`` gives the reply."""
+def _in_netns(pid: int, make: Callable[[], Any]) -> Any:
+    """``make()`` on a thread that joined process ``pid``'s network namespace (setns(2) through libc: Python 3.11
+    has no os.setns), so a socket it binds lives there; the test's other threads stay in their own."""
+    import ctypes
 
-    def __init__(self, answer: Callable[[str], str]):
+    out: dict[str, Any] = {}
+
+    def run() -> None:
+        fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY)
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.setns(fd, 0x40000000) != 0:  # CLONE_NEWNET
+                raise OSError(ctypes.get_errno(), "setns(CLONE_NEWNET)")
+            out["value"] = make()
+        except BaseException as exc:  # noqa: BLE001 - re-raised on the caller's thread
+            out["error"] = exc
+        finally:
+            os.close(fd)
+
+    t = threading.Thread(target=run)
+    t.start()
+    t.join()
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
+
+
+class StandIn:
+    """A local OpenAI-compatible server: ``answer(prompt)`` gives the reply. With ``netns_pid`` it listens on port
+    80 (the Service's port) inside that process's network namespace: a pod's, started by tests/podrun.py."""
+
+    def __init__(self, answer: Callable[[str], str], netns_pid: Optional[int] = None):
         self.requests: list[dict[str, Any]] = []
         outer = self
 
@@ -270,7 +302,10 @@ class StandIn:
                                          "message": {"role": "assistant", "content": answer(prompt)}}],
                             "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}})
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if netns_pid is None:
+            self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        else:  # 0.0.0.0: the pod brings its loopback up only after its mounts
+            self.server = _in_netns(netns_pid, lambda: ThreadingHTTPServer(("0.0.0.0", 80), Handler))
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -616,3 +651,97 @@ def test_the_measurements_file_is_written_from_the_run_s_result_files(tmp_path, 
     assert row["wouldPass"] is True and row["failing"] == []
     cand = next(t for t in r.outputs()["tokenCost"]["tiers"] if t["tier"] == "chat-small" and t["release"] == "candidate")
     assert cand["bestBatchTokensPerSecond"] == 330 and cand["source"].startswith("measured")
+
+
+# ------------------------------------------------------------------------------------------- run in the pod's shape
+
+# The eval-set scorer and the gate are code this project ships: run them as their pods run them (tests/podrun.py):
+# the rendered uid/gid/fsGroup, read-only root, the scripts and eval set as ConfigMap files written root-owned with
+# their modes, the results claim as a fresh filesystem shared by the Jobs of one run, the rendered env, args and
+# memory limit, and no network but the pod's own loopback. Stand-ins: the release's Service is an
+# OpenAI-compatible server on port 80 inside the pod's network namespace, its name in the pod's /etc/hosts.
+
+
+def _files(objs, job: dict[str, Any]) -> dict[str, dict[str, bytes]]:
+    spec = job["spec"]["template"]["spec"]
+    return {v["name"]: {k: t.encode() for k, t in _get(objs, "ConfigMap", v["configMap"]["name"])["data"].items()}
+            for v in spec["volumes"] if "configMap" in v}
+
+
+def _wait_for_netns(pid: int, seconds: float = 10) -> None:
+    import time
+
+    own = os.stat("/proc/self/ns/net").st_ino
+    deadline = time.monotonic() + seconds
+    while os.stat(f"/proc/{pid}/ns/net").st_ino == own:
+        assert time.monotonic() < deadline, "the pod never got its own network namespace"
+        time.sleep(0.01)
+
+
+def _eval_pod(objs, release: str, answer: Callable[[str], str], results: Path) -> tuple[int, str, str, StandIn]:
+    job = _get(objs, "Job", f"chat-small-{release}-eval-2026-12-01a")
+    c = job["spec"]["template"]["spec"]["containers"][0]
+    base = c["args"][c["args"].index("--base-url") + 1]
+    host = re.match(r"http://([^/:]+)/v1$", base).group(1)
+    assert host == f"chat-small-{release}.{NS}.svc.cluster.local"
+    pod = podrun.start(job, "eval", files=_files(objs, job), claims={"results": results}, hosts={host: "127.0.0.1"})
+    stand_in = None
+    try:
+        _wait_for_netns(pod.proc.pid)
+        stand_in = StandIn(answer, netns_pid=pod.proc.pid)
+        code, out, err = pod.wait(timeout=120)
+    finally:
+        if stand_in is not None:
+            stand_in.close()
+        pod.cleanup()
+    return code, out, err, stand_in
+
+
+def _pod_cycle(tmp_path: Path, objs, cand_answer, report) -> tuple[int, str, str]:
+    results = tmp_path / "claim-results"
+    results.mkdir()
+    for rel, answer in (("live", _right), ("candidate", cand_answer)):
+        code, out, err, stand_in = _eval_pod(objs, rel, answer, results)
+        assert code == 0, out + err
+        assert len(stand_in.requests) == len(EVAL_SET) and stand_in.requests[0]["model"] == "chat-small"
+    run = results / "2026-12-01a"
+    # written by the pod's uid into the claim; GuideLLM's report is written here as its own Job would
+    summary_file = run / "chat-small-candidate-eval.json"
+    assert summary_file.stat().st_uid == 10001
+    written = json.loads(summary_file.read_text())
+    assert written["engine"] == "vllm" and written["release"] == "candidate"
+    (run / "chat-small-candidate.json").write_text(json.dumps(report))
+    job = _get(objs, "Job", "chat-small-gate-2026-12-01a")
+    pod = podrun.start(job, "gate", files=_files(objs, job), claims={"results": results})
+    try:
+        return pod.wait(timeout=60)
+    finally:
+        pod.cleanup()
+
+
+def test_the_eval_and_gate_pods_pass_an_equal_candidate(tmp_path, eval_set_only):
+    podrun.require()
+    code, out, err = _pod_cycle(tmp_path, eval_set_only, _right, guidellm_report([(400, 60), (1100, 190)]))
+    assert code == 0, out + err
+    assert "GATE PASS" in out and "quality evalSet: candidate 1.0000 vs live 1.0000" in out
+
+
+def test_the_gate_pod_stops_a_worse_candidate(tmp_path, eval_set_only):
+    podrun.require()
+    code, out, err = _pod_cycle(tmp_path, eval_set_only, _wrong_half, guidellm_report([(400, 60), (1100, 190)]))
+    assert code == 1, out + err
+    assert "GATE FAIL: chat-small stays on its live release: quality evalSet: candidate 0.5000 vs live 1.0000" in out
+
+
+def test_the_eval_pod_cannot_write_its_results_without_fs_group(tmp_path, eval_set_only):
+    """The fsGroup the render sets is what lets uid 10001 write the claim (a fresh filesystem is root's)."""
+    podrun.require()
+    import copy
+
+    objs = copy.deepcopy(eval_set_only)
+    job = _get(objs, "Job", "chat-small-live-eval-2026-12-01a")
+    assert job["spec"]["template"]["spec"]["securityContext"].pop("fsGroup") == 10001
+    results = tmp_path / "claim-results"
+    results.mkdir()
+    code, out, err, _ = _eval_pod(objs, "live", _right, results)
+    assert code != 0 and "Permission denied" in out + err
