@@ -120,6 +120,7 @@ def evaluated(t):
         ev = Evaluation(f"eval-{t.name}",
                         EvaluationArgs(tier=t, releases=eval_manifests.releases_of(t, settings.lock.models),
                                        run_id=cfg.benchmark.run_id,
+                                       benchmark_seconds=benchmark_manifests.run_seconds(cfg.benchmark),
                                        eval_set=Path(es.file).read_text() if es is not None and es.file else None,
                                        node_selector=cluster.system_node_selector,
                                        deployments=deployments,

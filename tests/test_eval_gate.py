@@ -167,6 +167,16 @@ def test_staging_switches_to_its_candidate_only_after_the_gate(staging):
     waves = json.loads(rollout.to_json(rollout.plan("staging", staging.recording)))["createWaves"]
     wave = {label: i for i, labels in enumerate(waves) for label in labels}
     assert wave["Job llm-tiers/chat-small-gate-2026-12-01a"] < wave["Service llm-tiers/chat-small"]
+    # Its estimate: typically the candidate benchmark's configured run (the gate's inputs), at most its own wait,
+    # within the budget Pulumi gives it; the Service's switch finishes after it on the critical path.
+    plan = rollout.plan("staging", staging.recording)
+    step = next(s for s in plan.steps.values() if s.label == "Job llm-tiers/chat-small-gate-2026-12-01a")
+    cfg = parse(stack_values("staging"))
+    assert step.awaits.typical == bm.run_seconds(cfg.benchmark) == cfg.benchmark.sweep_size * \
+        cfg.benchmark.seconds_per_strategy
+    assert step.awaits.estimate_seconds == cfg.tiers[0].gate.wait_minutes * 60 <= step.awaits.budget_seconds
+    service = next(s for s in plan.steps.values() if s.label == "Service llm-tiers/chat-small")
+    assert service.finish_seconds >= step.finish_seconds
 
 
 def test_a_tier_without_a_switch_to_its_candidate_has_no_gate(rendered):

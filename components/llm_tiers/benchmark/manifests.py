@@ -110,6 +110,12 @@ def max_concurrency(tier: TierConfig, settings: BenchmarkConfig) -> int:
     return settings.max_concurrency or tier.max_concurrent_requests
 
 
+def run_seconds(settings: BenchmarkConfig) -> int:
+    """How long one release's GuideLLM run lasts once it starts: every strategy runs for ``secondsPerStrategy``
+    (its ``max_duration`` constraint, ``guidellm_args``)."""
+    return settings.sweep_size * settings.seconds_per_strategy
+
+
 def deadline_seconds(settings: BenchmarkConfig) -> int:
     """The Job's activeDeadlineSeconds: every strategy's duration plus a minute each for ramp-down and
     draining, plus 10 minutes for start-up (image pull, tokenizer load, the backend check)."""

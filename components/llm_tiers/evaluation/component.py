@@ -53,6 +53,9 @@ class EvaluationArgs:
     """Where the (CPU-only) Jobs run, e.g. the system node group."""
     image: str = versions.IMAGES["python"]
     """Python image of every container (default: the pinned one); the harness is pip-installed into it."""
+    benchmark_seconds: Optional[int] = None
+    """The candidate benchmark's configured run (``benchmark_manifests.run_seconds``): when the gate's inputs are
+    expected, annotated on the gate Job for rollout.md's estimate."""
     deployments: Mapping[str, pulumi.Resource] = field(default_factory=dict)
     """The tier's Deployment per release: a release's eval Job is created after it (Pulumi awaits it)."""
     depends_on: Sequence[pulumi.Resource] = ()
@@ -104,7 +107,8 @@ class Evaluation(pulumi.ComponentResource):
         if em.gated(t):
             policy = create(k8s.networking.v1.NetworkPolicy, "gate-policy", em.gate_network_policy(t, ns))
             wait = timing.duration(em.gate_await_seconds(t))
-            self.gate = create(k8s.batch.v1.Job, "gate", em.gate_job(t, ns, args.run_id, args.node_selector, args.image),
+            self.gate = create(k8s.batch.v1.Job, "gate", em.gate_job(t, ns, args.run_id, args.node_selector, args.image,
+                                                                  args.benchmark_seconds),
                                depends_on=[deps[0], policy], delete_before_replace=True,
                                custom_timeouts=pulumi.CustomTimeouts(create=wait, update=wait))
         self.switch_after = [self.gate] if self.gate is not None else []

@@ -48,6 +48,9 @@ GATE_SCRIPT_KEY = "gate.py"
 RUN_AS_USER = 10001
 EVAL_COMPONENT = "eval"
 GATE_COMPONENT = "eval-gate"
+# On the gate Job: when its inputs are expected, in seconds after it starts (the candidate benchmark's configured
+# run; the evals run beside it). rollout.md's typical estimate for the gate; its upper bound is the gate's wait.
+RESULTS_EXPECTED_ANNOTATION = "llm-tiers.io/results-expected-seconds"
 READY_WAIT_SECONDS = 3600             # how long an eval waits for its release to answer (the Deployment may still start)
 NUM_CONCURRENT = 4                    # lm-eval requests in flight: a light load, so the eval does not starve traffic
 MAX_RETRIES = 3
@@ -278,7 +281,7 @@ def gate_await_seconds(tier: TierConfig) -> int:
 
 
 def gate_job(tier: TierConfig, namespace: str, run_id: str, node_selector: dict[str, str],
-             image: str = versions.IMAGES["python"]) -> dict[str, Any]:
+             image: str = versions.IMAGES["python"], results_expected_seconds: Optional[int] = None) -> dict[str, Any]:
     """The promotion gate. Awaited (no skipAwait): its success is what the Service switch depends on. It mounts the
     results read-only and reaches nothing (its NetworkPolicy allows no traffic)."""
     env = [{"name": "HOME", "value": SCRATCH_DIR}, {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"}]
@@ -292,8 +295,11 @@ def gate_job(tier: TierConfig, namespace: str, run_id: str, node_selector: dict[
                                                              "readOnly": True}},
                {"name": "scripts", "configMap": {"name": scripts_config_map_name(tier)}},
                {"name": "scratch", "emptyDir": {"sizeLimit": "64Mi"}}]
-    return _job(gate_job_name(tier, run_id), namespace, tier, labels(tier, GATE_COMPONENT, None), run_id,
-                tier.gate.wait_minutes * 60 + 120, node_selector, [], container, volumes, skip_await=False)
+    job = _job(gate_job_name(tier, run_id), namespace, tier, labels(tier, GATE_COMPONENT, None), run_id,
+               tier.gate.wait_minutes * 60 + 120, node_selector, [], container, volumes, skip_await=False)
+    if results_expected_seconds is not None:
+        job["metadata"]["annotations"][RESULTS_EXPECTED_ANNOTATION] = str(results_expected_seconds)
+    return job
 
 
 def scripts_config_map(tier: TierConfig, namespace: str, scripts: dict[str, str]) -> dict[str, Any]:
