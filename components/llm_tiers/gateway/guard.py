@@ -144,12 +144,16 @@ def ext_auth(body_limit: int, features: bool = False) -> dict[str, Any]:
     field under ``extAuth.grpc``; a gRPC authorizer's OK headers all reach the upstream request, so the policy
     returns no other header on an allowed request (tests/test_feature_cost.py checks both).
 
-    Order: the metrics' ``llm_feature`` comes from AI Gateway's ext_proc, which reads the request headers of the
-    upstream request, after every HTTP filter of the listener (the upstream-filter stream's own headers:
-    envoyproxy/ai-gateway internal/extproc/server.go ``Process`` and processor_impl.go ``RecordTokenUsage(...,
-    u.requestHeaders)`` at v1.1.0), so it sees the rewritten header; and in the listener ext_authz (order 6,
-    after api_key_auth by ``gm.filter_order``) precedes any ext_proc (100+; envoyproxy/gateway
-    internal/xds/translator/httpfilters.go at v1.9.0)."""
+    Order: the metrics' ``llm_feature`` (and ``tenant_id``) come from AI Gateway's *upstream* ext_proc filter (a
+    cluster filter, run after the router picked the cluster, so after every HTTP filter of the listener,
+    ext_authz included), which records them from the headers of the upstream request (its own stream's headers:
+    envoyproxy/ai-gateway internal/extproc/server.go ``Process``, processor_impl.go ``RecordTokenUsage(...,
+    u.requestHeaders)``; the filter is added to the cluster in internal/extensionserver/post_translate_modify.go
+    ``maybeModifyCluster``, all at v1.1.0): it sees the rewritten header. Not the listener's order: there AI
+    Gateway's router-level ext_proc goes before the first ext_proc/wasm/lua/rbac/ratelimit/custom_response/...
+    filter (``insertAIGatewayExtProcFilter``), and the route's responseOverride makes a custom_response filter
+    that Envoy Gateway orders first (internal/xds/translator/httpfilters.go at v1.9.0), so that one may run
+    before ext_authz; it reads the body (model, routing), not the feature."""
     headers = [gm.TENANT_HEADER, *([FEATURE_HEADER] if features else [])]
     return {"grpc": {"backendRefs": [{"name": NAME, "port": GRPC_PORT}],
                      "backendSettings": {"circuitBreaker": {"maxParallelRequests": MAX_PARALLEL_CHECKS}}},
