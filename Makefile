@@ -5,6 +5,9 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 # checkov has its own virtualenv: its pins (packaging 23.2, boto3, ...) conflict with requirements.txt.
 CHECKOV_VENV ?= .venv-checkov
+# lm-evaluation-harness at the version the eval Jobs install (versions.LM_EVAL_VERSION), in its own virtualenv
+# (its datasets/evaluate pins are not the program's): tests/test_eval_gate.py runs the rendered lm-eval args with it.
+LM_EVAL_VENV ?= .venv-lm-eval
 STACK  ?= dev
 PYTEST_ARGS ?=
 FETCH_TIMEOUT ?= 60
@@ -36,11 +39,17 @@ test-inputs: $(VENV)/.installed
 	@if [ -z "$$CRD_SCHEMA_DIR" ] && [ ! -d .crds ]; then $(PY) -m llm_tiers.cli.crds fetch --dest .crds --timeout $(FETCH_TIMEOUT) >/dev/null; fi
 	@if [ -z "$$CHART_VALUES_DIR" ] && [ ! -d .chart-values ]; then $(PY) -m llm_tiers.cli.chart_values fetch --dest .chart-values --timeout $(FETCH_TIMEOUT); fi
 
+$(LM_EVAL_VENV)/.installed: requirements-lm-eval.txt
+	$(PYTHON) -m venv $(LM_EVAL_VENV)
+	$(LM_EVAL_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-lm-eval.txt
+	touch $@
+
 # Tries test-inputs first; without the network the tests that need an input skip, saying how to get it
 # (they fail instead when CI is set).
-test: $(VENV)/.installed $(CHECKOV_VENV)/.installed
+test: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(LM_EVAL_VENV)/.installed
 	@$(MAKE) --no-print-directory test-inputs FETCH_TIMEOUT=10 || echo "make test: could not fetch the pinned CRD schemas / chart values (no network?); the tests that need them will say so"
-	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest $(PYTEST_ARGS)
+	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov LM_EVAL_PYTHON=$(CURDIR)/$(LM_EVAL_VENV)/bin/python \
+	  $(PY) -m pytest $(PYTEST_ARGS)
 
 # Rewrite the render-diff golden comments (tests/golden/render_diff/) after a deliberate change; read the diff.
 goldens: $(VENV)/.installed

@@ -3,9 +3,12 @@
 Reads like the architecture (README "Architecture"): validated config in, components composed, outputs out.
 """
 
+from pathlib import Path
+
 import pulumi
 
-from llm_tiers import (Benchmark, BenchmarkArgs, Cluster, ClusterArgs, Dns, DnsArgs, Gateway, GatewayArgs,
+from llm_tiers import (Benchmark, BenchmarkArgs, Cluster, ClusterArgs, Dns, DnsArgs, Evaluation, EvaluationArgs,
+                       Gateway, GatewayArgs,
                        GpuCapacity, GpuCapacityArgs, LoadBalancerController, LoadBalancerControllerArgs, ModelTier,
                        ModelTierArgs, Namespaces, NamespacesArgs, Observability, ObservabilityArgs,
                        SecretStore, SecretStoreArgs, TenantKeyArgs, Tracing, TracingArgs)
@@ -15,7 +18,9 @@ from llm_tiers.benchmark import manifests as benchmark_manifests
 from llm_tiers.cluster import system_capacity
 from llm_tiers.config.stack import load
 from llm_tiers.config.schema import release_engine
-from llm_tiers.cost import bill, throughput
+from llm_tiers.cost import bill, measurements, throughput
+from llm_tiers.evaluation import manifests as eval_manifests
+from llm_tiers.evaluation import report as eval_report
 from llm_tiers.gpu import warm
 from llm_tiers.gpu.warm_component import WarmCapacity
 from llm_tiers.tiers import engines
@@ -31,6 +36,9 @@ for warning in settings.warnings:
 # The gateway objects the config sizes, validated as the API server would (CRD limits and CEL rules) before
 # anything is registered, wherever the pinned CRDs are at hand (llm_tiers.preflight).
 preflight.run(cfg)
+# A committed benchmark and eval summary (stacks/measurements/<stack>.yaml) replaces the roofline where it has
+# numbers; a stale or malformed one stops here, before anything is registered.
+measured = measurements.load_or_refuse(cfg, pulumi.get_stack())
 
 cluster = Cluster(
     "cluster",
@@ -94,6 +102,37 @@ collector = Tracing("tracing", TracingArgs(export_endpoint=tracing.otlp_endpoint
                                            depends_on=[*cluster.nodes_ready, *namespaces.resources]),
                     opts=on_cluster) if tracing.enabled else None
 clusters = aigw.tier_clusters(cfg.tiers, cfg.gateway, naming.GATEWAY_NAMESPACE, cfg.tenants)
+
+
+def benchmark(t, deployments, depends_on):
+    """GuideLLM Jobs for a tier a team asked to benchmark (benchmark.tiers): one per release and benchmark.runId."""
+    return Benchmark(f"benchmark-{t.name}",
+                     BenchmarkArgs(tier=t, releases=benchmark_manifests.releases_of(t, settings.lock.models),
+                                   settings=cfg.benchmark, storage_class=cluster.weights_storage_class,
+                                   node_selector=cluster.system_node_selector, deployments=deployments,
+                                   depends_on=depends_on),
+                     opts=on_cluster)
+
+
+def evaluated(t):
+    """A tier with `eval` (in benchmark.tiers, which the config check requires): its benchmark and quality evals
+    are created before its Service, which waits for the promotion gate when `serve` is `candidate`."""
+    def before_switch(deployments):
+        bench = benchmark(t, deployments, [*cluster.weights_storage_ready, *namespaces.resources])
+        es = t.eval.eval_set
+        ev = Evaluation(f"eval-{t.name}",
+                        EvaluationArgs(tier=t, releases=eval_manifests.releases_of(t, settings.lock.models),
+                                       run_id=cfg.benchmark.run_id,
+                                       benchmark_seconds=benchmark_manifests.run_seconds(cfg.benchmark),
+                                       eval_set=Path(es.file).read_text() if es is not None and es.file else None,
+                                       node_selector=cluster.system_node_selector,
+                                       deployments=deployments,
+                                       depends_on=[*namespaces.resources, *bench.ready]),
+                        opts=on_cluster)
+        return ev.switch_after
+    return before_switch
+
+
 tiers = {
     t.name: ModelTier(
         f"tier-{t.name}",
@@ -113,9 +152,10 @@ tiers = {
                       # Each step waits only for what it uses: the weights PVC for storage, the sync Job for
                       # the hf-token Secret, the engine for GPU nodes (and the collector), the scaler and
                       # PodMonitor for KEDA and Prometheus (tests/test_rollout.py checks it).
+                      before_switch=evaluated(t) if t.eval is not None else None,
                       depends_on=list(namespaces.resources), storage_depends_on=cluster.weights_storage_ready,
                       sync_depends_on=secrets.hf_token_ready,
-                      serve_depends_on=[*gpu.ready, *([collector] if collector else [])],
+                      serve_depends_on=[*gpu.ready, *(collector.ready if collector else [])],
                       monitoring_depends_on=observability.ready),
         opts=on_cluster,
     )
@@ -132,13 +172,8 @@ if warm_images:
                  opts=on_cluster)
 
 # GuideLLM Jobs for the tiers a team asked to benchmark (benchmark.tiers): one per release and benchmark.runId.
-for t in (t for t in cfg.tiers if t.name in cfg.benchmark.tiers):
-    Benchmark(f"benchmark-{t.name}",
-              BenchmarkArgs(tier=t, releases=benchmark_manifests.releases_of(t, settings.lock.models),
-                            settings=cfg.benchmark, storage_class=cluster.weights_storage_class,
-                            node_selector=cluster.system_node_selector, deployments=tiers[t.name].deployments,
-                            depends_on=[tiers[t.name].service]),
-              opts=on_cluster)
+for t in (t for t in cfg.tiers if t.name in cfg.benchmark.tiers and t.eval is None):
+    benchmark(t, tiers[t.name].deployments, [tiers[t.name].service])
 
 # The NLB's controller (the in-tree one ignores the gateway's annotations; gateway/load_balancer_controller.py).
 load_balancers = LoadBalancerController(
@@ -199,4 +234,7 @@ stack_bill = bill.stack_bill(cfg, settings.lock.models, settings.region, has_hf_
 pulumi.export("bill", stack_bill.to_output())
 # Decode tokens/s per replica (HBM roofline), $/1M output tokens and the managed-endpoint break-even (plan.md).
 pulumi.export("tokenCost", throughput.to_output(
-    cfg, throughput.tier_token_costs(cfg, settings.plans, list(stack_bill.tiers)), stack_bill))
+    cfg, throughput.apply_measurements(cfg, throughput.tier_token_costs(cfg, settings.plans, list(stack_bill.tiers)),
+                                       measured), stack_bill))
+# Per tier with a candidate and `eval`: what the promotion gate checks, and the last committed results.
+pulumi.export("promotionGate", eval_report.gate_plan(cfg, measured))

@@ -183,11 +183,16 @@ def in_root(root: Path, path: str) -> Path:
 
 def start(obj: Mapping[str, Any], container: Optional[str] = None, *, files: Mapping[str, Mapping[str, bytes]] = (),
           extra_env: Mapping[str, str] = (), pythonpath_venv: bool = False, host_network: bool = False,
-          stdin: Any = subprocess.DEVNULL) -> Pod:
+          stdin: Any = subprocess.DEVNULL, claims: Mapping[str, Path] = (), hosts: Mapping[str, str] = ()) -> Pod:
     """Start ``container`` (default: the first) of ``obj``'s pod template as the kubelet would.
 
     ``files``: volume name -> {key: content} for Secret/ConfigMap volumes (a ConfigMap's ``data`` as rendered).
     ``pythonpath_venv``: put this interpreter's site-packages on PYTHONPATH (the packages the image carries).
+    ``claims``: volume name -> a host folder that stands for that PersistentVolumeClaim across pods (one Job
+    writes, the next reads); an empty folder is prepared as a fresh filesystem, as an unnamed claim is.
+    ``hosts``: host name -> address, written into the pod's ``/etc/hosts`` (the kubelet manages that file for
+    every pod; here it stands in for cluster DNS, e.g. a Service's name -> 127.0.0.1 where a test serves it
+    inside the pod's network namespace).
     """
     require()
     template = kubelet.pod_template(obj)
@@ -210,8 +215,11 @@ def start(obj: Mapping[str, Any], container: Optional[str] = None, *, files: Map
             elif "emptyDir" in vol:
                 os.chmod(folder, 0o777)
             else:  # a PersistentVolumeClaim: a fresh filesystem's root directory
-                os.chown(folder, 0, 0 if fs_group is None else fs_group)
-                os.chmod(folder, 0o755 if fs_group is None else 0o2775)
+                if vol["name"] in dict(claims):
+                    folder = Path(dict(claims)[vol["name"]])
+                if not any(folder.iterdir()):
+                    os.chown(folder, 0, 0 if fs_group is None else fs_group)
+                    os.chmod(folder, 0o755 if fs_group is None else 0o2775)
             volumes[vol["name"]] = folder
     uid, gid, groups = _identity(pod, c)
     argv = [str(a) for a in (c.get("command") or []) + (c.get("args") or [])]
@@ -227,6 +235,12 @@ def start(obj: Mapping[str, Any], container: Optional[str] = None, *, files: Map
     upper, work = root / "upper", root / "work"
     for d in (new_root, upper, work):
         d.mkdir()
+    if hosts:
+        # the overlay's upper layer holds the pod's own /etc/hosts (the kubelet-managed file)
+        (upper / "etc").mkdir()
+        (upper / "etc" / "hosts").write_text("127.0.0.1\tlocalhost\n" +
+                                             "".join(f"{a}\t{h}\n" for h, a in dict(hosts).items()))
+        os.chmod(upper / "etc" / "hosts", 0o644)
     q = shlex.quote
     lines = ["set -e", f"mount -t overlay overlay -o lowerdir=/,upperdir={q(str(upper))},workdir={q(str(work))} "
              f"{q(str(new_root))}"]

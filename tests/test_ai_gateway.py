@@ -315,7 +315,9 @@ def test_envoy_gateway_is_configured_for_ai_gateway(rendered):
     assert ai["version"] == "v1.1.0" and ai["namespace"] == "envoy-ai-gateway-system"
     assert eg["extensionManager"]["service"]["fqdn"] == {
         "hostname": "ai-gateway-controller.envoy-ai-gateway-system.svc.cluster.local", "port": 1063}
-    assert ai["values"]["controller"]["metricsRequestHeaderAttributes"] == "x-tenant-id:tenant.id"
+    # prod lists gateway.features: the (guard-bounded) feature header is a metric attribute too.
+    assert ai["values"]["controller"]["metricsRequestHeaderAttributes"] == \
+        "x-tenant-id:tenant.id,x-llm-feature:llm.feature"
 
 
 def test_ai_gateway_pods_are_counted_with_the_requests_they_get(rendered):

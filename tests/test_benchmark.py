@@ -27,7 +27,24 @@ def _get(objs, kind: str, name: str) -> dict[str, Any]:
 
 
 def _bench_jobs(objs) -> list[dict[str, Any]]:
-    return [o for o in objs if o["kind"] == "Job" and o["metadata"]["labels"].get("llm-tiers.io/component") == "benchmark"]
+    # GuideLLM's Jobs (the eval Jobs of a tier with `eval` carry the benchmark pods' selector too).
+    return [o for o in objs if o["kind"] == "Job" and o["metadata"]["labels"].get("llm-tiers.io/component") == "benchmark"
+            and o["metadata"]["labels"].get("app.kubernetes.io/name") == "guidellm"]
+
+
+def _without_eval() -> dict[str, Any]:
+    """staging as a plain benchmark setup: TGI live serving, the vLLM candidate beside it, no eval or gate
+    (tests/test_eval_gate.py covers those; with `eval`, both releases are benchmarked through their own Service)."""
+    values = stack_values("staging")
+    values["tiers"][0].pop("eval")
+    values["tiers"][0].pop("gate")
+    values["tiers"][0]["serve"] = "live"
+    return values
+
+
+@pytest.fixture(scope="module")
+def plain_render():
+    return render_tool.render("staging", overrides=overrides(_without_eval()))
 
 
 def _opt(args: list[str], flag: str) -> list[str]:
@@ -39,7 +56,7 @@ def _kv(value: str) -> dict[str, str]:
 
 
 def _with_candidate() -> dict[str, Any]:
-    values = stack_values("staging")
+    values = _without_eval()
     values["tiers"][0]["candidate"] = {"extraArgs": ["--max-waiting-tokens=10"]}
     values["tiers"][0]["replicas"] = {"min": 1, "max": 3}
     return values
@@ -58,8 +75,8 @@ def test_only_opted_in_tiers_get_a_benchmark(rendered):
                                                           "chat-small-live-bench-2026-12-01a"]
 
 
-def test_the_job_targets_the_tier_service_offline_with_its_own_tokenizer(rendered):
-    objs = _objects(rendered("staging"))
+def test_the_job_targets_the_tier_service_offline_with_its_own_tokenizer(plain_render):
+    objs = _objects(plain_render)
     job = _get(objs, "Job", "chat-small-live-bench-2026-12-01a")
     pod = job["spec"]["template"]["spec"]
     c = pod["containers"][0]

@@ -14,7 +14,7 @@ from llm_tiers.testing import rollout
 
 @pytest.fixture(scope="module")
 def steps():
-    """(values, render, objects by kind/name) before the cycle and after each of its five steps."""
+    """(values, render, objects by kind/name) before the cycle and after each of its seven steps."""
     out = []
     for values in cycle.states():
         r = cycle.render_state(values)
@@ -26,8 +26,21 @@ def _changed(a, b):
     return ({k for k in b if k not in a}, {k for k in a if k not in b}, {k for k in a if k in b and a[k] != b[k]})
 
 
-def test_the_cycle_is_five_one_line_steps():
-    assert [len(line.splitlines()) for _, line, _, _ in cycle.STEPS] == [1] * 5
+def test_the_cycle_is_seven_one_line_steps():
+    assert [len(line.splitlines()) for _, line, _, _ in cycle.STEPS] == [1] * 7
+
+
+RUN = cycle.RUN_ID
+
+
+def test_measuring_adds_the_benchmark_and_evals_and_admits_them(steps):
+    added, removed, changed = _changed(steps[1][2], steps[2][2])
+    assert added == {("ConfigMap", "chat-small-eval-scripts"), ("ConfigMap", "chat-small-eval-set"),
+                     *{("Job", f"chat-small-{r}-{kind}-{RUN}") for r in ("live", "candidate") for kind in ("bench", "eval")},
+                     ("NetworkPolicy", "chat-small-benchmark"), ("PersistentVolumeClaim", "chat-small-benchmark-results"),
+                     ("Service", "chat-small-candidate"), ("Service", "chat-small-live"),
+                     ("ServiceAccount", "chat-small-benchmark")}
+    assert not removed and changed == {("NetworkPolicy", "chat-small")}  # it admits the benchmark and eval pods
 
 
 def test_adding_a_candidate_adds_only_its_own_objects(steps):
@@ -38,16 +51,22 @@ def test_adding_a_candidate_adds_only_its_own_objects(steps):
     assert not removed and not changed
 
 
-def test_the_switch_waits_for_the_candidate_to_be_available(steps):
-    _, r, objs = steps[2]
+def test_the_switch_waits_for_the_candidate_to_be_available_and_the_gate(steps):
+    added, removed, changed = _changed(steps[2][2], steps[3][2])
+    assert added == {("Job", f"chat-small-gate-{RUN}"), ("NetworkPolicy", "chat-small-eval-gate")} and not removed
+    assert changed == {("Service", "chat-small"), ("PrometheusRule", "llm-tiers")}
+    _, r, objs = steps[3]
     assert objs[("Service", "chat-small")]["spec"]["selector"]["llm-tiers.io/release"] == "candidate"
     plan = rollout.plan("prod", r.recording)
     service = next(x for x in r.custom_resources if x.inputs.get("kind") == "Service"
                    and x.inputs["metadata"]["name"] == "chat-small")
     candidate = next(x for x in r.custom_resources if x.inputs.get("kind") == "Deployment"
                      and x.inputs["metadata"]["name"] == "chat-small-candidate")
-    assert candidate.urn in plan.steps[service.urn].depends_on
+    gate = next(x for x in r.custom_resources if x.inputs.get("kind") == "Job"
+                and x.inputs["metadata"]["name"] == f"chat-small-gate-{RUN}")
+    assert candidate.urn in plan.steps[service.urn].depends_on and gate.urn in plan.steps[service.urn].depends_on
     assert "Available" in plan.steps[candidate.urn].awaits.condition
+    assert "Complete" in plan.steps[gate.urn].awaits.condition
     # Adding and serving in one change: the candidate syncs, becomes available, then the Service moves.
     assert {u for u in plan.ancestors(service.urn) if "sync-a09a35458c" in u}
 
@@ -61,22 +80,26 @@ def test_alerts_watch_the_serving_release(steps):
 
 
 def test_promotion_syncs_nothing_that_is_cached_and_keeps_serving_the_new_model(steps):
-    added, removed, changed = _changed(steps[2][2], steps[3][2])
+    added, removed, changed = _changed(steps[3][2], steps[4][2])
     assert not added, "promotion must not create a sync Job or a cache for a revision already synced"
     assert removed == {("Job", "chat-small-sync-0e9e39f249"), ("PersistentVolumeClaim", "chat-small-weights-0e9e39f249")}
-    assert changed == {("Deployment", "chat-small-live")}
-    live = steps[3][2][("Deployment", "chat-small-live")]["spec"]["template"]["spec"]
+    # The live release's benchmark and eval record its new model, so they run again under the same run id.
+    assert changed == {("Deployment", "chat-small-live"), ("Job", f"chat-small-live-bench-{RUN}"),
+                       ("Job", f"chat-small-live-eval-{RUN}")}
+    live = steps[4][2][("Deployment", "chat-small-live")]["spec"]["template"]["spec"]
     assert live["volumes"][0]["persistentVolumeClaim"]["claimName"] == "chat-small-weights-a09a35458c"
-    assert steps[3][2][("Service", "chat-small")]["spec"]["selector"]["llm-tiers.io/release"] == "candidate"
+    assert steps[4][2][("Service", "chat-small")]["spec"]["selector"]["llm-tiers.io/release"] == "candidate"
 
 
 def test_serving_live_again_and_removing_the_candidate_change_only_the_switch_then_the_candidate(steps):
-    _, _, changed = _changed(steps[3][2], steps[4][2])
+    _, removed, changed = _changed(steps[4][2], steps[5][2])
     assert changed == {("Service", "chat-small"), ("PrometheusRule", "llm-tiers")}
-    added, removed, changed = _changed(steps[4][2], steps[5][2])
+    assert removed == {("Job", f"chat-small-gate-{RUN}"), ("NetworkPolicy", "chat-small-eval-gate")}
+    added, removed, changed = _changed(steps[5][2], steps[6][2])
     assert not added and not changed
     assert removed == {("Deployment", "chat-small-candidate"), ("PodDisruptionBudget", "chat-small-candidate"),
-                       ("ScaledObject", "chat-small-candidate")}
+                       ("ScaledObject", "chat-small-candidate"), ("Job", f"chat-small-candidate-bench-{RUN}"),
+                       ("Job", f"chat-small-candidate-eval-{RUN}"), ("Service", "chat-small-candidate")}
 
 
 def test_plan_and_outputs_name_the_serving_release(steps):

@@ -18,7 +18,7 @@ from conftest import ROOT
 
 PKG = ROOT / "components" / "llm_tiers"
 CONCERNS = {"cluster", "gpu", "secrets", "observability", "gateway", "tiers", "benchmark", "tracing", "config", "cost", "testing",
-            "cli"}
+            "cli", "evaluation"}
 
 TEAM_PROGRAM = '''
 """A team's program: one tier and the gateway on the cluster it already has."""

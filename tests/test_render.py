@@ -30,7 +30,8 @@ def test_stack_renders_the_contract_files(rendered, stack, tmp_path):
         assert set(release) == {"name", "namespace", "chart", "repository", "version", "values"}
     plan = (target / "plan.md").read_text()
     for tier in stack_values(stack)["tiers"]:
-        assert f"| {tier['name']} | live | {tier['modelId']} |" in plan
+        # The tier table's row is the serving release's (staging's chat-small serves its candidate).
+        assert f"| {tier['name']} | {tier.get('serve', 'live')} | {tier['modelId']} |" in plan
 
 
 def test_prod_has_the_cluster_in_aws_json_and_the_storage_class_in_kubernetes_yaml(rendered, tmp_path):

@@ -102,13 +102,19 @@ def test_a_vpc_cidr_change_flags_the_vpc_subnets_and_cluster_as_replaced(tmp_pat
 
 def test_a_blue_green_promotion_changes_only_the_live_release(tmp_path):
     states = blue_green_doc.states()
-    base = render_tool.write_build(blue_green_doc.render_state(states[2]), tmp_path / "base")
-    head = render_tool.write_build(blue_green_doc.render_state(states[3]), tmp_path / "head")
+    base = render_tool.write_build(blue_green_doc.render_state(states[3]), tmp_path / "base")  # serving the candidate
+    head = render_tool.write_build(blue_green_doc.render_state(states[4]), tmp_path / "head")  # promoted
     d = render_diff.diff_stack(base, head)
     assert not d.added and {label for label in (render_diff.label(e) for e in d.removed)} == {
         "Job llm-tiers/chat-small-sync-0e9e39f249", "PersistentVolumeClaim llm-tiers/chat-small-weights-0e9e39f249"}
-    assert [c.label for c in d.changed] == ["Deployment llm-tiers/chat-small-live"]
-    assert not d.replacements
+    # The live release's benchmark and eval record its new model, so they run again.
+    run = blue_green_doc.RUN_ID
+    assert sorted(c.label for c in d.changed) == ["Deployment llm-tiers/chat-small-live",
+                                                  f"Job llm-tiers/chat-small-live-bench-{run}",
+                                                  f"Job llm-tiers/chat-small-live-eval-{run}"]
+    # A Job's pod template is immutable: those two are replaced (deleted first), nothing else is.
+    assert sorted(c.label for c in d.replacements) == [f"Job llm-tiers/chat-small-live-bench-{run}",
+                                                       f"Job llm-tiers/chat-small-live-eval-{run}"]
     _golden("blue-green-promotion", render_diff.markdown({"prod": d}))
 
 

@@ -277,7 +277,7 @@ def _pods_in_render(r: render_tool.RenderResult) -> dict[str, tuple[int, list[di
     found["envoy-proxy"] = (proxy["replicas"], [proxy["container"]["resources"], sc.ENVOY_SHUTDOWN_MANAGER.resources(),
                                                 ai_config["spec"]["extProc"]["kubernetes"]["resources"]])
     system = {"llm-tiers.io/node-role": "system"}
-    syncs, benches = [], []
+    syncs, benches, evals, gates = [], [], [], []
     for o in r.kubernetes_objects():
         if o["kind"] not in ("Deployment", "StatefulSet", "DaemonSet", "Job"):
             continue
@@ -285,7 +285,14 @@ def _pods_in_render(r: render_tool.RenderResult) -> dict[str, tuple[int, list[di
         if spec.get("nodeSelector") != system:
             continue
         containers = [c["resources"] for c in spec["containers"]]
-        if o["kind"] == "Job" and o["metadata"]["labels"].get("llm-tiers.io/component") == "weights-sync":
+        name = o["metadata"]["labels"].get("app.kubernetes.io/name")
+        if o["kind"] == "Job" and name in ("llm-eval", "llm-eval-gate"):
+            # An init container runs alone before the next: the pod requests the most of any of them, and here
+            # every container of the eval Job has the same resources.
+            inits = [c["resources"] for c in spec.get("initContainers", [])]
+            assert all(i == containers[0] for i in inits)
+            (evals if name == "llm-eval" else gates).append(containers)
+        elif o["kind"] == "Job" and o["metadata"]["labels"].get("llm-tiers.io/component") == "weights-sync":
             syncs.append(containers)
         elif o["kind"] == "Job" and o["metadata"]["labels"].get("llm-tiers.io/component") == "benchmark":
             benches.append(containers)
@@ -297,6 +304,10 @@ def _pods_in_render(r: render_tool.RenderResult) -> dict[str, tuple[int, list[di
     if benches:
         assert all(b == benches[0] for b in benches)
         found["benchmark"] = (len(benches), benches[0])
+    for key, jobs in (("eval", evals), ("eval-gate", gates)):
+        if jobs:
+            assert all(j == jobs[0] for j in jobs)
+            found[key] = (len(jobs), jobs[0])
     return found
 
 
@@ -429,7 +440,10 @@ def test_every_resources_and_replicas_key_exists_in_the_pinned_chart(rendered, c
                 continue
             if rel["name"] in NOT_IN_SHARED_CHARTS and not (CHARTS_DIR / rel["name"]).is_dir():
                 continue  # checked by its own test (NOT_IN_SHARED_CHARTS) until its values are pinned here
-            defaults = _chart_defaults(CHARTS_DIR, rel["name"]) if (CHARTS_DIR / rel["name"]).is_dir() else None
+            # a chart's values are pinned under the release's name, or its chart's (otel-collector's chart is
+            # opentelemetry-collector)
+            folder = next((n for n in (rel["name"], rel["chart"]) if n and (CHARTS_DIR / n).is_dir()), None)
+            defaults = _chart_defaults(CHARTS_DIR, folder) if folder else None
             assert defaults is not None, f"no pinned values for release {rel['name']} in {CHARTS_DIR}"
             for path in _paths(rel["values"]):
                 if path.startswith(PASSTHROUGH.get(rel["name"], ("\0",))):

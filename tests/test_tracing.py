@@ -41,8 +41,9 @@ def _obj(r, kind: str, name: str) -> dict[str, Any]:
 
 
 def test_no_collector_without_tracing(rendered):
-    assert not [h for h in rendered("prod").helm_releases() if h["name"] == "otel-collector"]
-    proxy = rendered("prod").objects_named("EnvoyProxy")
+    # dev and staging leave tracing off (prod turns it on).
+    assert not [h for h in rendered("dev").helm_releases() if h["name"] == "otel-collector"]
+    proxy = rendered("dev").objects_named("EnvoyProxy")
     assert all("telemetry" not in p["spec"] for ns in proxy.values() for p in [ns])
 
 
@@ -108,7 +109,9 @@ def test_engines_and_envoy_send_to_the_collector(traced):
     tracing = proxy["spec"]["telemetry"]["tracing"]
     assert tracing["provider"] == {"type": "OpenTelemetry",
                                    "backendRefs": [{"name": "otel-collector", "namespace": "monitoring", "port": 4317}]}
-    assert tracing["tags"] == {"tenant": "%REQ(x-tenant-id)%"} and tracing["samplingRate"] == 25
+    # prod lists gateway.features, so spans carry the (guard-bounded) feature too.
+    assert tracing["tags"] == {"tenant": "%REQ(x-tenant-id)%", "feature": "%REQ(x-llm-feature)%"}
+    assert tracing["samplingRate"] == 25
 
 
 def test_network_policies_let_spans_in_and_out(traced):

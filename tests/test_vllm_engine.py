@@ -231,18 +231,20 @@ def test_staging_benchmarks_a_vllm_candidate_beside_tgi(rendered):
     assert len(claims) == 1
     assert len([o for o in result.kubernetes_objects() if o["kind"] == "Job"
                 and o["metadata"]["name"].startswith("chat-small-sync-")]) == 1
-    row = next(r for r in result.outputs()["tierPlan"] if r["tier"] == "chat-small")
-    assert row["engine"] == "tgi" and "on vllm" in row["otherRelease"]
-
-
-def test_serving_the_vllm_candidate_shows_vllm_in_the_plan():
-    values = stack_values("staging")
-    values["tiers"][0]["serve"] = "candidate"
-    result = render_tool.render("staging", overrides=overrides(values))
+    # staging serves its (gated) vLLM candidate: the plan row names what serves.
     row = next(r for r in result.outputs()["tierPlan"] if r["tier"] == "chat-small")
     assert row["engine"] == "vllm" and "on tgi" in row["otherRelease"]
+    assert objs[("Service", "chat-small")]["spec"]["selector"][tm.RELEASE_LABEL] == "candidate"
+
+
+def test_serving_the_tgi_live_release_shows_tgi_in_the_plan():
+    values = stack_values("staging")
+    values["tiers"][0]["serve"] = "live"
+    result = render_tool.render("staging", overrides=overrides(values))
+    row = next(r for r in result.outputs()["tierPlan"] if r["tier"] == "chat-small")
+    assert row["engine"] == "tgi" and "on vllm" in row["otherRelease"]
     svc = _objects(result)[("Service", "chat-small")]
-    assert svc["spec"]["selector"][tm.RELEASE_LABEL] == "candidate"
+    assert svc["spec"]["selector"][tm.RELEASE_LABEL] == "live"
 
 
 def test_a_traced_vllm_release_sends_spans_to_the_collector():

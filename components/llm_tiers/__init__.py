@@ -7,6 +7,7 @@ helpers (config schema, versions, naming, network and IAM documents) sit beside 
 from llm_tiers.benchmark.component import Benchmark, BenchmarkArgs
 from llm_tiers.cluster.component import Cluster, ClusterArgs
 from llm_tiers.config.schema import ClusterConfig, ConfigError, GpuClassConfig, StackConfig
+from llm_tiers.evaluation.component import Evaluation, EvaluationArgs
 from llm_tiers.gateway.dns import Dns, DnsArgs
 from llm_tiers.gateway.component import Gateway, GatewayArgs
 from llm_tiers.gateway.load_balancer_controller import LoadBalancerController, LoadBalancerControllerArgs
@@ -18,6 +19,7 @@ from llm_tiers.secrets.component import SecretStore, SecretStoreArgs, TenantKeyA
 from llm_tiers.tracing.component import Tracing, TracingArgs
 
 __all__ = ["Benchmark", "BenchmarkArgs", "Cluster", "ClusterArgs", "ClusterConfig", "ConfigError", "Dns", "DnsArgs",
+           "Evaluation", "EvaluationArgs",
            "Gateway", "GatewayArgs", "GpuCapacity", "GpuCapacityArgs", "GpuClassConfig", "LoadBalancerController",
            "LoadBalancerControllerArgs", "ModelTier", "ModelTierArgs", "Namespaces", "NamespacesArgs", "Observability",
            "ObservabilityArgs", "SecretStore", "SecretStoreArgs", "StackConfig",

@@ -14,6 +14,7 @@ from llm_tiers.cost import bill
 from llm_tiers.cost.bill import bill_markdown
 from llm_tiers.gateway import guard
 from llm_tiers.cost.throughput import markdown as token_cost_markdown
+from llm_tiers.evaluation.report import markdown as promotion_gate_markdown
 from llm_tiers.tiers.capacity import GIB, TierPlan
 from llm_tiers.gpu.catalog import PRICE_SOURCE
 from llm_tiers.config.schema import StackConfig, release_engine
@@ -127,7 +128,8 @@ def plan_markdown(stack: str, rows: list[dict[str, Any]], warnings: Sequence[str
                   inventory: Sequence[str] = (),
                   token_cost: Optional[dict[str, Any]] = None,
                   first_deploy: Optional[dict[str, int]] = None,
-                  operator_access: Optional[dict[str, Any]] = None) -> str:
+                  operator_access: Optional[dict[str, Any]] = None,
+                  promotion_gate: Optional[list[dict[str, Any]]] = None) -> str:
     """plan.md: the cost summary (from the ``bill`` output), the tier table, the time a scale-to-zero tier takes
     to answer its first request (from the rollout plan), the system node group's capacity, the inventory
     (Markdown lines from ``llm_tiers.testing.inventory``), then the preview's warnings. The cost per output token (from the
@@ -143,6 +145,7 @@ def plan_markdown(stack: str, rows: list[dict[str, Any]], warnings: Sequence[str
                  f"The longest chain of creates takes about {_minutes(first_deploy['typicalSeconds'])} with typical "
                  f"durations, at most {_minutes(first_deploy['upperSeconds'])} at every estimate's upper bound "
                  "(rollout.md: each step's estimate, budget and the source of its figures).", ""]
+    tail += promotion_gate_markdown(promotion_gate)
     if scale_from_zero:
         tail += ["## Scale to zero: first token after idle", "",
                  "A request to a tier at zero replicas waits for Prometheus to scrape the gateway, KEDA to poll, "

@@ -110,6 +110,13 @@ PROMETHEUS_OPERATOR_VERSION = "v0.93.0"
 AL2023_AMI_ALIAS = "al2023@v20260903"
 
 
+# EleutherAI's lm-evaluation-harness, the quality harness of the eval Jobs (components/llm_tiers/evaluation/):
+# pip-installed (its `api` extra: requests, aiohttp, tenacity, tqdm, tiktoken) into IMAGES['python'] at this
+# version. v0.4.12 is the newest tag whose source (CLI lm_eval/_cli/run.py, chat client
+# lm_eval/models/openai_completions.py) could be read here; PyPI also has 0.4.13.
+LM_EVAL_VERSION = "0.4.12"
+
+
 # Container images, always by explicit tag (digests are added when a registry is reachable to resolve
 # them; the policy pack rejects ``latest`` and untagged images).
 IMAGES: dict[str, str] = {
@@ -125,6 +132,9 @@ IMAGES: dict[str, str] = {
     # GPU of gpu/catalog.py from 7.5 (T4) to 9.0 (H100/H200). Move it only with the AMI alias below in mind.
     "vllm": "docker.io/vllm/vllm-openai:v0.33.0",
     "dcgm-exporter": "nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-distroless",
+    # Python for the eval Jobs (lm-evaluation-harness pip-installed at LM_EVAL_VERSION, and the eval-set scorer) and
+    # the promotion gate (standard-library scripts from a ConfigMap: llm_tiers.evaluation.scripts).
+    "python": "docker.io/library/python:3.13.7-slim-bookworm",
     # The gateway's request guard: OPA with its Envoy ext_authz plugin, the static (no libc) variant. Release
     # v1.19.1-envoy of open-policy-agent/opa-envoy-plugin (OPA v1.19.1, go.mod); its Makefile tags the image
     # openpolicyagent/opa:<OPA version>-envoy[-<plugin rev>] and the static build "<that>-static"; the image runs

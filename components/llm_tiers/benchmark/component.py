@@ -59,6 +59,9 @@ class Benchmark(pulumi.ComponentResource):
     """The Job per release of this run."""
     results_claim: str
     """Name of the PVC that holds every run's JSON."""
+    ready: list[pulumi.Resource]
+    """The ServiceAccount, NetworkPolicy, results PVC and release Services other Jobs of the tier may use (the
+    Evaluation component's)."""
 
     def __init__(self, resource_name: str, args: BenchmarkArgs, opts: Optional[pulumi.ResourceOptions] = None):
         if not args.settings.run_id:
@@ -76,12 +79,14 @@ class Benchmark(pulumi.ComponentResource):
         policy = create(k8s.networking.v1.NetworkPolicy, "network-policy", bm.network_policy(t, ns))
         pvc = create(k8s.core.v1.PersistentVolumeClaim, "results", bm.results_pvc(t, ns, args.storage_class))
         self.jobs = {}
+        self.ready = [sa, policy, pvc]
         for rel in args.releases:
             deps: list[pulumi.Resource] = [sa, policy, pvc, *([args.deployments[rel.name]]
                                                               if rel.name in args.deployments else [])]
-            if not rel.serving:
+            if not rel.serving or rel.own_service:
                 deps.append(create(k8s.core.v1.Service, f"{rel.name}-service", bm.release_service(t, rel.name, ns),
                                    depends_on=deps[-1:]))
+                self.ready.append(deps[-1])
             # The resource name has no run id: a new run id changes metadata.name, so Pulumi replaces the Job
             # (a new run) and deletes the old one; the results PVC keeps its output.
             # Same run id, changed workload: the immutable Job is deleted first and runs again under its name.

@@ -63,6 +63,10 @@ class BenchRelease:
     revision: str
     engine: str
     serving: bool   # the tier's Service sends traffic to it
+    own_service: bool = False
+    """Benchmark it through its own Service even when it serves (a tier with ``eval``): a release then measures
+    the same whichever one serves, and switching ``serve`` changes no Job (the promotion gate reads the results
+    of the run before the switch)."""
 
 
 def job_name(tier: TierConfig, release: str, run_id: str) -> str:
@@ -84,7 +88,7 @@ def service_account_name(tier: TierConfig) -> str:
 def target_host(tier: TierConfig, release: BenchRelease, namespace: str) -> str:
     """The tier's Service for the serving release, the release's own Service for the other one. Either way the
     request goes straight to the engine pods, never through the gateway."""
-    name = tier.name if release.serving else release_service_name(tier, release.name)
+    name = tier.name if release.serving and not release.own_service else release_service_name(tier, release.name)
     return f"{name}.{namespace}.svc.cluster.local"
 
 
@@ -104,6 +108,12 @@ def results_path(tier: TierConfig, release: BenchRelease, run_id: str) -> str:
 
 def max_concurrency(tier: TierConfig, settings: BenchmarkConfig) -> int:
     return settings.max_concurrency or tier.max_concurrent_requests
+
+
+def run_seconds(settings: BenchmarkConfig) -> int:
+    """How long one release's GuideLLM run lasts once it starts: every strategy runs for ``secondsPerStrategy``
+    (its ``max_duration`` constraint, ``guidellm_args``)."""
+    return settings.sweep_size * settings.seconds_per_strategy
 
 
 def deadline_seconds(settings: BenchmarkConfig) -> int:
@@ -250,9 +260,12 @@ def network_policy(tier: TierConfig, namespace: str) -> dict[str, Any]:
 
 def releases_of(tier: TierConfig, lock_models: Any) -> list[BenchRelease]:
     """The tier's releases as the benchmark sees them, from the models lock (``{model_id: ModelLockEntry}``)."""
-    out = [BenchRelease("live", tier.model_id, lock_models[tier.model_id].revision, tier.engine, tier.serve == "live")]
+    own = getattr(tier, "eval", None) is not None
+    out = [BenchRelease("live", tier.model_id, lock_models[tier.model_id].revision, tier.engine, tier.serve == "live",
+                        own)]
     if tier.candidate is not None:
         model = tier.candidate.model_id or tier.model_id
         engine = getattr(tier.candidate, "engine", None) or tier.engine
-        out.append(BenchRelease("candidate", model, lock_models[model].revision, engine, tier.serve == "candidate"))
+        out.append(BenchRelease("candidate", model, lock_models[model].revision, engine, tier.serve == "candidate",
+                                own))
     return out

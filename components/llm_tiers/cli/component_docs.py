@@ -40,6 +40,7 @@ PAGES = {
     "LoadBalancerControllerArgs": "load-balancer-controller.md",
     "ModelTierArgs": "model-tier.md",
     "BenchmarkArgs": "benchmark.md",
+    "EvaluationArgs": "eval.md",
     "TracingArgs": "tracing.md",
 }
 

@@ -259,6 +259,8 @@ WEIGHT_SYNC = Container(1000, 2048, 4096, cpu_limit_m=2000)  # each tier release
 OTEL_COLLECTOR = Container(100, 256, 512)           # opentelemetry-collector: resources (tracing/manifests.py values)
 # Each benchmarked tier release's GuideLLM Job (benchmark/manifests.py job): the load generator and tokenizer.
 BENCHMARK = Container(1000, 1024, 2048, cpu_limit_m=2000)
+EVAL = Container(100, 512, 2048, cpu_limit_m=1000)   # eval Job: pip, lm-eval's chat client, the eval-set scorer
+EVAL_GATE = Container(50, 64, 128, cpu_limit_m=200)  # promotion gate: reads a few JSON files
 EXTERNAL_DNS = Container(20, 96, 256)                # external-dns: resources (one replica: the chart fixes it)
 AWS_LOAD_BALANCER_CONTROLLER = Container(50, 128, 512)  # aws-load-balancer-controller: resources
 AWS_LOAD_BALANCER_CONTROLLER_REPLICAS = 2            # aws-load-balancer-controller: replicaCount
@@ -416,6 +418,21 @@ def system_workloads(cfg: "StackConfig") -> list[Workload]:
         # Benchmark: one GuideLLM Job per release of every benchmarked tier, on the system nodes.
         jobs = sum(2 if t.candidate is not None else 1 for t in benchmarked)
         w.append(Workload("benchmark", "manifest", (BENCHMARK,), jobs, kind="Job"))
+    w += _eval_workloads(cfg)
+    return w
+
+
+def _eval_workloads(cfg: Any) -> list[Workload]:
+    """Evaluation (components/llm_tiers/evaluation/): an eval Job per release of every tier with ``eval``, and a
+    gate Job per tier whose Service is switching to its candidate, on the system nodes."""
+    evaluated = [t for t in cfg.tiers if getattr(t, "eval", None) is not None and t.name in cfg.benchmark.tiers]
+    w = []
+    if evaluated:
+        jobs = sum(2 if t.candidate is not None else 1 for t in evaluated)
+        w.append(Workload("eval", "manifest", (EVAL,), jobs, kind="Job"))
+    gates = [t for t in evaluated if t.candidate is not None and t.serve == "candidate"]
+    if gates:
+        w.append(Workload("eval-gate", "manifest", (EVAL_GATE,), len(gates), kind="Job"))
     return w
 
 

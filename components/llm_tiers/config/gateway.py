@@ -106,6 +106,13 @@ class GatewayConfig(_Model):
         description="A stream with no bytes for this long is closed. Envoy also counts the wait for the response "
                     "headers as idle (a non-streaming completion sends nothing until it is done), so the gateway "
                     "never applies less than `requestTimeoutSeconds`: a lower value is raised to it.")
+    features: list[Annotated[str, StringConstraints(pattern=LABEL_VALUE, max_length=40)]] = Field(
+        default_factory=list, max_length=50,
+        description="Feature names clients may send in the `x-llm-feature` header to attribute usage and cost "
+        "(e.g. `search`, `summarize`). The gateway keeps a listed value, replaces any other with `other` and a "
+        "missing header with `none`, so the label stays bounded; it tags the request's spans and usage metrics "
+        "with it (`llm:tenant_tokens_rate{feature=...}`, `llm:tenant_hourly_usd`). Empty: no feature attribution "
+        "(the header is ignored). At most 50; `other` and `none` are reserved.")
     per_tier_urls: bool = Field(
         True, description="Deprecated, kept for one release: also serve each tier at `https://<hostname>/<tier>/v1` "
                           "(the `model` field is then ignored). Set false once clients use the single base URL "

@@ -10,6 +10,7 @@ from pydantic import Field, StringConstraints, field_validator, model_validator 
 # The shared types and patterns (and the modules the validators use), by name.
 from llm_tiers.config.base import *  # noqa: F401,F403
 from llm_tiers.config.base import _cidr, _Model  # noqa: F401
+from llm_tiers.config.evaluation import EvalConfig, GateConfig
 
 
 class ReplicasConfig(_Model):
@@ -196,6 +197,14 @@ class TierConfig(_Model):
                           "1). Billed by the provider per token; see docs/components/gateway.md \"Fallback\".")
     serve: Literal["live", "candidate"] = Field(
         "live", description="Which release receives traffic; flip to `candidate` to switch, back to roll back.")
+    eval: Optional[EvalConfig] = Field(
+        None, description="Measure each release's quality (lm-evaluation-harness tasks and/or the team's eval set) "
+        "in a Job per release and `benchmark.runId`, beside the benchmark's results; the tier must be in "
+        "`benchmark.tiers`. With a candidate, switching `serve` to it waits for the promotion gate "
+        "(docs/components/eval.md).")
+    gate: GateConfig = Field(
+        default_factory=GateConfig, description="The promotion gate (a tier with `eval` and a candidate): what "
+        "the candidate must measure before `serve: candidate` moves traffic.")
 
 
 class ModelPolicyConfig(_Model):

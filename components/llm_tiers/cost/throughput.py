@@ -27,7 +27,17 @@ Model (stated so a reviewer can argue with numbers):
   cheaper).
 
 These are estimates from a roofline, not measurements: the benchmark Job (docs/components/benchmark.md) measures
-the real output tokens/s of a tier, and a measured figure replaces the estimate in the same formulas.
+the real output tokens/s of a tier, and a measured figure replaces the estimate in the same formulas
+(``apply_measurements``: a stack's committed ``stacks/measurements/<stack>.yaml``).
+
+**Calibration** (the defaults of ``cost.decodeEfficiency``, ``cost.batchEfficiency``, ``cost.contextTokens``):
+J. Musgrave, "vLLM throughput-latency sweep on NVIDIA A100" (johnmusgrave.com/p/vllm-throughput-latency-sweep-on):
+meta-llama/Llama-3.1-8B-Instruct, BF16, vLLM 0.23.0, one A100 40GB, default scheduling, every request a fixed
+1024-token prompt and 128 output tokens. Single stream: about 75 tokens/s, "roughly 77% of the GPU's
+memory-bandwidth ceiling" (16.06 GB of weights x 75 / 1555 GB/s = 0.77). Concurrency 8: 6.6x the single
+stream. The roofline at that workload (mean context 1024 + 128/2 = 1088 tokens, 128 KiB of KV per token) predicts
+8 x 16.06 / (16.06 + 8 x 1088 x 131072 / 1e9) = 7.47x, so batched decode achieves 6.6 / 7.47 = 0.88 of it.
+``CALIBRATION`` holds these numbers and tests/test_token_cost.py recomputes the defaults from them.
 """
 
 from __future__ import annotations
@@ -44,6 +54,18 @@ from llm_tiers.tiers.capacity import TierPlan
 
 SECONDS_PER_HOUR = 3600
 MILLION = 1_000_000
+
+# The measurement the defaults are calibrated to (module docstring, "Calibration").
+CALIBRATION = {
+    "source": "johnmusgrave.com/p/vllm-throughput-latency-sweep-on (vLLM 0.23.0, A100 40GB, Llama-3.1-8B-Instruct BF16)",
+    "weights_bytes": 16_060_556_376,     # meta-llama/Llama-3.1-8B-Instruct weightsBytes in models.lock.json
+    "kv_bytes_per_token": 131_072,       # 2 (K, V) x 32 layers x 8 KV heads x 128 dims x 2 bytes
+    "bandwidth_gbps": 1555,              # A100 40GB (NVIDIA datasheet)
+    "prompt_tokens": 1024, "output_tokens": 128,
+    "single_stream_tps": 75.0, "concurrency": 8, "speedup_at_concurrency": 6.6,
+}
+# A typical request's mean context while decoding: the prompt plus half the output (the calibration's workload).
+TYPICAL_CONTEXT_TOKENS = CALIBRATION["prompt_tokens"] + CALIBRATION["output_tokens"] // 2
 
 
 # ---------------------------------------------------------------------------------------------- the formulas
@@ -123,6 +145,8 @@ class TierTokenCost:
     break_even: Optional[float]
     saving: Optional[float]
     saving_full: Optional[float]
+    source: str = "roofline"
+    """Where the tokens/s come from: ``roofline``, or ``measured (run <id>, <date>)``."""
 
     @property
     def managed_cheaper(self) -> Optional[bool]:
@@ -147,10 +171,11 @@ def tier_token_costs(cfg: StackConfig, plans: Mapping[tuple[int, str], TierPlan]
         if p is None:
             continue
         bw = gpu_catalog.lookup(line.instance_type).gpu.bandwidth_gbps
-        context = min(cfg.cost.context_tokens or t.max_total_tokens, t.max_total_tokens)
+        context = min(cfg.cost.context_tokens or TYPICAL_CONTEXT_TOKENS, t.max_total_tokens)
         batch = best_batch(p.kv_token_capacity, context, t.max_concurrent_requests)
         single = decode_tokens_per_second(p.weights_bytes_per_gpu, p.kv_bytes_per_token_per_gpu, context, 1, bw, eff)
         best = decode_tokens_per_second(p.weights_bytes_per_gpu, p.kv_bytes_per_token_per_gpu, context, batch, bw, eff)
+        best = best * cfg.cost.batch_efficiency if batch > 1 else best
         hourly = line.node_hourly
         cost = usd_per_million_tokens(hourly, best, util)
         full = usd_per_million_tokens(hourly, best, 1.0)
@@ -165,6 +190,32 @@ def tier_token_costs(cfg: StackConfig, plans: Mapping[tuple[int, str], TierPlan]
             usd_per_million=cost, usd_per_million_full=full, managed_usd_per_million=price,
             break_even=break_even_utilization(hourly, best, price) if price else None,
             saving=saving(cost, price), saving_full=saving(full, price)))
+    return out
+
+
+def apply_measurements(cfg: StackConfig, costs: list[TierTokenCost], measured: Any) -> list[TierTokenCost]:
+    """The same entries, priced by a release's measured output tokens/s where the stack's committed measurements
+    (``cost.measurements.Measurements``) have one; the rest keep the roofline."""
+    import dataclasses
+
+    from llm_tiers.cost import measurements
+
+    util = cfg.cost.utilization_percent / 100
+    out = []
+    for c in costs:
+        m = measurements.release(measured, c.tier, c.release)
+        if m is None or m.output_tokens_per_second is None:
+            out.append(c)
+            continue
+        best = m.output_tokens_per_second
+        cost = usd_per_million_tokens(c.replica_hourly_usd, best, util)
+        full = usd_per_million_tokens(c.replica_hourly_usd, best, 1.0)
+        price = c.managed_usd_per_million
+        out.append(dataclasses.replace(
+            c, best_batch_tps=best, single_stream_tps=m.single_stream_tokens_per_second or c.single_stream_tps,
+            usd_per_million=cost, usd_per_million_full=full,
+            break_even=break_even_utilization(c.replica_hourly_usd, best, price) if price else None,
+            saving=saving(cost, price), saving_full=saving(full, price), source=f"measured ({measured.label})"))
     return out
 
 
@@ -196,7 +247,9 @@ def to_output(cfg: StackConfig, costs: list[TierTokenCost], stack_bill: bill.Bil
     return {
         "assumptions": {"utilizationPercent": cfg.cost.utilization_percent,
                         "decodeEfficiency": cfg.cost.decode_efficiency,
-                        "contextTokens": cfg.cost.context_tokens,
+                        "batchEfficiency": cfg.cost.batch_efficiency,
+                        "contextTokens": cfg.cost.context_tokens or TYPICAL_CONTEXT_TOKENS,
+                        "calibration": CALIBRATION["source"],
                         "hoursPerMonth": HOURS_PER_MONTH},
         "tiers": [{
             "tier": c.tier, "release": c.release, "serving": c.serving, "gpu": c.gpu, "gpus": c.gpus,
@@ -209,6 +262,7 @@ def to_output(cfg: StackConfig, costs: list[TierTokenCost], stack_bill: bill.Bil
             "usdPerMillionTokens": r(c.usd_per_million), "usdPerMillionTokensAtFullUse": r(c.usd_per_million_full),
             "managedUsdPerMillionTokens": c.managed_usd_per_million, "breakEvenUtilization": r(c.break_even),
             "saving": r(c.saving), "savingAtFullUse": r(c.saving_full), "managedCheaper": c.managed_cheaper,
+            "source": c.source,
         } for c in costs],
         "stack": stack_tokens(cfg, costs, stack_bill),
     }
@@ -255,6 +309,20 @@ def verdict(t: Mapping[str, Any], utilization_percent: float) -> str:
     return f"**self-hosting is cheaper above {_pct(be)} utilization**, {now}." + sporadic
 
 
+def _calibration_lines(token_cost: Mapping[str, Any]) -> list[str]:
+    """Where the defaults come from, and which rows are measured instead."""
+    a = token_cost["assumptions"]
+    out = []
+    if a.get("calibration"):
+        out += [f"Calibrated to a measurement ({a['calibration']}): single-stream decode at 77% of HBM bandwidth, "
+                f"batched decode at {a.get('batchEfficiency')} of the roofline's speed-up (`cost.batchEfficiency`).", ""]
+    measured = [t for t in token_cost["tiers"] if t.get("source", "roofline") != "roofline"]
+    if measured:
+        out += ["Rows marked **measured** use the output tokens/s of the stack's committed measurements "
+                "(`cost.measurementsFile`, docs/components/cost.md) instead of the roofline.", ""]
+    return out
+
+
 def markdown(token_cost: Optional[Mapping[str, Any]]) -> list[str]:
     """plan.md's "Cost per output token" section, from the ``tokenCost`` output."""
     if not token_cost:
@@ -270,14 +338,16 @@ def markdown(token_cost: Optional[Mapping[str, Any]]) -> list[str]:
         f"maxConcurrentRequests. $/1M output tokens at {a['utilizationPercent']:g}% utilization "
         f"(`cost.utilizationPercent`: the share of its hours a replica decodes at its best batch) and at 100%. "
         "Estimates, not measurements: the benchmark Job measures the real figures (docs/components/benchmark.md).", "",
+        *_calibration_lines(token_cost),
         "| tier (release) | GPUs | GB/s per GPU | weights GiB/GPU | KV bytes/token/GPU | context | batch | "
         "tok/s single stream | tok/s best batch | $/replica-hour | $/1M at util. | $/1M at 100% | $/month min | "
         "$/month max | managed $/1M | break-even util. | self-hosted vs managed at util. | at 100% |",
         "|" + "---|" * 18,
     ]
     for t in token_cost["tiers"]:
+        measured = "" if t.get("source", "roofline") == "roofline" else f", **{t['source']}**"
         lines.append(
-            f"| {t['tier']} ({t['release']}{'' if t['serving'] else ', not serving'}) | {t['gpus']} x {t['gpu']} | "
+            f"| {t['tier']} ({t['release']}{'' if t['serving'] else ', not serving'}{measured}) | {t['gpus']} x {t['gpu']} | "
             f"{t['bandwidthGBps']} | {t['weightsBytesPerGpu'] / 2**30:.1f} | {t['kvBytesPerTokenPerGpu']:,.0f} | "
             f"{t['contextTokens']} | {t['batch']} | {t['singleStreamTokensPerSecond']:.1f} | "
             f"{t['bestBatchTokensPerSecond']:.1f} | {t['replicaUsdPerHour']:.4f} | {_usd(t['usdPerMillionTokens'])} | "

@@ -53,6 +53,11 @@ EXTPROC_METRICS_PORT = "aigw-admin"
 # tenant_id (tests/e2e/token_ratelimit_test.go at v1.1.0 asserts that label for x-tenant-id:tenant.id).
 TENANT_METRIC_ATTRIBUTE = f"{gm.TENANT_HEADER}:tenant.id"
 TENANT_METRIC_LABEL = "tenant_id"
+# With gateway.features: the (guard-normalized) feature header as the metric label llm_feature. The flag takes
+# "comma-separated key-value pairs for mapping HTTP request headers to otel metric attributes"
+# (cmd/extproc/mainlib/main.go at v1.1.0); dots become underscores in Prometheus, as tenant.id -> tenant_id.
+FEATURE_METRIC_ATTRIBUTE = f"{guard.FEATURE_HEADER}:llm.feature"
+FEATURE_METRIC_LABEL = "llm_feature"
 
 
 model_names = guard.model_names
@@ -186,7 +191,7 @@ def security_policy(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig]
             "targetRefs": _generated_route_ref(name),
             "apiKeyAuth": gm.api_key_auth(keys_secret),
             # The request guard (llm_tiers.gateway.guard, OPA): after the API-key check (gm.filter_order).
-            "extAuth": guard.ext_auth(route_body_limit(tiers, tenants, gw)),
+            "extAuth": guard.ext_auth(route_body_limit(tiers, tenants, gw), features=bool(gw.features)),
             "authorization": {"defaultAction": "Deny", "rules": rules},
         },
     }
@@ -359,12 +364,17 @@ def envoy_gateway_values(aigw_namespace: str = naming.AI_GATEWAY_NAMESPACE) -> d
     }}}
 
 
-def controller_values(system: dict[str, str]) -> dict[str, Any]:
+def metrics_header_attributes(features: bool = False) -> str:
+    """The tenant, and with ``gateway.features`` the feature, as metric attributes."""
+    return ",".join([TENANT_METRIC_ATTRIBUTE, *([FEATURE_METRIC_ATTRIBUTE] if features else [])])
+
+
+def controller_values(system: dict[str, str], features: bool = False) -> dict[str, Any]:
     """ai-gateway-helm values (keys from manifests/charts/ai-gateway-helm/values.yaml at v1.1.0): the
-    controller on the system nodes with counted requests, the tenant as a metrics label."""
+    controller on the system nodes with counted requests, the tenant (and feature) as metrics labels."""
     return {"controller": {"resources": sc.AIGW_CONTROLLER.resources(), "nodeSelector": dict(system),
                            "replicaCount": sc.AIGW_CONTROLLER_REPLICAS,
-                           "metricsRequestHeaderAttributes": TENANT_METRIC_ATTRIBUTE},
+                           "metricsRequestHeaderAttributes": metrics_header_attributes(features)},
             "envoyGateway": {"namespace": naming.ENVOY_GATEWAY_NAMESPACE}}
 
 

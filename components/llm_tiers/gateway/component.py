@@ -165,7 +165,7 @@ class Gateway(pulumi.ComponentResource):
                                      opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)))
             ai = helm.release(
                 f"{resource_name}-ai-gateway", "ai-gateway", name="ai-gateway", namespace=naming.AI_GATEWAY_NAMESPACE,
-                create_namespace=True, values=aigw.controller_values(system),
+                create_namespace=True, values=aigw.controller_values(system, features=bool(gw.features)),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, ai_crds, eg]))
             controller += [crds, eg, ai_crds, ai]
 
@@ -268,7 +268,7 @@ class Gateway(pulumi.ComponentResource):
         guard_objs: list[pulumi.Resource] = []
         budgeted = [t.name for t in args.tenants if gm.limits_of(t, gw).tokens_per_minute]
         for o in guard.manifests(args.tiers, args.tenants, ns, versions.IMAGES["opa-envoy"], system, args.node_cidrs,
-                                 budgeted=budgeted):
+                                 budgeted=budgeted, features=gw.features):
             guard_objs.append(create(f"guard-{o['kind'].lower()}", o, guard_objs[:1]))  # after the ConfigMap
         # The token budgets, when they cannot stay in the single route's policy: one policy on the https listener
         # that every route policy merges with (aigw.token_budget_policy), in place before them.

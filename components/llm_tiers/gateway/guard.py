@@ -89,18 +89,28 @@ def policy() -> str:
     return resources.files("llm_tiers.gateway.policy").joinpath(POLICY_KEY).read_text()
 
 
+# Cost per feature: the header a client names its feature in, and what the policy writes instead of an unlisted or
+# missing one (docs/components/gateway.md, "Cost per feature").
+FEATURE_HEADER = "x-llm-feature"
+FEATURE_OTHER = "other"
+FEATURE_NONE = "none"
+
+
 def guard_data(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig],
-               budgeted: Sequence[str] = ()) -> dict[str, Any]:
+               budgeted: Sequence[str] = (), features: Sequence[str] = ()) -> dict[str, Any]:
     """``data.llm_tiers_guard``: the output cap per model name (aliases included), and per API-key client id
     (a tenant's name, and ``<name>-previous`` while its previous key is valid) whether it must send
     ``max_tokens`` and whether it has a token budget (``budgeted``: its streams must carry usage where the
-    gateway does not add it, policy/guard.rego ``usage_needed``)."""
+    gateway does not add it, policy/guard.rego ``usage_needed``). With ``gateway.features``, ``features``: the
+    allow-list of ``x-llm-feature`` values (policy/guard.rego ``feature``); absent otherwise, so a stack without
+    features renders the same data as before."""
     budget = set(budgeted)
     return {DATA_ROOT: {
         "caps": {m: output_cap(t) for t in tiers for m in model_names(t)},
         "tenants": {cid: {"requireMaxTokens": t.require_max_tokens, "tokenBudget": t.name in budget}
                     for t in tenants for cid in gm.client_ids(t)},
         "maxJsonValues": MAX_JSON_VALUES,
+        **({"features": sorted(features)} if features else {}),
     }}
 
 
@@ -116,13 +126,38 @@ def opa_config() -> dict[str, Any]:
         "decision_logs": {"console": False}}
 
 
-def ext_auth(body_limit: int) -> dict[str, Any]:
+def ext_auth(body_limit: int, features: bool = False) -> dict[str, Any]:
     """SecurityPolicy ``extAuth``: OPA over gRPC with the buffered body and only the headers the policy reads.
     ``bodyToExtAuth.maxRequestBytes`` is the route's request buffer: a larger body gets 413 from Envoy before
-    any check (the CRD: "Envoy will return HTTP 413 and will not initiate the authorization process")."""
+    any check (the CRD: "Envoy will return HTTP 413 and will not initiate the authorization process").
+
+    With ``features`` (``gateway.features``) the policy also gets ``x-llm-feature`` and, for an allowed request,
+    answers with ``headers: {"x-llm-feature": <listed value | other | none>}`` (policy/guard.rego ``result``).
+    OPA-Envoy puts a decision's ``headers`` into the gRPC ``OkHttpResponse.headers`` without ``append``
+    (open-policy-agent/opa-envoy-plugin envoyauth/response.go ``envoyHeaders.add`` and internal/internal.go
+    ``Check`` at v1.19.1-envoy), and Envoy then "will either add a new header, or override an existing one"
+    (envoyproxy/envoy api/envoy/service/auth/v3/external_auth.proto, ``OkHttpResponse.headers``: ``append``
+    defaults to false there): the client's own value is replaced, not added to. There is no
+    ``headersToBackend`` to set here: in Envoy Gateway v1.9.0 that list exists only on the HTTP authorizer
+    (``HTTPExtAuthService.HeadersToBackend``, api/v1alpha1/ext_auth_types.go; internal/xds/translator/extauth.go
+    turns it into the HTTP service's ``allowed_upstream_headers``), and the pinned SecurityPolicy CRD has no such
+    field under ``extAuth.grpc``; a gRPC authorizer's OK headers all reach the upstream request, so the policy
+    returns no other header on an allowed request (tests/test_feature_cost.py checks both).
+
+    Order: the metrics' ``llm_feature`` (and ``tenant_id``) come from AI Gateway's *upstream* ext_proc filter (a
+    cluster filter, run after the router picked the cluster, so after every HTTP filter of the listener,
+    ext_authz included), which records them from the headers of the upstream request (its own stream's headers:
+    envoyproxy/ai-gateway internal/extproc/server.go ``Process``, processor_impl.go ``RecordTokenUsage(...,
+    u.requestHeaders)``; the filter is added to the cluster in internal/extensionserver/post_translate_modify.go
+    ``maybeModifyCluster``, all at v1.1.0): it sees the rewritten header. Not the listener's order: there AI
+    Gateway's router-level ext_proc goes before the first ext_proc/wasm/lua/rbac/ratelimit/custom_response/...
+    filter (``insertAIGatewayExtProcFilter``), and the route's responseOverride makes a custom_response filter
+    that Envoy Gateway orders first (internal/xds/translator/httpfilters.go at v1.9.0), so that one may run
+    before ext_authz; it reads the body (model, routing), not the feature."""
+    headers = [gm.TENANT_HEADER, *([FEATURE_HEADER] if features else [])]
     return {"grpc": {"backendRefs": [{"name": NAME, "port": GRPC_PORT}],
                      "backendSettings": {"circuitBreaker": {"maxParallelRequests": MAX_PARALLEL_CHECKS}}},
-            "headersToExtAuth": [gm.TENANT_HEADER],
+            "headersToExtAuth": headers,
             "bodyToExtAuth": {"maxRequestBytes": body_limit},
             "failOpen": False, "statusOnError": STATUS_ON_ERROR, "timeout": TIMEOUT}
 
@@ -154,12 +189,12 @@ def error_overrides() -> list[dict[str, Any]]:
 def manifests(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig], namespace: str, image: str,
               system: dict[str, str], node_cidrs: Sequence[str] = (),
               proxy_namespace: str = naming.ENVOY_GATEWAY_NAMESPACE,
-              budgeted: Sequence[str] = ()) -> list[dict[str, Any]]:
+              budgeted: Sequence[str] = (), features: Sequence[str] = ()) -> list[dict[str, Any]]:
     """ConfigMap (policy, data, OPA config), Deployment (non-root, read-only, no Secrets, on the system nodes),
     Service, PDB and a NetworkPolicy admitting only the Envoy proxies (gRPC) and kubelet probes."""
     meta = lambda kind_name: gm._meta(kind_name, namespace, NAME)  # noqa: E731
     config = json.dumps(opa_config(), indent=1, sort_keys=True)
-    data = json.dumps(guard_data(tiers, tenants, budgeted), indent=1, sort_keys=True)
+    data = json.dumps(guard_data(tiers, tenants, budgeted, features), indent=1, sort_keys=True)
     container = {
         "name": "opa", "image": image, "imagePullPolicy": "IfNotPresent",
         # opa run flags: open-policy-agent/opa cmd/run.go (v1.19.1, the image's OPA). --watch reloads the

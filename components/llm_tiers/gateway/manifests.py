@@ -114,16 +114,21 @@ def limits_of(tenant: TenantConfig, gw: GatewayConfig) -> LimitsConfig:
     return tenant.limits or gw.default_limits
 
 
-def tracing(collector: tuple[str, str, int], sampling_percent: int) -> dict[str, Any]:
+def tracing(collector: tuple[str, str, int], sampling_percent: int, features: bool = False) -> dict[str, Any]:
     """EnvoyProxy ``spec.telemetry.tracing`` (Envoy Gateway v1.9.0 CRD, the pinned schema
     gateway.envoyproxy.io_envoyproxies.yaml): OpenTelemetry spans to the collector's Service (``backendRefs``;
     ``host``/``port`` are deprecated, ``backendRef`` is refused by the CRD's validation). ``tags`` adds ``tenant``
     from the authenticated tenant header with the ``%REQ(...)%`` command operator (``customTags`` is deprecated
-    for ``tags``). ``samplingRate`` is the percentage of requests without an upstream sampling decision."""
+    for ``tags``). ``samplingRate`` is the percentage of requests without an upstream sampling decision. With
+    ``gateway.features``, ``feature`` from ``x-llm-feature`` as the guard rewrote it (a listed name, ``other`` or
+    ``none``)."""
     name, namespace, port = collector
+    tags = {"tenant": f"%REQ({TENANT_HEADER})%"}
+    if features:
+        tags["feature"] = "%REQ(x-llm-feature)%"
     return {"provider": {"type": "OpenTelemetry", "backendRefs": [{"name": name, "namespace": namespace, "port": port}]},
             "samplingRate": sampling_percent,
-            "tags": {"tenant": f"%REQ({TENANT_HEADER})%"}}
+            "tags": tags}
 
 
 def envoy_proxy(gw: GatewayConfig, namespace: str, system: dict[str, str],
@@ -152,7 +157,8 @@ def envoy_proxy(gw: GatewayConfig, namespace: str, system: dict[str, str],
         service["loadBalancerSourceRanges"] = list(gw.source_cidrs)
     if owner is not None:
         service["patch"] = {"type": "StrategicMerge", "value": {"metadata": {"ownerReferences": [owner]}}}
-    telemetry = {"telemetry": {"tracing": tracing(trace_to, sampling_percent)}} if trace_to else {}
+    telemetry = ({"telemetry": {"tracing": tracing(trace_to, sampling_percent, features=bool(gw.features))}}
+                 if trace_to else {})
     return {
         "apiVersion": EG_API, "kind": "EnvoyProxy", "metadata": _meta(GATEWAY_NAME, namespace),
         "spec": {**telemetry, "filterOrder": filter_order(), "provider": {"type": "Kubernetes", "kubernetes": {

@@ -16,10 +16,14 @@ Each tier gets its own rules (the client's model names mapped to the tier's name
 
 | series | labels | meaning |
 |---|---|---|
-| ``llm:tenant_tokens_rate`` | tenant, tier, token_type (input, output) | tokens per second |
-| ``llm:tenant_request_rate`` | tenant, tier | requests per second through the single route |
-| ``llm:tenant_error_rate`` | tenant, tier | of which failed (``error_type`` set) |
-| ``llm:tenant_hourly_usd`` | tenant, tier | the tier's cost per hour (``llm:tier_hourly_usd``: replicas x $/replica-hour) shared out by the tenant's share of the tier's served tokens |
+| ``llm:tenant_tokens_rate`` | tenant, feature, tier, token_type (input, output) | tokens per second |
+| ``llm:tenant_request_rate`` | tenant, feature, tier | requests per second through the single route |
+| ``llm:tenant_error_rate`` | tenant, feature, tier | of which failed (``error_type`` set) |
+| ``llm:tenant_hourly_usd`` | tenant, feature, tier | the tier's cost per hour (``llm:tier_hourly_usd``: replicas x $/replica-hour) shared out by the (tenant, feature)'s share of the tier's served tokens |
+
+``feature`` comes from ``llm_feature``: with ``gateway.features`` the controller's
+``metricsRequestHeaderAttributes`` also maps ``x-llm-feature:llm.feature`` (a listed name, ``other`` or ``none``:
+the request guard's policy rewrites the header, so the label is bounded). Without it the label is absent.
 
 Requests on the deprecated per-tier URLs bypass AI Gateway and are not in these series.
 
@@ -65,11 +69,14 @@ def _models(tier: TierConfig) -> str:
 
 
 def _by_tenant(expr: str, tier: TierConfig, *extra: str) -> str:
-    """``expr`` summed by tenant (and ``extra``), relabelled ``tenant`` and given the tier's name."""
-    keep = ", ".join(["tenant_id", *extra])
+    """``expr`` summed by tenant and feature (and ``extra``), relabelled ``tenant`` and ``feature`` and given the
+    tier's name. Without ``gateway.features`` the extProc records no ``llm_feature`` and ``feature`` stays
+    absent (an empty label)."""
+    keep = ", ".join(["tenant_id", "llm_feature", *extra])
     inner = f"sum by ({keep}) ({expr})"
     tenant = f'label_replace({inner}, "tenant", "$1", "tenant_id", "(.*)")'
-    return f'label_replace({tenant}, "tier", "{tier.name}", "", "")'
+    feature = f'label_replace({tenant}, "feature", "$1", "llm_feature", "(.+)")'
+    return f'label_replace({feature}, "tier", "{tier.name}", "", "")'
 
 
 def fallback_rules(tiers: Sequence[TierConfig], prices: Optional[Mapping[str, float]] = None) -> list[dict[str, Any]]:
@@ -105,7 +112,8 @@ def usage_rules(tiers: Sequence[TierConfig]) -> list[dict[str, Any]]:
         rules.append({"record": "llm:tenant_error_rate", "expr": _by_tenant(
             f'rate(gen_ai_server_request_duration_seconds_count{{{model},error_type!=""}}[{WINDOW}])', t)})
     # The tier's hourly cost shared by served tokens (input + output); a tier that served none costs no tenant.
-    tenant_tokens = "sum by (tenant, tier) (llm:tenant_tokens_rate)"
+    # Per (tenant, feature, tier): summing over feature gives the tenant's share as before.
+    tenant_tokens = "sum by (tenant, feature, tier) (llm:tenant_tokens_rate)"
     tier_tokens = "sum by (tier) (llm:tenant_tokens_rate)"
     rules.append({"record": "llm:tenant_hourly_usd", "expr": (
         f"{tenant_tokens} / on (tier) group_left () ({tier_tokens} > 0)"
@@ -134,6 +142,11 @@ PANELS: list[tuple[str, str, list[tuple[str, str]]]] = [
      [('sum by (tenant) (llm:tenant_hourly_usd{tenant=~"$tenant",tier=~"$tier"})', "{{tenant}}")]),
     ("Cost per hour by tier and tenant", "currencyUSD",
      [('sum by (tier, tenant) (llm:tenant_hourly_usd{tenant=~"$tenant",tier=~"$tier"})', "{{tier}} {{tenant}}")]),
+    ("Tokens per second by tenant and feature", "short",
+     [('sum by (tenant, feature) (llm:tenant_tokens_rate{tenant=~"$tenant",tier=~"$tier"})',
+       "{{tenant}} {{feature}}")]),
+    ("Cost per hour by tenant and feature (on-demand, by share of tokens)", "currencyUSD",
+     [('sum by (tenant, feature) (llm:tenant_hourly_usd{tenant=~"$tenant",tier=~"$tier"})', "{{tenant}} {{feature}}")]),
     ("Tokens in the last 24 h by tenant", "short",
      [('sum by (tenant) (sum_over_time(llm:tenant_tokens_rate{tenant=~"$tenant",tier=~"$tier"}[24h:1m]) * 60)',
        "{{tenant}}")]),

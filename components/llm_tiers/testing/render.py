@@ -510,7 +510,7 @@ def write_build(result: RenderResult, out_dir: Path) -> Path:
         result.recording.warnings, outputs.get("systemCapacity"),
         rollout_plan.scale_from_zero, outputs.get("bill"),
         inventory.markdown(inventory.inventory(result.recording, result.stack)),
-        token_cost=outputs.get("tokenCost"),
+        token_cost=outputs.get("tokenCost"), promotion_gate=outputs.get("promotionGate"),
         first_deploy={"typicalSeconds": rollout_plan.critical_path_typical_seconds,
                       "upperSeconds": rollout_plan.critical_path_seconds},
         operator_access=outputs.get("operatorAccess")))

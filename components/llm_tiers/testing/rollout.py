@@ -26,6 +26,7 @@ from llm_tiers import timing
 from llm_tiers import versions
 from llm_tiers.gpu.karpenter import GPU_CLASS_LABEL, WARM_CAPACITY_LABEL
 from llm_tiers.tiers.manifests import ENGINE_LABEL, TIER_LABEL, WEIGHTS_BYTES_ANNOTATION
+from llm_tiers.evaluation.manifests import GATE_COMPONENT, RESULTS_EXPECTED_ANNOTATION
 
 from llm_tiers.testing.mocks import Recording, RecordedResource
 
@@ -141,6 +142,17 @@ def kubernetes_kind(r: RecordedResource) -> Optional[str]:
     if not r.type.startswith("kubernetes:") or r.type in (HELM_RELEASE, HELM_CHART):
         return None
     return r.inputs.get("kind") or r.type.rsplit(":", 1)[-1]
+
+
+def _component(r: RecordedResource) -> Optional[str]:
+    meta = r.inputs.get("metadata") or {}
+    return (meta.get("labels") or {}).get("llm-tiers.io/component") if isinstance(meta, dict) else None
+
+
+def _container_args(r: RecordedResource) -> list[str]:
+    spec = (((r.inputs.get("spec") or {}).get("template") or {}).get("spec") or {})
+    containers = spec.get("containers") or [{}]
+    return [str(a) for a in containers[0].get("args") or []]
 
 
 def _annotations(r: RecordedResource) -> dict[str, str]:
@@ -298,6 +310,16 @@ def _kubernetes_await(r: RecordedResource, kind: str, classes: dict[str, list[st
         return Await("Available, new ReplicaSet ready (one replica on create; the whole rollout on update)",
                      _kubernetes_budget(r), estimate, f"{K8S_AWAIT}/deployment.go; estimate: timing.replica_steps",
                      typical)
+    if kind == "Job" and _component(r) == GATE_COMPONENT:
+        # The promotion gate polls for the run's result files: typically there once the candidate's benchmark has
+        # run its configured strategies (the evals run beside it), at most its own wait (then it fails closed).
+        args = _container_args(r)
+        upper = int(float(args[args.index("--wait-seconds") + 1])) if "--wait-seconds" in args else 60
+        expected = ann.get(RESULTS_EXPECTED_ANNOTATION)
+        return Await("Complete (fails at once on BackoffLimitExceeded or DeadlineExceeded)", _kubernetes_budget(r),
+                     upper, f"{K8S_AWAIT}/job.go; estimate: the candidate benchmark's configured run "
+                     "(benchmark.sweepSize x secondsPerStrategy), at most gate.waitMinutes",
+                     min(int(expected), upper) if expected else None)
     if kind == "Job":
         tolerated = bool(((r.inputs.get("spec") or {}).get("template") or {}).get("spec", {}).get("tolerations"))
         estimate = timing.sync_seconds(weights, engine_of(r), new_node=tolerated) if weights else 60

@@ -9,7 +9,7 @@ pods start only on a complete, verified cache.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Optional
@@ -97,6 +97,11 @@ class ModelTierArgs:
     admit_benchmark: bool = False
     """Let the tier's benchmark pods (the ``Benchmark`` component, same namespace) call the API directly, past
     the gateway's tenant limits. The stack sets it for the tiers listed in ``benchmark.tiers``."""
+    before_switch: Optional[Callable[[Mapping[str, pulumi.Resource]], Sequence[pulumi.Resource]]] = None
+    """Called with the Deployment per release once they are declared, before the Service: returns what the
+    Service must also wait for. The stack creates the tier's Benchmark and Evaluation there, and returns the
+    promotion gate (``Evaluation.switch_after``) when ``serve`` is ``candidate``: a failed gate fails
+    ``pulumi up`` before the Service moves."""
 
 
 class ModelTier(pulumi.ComponentResource):
@@ -195,7 +200,9 @@ class ModelTier(pulumi.ComponentResource):
         # The switch moves only once the release it points at is available (its Deployment is awaited first);
         # the Service's own await then sees ready endpoints, or waits for a replica that is still starting.
         serving = budgets[t.serve].create_seconds
-        self.service = create(k8s.core.v1.Service, "service", tm.service(t, ns), depends_on=[self.deployments[t.serve]],
+        switch_after = list(args.before_switch(dict(self.deployments))) if args.before_switch else []
+        self.service = create(k8s.core.v1.Service, "service", tm.service(t, ns),
+                              depends_on=[self.deployments[t.serve], *switch_after],
                               await_seconds=(serving, serving))
         if args.autoscaling:
             pm = tm.pod_monitor(t, ns)

@@ -49,16 +49,21 @@ class Tracing(pulumi.ComponentResource):
     """Name of the collector's Service."""
     namespace: str
     """The collector's namespace."""
+    ready: list[pulumi.Resource]
+    """What a span sender waits for (the collector's Helm release)."""
 
     def __init__(self, resource_name: str, args: TracingArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(naming.type_token("Tracing"), resource_name, None, opts)
-        helm.release(f"{resource_name}-collector", "opentelemetry-collector", name=otm.RELEASE,
+        release = helm.release(f"{resource_name}-collector", "opentelemetry-collector", name=otm.RELEASE,
                      namespace=args.namespace, values=otm.values(args.export_endpoint, args.system_node_selector),
                      opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)))
         np = otm.network_policy(args.namespace, args.tiers_namespace, args.gateway_namespace, args.export_endpoint,
                                  args.node_cidrs)
         k8s.networking.v1.NetworkPolicy(f"{resource_name}-collector", metadata=np["metadata"], spec=np["spec"],
                                         opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)))
+        # What an OTLP sender waits for: the collector's release (its Service). Not the NetworkPolicy that admits
+        # the senders: a sender uses nothing of it (tests/test_rollout.py, no needless edges).
+        self.ready: list[pulumi.Resource] = [release]
         self.otlp_endpoint = otm.otlp_endpoint(args.namespace)
         self.service_name = otm.FULLNAME
         self.namespace = args.namespace

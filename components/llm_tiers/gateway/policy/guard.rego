@@ -203,7 +203,30 @@ refusal := r if {
 	r := [400, "stream_usage_required", "stream_options", "This API key has a token budget: a streamed request to this endpoint must set 'stream_options': {'include_usage': true}, so its tokens can be counted."]
 } else := [400, "invalid_request", null, "The request was refused by the gateway's request check."]
 
-result := {"allowed": true, "headers": {}} if allowed
+# Cost per feature (gateway.features: data.llm_tiers_guard.features, absent without it). An allowed request's
+# decision carries `x-llm-feature`: the client's value when the allow-list has it (compared after trimming
+# blanks and lower-casing), `other` when it does not, `none` when the header is missing or blank. OPA-Envoy
+# sends a decision's `headers` in the gRPC OkHttpResponse without `append` (envoyauth/response.go at
+# v1.19.1-envoy), so Envoy replaces the client's header with this one before the request goes upstream
+# (envoyproxy/envoy api/envoy/service/auth/v3/external_auth.proto, OkHttpResponse.headers): spans and usage
+# metrics see a bounded label. Envoy joins repeated headers with "," (one value, never listed: `other`).
+features := {f | some f in object.get(cfg, "features", [])}
+
+feature_sent := lower(trim_space(http.headers["x-llm-feature"]))
+
+feature := "none" if {
+	not http.headers["x-llm-feature"]
+} else := "none" if {
+	feature_sent == ""
+} else := feature_sent if {
+	feature_sent in features
+} else := "other"
+
+# Only this header, and only with features on: every header of an OK answer reaches the upstream request.
+allowed_headers := {"x-llm-feature": feature} if count(features) > 0
+else := {}
+
+result := {"allowed": true, "headers": allowed_headers} if allowed
 
 result := {
 	"allowed": false,

@@ -145,3 +145,67 @@ test_path_variants_judged if {
 		refused("budget", p, {"model": "small", "max_tokens": 99999}, 400, "max_tokens_too_large")
 	}
 }
+
+# cost per feature (gateway.features): the allowed request's decision names the feature upstream
+cfg_features := object.union(cfg, {"features": ["search", "summarize"]})
+
+feature_req(headers, body) := {"attributes": {"request": {"http": {
+	"method": "POST", "path": chat,
+	"headers": object.union({"x-tenant-id": "budget", "content-type": "application/json"}, headers),
+	"body": json.marshal(body),
+}}}}
+
+feature_decision(headers, body) := d if {
+	d := guard.result with input as feature_req(headers, body) with data.llm_tiers_guard as cfg_features
+}
+
+feature_of(headers) := feature_decision(headers, {"model": "small", "max_tokens": 5}).headers["x-llm-feature"]
+
+test_feature_listed_passes_through if feature_of({"x-llm-feature": "search"}) == "search"
+
+test_feature_trimmed_and_lowercased if feature_of({"x-llm-feature": "  SUMMARIZE "}) == "summarize"
+
+test_feature_unlisted_is_other if feature_of({"x-llm-feature": "checkout"}) == "other"
+
+test_feature_missing_is_none if feature_of({}) == "none"
+
+test_feature_blank_is_none if feature_of({"x-llm-feature": "  "}) == "none"
+
+# a client cannot smuggle a value past the allow-list: repeated headers (Envoy joins them with ","), a
+# listed name with more around it, the reserved words themselves, a huge value
+test_feature_smuggling_is_other if {
+	every v in ["search,checkout", "search, summarize", "search;x=1", "search\u0000", "searchx", "other", "none-of-it", concat("", ["search", concat("", [x | some i in numbers.range(1, 5000); x := "a"])])] {
+		feature_of({"x-llm-feature": v}) == "other"
+	}
+}
+
+# `none` means "no header": a client sending the word is not listed either
+test_feature_client_sent_none_is_other if feature_of({"x-llm-feature": "none"}) == "other"
+
+# the only header an allowed decision adds (every header of an OK answer reaches the upstream request)
+test_feature_only_header_added if {
+	d := feature_decision({"x-llm-feature": "search", "x-tenant-id": "budget"}, {"model": "small"})
+	d.allowed == true
+	d.headers == {"x-llm-feature": "search"}
+}
+
+test_feature_on_other_paths if {
+	d := guard.result with input as {"attributes": {"request": {"http": {"method": "GET", "path": "/v1/models", "headers": {"x-llm-feature": "bogus"}}}}}
+		with data.llm_tiers_guard as cfg_features
+	d.allowed == true
+	d.headers == {"x-llm-feature": "other"}
+}
+
+# a refused request keeps its error headers, with no feature
+test_feature_not_on_refusals if {
+	d := feature_decision({"x-llm-feature": "search"}, {"model": "small", "max_tokens": 99999})
+	d.allowed == false
+	not d.headers["x-llm-feature"]
+}
+
+# without gateway.features: no header at all (the client's passes untouched and is not a label anywhere)
+test_no_features_no_header if {
+	d := decide("budget", chat, {"model": "small", "max_tokens": 5})
+	d.allowed == true
+	d.headers == {}
+}
