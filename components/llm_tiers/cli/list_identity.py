@@ -175,6 +175,8 @@ RULES: list[tuple[str, str, Rule]] = [
     # Envoy Gateway's filter order: each entry moves one named filter before/after another.
     ("EnvoyProxy", "spec.filterOrder", NAME),
     ("*", "*initContainers", NAME),
+    ("*", "*initContainers[].args", FLAGS),
+    ("*", "*initContainers[].command", WHOLE),
     ("*", "*containers[].args", FLAGS),
     ("*", "*containers[].args[]<json>", by("path")),  # the sync Job's --files: the files by path
     ("*", "*containers[].command", WHOLE),  # positional: the program and its arguments
@@ -268,6 +270,7 @@ RULES: list[tuple[str, str, Rule]] = [
     ("ConfigMap", "data.*<json>.templating.list", NAME),
     ("ConfigMap", "data.*<json>.requireMaxTokens", SET),
     ("ConfigMap", "data.*<json>.streamUsageRequired", SET),
+    ("ConfigMap", "data.*<json>.llm_tiers_guard.features", SET),  # the request guard's feature allow-list
     # -- AWS
     ("aws:*", "*<json>.Statement", Rule("key", _statement)),
     ("aws:*", "*<json>.Statement[].*", SET),  # Action, Resource, Principal.Service, Condition values
@@ -300,6 +303,16 @@ RULES: list[tuple[str, str, Rule]] = [
     ("kubernetes:helm.sh/v3:Release", "values.alertmanager.config.route.routes[].matchers", SET),
     ("kubernetes:helm.sh/v3:Release", "values.config.envoyGateway.extensionManager.hooks.*", SET),
     ("kubernetes:helm.sh/v3:Release", "values.domainFilters", SET),
+    # The OpenTelemetry Collector's config: pipelines' processors run in order; the rest are sets.
+    ("kubernetes:helm.sh/v3:Release", "values.alternateConfig.service.pipelines.*.processors", WHOLE),
+    ("kubernetes:helm.sh/v3:Release", "values.alternateConfig.service.pipelines.*", SET),
+    ("kubernetes:helm.sh/v3:Release", "values.alternateConfig.service.extensions", SET),
+    ("kubernetes:helm.sh/v3:Release", "values.alternateConfig.processors.k8s_attributes.extract.*", SET),
+    ("kubernetes:helm.sh/v3:Release", "values.alternateConfig.processors.k8s_attributes.pod_association", WHOLE),
+    ("kubernetes:helm.sh/v3:Release", "values.alternateConfig.processors.k8s_attributes.pod_association[].sources",
+     WHOLE),
+    ("kubernetes:helm.sh/v3:Release", "values.clusterRole.rules", WHOLE),
+    ("kubernetes:helm.sh/v3:Release", "values.clusterRole.rules[].*", SET),
     ("kubernetes:helm.sh/v3:Release", "values.sources", SET),
     ("kubernetes:helm.sh/v3:Release", "values.kube-state-metrics.metricLabelsAllowlist", SET),
     ("kubernetes:helm.sh/v3:Release", "values.*.args", FLAGS),
@@ -319,6 +332,8 @@ RULES: list[tuple[str, str, Rule]] = [
     ("outputs", "bill.usageBilled", SET),
     ("outputs", "bill.tiers[].*", SET),
     ("outputs", "tierPlan", by_all("tier", "serving")),
+    ("outputs", "promotionGate", by("tier")),
+    ("outputs", "promotionGate[].failing", SET),
     ("outputs", "tierPlan[].*", SET),
     ("outputs", "tokenCost.tiers", by_all("tier", "release")),
     ("outputs", "tokenCost.tiers[].*", SET),
