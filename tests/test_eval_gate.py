@@ -544,7 +544,7 @@ def test_lm_eval_runs_with_the_rendered_args_against_the_stand_in(tmp_path, stag
     (lambda v: v["benchmark"].update(tiers=[]), "tiers[0].eval"),
     (lambda v: v["tiers"][0]["eval"].pop("lmEval") and v["tiers"][0]["eval"].pop("evalSet"), "tiers[0].eval"),
     (lambda v: v["tiers"][0]["eval"]["evalSet"].update(configMap="team-evals"), "tiers[0].eval.evalSet"),
-    (lambda v: v["tiers"][0]["eval"]["evalSet"].update(file="stacks/evals/missing.jsonl"),
+    (lambda v: v["tiers"][0]["eval"]["evalSet"].update(file="stacks/evals/" + "missing.jsonl"),
      "tiers[0].eval.evalSet.file"),
     (lambda v: v["tiers"][0]["eval"]["evalSet"].update(file="README.md"), "tiers[0].eval.evalSet.file"),
     (lambda v: v["tiers"][0]["eval"]["lmEval"].update(maxGenTokens=5000), "tiers[0].eval.lmEval.maxGenTokens"),

@@ -90,8 +90,10 @@ def problems_in(rel: str, text: str) -> list[str]:
                     continue  # a file name, or a placeholder (llm_tiers.x.y)
                 if not _module_exists(m):
                     problems.append(f"{where}: no module or attribute {m}")
-            for p in PATH.findall(line):
-                p = p.rstrip(".")
+            for found in PATH.finditer(line):
+                p = found.group(1).rstrip(".")
+                if line[:found.start()].rstrip().endswith(">"):
+                    continue  # a shell redirect's target: a file the command writes
                 if PLACEHOLDER.search(p) or UPSTREAM_TESTS.match(p):
                     continue
                 if not ((ROOT / p).exists() or (ROOT / rel).parent.joinpath(p).exists()):
