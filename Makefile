@@ -12,7 +12,7 @@ STACK  ?= dev
 PYTEST_ARGS ?=
 FETCH_TIMEOUT ?= 60
 
-.PHONY: render render-all test test-inputs goldens checkov config-docs component-docs blue-green-doc architecture-doc models-lock clean
+.PHONY: render render-all crd-schemas test test-inputs goldens checkov config-docs component-docs blue-green-doc architecture-doc models-lock clean
 
 $(VENV)/.installed: requirements.txt requirements-opa.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,11 +22,19 @@ $(VENV)/.installed: requirements.txt requirements-opa.txt pyproject.toml
 	touch $@
 
 # make render STACK=prod, or make render EXAMPLE=existing-cluster
-render: $(VENV)/.installed
+render: $(VENV)/.installed crd-schemas
 	$(VENV)/bin/llm-tiers-render $(if $(EXAMPLE),--example $(EXAMPLE),--stack $(STACK))
 
-render-all: $(VENV)/.installed
+render-all: $(VENV)/.installed crd-schemas
 	$(VENV)/bin/llm-tiers-render --all
+
+# The pinned CRD schemas the render checks every custom resource against (schemas, limits, CEL), fetched once into
+# .crds and verified by SHA-256, unless LLM_TIERS_CRD_DIR or CRD_SCHEMA_DIR names a copy. Without the network the
+# render still runs and says how many custom resources went unchecked.
+crd-schemas: $(VENV)/.installed
+	@if [ -z "$$LLM_TIERS_CRD_DIR$$CRD_SCHEMA_DIR" ] && [ ! -d .crds ]; then \
+	  $(PY) -m llm_tiers.cli.crds fetch --dest .crds --timeout 10 >/dev/null \
+	  || echo "make: could not fetch the pinned CRD schemas (no network?); the render checks core objects only"; fi
 
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(PYTHON) -m venv $(CHECKOV_VENV)

@@ -179,6 +179,6 @@ def _deprecation_warnings(cfg: StackConfig) -> list[str]:
     if not cfg.gateway.per_tier_urls:
         return []
     return ["gateway.perTierUrls: the per-tier base URLs (https://<hostname>/<tier>/v1) are deprecated and go in the "
-            "next release; they bypass token budgets, the max_tokens guard and per-tenant usage. Move clients to "
+            "next release; they bypass token budgets, the request guard and per-tenant usage. Move clients to "
             f"https://{cfg.gateway.hostname}/v1 with model=<tier> (README \"Calling a tier\"), then set "
             "gateway.perTierUrls: false"]

@@ -224,7 +224,7 @@ def args(s: EngineSettings) -> list[str]:
         "--max-num-seqs", str(s.max_concurrent_requests),
         "--tensor-parallel-size", str(s.num_shard),
         # The exact output cap (module docstring): N = maxOutputTokens (default maxTotalTokens - maxInputTokens),
-        # the same number the gateway's max_tokens guard refuses above.
+        # the same number the gateway's request guard refuses above.
         "--override-generation-config",
         json.dumps({"max_new_tokens": s.output_cap}, separators=(",", ":")),
         # arg_utils.py ``--shutdown-timeout`` (type=int, default=0, "0 = abort, >0 = wait"): on SIGTERM the
