@@ -97,6 +97,20 @@ def crd_schemas():
     return schemas
 
 
+def run_promtool_test(promtool: str, rules: Path, series: list[dict[str, Any]], expect: list[dict[str, Any]],
+                      tmp_path: Path, eval_time: str = "15m") -> None:
+    """``promtool test rules`` on ``rules`` with one test: ``series`` at a 1-minute interval, each of ``expect``
+    (``expr``, ``exp_samples``) evaluated at ``eval_time``; fails with promtool's own output."""
+    import subprocess
+
+    test = tmp_path / "test.yaml"
+    test.write_text(yaml.safe_dump({"rule_files": [str(rules)], "evaluation_interval": "30s", "tests": [
+        {"interval": "1m", "input_series": series,
+         "promql_expr_test": [{**e, "eval_time": eval_time} for e in expect]}]}, sort_keys=False))
+    out = subprocess.run([promtool, "test", "rules", str(test)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
 @pytest.fixture(scope="session")
 def promtool() -> str:
     """promtool's path. CI (``CI`` set) must have it (.ci/run installs Debian's prometheus package): there a

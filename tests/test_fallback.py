@@ -12,7 +12,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import overrides, stack_values
+from conftest import overrides, stack_values, run_promtool_test
 from llm_tiers.config.schema import TierConfig
 from llm_tiers.gateway import aigw, fallback
 from llm_tiers.observability import rules as mr
@@ -172,12 +172,7 @@ def test_usage_splits_tier_and_fallback_and_prices_the_fallback(promtool, tmp_pa
         {"expr": 'round(sum by (tenant) (llm:tenant_hourly_usd), 0.001)',
          "exp_samples": [{"labels": '{tenant="a"}', "value": 3.8}]},
     ]
-    test = tmp_path / "test.yaml"
-    test.write_text(yaml.safe_dump({"rule_files": [str(rules)], "evaluation_interval": "30s", "tests": [
-        {"interval": "1m", "input_series": series,
-         "promql_expr_test": [{**e, "eval_time": "15m"} for e in expect]}]}, sort_keys=False))
-    out = subprocess.run([promtool, "test", "rules", str(test)], capture_output=True, text=True)
-    assert out.returncode == 0, out.stdout + out.stderr
+    run_promtool_test(promtool, rules, series, expect, tmp_path)
 
 
 def test_no_price_records_usage_but_no_cost():

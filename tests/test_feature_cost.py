@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 
 import pytest
 import yaml
 
-from conftest import stack_values
+from conftest import stack_values, run_promtool_test
 from llm_tiers.config.schema import ConfigError, TierConfig, parse
 from llm_tiers.gateway import aigw, guard
 from llm_tiers.observability import rules as mr
@@ -157,12 +156,7 @@ def test_usage_rules_per_tenant_and_feature(promtool, tmp_path):
         {"expr": "round(sum by (tenant) (llm:tenant_hourly_usd), 0.001)",
          "exp_samples": [{"labels": '{tenant="a"}', "value": 1.6}, {"labels": '{tenant="b"}', "value": 0.4}]},
     ]
-    test = tmp_path / "test.yaml"
-    test.write_text(yaml.safe_dump({"rule_files": [str(rules)], "evaluation_interval": "30s", "tests": [
-        {"interval": "1m", "input_series": series,
-         "promql_expr_test": [{**e, "eval_time": "15m"} for e in expect]}]}, sort_keys=False))
-    out = subprocess.run([promtool, "test", "rules", str(test)], capture_output=True, text=True)
-    assert out.returncode == 0, out.stdout + out.stderr
+    run_promtool_test(promtool, rules, series, expect, tmp_path)
 
 
 def test_the_dashboard_shows_tokens_and_cost_per_tenant_and_feature():

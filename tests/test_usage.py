@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import subprocess
 
-import pytest
 import yaml
+
+from conftest import run_promtool_test
 
 from llm_tiers.config.schema import TierConfig
 from llm_tiers.gateway import aigw
@@ -52,12 +53,7 @@ def test_usage_rules_per_tenant_and_tier(promtool, tmp_path):
         {"expr": "round(llm:tenant_hourly_usd, 0.001)", "exp_samples": [{"labels": '{tenant="a",tier="chat"}', "value": 1.8},
                                                                          {"labels": '{tenant="b",tier="chat"}', "value": 0.2}]},
     ]
-    test = tmp_path / "test.yaml"
-    test.write_text(yaml.safe_dump({"rule_files": [str(rules)], "evaluation_interval": "30s", "tests": [
-        {"interval": "1m", "input_series": series,
-         "promql_expr_test": [{**e, "eval_time": "15m"} for e in expect]}]}, sort_keys=False))
-    out = subprocess.run([promtool, "test", "rules", str(test)], capture_output=True, text=True)
-    assert out.returncode == 0, out.stdout + out.stderr
+    run_promtool_test(promtool, rules, series, expect, tmp_path)
 
 
 def test_the_rendered_stacks_record_usage_and_show_it(rendered):
