@@ -16,6 +16,7 @@ from llm_tiers.gateway import guard
 from llm_tiers.cost.throughput import markdown as token_cost_markdown
 from llm_tiers.evaluation.report import markdown as promotion_gate_markdown
 from llm_tiers.tiers.capacity import GIB, TierPlan
+from llm_tiers.tiers.engine_settings import flag_values
 from llm_tiers.gpu.catalog import PRICE_SOURCE
 from llm_tiers.config.schema import StackConfig, release_engine
 
@@ -200,12 +201,8 @@ def replica_prices(cfg: StackConfig) -> dict[str, float]:
 
 
 def _flag(args: list[str], name: str) -> Optional[str]:
-    for i, a in enumerate(args):
-        if a == name and i + 1 < len(args):
-            return args[i + 1]
-        if a.startswith(name + "="):
-            return a.split("=", 1)[1]
-    return None
+    """The first value of ``name`` on a rendered command line."""
+    return next((v for _, v in flag_values(args, [name])), None)
 
 
 def recorded_tier_rows(objects: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -40,6 +40,7 @@ from typing import Any, Optional
 
 from llm_tiers import naming
 from llm_tiers.tiers import tgi
+from llm_tiers.tiers.engine_settings import flag_values
 
 POD_KINDS = {"Deployment": ("spec", "template"), "StatefulSet": ("spec", "template"), "DaemonSet": ("spec", "template"),
              "ReplicaSet": ("spec", "template"), "Job": ("spec", "template"),
@@ -127,18 +128,6 @@ def _command(container: Mapping[str, Any]) -> list[str]:
     return [str(a) for a in (container.get("command") or []) + (container.get("args") or [])]
 
 
-def _flag_values(argv: Sequence[str], flags: Iterable[str]) -> list[tuple[str, str]]:
-    out, wanted = [], set(flags)
-    for i, a in enumerate(argv):
-        name, eq, value = a.partition("=")
-        if name in wanted:
-            if eq:
-                out.append((name, value))
-            elif i + 1 < len(argv):
-                out.append((name, argv[i + 1]))
-    return out
-
-
 def write_paths(container: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(why, path) of every place the container's process writes, from its rendered env and command line."""
     out = []
@@ -147,8 +136,8 @@ def write_paths(container: Mapping[str, Any]) -> list[tuple[str, str]]:
         if isinstance(value, str) and value.startswith("/") and (name in WRITE_ENV or WRITE_ENV_PATTERN.search(name)):
             out.append((f"env {name}", value))
     argv = _command(container)
-    out += [(f"arg {flag}", value) for flag, value in _flag_values(argv, WRITE_FLAGS) if value.startswith("/")]
-    if _runs_tgi_launcher(container) and not _flag_values(argv, ["--shard-uds-path"]):
+    out += [(f"arg {flag}", value) for flag, value in flag_values(argv, WRITE_FLAGS) if value.startswith("/")]
+    if _runs_tgi_launcher(container) and not flag_values(argv, ["--shard-uds-path"]):
         out.append(("TGI's default --shard-uds-path", TGI_DEFAULT_UDS))
     return out
 
@@ -207,7 +196,7 @@ def _check_container(pod: Mapping[str, Any], c: Mapping[str, Any]) -> list[tuple
     ports = c.get("ports") or []
     by_name = {p.get("name"): p.get("containerPort") for p in ports if p.get("name")}
     numbers = {p.get("containerPort") for p in ports}
-    served = {int(v) for _, v in _flag_values(_command(c), ["--port"]) if str(v).isdigit()}
+    served = {int(v) for _, v in flag_values(_command(c), ["--port"]) if str(v).isdigit()}
     for probe_name in ("startupProbe", "readinessProbe", "livenessProbe"):
         probe = c.get(probe_name) or {}
         for handler in ("httpGet", "tcpSocket", "grpc"):

@@ -6,7 +6,7 @@ tier keys; ``tiers/engines.py`` picks the builder by the release's ``engine``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Optional
 
@@ -57,6 +57,19 @@ class EngineSettings:
 
 def flag_name(arg: str) -> str:
     return arg.split("=", 1)[0]
+
+
+def flag_values(argv: Sequence[str], flags: Iterable[str]) -> list[tuple[str, str]]:
+    """Every (flag, value) of ``flags`` on a rendered command line, as ``--flag=value`` or ``--flag value``."""
+    out, wanted = [], set(flags)
+    for i, a in enumerate(argv):
+        name, eq, value = a.partition("=")
+        if name in wanted:
+            if eq:
+                out.append((name, value))
+            elif i + 1 < len(argv):
+                out.append((name, argv[i + 1]))
+    return out
 
 
 def check_shards_and_flags(s: "EngineSettings", guarded: Sequence[tuple[int, str]]) -> None:
