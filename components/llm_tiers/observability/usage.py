@@ -79,6 +79,16 @@ def _by_tenant(expr: str, tier: TierConfig, *extra: str) -> str:
     return f'label_replace({feature}, "tier", "{tier.name}", "", "")'
 
 
+def _token_and_request_rules(record: str, model: str, t: TierConfig) -> list[dict[str, Any]]:
+    """``<record>_tokens_rate`` (per token type) and ``<record>_request_rate`` per tenant for the AI Gateway
+    series that ``model`` (a label matcher list) selects."""
+    tokens = f'rate(gen_ai_client_token_usage_sum{{{model},gen_ai_token_type=~"input|output"}}[{WINDOW}])'
+    return [{"record": f"{record}_tokens_rate", "expr": 'label_replace(' + _by_tenant(
+                tokens, t, "gen_ai_token_type") + ', "token_type", "$1", "gen_ai_token_type", "(.*)")'},
+            {"record": f"{record}_request_rate", "expr": _by_tenant(
+                f"rate(gen_ai_server_request_duration_seconds_count{{{model}}}[{WINDOW}])", t)}]
+
+
 def fallback_rules(tiers: Sequence[TierConfig], prices: Optional[Mapping[str, float]] = None) -> list[dict[str, Any]]:
     """Usage through each fallback tier's provider (module doc), priced at ``prices[tier]`` USD per 1M output
     tokens when given."""
@@ -87,11 +97,7 @@ def fallback_rules(tiers: Sequence[TierConfig], prices: Optional[Mapping[str, fl
         if t.fallback is None:
             continue
         model = f'gen_ai_original_model=~"{_models(t)}",gen_ai_request_model=~"{promql_regex([t.fallback.model])}"'
-        tokens = f'rate(gen_ai_client_token_usage_sum{{{model},gen_ai_token_type=~"input|output"}}[{WINDOW}])'
-        rules.append({"record": "llm:tenant_fallback_tokens_rate", "expr": 'label_replace(' + _by_tenant(
-            tokens, t, "gen_ai_token_type") + ', "token_type", "$1", "gen_ai_token_type", "(.*)")'})
-        rules.append({"record": "llm:tenant_fallback_request_rate", "expr": _by_tenant(
-            f"rate(gen_ai_server_request_duration_seconds_count{{{model}}}[{WINDOW}])", t)})
+        rules += _token_and_request_rules("llm:tenant_fallback", model, t)
         price = (prices or {}).get(t.name)
         if price is not None:
             rules.append({"record": "llm:tenant_hourly_usd", "labels": {"via": "fallback"}, "expr": (
@@ -104,11 +110,7 @@ def usage_rules(tiers: Sequence[TierConfig]) -> list[dict[str, Any]]:
     rules: list[dict[str, Any]] = []
     for t in tiers:
         model = f'gen_ai_request_model=~"{_models(t)}"'
-        tokens = f'rate(gen_ai_client_token_usage_sum{{{model},gen_ai_token_type=~"input|output"}}[{WINDOW}])'
-        rules.append({"record": "llm:tenant_tokens_rate", "expr": 'label_replace(' + _by_tenant(
-            tokens, t, "gen_ai_token_type") + ', "token_type", "$1", "gen_ai_token_type", "(.*)")'})
-        rules.append({"record": "llm:tenant_request_rate", "expr": _by_tenant(
-            f"rate(gen_ai_server_request_duration_seconds_count{{{model}}}[{WINDOW}])", t)})
+        rules += _token_and_request_rules("llm:tenant", model, t)
         rules.append({"record": "llm:tenant_error_rate", "expr": _by_tenant(
             f'rate(gen_ai_server_request_duration_seconds_count{{{model},error_type!=""}}[{WINDOW}])', t)})
     # The tier's hourly cost shared by served tokens (input + output); a tier that served none costs no tenant.
