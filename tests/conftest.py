@@ -111,6 +111,53 @@ def run_promtool_test(promtool: str, rules: Path, series: list[dict[str, Any]], 
     assert out.returncode == 0, out.stdout + out.stderr
 
 
+def require_opa(what: str) -> None:
+    """Skip (fail under ``CI``) when OPA's engine is missing (opa-golib-python-bindings, requirements-opa.txt)."""
+    import importlib.util
+
+    if importlib.util.find_spec("opa_bindings") is None:
+        message = (f"opa-golib-python-bindings not installed: {what} NOT checked "
+                   "(make installs requirements-opa.txt)")
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def prod_guard_engine(rendered):
+    """OPA's own engine with the policy and data.json of prod's rendered request-guard ConfigMap, as ``opa run``
+    loads them."""
+    require_opa("the request guard's Rego policy is")
+    from llm_tiers.gateway import guard
+    from llm_tiers.testing import guard_corpus
+
+    engine = guard_corpus.load_engine(rendered("prod").objects_named("ConfigMap")[guard.NAME]["data"])
+    yield engine
+    engine.close()
+
+
+@pytest.fixture()
+def static_http(tmp_path):
+    """(folder, base URL): a loopback HTTP server answering every path from the folder (no network)."""
+    import http.server
+    import threading
+
+    root = tmp_path / "www"
+    root.mkdir()
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=str(root), **kw)
+
+        def log_message(self, *a):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
 @pytest.fixture(scope="session")
 def promtool() -> str:
     """promtool's path. CI (``CI`` set) must have it (.ci/run installs Debian's prometheus package): there a

@@ -4,11 +4,8 @@ module reaching outside the repository for its inputs."""
 from __future__ import annotations
 
 import hashlib
-import http.server
 import json
 import subprocess
-import threading
-from pathlib import Path
 
 import pytest
 
@@ -34,20 +31,8 @@ def test_committed_sums_are_those_of_the_pinned_values(chart_values_dir):
 
 
 @pytest.fixture()
-def served(tmp_path, monkeypatch):
-    root = tmp_path / "www"
-    root.mkdir()
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *a, **kw):
-            super().__init__(*a, directory=str(root), **kw)
-
-        def log_message(self, *a):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
+def served(static_http, tmp_path, monkeypatch):
+    root, base = static_http
     files = {"a/values.yaml": b"replicaCount: 1\n", "a/subcharts/b/values.yaml": b"x: {}\n"}
     sums = {}
     for name, data in files.items():
@@ -57,8 +42,7 @@ def served(tmp_path, monkeypatch):
     sums_file = tmp_path / "sums.json"
     sums_file.write_text(json.dumps(sums))
     monkeypatch.setattr(chart_values, "SUMS", sums_file)
-    yield root, files
-    server.shutdown()
+    return root, files
 
 
 def test_fetch_verifies_every_file_and_writes_all_or_nothing(served, tmp_path):

@@ -3,8 +3,6 @@ schemas (CRD_SCHEMA_DIR), a moved pin without new sums fails before any download
 
 from __future__ import annotations
 
-import http.server
-import threading
 from pathlib import Path
 
 import pytest
@@ -34,22 +32,9 @@ def test_a_moved_pin_without_new_sums_fails_before_downloading(monkeypatch, tmp_
 
 
 @pytest.fixture()
-def served(tmp_path):
+def served(static_http):
     """A local HTTP server that answers every upstream URL's path from a folder (no network)."""
-    root = tmp_path / "www"
-    root.mkdir()
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *a, **kw):
-            super().__init__(*a, directory=str(root), **kw)
-
-        def log_message(self, *a):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield root, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    return static_http
 
 
 def _publish(root: Path, contents: dict[str, bytes]) -> None:

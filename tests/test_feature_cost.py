@@ -5,39 +5,27 @@ with it, and the usage rules record tokens and $ per (tenant, feature) (promtool
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 import yaml
 
-from conftest import stack_values, run_promtool_test
+from conftest import require_opa, run_promtool_test, stack_values
 from llm_tiers.config.schema import ConfigError, TierConfig, parse
 from llm_tiers.gateway import aigw, guard
 from llm_tiers.observability import rules as mr
 from llm_tiers.observability import usage
 
-try:
-    from llm_tiers.testing import guard_corpus as gc
-    from opa_bindings import OpaEngine  # noqa: F401
-    HAVE_OPA = True
-except ImportError:  # pragma: no cover - the Makefile installs it
-    HAVE_OPA = False
+from llm_tiers.testing import guard_corpus as gc  # imports OPA's engine only when it loads one (require_opa)
 
 TIER = TierConfig.model_validate({"name": "chat", "modelId": "o/m", "gpuClass": "l4", "maxInputTokens": 10,
                                   "maxTotalTokens": 20})
 
 
 @pytest.fixture(scope="module")
-def prod_guard(rendered):
-    """OPA's engine with the policy and data.json of prod's rendered guard ConfigMap (as ``opa run`` loads them)."""
-    if not HAVE_OPA:
-        if os.environ.get("CI"):
-            pytest.fail("opa-golib-python-bindings is missing: make installs requirements-opa.txt")
-        pytest.skip("opa-golib-python-bindings not installed: the feature rule is NOT checked")
+def prod_guard(prod_guard_engine, rendered):
+    """OPA's engine with prod's rendered guard ConfigMap, and that ConfigMap's guard data."""
     data = rendered("prod").objects_named("ConfigMap")[guard.NAME]["data"]
-    engine = gc.load_engine(data)
-    yield engine, json.loads(data[guard.DATA_KEY])[guard.DATA_ROOT]
-    engine.close()
+    return prod_guard_engine, json.loads(data[guard.DATA_KEY])[guard.DATA_ROOT]
 
 
 def feature_decision(engine, sent, body=None, path="/v1/chat/completions", tenant="search"):
@@ -81,8 +69,7 @@ def test_other_paths_get_the_feature_too(prod_guard):
 def test_without_features_the_guard_writes_no_header(rendered):
     data = rendered("dev").objects_named("ConfigMap")[guard.NAME]["data"]
     assert "features" not in json.loads(data[guard.DATA_KEY])[guard.DATA_ROOT]
-    if not HAVE_OPA:
-        pytest.skip("needs the OPA engine")
+    require_opa("the feature rule is")
     engine = gc.load_engine(data)
     try:
         tenant = parse(stack_values("dev")).tenants[0].name

@@ -5,13 +5,12 @@ pod with no keys); and the route's error answers."""
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
 import pytest
 
-from conftest import stack_values
+from conftest import require_opa, stack_values
 from llm_tiers.config.schema import ConfigError, parse
 from llm_tiers.gateway import aigw, guard
 from llm_tiers.gateway import manifests as gm
@@ -30,15 +29,9 @@ def objs(result, kind):
 
 
 @pytest.fixture(scope="module")
-def opa(rendered):
+def opa(prod_guard_engine):
     """OPA with the prod render's ConfigMap policy and data. CI must have the engine (requirements-opa.txt)."""
-    if not HAVE_OPA:
-        if os.environ.get("CI"):
-            pytest.fail("opa-golib-python-bindings is missing: make installs requirements-opa.txt")
-        pytest.skip("opa-golib-python-bindings not installed: the Rego policy is NOT checked")
-    engine = gc.load_engine(objs(rendered("prod"), "ConfigMap")[guard.NAME]["data"])
-    yield engine
-    engine.close()
+    return prod_guard_engine
 
 
 def decide(opa, tenant, body, path="/v1/chat/completions", **kw):
@@ -95,8 +88,7 @@ def test_decisions(opa, tenant, body, path, status, code):
 
 def test_the_previous_key_is_the_same_tenant():
     """While a key rotates, Envoy forwards ``<tenant>-previous`` as the client id: the same rules apply."""
-    if not HAVE_OPA:
-        pytest.skip("needs the OPA engine")
+    require_opa("the request guard's Rego policy is")
     values = stack_values("prod")
     values["tenants"][1]["rotate"] = 1
     cfg = parse(values)
@@ -149,10 +141,7 @@ REGO_TESTS = re.findall(r"^(test_\w+) if", (POLICY_DIR / "guard_test.rego").read
 
 @pytest.fixture(scope="module")
 def opa_with_rego_tests():
-    if not HAVE_OPA:
-        if os.environ.get("CI"):
-            pytest.fail("opa-golib-python-bindings is missing: make installs requirements-opa.txt")
-        pytest.skip("opa-golib-python-bindings not installed: the Rego tests are NOT run")
+    require_opa("the Rego unit tests are")
     from opa_bindings import OpaEngine as Engine
 
     engine = Engine()
@@ -173,8 +162,7 @@ def test_there_are_rego_unit_tests():
 
 
 def test_the_corpus_is_large_enough():
-    if not HAVE_OPA:
-        pytest.skip("needs the OPA engine")
+    require_opa("the request guard's Rego policy is")
     assert sum(c.status is not None for c in gc.CORPUS) >= 60
 
 
