@@ -249,3 +249,19 @@ def test_without_fallback_the_scale_from_zero_rows_do_not_mention_one(rendered):
 
     zero = rollout._scale_from_zero(rendered("dev").recording)
     assert zero and not any("fallback" in z for z in zero)
+
+
+@pytest.mark.parametrize("with_fallback", [True, False])
+def test_preflight_validates_the_gateway_objects_the_program_registers(result, rendered, with_fallback):
+    """``pulumi preview`` validates, before anything is registered, the gateway objects preflight builds from the
+    config: they must be the very objects the Gateway registers, fallback backendRefs and retry included."""
+    from llm_tiers import preflight
+    from llm_tiers.config.schema import parse
+
+    values, got = (dev_with_fallback(), result) if with_fallback else (stack_values("dev"), rendered("dev"))
+    built = {(o["kind"], o["metadata"]["name"]): o for o in preflight.gateway_objects(parse(values))}
+    registered = {(o["kind"], o["metadata"].get("name")): o for o in got.kubernetes_objects()
+                  if (o["kind"], o["metadata"].get("name")) in built}
+    assert set(registered) == set(built)
+    for key, obj in built.items():
+        assert registered[key] == obj, key

@@ -33,9 +33,10 @@ def gateway_objects(cfg: StackConfig, namespace: str = naming.GATEWAY_NAMESPACE,
                     tiers_namespace: str = naming.TIERS_NAMESPACE) -> list[dict[str, Any]]:
     """The gateway objects the config sizes: per tier a Backend and an AIServiceBackend, per route group an
     AIGatewayRoute, SecurityPolicy and BackendTrafficPolicy, the listener's token-budget policy when the
-    budgets cannot stay in the single route's (``aigw.token_budget_policy``), and the deprecated per-tier route objects while
+    budgets cannot stay in the single route's (``aigw.token_budget_policy``), each fallback tier's provider objects
+    with the routes' fallback backendRefs and retry (``gateway/fallback.py``), and the deprecated per-tier route objects while
     ``gateway.perTierUrls``; exactly what the Gateway component registers for them."""
-    from llm_tiers.gateway import aigw
+    from llm_tiers.gateway import aigw, fallback
     from llm_tiers.gateway import manifests as gm
     from llm_tiers.secrets.component import TENANT_KEYS_SECRET
 
@@ -43,13 +44,15 @@ def gateway_objects(cfg: StackConfig, namespace: str = naming.GATEWAY_NAMESPACE,
     out: list[dict[str, Any]] = []
     for tier in cfg.tiers:
         out += [aigw.backend(tier, namespace, tiers_namespace), aigw.ai_service_backend(tier, namespace)]
+    for tier in fallback.fallback_tiers(cfg.tiers):
+        out += fallback.objects(tier, namespace)
     groups = aigw.route_groups(cfg.tiers, cfg.tenants, gw)
     token_policy = aigw.token_budget_policy(cfg.tiers, cfg.tenants, gw, namespace)
     out += [token_policy] if token_policy else []
     for group, traffic in zip(groups, aigw.traffic_policies(cfg.tiers, cfg.tenants, gw, namespace, groups)):
-        out += [aigw.ai_gateway_route(group.tiers, gw, namespace, group.name),
+        out += [fallback.with_fallbacks(aigw.ai_gateway_route(group.tiers, gw, namespace, group.name), group.tiers),
                 aigw.security_policy(group.tiers, cfg.tenants, gw, namespace, TENANT_KEYS_SECRET, group.name),
-                traffic]
+                fallback.with_retry(traffic, group.tiers)]
     if gw.per_tier_urls:
         for tier in cfg.tiers:
             out += [gm.tier_route(tier, gw, namespace, tiers_namespace),
