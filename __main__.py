@@ -15,9 +15,9 @@ from llm_tiers import (Benchmark, BenchmarkArgs, Cluster, ClusterArgs, Dns, DnsA
 from llm_tiers import naming
 from llm_tiers import preflight
 from llm_tiers.benchmark import manifests as benchmark_manifests
-from llm_tiers.cluster import system_capacity
-from llm_tiers.config.stack import load
+from llm_tiers.stack import system_capacity
 from llm_tiers.config.schema import release_engine
+from llm_tiers.stack.load import load
 from llm_tiers.cost import bill, measurements, throughput
 from llm_tiers.evaluation import manifests as eval_manifests
 from llm_tiers.evaluation import report as eval_report

@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def configmap_data(stack: str) -> dict[str, str]:
-    from llm_tiers.config.schema import parse
+    from llm_tiers.stack.parse import parse
     from llm_tiers.gateway import guard
     from llm_tiers.gateway import manifests as gm
     from llm_tiers.testing import render

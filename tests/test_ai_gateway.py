@@ -11,8 +11,9 @@ import cel
 import pytest
 
 from conftest import STACKS, overrides, stack_values
-from llm_tiers.cluster import system_capacity as sc
-from llm_tiers.config.schema import ConfigError, parse
+from llm_tiers.stack import system_capacity as sc
+from llm_tiers.config.schema import ConfigError
+from llm_tiers.stack.parse import parse
 from llm_tiers.gateway import aigw
 from llm_tiers.tiers import manifests as tm
 from llm_tiers.testing import render as render_tool

@@ -21,7 +21,7 @@ from llm_tiers.tiers import capacity
 from llm_tiers.gpu import catalog as gpu_catalog
 from llm_tiers.cost import prices
 from llm_tiers.cluster import system_capacity
-from llm_tiers.config.schema import parse
+from llm_tiers.stack.parse import parse
 from llm_tiers.tiers.models_lock import load
 from conftest import ROOT, STACKS, overrides, stack_values
 from llm_tiers.testing import render as render_tool

@@ -248,7 +248,8 @@ def test_optional_flags():
 
 
 def test_config_refuses_extra_args_that_override_guarded_flags():
-    from llm_tiers.config.schema import ConfigError, parse
+    from llm_tiers.config.schema import ConfigError
+    from llm_tiers.stack.parse import parse
     values = stack_values("prod")
     values["tiers"][0]["extraArgs"] = ["--max-waiting-tokens=20", "--max-total-tokens=65536"]
     with pytest.raises(ConfigError) as info:

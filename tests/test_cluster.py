@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 from llm_tiers import versions
-from llm_tiers.config.schema import parse
+from llm_tiers.stack.parse import parse
 from conftest import STACKS, overrides, stack_values
 from llm_tiers.testing import render as render_tool
 

@@ -7,7 +7,9 @@ from typing import Any, Callable
 import pytest
 
 from llm_tiers.config import schema as config
-from llm_tiers.config.schema import ConfigError, parse
+from llm_tiers.stack import keys as stack_keys
+from llm_tiers.config.schema import ConfigError
+from llm_tiers.stack.parse import parse
 from conftest import STACKS, stack_values
 
 
@@ -235,11 +237,11 @@ def test_a_schema_error_keeps_the_rest_for_the_later_layers():
     ("aws:regon", "did you mean `aws:region`"),
 ])
 def test_keys_no_one_reads_are_errors(key, words):
-    (issue,) = config.check_config_keys(["aws:region", "llm-tiers:environment", "kubernetes:context", key], "llm-tiers")
+    (issue,) = stack_keys.check_config_keys(["aws:region", "llm-tiers:environment", "kubernetes:context", key], "llm-tiers")
     assert issue.path == key and words in issue.message
 
 
 def test_region_is_checked():
-    assert config.check_region("us-east-1") == []
-    (issue,) = config.check_region("us-east-7")
+    assert stack_keys.check_region("us-east-1") == []
+    (issue,) = stack_keys.check_region("us-east-7")
     assert issue.path == "aws:region" and "not an AWS region" in issue.message

@@ -10,7 +10,8 @@ import pytest
 
 from llm_tiers.gateway import dns
 from llm_tiers import versions
-from llm_tiers.config.schema import ConfigError, parse
+from llm_tiers.config.schema import ConfigError
+from llm_tiers.stack.parse import parse
 from conftest import overrides, stack_values
 from llm_tiers.testing import render as render_tool
 from llm_tiers.testing import rollout
@@ -212,7 +213,7 @@ def test_record_names_follow_the_txt_registrys_naming():
 
 
 def test_the_system_capacity_check_counts_externaldns_only_when_it_runs():
-    from llm_tiers.cluster import system_capacity as sc
+    from llm_tiers.stack import system_capacity as sc
     with_dns = {w.name for w in sc.system_workloads(parse(stack_values("prod")))}
     without = {w.name for w in sc.system_workloads(parse(stack_values("staging")))}
     assert "external-dns" in with_dns and "external-dns" not in without

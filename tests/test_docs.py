@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from llm_tiers.config import schema as config
+from llm_tiers.stack import parse as stack_parse
 from llm_tiers.cli import config_docs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,7 +45,7 @@ def test_pulumi_yaml_declares_exactly_the_schema_keys():
     assert project["runtime"]["name"] == "python" and project["stackConfigDir"] == "stacks"
     assert project["runtime"]["options"]["virtualenv"] == ".venv"
     declared = project["config"]
-    assert list(declared) == config.top_level_keys()
+    assert list(declared) == stack_parse.top_level_keys()
     required = {f.alias or n for n, f in config.StackConfig.model_fields.items() if f.is_required()}
     for key, decl in declared.items():
         assert decl["type"] in {"string", "integer", "boolean", "array", "object"} and decl["description"]

@@ -23,8 +23,9 @@ import yaml
 import podrun
 
 from llm_tiers.benchmark import manifests as bm
-from llm_tiers.cluster import system_capacity as sc
-from llm_tiers.config.schema import ConfigError, parse
+from llm_tiers.stack import system_capacity as sc
+from llm_tiers.config.schema import ConfigError
+from llm_tiers.stack.parse import parse
 from llm_tiers.evaluation import manifests as em
 from llm_tiers.evaluation.scripts import eval_set, gate
 from llm_tiers.testing import render as render_tool

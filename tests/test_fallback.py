@@ -256,7 +256,7 @@ def test_preflight_validates_the_gateway_objects_the_program_registers(result, r
     """``pulumi preview`` validates, before anything is registered, the gateway objects preflight builds from the
     config: they must be the very objects the Gateway registers, fallback backendRefs and retry included."""
     from llm_tiers import preflight
-    from llm_tiers.config.schema import parse
+    from llm_tiers.stack.parse import parse
 
     values, got = (dev_with_fallback(), result) if with_fallback else (stack_values("dev"), rendered("dev"))
     built = {(o["kind"], o["metadata"]["name"]): o for o in preflight.gateway_objects(parse(values))}

@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from conftest import require_opa, run_promtool_test, stack_values
-from llm_tiers.config.schema import ConfigError, TierConfig, parse
+from llm_tiers.config.schema import ConfigError, TierConfig
+from llm_tiers.stack.parse import parse
 from llm_tiers.gateway import aigw, guard
 from llm_tiers.observability import rules as mr
 from llm_tiers.observability import usage

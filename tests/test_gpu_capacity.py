@@ -9,7 +9,8 @@ import pytest
 from llm_tiers.gpu import catalog as gpu_catalog
 from llm_tiers.gpu import karpenter
 from llm_tiers import versions
-from llm_tiers.config.schema import GpuClassConfig, parse
+from llm_tiers.config.schema import GpuClassConfig
+from llm_tiers.stack.parse import parse
 from conftest import STACKS, overrides, stack_values
 from llm_tiers.testing import render as render_tool
 from llm_tiers.testing import validate

@@ -10,7 +10,8 @@ from llm_tiers.observability import rules as monitoring_rules
 from llm_tiers.observability import usage
 from llm_tiers.observability import component as observability
 from llm_tiers import versions
-from llm_tiers.config.schema import AlertReceiverConfig, parse
+from llm_tiers.config.schema import AlertReceiverConfig
+from llm_tiers.stack.parse import parse
 from conftest import STACKS, stack_values
 from llm_tiers.testing import render as render_tool
 from llm_tiers.testing import validate

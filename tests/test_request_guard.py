@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from conftest import require_opa, stack_values
-from llm_tiers.config.schema import ConfigError, parse
+from llm_tiers.config.schema import ConfigError
+from llm_tiers.stack.parse import parse
 from llm_tiers.gateway import aigw, guard
 from llm_tiers.gateway import manifests as gm
 from llm_tiers.testing import validate

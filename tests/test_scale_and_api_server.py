@@ -19,8 +19,9 @@ import pytest
 
 from conftest import overrides, stack_values
 from llm_tiers import preflight
-from llm_tiers.cluster import system_capacity as sc
-from llm_tiers.config.schema import ConfigError, parse
+from llm_tiers.stack import system_capacity as sc
+from llm_tiers.config.schema import ConfigError
+from llm_tiers.stack.parse import parse
 from llm_tiers.gateway import aigw
 from llm_tiers.testing import render as render_tool
 from llm_tiers.testing import validate

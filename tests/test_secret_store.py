@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from llm_tiers.secrets import component as secret_store
-from llm_tiers.config.schema import parse
+from llm_tiers.stack.parse import parse
 from conftest import STACKS, overrides, stack_values
 from llm_tiers.testing import render as render_tool
 from llm_tiers.testing import validate

@@ -14,8 +14,9 @@ from typing import Any, Callable
 import pytest
 import yaml
 
-from llm_tiers.cluster import system_capacity as sc
-from llm_tiers.config.schema import ConfigError, parse
+from llm_tiers.stack import system_capacity as sc
+from llm_tiers.config.schema import ConfigError
+from llm_tiers.stack.parse import parse
 from llm_tiers.plan import plan_markdown
 from conftest import ROOT, STACKS, overrides, stack_values
 from llm_tiers.testing import render as render_tool

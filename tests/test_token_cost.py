@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from llm_tiers.config.schema import ConfigError, parse
+from llm_tiers.config.schema import ConfigError
+from llm_tiers.stack.parse import parse
 from llm_tiers.cost import throughput as tp
 from llm_tiers.gpu import catalog as gpu_catalog
 from llm_tiers.testing import render as render_tool

@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from llm_tiers import versions
-from llm_tiers.cluster import system_capacity as sc
-from llm_tiers.config.schema import parse
+from llm_tiers.stack import system_capacity as sc
+from llm_tiers.stack.parse import parse
 from llm_tiers.testing import render as render_tool
 from conftest import overrides, stack_values
 

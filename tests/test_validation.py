@@ -7,7 +7,7 @@ import copy
 
 import pytest
 
-from llm_tiers.config.schema import parse
+from llm_tiers.stack.parse import parse
 from conftest import STACKS, stack_values
 from llm_tiers.testing import validate
 

@@ -10,7 +10,8 @@ import pytest
 
 from conftest import STACKS, overrides, stack_values
 from llm_tiers import versions
-from llm_tiers.config.schema import ConfigError, parse
+from llm_tiers.config.schema import ConfigError
+from llm_tiers.stack.parse import parse
 from llm_tiers.testing import render as render_tool
 from llm_tiers.tiers import engines, tgi, vllm
 from llm_tiers.tiers import manifests as tm

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from conftest import stack_values
-from llm_tiers.config.schema import parse
+from llm_tiers.stack.parse import parse
 from llm_tiers.cost import bill
 from llm_tiers.gpu import catalog, warm
 from llm_tiers.gpu.karpenter import GPU_CLASS_LABEL, GPU_RESOURCE, GPU_TAINT, WARM_CAPACITY_LABEL

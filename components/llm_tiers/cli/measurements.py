@@ -24,7 +24,8 @@ from typing import Any, Optional
 
 import yaml
 
-from llm_tiers.config.schema import StackConfig, parse, release_engine
+from llm_tiers.config.schema import StackConfig, release_engine
+from llm_tiers.stack.parse import parse
 from llm_tiers.evaluation.scripts import gate
 
 

@@ -38,6 +38,7 @@ from huggingface_hub.errors import (GatedRepoError, HfHubHTTPError, LocalEntryNo
                                     RepositoryNotFoundError, RevisionNotFoundError)
 
 from llm_tiers.config import schema as config
+from llm_tiers.stack.parse import parse
 from llm_tiers.tiers import models_lock
 from llm_tiers.tiers.models_lock import LockError, ModelLockEntry, ModelsLock
 
@@ -49,7 +50,7 @@ def requested_models(project_dir: Path = PROJECT_DIR) -> dict[str, Optional[str]
     for stack_file in sorted((project_dir / "stacks").glob("Pulumi.*.yaml")):
         raw = yaml.safe_load(stack_file.read_text())["config"]
         values = {k.split(":", 1)[1]: v for k, v in raw.items() if k.startswith(f"{project}:")}
-        cfg = config.parse(values, str(stack_file.relative_to(project_dir)))
+        cfg = parse(values, str(stack_file.relative_to(project_dir)))
         pins = [(t.model_id, t.revision) for t in cfg.tiers]
         pins += [(t.candidate.model_id, t.candidate.revision) for t in cfg.tiers if t.candidate and t.candidate.model_id]
         for model_id, revision in pins:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from typing import Any, Optional
 
+from llm_tiers import aws_prices
 from llm_tiers import iam
 
 PORT_FORWARD_DOCUMENT = "AWS-StartPortForwardingSessionToRemoteHost"
@@ -81,9 +82,7 @@ def commands(instance_id: str, endpoint: str, region: str, cluster: str) -> dict
 
 def monthly_usd(instance_type: str) -> float:
     """The relay and its root volume per month (the bill's "Operator access relay" line)."""
-    from llm_tiers.cost import prices  # noqa: PLC0415
-
-    return round(HOURLY_USD[instance_type] * prices.HOURS_PER_MONTH + prices.gp3_monthly(ROOT_VOLUME_GIB), 2)
+    return round(HOURLY_USD[instance_type] * aws_prices.HOURS_PER_MONTH + aws_prices.gp3_monthly(ROOT_VOLUME_GIB), 2)
 
 
 def summary(mode: str, endpoint_public: bool, public_cidrs: list[str], instance_type: str,

@@ -54,14 +54,7 @@ class OperatorAccessConfig(_Model):
         "t4g.nano", description="EC2 instance type of the relay (`ssm`): a port forward needs almost nothing; "
                                 "Graviton (`t4g`, `c7g`, ...) types run the arm64 AMI, others the x86_64 one.")
 
-    @field_validator("instance_type")
-    @classmethod
-    def _priced(cls, value: str) -> str:
-        from llm_tiers.cluster.operator_access import HOURLY_USD  # noqa: PLC0415 (cluster imports config)
-
-        if value not in HOURLY_USD:
-            raise ValueError(f"{value} is not one of the relay types plan.md can price: {', '.join(HOURLY_USD)}")
-        return value
+    # That plan.md can price the type is the cluster domain's rule (cluster/rules.py: relay types).
 
 
 ControlPlaneLogType = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]

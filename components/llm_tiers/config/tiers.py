@@ -216,3 +216,10 @@ class ModelPolicyConfig(_Model):
         description="Path of the committed models lock (relative to the project directory), written by "
                     "`make models-lock`. Every model a tier deploys must be in it; gating, license, revision and "
                     "capacity checks read it.")
+
+
+def release_engine(t: TierConfig, release: str) -> str:
+    """The engine a tier's release runs: the candidate's own ``engine``, else the tier's."""
+    if release == "candidate" and t.candidate is not None and t.candidate.engine is not None:
+        return t.candidate.engine
+    return t.engine

@@ -25,9 +25,10 @@ from __future__ import annotations
 
 from llm_tiers.gpu.catalog import PRICE_DATE, PRICE_REGION
 from llm_tiers.cluster.system_capacity import CATALOG as SYSTEM_CATALOG
+# The figures every layer may need (the cluster prices its operator-access relay with them), re-exported.
+from llm_tiers.aws_prices import (GP3_BASELINE_IOPS, GP3_BASELINE_MIBPS, GP3_GB_MONTH, GP3_IOPS_MONTH,  # noqa: F401
+                                  GP3_MIBPS_MONTH, HOURS_PER_MONTH, gp3_monthly)
 
-#: Hours in the billing month AWS's calculators use.
-HOURS_PER_MONTH = 730
 
 PRICE_LIST = (f"AWS public on-demand prices, {PRICE_REGION}, as of {PRICE_DATE} (components/llm_tiers/cost/prices.py, "
               "components/llm_tiers/gpu/catalog.py)")
@@ -49,12 +50,6 @@ EFS_STANDARD_GB_MONTH = 0.30
 EFS_ELASTIC_READ_PER_GB = 0.03
 EFS_ELASTIC_WRITE_PER_GB = 0.06
 
-# EBS gp3: storage, plus IOPS and throughput above the baseline every volume includes.
-GP3_GB_MONTH = 0.08
-GP3_IOPS_MONTH = 0.005
-GP3_MIBPS_MONTH = 0.04
-GP3_BASELINE_IOPS = 3000
-GP3_BASELINE_MIBPS = 125
 
 # Secrets Manager and KMS.
 SECRET_MONTH = 0.40
@@ -77,9 +72,3 @@ _SYSTEM_XLARGE_HOURLY = {"m5": 0.192, "m6i": 0.192, "m7i": 0.2016, "m6a": 0.1728
 SYSTEM_INSTANCE_HOURLY: dict[str, float] = {
     name: round(_SYSTEM_XLARGE_HOURLY[name.split(".")[0]] * it.vcpus / 4, 5) for name, it in SYSTEM_CATALOG.items()
 }
-
-
-def gp3_monthly(size_gib: float, iops: int = GP3_BASELINE_IOPS, mibps: int = GP3_BASELINE_MIBPS) -> float:
-    """Monthly price of one gp3 volume: storage plus IOPS and throughput provisioned above the baseline."""
-    return (size_gib * GP3_GB_MONTH + max(0, iops - GP3_BASELINE_IOPS) * GP3_IOPS_MONTH
-            + max(0, mibps - GP3_BASELINE_MIBPS) * GP3_MIBPS_MONTH)

@@ -16,7 +16,8 @@ from typing import Optional
 
 from llm_tiers.gpu import catalog as gpu_catalog
 from llm_tiers.tiers import models_lock
-from llm_tiers.config.schema import (ConfigError, ConfigIssue, GpuClassConfig, ModelPolicyConfig, StackConfig, TierConfig, _check_tier)
+from llm_tiers.config.schema import ConfigError, ConfigIssue, GpuClassConfig, ModelPolicyConfig, StackConfig, TierConfig
+from llm_tiers.tiers import rules as tier_rules
 from llm_tiers.tiers.models_lock import ModelLockEntry, ModelsLock
 
 
@@ -45,7 +46,7 @@ def tier_issues(tier: TierConfig, lock: ModelLockEntry, instance_types: Sequence
     cfg = StackConfig.model_construct(tiers=[tier], gpu_classes={tier.gpu_class: cls},
                                       model_policy=ModelPolicyConfig(allowed_licenses=licenses))
     found = ModelsLock(version=models_lock.LOCK_VERSION, models=models)
-    issues += _check_tier(0, tier, cfg.gpu_classes)
+    issues += tier_rules.tier_issues(0, tier, cfg.gpu_classes)
     issues += models_lock.policy_issues(cfg, found)
     issues += models_lock.engine_issues(cfg, found)
     issues += models_lock.gated_without_token(cfg, found, has_token)

@@ -16,8 +16,10 @@ from pulumi.runtime import config as runtime_config
 
 from llm_tiers.tiers import capacity
 from llm_tiers.tiers import models_lock
-from llm_tiers.cluster import system_capacity
-from llm_tiers.config.schema import (SECRET_KEYS, ConfigError, ConfigIssue, StackConfig, check_config_keys, check_region, parse, plannable_gpu_classes)
+from llm_tiers.stack import system_capacity
+from llm_tiers.config.schema import SECRET_KEYS, ConfigError, ConfigIssue, StackConfig
+from llm_tiers.stack.parse import parse, plannable_gpu_classes
+from llm_tiers.stack.keys import check_config_keys, check_region
 
 
 @dataclass(frozen=True)

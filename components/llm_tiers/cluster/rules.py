@@ -1,0 +1,96 @@
+"""The cluster domain's rules: what a ``cluster`` section (ClusterConfig) must satisfy beyond its types.
+
+Pure. The stack's loader (llm_tiers.stack) calls them with the stack-file prefix ``cluster``; the Cluster component
+calls them on its own args (``args.settings``), so a composed cluster is checked the same way.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from typing import Any
+
+from llm_tiers import versions
+from llm_tiers.cluster.operator_access import HOURLY_USD as RELAY_HOURLY_USD
+from llm_tiers.config.base import LOG_RETENTION_DAYS, _cidr
+from llm_tiers.config.cluster import ClusterConfig
+from llm_tiers.config.issues import ConfigIssue
+
+
+def cidr_list_issues(values: Iterable[str], path: str) -> list[ConfigIssue]:
+    """Each entry a CIDR, none listed twice (as the same network, however written)."""
+    issues = []
+    seen: dict[Any, int] = {}
+    for i, value in enumerate(values):
+        try:
+            net = ipaddress.ip_network(_cidr(value), strict=False)
+        except ValueError as exc:
+            issues.append(ConfigIssue(f"{path}[{i}]", f"{value!r} is {exc}"))
+            continue
+        if net in seen:
+            issues.append(ConfigIssue(f"{path}[{i}]", f"{value} is listed twice (first at {path}[{seen[net]}]); "
+                                      "remove one"))
+        seen.setdefault(net, i)
+    return issues
+
+
+def cluster_issues(c: ClusterConfig, prefix: str = "cluster") -> list[ConfigIssue]:
+    """The ``cluster`` section's rules (``prefix``: where it sits, ``cluster`` in a stack file)."""
+    issues: list[ConfigIssue] = []
+    if c.kubernetes_version not in versions.SUPPORTED_KUBERNETES_VERSIONS:
+        issues.append(ConfigIssue(
+            f"{prefix}.kubernetesVersion",
+            f"{c.kubernetes_version!r} is not supported; use one of "
+            f"{', '.join(versions.SUPPORTED_KUBERNETES_VERSIONS)} (add-on pins live in components/llm_tiers/versions.py)"))
+    try:
+        vpc = ipaddress.IPv4Network(_cidr(c.vpc_cidr))
+        if not 16 <= vpc.prefixlen <= 20:
+            issues.append(ConfigIssue(f"{prefix}.vpcCidr", f"{c.vpc_cidr} is a /{vpc.prefixlen}; use a /16 to /20 "
+                                      "so every zone gets a large private subnet for pod IPs"))
+        if not vpc.is_private:
+            issues.append(ConfigIssue(f"{prefix}.vpcCidr", f"{c.vpc_cidr} is not a private (RFC 1918) range"))
+    except ValueError as exc:
+        issues.append(ConfigIssue(f"{prefix}.vpcCidr", f"{c.vpc_cidr!r} is {exc}"))
+    issues += cidr_list_issues(c.public_access_cidrs, f"{prefix}.publicAccessCidrs")
+    try:
+        vpc_net = ipaddress.ip_network(_cidr(c.vpc_cidr), strict=False)
+        for i, value in enumerate(c.public_access_cidrs):
+            try:
+                net = ipaddress.ip_network(_cidr(value), strict=False)
+            except ValueError:
+                continue
+            if net.version == vpc_net.version and net.overlaps(vpc_net):
+                issues.append(ConfigIssue(f"{prefix}.publicAccessCidrs[{i}]", (
+                    f"{value} overlaps the VPC ({c.vpc_cidr}): the public endpoint sees public source addresses "
+                    "only (traffic from inside the VPC uses the private endpoint), so this entry admits no one it "
+                    "means to; list the public CIDRs of your office / VPN / NAT gateways")))
+    except ValueError:
+        pass
+    if c.endpoint_public_access and not c.public_access_cidrs:
+        issues.append(ConfigIssue(f"{prefix}.publicAccessCidrs", "required when endpointPublicAccess is true: list "
+                                  "the CIDRs allowed to reach the API (the AWS default is the whole internet)"))
+    if not c.endpoint_public_access and c.public_access_cidrs:
+        issues.append(ConfigIssue(f"{prefix}.publicAccessCidrs", "has no effect while endpointPublicAccess is false; "
+                                  "remove it or set endpointPublicAccess: true"))
+    if c.availability_zones and len(set(c.availability_zones)) != len(c.availability_zones):
+        issues.append(ConfigIssue(f"{prefix}.availabilityZones", "lists a zone twice"))
+    if c.log_retention_days not in LOG_RETENTION_DAYS:
+        issues.append(ConfigIssue(f"{prefix}.logRetentionDays", f"{c.log_retention_days} is not a CloudWatch "
+                                  f"retention; use one of {', '.join(map(str, LOG_RETENTION_DAYS))}"))
+    ng = c.system_node_group
+    if not ng.min_size <= ng.desired_size <= ng.max_size:
+        issues.append(ConfigIssue(f"{prefix}.systemNodeGroup.desiredSize",
+                                  f"must be between minSize ({ng.min_size}) and maxSize ({ng.max_size}); "
+                                  f"got {ng.desired_size}"))
+    if c.kubeconfig_role_arn and c.kubeconfig_role_arn not in c.admin_role_arns:
+        issues.append(ConfigIssue(f"{prefix}.kubeconfigRoleArn", "must be one of adminRoleArns, or the Kubernetes "
+                                  "provider cannot manage the cluster"))
+    if len(set(c.admin_role_arns)) != len(c.admin_role_arns):
+        issues.append(ConfigIssue(f"{prefix}.adminRoleArns", "lists a role twice"))
+    relay = c.operator_access.instance_type
+    if relay not in RELAY_HOURLY_USD:
+        issues.append(ConfigIssue(f"{prefix}.operatorAccess.instanceType", f"{relay} is not one of the relay types "
+                                  f"plan.md can price: {', '.join(RELAY_HOURLY_USD)} (got {relay!r})"))
+    if len(set(c.control_plane_log_types)) != len(c.control_plane_log_types):
+        issues.append(ConfigIssue(f"{prefix}.controlPlaneLogTypes", "lists a log type twice"))
+    return issues

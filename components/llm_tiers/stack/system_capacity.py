@@ -1,0 +1,357 @@
+"""Whether a stack's system pods fit its system node group (pure): every component's workloads, summed and placed on
+``desiredSize`` nodes of each listed instance type. The requests and the node model are data in
+``llm_tiers.cluster.system_capacity`` (re-exported here); this module knows the whole stack, so it lives in the
+stack layer. ``llm_tiers.stack.parse`` refuses a stack that does not fit; plan.md shows the per-node table.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from llm_tiers.cluster.system_capacity import *  # noqa: F401,F403  (the data, re-exported)
+from llm_tiers.cluster.system_capacity import (ADMISSION_JOB, AIGW_CONTROLLER, AIGW_CONTROLLER_REPLICAS, AIGW_EXTPROC, ALERTMANAGER, ALERTMANAGER_REPLICAS, AWS_LOAD_BALANCER_CONTROLLER, AWS_LOAD_BALANCER_CONTROLLER_REPLICAS, AWS_NODE, BENCHMARK, CATALOG, CERT_MANAGER, CERT_MANAGER_CAINJECTOR, CERT_MANAGER_CAINJECTOR_REPLICAS, CERT_MANAGER_REPLICAS, CERT_MANAGER_STARTUPAPICHECK, CERT_MANAGER_WEBHOOK, CERT_MANAGER_WEBHOOK_REPLICAS, CONFIG_RELOADER, COREDNS, Container, EBS_CSI_CONTROLLER, EBS_CSI_NODE, EFS_CSI_CONTROLLER, EFS_CSI_NODE, EKS_ADDON_CONTROLLER_REPLICAS, ENVOY_GATEWAY, ENVOY_GATEWAY_CERTGEN, ENVOY_GATEWAY_REPLICAS, ENVOY_PROXY, ENVOY_RATELIMIT, ENVOY_RATELIMIT_REPLICAS, ENVOY_SHUTDOWN_MANAGER, ESO_CERT_CONTROLLER, ESO_CERT_CONTROLLER_REPLICAS, ESO_CONTROLLER, ESO_REPLICAS, ESO_WEBHOOK, ESO_WEBHOOK_REPLICAS, EVAL, EVAL_GATE, EVICTION_HARD_MEMORY_MI, EXTERNAL_DNS, GRAFANA, GRAFANA_REPLICAS, GRAFANA_SIDECAR, KARPENTER, KARPENTER_REPLICAS, KEDA_METRICS_SERVER, KEDA_OPERATOR, KEDA_REPLICAS, KEDA_WEBHOOKS, KUBE_PROXY, KUBE_RESERVED_MEMORY_BASE_MI, KUBE_RESERVED_MEMORY_PER_POD_MI, KUBE_STATE_METRICS, KUBE_STATE_METRICS_REPLICAS, NODE_EXPORTER, OTEL_COLLECTOR, POD_IDENTITY_AGENT, PROMETHEUS, PROMETHEUS_OPERATOR, REQUEST_GUARD, REQUEST_GUARD_REPLICAS, SystemInstanceType, VALKEY, VM_MEMORY_OVERHEAD, WEIGHT_SYNC, Workload, cpu_quantity, fmt_cpu, fmt_memory, kube_reserved_cpu_m, kube_reserved_memory_mi, lookup, memory_quantity, parse_cpu_m, parse_memory_mi)  # noqa: F401
+from llm_tiers.config.schema import StackConfig
+
+
+def tier_releases(cfg: StackConfig) -> list[tuple[str, str]]:
+    """(tier, cache) of every weight-sync Job: one per weights cache, and a cache holds one revision of one
+    model (tier_manifests.cache_key), so a candidate of the same model and revision shares the live one's."""
+    out = []
+    for t in cfg.tiers:
+        caches = {(t.model_id, t.revision)}
+        if t.candidate:
+            same_model = t.candidate.model_id in (None, t.model_id)
+            caches.add((t.candidate.model_id or t.model_id,
+                        t.candidate.revision or (t.revision if same_model else None)))
+        out += [(t.name, f"{m}@{r or 'locked'}") for m, r in sorted(caches, key=str)]
+    return out
+
+
+def system_workloads(cfg: StackConfig) -> list[Workload]:
+    """Every pod the stack runs on the system node group, with the requests and replicas it is given."""
+    obs, gw = cfg.observability, cfg.gateway
+    w = [
+        # Per node (system nodes too): EKS add-on agents and the node exporter.
+        Workload("aws-node", "eks-addon:vpc-cni", AWS_NODE, kind="DaemonSet", placement="daemonset"),
+        Workload("kube-proxy", "eks-addon:kube-proxy", KUBE_PROXY, kind="DaemonSet", placement="daemonset"),
+        Workload("eks-pod-identity-agent", "eks-addon:eks-pod-identity-agent", POD_IDENTITY_AGENT,
+                 kind="DaemonSet", placement="daemonset"),
+        Workload("ebs-csi-node", "eks-addon:aws-ebs-csi-driver", EBS_CSI_NODE, kind="DaemonSet", placement="daemonset"),
+        Workload("efs-csi-node", "eks-addon:aws-efs-csi-driver", EFS_CSI_NODE, kind="DaemonSet", placement="daemonset"),
+        Workload("node-exporter", "helm:kube-prometheus-stack", (NODE_EXPORTER,), kind="DaemonSet",
+                 placement="daemonset"),
+        # EKS add-on controllers.
+        Workload("coredns", "eks-addon:coredns", COREDNS, EKS_ADDON_CONTROLLER_REPLICAS, "preferred"),
+        Workload("ebs-csi-controller", "eks-addon:aws-ebs-csi-driver", EBS_CSI_CONTROLLER,
+                 EKS_ADDON_CONTROLLER_REPLICAS, "preferred"),
+        Workload("efs-csi-controller", "eks-addon:aws-efs-csi-driver", EFS_CSI_CONTROLLER,
+                 EKS_ADDON_CONTROLLER_REPLICAS),
+        # GpuCapacity. The chart's default affinity: required anti-affinity on the hostname, zone spread.
+        Workload("karpenter", "helm:karpenter", (KARPENTER,), KARPENTER_REPLICAS, "required"),
+        # SecretStore.
+        Workload("external-secrets", "helm:external-secrets", (ESO_CONTROLLER,), ESO_REPLICAS),
+        Workload("external-secrets-webhook", "helm:external-secrets", (ESO_WEBHOOK,), ESO_WEBHOOK_REPLICAS),
+        Workload("external-secrets-cert-controller", "helm:external-secrets", (ESO_CERT_CONTROLLER,),
+                 ESO_CERT_CONTROLLER_REPLICAS),
+        # Observability.
+        Workload("keda-operator", "helm:keda", (KEDA_OPERATOR,), KEDA_REPLICAS),
+        Workload("keda-metrics-apiserver", "helm:keda", (KEDA_METRICS_SERVER,), KEDA_REPLICAS),
+        Workload("keda-admission-webhooks", "helm:keda", (KEDA_WEBHOOKS,), KEDA_REPLICAS),
+        # The operator runs each Prometheus/Alertmanager pod with a config-reloader sidecar; the chart's
+        # podAntiAffinity "soft" spreads replicas over hostnames when it can.
+        Workload("prometheus", "helm:kube-prometheus-stack", (PROMETHEUS, CONFIG_RELOADER), obs.prometheus.replicas,
+                 "preferred", "StatefulSet"),
+        Workload("alertmanager", "helm:kube-prometheus-stack", (ALERTMANAGER, CONFIG_RELOADER), ALERTMANAGER_REPLICAS,
+                 "preferred", "StatefulSet"),
+        Workload("prometheus-operator", "helm:kube-prometheus-stack", (PROMETHEUS_OPERATOR,)),
+        # Helm hooks: the admission webhook's certificate Job and its patch Job.
+        Workload("prometheus-admission-jobs", "helm:kube-prometheus-stack", (ADMISSION_JOB,), 2, kind="Job"),
+        Workload("kube-state-metrics", "helm:kube-prometheus-stack", (KUBE_STATE_METRICS,), KUBE_STATE_METRICS_REPLICAS),
+    ]
+    if obs.grafana_enabled:
+        # Grafana runs its dashboards and datasources sidecars as containers (kube-prometheus-stack enables both).
+        w.append(Workload("grafana", "helm:kube-prometheus-stack", (GRAFANA, GRAFANA_SIDECAR, GRAFANA_SIDECAR),
+                          GRAFANA_REPLICAS))
+    w += [
+        # Gateway: the controller (and its certgen hook Job), the rate limiter it runs, the Envoy proxies
+        # (spread over zones and hostnames with DoNotSchedule), the rate-limit store.
+        Workload("envoy-gateway", "helm:envoy-gateway", (ENVOY_GATEWAY,), ENVOY_GATEWAY_REPLICAS),
+        Workload("envoy-gateway-certgen", "helm:envoy-gateway", (ENVOY_GATEWAY_CERTGEN,), kind="Job"),
+        Workload("envoy-ratelimit", "helm:envoy-gateway", (ENVOY_RATELIMIT,), ENVOY_RATELIMIT_REPLICAS),
+        Workload("envoy-proxy", "manifest", (ENVOY_PROXY, ENVOY_SHUTDOWN_MANAGER, AIGW_EXTPROC), gw.replicas,
+                 "balanced"),
+        Workload("ai-gateway-controller", "helm:ai-gateway", (AIGW_CONTROLLER,), AIGW_CONTROLLER_REPLICAS),
+        Workload("request-guard", "manifest", (REQUEST_GUARD,), REQUEST_GUARD_REPLICAS),
+        Workload("ratelimit-redis", "manifest", (VALKEY,)),
+        # LoadBalancerController: the chart's default affinity prefers distinct hostnames.
+        Workload("aws-load-balancer-controller", "helm:aws-load-balancer-controller", (AWS_LOAD_BALANCER_CONTROLLER,),
+                 AWS_LOAD_BALANCER_CONTROLLER_REPLICAS, "preferred"),
+    ]
+    if gw.tls.mode == "cert-manager":
+        w += [
+            Workload("cert-manager", "helm:cert-manager", (CERT_MANAGER,), CERT_MANAGER_REPLICAS),
+            Workload("cert-manager-webhook", "helm:cert-manager", (CERT_MANAGER_WEBHOOK,), CERT_MANAGER_WEBHOOK_REPLICAS),
+            Workload("cert-manager-cainjector", "helm:cert-manager", (CERT_MANAGER_CAINJECTOR,),
+                     CERT_MANAGER_CAINJECTOR_REPLICAS),
+            Workload("cert-manager-startupapicheck", "helm:cert-manager", (CERT_MANAGER_STARTUPAPICHECK,), kind="Job"),
+        ]
+    if gw.dns is not None:
+        # Dns: ExternalDNS, one replica (its chart's Deployment has replicas: 1).
+        w.append(Workload("external-dns", "helm:external-dns", (EXTERNAL_DNS,)))
+    # ModelTier's weight-sync Jobs run on the weight-sync NodePool (weight_sync_report), not here.
+    if obs.tracing.enabled:
+        # Tracing: the OpenTelemetry Collector, one replica (tracing/manifests.py values replicaCount).
+        w.append(Workload("otel-collector", "helm:opentelemetry-collector", (OTEL_COLLECTOR,)))
+    benchmarked = [t for t in cfg.tiers if t.name in cfg.benchmark.tiers]
+    if benchmarked:
+        # Benchmark: one GuideLLM Job per release of every benchmarked tier, on the system nodes.
+        jobs = sum(2 if t.candidate is not None else 1 for t in benchmarked)
+        w.append(Workload("benchmark", "manifest", (BENCHMARK,), jobs, kind="Job"))
+    w += _eval_workloads(cfg)
+    return w
+
+
+def _eval_workloads(cfg: Any) -> list[Workload]:
+    """Evaluation (components/llm_tiers/evaluation/): an eval Job per release of every tier with ``eval``, and a
+    gate Job per tier whose Service is switching to its candidate, on the system nodes."""
+    evaluated = [t for t in cfg.tiers if getattr(t, "eval", None) is not None and t.name in cfg.benchmark.tiers]
+    w = []
+    if evaluated:
+        jobs = sum(2 if t.candidate is not None else 1 for t in evaluated)
+        w.append(Workload("eval", "manifest", (EVAL,), jobs, kind="Job"))
+    gates = [t for t in evaluated if t.candidate is not None and t.serve == "candidate"]
+    if gates:
+        w.append(Workload("eval-gate", "manifest", (EVAL_GATE,), len(gates), kind="Job"))
+    return w
+
+
+# --------------------------------------------------------------------------------------------------
+# Packing
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class NodeUse:
+    """What one node runs after packing."""
+
+    cpu_m: int = 0
+    memory_mi: int = 0
+    pods: list[str] = field(default_factory=list)
+    groups: dict[str, int] = field(default_factory=dict)
+    """Pods per workload name on this node."""
+
+
+@dataclass(frozen=True)
+class Fit:
+    """The result of packing a stack's system pods onto ``nodes`` nodes of ``instance_type``."""
+
+    instance_type: SystemInstanceType
+    nodes: int
+    node_use: tuple[NodeUse, ...]
+    unplaced: tuple[str, ...]
+    """Pods that found no node (``<workload>-<n>``)."""
+    requested_cpu_m: int
+    requested_memory_mi: int
+    pod_count: int
+
+    @property
+    def fits(self) -> bool:
+        return not self.unplaced
+
+    @property
+    def allocatable_cpu_m(self) -> int:
+        return self.instance_type.allocatable_cpu_m * self.nodes
+
+    @property
+    def allocatable_memory_mi(self) -> int:
+        return self.instance_type.allocatable_memory_mi * self.nodes
+
+    @property
+    def headroom_cpu_m(self) -> int:
+        return self.allocatable_cpu_m - self.requested_cpu_m
+
+    @property
+    def headroom_memory_mi(self) -> int:
+        return self.allocatable_memory_mi - self.requested_memory_mi
+
+    @property
+    def headroom_cpu_percent(self) -> float:
+        return 100 * self.headroom_cpu_m / self.allocatable_cpu_m
+
+    @property
+    def headroom_memory_percent(self) -> float:
+        return 100 * self.headroom_memory_mi / self.allocatable_memory_mi
+
+    def summary(self) -> str:
+        it = self.instance_type
+        return (f"{self.nodes} x {it.name} allocate {fmt_cpu(self.allocatable_cpu_m)} and "
+                f"{fmt_memory(self.allocatable_memory_mi)} ({fmt_cpu(it.allocatable_cpu_m)}, "
+                f"{fmt_memory(it.allocatable_memory_mi)}, {it.max_pods} pods each after kube-reserved and the "
+                f"eviction threshold); the system pods request {fmt_cpu(self.requested_cpu_m)} and "
+                f"{fmt_memory(self.requested_memory_mi)} ({self.pod_count} pods)")
+
+
+def pack(workloads: Sequence[Workload], instance_type: SystemInstanceType, nodes: int) -> Fit:
+    """First-fit decreasing of ``workloads`` onto ``nodes`` identical nodes (see the module docstring)."""
+    it = instance_type
+    use = [NodeUse() for _ in range(nodes)]
+    unplaced: list[str] = []
+    requested_cpu = requested_mem = pod_count = 0
+
+    def room(n: NodeUse, w: Workload) -> bool:
+        return (n.cpu_m + w.cpu_m <= it.allocatable_cpu_m and n.memory_mi + w.memory_mi <= it.allocatable_memory_mi
+                and len(n.pods) < it.max_pods)
+
+    def place(n: NodeUse, w: Workload, pod: str) -> None:
+        n.cpu_m += w.cpu_m
+        n.memory_mi += w.memory_mi
+        n.pods.append(pod)
+        n.groups[w.name] = n.groups.get(w.name, 0) + 1
+
+    for w in (w for w in workloads if w.placement == "daemonset"):
+        for i, n in enumerate(use):
+            requested_cpu, requested_mem, pod_count = requested_cpu + w.cpu_m, requested_mem + w.memory_mi, pod_count + 1
+            if room(n, w):
+                place(n, w, w.name)
+            else:
+                unplaced.append(f"{w.name} (node {i + 1})")
+
+    def size(w: Workload) -> float:
+        return max(w.cpu_m / max(it.allocatable_cpu_m, 1), w.memory_mi / max(it.allocatable_memory_mi, 1))
+
+    pods = sorted(((w, r) for w in workloads if w.placement != "daemonset" for r in range(w.replicas)),
+                  key=lambda p: (-size(p[0]), p[0].name, p[1]))
+    for w, r in pods:
+        pod = f"{w.name}-{r}"
+        requested_cpu, requested_mem, pod_count = requested_cpu + w.cpu_m, requested_mem + w.memory_mi, pod_count + 1
+        counts = [n.groups.get(w.name, 0) for n in use]
+        if w.placement == "required":
+            candidates = [i for i in range(nodes) if counts[i] == 0]
+        elif w.placement == "balanced":
+            candidates = [i for i in range(nodes) if counts[i] == min(counts)]
+        elif w.placement == "preferred":
+            candidates = sorted(range(nodes), key=lambda i: (counts[i], i))
+        else:
+            candidates = list(range(nodes))
+        chosen = next((i for i in candidates if room(use[i], w)), None)
+        if chosen is None:
+            unplaced.append(pod)
+        else:
+            place(use[chosen], w, pod)
+    return Fit(it, nodes, tuple(use), tuple(unplaced), requested_cpu, requested_mem, pod_count)
+
+
+# --------------------------------------------------------------------------------------------------
+# The check (config/schema.py turns these into ConfigIssues) and what plan.md shows
+# --------------------------------------------------------------------------------------------------
+
+HEADROOM_WARNING_PERCENT = 15
+MAX_SUGGESTED_NODES = 10
+
+
+def fits_for(cfg: StackConfig, nodes: Optional[int] = None) -> list[Fit]:
+    """One packing per listed instance type that the catalog knows, on ``nodes`` (default desiredSize)."""
+    ng = cfg.cluster.system_node_group
+    workloads = system_workloads(cfg)
+    n = nodes if nodes is not None else ng.desired_size
+    return [pack(workloads, CATALOG[t], n) for t in dict.fromkeys(ng.instance_types) if t in CATALOG]
+
+
+def tightest(fits: Sequence[Fit]) -> Optional[Fit]:
+    """The packing the stack is judged by: a misfit first, else the one with the least headroom."""
+    if not fits:
+        return None
+    return min(fits, key=lambda f: (f.fits, min(f.headroom_cpu_percent, f.headroom_memory_percent)))
+
+
+def _needs_more_nodes(workloads: Sequence[Workload], fit: Fit) -> Optional[Workload]:
+    """A workload whose replicas must sit on distinct nodes but outnumber them."""
+    return next((w for w in workloads if w.placement == "required" and w.replicas > fit.nodes), None)
+
+
+def misfit_message(cfg: StackConfig, fit: Fit) -> tuple[str, str]:
+    """(key, message) for a packing that does not fit: what is short, by how much, and what to do."""
+    ng = cfg.cluster.system_node_group
+    workloads = system_workloads(cfg)
+    spread = _needs_more_nodes(workloads, fit)
+    if spread is not None:
+        return "desiredSize", (
+            f"{spread.name} runs {spread.replicas} replicas that must be on different nodes (required pod "
+            f"anti-affinity), but the group runs {fit.nodes} node(s); set desiredSize (and minSize) to at least "
+            f"{spread.replicas}")
+    it = fit.instance_type
+    shown = ", ".join(fit.unplaced[:4]) + (f" and {len(fit.unplaced) - 4} more" if len(fit.unplaced) > 4 else "")
+    hints = []
+    family = it.name.split(".")[0]
+    bigger = sorted((t for t in CATALOG.values() if t.name.split(".")[0] == family and t.vcpus > it.vcpus),
+                    key=lambda t: t.vcpus)
+    for t in bigger:
+        f = pack(workloads, t, fit.nodes)
+        if f.fits:
+            hints.append(f"use {t.name} instead of {it.name} ({fit.nodes} nodes then leave "
+                         f"{f.headroom_cpu_percent:.0f}% CPU and {f.headroom_memory_percent:.0f}% memory free)")
+            break
+    for n in range(fit.nodes + 1, MAX_SUGGESTED_NODES + 1):
+        if pack(workloads, it, n).fits:
+            hints.append(f"raise desiredSize to {n}" + (f" (and maxSize to at least {n})" if n > ng.max_size else ""))
+            break
+    hints.append("lower the requests in components/llm_tiers/cluster/system_capacity.py")
+    return "instanceTypes", (f"the system pods do not fit on {it.name}: {fit.summary()}; no room for {shown}. "
+                             f"To fix: {'; or '.join(hints)}")
+
+
+def warnings(cfg: StackConfig) -> list[str]:
+    """What the preview should show but not refuse: thin headroom, or a misfit at minSize."""
+    ng = cfg.cluster.system_node_group
+    out = []
+    fit = tightest(fits_for(cfg))
+    if fit is None or not fit.fits:
+        return out  # unknown types or a misfit are config errors, reported by config.parse
+    low = min(fit.headroom_cpu_percent, fit.headroom_memory_percent)
+    if low < HEADROOM_WARNING_PERCENT:
+        out.append(f"cluster.systemNodeGroup: the system pods fit on {fit.nodes} x {fit.instance_type.name} with only "
+                   f"{fit.headroom_cpu_percent:.0f}% CPU and {fit.headroom_memory_percent:.0f}% memory free; a "
+                   "rolling update or one more tier release may leave pods Pending (use a larger type or more nodes)")
+    if ng.min_size < ng.desired_size:
+        at_min = tightest(fits_for(cfg, ng.min_size))
+        if at_min is not None and not at_min.fits:
+            out.append(f"cluster.systemNodeGroup.minSize: the system pods do not fit on {ng.min_size} x "
+                       f"{at_min.instance_type.name}; scaling the group in to minSize would leave "
+                       f"{len(at_min.unplaced)} pod(s) Pending")
+    return out
+
+
+def weight_sync_report(cfg: StackConfig) -> dict[str, Any]:
+    """Where the weight-sync Jobs run: their own Karpenter NodePool, with the CPU limit that lets all of them
+    run at once (gpu/karpenter.py)."""
+    from llm_tiers.gpu import karpenter  # imports the config schema, which imports this module
+
+    jobs = len(tier_releases(cfg))
+    return {"nodePool": karpenter.SYNC_POOL, "jobs": jobs, "requested": {"cpuM": jobs * WEIGHT_SYNC.cpu_m,
+                                                                          "memoryMi": jobs * WEIGHT_SYNC.memory_mi},
+            "cpuLimit": karpenter.sync_cpu_limit(jobs, WEIGHT_SYNC.cpu_m) if jobs else 0}
+
+
+def report(cfg: StackConfig) -> dict[str, Any]:
+    """The capacity table of plan.md (and the ``systemCapacity`` stack output): the tightest packing, and
+    where the weight-sync Jobs run."""
+    fit = tightest(fits_for(cfg))
+    if fit is None:
+        return {}
+    it = fit.instance_type
+    return {
+        "instanceType": it.name,
+        "nodes": fit.nodes,
+        "fits": fit.fits,
+        "allocatablePerNode": {"cpuM": it.allocatable_cpu_m, "memoryMi": it.allocatable_memory_mi,
+                               "pods": it.max_pods},
+        "requested": {"cpuM": fit.requested_cpu_m, "memoryMi": fit.requested_memory_mi, "pods": fit.pod_count},
+        "headroomPercent": {"cpu": round(fit.headroom_cpu_percent, 1), "memory": round(fit.headroom_memory_percent, 1)},
+        "perNode": [{"node": i + 1, "cpuM": n.cpu_m, "memoryMi": n.memory_mi, "pods": len(n.pods)}
+                    for i, n in enumerate(fit.node_use)],
+        "unplaced": list(fit.unplaced),
+        "weightSync": weight_sync_report(cfg),
+    }
