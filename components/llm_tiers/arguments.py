@@ -86,7 +86,7 @@ def shape_issues(value: Any, spec: Any, path: str = "args") -> list[ConfigIssue]
         if not isinstance(value, Mapping):
             return [ConfigIssue(path, f"must be a mapping of {annotation.__name__} keys (got {type(value).__name__})")]
         hints = _typeddict_hints(annotation)
-        required = getattr(annotation, "__required_keys__", frozenset())
+        required: frozenset[str] = getattr(annotation, "__required_keys__", frozenset())
         issues = []
         for key in value:
             if key not in hints:

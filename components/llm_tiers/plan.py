@@ -232,7 +232,7 @@ def recorded_tier_rows(objects: Sequence[dict[str, Any]]) -> list[dict[str, Any]
         if o.get("kind") != "Deployment" or "llm-tiers.io/tier" not in labels:
             continue
         pod = ((o.get("spec") or {}).get("template") or {}).get("spec") or {}
-        c = next(iter(pod.get("containers") or []), {})
+        c: dict[str, Any] = next(iter(pod.get("containers") or []), {})
         args = [str(a) for a in c.get("args") or []]
         total = _flag(args, "--max-total-tokens") or _flag(args, "--max-model-len") or notes.get("llm-tiers.io/max-context")
         tier = labels["llm-tiers.io/tier"]

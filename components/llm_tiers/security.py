@@ -42,7 +42,7 @@ SKIPS: dict[str, str] = {
 }
 
 
-def annotations(*checks: str) -> dict[str, str]:
+def checkov_skips(*checks: str) -> dict[str, str]:
     """``checkov.io/skip<N>`` annotations for ``checks``, with their reasons from SKIPS."""
     return skip_annotations((c, SKIPS[c]) for c in checks)
 

@@ -162,7 +162,7 @@ def job(tier: TierConfig, release: BenchRelease, namespace: str, settings: Bench
         "metadata": {"name": job_name(tier, release.name, settings.run_id), "namespace": namespace,
                      "labels": labels(tier, release.name),
                      "annotations": {"pulumi.com/skipAwait": "true", RUN_ID_ANNOTATION: settings.run_id,
-                                     **security_exceptions.annotations("CKV_K8S_43", "CKV_K8S_15")}},
+                                     **security_exceptions.checkov_skips("CKV_K8S_43", "CKV_K8S_15")}},
         "spec": {
             "backoffLimit": 0,
             "activeDeadlineSeconds": deadline_seconds(settings),

@@ -217,10 +217,10 @@ def main(argv: list[str] | None = None) -> int:
             path.write_text(text)
         print(f"wrote {len(files)} modules in {SPECS_DIR}")
         return 0
-    stale = sorted(str(p) for p, text in files.items() if not p.is_file() or p.read_text() != text)
-    stale += sorted(str(p) for p in set(SPECS_DIR.glob("*.py")) - set(files))
-    if stale:
-        print(f"stale: {', '.join(stale)}; run python -m llm_tiers.cli.arg_specs --write", file=sys.stderr)
+    outdated = sorted(str(p) for p, text in files.items() if not p.is_file() or p.read_text() != text)
+    outdated += sorted(str(p) for p in set(SPECS_DIR.glob("*.py")) - set(files))
+    if outdated:
+        print(f"stale: {', '.join(outdated)}; run python -m llm_tiers.cli.arg_specs --write", file=sys.stderr)
         return 1
     return 0
 

@@ -30,7 +30,10 @@ def bench(stack: str, runs: int) -> dict[str, float]:
             proc = subprocess.run([sys.executable, "-m", "llm_tiers.testing.render", "--stack", stack, "--out", out],
                                   cwd=PROJECT_DIR, capture_output=True, text=True, check=True)
             walls.append(time.perf_counter() - start)
-            programs.append(float(re.search(r"in ([0-9.]+)s", proc.stdout).group(1)))
+            seconds = re.search(r"in ([0-9.]+)s", proc.stdout)
+            if seconds is None:
+                raise RuntimeError(f"render printed no time: {proc.stdout!r}")
+            programs.append(float(seconds.group(1)))
     return {"min": min(walls), "median": statistics.median(walls), "max": max(walls),
             "program_median": statistics.median(programs)}
 

@@ -56,9 +56,9 @@ def _annotated(cls: type) -> list[tuple[str, str, Optional[str]]]:
     for node, nxt in zip(body, body[1:] + [None]):
         if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             doc = None
-            if isinstance(nxt, ast.Expr) and isinstance(getattr(nxt, "value", None), ast.Constant) \
-                    and isinstance(nxt.value.value, str):
-                doc = " ".join(nxt.value.value.split())
+            value = nxt.value if isinstance(nxt, ast.Expr) else None
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                doc = " ".join(value.value.split())
             out.append((node.target.id, ast.unparse(node.annotation), doc))
     return out
 
@@ -108,7 +108,7 @@ def _default(f: dataclasses.Field) -> str:
 def _typeddict_table(cls: type) -> tuple[str, list[str]]:
     """A TypedDict's keys (the component's typed API): required or optional, type, description."""
     attrs = _annotated(cls)
-    required = getattr(cls, "__required_keys__", frozenset())
+    required: frozenset[str] = getattr(cls, "__required_keys__", frozenset())
     rows = ["| arg | type | required | description |", "|---|---|---|---|"]
     for name, annotation, doc in attrs:
         shown = annotation.replace("pulumi.", "").replace("Required[", "").rstrip("]") \

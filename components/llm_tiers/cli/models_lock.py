@@ -118,6 +118,8 @@ def _resolve(api: HfApi, model_id: str, revision: str, token: Optional[str]) -> 
     card = info.card_data.to_dict() if info.card_data is not None else {}
     license_id = card.get("license") or next((t.split(":", 1)[1] for t in (info.tags or []) if t.startswith("license:")),
                                              None)
+    if info.sha is None:
+        raise LockError(f"the Hub answered no commit for {model_id} at {revision}")
     with tempfile.TemporaryDirectory() as cache:
         path = hf_hub_download(model_id, "config.json", revision=info.sha, cache_dir=cache, token=token,
                                endpoint=api.endpoint)

@@ -93,7 +93,7 @@ class ClusterConfig(_Model):
                           "(`aws eks get-token --role-arn`); must be one of `adminRoleArns`. Default: the "
                           "identity running Pulumi, which must then itself be in `adminRoleArns`.")
     control_plane_log_types: list[ControlPlaneLogType] = Field(
-        default_factory=lambda: ["api", "audit", "authenticator", "controllerManager", "scheduler"],
+        default_factory=lambda: ["api", "audit", "authenticator", "controllerManager", "scheduler"],  # type: ignore[arg-type]
         description="Control-plane log types sent to CloudWatch Logs.")
     log_retention_days: int = Field(
         90, description="Retention of the control-plane log group, in days (a CloudWatch-allowed value).")

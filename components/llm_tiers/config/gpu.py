@@ -18,7 +18,7 @@ class GpuClassConfig(_Model):
         ..., min_length=1, description="EC2 instance types in this class, from the GPU catalog (`components/llm_tiers/gpu/catalog.py`); "
                     "all must carry the same GPU model.")
     capacity_types: list[Literal["on-demand", "spot"]] = Field(
-        default_factory=lambda: ["on-demand"], min_length=1,
+        default_factory=lambda: ["on-demand"], min_length=1,  # type: ignore[arg-type]
         description="Karpenter capacity types. With both, Karpenter prefers spot.")
     max_gpus: PositiveInt = Field(..., description="Upper bound on `nvidia.com/gpu` across all nodes of the class.")
     root_volume_gib: int = Field(

@@ -24,7 +24,7 @@ class AlertReceiverConfig(_Model):
                          "`alertReceiverUrls.<name>`.")
     type: Literal["slack", "pagerduty", "webhook"] = Field(..., description="Alertmanager receiver type.")
     severities: list[Literal["critical", "warning", "info"]] = Field(
-        default_factory=lambda: ["critical", "warning"], min_length=1,
+        default_factory=lambda: ["critical", "warning"], min_length=1,  # type: ignore[arg-type]
         description="Alert severities routed to this receiver.")
 
 

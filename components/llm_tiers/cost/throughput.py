@@ -56,7 +56,7 @@ SECONDS_PER_HOUR = 3600
 MILLION = 1_000_000
 
 # The measurement the defaults are calibrated to (module docstring, "Calibration").
-CALIBRATION = {
+CALIBRATION: dict[str, Any] = {
     "source": "johnmusgrave.com/p/vllm-throughput-latency-sweep-on (vLLM 0.23.0, A100 40GB, Llama-3.1-8B-Instruct BF16)",
     "weights_bytes": 16_060_556_376,     # meta-llama/Llama-3.1-8B-Instruct weightsBytes in models.lock.json
     "kv_bytes_per_token": 131_072,       # 2 (K, V) x 32 layers x 8 KV heads x 128 dims x 2 bytes
@@ -233,8 +233,8 @@ def stack_tokens(cfg: StackConfig, costs: list[TierTokenCost], stack_bill: bill.
         monthly = stack_bill.total_hourly(at) * HOURS_PER_MONTH  # type: ignore[arg-type]
         priced = all(c.managed_usd_per_million for c in serving) and len(serving) == len(cfg.tiers)
         managed = (sum(c.best_batch_tps * SECONDS_PER_HOUR * HOURS_PER_MONTH * util *
-                       (c.replicas_min if at == "min" else c.replicas_max) * c.managed_usd_per_million / MILLION
-                       for c in serving) if priced else None)  # type: ignore[operator]
+                       (c.replicas_min if at == "min" else c.replicas_max) * (c.managed_usd_per_million or 0.0)
+                       / MILLION for c in serving) if priced else None)
         out[at] = {"outputTokensPerMonth": round(tokens), "usdPerMonth": round(monthly, 2),
                    "usdPerMillionTokens": round(monthly / tokens * MILLION, 4) if tokens else None,
                    "managedUsdPerMonth": round(managed, 2) if managed is not None else None}

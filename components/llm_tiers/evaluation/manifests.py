@@ -203,7 +203,7 @@ def _container_security() -> dict[str, Any]:
 def _job(name: str, namespace: str, tier: TierConfig, lbls: dict[str, str], run_id: str, deadline: int,
          node_selector: dict[str, str], init: list[dict], container: dict, volumes: list[dict],
          skip_await: bool) -> dict[str, Any]:
-    annotations = {bm.RUN_ID_ANNOTATION: run_id, **security_exceptions.annotations("CKV_K8S_43", "CKV_K8S_15")}
+    annotations = {bm.RUN_ID_ANNOTATION: run_id, **security_exceptions.checkov_skips("CKV_K8S_43", "CKV_K8S_15")}
     if skip_await:
         annotations["pulumi.com/skipAwait"] = "true"
     spec: dict[str, Any] = {

@@ -87,7 +87,7 @@ def placeholder(class_name: str, cls: GpuClassConfig, images: Sequence[str], nam
         "apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": f"warm-{class_name}", "namespace": namespace, "labels": labels,
                      # Nothing waits for warm capacity: the deploy does not await the GPU node launch.
-                     "annotations": {"pulumi.com/skipAwait": "true", **security.annotations(*SKIPS)}},
+                     "annotations": {"pulumi.com/skipAwait": "true", **security.checkov_skips(*SKIPS)}},
         "spec": {
             "replicas": cls.warm_nodes,
             "selector": {"matchLabels": selector},

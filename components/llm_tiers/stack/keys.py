@@ -49,7 +49,8 @@ def check_config_keys(keys: Iterable[str], project: str) -> list[ConfigIssue]:
     for full in keys:
         namespace, sep, key = full.partition(":")
         if not sep:
-            guess = full if full in project_keys else next(iter(difflib.get_close_matches(full, project_keys, n=1)), None)
+            guess: Optional[str] = (full if full in project_keys
+                                    else next(iter(difflib.get_close_matches(full, project_keys, n=1)), None))
             where = (f"write it as `{project}:{guess}`" if guess else
                      f"config keys are `<namespace>:<key>`; this project's are `{project}:<key>` "
                      f"({', '.join(project_keys)})")
@@ -59,9 +60,9 @@ def check_config_keys(keys: Iterable[str], project: str) -> list[ConfigIssue]:
             continue  # parse() checks the project's keys (unknown ones, near-misses)
         if namespace == "aws":
             if key not in AWS_PROVIDER_KEYS:
-                guess = difflib.get_close_matches(key, AWS_PROVIDER_KEYS, n=1)
-                if guess:
-                    issues.append(ConfigIssue(full, f"unknown aws provider key; did you mean `aws:{guess[0]}`?"))
+                near = difflib.get_close_matches(key, AWS_PROVIDER_KEYS, n=1)
+                if near:
+                    issues.append(ConfigIssue(full, f"unknown aws provider key; did you mean `aws:{near[0]}`?"))
             continue
         if namespace in PROVIDER_NAMESPACES:
             continue

@@ -86,6 +86,7 @@ def load() -> StackSettings:
             issues.append(ConfigIssue(key, f"is stored in plaintext; remove it and run "
                                            f"`pulumi config set --secret {key} ...`"))
     cfg: Optional[StackConfig]
+    partial: Optional[StackConfig]
     try:
         cfg = parse(_raw_project_values(project), stack_file)
         partial = cfg
@@ -107,7 +108,7 @@ def load() -> StackSettings:
     fallback_keys = conf.get_object("fallbackApiKeys") or {}
     issues += fallback_key_issues(getattr(partial, "tiers", None) or [], fallback_keys)
     lock = None
-    plans: dict[int, capacity.TierPlan] = {}
+    plans: dict[tuple[int, str], capacity.TierPlan] = {}
     if partial is not None and getattr(partial, "model_policy", None) is not None:
         try:
             # Pulumi runs the program in the project directory; a relative lock path is relative to it.
@@ -155,7 +156,10 @@ def _fallback_keys(conf: pulumi.Config, cfg: StackConfig) -> dict[str, pulumi.Ou
     if not names:
         return {}
     keys = conf.require_secret_object("fallbackApiKeys")
-    return {n: pulumi.Output.secret(keys.apply(lambda d, n=n: str(d[n]))) for n in names}
+    def key(name: str) -> pulumi.Output[str]:
+        return pulumi.Output.secret(keys.apply(lambda d: str(d[name])))
+
+    return {n: key(n) for n in names}
 
 
 def _plannable(cfg: StackConfig, issues: list[ConfigIssue]) -> StackConfig:

@@ -76,7 +76,7 @@ def _partial_semantics(data: Mapping[str, Any]) -> tuple[list[ConfigIssue], Stac
         if field_name in ("gpu_classes", "tiers"):
             continue
         try:
-            adapter = TypeAdapter(field.annotation)
+            adapter: TypeAdapter[Any] = TypeAdapter(field.annotation)  # type: ignore[arg-type]
             value = data[key] if key in data else field.get_default(call_default_factory=True)
             sections[field_name] = adapter.validate_python(value)
         except (ValidationError, KeyError, TypeError):
@@ -102,8 +102,8 @@ def _partial_semantics(data: Mapping[str, Any]) -> tuple[list[ConfigIssue], Stac
     sections["tiers"] = tiers
     # A schema error in one section must not hide a semantic error in another: every section that validated
     # gets its own checks (tier names as the stack file writes them, for the references to tiers).
-    raw_names = [r.get("name") for r in (raw_tiers if isinstance(raw_tiers, list) else [])
-                 if isinstance(r, dict) and isinstance(r.get("name"), str)]
+    raw_names: list[str] = [r["name"] for r in (raw_tiers if isinstance(raw_tiers, list) else [])
+                            if isinstance(r, dict) and isinstance(r.get("name"), str)]
     for field_name, check in (("tenants", lambda v: gateway_rules.tenant_issues(v, raw_names)),
                               ("gateway", gateway_rules.gateway_issues),
                               ("cost", lambda v: cost_rules.cost_issues(v, raw_names)),

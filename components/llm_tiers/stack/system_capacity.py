@@ -306,7 +306,7 @@ def misfit_message(cfg: StackConfig, fit: Fit) -> tuple[str, str]:
 def warnings(cfg: StackConfig) -> list[str]:
     """What the preview should show but not refuse: thin headroom, or a misfit at minSize."""
     ng = cfg.cluster.system_node_group
-    out = []
+    out: list[str] = []
     fit = tightest(fits_for(cfg))
     if fit is None or not fit.fits:
         return out  # unknown types or a misfit are config errors, reported by config.parse

@@ -259,7 +259,7 @@ def _pod_security(run_as_user: Optional[int]) -> dict[str, Any]:
 
 
 def _skips(run_as_user: Optional[int], *more: str) -> dict[str, str]:
-    return security_exceptions.annotations(*(() if run_as_user is not None else _TGI_SKIPS_ROOT), *_TGI_SKIPS, *more)
+    return security_exceptions.checkov_skips(*(() if run_as_user is not None else _TGI_SKIPS_ROOT), *_TGI_SKIPS, *more)
 
 
 def deployment(tier: TierConfig, release: Release, namespace: str, instance_types: list[str],

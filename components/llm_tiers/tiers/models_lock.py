@@ -171,8 +171,8 @@ def manual_entry_warnings(cfg: StackConfig, lock: Optional[ModelsLock]) -> list[
 
 def model_shape(entry: ModelLockEntry) -> Optional["capacity.ModelShape"]:
     """The planner's view of a locked model, or None when the lock lacks the architecture numbers."""
-    needed = (entry.num_layers, entry.num_attention_heads, entry.num_key_value_heads, entry.head_dim)
-    if any(v is None for v in needed) or not entry.weights_bytes:
+    if (entry.num_layers is None or entry.num_attention_heads is None or entry.num_key_value_heads is None
+            or entry.head_dim is None or not entry.weights_bytes):
         return None
     return capacity.ModelShape(num_layers=entry.num_layers, num_attention_heads=entry.num_attention_heads,
                                num_key_value_heads=entry.num_key_value_heads, head_dim=entry.head_dim,

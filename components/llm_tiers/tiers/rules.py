@@ -40,8 +40,8 @@ def tier_issues(i: int, t: TierConfig, gpu_classes: Optional[Mapping[str, GpuCla
     if gpu_classes is None:
         pass  # gpuClasses itself is invalid and already reported
     elif t.gpu_class not in gpu_classes:
-        known = ", ".join(sorted(gpu_classes)) or "none"
-        issues.append(ConfigIssue(f"{p}.gpuClass", f"unknown GPU class {t.gpu_class!r}; defined in gpuClasses: {known}"))
+        defined = ", ".join(sorted(gpu_classes)) or "none"
+        issues.append(ConfigIssue(f"{p}.gpuClass", f"unknown GPU class {t.gpu_class!r}; defined in gpuClasses: {defined}"))
     else:
         cls = gpu_classes[t.gpu_class]
         known = [it for it in cls.instance_types if it in gpu_catalog.CATALOG]
@@ -81,12 +81,12 @@ def tier_issues(i: int, t: TierConfig, gpu_classes: Optional[Mapping[str, GpuCla
     # The live release's flags, and the candidate's (a candidate is deployed like the live release, so it is
     # checked like it: a guarded flag there would otherwise fail the engine argument builder mid-deploy).
     # A candidate without extraArgs inherits the live release's, so they are checked against its engine too.
-    flag_lists = [(f"{p}.extraArgs", t.extra_args, t.engine, True)]
+    flag_lists: list[tuple[str, list[str], str, bool]] = [(f"{p}.extraArgs", t.extra_args, t.engine, True)]
     if t.candidate is not None:
         if t.candidate.extra_args is not None:
-            flag_lists.append((f"{p}.candidate.extraArgs", t.candidate.extra_args, candidate_engine, True))
+            flag_lists.append((f"{p}.candidate.extraArgs", t.candidate.extra_args, candidate_engine or t.engine, True))
         elif candidate_engine != t.engine:
-            flag_lists.append((f"{p}.extraArgs", t.extra_args, candidate_engine, False))
+            flag_lists.append((f"{p}.extraArgs", t.extra_args, candidate_engine or t.engine, False))
     for where, extra, engine, first_time in flag_lists:
         for j, arg in enumerate(extra):
             if first_time and not arg.startswith("--"):
