@@ -7,6 +7,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 PACKAGE = Path(__file__).resolve().parents[1] / "components" / "llm_tiers"
 
 
@@ -77,6 +79,10 @@ def describe(edges: dict[str, dict[str, set[str]]], comp: list[str]) -> str:
                      if b in edges.get(a, {}))
 
 
+
+
+@pytest.mark.xfail(strict=True, reason="issue 27: the preview engine (testing) still forms a cycle with cli, plan and "
+                                       "preflight; removed when the preview package lands")
 def test_no_package_cycle():
     edges = import_graph()
     found = cycles(edges)
