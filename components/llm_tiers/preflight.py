@@ -5,7 +5,7 @@ backends: one rule per tier, per tenant and tier) are built from the validated c
 builders the Gateway component uses, and validated as the API server would validate them (CRD schema with
 every limit and format, then every CEL rule: ``llm_tiers.testing.validate``) in three places:
 
-1. ``config.parse`` (always, no schemas needed): the per-object limits the gateway cannot split around
+1. ``stack.parse`` (always, no schemas needed): the per-object limits the gateway cannot split around
    (``gateway/aigw.py`` ``limit_issues``), so even a preview without the CRDs refuses them by key path.
 2. The program, right after the config is loaded and before the first resource (``__main__.py`` calls
    ``check(cfg)``), whenever the pinned CRDs are at hand (``$LLM_TIERS_CRD_DIR``, ``$CRD_SCHEMA_DIR`` or
@@ -107,7 +107,7 @@ def origin(cfg: StackConfig) -> Callable[[dict[str, Any], str], Optional[str]]:
 def check(cfg: StackConfig, crd_dir: Optional[Path] = None, stack_file: str = "the stack config") -> bool:
     """Refuse the stack (``ConfigError``, every problem by config key) when the API server would refuse a
     gateway object the config sizes. Runs before any resource is registered. Returns False when no CRD
-    schemas are at hand (nothing checked beyond ``config.parse``'s limits), True when checked."""
+    schemas are at hand (nothing checked beyond ``stack.parse``'s limits), True when checked."""
     from llm_tiers.testing import validate
 
     crd_dir = crd_dir or validate.find_crd_dir()

@@ -164,7 +164,7 @@ def tier_lines(cfg: StackConfig) -> list[TierLine]:
         types = [gpu_catalog.lookup(i) for i in cls.instance_types]
         cpu, memory = capacity.replica_requests(types, t.gpus_per_replica)
         node = capacity.replica_node(types, t.gpus_per_replica, cpu, memory)
-        if node is None:  # config.parse refuses such a tier; kept total for callers with unchecked config
+        if node is None:  # llm_tiers.stack.parse refuses such a tier; kept total for callers with unchecked config
             continue
         for release in ("live", "candidate") if t.candidate is not None else ("live",):
             lines.append(TierLine(

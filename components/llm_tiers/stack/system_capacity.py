@@ -245,7 +245,7 @@ def pack(workloads: Sequence[Workload], instance_type: SystemInstanceType, nodes
 
 
 # --------------------------------------------------------------------------------------------------
-# The check (config/schema.py turns these into ConfigIssues) and what plan.md shows
+# The check (stack/checks.py turns these into ConfigIssues) and what plan.md shows
 # --------------------------------------------------------------------------------------------------
 
 HEADROOM_WARNING_PERCENT = 15
@@ -309,7 +309,7 @@ def warnings(cfg: StackConfig) -> list[str]:
     out: list[str] = []
     fit = tightest(fits_for(cfg))
     if fit is None or not fit.fits:
-        return out  # unknown types or a misfit are config errors, reported by config.parse
+        return out  # unknown types or a misfit are config errors, reported by llm_tiers.stack.parse
     low = min(fit.headroom_cpu_percent, fit.headroom_memory_percent)
     if low < HEADROOM_WARNING_PERCENT:
         out.append(f"cluster.systemNodeGroup: the system pods fit on {fit.nodes} x {fit.instance_type.name} with only "
