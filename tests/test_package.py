@@ -18,7 +18,7 @@ from conftest import ROOT
 
 PKG = ROOT / "components" / "llm_tiers"
 CONCERNS = {"cluster", "gpu", "secrets", "observability", "gateway", "tiers", "benchmark", "tracing", "config", "cost", "testing",
-            "cli", "evaluation"}
+            "cli", "evaluation", "stack"}
 
 TEAM_PROGRAM = '''
 """A team's program: one tier and the gateway on the cluster it already has."""
@@ -167,7 +167,7 @@ def test_the_import_graph_has_no_cycles():
 
 
 def test_the_tree_has_one_folder_per_concern_and_each_component_beside_its_builders():
-    folders = {p.name for p in PKG.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    folders = {p.name for p in PKG.iterdir() if p.is_dir() and p.name != "__pycache__" and not p.name.startswith(".")}
     assert folders == CONCERNS
     import llm_tiers
 
