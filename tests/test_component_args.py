@@ -64,7 +64,11 @@ def test_an_output_where_a_plain_value_is_needed_is_named():
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        issues = arguments.shape_issues({"name": pulumi.Output.from_input("x")}, TierSpec, "args.tier")
+        name = pulumi.Output.from_input("x")
+        issues = arguments.shape_issues({"name": name}, TierSpec, "args.tier")
+        # Let the Output's task finish: Pulumi tracks it globally (SETTINGS.outputs), and a task of a closed loop
+        # left there breaks the next program run's wait for outstanding outputs ("Event loop is closed").
+        loop.run_until_complete(name.future())
     finally:
         asyncio.set_event_loop(None)
         loop.close()

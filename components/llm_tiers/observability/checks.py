@@ -75,8 +75,8 @@ def tier_issues(tiers: list[Any], path: str = "args.tiers") -> list[ConfigIssue]
                                           f"{seen.get(alias, alias)!r}; each model name must select one tier"))
             seen[alias] = t.name
     issues += _check_fallbacks(tiers)
-    return [ConfigIssue(args_path(_tiers_model(), i.path, "", "args").replace("args.tiers", path, 1), i.message)
-            for i in issues]
+    return [ConfigIssue(args_path(_tiers_model(), i.path, "", "args").replace("args.tiers", path, 1),
+                        i.message.replace("first at tiers[", f"first at {path}[")) for i in issues]
 
 
 def _tiers_model() -> type[BaseModel]:

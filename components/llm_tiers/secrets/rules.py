@@ -44,9 +44,11 @@ KEY_NAME_MAX = 40
 
 
 def _reprefixed(issues: list[ConfigIssue], stack_prefix: str, args_prefix: str) -> list[ConfigIssue]:
-    """The stack loader's issues at ``stack_prefix...`` as issues at ``args_prefix...``."""
+    """The stack loader's issues at ``stack_prefix...`` as issues at ``args_prefix...`` (and the other entries
+    their messages point to, ``first at tenants[0]``)."""
     return [ConfigIssue(args_prefix + i.path[len(stack_prefix):] if i.path.startswith(stack_prefix) else i.path,
-                        i.message) for i in issues]
+                        i.message.replace(f"first at {stack_prefix}[", f"first at {args_prefix}["))
+            for i in issues]
 
 
 def tenant_issues(tenants: list[Mapping[str, Any]], path: str = "args.tenants") -> list[ConfigIssue]:
