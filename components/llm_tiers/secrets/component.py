@@ -237,7 +237,8 @@ class SecretStore(pulumi.ComponentResource):
             secrets.append(hf)
             self.hf_token_secret_arn = hf.arn
 
-        self.tenant_secret_arns, self._tenant_keys = {}, {}
+        self.tenant_secret_arns = {}
+        self._tenant_keys: dict[str, pulumi.Output[str]] = {}
         tenant_secret_names: dict[str, pulumi.Output[str]] = {}
         for tenant in sorted(a["tenants"], key=lambda t: t["name"]):
             tenant_name = tenant["name"]
