@@ -12,6 +12,7 @@ from llm_tiers import (Benchmark, BenchmarkArgs, Cluster, ClusterArgs, Dns, DnsA
                        GpuCapacity, GpuCapacityArgs, LoadBalancerController, LoadBalancerControllerArgs, ModelTier,
                        ModelTierArgs, Namespaces, NamespacesArgs, Observability, ObservabilityArgs,
                        SecretStore, SecretStoreArgs, TenantKeyArgs, Tracing, TracingArgs)
+from llm_tiers import arguments
 from llm_tiers import naming
 from llm_tiers import preflight
 from llm_tiers.benchmark import manifests as benchmark_manifests
@@ -68,26 +69,29 @@ secrets = SecretStore(
     SecretStoreArgs(cluster_name=cluster.cluster_name, name_prefix=cfg.cluster_name, region=settings.region,
                     hf_token=settings.hf_token, protect=cfg.protect,
                     fallback_keys=settings.fallback_api_keys,
-                    tenants=[TenantKeyArgs(t.name, t.rotate, not t.drop_previous_key) for t in cfg.tenants],
+                    tenants=[TenantKeyArgs(name=t.name, rotate=t.rotate, keep_previous=not t.drop_previous_key)
+                             for t in cfg.tenants],
                     refresh_interval=cfg.secret_store.refresh_interval,
                     recovery_window_days=cfg.secret_store.recovery_window_days,
                     system_node_selector=cluster.system_node_selector,
-                    depends_on=[*cluster.nodes_ready, *namespaces.resources],
                     environment=cfg.environment, tags=cfg.cluster.tags),
-    opts=on_cluster,
+    opts=on_cluster, depends_on=[*cluster.nodes_ready, *namespaces.resources],
 )
 
+# Each configured receiver's URL, a secret Output of its own (load() refused a receiver without one).
+receiver_urls = settings.alert_receiver_urls
 observability = Observability(
     "observability",
-    ObservabilityArgs(settings=cfg.observability, tiers=cfg.tiers,
+    ObservabilityArgs(settings=arguments.spec_of(cfg.observability), tiers=[arguments.spec_of(t) for t in cfg.tiers],
                       storage_class=cluster.retained_block_storage_class if cfg.protect else cluster.block_storage_class,
                       replica_prices=replica_prices(cfg),
                       fallback_prices={t.name: p for t in cfg.tiers if t.fallback is not None
                                        for p in [throughput.managed_price(cfg, t.name)] if p is not None},
                       system_node_selector=cluster.system_node_selector,
-                      alert_receiver_urls=settings.alert_receiver_urls,
-                      depends_on=[*cluster.nodes_ready, *cluster.storage_ready, *namespaces.resources]),
-    opts=on_cluster,
+                      alert_receiver_urls={r.name: receiver_urls.apply(lambda m, n=r.name: (m or {}).get(n, ""))
+                                           for r in cfg.observability.alertmanager.receivers}
+                                          if receiver_urls is not None else {}),
+    opts=on_cluster, depends_on=[*cluster.nodes_ready, *cluster.storage_ready, *namespaces.resources],
 )
 
 # One ModelTier per tier: weights cache + sync Job per release, TGI Deployment(s), Service, PDB,

@@ -220,7 +220,7 @@ def test_tenant_keys_have_the_openai_shape_and_stay_secret(tmp_path):
         import pulumi
         from llm_tiers import SecretStore, SecretStoreArgs, TenantKeyArgs
         s = SecretStore("s", SecretStoreArgs(cluster_name="c", region="us-east-1",
-                                             tenants=[TenantKeyArgs("alpha"), TenantKeyArgs("beta", rotate=2)]))
+                                             tenants=[TenantKeyArgs(name="alpha"), TenantKeyArgs(name="beta", rotate=2)]))
         pulumi.export("alpha", pulumi.Output.unsecret(s.tenant_keys["alpha"]))
         pulumi.export("beta_is_secret", s.tenant_keys["beta"])
     """))

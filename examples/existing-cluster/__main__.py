@@ -9,6 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from llm_tiers import arguments
 from llm_tiers import (Gateway, GatewayArgs, ModelTier, ModelTierArgs, Namespaces, Observability, ObservabilityArgs)
 from llm_tiers.config.schema import GatewayConfig, TenantConfig, TierConfig, TlsConfig
 from llm_tiers.tiers.models_lock import load
@@ -30,8 +31,8 @@ keys = k8s.core.v1.Secret(
     string_data={"team-a": pulumi.Output.concat("sk-", key.result)},
     opts=pulumi.ResourceOptions(provider=provider, depends_on=namespaces.resources))
 observability = Observability(
-    "observability", ObservabilityArgs(tiers=[tier], storage_class=config.require("blockStorageClass"),
-                                       depends_on=namespaces.resources), opts=on_cluster)
+    "observability", ObservabilityArgs(tiers=[arguments.spec_of(tier)], storage_class=config.require("blockStorageClass")),
+    opts=on_cluster, depends_on=namespaces.resources)
 # The tier's ScaledObject and PodMonitor need KEDA and the Prometheus operator: create it after them.
 chat = ModelTier(
     "chat", ModelTierArgs(tier=tier, lock=lock.models[tier.model_id], instance_types=["g6.xlarge", "g6.2xlarge"],

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from llm_tiers.config.benchmark import BenchmarkConfig
-from llm_tiers.config.issues import ConfigIssue
+from llm_tiers.config.issues import ConfigIssue, duplicates
 from llm_tiers.config.tiers import TierConfig
-from llm_tiers.tiers.rules import duplicates
 
 
 def benchmark_issues(b: BenchmarkConfig, tiers: Sequence[TierConfig]) -> list[ConfigIssue]:

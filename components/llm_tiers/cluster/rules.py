@@ -6,6 +6,7 @@ calls them on its own args (``args.settings``), so a composed cluster is checked
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 from collections.abc import Iterable
 from typing import Any
@@ -94,3 +95,25 @@ def cluster_issues(c: ClusterConfig, prefix: str = "cluster") -> list[ConfigIssu
     if len(set(c.control_plane_log_types)) != len(c.control_plane_log_types):
         issues.append(ConfigIssue(f"{prefix}.controlPlaneLogTypes", "lists a log type twice"))
     return issues
+
+
+# Commercial AWS regions (Regions and Zones table, AWS General Reference). A region outside this list is
+# refused at its key; add one here when AWS opens it (and check that EKS and the GPU types exist there).
+AWS_REGIONS = (
+    "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1",
+    "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5",
+    "ap-southeast-6", "ap-southeast-7", "ca-central-1", "ca-west-1", "eu-central-1", "eu-central-2", "eu-north-1",
+    "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-2", "eu-west-3", "il-central-1", "me-central-1",
+    "me-south-1", "mx-central-1", "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2",
+    "us-gov-east-1", "us-gov-west-1",
+)
+
+
+def region_issues(region: str, path: str) -> list[ConfigIssue]:
+    """``region`` is a commercial AWS region (``path``: ``aws:region`` in a stack, ``args.region`` in args)."""
+    if region in AWS_REGIONS:
+        return []
+    guess = difflib.get_close_matches(region, AWS_REGIONS, n=2)
+    hint = f"did you mean {' or '.join(f'`{g}`' for g in guess)}? " if guess else ""
+    return [ConfigIssue(path, f"{region!r} is not an AWS region; {hint}use one of {', '.join(AWS_REGIONS)} "
+                              "(components/llm_tiers/cluster/rules.py AWS_REGIONS)")]

@@ -147,3 +147,11 @@ _PATTERN_HINTS = {
 
 def _pattern_hint(pattern: str) -> str:
     return _PATTERN_HINTS.get(pattern, f"must match {pattern}")
+
+
+def duplicates(names: list[str]) -> dict[str, list[int]]:
+    """Each name listed more than once -> the indices it is at."""
+    seen: dict[str, list[int]] = {}
+    for i, n in enumerate(names):
+        seen.setdefault(n, []).append(i)
+    return {n: idx for n, idx in seen.items() if len(idx) > 1}

@@ -9,21 +9,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from llm_tiers.cluster.rules import cidr_list_issues
-from llm_tiers.config.gateway import PREVIOUS_KEY_SUFFIX, GatewayConfig
-from llm_tiers.config.issues import ConfigIssue
-from llm_tiers.tiers.rules import duplicates
+from llm_tiers.config.gateway import GatewayConfig
+from llm_tiers.config.issues import ConfigIssue, duplicates
+from llm_tiers.secrets.rules import tenant_name_issues
 
 
 def tenant_issues(tenants: Sequence[Any], tier_names: Sequence[str], prefix: str = "tenants") -> list[ConfigIssue]:
     """Tenant names unique and usable; every granted tier exists (``prefix``: ``tenants`` in a stack file)."""
-    issues: list[ConfigIssue] = []
-    for name, idx in duplicates([t.name for t in tenants]).items():
-        for i in idx[1:]:
-            issues.append(ConfigIssue(f"{prefix}[{i}].name", f"duplicate tenant name {name!r} (first at {prefix}[{idx[0]}])"))
+    issues = tenant_name_issues(tenants, prefix)
     for i, tenant in enumerate(tenants):
-        if tenant.name.endswith(PREVIOUS_KEY_SUFFIX):
-            issues.append(ConfigIssue(f"{prefix}[{i}].name", f"must not end with {PREVIOUS_KEY_SUFFIX!r}: the gateway "
-                                      "names a tenant's previous API key that way; pick another name"))
         for j, tier in enumerate(tenant.tiers):
             if tier not in tier_names:
                 issues.append(ConfigIssue(f"{prefix}[{i}].tiers[{j}]", f"unknown tier {tier!r}; tiers are: "

@@ -5,16 +5,16 @@ Secrets stay out of Helm values: Grafana's admin password (pulumi-random) and th
 (secret config) go into Kubernetes Secrets that the charts mount by reference.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: Pulumi's component provider reads the args' annotations at runtime.
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Optional, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from llm_tiers import arguments
+from llm_tiers.observability import checks
 from llm_tiers.observability import dashboards
 from llm_tiers import helm
 from llm_tiers.gpu import karpenter
@@ -24,6 +24,7 @@ from llm_tiers import naming
 from llm_tiers.cluster import system_capacity as sc
 from llm_tiers import versions
 from llm_tiers.config.schema import AlertReceiverConfig, ObservabilityConfig, TierConfig
+from llm_tiers.config.specs import ObservabilitySpec, TierSpec
 
 MONITORING_NAMESPACE = naming.MONITORING_NAMESPACE
 KEDA_NAMESPACE = naming.KEDA_NAMESPACE
@@ -168,48 +169,56 @@ def prometheus_rule(tiers: Sequence[TierConfig], tiers_namespace: str,
 # ---------------------------------------------------------------------------------------------- component
 
 
-@dataclass(frozen=True)
-class ObservabilityArgs:
+class ObservabilityArgs(TypedDict, total=False):
     """Inputs of :class:`Observability`."""
 
-    settings: ObservabilityConfig = field(default_factory=ObservabilityConfig)
-    """The ``observability`` config section."""
-    tiers: Sequence[TierConfig] = ()
-    """Tiers whose alerts to create (thresholds from each tier's config)."""
-    tiers_namespace: str = naming.TIERS_NAMESPACE
-    """Namespace of the tiers' Deployments and Jobs (alert selectors)."""
-    storage_class: str = "gp3-encrypted"
-    """StorageClass of Prometheus's volume (``cluster.block_storage_class``, or
-    ``cluster.retained_block_storage_class`` to keep the volume when the stack is destroyed); depend on the
-    StorageClass (``depends_on``)."""
-    system_node_selector: Mapping[str, str] = field(default_factory=dict)
-    """Where everything but the DCGM exporter and node exporter runs."""
-    replica_prices: Mapping[str, float] = field(default_factory=dict)
+    settings: ObservabilitySpec
+    """The ``observability`` config section (Prometheus, Alertmanager receivers, Grafana). Default: the section's
+    defaults."""
+    tiers: list[TierSpec]
+    """Tiers whose alerts and usage rules to create (thresholds from each tier's config). Default: none."""
+    tiers_namespace: str
+    """Namespace of the tiers' Deployments and Jobs (alert selectors). Default: ``llm-tiers``."""
+    storage_class: pulumi.Input[str]
+    """StorageClass of Prometheus's volume (the Cluster's ``block_storage_class``, or
+    ``retained_block_storage_class`` to keep the volume when the stack is destroyed); depend on the StorageClass.
+    Default: ``gp3-encrypted``."""
+    system_node_selector: dict[str, str]
+    """Where everything but the DCGM exporter and node exporter runs. Default: any node."""
+    replica_prices: dict[str, float]
     """Tier -> on-demand USD per replica-hour (the whole GPU node a replica gets, ``plan.replica_prices``), for the
-    cost panel and ``llm:tier_hourly_usd``."""
-    fallback_prices: Mapping[str, float] = field(default_factory=dict)
-    """Tier -> USD per 1M output tokens at its fallback provider (``cost.managedPriceByTier``), for
-    ``llm:tenant_hourly_usd{via="fallback"}`` (observability/usage.py)."""
-    alert_receiver_urls: Optional[pulumi.Output[Any]] = None
-    """Secret map receiver name -> URL (or PagerDuty routing key); required for configured receivers."""
-    depends_on: Sequence[pulumi.Resource] = ()
-    """Install after these (nodes, namespaces)."""
+    cost panel and ``llm:tier_hourly_usd``. Default: none."""
+    fallback_prices: dict[str, float]
+    """Tier (with a fallback) -> USD per 1M output tokens at its fallback provider (``cost.managedPriceByTier``),
+    for ``llm:tenant_hourly_usd{via="fallback"}`` (observability/usage.py). Default: none."""
+    alert_receiver_urls: dict[str, pulumi.Input[str]]
+    """Receiver name -> its URL (or PagerDuty routing key), secrets; one for each of
+    ``settings.alertmanager.receivers`` and no other. Default: none."""
 
 
 class Observability(pulumi.ComponentResource):
-    """Metrics, alerts, dashboards and KEDA. See docs/components/observability.md."""
+    """Metrics, alerts, dashboards and KEDA. See docs/components/observability.md.
+
+    Python callers may also pass ``depends_on`` (keyword): resources the charts and Secrets are created after
+    (nodes, the StorageClass, namespaces). Other languages use the resource option ``dependsOn``, which the
+    component passes on to the same children. ``ready`` is a Python-only property; other languages wait on the
+    component itself."""
 
     namespace: str
     """Namespace of Prometheus, Alertmanager, Grafana and the exporters."""
     grafana_admin_password: pulumi.Output[str]
     """Secret Output; also in the ``grafana-admin`` Secret. Never export it in plaintext."""
-    ready: list[pulumi.Resource]
-    """The monitoring release, KEDA and the rules, to depend on."""
 
-    def __init__(self, resource_name: str, args: ObservabilityArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, resource_name: str, args: ObservabilityArgs, opts: Optional[pulumi.ResourceOptions] = None,
+                 *, depends_on: Sequence[pulumi.Resource] = ()):
+        # Every problem at its args path, before anything (this component included) is registered.
+        arguments.refuse("Observability", resource_name, checks.args_issues(args))
         super().__init__(naming.type_token("Observability"), resource_name, None, opts)
+        a = checks.resolved(args)
+        settings: ObservabilityConfig = a["settings"]
+        deps = [*depends_on, *arguments.resources(opts.depends_on if opts else None)]
         ns = MONITORING_NAMESPACE
-        after = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
+        after = pulumi.ResourceOptions(parent=self, depends_on=list(deps))
 
         password = random.RandomPassword(f"{resource_name}-grafana-admin", length=32, special=False,
                                          opts=pulumi.ResourceOptions(parent=self))
@@ -219,12 +228,10 @@ class Observability(pulumi.ComponentResource):
                                                 labels=naming.k8s_labels("observability", "grafana")),
             string_data={"admin-user": "admin", "admin-password": password.result}, opts=after)
         secrets: list[pulumi.Resource] = [grafana_secret]
-        receivers = args.settings.alertmanager.receivers
+        receivers = settings.alertmanager.receivers
         if receivers:
-            if args.alert_receiver_urls is None:
-                raise ValueError("alert receivers are configured but alert_receiver_urls is None")
-            names = [r.name for r in receivers]
-            urls = args.alert_receiver_urls.apply(lambda m: {n: (m or {}).get(n, "") for n in names})
+            # One secret map, receiver -> URL: the Secret's data keys are the files alertmanager_config reads.
+            urls = pulumi.Output.all(**{r.name: a["alert_receiver_urls"][r.name] for r in receivers})
             secrets.append(k8s.core.v1.Secret(
                 f"{resource_name}-alert-receivers",
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=RECEIVERS_SECRET, namespace=ns,
@@ -232,20 +239,18 @@ class Observability(pulumi.ComponentResource):
                 string_data=pulumi.Output.secret(urls), opts=after))
 
         operator_crds = helm.crd_chart(f"{resource_name}-prometheus-operator-crds", "prometheus-operator-crds",
-                                       values={}, opts=pulumi.ResourceOptions(parent=self,
-                                                                              depends_on=list(args.depends_on)))
+                                       values={}, opts=pulumi.ResourceOptions(parent=self, depends_on=list(deps)))
         stack = helm.release(
             f"{resource_name}-kube-prometheus-stack", "kube-prometheus-stack", name="kube-prometheus-stack",
             namespace=ns,
-            values=prometheus_stack_values(args.settings, args.storage_class, args.system_node_selector,
-                                           bool(receivers)),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *secrets, operator_crds]))
+            values=prometheus_stack_values(settings, a["storage_class"], a["system_node_selector"], bool(receivers)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*deps, *secrets, operator_crds]))
         helm.release(f"{resource_name}-dcgm-exporter", "dcgm-exporter", name="dcgm-exporter", namespace=ns,
                      values=dcgm_values(), opts=pulumi.ResourceOptions(parent=self, depends_on=[stack]))
         keda = helm.release(f"{resource_name}-keda", "keda", name="keda", namespace=KEDA_NAMESPACE,
-                            create_namespace=True, values=keda_values(args.system_node_selector),
+                            create_namespace=True, values=keda_values(a["system_node_selector"]),
                             opts=after)
-        rule = prometheus_rule(args.tiers, args.tiers_namespace, args.replica_prices, args.fallback_prices)
+        rule = prometheus_rule(a["tiers"], a["tiers_namespace"], a["replica_prices"], a["fallback_prices"])
         rules = k8s.apiextensions.CustomResource(
             f"{resource_name}-rules", api_version=rule["apiVersion"], kind=rule["kind"], metadata=rule["metadata"],
             spec=rule["spec"], opts=pulumi.ResourceOptions(parent=self, depends_on=[stack]))
@@ -260,5 +265,10 @@ class Observability(pulumi.ComponentResource):
 
         self.namespace = ns
         self.grafana_admin_password = pulumi.Output.secret(password.result)
-        self.ready = [operator_crds, stack, keda, rules]
+        self._ready: list[pulumi.Resource] = [operator_crds, stack, keda, rules]
         self.register_outputs({"namespace": ns, "prometheusRule": RULES_NAME})
+
+    @property
+    def ready(self) -> list[pulumi.Resource]:
+        """The monitoring release, KEDA and the rules, to depend on."""
+        return self._ready

@@ -6,21 +6,12 @@ import difflib
 from collections.abc import Iterable
 from typing import Optional
 
+from llm_tiers.cluster.rules import AWS_REGIONS, region_issues  # noqa: F401  (AWS_REGIONS re-exported)
 from llm_tiers.config.issues import ConfigIssue
 from llm_tiers.config.schema import StackConfig
 from llm_tiers.stack.parse import top_level_keys
 
 
-# Commercial AWS regions (Regions and Zones table, AWS General Reference). A region outside this list is
-# refused at its key; add one here when AWS opens it (and check that EKS and the GPU types exist there).
-AWS_REGIONS = (
-    "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1",
-    "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5",
-    "ap-southeast-6", "ap-southeast-7", "ca-central-1", "ca-west-1", "eu-central-1", "eu-central-2", "eu-north-1",
-    "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-2", "eu-west-3", "il-central-1", "me-central-1",
-    "me-south-1", "mx-central-1", "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2",
-    "us-gov-east-1", "us-gov-west-1",
-)
 
 
 # Namespaces a stack file may hold keys of: this program's and the providers' and Pulumi's own.
@@ -84,12 +75,9 @@ def check_region(region: Optional[str], cfg: Optional[StackConfig] = None) -> li
     """``aws:region`` is a known region, and the stack's zones and certificate are in it."""
     if not region:
         return [ConfigIssue("aws:region", "required; run `pulumi config set aws:region us-east-1`")]
-    if region not in AWS_REGIONS:
-        guess = difflib.get_close_matches(region, AWS_REGIONS, n=2)
-        hint = f"did you mean {' or '.join(f'`{g}`' for g in guess)}? " if guess else ""
-        return [ConfigIssue("aws:region", f"{region!r} is not an AWS region; {hint}use one of {', '.join(AWS_REGIONS)} "
-                                          "(components/llm_tiers/stack/keys.py AWS_REGIONS)")]
-    issues = []
+    issues = region_issues(region, "aws:region")
+    if issues:
+        return issues
     cluster = getattr(cfg, "cluster", None)
     for i, zone in enumerate((cluster.availability_zones or []) if cluster else []):
         if zone[:-1] != region:

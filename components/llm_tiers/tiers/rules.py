@@ -11,18 +11,13 @@ from typing import Optional
 
 from llm_tiers import versions
 from llm_tiers.config.gpu import GpuClassConfig
-from llm_tiers.config.issues import ConfigIssue
+from llm_tiers.config.issues import ConfigIssue, duplicates  # noqa: F401  (duplicates re-exported)
 from llm_tiers.config.tiers import TierConfig, release_engine
 from llm_tiers.gpu import catalog as gpu_catalog
 from llm_tiers.tiers import engines
 from llm_tiers.tiers import vllm as vllm_engine
 
 
-def duplicates(names: list[str]) -> dict[str, list[int]]:
-    seen: dict[str, list[int]] = {}
-    for i, n in enumerate(names):
-        seen.setdefault(n, []).append(i)
-    return {n: idx for n, idx in seen.items() if len(idx) > 1}
 
 
 def tier_issues(i: int, t: TierConfig, gpu_classes: Optional[Mapping[str, GpuClassConfig]],
