@@ -25,6 +25,7 @@ from llm_tiers.evaluation import report as eval_report
 from llm_tiers.gpu import warm
 from llm_tiers.gpu.warm_component import WarmCapacity
 from llm_tiers.tiers import engines
+from llm_tiers.tiers.lock_spec import lock_spec
 from llm_tiers.gateway import aigw, dns
 from llm_tiers.plan import replica_prices, tier_plan
 from llm_tiers.tracing import manifests as tracing_manifests
@@ -110,11 +111,12 @@ clusters = aigw.tier_clusters(cfg.tiers, cfg.gateway, naming.GATEWAY_NAMESPACE, 
 def benchmark(t, deployments, depends_on):
     """GuideLLM Jobs for a tier a team asked to benchmark (benchmark.tiers): one per release and benchmark.runId."""
     return Benchmark(f"benchmark-{t.name}",
-                     BenchmarkArgs(tier=t, releases=benchmark_manifests.releases_of(t, settings.lock.models),
-                                   settings=cfg.benchmark, storage_class=cluster.weights_storage_class,
-                                   node_selector=cluster.system_node_selector, deployments=deployments,
-                                   depends_on=depends_on),
-                     opts=on_cluster)
+                     BenchmarkArgs(tier=arguments.spec_of(t),
+                                   releases=benchmark_manifests.release_specs(t, settings.lock.models),
+                                   settings=arguments.spec_of(cfg.benchmark),
+                                   storage_class=cluster.weights_storage_class,
+                                   node_selector=cluster.system_node_selector),
+                     opts=on_cluster, deployments=deployments, depends_on=depends_on)
 
 
 def evaluated(t):
@@ -124,14 +126,13 @@ def evaluated(t):
         bench = benchmark(t, deployments, [*cluster.weights_storage_ready, *namespaces.resources])
         es = t.eval.eval_set
         ev = Evaluation(f"eval-{t.name}",
-                        EvaluationArgs(tier=t, releases=eval_manifests.releases_of(t, settings.lock.models),
+                        EvaluationArgs(tier=arguments.spec_of(t),
+                                       releases=eval_manifests.release_specs(t, settings.lock.models),
                                        run_id=cfg.benchmark.run_id,
                                        benchmark_seconds=benchmark_manifests.run_seconds(cfg.benchmark),
                                        eval_set=Path(es.file).read_text() if es is not None and es.file else None,
-                                       node_selector=cluster.system_node_selector,
-                                       deployments=deployments,
-                                       depends_on=[*namespaces.resources, *bench.ready]),
-                        opts=on_cluster)
+                                       node_selector=cluster.system_node_selector),
+                        opts=on_cluster, deployments=deployments, depends_on=[*namespaces.resources, *bench.ready])
         return ev.switch_after
     return before_switch
 
@@ -139,8 +140,8 @@ def evaluated(t):
 tiers = {
     t.name: ModelTier(
         f"tier-{t.name}",
-        ModelTierArgs(tier=t, lock=settings.lock.models[t.model_id],
-                      candidate_lock=(settings.lock.models[t.candidate.model_id or t.model_id]
+        ModelTierArgs(tier=arguments.spec_of(t), lock=lock_spec(settings.lock.models[t.model_id]),
+                      candidate_lock=(lock_spec(settings.lock.models[t.candidate.model_id or t.model_id])
                                       if t.candidate else None),
                       instance_types=cfg.gpu_classes[t.gpu_class].instance_types,
                       allowed_licenses=cfg.model_policy.allowed_licenses,
@@ -151,16 +152,16 @@ tiers = {
                       sync_tolerations=gpu.sync_scheduling["tolerations"],
                       otlp_endpoint=collector.otlp_endpoint if collector else None,
                       admit_benchmark=t.name in cfg.benchmark.tiers,
-                      gateway_clusters=clusters[t.name],
-                      # Each step waits only for what it uses: the weights PVC for storage, the sync Job for
-                      # the hf-token Secret, the engine for GPU nodes (and the collector), the scaler and
-                      # PodMonitor for KEDA and Prometheus (tests/test_rollout.py checks it).
-                      before_switch=evaluated(t) if t.eval is not None else None,
-                      depends_on=list(namespaces.resources), storage_depends_on=cluster.weights_storage_ready,
-                      sync_depends_on=secrets.hf_token_ready,
-                      serve_depends_on=[*gpu.ready, *(collector.ready if collector else [])],
-                      monitoring_depends_on=observability.ready),
+                      gateway_clusters=clusters[t.name]),
         opts=on_cluster,
+        # Each step waits only for what it uses: the weights PVC for storage, the sync Job for
+        # the hf-token Secret, the engine for GPU nodes (and the collector), the scaler and
+        # PodMonitor for KEDA and Prometheus (tests/test_rollout.py checks it).
+        before_switch=evaluated(t) if t.eval is not None else None,
+        depends_on=list(namespaces.resources), storage_depends_on=cluster.weights_storage_ready,
+        sync_depends_on=secrets.hf_token_ready,
+        serve_depends_on=[*gpu.ready, *(collector.ready if collector else [])],
+        monitoring_depends_on=observability.ready,
     )
     for t in cfg.tiers
 }

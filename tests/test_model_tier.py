@@ -24,13 +24,15 @@ LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
 PROGRAM = """
 import json, pulumi
 from llm_tiers import ModelTier, ModelTierArgs
+from llm_tiers.arguments import spec_of
 from llm_tiers.config.schema import TierConfig
+from llm_tiers.tiers.lock_spec import lock_spec
 from llm_tiers.tiers.models_lock import load
 from pathlib import Path
 lock = load(Path({lock!r}))
 tier = TierConfig.model_validate(json.loads({tier!r}))
-candidate = lock.models[tier.candidate.model_id] if tier.candidate else None
-t = ModelTier("chat", ModelTierArgs(tier=tier, lock=lock.models[tier.model_id], candidate_lock=candidate,
+candidate = lock_spec(lock.models[tier.candidate.model_id or tier.model_id]) if tier.candidate else None
+t = ModelTier("chat", ModelTierArgs(tier=spec_of(tier), lock=lock_spec(lock.models[tier.model_id]), candidate_lock=candidate,
               instance_types=["g6.xlarge", "g6.2xlarge"], hf_token_secret={token!r},
               sync_node_selector={{"llm-tiers.io/node-role": "system"}}, otlp_endpoint={otlp!r},
               autoscaling={autoscaling!r}))

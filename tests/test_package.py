@@ -30,6 +30,8 @@ import pulumi_kubernetes as k8s
 from llm_tiers import Gateway, GatewayArgs, ModelTier, ModelTierArgs, Namespaces
 from llm_tiers.config import GatewayConfig, TenantConfig, TierConfig
 from llm_tiers.config.schema import TlsConfig
+from llm_tiers.arguments import spec_of
+from llm_tiers.tiers.lock_spec import lock_spec
 from llm_tiers.tiers.models_lock import load
 
 config = pulumi.Config()
@@ -42,8 +44,9 @@ namespaces = Namespaces("namespaces", opts=opts)
 keys = k8s.core.v1.Secret("keys", metadata={"name": "tenant-api-keys", "namespace": "llm-gateway"},
                           string_data={"team": config.require_secret("teamKey")},
                           opts=pulumi.ResourceOptions(provider=provider, depends_on=namespaces.resources))
-chat = ModelTier("chat", ModelTierArgs(tier=tier, lock=lock.models[tier.model_id], instance_types=["g6.xlarge"],
-                                       autoscaling=False, depends_on=namespaces.resources), opts=opts)
+chat = ModelTier("chat", ModelTierArgs(tier=spec_of(tier), lock=lock_spec(lock.models[tier.model_id]),
+                                       instance_types=["g6.xlarge"], autoscaling=False),
+                 opts=opts, depends_on=namespaces.resources)
 Gateway("gateway", GatewayArgs(settings=GatewayConfig(hostname="llm.team.example", tls=TlsConfig(
                                    certificate_arn="arn:aws:acm:us-east-1:111122223333:certificate/3f2a1b0c-9d8e-4f7a-8b6c-5d4e3f2a1b0c")),
                                tiers=[tier], tenants=[TenantConfig(name="team", tiers=["chat"])], monitoring=False,
@@ -122,7 +125,7 @@ def test_a_composed_tier_refuses_bad_args_in_the_teams_program_too(installed, tm
     out = subprocess.run([venv / "bin" / "llm-tiers-render", "--stack", "dev", "--out", tmp_path / "b"], cwd=team,
                          capture_output=True, text=True, timeout=300,
                          env={"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path)})
-    assert out.returncode == 2 and "tier.extraArgs[0]" in out.stderr and "Traceback" not in out.stderr, out.stderr
+    assert out.returncode == 2 and "args.tier.extra_args[0]" in out.stderr and "Traceback" not in out.stderr, out.stderr
 
 
 def _imports(path: Path, module: str) -> set[str]:

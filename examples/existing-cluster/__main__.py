@@ -12,6 +12,8 @@ import pulumi_random as random
 from llm_tiers import arguments
 from llm_tiers import (Gateway, GatewayArgs, ModelTier, ModelTierArgs, Namespaces, Observability, ObservabilityArgs)
 from llm_tiers.config.schema import GatewayConfig, TenantConfig, TierConfig, TlsConfig
+from llm_tiers.arguments import spec_of
+from llm_tiers.tiers.lock_spec import lock_spec
 from llm_tiers.tiers.models_lock import load
 from llm_tiers.naming import GATEWAY_NAMESPACE
 
@@ -35,10 +37,9 @@ observability = Observability(
     opts=on_cluster, depends_on=namespaces.resources)
 # The tier's ScaledObject and PodMonitor need KEDA and the Prometheus operator: create it after them.
 chat = ModelTier(
-    "chat", ModelTierArgs(tier=tier, lock=lock.models[tier.model_id], instance_types=["g6.xlarge", "g6.2xlarge"],
-                          storage_class=config.require("weightsStorageClass"),
-                          depends_on=[*namespaces.resources, *observability.ready]),
-    opts=on_cluster)
+    "chat", ModelTierArgs(tier=spec_of(tier), lock=lock_spec(lock.models[tier.model_id]),
+                          instance_types=["g6.xlarge", "g6.2xlarge"], storage_class=config.require("weightsStorageClass")),
+    opts=on_cluster, depends_on=[*namespaces.resources, *observability.ready])
 gateway = Gateway(
     "gateway", GatewayArgs(settings=GatewayConfig(hostname=config.require("hostname"),
                                                   tls=TlsConfig(certificate_arn=config.require("certificateArn"))),

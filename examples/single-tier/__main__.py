@@ -8,6 +8,8 @@ import pulumi_random as random
 
 from llm_tiers import Gateway, GatewayArgs, ModelTier, ModelTierArgs, Namespaces
 from llm_tiers.config.schema import GatewayConfig, TenantConfig, TierConfig, TlsConfig
+from llm_tiers.arguments import spec_of
+from llm_tiers.tiers.lock_spec import lock_spec
 from llm_tiers.tiers.models_lock import load
 
 config = pulumi.Config()
@@ -21,9 +23,11 @@ key = random.RandomPassword("key", length=48, special=False)
 keys = k8s.core.v1.Secret("tenant-keys", metadata={"name": "tenant-api-keys", "namespace": "llm-gateway"},
                           string_data={"me": pulumi.Output.concat("sk-", key.result)},
                           opts=pulumi.ResourceOptions(provider=provider, depends_on=namespaces.resources))
-chat = ModelTier("chat", ModelTierArgs(tier=tier, lock=load(Path(__file__).resolve().parents[2] / "models.lock.json")
-                                       .models[tier.model_id], instance_types=["g6.xlarge"], autoscaling=False,
-                                       depends_on=namespaces.resources), opts=opts)
+# ModelTier takes plain data: the tier's keys and the model's models.lock.json entry as they stand.
+chat = ModelTier("chat", ModelTierArgs(tier=spec_of(tier), lock=lock_spec(load(
+                     Path(__file__).resolve().parents[2] / "models.lock.json").models[tier.model_id]),
+                                       instance_types=["g6.xlarge"], autoscaling=False),
+                 opts=opts, depends_on=namespaces.resources)
 Gateway("gateway", GatewayArgs(settings=GatewayConfig(hostname=config.require("hostname"),
                                                       tls=TlsConfig(certificate_arn=config.require("certificateArn"))),
                                tiers=[tier], tenants=[TenantConfig(name="me", tiers=["chat"])], monitoring=False,

@@ -29,6 +29,7 @@ GuideLLM at the pinned tag (vllm-project/guidellm v0.7.3; ``versions.IMAGES['gui
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -269,3 +270,8 @@ def releases_of(tier: TierConfig, lock_models: Any) -> list[BenchRelease]:
         out.append(BenchRelease("candidate", model, lock_models[model].revision, engine, tier.serve == "candidate",
                                 own))
     return out
+
+
+def release_specs(tier: TierConfig, lock_models: Any) -> list[dict[str, Any]]:
+    """:func:`releases_of` as the plain release list ``BenchmarkArgs.releases`` takes."""
+    return [dataclasses.asdict(r) for r in releases_of(tier, lock_models)]

@@ -28,6 +28,7 @@ GuideLLM's, and the tier's Service depends on it: Pulumi awaits the Job's comple
 from __future__ import annotations
 
 import json
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -80,6 +81,11 @@ def releases_of(tier: TierConfig, lock_models: Any) -> list[EvalRelease]:
         out.append(EvalRelease("candidate", model, lock_models[model].revision, c.engine or tier.engine, quant,
                                tuple(flags)))
     return out
+
+
+def release_specs(tier: TierConfig, lock_models: Any) -> list[dict[str, Any]]:
+    """:func:`releases_of` as the plain release list ``EvaluationArgs.releases`` takes."""
+    return [{**dataclasses.asdict(r), "flags": list(r.flags)} for r in releases_of(tier, lock_models)]
 
 
 def gated(tier: TierConfig) -> bool:
