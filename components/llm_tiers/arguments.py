@@ -51,8 +51,13 @@ def _is_output_like(value: Any) -> bool:
     return isinstance(value, (pulumi.Output, collections.abc.Awaitable))
 
 
+# ``pulumi.Input[T]`` is ``Union[T, Awaitable[T], "Output[T]"]``: its forward reference names ``Output`` and ``T``,
+# which the module declaring an args TypedDict need not import (pulumi/output.py, ``Input``).
+_INPUT_NAMES = {"Output": pulumi.Output, "T": TypeVar("T")}
+
+
 def _typeddict_hints(spec: type) -> dict[str, Any]:
-    return typing.get_type_hints(spec, include_extras=False)
+    return typing.get_type_hints(spec, localns=_INPUT_NAMES, include_extras=False)
 
 
 def _unwrap_input(annotation: Any) -> tuple[Any, bool]:

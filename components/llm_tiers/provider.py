@@ -29,8 +29,8 @@ def version() -> str:
 
 # TEMPORARY (issue 27): exported components whose args are still dataclasses holding config models, which the
 # provider cannot infer a schema from; each leaves this set when its args become a TypedDict. Empty when done.
-PENDING = {"Benchmark", "Cluster", "Dns", "Evaluation", "Gateway", "GpuCapacity", "LoadBalancerController",
-           "ModelTier", "Namespaces", "Observability", "SecretStore"}
+PENDING = {"Benchmark", "Dns", "Evaluation", "Gateway", "LoadBalancerController",
+           "ModelTier", "Observability", "SecretStore"}
 
 
 def components() -> list[type[pulumi.ComponentResource]]:
