@@ -45,6 +45,7 @@ PAGES = {
     "BenchmarkArgs": "benchmark.md",
     "EvaluationArgs": "eval.md",
     "TracingArgs": "tracing.md",
+    "WarmCapacityArgs": "warm-capacity.md",
 }
 
 
@@ -111,8 +112,9 @@ def _typeddict_table(cls: type) -> tuple[str, list[str]]:
     required = getattr(cls, "__required_keys__", frozenset())
     rows = ["| arg | type | required | description |", "|---|---|---|---|"]
     for name, annotation, doc in attrs:
-        shown = annotation.replace("pulumi.", "").replace("Required[", "").rstrip("]") \
-            if annotation.startswith("Required[") else annotation.replace("pulumi.", "")
+        # Required[X] -> X (only the wrapper's bracket: rstrip would also eat X's own, as in dict[str, list[str]]).
+        shown = (annotation[len("Required["):-1] if annotation.startswith("Required[") else annotation) \
+            .replace("pulumi.", "")
         rows.append(f"| `{name}` | {_type(shown)} | {'**yes**' if name in required else 'no'} | {doc or ''} |")
     return "\n".join(rows), [n for n, _, d in attrs if not d]
 
