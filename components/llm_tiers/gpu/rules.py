@@ -97,7 +97,8 @@ def warm_args_issues(args: Mapping[str, Any]) -> list[ConfigIssue]:
         issues += restated(_check_warm_nodes(name, cls, runs_on_it),  # type: ignore[arg-type]
                            f"gpuClasses.{name}", f"args.gpu_classes.{name}", GpuClassConfig)
         for j, image in enumerate(images[name]):
-            if "@" not in image and (":" not in image.rsplit("/", 1)[-1] or image.endswith(":latest")):
+            name_part, _, tag = image.rsplit("/", 1)[-1].rpartition(":")
+            if "@" not in image and (not name_part or tag == "latest"):
                 issues.append(ConfigIssue(f"args.images.{name}[{j}]", f"{image!r} is not pinned: give a tag other "
                                                                       "than latest, or a digest (image@sha256:...)"))
     issues += namespace_issues(args, ("namespace",))
