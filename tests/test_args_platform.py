@@ -97,7 +97,7 @@ Cluster("c", ClusterArgs(name="team-a", region="us-east-1",
                         ("args.settings.kubeconfig_role_arn", "one of adminRoleArns"),
                         ("args.settings.admin_role_arns", "twice"),
                         ("args.settings.log_retention_days", "retention"),
-                        ("args.settings.availability_zones[0]", "not a zone of aws:region us-east-1")]:
+                        ("args.settings.availability_zones[0]", "not a zone of args.region us-east-1")]:
         assert f"  - {path}: " in message and words in message.split(f"  - {path}: ", 1)[1].split("\n")[0], \
             (path, message)
     assert not exc.value.recording.resources
@@ -150,12 +150,12 @@ def test_constructs_through_the_provider_from_plain_inputs(tmp_path, component):
 
 def test_gpu_capacity_waits_for_what_another_language_passes_in_depends_on(tmp_path):
     """``opts.depends_on`` (a non-Python program's dependsOn) orders the charts as the Python keyword args do."""
-    result = run(tmp_path, f"""
+    result = run(tmp_path, """
 from llm_tiers import GpuCapacity, GpuCapacityArgs
 import pulumi_kubernetes as k8s
-ns = k8s.core.v1.Namespace("first", metadata={{"name": "first"}})
+ns = k8s.core.v1.Namespace("first", metadata={"name": "first"})
 GpuCapacity("gpu", GpuCapacityArgs(cluster_name="team-a", region="us-east-1",
-                                   gpu_classes={{"l4": {{"instance_types": ["g6.xlarge"], "max_gpus": 4}}}}),
+                                   gpu_classes={"l4": {"instance_types": ["g6.xlarge"], "max_gpus": 4}}),
             opts=pulumi.ResourceOptions(depends_on=[ns]))
 """)
     ns_urn = result.of_type("kubernetes:core/v1:Namespace")[0].urn

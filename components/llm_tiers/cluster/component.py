@@ -1,8 +1,9 @@
 """Cluster: VPC, EKS control plane, access entries, add-ons, system node group, EFS weight store, and
 the Kubernetes provider every later component uses.
 
-A thin ComponentResource: addresses, policies and names come from the pure modules ``network``,
-``iam`` and ``naming``; versions from ``versions``.
+A thin ComponentResource: addresses, policies, add-ons, StorageClasses and names come from the pure modules
+``network``, ``layout``, ``iam`` and ``naming``; versions from ``versions``; its args' checks from ``rules``; the
+SSM relay's resources from ``relay``.
 """
 
 # No ``from __future__ import annotations``: Pulumi's component provider reads the args' annotations at runtime.
@@ -21,10 +22,7 @@ from llm_tiers.cluster import operator_access
 from llm_tiers.cluster import relay
 from llm_tiers.cluster import rules
 from llm_tiers import versions
-from llm_tiers.config.schema import ClusterConfig
 from llm_tiers.config.specs import ClusterSpec
-
-ADDON_CONFIGURATION = layout.ADDON_CONFIGURATION  # re-exported (tests read the add-ons' settings here)
 
 
 class ClusterArgs(TypedDict, total=False):
@@ -200,7 +198,8 @@ class Cluster(pulumi.ComponentResource):
             # EKS keeps a cluster in its VPC (subnets update in place only within it): new subnets mean a new
             # cluster, so say so to the engine instead of letting the update fail at AWS. Its name is fixed, so
             # the old one must go first (protect: true refuses either way).
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, *cluster_policies], protect=protect_stateful,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, *cluster_policies],
+                                        protect=protect_stateful,
                                         replace_on_changes=["vpcConfig.subnetIds"], delete_before_replace=True))
         cluster_sg = eks.vpc_config.cluster_security_group_id
         aws.ec2.Tag(f"{resource_name}-sg-discovery", resource_id=cluster_sg, key=naming.KARPENTER_DISCOVERY_TAG,
@@ -334,7 +333,7 @@ class Cluster(pulumi.ComponentResource):
         self.cluster_name = eks.name
         self.endpoint = eks.endpoint
         self.kubeconfig = kubeconfig
-        self._provider = provider
+        self._k8s_provider = provider
         self.vpc_id = vpc.id
         self.private_subnet_ids = [sn.id for sn in private_subnets]
         self.public_subnet_ids = [sn.id for sn in public_subnets]
@@ -369,7 +368,7 @@ class Cluster(pulumi.ComponentResource):
     @property
     def provider(self) -> k8s.Provider:
         """Kubernetes provider for this cluster; pass it to later components in ``opts.providers``."""
-        return self._provider
+        return self._k8s_provider
 
     @property
     def nodes_ready(self) -> list[pulumi.Resource]:

@@ -54,12 +54,15 @@ def region_issues(region: str, settings: Optional[ClusterConfig], zones: Optiona
     from llm_tiers.config.schema import check_region
 
     issues = []
-    for issue in check_region(region, SimpleNamespace(cluster=settings) if settings is not None else None):
+    # check_region reads only the config's `cluster` (and `gateway`, absent here).
+    stand_in = SimpleNamespace(cluster=settings) if settings is not None else None
+    for issue in check_region(region, stand_in):  # type: ignore[arg-type]
         if issue.path == "aws:region":
             issues.append(ConfigIssue("args.region", issue.message.replace("run `pulumi config set aws:region "
                                                                            "us-east-1`", "e.g. us-east-1")))
         else:
-            issues += restated([issue], "cluster", "args.settings", ClusterConfig)
+            issues += restated([issue._replace(message=issue.message.replace("aws:region", "args.region"))],
+                               "cluster", "args.settings", ClusterConfig)
     for i, zone in enumerate(zones or ()):
         if zone[:-1] != region:
             issues.append(ConfigIssue(f"args.availability_zones[{i}]", f"{zone} is not a zone of args.region "
