@@ -10,8 +10,9 @@ import pulumi
 from llm_tiers import (Benchmark, BenchmarkArgs, Cluster, ClusterArgs, Dns, DnsArgs, Evaluation, EvaluationArgs,
                        Gateway, GatewayArgs,
                        GpuCapacity, GpuCapacityArgs, LoadBalancerController, LoadBalancerControllerArgs, ModelTier,
-                       ModelTierArgs, Namespaces, NamespacesArgs, Observability, ObservabilityArgs,
-                       SecretStore, SecretStoreArgs, TenantKeyArgs, Tracing, TracingArgs)
+                       ModelTierArgs, Namespaces, Observability, ObservabilityArgs,
+                       SecretStore, SecretStoreArgs, TenantKeyArgs, Tracing, TracingArgs, WarmCapacity,
+                       WarmCapacityArgs)
 from llm_tiers import arguments
 from llm_tiers import naming
 from llm_tiers import preflight
@@ -23,10 +24,10 @@ from llm_tiers.cost import bill, measurements, throughput
 from llm_tiers.evaluation import manifests as eval_manifests
 from llm_tiers.evaluation import report as eval_report
 from llm_tiers.gpu import warm
-from llm_tiers.gpu.warm_component import WarmCapacity
 from llm_tiers.tiers import engines
 from llm_tiers.tiers.lock_spec import lock_spec
 from llm_tiers.gateway import aigw, dns
+from llm_tiers.namespaces import platform_namespaces
 from llm_tiers.plan import replica_prices, tier_plan
 from llm_tiers.tracing import manifests as tracing_manifests
 
@@ -44,25 +45,25 @@ measured = measurements.load_or_refuse(cfg, pulumi.get_stack())
 
 cluster = Cluster(
     "cluster",
-    ClusterArgs(name=cfg.cluster_name, region=settings.region, settings=cfg.cluster,
+    ClusterArgs(name=cfg.cluster_name, region=settings.region, settings=arguments.spec_of(cfg.cluster),
                 environment=cfg.environment, protect=cfg.protect),
 )
 
 on_cluster = pulumi.ResourceOptions(providers=[cluster.provider])
 
+gpu_classes = {name: arguments.spec_of(c) for name, c in cfg.gpu_classes.items()}
 gpu = GpuCapacity(
     "gpu",
     GpuCapacityArgs(cluster_name=cluster.cluster_name, name_prefix=cfg.cluster_name, region=settings.region,
-                    gpu_classes=cfg.gpu_classes, system_node_selector=cluster.system_node_selector,
-                    depends_on=cluster.nodes_ready, egress=cluster.egress,
+                    gpu_classes=gpu_classes, system_node_selector=cluster.system_node_selector,
                     weight_sync_jobs=len(system_capacity.tier_releases(cfg)),
                     environment=cfg.environment, tags=cfg.cluster.tags),
-    opts=on_cluster,
+    opts=on_cluster, depends_on=cluster.nodes_ready, egress=cluster.egress,
 )
 
-namespaces = Namespaces("namespaces", NamespacesArgs.for_platform(cert_manager=cfg.gateway.tls.mode == "cert-manager",
-                                                                 external_dns=cfg.gateway.dns is not None,
-                                                                 node_cidrs=[cfg.cluster.vpc_cidr]),
+namespaces = Namespaces("namespaces", platform_namespaces(cert_manager=cfg.gateway.tls.mode == "cert-manager",
+                                                        external_dns=cfg.gateway.dns is not None,
+                                                        node_cidrs=[cfg.cluster.vpc_cidr]),
                         opts=on_cluster)
 
 secrets = SecretStore(
@@ -172,8 +173,8 @@ warm_images = warm.class_images(cfg.gpu_classes, cfg.tiers, lambda t, rel: (
     (t.candidate.image if rel == "candidate" and t.candidate.image else None)
     or engines.image(release_engine(t, rel))))
 if warm_images:
-    WarmCapacity("warm-capacity", cfg.gpu_classes, warm_images, depends_on=[*namespaces.resources, *gpu.ready],
-                 opts=on_cluster)
+    WarmCapacity("warm-capacity", WarmCapacityArgs(gpu_classes=gpu_classes, images=warm_images),
+                 opts=on_cluster, depends_on=[*namespaces.resources, *gpu.ready])
 
 # GuideLLM Jobs for the tiers a team asked to benchmark (benchmark.tiers): one per release and benchmark.runId.
 for t in (t for t in cfg.tiers if t.name in cfg.benchmark.tiers and t.eval is None):

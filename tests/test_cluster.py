@@ -250,10 +250,10 @@ def test_cluster_composes_in_a_program_of_its_own(tmp_path):
     (tmp_path / "Pulumi.yaml").write_text("name: byo\nruntime: python\n")
     (tmp_path / "__main__.py").write_text(textwrap.dedent("""
         import pulumi
-        from llm_tiers import Cluster, ClusterArgs, ClusterConfig
+        from llm_tiers import Cluster, ClusterArgs
         a = Cluster("a", ClusterArgs(name="team-a", region="eu-west-1",
-                                     settings=ClusterConfig(admin_role_arns=["arn:aws:iam::111122223333:role/a"],
-                                                            nat_gateways="single")))
+                                     settings={"admin_role_arns": ["arn:aws:iam::111122223333:role/a"],
+                                               "nat_gateways": "single"}))
         pulumi.export("name", a.cluster_name)
     """))
     result = render_tool.run_program("test", {"aws:region": "eu-west-1"}, [], project_dir=tmp_path)

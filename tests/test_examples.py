@@ -59,12 +59,12 @@ def test_two_clusters_in_one_program(tmp_path):
     (tmp_path / "Pulumi.yaml").write_text("name: two\nruntime: python\n")
     (tmp_path / "__main__.py").write_text(textwrap.dedent("""
         import pulumi
-        from llm_tiers import Cluster, ClusterArgs, ClusterConfig
+        from llm_tiers import Cluster, ClusterArgs
         admins = ["arn:aws:iam::111122223333:role/admin"]
         east = Cluster("east", ClusterArgs(name="llm-east", region="us-east-1",
-                                           settings=ClusterConfig(admin_role_arns=admins, vpc_cidr="10.1.0.0/16")))
+                                           settings={"admin_role_arns": admins, "vpc_cidr": "10.1.0.0/16"}))
         west = Cluster("west", ClusterArgs(name="llm-west", region="us-east-1",
-                                           settings=ClusterConfig(admin_role_arns=admins, vpc_cidr="10.2.0.0/16")))
+                                           settings={"admin_role_arns": admins, "vpc_cidr": "10.2.0.0/16"}))
         pulumi.export("names", [east.cluster_name, west.cluster_name])
     """))
     result = render_tool.run_program("test", {"aws:region": "us-east-1"}, [], project_dir=tmp_path)

@@ -130,6 +130,15 @@ def test_gateway_pods_send_only_where_they_must(rendered):
     assert not sends(policies, "llm-tiers", sync, 80, dst_ip=OUTSIDE)
 
 
-def test_without_node_cidrs_the_namespaces_get_no_policies():
-    assert ns_mod.NamespacesArgs().network_policies is None and not ns_mod.NamespacesArgs().node_cidrs
-    assert ns_mod.NamespacesArgs.for_platform(node_cidrs=["10.0.0.0/16"]).node_cidrs == ("10.0.0.0/16",)
+def test_without_node_cidrs_the_namespaces_get_no_policies(tmp_path):
+    from test_component_args import run
+
+    alone = run(tmp_path, """
+from llm_tiers import Namespaces
+Namespaces("namespaces")
+""")
+    assert alone.of_type("kubernetes:core/v1:Namespace")
+    assert not alone.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    args = ns_mod.platform_namespaces(node_cidrs=["10.0.0.0/16"])
+    assert args["node_cidrs"] == ["10.0.0.0/16"] and "network_policies" not in args
+    assert set(args["namespaces"]) == set(ns_mod.DEFAULT_NAMESPACES)

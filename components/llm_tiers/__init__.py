@@ -12,6 +12,7 @@ from llm_tiers.gateway.dns import Dns, DnsArgs
 from llm_tiers.gateway.component import Gateway, GatewayArgs
 from llm_tiers.gateway.load_balancer_controller import LoadBalancerController, LoadBalancerControllerArgs
 from llm_tiers.gpu.component import GpuCapacity, GpuCapacityArgs
+from llm_tiers.gpu.warm_component import WarmCapacity, WarmCapacityArgs
 from llm_tiers.tiers.component import ModelTier, ModelTierArgs
 from llm_tiers.namespaces import Namespaces, NamespacesArgs
 from llm_tiers.observability.component import Observability, ObservabilityArgs
@@ -23,4 +24,4 @@ __all__ = ["Benchmark", "BenchmarkArgs", "Cluster", "ClusterArgs", "ClusterConfi
            "Gateway", "GatewayArgs", "GpuCapacity", "GpuCapacityArgs", "GpuClassConfig", "LoadBalancerController",
            "LoadBalancerControllerArgs", "ModelTier", "ModelTierArgs", "Namespaces", "NamespacesArgs", "Observability",
            "ObservabilityArgs", "SecretStore", "SecretStoreArgs", "StackConfig",
-           "TenantKeyArgs", "Tracing", "TracingArgs"]
+           "TenantKeyArgs", "Tracing", "TracingArgs", "WarmCapacity", "WarmCapacityArgs"]

@@ -3,11 +3,14 @@ baseline NetworkPolicies: default-deny ingress, traffic within the namespace, an
 pods serve (webhook calls from the API server and kubelet probes from the nodes, scrapes from the monitoring
 namespace, KEDA's queries to Prometheus), on the ports the pinned charts use."""
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: Pulumi's component provider reads the args' annotations at runtime.
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal, Optional
+from dataclasses import dataclass
+from typing import Any, Literal, Optional, TypedDict
+
+from llm_tiers import arguments
+from llm_tiers.config.issues import ConfigIssue
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -107,77 +110,131 @@ def network_policies(namespace: str, flows: Flows, node_cidrs: Sequence[str],
     return out
 
 
-@dataclass(frozen=True)
-class NamespacesArgs:
+DEFAULT_NAMESPACES: dict[str, PodSecurityLevel] = {
+    # TGI runs as root in its image: baseline is the strictest level it passes.
+    naming.TIERS_NAMESPACE: "baseline",
+    naming.GATEWAY_NAMESPACE: "restricted",
+    # node-exporter and the DCGM exporter need host access.
+    naming.MONITORING_NAMESPACE: "privileged",
+    # Operators installed by Helm: created here first so they carry Pod Security labels too.
+    naming.EXTERNAL_SECRETS_NAMESPACE: "baseline",
+    naming.KEDA_NAMESPACE: "baseline",
+    naming.ENVOY_GATEWAY_NAMESPACE: "baseline",
+    # Envoy AI Gateway's controller (its chart's pod and container security contexts pass restricted).
+    naming.AI_GATEWAY_NAMESPACE: "restricted",
+}
+"""The namespaces the platform's components run in, and the Pod Security level each enforces."""
+DEFAULT_EXTRA_LABELS: dict[str, dict[str, str]] = {
+    # The AWS Load Balancer Controller gives the Envoy proxy pods a readiness gate on their NLB target's
+    # health (kubernetes-sigs/aws-load-balancer-controller v3.5.0 docs/deploy/pod_readiness_gate.md): a
+    # rollout replaces a proxy only once the NLB sends to its successor.
+    naming.ENVOY_GATEWAY_NAMESPACE: {"elbv2.k8s.aws/pod-readiness-gate-inject": "enabled"},
+}
+POD_SECURITY_LEVELS: tuple[str, ...] = ("privileged", "baseline", "restricted")
+
+
+class NamespacesArgs(TypedDict, total=False):
     """Inputs of :class:`Namespaces`."""
 
-    namespaces: Mapping[str, PodSecurityLevel] = field(default_factory=lambda: {
-        # TGI runs as root in its image: baseline is the strictest level it passes.
-        naming.TIERS_NAMESPACE: "baseline",
-        naming.GATEWAY_NAMESPACE: "restricted",
-        # node-exporter and the DCGM exporter need host access.
-        naming.MONITORING_NAMESPACE: "privileged",
-        # Operators installed by Helm: created here first so they carry Pod Security labels too.
-        naming.EXTERNAL_SECRETS_NAMESPACE: "baseline",
-        naming.KEDA_NAMESPACE: "baseline",
-        naming.ENVOY_GATEWAY_NAMESPACE: "baseline",
-        # Envoy AI Gateway's controller (its chart's pod and container security contexts pass restricted).
-        naming.AI_GATEWAY_NAMESPACE: "restricted",
-    })
-    """Namespace name -> Pod Security level to enforce."""
-    extra_labels: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: {
-        # The AWS Load Balancer Controller gives the Envoy proxy pods a readiness gate on their NLB target's
-        # health (kubernetes-sigs/aws-load-balancer-controller v3.5.0 docs/deploy/pod_readiness_gate.md): a
-        # rollout replaces a proxy only once the NLB sends to its successor.
-        naming.ENVOY_GATEWAY_NAMESPACE: {"elbv2.k8s.aws/pod-readiness-gate-inject": "enabled"},
-    })
-    """Namespace name -> labels besides the Pod Security ones."""
-    node_cidrs: Sequence[str] = ()
+    namespaces: dict[str, str]
+    """Namespace name -> Pod Security level to enforce (``privileged``, ``baseline`` or ``restricted``).
+    Default: the platform's namespaces (``DEFAULT_NAMESPACES``: llm-tiers, llm-gateway, monitoring,
+    external-secrets, keda, envoy-gateway-system, envoy-ai-gateway-system)."""
+    extra_labels: dict[str, dict[str, str]]
+    """Namespace name -> labels besides the Pod Security ones. Default: the Load Balancer Controller's
+    readiness-gate injection on Envoy Gateway's namespace (``DEFAULT_EXTRA_LABELS``)."""
+    node_cidrs: list[str]
     """Where the API server's webhook calls and the kubelet's probes come from (the VPC CIDR on EKS); empty:
-    those flows are not admitted, so leave ``network_policies`` off on a cluster where they are unknown."""
-    network_policies: Optional[bool] = None
+    those flows are not admitted, so leave ``network_policies`` off on a cluster where they are unknown.
+    Default: none."""
+    network_policies: Optional[bool]
     """Create each namespace's baseline NetworkPolicies (``PLATFORM_FLOWS``; namespaces not listed there, such
-    as Envoy Gateway's whose policies the Gateway component writes, get none here). None: only when
+    as Envoy Gateway's whose policies the Gateway component writes, get none here). Default: only when
     ``node_cidrs`` is given (without it, webhook calls and probes would be refused)."""
 
-    @classmethod
-    def for_platform(cls, cert_manager: bool = False, external_dns: bool = False,
-                     node_cidrs: Sequence[str] = ()) -> "NamespacesArgs":
-        """The default namespaces, plus cert-manager's when the gateway's TLS uses it and ExternalDNS's when the
-        stack manages its DNS record (the chart's pod passes ``restricted``)."""
-        extra: dict[str, PodSecurityLevel] = {naming.CERT_MANAGER_NAMESPACE: "baseline"} if cert_manager else {}
-        if external_dns:
-            extra[naming.EXTERNAL_DNS_NAMESPACE] = "restricted"
-        return cls(namespaces={**cls().namespaces, **extra}, extra_labels=cls().extra_labels,
-                   node_cidrs=tuple(node_cidrs))
+
+def platform_namespaces(cert_manager: bool = False, external_dns: bool = False,
+                        node_cidrs: Sequence[str] = ()) -> NamespacesArgs:
+    """The default namespaces, plus cert-manager's when the gateway's TLS uses it and ExternalDNS's when the
+    stack manages its DNS record (the chart's pod passes ``restricted``)."""
+    extra: dict[str, PodSecurityLevel] = {naming.CERT_MANAGER_NAMESPACE: "baseline"} if cert_manager else {}
+    if external_dns:
+        extra[naming.EXTERNAL_DNS_NAMESPACE] = "restricted"
+    return NamespacesArgs(namespaces={**DEFAULT_NAMESPACES, **extra},
+                          extra_labels={k: dict(v) for k, v in DEFAULT_EXTRA_LABELS.items()},
+                          node_cidrs=list(node_cidrs))
+
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def args_issues(args: Mapping[str, Any]) -> list[ConfigIssue]:
+    """Every problem of a ``NamespacesArgs`` value, each at its ``args.`` path: namespace names (RFC 1123
+    labels), Pod Security levels, labels only for namespaces it creates, node CIDRs."""
+    from llm_tiers.tracing.rules import cidr_issues
+
+    issues = arguments.shape_issues(args, NamespacesArgs)
+    if issues:
+        return issues
+    namespaces = arguments.get(args, "namespaces", DEFAULT_NAMESPACES)
+    for name, level in namespaces.items():
+        if not _DNS_LABEL.match(name) or len(name) > 63:
+            issues.append(ConfigIssue(f"args.namespaces.{name}", f"{name!r} is not a namespace name: lowercase "
+                                                                 "letters, digits and '-', at most 63 characters"))
+        if level not in POD_SECURITY_LEVELS:
+            issues.append(ConfigIssue(f"args.namespaces.{name}", f"{level!r} is not a Pod Security level; use one "
+                                                                 f"of {', '.join(POD_SECURITY_LEVELS)}"))
+    for name, labels in arguments.get(args, "extra_labels", {}).items():
+        if name not in namespaces:
+            issues.append(ConfigIssue(f"args.extra_labels.{name}", f"{name!r} is not among args.namespaces, so no "
+                                                                   "namespace would carry these labels; add it there"))
+        for key in labels:
+            if key.startswith("pod-security.kubernetes.io/"):
+                issues.append(ConfigIssue(f"args.extra_labels.{name}.{key}", "Pod Security labels come from "
+                                          "args.namespaces (the level to enforce); remove it here"))
+    issues += cidr_issues(args.get("node_cidrs"), "args.node_cidrs")
+    if args.get("network_policies") and not args.get("node_cidrs"):
+        issues.append(ConfigIssue("args.network_policies", "true without args.node_cidrs would refuse the API "
+                                  "server's webhook calls and the kubelet's probes: give node_cidrs (the VPC CIDR)"))
+    return issues
 
 
 class Namespaces(pulumi.ComponentResource):
-    """Creates namespaces; pass the cluster's provider in ``opts.providers``."""
+    """Creates namespaces; pass the cluster's provider in ``opts.providers``. See docs/components/namespaces.md.
+
+    The Namespace resources are the Python property ``resources`` (what later components wait for); a program in
+    another language waits on the Namespaces component itself (``dependsOn``)."""
 
     names: dict[str, pulumi.Output[str]]
     """Namespace name -> Output of the created name."""
-    resources: list[k8s.core.v1.Namespace]
-    """The Namespace resources, to depend on."""
 
-    def __init__(self, resource_name: str, args: Optional[NamespacesArgs] = None,
+    def __init__(self, resource_name: str, args: NamespacesArgs = NamespacesArgs(),  # noqa: B008 (never mutated)
                  opts: Optional[pulumi.ResourceOptions] = None):
+        # Every problem at its args path, before anything (this component included) is registered.
+        arguments.refuse("Namespaces", resource_name, args_issues(args))
         super().__init__(naming.type_token("Namespaces"), resource_name, None, opts)
-        args = args or NamespacesArgs()
-        self.names, self.resources = {}, []
-        for name, level in sorted(args.namespaces.items()):
+        namespaces = arguments.get(args, "namespaces", DEFAULT_NAMESPACES)
+        extra_labels = arguments.get(args, "extra_labels", DEFAULT_EXTRA_LABELS)
+        node_cidrs = list(arguments.get(args, "node_cidrs", []))
+        wanted = arguments.get(args, "network_policies", bool(node_cidrs))
+        self.names, self._resources = {}, []
+        for name, level in sorted(namespaces.items()):
             ns = k8s.core.v1.Namespace(
                 f"{resource_name}-{name}",
                 metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=name, labels={**namespace_labels(level), **args.extra_labels.get(name, {})}),
+                    name=name, labels={**namespace_labels(level), **extra_labels.get(name, {})}),
                 opts=pulumi.ResourceOptions(parent=self))
             self.names[name] = ns.metadata.name
-            self.resources.append(ns)
-            wanted = args.network_policies if args.network_policies is not None else bool(args.node_cidrs)
+            self._resources.append(ns)
             if wanted and name in PLATFORM_FLOWS:
-                for np in network_policies(name, PLATFORM_FLOWS[name], args.node_cidrs):
+                for np in network_policies(name, PLATFORM_FLOWS[name], node_cidrs):
                     k8s.networking.v1.NetworkPolicy(
                         f"{resource_name}-{name}-{np['metadata']['name']}",
                         metadata=np["metadata"], spec=np["spec"],
                         opts=pulumi.ResourceOptions(parent=self, depends_on=[ns]))
         self.register_outputs({"names": self.names})
+
+    @property
+    def resources(self) -> list[k8s.core.v1.Namespace]:
+        """The Namespace resources, to depend on."""
+        return self._resources

@@ -45,6 +45,7 @@ PAGES = {
     "BenchmarkArgs": "benchmark.md",
     "EvaluationArgs": "eval.md",
     "TracingArgs": "tracing.md",
+    "WarmCapacityArgs": "warm-capacity.md",
 }
 
 

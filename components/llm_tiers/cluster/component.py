@@ -1,71 +1,59 @@
 """Cluster: VPC, EKS control plane, access entries, add-ons, system node group, EFS weight store, and
 the Kubernetes provider every later component uses.
 
-A thin ComponentResource: addresses, policies and names come from the pure modules ``network``,
-``iam`` and ``naming``; versions from ``versions``.
+A thin ComponentResource: addresses, policies, add-ons, StorageClasses and names come from the pure modules
+``network``, ``layout``, ``iam`` and ``naming``; versions from ``versions``; its args' checks from ``rules``; the
+SSM relay's resources from ``relay``.
 """
 
-from __future__ import annotations
-
-import json
-
-from dataclasses import dataclass, field
-from typing import Optional
+# No ``from __future__ import annotations``: Pulumi's component provider reads the args' annotations at runtime.
+from typing import Any, Optional, Required, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from llm_tiers import arguments
 from llm_tiers import iam
 from llm_tiers import naming
+from llm_tiers.cluster import layout
 from llm_tiers.cluster import network
 from llm_tiers.cluster import operator_access
+from llm_tiers.cluster import relay
+from llm_tiers.cluster import rules
 from llm_tiers import versions
-from llm_tiers.config.schema import ClusterConfig
-
-# Add-ons that must exist before nodes join (networking, kube-proxy, credentials for pods).
-_BEFORE_NODES = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
-# Add-on settings (JSON the add-on's schema accepts). The VPC CNI enforces NetworkPolicies only with its
-# network policy agent on: without it every NetworkPolicy the platform writes (tier isolation, the
-# gateway's namespace) would be accepted by the API and silently ignored.
-ADDON_CONFIGURATION: dict[str, dict[str, str]] = {
-    "vpc-cni": {"enableNetworkPolicy": "true"},
-}
-# Add-ons that need running nodes to become healthy.
-_AFTER_NODES = ("coredns", "aws-ebs-csi-driver", "aws-efs-csi-driver")
-# Add-on -> (service account, AWS managed policy) for its EKS Pod Identity role.
-_ADDON_IDENTITIES = {
-    "vpc-cni": ("aws-node", "AmazonEKS_CNI_Policy"),
-    "aws-ebs-csi-driver": ("ebs-csi-controller-sa", "AmazonEBSCSIDriverPolicy"),
-    "aws-efs-csi-driver": ("efs-csi-controller-sa", "service-role/AmazonEFSCSIDriverPolicy"),
-}
-_NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly")
-_ADMIN_ACCESS_POLICY = "AmazonEKSClusterAdminPolicy"
+from llm_tiers.config.specs import ClusterSpec
 
 
-@dataclass(frozen=True)
-class ClusterArgs:
+class ClusterArgs(TypedDict, total=False):
     """Inputs of :class:`Cluster`."""
 
-    name: str
-    """EKS cluster name; also the prefix of every AWS name and the Karpenter discovery tag value."""
-    region: str
-    """AWS region (used in the kubeconfig's ``aws eks get-token`` call)."""
-    settings: ClusterConfig
-    """Network, control plane, node group and EFS settings (the ``cluster`` config section)."""
-    environment: Optional[str] = None
-    """Environment name written into tags (omitted when None)."""
-    availability_zones: Optional[list[str]] = None
-    """Zones to use; default: ``settings.availabilityZones`` or the region's first three available zones."""
-    tags: dict[str, str] = field(default_factory=dict)
-    """Extra tags on every AWS resource (merged over ``settings.tags``)."""
-    protect: bool = False
+    name: Required[str]
+    """EKS cluster name; also the prefix of every AWS name and the Karpenter discovery tag value (a DNS label of at
+    most 38 characters)."""
+    region: Required[str]
+    """AWS region (used in the kubeconfig's ``aws eks get-token`` call; pinned zones must be in it)."""
+    settings: Required[ClusterSpec]
+    """Network, control plane, node group and EFS settings (the ``cluster`` config section; checked as the stack
+    file's). ``admin_role_arns`` is required in it; every other key has the section's default."""
+    environment: Optional[str]
+    """Environment name written into tags. Default: none (no ``environment`` tag)."""
+    availability_zones: Optional[list[str]]
+    """Zones to use (2-4, in ``region``). Default: ``settings.availability_zones``, else the region's first three
+    available zones."""
+    tags: dict[str, str]
+    """Extra tags on every AWS resource (merged over ``settings.tags``). Default: none."""
+    protect: bool
     """Protect the stateful resources (EKS cluster, EFS file system, KMS key): ``pulumi destroy`` and any
-    change that would replace them stop with an error until the protection is lifted."""
+    change that would replace them stop with an error until the protection is lifted. Default: ``False``."""
 
 
 class Cluster(pulumi.ComponentResource):
-    """An EKS cluster ready for GPU inference tiers. See docs/components/cluster.md."""
+    """An EKS cluster ready for GPU inference tiers. See docs/components/cluster.md.
+
+    Its Kubernetes ``provider`` and the resources to wait for (``nodes_ready``, ``egress``, ``storage_ready``,
+    ``weights_storage_ready``) are Python properties; a program in another language builds its own Kubernetes
+    provider from the ``kubeconfig`` output and waits on the Cluster itself (``dependsOn``)."""
 
     cluster_name: pulumi.Output[str]
     """EKS cluster name."""
@@ -73,8 +61,6 @@ class Cluster(pulumi.ComponentResource):
     """Kubernetes API endpoint."""
     kubeconfig: pulumi.Output[str]
     """JSON kubeconfig authenticating with `aws eks get-token` (no credential inside)."""
-    provider: k8s.Provider
-    """Kubernetes provider for this cluster; pass it to later components in `opts.providers`."""
     vpc_id: pulumi.Output[str]
     """VPC id."""
     private_subnet_ids: list[pulumi.Output[str]]
@@ -99,30 +85,24 @@ class Cluster(pulumi.ComponentResource):
     """Name of an encrypted gp3 StorageClass whose volumes outlive their claims (reclaimPolicy Retain)."""
     system_node_selector: dict[str, str]
     """nodeSelector that places a pod on the system node group."""
-    nodes_ready: list[pulumi.Resource]
-    """Depend on these before installing workloads that need running nodes (Helm releases). The node group
-    depends on the private subnets' egress, so whatever depends on it keeps egress until it is deleted."""
-    egress: list[pulumi.Resource]
-    """NAT gateways, route tables and their associations: the private subnets' way out (ECR, the Hub, AWS
-    APIs). Depend on these from anything that needs AWS APIs while it is deleted (Karpenter)."""
-    storage_ready: list[pulumi.Resource]
-    """The StorageClasses (the EFS one after its mount targets): depend on these from claims."""
-    weights_storage_ready: list[pulumi.Resource]
-    """The weights StorageClass alone (what a tier's weights PVC waits for)."""
-    operator_access: pulumi.Output
+    operator_access: pulumi.Output[dict[str, Any]]
     """Which operator access path applies (``cluster.operatorAccess``, the endpoint's exposure) and, with the SSM
     relay, its instance, the port-forward and kubectl commands and the IAM policy operators need."""
 
     def __init__(self, resource_name: str, args: ClusterArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        # Every problem at its args path, before anything (this component included) is registered.
+        arguments.refuse("Cluster", resource_name, rules.args_issues(args))
         super().__init__(naming.type_token("Cluster"), resource_name, None, opts)
-        s = args.settings
-        name = args.name
-        tags = naming.aws_tags(args.environment, name, {**s.tags, **args.tags})
+        s = rules.settings_of(args)
+        name = args["name"]
+        region = args["region"]
+        protect_stateful = arguments.get(args, "protect", False)
+        tags = naming.aws_tags(args.get("environment"), name, {**s.tags, **arguments.get(args, "tags", {})})
         child = pulumi.ResourceOptions(parent=self)
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
 
         # ---------------------------------------------------------------- network
-        zones = args.availability_zones or s.availability_zones
+        zones = args.get("availability_zones") or s.availability_zones
         if zones:
             zone_names: list[pulumi.Input[str]] = list(zones)
         else:
@@ -176,7 +156,7 @@ class Cluster(pulumi.ComponentResource):
                                                          route_table_id=rt.id, opts=child)]
             private_subnets.append(priv)
         egress += nat_gateways
-        protect = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        protect = pulumi.ResourceOptions(parent=self, protect=protect_stateful)
 
         # ---------------------------------------------------------------- control plane
         key = aws.kms.Key(f"{resource_name}-secrets", description=f"EKS secrets envelope encryption for {name}",
@@ -218,7 +198,8 @@ class Cluster(pulumi.ComponentResource):
             # EKS keeps a cluster in its VPC (subnets update in place only within it): new subnets mean a new
             # cluster, so say so to the engine instead of letting the update fail at AWS. Its name is fixed, so
             # the old one must go first (protect: true refuses either way).
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, *cluster_policies], protect=args.protect,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, *cluster_policies],
+                                        protect=protect_stateful,
                                         replace_on_changes=["vpcConfig.subnetIds"], delete_before_replace=True))
         cluster_sg = eks.vpc_config.cluster_security_group_id
         aws.ec2.Tag(f"{resource_name}-sg-discovery", resource_id=cluster_sg, key=naming.KARPENTER_DISCOVERY_TAG,
@@ -230,25 +211,24 @@ class Cluster(pulumi.ComponentResource):
                                         type="STANDARD", tags=tags, opts=child)
             admin_access.append(aws.eks.AccessPolicyAssociation(
                 f"{resource_name}-admin-{i}", cluster_name=eks.name, principal_arn=entry.principal_arn,
-                policy_arn=partition.apply(
-                    lambda p: f"arn:{p}:eks::aws:cluster-access-policy/{_ADMIN_ACCESS_POLICY}"),
+                policy_arn=partition.apply(layout.admin_access_policy_arn),
                 access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"), opts=child))
 
         # ---------------------------------------------------------------- operator access (cluster.operatorAccess)
-        self.operator_access: pulumi.Output = pulumi.Output.from_input(operator_access.summary(
+        self.operator_access = pulumi.Output.from_input(operator_access.summary(
             s.operator_access.mode, s.endpoint_public_access, list(s.public_access_cidrs),
             s.operator_access.instance_type))
         if s.operator_access.mode == "ssm":
-            self.operator_access = self._ssm_relay(resource_name, name, args.region, s, vpc, private_subnets,
-                                                   cluster_sg, eks, tags, partition, child)
+            self.operator_access = relay.ssm_relay(self, resource_name, name, region, s, vpc, private_subnets,
+                                                   cluster_sg, eks, tags, partition)
 
         # ---------------------------------------------------------------- add-ons
         addon_versions = versions.eks_addon_versions(s.kubernetes_version)
 
         def addon(addon_name: str, depends_on: list[pulumi.Resource]) -> aws.eks.Addon:
             identities = None
-            if addon_name in _ADDON_IDENTITIES:
-                sa, policy = _ADDON_IDENTITIES[addon_name]
+            if addon_name in layout.ADDON_IDENTITIES:
+                sa, policy = layout.ADDON_IDENTITIES[addon_name]
                 role = aws.iam.Role(f"{resource_name}-{addon_name}", name=f"{name}-{addon_name}",
                                     assume_role_policy=iam.pod_identity_trust_policy(), tags=tags, opts=child)
                 attachment = aws.iam.RolePolicyAttachment(
@@ -259,12 +239,11 @@ class Cluster(pulumi.ComponentResource):
             return aws.eks.Addon(
                 f"{resource_name}-{addon_name}", cluster_name=eks.name, addon_name=addon_name,
                 addon_version=addon_versions[addon_name], resolve_conflicts_on_create="OVERWRITE",
-                configuration_values=(json.dumps(ADDON_CONFIGURATION[addon_name], sort_keys=True)
-                                      if addon_name in ADDON_CONFIGURATION else None),
+                configuration_values=layout.addon_configuration_values(addon_name),
                 resolve_conflicts_on_update="OVERWRITE", pod_identity_associations=identities, tags=tags,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on))
 
-        base_addons = [addon(a, []) for a in _BEFORE_NODES]
+        base_addons = [addon(a, []) for a in layout.BEFORE_NODES]
 
         # ---------------------------------------------------------------- system node group
         node_role = aws.iam.Role(f"{resource_name}-node", name=f"{name}-node",
@@ -273,7 +252,7 @@ class Cluster(pulumi.ComponentResource):
             aws.iam.RolePolicyAttachment(
                 f"{resource_name}-node-{policy}", role=node_role.name,
                 policy_arn=partition.apply(lambda p, policy=policy: iam.managed_policy_arn(p, policy)), opts=child)
-            for policy in _NODE_POLICIES
+            for policy in layout.NODE_POLICIES
         ]
         ng = s.system_node_group
         launch_template = aws.ec2.LaunchTemplate(
@@ -301,7 +280,7 @@ class Cluster(pulumi.ComponentResource):
             tags=tags,
             # Nodes join only with egress (ECR pulls, the EKS and STS APIs): create after it, delete before it.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*node_policies, *base_addons, *egress]))
-        late_addons = [addon(a, [node_group]) for a in _AFTER_NODES]
+        late_addons = [addon(a, [node_group]) for a in layout.AFTER_NODES]
 
         # ---------------------------------------------------------------- EFS weight store
         efs_sg = aws.ec2.SecurityGroup(
@@ -326,7 +305,7 @@ class Cluster(pulumi.ComponentResource):
 
         # ---------------------------------------------------------------- Kubernetes provider
         kubeconfig = pulumi.Output.all(eks.name, eks.endpoint, eks.certificate_authority.data).apply(
-            lambda v: iam.kubeconfig(v[0], v[1], v[2], args.region, s.kubeconfig_role_arn))
+            lambda v: iam.kubeconfig(v[0], v[1], v[2], region, s.kubeconfig_role_arn))
         provider = k8s.Provider(
             f"{resource_name}-k8s", kubeconfig=kubeconfig, enable_server_side_apply=True,
             opts=pulumi.ResourceOptions(parent=self, depends_on=admin_access))
@@ -337,39 +316,24 @@ class Cluster(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(name=s.efs.storage_class_name,
                                                 labels=naming.k8s_labels("weights-cache", name)),
             provisioner="efs.csi.aws.com",
-            parameters={
-                "provisioningMode": "efs-ap",
-                "fileSystemId": efs.id,
-                "directoryPerms": "700",
-                "basePath": "/weights",
-                "subPathPattern": "${.PVC.namespace}/${.PVC.name}",
-                "ensureUniqueDirectory": "true",
-            },
+            parameters=layout.weights_storage_class_parameters(efs.id),
             mount_options=["tls"],
             reclaim_policy=s.efs.reclaim_policy,
             volume_binding_mode="Immediate",
             opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=mount_targets)))
-        block_class, retained_class = "gp3-encrypted", "gp3-encrypted-retain"
-        gp3 = dict(provisioner="ebs.csi.aws.com",
-                   parameters={"type": "gp3", "encrypted": "true", "csi.storage.k8s.io/fstype": "ext4"},
-                   volume_binding_mode="WaitForFirstConsumer", allow_volume_expansion=True)
-        retained_sc = k8s.storage.v1.StorageClass(
-            f"{resource_name}-gp3-retain-sc",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=retained_class,
-                                                labels=naming.k8s_labels("block-storage", name)),
-            reclaim_policy="Retain", **gp3, opts=k8s_opts)
-        block_sc = k8s.storage.v1.StorageClass(
-            f"{resource_name}-gp3-sc",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=block_class, labels=naming.k8s_labels("block-storage", name),
-                annotations={"storageclass.kubernetes.io/is-default-class": "true"}),
-            reclaim_policy="Delete", **gp3, opts=k8s_opts)
+        def gp3(key: str, retained: bool) -> k8s.storage.v1.StorageClass:
+            spec = layout.gp3_storage_class(name, retained)
+            return k8s.storage.v1.StorageClass(f"{resource_name}-{key}", **{
+                **spec, "metadata": k8s.meta.v1.ObjectMetaArgs(**spec["metadata"])}, opts=k8s_opts)
+
+        retained_sc = gp3("gp3-retain-sc", retained=True)
+        block_sc = gp3("gp3-sc", retained=False)
 
         # ---------------------------------------------------------------- outputs
         self.cluster_name = eks.name
         self.endpoint = eks.endpoint
         self.kubeconfig = kubeconfig
-        self.provider = provider
+        self._k8s_provider = provider
         self.vpc_id = vpc.id
         self.private_subnet_ids = [sn.id for sn in private_subnets]
         self.public_subnet_ids = [sn.id for sn in public_subnets]
@@ -379,13 +343,13 @@ class Cluster(pulumi.ComponentResource):
         self.kms_key_arn = key.arn
         self.efs_file_system_id = efs.id
         self.weights_storage_class = s.efs.storage_class_name
-        self.block_storage_class = block_class
-        self.retained_block_storage_class = retained_class
+        self.block_storage_class = layout.BLOCK_CLASS
+        self.retained_block_storage_class = layout.RETAINED_BLOCK_CLASS
         self.system_node_selector = {naming.NODE_ROLE_LABEL: naming.SYSTEM_NODE_ROLE}
-        self.nodes_ready = [node_group, *late_addons]
-        self.egress = egress
-        self.storage_ready = [weights_sc, block_sc, retained_sc]
-        self.weights_storage_ready = [weights_sc]  # what a weights PVC uses (ModelTierArgs.storage_depends_on)
+        self._nodes_ready: list[pulumi.Resource] = [node_group, *late_addons]
+        self._egress = egress
+        self._storage_ready: list[pulumi.Resource] = [weights_sc, block_sc, retained_sc]
+        self._weights_storage_ready: list[pulumi.Resource] = [weights_sc]  # what a weights PVC uses
         self.register_outputs({
             "operatorAccess": self.operator_access,
             "clusterName": self.cluster_name,
@@ -401,50 +365,29 @@ class Cluster(pulumi.ComponentResource):
             "weightsStorageClass": self.weights_storage_class,
         })
 
-    def _ssm_relay(self, resource_name: str, name: str, region: str, s: ClusterConfig, vpc: aws.ec2.Vpc,
-                   private_subnets: list, cluster_sg: pulumi.Output, eks: aws.eks.Cluster, tags: dict[str, str],
-                   partition: pulumi.Output, child: pulumi.ResourceOptions) -> pulumi.Output:
-        """The Session Manager relay (components/llm_tiers/cluster/operator_access.py): an instance with no
-        inbound rule, an SSM-only role and no EKS access entry; the cluster security group admits HTTPS from
-        it alone."""
-        o = s.operator_access
-        role = aws.iam.Role(f"{resource_name}-operator-access", name=f"{name}-operator-access",
-                            assume_role_policy=operator_access.instance_trust_policy(), tags=tags, opts=child)
-        aws.iam.RolePolicyAttachment(
-            f"{resource_name}-operator-access-ssm", role=role.name,
-            policy_arn=partition.apply(lambda p: iam.managed_policy_arn(p, "AmazonSSMManagedInstanceCore")),
-            opts=child)
-        profile = aws.iam.InstanceProfile(f"{resource_name}-operator-access", name=f"{name}-operator-access",
-                                          role=role.name, tags=tags, opts=child)
-        sg = aws.ec2.SecurityGroup(
-            f"{resource_name}-operator-access", name=f"{name}-operator-access", vpc_id=vpc.id,
-            description="SSM relay to the EKS API: no inbound, HTTPS out only",
-            egress=[aws.ec2.SecurityGroupEgressArgs(
-                protocol="tcp", from_port=443, to_port=443, cidr_blocks=["0.0.0.0/0"],
-                description="HTTPS: SSM endpoints (through NAT) and the EKS API endpoint")],
-            tags={**tags, "Name": f"{name}-operator-access"}, opts=child)
-        aws.ec2.SecurityGroupRule(
-            f"{resource_name}-api-from-operator-access", type="ingress", security_group_id=cluster_sg,
-            source_security_group_id=sg.id, protocol="tcp", from_port=443, to_port=443,
-            description="EKS API from the SSM relay", opts=child)
-        ami = aws.ec2.get_ami_output(
-            owners=[operator_access.AMI_OWNER], most_recent=False,
-            filters=[aws.ec2.GetAmiFilterArgs(name="name", values=[operator_access.ami_name(o.instance_type)])],
-            opts=pulumi.InvokeOutputOptions(parent=self))
-        instance = aws.ec2.Instance(
-            f"{resource_name}-operator-access", ami=ami.id, instance_type=o.instance_type,
-            subnet_id=private_subnets[0].id, vpc_security_group_ids=[sg.id], iam_instance_profile=profile.name,
-            associate_public_ip_address=False, monitoring=False,
-            metadata_options=aws.ec2.InstanceMetadataOptionsArgs(http_tokens="required", http_put_response_hop_limit=1,
-                                                                 http_endpoint="enabled"),
-            root_block_device=aws.ec2.InstanceRootBlockDeviceArgs(volume_type="gp3", encrypted=True,
-                                                                  volume_size=operator_access.ROOT_VOLUME_GIB),
-            tags={**tags, "Name": f"{name}-operator-access"},
-            # The AMI is pinned by name; a new pin replaces the relay (it holds nothing).
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[eks]))
-        return pulumi.Output.all(instance.id, eks.endpoint, instance.arn, partition).apply(lambda v: {
-            **operator_access.summary(o.mode, s.endpoint_public_access, list(s.public_access_cidrs), o.instance_type,
-                                      v[0]),
-            **operator_access.commands(v[0], v[1], region, name),
-            # Attach to the operators' own role(s): what they need to open the port forward, and nothing more.
-            "operatorPolicy": operator_access.session_policy(v[2], v[3], region)})
+    @property
+    def provider(self) -> k8s.Provider:
+        """Kubernetes provider for this cluster; pass it to later components in ``opts.providers``."""
+        return self._k8s_provider
+
+    @property
+    def nodes_ready(self) -> list[pulumi.Resource]:
+        """Depend on these before installing workloads that need running nodes (Helm releases). The node group
+        depends on the private subnets' egress, so whatever depends on it keeps egress until it is deleted."""
+        return self._nodes_ready
+
+    @property
+    def egress(self) -> list[pulumi.Resource]:
+        """NAT gateways, route tables and their associations: the private subnets' way out (ECR, the Hub, AWS
+        APIs). Depend on these from anything that needs AWS APIs while it is deleted (Karpenter)."""
+        return self._egress
+
+    @property
+    def storage_ready(self) -> list[pulumi.Resource]:
+        """The StorageClasses (the EFS one after its mount targets): depend on these from claims."""
+        return self._storage_ready
+
+    @property
+    def weights_storage_ready(self) -> list[pulumi.Resource]:
+        """The weights StorageClass alone (what a tier's weights PVC waits for)."""
+        return self._weights_storage_ready

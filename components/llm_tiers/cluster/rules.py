@@ -2,18 +2,26 @@
 
 Pure. The stack's loader (llm_tiers.stack) calls them with the stack-file prefix ``cluster``; the Cluster component
 calls them on its own args (``args.settings``), so a composed cluster is checked the same way.
+
+The component runs the same :func:`cluster_issues` on its own ``settings`` (the loader's paths are like
+``cluster.systemNodeGroup.desiredSize``) and names each problem at its ``args.`` path (``args.settings.system_node_group.desired_size``), so a composed Cluster is refused
+exactly as a stack file would be.
 """
 
 from __future__ import annotations
 
 import difflib
 import ipaddress
-from collections.abc import Iterable
-from typing import Any
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, Optional
 
+from pydantic import BaseModel
+
+from llm_tiers import arguments
 from llm_tiers import versions
 from llm_tiers.cluster.operator_access import HOURLY_USD as RELAY_HOURLY_USD
-from llm_tiers.config.base import LOG_RETENTION_DAYS, _cidr
+from llm_tiers.config.base import DNS_LABEL, LOG_RETENTION_DAYS, _cidr
 from llm_tiers.config.cluster import ClusterConfig
 from llm_tiers.config.issues import ConfigIssue
 
@@ -117,3 +125,67 @@ def region_issues(region: str, path: str) -> list[ConfigIssue]:
     hint = f"did you mean {' or '.join(f'`{g}`' for g in guess)}? " if guess else ""
     return [ConfigIssue(path, f"{region!r} is not an AWS region; {hint}use one of {', '.join(AWS_REGIONS)} "
                               "(components/llm_tiers/cluster/rules.py AWS_REGIONS)")]
+
+
+_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def restated(issues: Iterable[ConfigIssue], stack_prefix: str, args_prefix: str,
+             model: type[BaseModel]) -> list[ConfigIssue]:
+    """Stack-file issues under ``stack_prefix`` (camelCase keys of ``model``) at ``args_prefix`` with the Python key
+    names: ``cluster.publicAccessCidrs[1]`` -> ``args.settings.public_access_cidrs[1]``. The message is kept."""
+    out = []
+    for issue in issues:
+        if not issue.path.startswith(stack_prefix):
+            raise ValueError(f"{issue.path!r} is not under {stack_prefix!r}")
+        parts: list[Any] = [m.group(1) if m.group(1) is not None else int(m.group(2))
+                            for m in _PART.finditer(issue.path[len(stack_prefix):])]
+        loc = arguments._python_loc(model, parts)
+        out.append(ConfigIssue(args_prefix + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc),
+                               issue.message))
+    return out
+
+
+def settings_issues(settings: ClusterConfig, path: str = "args.settings") -> list[ConfigIssue]:
+    """What the stack loader checks on the ``cluster`` section (versions, CIDRs, the public endpoint's sources, the
+    node group's sizes, the kubeconfig role), at ``path``."""
+
+    return restated(cluster_issues(settings), "cluster", path, ClusterConfig)
+
+
+def args_issues(args: Mapping[str, Any]) -> list[ConfigIssue]:
+    """Every problem of a ``ClusterArgs`` value, each at its ``args.`` path."""
+    from llm_tiers.cluster.component import ClusterArgs
+
+    issues = arguments.shape_issues(args, ClusterArgs)
+    if issues:
+        return issues
+    name = args["name"]
+    # The stack file's cluster.name rule (config/cluster.py): an RFC 1123 label of at most 38 characters (it
+    # prefixes IAM role names such as "<name>-aws-ebs-csi-driver", which AWS caps at 64).
+    if not re.fullmatch(DNS_LABEL, name) or len(name) > 38:
+        issues.append(ConfigIssue("args.name", f"{name!r} is not a usable cluster name: lowercase letters, digits "
+                                               "and '-', starting and ending with a letter or digit, at most 38 "
+                                               "characters"))
+    settings, found = arguments.section(ClusterConfig, args["settings"], "args.settings")
+    issues += found
+    if settings is not None:
+        issues += settings_issues(settings)
+        if settings.name is not None and settings.name != name:
+            issues.append(ConfigIssue("args.settings.name", f"{settings.name!r} differs from args.name {name!r}, "
+                                                            "which names the cluster: leave it out or make them equal"))
+    zones: Optional[list[str]] = args.get("availability_zones")
+    if zones is not None:
+        if not 2 <= len(zones) <= 4:
+            issues.append(ConfigIssue("args.availability_zones", f"lists {len(zones)} zone(s); use 2 to 4"))
+        if len(set(zones)) != len(zones):
+            issues.append(ConfigIssue("args.availability_zones", "lists a zone twice"))
+    issues += region_issues(args["region"], settings, zones)
+    return issues
+
+
+def settings_of(args: Mapping[str, Any]) -> ClusterConfig:
+    """The validated ``settings`` as the config model (checked args only)."""
+    settings, _ = arguments.section(ClusterConfig, args["settings"], "args.settings")
+    assert settings is not None
+    return settings

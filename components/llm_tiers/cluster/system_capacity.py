@@ -268,7 +268,8 @@ AWS_LOAD_BALANCER_CONTROLLER_REPLICAS = 2            # aws-load-balancer-control
 # (envoyproxy/gateway v1.9.0 api/v1alpha1/shared_types.go DefaultShutdownManager*ResourceRequests, used by
 # internal/infrastructure/kubernetes/proxy/resource.go).
 ENVOY_SHUTDOWN_MANAGER = Container(10, 32)
-# EKS add-ons run with their default requests (cluster/component.py passes no resources in their configuration values).
+# EKS add-ons run with their default requests (cluster/layout.py ADDON_CONFIGURATION sets no resources in their
+# configuration values).
 # Sources, at the versions pinned in versions.py:
 #   vpc-cni v1.21.1: aws/amazon-vpc-cni-k8s config/master/aws-k8s-cni.yaml (aws-node and aws-eks-nodeagent:
 #     cpu 25m each, no memory request)

@@ -5,62 +5,66 @@ Pass the cluster's Kubernetes provider in ``opts.providers``; manifests and poli
 module ``karpenter``; chart versions from ``versions``.
 """
 
-from __future__ import annotations
-
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Optional
+# No ``from __future__ import annotations``: Pulumi's component provider reads the args' annotations at runtime.
+from collections.abc import Sequence
+from typing import Any, Optional, Required, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from llm_tiers import arguments
 from llm_tiers.pod_identity import pod_identity_role
 from llm_tiers import helm
 from llm_tiers import iam
 from llm_tiers.gpu import karpenter
+from llm_tiers.gpu import rules
 from llm_tiers import naming
 from llm_tiers.cluster import system_capacity as sc
 from llm_tiers import timing
-from llm_tiers.config.schema import GpuClassConfig
+from llm_tiers.config.specs import GpuClassSpec
 
 KARPENTER_NAMESPACE = "kube-system"  # where Karpenter's docs run it (API priority and fairness rules)
 KARPENTER_SERVICE_ACCOUNT = "karpenter"
 _NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly")
 
 
-@dataclass(frozen=True)
-class GpuCapacityArgs:
+class GpuCapacityArgs(TypedDict, total=False):
     """Inputs of :class:`GpuCapacity`."""
 
-    cluster_name: pulumi.Input[str]
+    cluster_name: Required[pulumi.Input[str]]
     """EKS cluster name (also the Karpenter discovery tag value the Cluster put on subnets and SGs). Pass the
     Cluster's ``cluster_name`` Output, so the access entry and the Pod Identity association wait for it."""
-    region: str
+    region: Required[str]
     """AWS region of the cluster (also the controller's ``AWS_REGION``: it cannot reach IMDS)."""
-    gpu_classes: Mapping[str, GpuClassConfig]
-    """GPU classes by name (the ``gpuClasses`` config section); one NodePool + EC2NodeClass each."""
-    system_node_selector: Mapping[str, str] = field(default_factory=dict)
-    """nodeSelector that keeps the Karpenter controller on nodes Karpenter does not manage."""
-    depends_on: Sequence[pulumi.Resource] = ()
-    """Install the charts after these (e.g. ``cluster.nodes_ready``)."""
-    environment: Optional[str] = None
-    """Environment name for tags."""
-    tags: Mapping[str, str] = field(default_factory=dict)
-    """Extra AWS tags (also put on the EC2 instances Karpenter launches)."""
-    name_prefix: Optional[str] = None
-    """Prefix of AWS names (the cluster name as a plain string); default: ``cluster_name`` if it is one."""
-    egress: Sequence[pulumi.Resource] = ()
-    """The private subnets' NAT gateways and routes (``cluster.egress``): Karpenter must reach EC2 until its
-    last node is terminated, so it is deleted before them."""
-    weight_sync_jobs: int = 0
+    gpu_classes: Required[dict[str, GpuClassSpec]]
+    """GPU classes by name (the ``gpuClasses`` config section; checked as the stack file's); one NodePool +
+    EC2NodeClass each."""
+    system_node_selector: pulumi.Input[dict[str, str]]
+    """nodeSelector that keeps the Karpenter controller on nodes Karpenter does not manage (the Cluster's
+    ``system_node_selector``). Default: none (``kubernetes.io/os: linux`` only)."""
+    environment: Optional[str]
+    """Environment name for tags. Default: none (no ``environment`` tag)."""
+    tags: dict[str, str]
+    """Extra AWS tags (also put on the EC2 instances Karpenter launches). Default: none."""
+    name_prefix: Optional[str]
+    """Prefix of AWS names (the cluster name as a plain string). Default: ``cluster_name`` when it is a plain
+    string; required when it is an Output."""
+    weight_sync_jobs: int
     """How many weight-sync Jobs the tiers run (``system_capacity.tier_releases``): above 0, a CPU NodePool
     ``weight-sync`` (and its EC2NodeClass) holds them, sized to run them all at once; pass
-    ``sync_scheduling`` to every ModelTier. 0: no such pool (the sync Jobs run wherever their tier puts them)."""
+    ``sync_scheduling`` to every ModelTier. 0: no such pool (the sync Jobs run wherever their tier puts them).
+    Default: ``0``."""
 
 
 class GpuCapacity(pulumi.ComponentResource):
-    """GPU nodes on demand, one class per NodePool. See docs/components/gpu-capacity.md."""
+    """GPU nodes on demand, one class per NodePool. See docs/components/gpu-capacity.md.
+
+    Python callers may also pass (keyword) ``depends_on`` (install the charts after these, e.g.
+    ``cluster.nodes_ready``) and ``egress`` (the private subnets' NAT gateways and routes, ``cluster.egress``:
+    Karpenter must reach EC2 until its last node is terminated, so it is deleted before them). Both order the
+    charts the same way: other languages pass the Cluster (or those resources) in the resource option
+    ``dependsOn``, which the component passes on to its charts."""
 
     node_role_arn: pulumi.Output[str]
     """IAM role of the GPU nodes Karpenter launches."""
@@ -70,18 +74,24 @@ class GpuCapacity(pulumi.ComponentResource):
     """Karpenter's EKS Pod Identity role."""
     interruption_queue_name: pulumi.Output[str]
     """SQS queue of spot, rebalance, health and state-change events."""
-    node_pools: dict[str, k8s.apiextensions.CustomResource]
-    """NodePool per GPU class name."""
-    ready: list[pulumi.Resource]
-    """Depend on these before scheduling GPU workloads (NodePools, device plugin)."""
     sync_scheduling: dict[str, Any]
-    """nodeSelector and tolerations of the weight-sync Jobs (the ``weight-sync`` NodePool), or empty."""
+    """nodeSelector and tolerations of the weight-sync Jobs (the ``weight-sync`` NodePool), or empty: pass them
+    to every ModelTier's ``sync_node_selector`` and ``sync_tolerations``."""
+    gpu_classes: list[str]
+    """The GPU classes, each with its NodePool."""
 
-    def __init__(self, resource_name: str, args: GpuCapacityArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, resource_name: str, args: GpuCapacityArgs, opts: Optional[pulumi.ResourceOptions] = None, *,
+                 depends_on: Sequence[pulumi.Resource] = (), egress: Sequence[pulumi.Resource] = ()):
+        # Every problem at its args path, before anything (this component included) is registered.
+        arguments.refuse("GpuCapacity", resource_name, rules.capacity_args_issues(args))
         super().__init__(naming.type_token("GpuCapacity"), resource_name, None, opts)
-        name = naming.name_prefix(args.cluster_name, args.name_prefix)
-        cluster = args.cluster_name
-        tags = naming.aws_tags(args.environment, name, dict(args.tags))
+        gpu_classes, _ = rules.gpu_classes_of(args["gpu_classes"], "args.gpu_classes")
+        region = args["region"]
+        cluster = args["cluster_name"]
+        name = naming.name_prefix(cluster, args.get("name_prefix"))
+        tags = naming.aws_tags(args.get("environment"), name, dict(arguments.get(args, "tags", {})))
+        selector = arguments.get(args, "system_node_selector", {})
+        weight_sync_jobs = arguments.get(args, "weight_sync_jobs", 0)
         child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOutputOptions(parent=self)
         partition = aws.get_partition_output(opts=invoke).partition
@@ -115,10 +125,10 @@ class GpuCapacity(pulumi.ComponentResource):
             f"{resource_name}-controller", f"{name}-karpenter", cluster_name=cluster, namespace=KARPENTER_NAMESPACE,
             service_account=KARPENTER_SERVICE_ACCOUNT, tags=tags, opts=child,
             policy=pulumi.Output.all(partition, account_id, node_role.arn, queue.arn, cluster).apply(
-                lambda v: karpenter.controller_policy(v[0], args.region, v[1], v[4], v[2], v[3])))
+                lambda v: karpenter.controller_policy(v[0], region, v[1], v[4], v[2], v[3])))
 
         # ------------------------------------------------------------ charts
-        after = [*args.depends_on, *args.egress]
+        after = [*depends_on, *egress, *arguments.resources(opts.depends_on if opts else None)]
         crds = helm.release(f"{resource_name}-karpenter-crd", "karpenter-crd", name="karpenter-crd",
                             namespace=KARPENTER_NAMESPACE, values={},
                             opts=pulumi.ResourceOptions(parent=self, depends_on=after))
@@ -131,12 +141,14 @@ class GpuCapacity(pulumi.ComponentResource):
                 # panics without it (aws/karpenter-provider-aws pkg/operator/operator.go @v1.14.1). The chart
                 # sets none; controller.env is appended to the container (charts/karpenter templates/deployment.yaml).
                 # Requests counted by the system capacity check (components/llm_tiers/cluster/system_capacity.py).
-                "controller": {"env": [{"name": "AWS_REGION", "value": args.region}],
+                "controller": {"env": [{"name": "AWS_REGION", "value": region}],
                                "resources": sc.KARPENTER.resources()},
                 "serviceAccount": {"name": KARPENTER_SERVICE_ACCOUNT},
                 "replicas": sc.KARPENTER_REPLICAS,
                 # Never on nodes Karpenter manages (the chart's default affinity also says so).
-                "nodeSelector": {"kubernetes.io/os": "linux", **args.system_node_selector},
+                "nodeSelector": ({"kubernetes.io/os": "linux", **selector} if isinstance(selector, dict) else
+                                 pulumi.Output.from_input(selector).apply(
+                                     lambda s: {"kubernetes.io/os": "linux", **s})),
                 "podDisruptionBudget": {"name": "karpenter", "maxUnavailable": 1},
             },
             opts=pulumi.ResourceOptions(parent=self,
@@ -164,8 +176,8 @@ class GpuCapacity(pulumi.ComponentResource):
         ready_timeouts = pulumi.CustomTimeouts(create=timing.duration(timing.CUSTOM_RESOURCE_READY_SECONDS),
                                                update=timing.duration(timing.CUSTOM_RESOURCE_READY_SECONDS),
                                                delete=timing.duration(timing.GPU_NODE_DRAIN_SECONDS))
-        self.node_pools = {}
-        for class_name, cls in sorted(args.gpu_classes.items()):
+        self._node_pools: dict[str, k8s.apiextensions.CustomResource] = {}
+        for class_name, cls in sorted(gpu_classes.items()):
             node_class = pulumi.Output.all(node_role.name, cluster).apply(
                 lambda v, c=class_name, x=cls: karpenter.ec2_node_class(c, x, v[1], v[0], tags))
             ec2_class = k8s.apiextensions.CustomResource(
@@ -173,7 +185,7 @@ class GpuCapacity(pulumi.ComponentResource):
                 metadata=node_class["metadata"], spec=node_class["spec"],
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[crds, controller], custom_timeouts=ready_timeouts))
             pool = karpenter.node_pool(class_name, cls)
-            self.node_pools[class_name] = k8s.apiextensions.CustomResource(
+            self._node_pools[class_name] = k8s.apiextensions.CustomResource(
                 f"{resource_name}-{class_name}-nodepool", api_version=karpenter.NODEPOOL_API, kind="NodePool",
                 metadata=pool["metadata"], spec=pool["spec"],
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[crds, controller, ec2_class],
@@ -181,16 +193,16 @@ class GpuCapacity(pulumi.ComponentResource):
 
         # The weight-sync Jobs' own CPU capacity (karpenter.sync_node_pool), so the system nodes need not hold them.
         self.sync_scheduling = {}
-        if args.weight_sync_jobs > 0:
+        if weight_sync_jobs > 0:
             sync_class = pulumi.Output.all(node_role.name, cluster).apply(
                 lambda v: karpenter.sync_node_class(v[1], v[0], tags))
             sync_ec2_class = k8s.apiextensions.CustomResource(
                 f"{resource_name}-{karpenter.SYNC_POOL}-nodeclass", api_version=karpenter.NODECLASS_API,
                 kind="EC2NodeClass", metadata=sync_class["metadata"], spec=sync_class["spec"],
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[crds, controller], custom_timeouts=ready_timeouts))
-            sync_pool = karpenter.sync_node_pool(karpenter.sync_cpu_limit(args.weight_sync_jobs,
+            sync_pool = karpenter.sync_node_pool(karpenter.sync_cpu_limit(weight_sync_jobs,
                                                                           sc.WEIGHT_SYNC.cpu_m))
-            self.node_pools[karpenter.SYNC_POOL] = k8s.apiextensions.CustomResource(
+            self._node_pools[karpenter.SYNC_POOL] = k8s.apiextensions.CustomResource(
                 f"{resource_name}-{karpenter.SYNC_POOL}-nodepool", api_version=karpenter.NODEPOOL_API, kind="NodePool",
                 metadata=sync_pool["metadata"], spec=sync_pool["spec"],
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[crds, controller, sync_ec2_class],
@@ -201,10 +213,21 @@ class GpuCapacity(pulumi.ComponentResource):
         self.node_role_name = node_role.name
         self.controller_role_arn = identity.role.arn
         self.interruption_queue_name = queue.name
-        self.ready = [*self.node_pools.values(), device_plugin]
+        self._ready: list[pulumi.Resource] = [*self._node_pools.values(), device_plugin]
+        self.gpu_classes = sorted(gpu_classes)
         self.register_outputs({
             "nodeRoleArn": self.node_role_arn,
             "controllerRoleArn": self.controller_role_arn,
             "interruptionQueueName": self.interruption_queue_name,
-            "gpuClasses": sorted(args.gpu_classes),
+            "gpuClasses": self.gpu_classes,
         })
+
+    @property
+    def node_pools(self) -> dict[str, k8s.apiextensions.CustomResource]:
+        """NodePool per GPU class name (and ``weight-sync``'s)."""
+        return self._node_pools
+
+    @property
+    def ready(self) -> list[pulumi.Resource]:
+        """Depend on these before scheduling GPU workloads (NodePools, device plugin)."""
+        return self._ready
