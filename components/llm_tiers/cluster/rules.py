@@ -180,7 +180,7 @@ def args_issues(args: Mapping[str, Any]) -> list[ConfigIssue]:
             issues.append(ConfigIssue("args.availability_zones", f"lists {len(zones)} zone(s); use 2 to 4"))
         if len(set(zones)) != len(zones):
             issues.append(ConfigIssue("args.availability_zones", "lists a zone twice"))
-    issues += region_issues(args["region"], settings, zones)
+    issues += cluster_region_issues(args["region"], settings, zones)
     return issues
 
 
@@ -189,3 +189,21 @@ def settings_of(args: Mapping[str, Any]) -> ClusterConfig:
     settings, _ = arguments.section(ClusterConfig, args["settings"], "args.settings")
     assert settings is not None
     return settings
+
+
+def cluster_region_issues(region: str, settings: Optional[ClusterConfig],
+                          zones: Optional[list[str]]) -> list[ConfigIssue]:
+    """A composed Cluster's region: a known one (as ``aws:region`` is checked), whose zones the settings and
+    ``availability_zones`` pin."""
+    issues = [ConfigIssue(i.path, i.message) for i in region_issues(region, "args.region")]
+    if issues:
+        return issues
+    for i, zone in enumerate((settings.availability_zones or []) if settings is not None else []):
+        if zone[:-1] != region:
+            issues.append(ConfigIssue(f"args.settings.availability_zones[{i}]", f"{zone} is not a zone of args.region "
+                                      f"{region}; use {region}a, {region}b, ..."))
+    for i, zone in enumerate(zones or ()):
+        if zone[:-1] != region:
+            issues.append(ConfigIssue(f"args.availability_zones[{i}]", f"{zone} is not a zone of args.region "
+                                                                       f"{region}; use {region}a, {region}b, ..."))
+    return issues
