@@ -52,7 +52,9 @@ def _is_output_like(value: Any) -> bool:
 
 
 def _typeddict_hints(spec: type) -> dict[str, Any]:
-    return typing.get_type_hints(spec, include_extras=False)
+    # ``pulumi.Input[T]`` holds the forward reference ``'Output[T]'`` (pulumi/output.py): resolve it here, not in
+    # every module that declares an Input arg.
+    return typing.get_type_hints(spec, localns={"Output": pulumi.Output, "T": Any}, include_extras=False)
 
 
 def _unwrap_input(annotation: Any) -> tuple[Any, bool]:
