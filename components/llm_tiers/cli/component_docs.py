@@ -111,8 +111,8 @@ def _typeddict_table(cls: type) -> tuple[str, list[str]]:
     required = getattr(cls, "__required_keys__", frozenset())
     rows = ["| arg | type | required | description |", "|---|---|---|---|"]
     for name, annotation, doc in attrs:
-        shown = annotation.replace("pulumi.", "").replace("Required[", "").rstrip("]") \
-            if annotation.startswith("Required[") else annotation.replace("pulumi.", "")
+        shown = (annotation[len("Required["):-1] if annotation.startswith("Required[") else annotation) \
+            .replace("pulumi.", "")  # one Required[...] off: Required[list[X]] is list[X]
         rows.append(f"| `{name}` | {_type(shown)} | {'**yes**' if name in required else 'no'} | {doc or ''} |")
     return "\n".join(rows), [n for n, _, d in attrs if not d]
 

@@ -317,5 +317,5 @@ class Gateway(pulumi.ComponentResource):
     @property
     def api_ready(self) -> list[pulumi.Resource]:
         """The Gateway API CRDs and Envoy Gateway (empty without ``install_controller``): depend on these from
-        anything that watches Gateway API objects (ExternalDNS). Python only."""
+        anything that watches Gateway API objects (ExternalDNS)."""
         return self._api_ready

@@ -291,6 +291,5 @@ class LoadBalancerController(pulumi.ComponentResource):
     @property
     def ready(self) -> list[pulumi.Resource]:
         """The release, its IAM policy and Pod Identity association: create a LoadBalancer Service after these and
-        delete it (and wait for its NLB to go) before them (``Gateway``'s ``load_balancer_controller``). Python
-        only."""
+        delete it (and wait for its NLB to go) before them (``Gateway``'s ``load_balancer_controller``)."""
         return self._ready
