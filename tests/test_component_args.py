@@ -60,11 +60,15 @@ def test_an_output_where_a_plain_value_is_needed_is_named():
     import asyncio
 
     import pulumi
+    from pulumi.runtime.stack import wait_for_rpcs
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
         issues = arguments.shape_issues({"name": pulumi.Output.from_input("x")}, TierSpec, "args.tier")
+        # Let the Output's tasks finish on this loop: left in the runtime's pending outputs, the next render in
+        # this process would await them after this loop is closed ("Event loop is closed").
+        loop.run_until_complete(wait_for_rpcs())
     finally:
         asyncio.set_event_loop(None)
         loop.close()
