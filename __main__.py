@@ -28,6 +28,7 @@ from llm_tiers.tiers import engines
 from llm_tiers.tiers.lock_spec import lock_spec
 from llm_tiers.gateway import aigw, dns
 from llm_tiers.namespaces import platform_namespaces
+from llm_tiers.gateway.component import TraceTarget
 from llm_tiers.plan import replica_prices, tier_plan
 from llm_tiers.tracing import manifests as tracing_manifests
 
@@ -185,21 +186,23 @@ load_balancers = LoadBalancerController(
     "load-balancers",
     LoadBalancerControllerArgs(cluster_name=cluster.cluster_name, vpc_id=cluster.vpc_id, region=settings.region,
                                name_prefix=cfg.cluster_name, system_node_selector=cluster.system_node_selector,
-                               depends_on=cluster.nodes_ready, environment=cfg.environment, tags=cfg.cluster.tags),
-    opts=on_cluster)
+                               environment=cfg.environment, tags=cfg.cluster.tags),
+    opts=on_cluster, depends_on=cluster.nodes_ready)
 
 gateway = Gateway(
     "gateway",
-    GatewayArgs(settings=cfg.gateway, tiers=cfg.tiers, tenants=cfg.tenants,
+    GatewayArgs(settings=arguments.spec_of(cfg.gateway), tiers=[arguments.spec_of(t) for t in cfg.tiers],
+                tenants=[arguments.spec_of(t) for t in cfg.tenants],
                 system_node_selector=cluster.system_node_selector, node_cidrs=[cfg.cluster.vpc_cidr],
-                tier_services={name: tier.service for name, tier in tiers.items()},
-                load_balancer_controller=load_balancers.ready,
-                trace_to=(collector.service_name, collector.namespace, tracing_manifests.GRPC_PORT) if collector else None,
+                trace_to=TraceTarget(name=collector.service_name, namespace=collector.namespace,
+                                     port=tracing_manifests.GRPC_PORT) if collector else None,
                 trace_sampling_percent=tracing.sampling_percent,
-                trace_collector_labels=tracing_manifests.POD_LABELS if collector else {},
-                depends_on=[*cluster.nodes_ready, *namespaces.resources, *secrets.ready, *observability.ready,
-                            *([collector] if collector else [])]),
+                trace_collector_labels=tracing_manifests.POD_LABELS if collector else {}),
     opts=on_cluster,
+    tier_services={name: tier.service for name, tier in tiers.items()},
+    load_balancer_controller=load_balancers.ready,
+    depends_on=[*cluster.nodes_ready, *namespaces.resources, *secrets.ready, *observability.ready,
+                *([collector] if collector else [])],
 )
 
 # The API's DNS record: kept by ExternalDNS in the configured zone, or created by hand (README "First day").
@@ -209,9 +212,8 @@ records = cfg.gateway.dns and Dns(
             hosted_zone_id=cfg.gateway.dns.hosted_zone_id, zone_name=cfg.gateway.dns.zone_name,
             hostnames=[cfg.gateway.hostname], txt_owner_id=cfg.gateway.dns.txt_owner_id or cfg.cluster_name,
             system_node_selector=cluster.system_node_selector, node_cidrs=[cfg.cluster.vpc_cidr],
-            depends_on=[*cluster.nodes_ready, *namespaces.resources, *gateway.api_ready],
             environment=cfg.environment, tags=cfg.cluster.tags),
-    opts=on_cluster)
+    opts=on_cluster, depends_on=[*cluster.nodes_ready, *namespaces.resources, *gateway.api_ready])
 
 pulumi.export("clusterName", cluster.cluster_name)
 pulumi.export("clusterEndpoint", cluster.endpoint)

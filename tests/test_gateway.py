@@ -276,15 +276,14 @@ def test_two_gateways_on_one_cluster(tmp_path):
     (tmp_path / "__main__.py").write_text(textwrap.dedent("""
         import pulumi
         from llm_tiers import Gateway, GatewayArgs
-        from llm_tiers.config.schema import GatewayConfig, TenantConfig, TierConfig, TlsConfig
-        tier = TierConfig(name="chat", model_id="o/m", gpu_class="l4", max_input_tokens=1, max_total_tokens=2)
-        tls = TlsConfig(certificate_arn="arn:aws:acm:us-east-1:111122223333:certificate/0d5a3c39-8b1e-4c0e-9f1f-3f6f1c2a9d01")
-        internal = Gateway("internal", GatewayArgs(settings=GatewayConfig(hostname="llm.corp.example.com", tls=tls),
-                                                   tiers=[tier], tenants=[TenantConfig(name="a", tiers=["chat"])]))
+        tier = {"name": "chat", "model_id": "o/m", "gpu_class": "l4", "max_input_tokens": 1, "max_total_tokens": 2}
+        tls = {"certificate_arn": "arn:aws:acm:us-east-1:111122223333:certificate/0d5a3c39-8b1e-4c0e-9f1f-3f6f1c2a9d01"}
+        internal = Gateway("internal", GatewayArgs(settings={"hostname": "llm.corp.example.com", "tls": tls},
+                                                   tiers=[tier], tenants=[{"name": "a", "tiers": ["chat"]}]))
         public = Gateway("public", GatewayArgs(
-            settings=GatewayConfig(hostname="llm.example.com", tls=tls, load_balancer_scheme="internet-facing",
-                                   source_cidrs=["0.0.0.0/0"]),
-            tiers=[tier], tenants=[TenantConfig(name="b", tiers=["chat"])], namespace="llm-public",
+            settings={"hostname": "llm.example.com", "tls": tls, "load_balancer_scheme": "internet-facing",
+                      "source_cidrs": ["0.0.0.0/0"]},
+            tiers=[tier], tenants=[{"name": "b", "tiers": ["chat"]}], namespace="llm-public",
             gateway_class="llm-tiers-public", install_controller=False))
     """))
     result = render_tool.run_program("test", {"aws:region": "us-east-1"}, [], project_dir=tmp_path)

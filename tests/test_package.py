@@ -28,9 +28,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from llm_tiers import Gateway, GatewayArgs, ModelTier, ModelTierArgs, Namespaces
-from llm_tiers.config import GatewayConfig, TenantConfig, TierConfig
-from llm_tiers.config.schema import TlsConfig
-from llm_tiers.arguments import spec_of
+from llm_tiers import arguments
+from llm_tiers.config import TierConfig
 from llm_tiers.tiers.lock_spec import lock_spec
 from llm_tiers.tiers.models_lock import load
 
@@ -44,14 +43,14 @@ namespaces = Namespaces("namespaces", opts=opts)
 keys = k8s.core.v1.Secret("keys", metadata={"name": "tenant-api-keys", "namespace": "llm-gateway"},
                           string_data={"team": config.require_secret("teamKey")},
                           opts=pulumi.ResourceOptions(provider=provider, depends_on=namespaces.resources))
-chat = ModelTier("chat", ModelTierArgs(tier=spec_of(tier), lock=lock_spec(lock.models[tier.model_id]),
+chat = ModelTier("chat", ModelTierArgs(tier=arguments.spec_of(tier), lock=lock_spec(lock.models[tier.model_id]),
                                        instance_types=["g6.xlarge"], autoscaling=False),
                  opts=opts, depends_on=namespaces.resources)
-Gateway("gateway", GatewayArgs(settings=GatewayConfig(hostname="llm.team.example", tls=TlsConfig(
-                                   certificate_arn="arn:aws:acm:us-east-1:111122223333:certificate/3f2a1b0c-9d8e-4f7a-8b6c-5d4e3f2a1b0c")),
-                               tiers=[tier], tenants=[TenantConfig(name="team", tiers=["chat"])], monitoring=False,
-                               tier_services={"chat": chat.service}, depends_on=[*namespaces.resources, keys]),
-        opts=opts)
+Gateway("gateway", GatewayArgs(settings={"hostname": "llm.team.example", "tls": {
+                                   "certificate_arn": "arn:aws:acm:us-east-1:111122223333:certificate/3f2a1b0c-9d8e-4f7a-8b6c-5d4e3f2a1b0c"}},
+                               tiers=[arguments.spec_of(tier)], tenants=[{"name": "team", "tiers": ["chat"]}],
+                               monitoring=False),
+        opts=opts, tier_services={"chat": chat.service}, depends_on=[*namespaces.resources, keys])
 pulumi.export("url", chat.service_url)
 '''
 

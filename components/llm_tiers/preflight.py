@@ -35,30 +35,13 @@ def gateway_objects(cfg: StackConfig, namespace: str = naming.GATEWAY_NAMESPACE,
     AIGatewayRoute, SecurityPolicy and BackendTrafficPolicy, the listener's token-budget policy when the
     budgets cannot stay in the single route's (``aigw.token_budget_policy``), each fallback tier's provider objects
     with the routes' fallback backendRefs and retry (``gateway/fallback.py``), and the deprecated per-tier route objects while
-    ``gateway.perTierUrls``; exactly what the Gateway component registers for them."""
-    from llm_tiers.gateway import aigw, fallback
-    from llm_tiers.gateway import manifests as gm
+    ``gateway.perTierUrls``; exactly what the Gateway component registers for them: both build them with
+    ``gateway.objects.route_objects``."""
+    from llm_tiers.gateway import objects
     from llm_tiers.secrets.component import TENANT_KEYS_SECRET
 
-    gw = cfg.gateway
-    out: list[dict[str, Any]] = []
-    for tier in cfg.tiers:
-        out += [aigw.backend(tier, namespace, tiers_namespace), aigw.ai_service_backend(tier, namespace)]
-    for tier in fallback.fallback_tiers(cfg.tiers):
-        out += fallback.objects(tier, namespace)
-    groups = aigw.route_groups(cfg.tiers, cfg.tenants, gw)
-    token_policy = aigw.token_budget_policy(cfg.tiers, cfg.tenants, gw, namespace)
-    out += [token_policy] if token_policy else []
-    for group, traffic in zip(groups, aigw.traffic_policies(cfg.tiers, cfg.tenants, gw, namespace, groups)):
-        out += [fallback.with_fallbacks(aigw.ai_gateway_route(group.tiers, gw, namespace, group.name), group.tiers),
-                aigw.security_policy(group.tiers, cfg.tenants, gw, namespace, TENANT_KEYS_SECRET, group.name),
-                fallback.with_retry(traffic, group.tiers)]
-    if gw.per_tier_urls:
-        for tier in cfg.tiers:
-            out += [gm.tier_route(tier, gw, namespace, tiers_namespace),
-                    gm.security_policy(tier, cfg.tenants, gw, namespace, TENANT_KEYS_SECRET),
-                    gm.backend_traffic_policy(tier, cfg.tenants, gw, namespace)]
-    return out
+    return objects.route_objects(cfg.tiers, cfg.tenants, cfg.gateway, namespace, tiers_namespace,
+                                 TENANT_KEYS_SECRET).manifests()
 
 
 def _tier_index(tiers: Sequence[TierConfig], name: Any) -> Optional[int]:

@@ -29,7 +29,7 @@ def version() -> str:
 
 # TEMPORARY (issue 27): exported components whose args are still dataclasses holding config models, which the
 # provider cannot infer a schema from; each leaves this set when its args become a TypedDict. Empty when done.
-PENDING = {"Dns", "Gateway", "LoadBalancerController"}
+PENDING: set[str] = set()
 
 
 def components() -> list[type[pulumi.ComponentResource]]:

@@ -1,18 +1,19 @@
 """Gateway: Envoy Gateway with an NLB, per-tier OpenAI-compatible routes, per-tenant API keys, tier grants
 and global rate limits. A thin ComponentResource over the pure ``gateway_manifests``."""
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: Pulumi's component provider reads the args' annotations at runtime.
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from importlib.metadata import version as _package_version
-from typing import Any, Optional
+from types import SimpleNamespace
+from typing import Any, Optional, Required, TypedDict
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from llm_tiers.gateway import aigw, fallback, guard
+from llm_tiers import arguments
+from llm_tiers.gateway import aigw, fallback, guard, rules
+from llm_tiers.gateway import objects as gobj
 from llm_tiers.gateway import load_balancer_controller as lbc
 from llm_tiers.gateway import manifests as gm
 from llm_tiers.gateway import rate_limit_store as rls
@@ -20,8 +21,7 @@ from llm_tiers import helm
 from llm_tiers import naming
 from llm_tiers import timing
 from llm_tiers import versions
-from llm_tiers.config.schema import GatewayConfig, TenantConfig, TierConfig
-from llm_tiers.secrets.component import TENANT_KEYS_SECRET
+from llm_tiers.config.specs import GatewaySpec, TenantSpec, TierSpec
 
 _K8S_SDK_VERSION = _package_version("pulumi_kubernetes")  # the provider plugin version the SDK would request
 
@@ -47,55 +47,57 @@ def gateway_address(status: Any) -> Optional[str]:
     return addresses[0].get("value") if addresses else None
 
 
-@dataclass(frozen=True)
-class GatewayArgs:
+class TraceTarget(TypedDict):
+    """Where Envoy sends its spans: the tracing collector's Service (``Tracing.service_name``, ``.namespace``)."""
+
+    name: str
+    """The collector's Service name."""
+    namespace: str
+    """Its namespace."""
+    port: int
+    """Its OTLP gRPC port (4317)."""
+
+
+class GatewayArgs(TypedDict, total=False):
     """Inputs of :class:`Gateway`."""
 
-    settings: GatewayConfig
-    """The ``gateway`` config section."""
-    tiers: Sequence[TierConfig]
-    """Tiers to route to (their Services are ``<tier>`` in ``tiers_namespace``)."""
-    tenants: Sequence[TenantConfig]
-    """Tenants, their grants and limits."""
-    tier_services: Mapping[str, pulumi.Resource] = field(default_factory=dict)
-    """Tier name -> the resource that creates its Service (``ModelTier.service``): the tier's route is created
-    after it (and deleted before it), so no route points at a Service that does not exist yet."""
-    tenant_keys_secret: str = TENANT_KEYS_SECRET
-    """Secret in ``namespace`` with one data key per tenant (what SecretStore syncs)."""
-    namespace: str = naming.GATEWAY_NAMESPACE
-    """Namespace of the Gateway, routes, policies and the rate-limit store."""
-    tiers_namespace: str = naming.TIERS_NAMESPACE
-    """Namespace of the tiers' Services."""
-    system_node_selector: Mapping[str, str] = field(default_factory=dict)
-    """Where the Envoy proxies and the rate-limit store run."""
-    monitoring: bool = True
-    """Create a PodMonitor for the Envoy proxies (needs the Prometheus operator's CRDs)."""
-    node_cidrs: Sequence[str] = ()
-    """Where kubelet probes and the API server's webhook calls reach Envoy Gateway's pods from (the VPC CIDR);
-    empty: those ports admit any source (the rest of the namespace's ingress stays closed)."""
-    monitoring_namespace: str = naming.MONITORING_NAMESPACE
-    """Where Prometheus runs (admitted to the metrics ports of Envoy Gateway's pods)."""
-    gateway_class: str = gm.GATEWAY_CLASS
-    """Name of this gateway's (cluster-scoped) GatewayClass; give a second gateway its own."""
-    install_controller: bool = True
+    settings: Required[GatewaySpec]
+    """The ``gateway`` config section (``GatewaySpec``: hostname, TLS, NLB scheme and source CIDRs, default limits,
+    ...), checked as the stack file's ``gateway`` is. Required."""
+    tiers: Required[list[TierSpec]]
+    """Tiers to route to (their Services are ``<tier>`` in ``tiers_namespace``); names and model names unique.
+    Required."""
+    tenants: Required[list[TenantSpec]]
+    """Tenants, their grants (tiers among ``tiers``) and limits. Required."""
+    tenant_keys_secret: str
+    """Secret in ``namespace`` with one data key per tenant (what SecretStore syncs). Default: ``tenant-api-keys``."""
+    namespace: str
+    """Namespace of the Gateway, routes, policies and the rate-limit store. Default: ``llm-gateway``."""
+    tiers_namespace: str
+    """Namespace of the tiers' Services. Default: ``llm-tiers``."""
+    system_node_selector: dict[str, str]
+    """Where the Envoy proxies and the rate-limit store run. Default: any node."""
+    monitoring: bool
+    """Create a PodMonitor for the Envoy proxies (needs the Prometheus operator's CRDs). Default: true."""
+    node_cidrs: list[str]
+    """Where kubelet probes and the API server's webhook calls reach Envoy Gateway's pods from (the VPC CIDR).
+    Default: none (those ports admit any source; the rest of the namespace's ingress stays closed)."""
+    monitoring_namespace: str
+    """Where Prometheus runs (admitted to the metrics ports of Envoy Gateway's pods). Default: ``monitoring``."""
+    gateway_class: str
+    """Name of this gateway's (cluster-scoped) GatewayClass; give a second gateway its own. Default: ``llm-tiers``."""
+    install_controller: bool
     """Install Envoy Gateway and the rate-limit store (and cert-manager when ``settings.tls.mode`` is
-    ``cert-manager``); a second gateway on the same cluster sets False and shares the first one's (global
-    rate limits then count in the first gateway's store)."""
-    load_balancer_controller: Sequence[pulumi.Resource] = ()
-    """What provisions the NLB (``LoadBalancerController.ready``): the EnvoyProxy, whose Service it turns into
-    the NLB, is created after it, and ``pulumi destroy`` removes it only after the Service and its NLB are gone
-    (the NLB guard, docs/components/load-balancer-controller.md). Empty: the cluster must already run that
-    controller (the Service carries its class ``service.k8s.aws/nlb``; no other controller takes it), and a
-    destroy does not wait for it."""
-    trace_to: Optional[tuple[str, str, int]] = None
-    """The tracing collector's Service as (name, namespace, OTLP gRPC port): Envoy sends its spans there, tagged with
-    the tenant (``Tracing``). None: the gateway traces nothing."""
-    trace_sampling_percent: int = 10
-    """Share of requests Envoy traces when the client sent no sampling decision (``observability.tracing``)."""
-    trace_collector_labels: dict[str, str] = field(default_factory=dict)
-    """Pod labels of the tracing collector (the proxies' NetworkPolicy lets them reach those pods)."""
-    depends_on: Sequence[pulumi.Resource] = ()
-    """Create after these (nodes, namespaces, key sync, Prometheus CRDs)."""
+    ``cert-manager``); a second gateway on the same cluster sets false and shares the first one's (global
+    rate limits then count in the first gateway's store). Default: true."""
+    trace_to: Optional[TraceTarget]
+    """The tracing collector's Service (name, namespace, OTLP gRPC port): Envoy sends its spans there, tagged with
+    the tenant (``Tracing``). Default: none (the gateway traces nothing)."""
+    trace_sampling_percent: int
+    """Share of requests Envoy traces when the client sent no sampling decision (``observability.tracing``), 0 to
+    100. Default: 10."""
+    trace_collector_labels: dict[str, str]
+    """Pod labels of the tracing collector (the proxies' NetworkPolicy lets them reach those pods). Default: none."""
 
 
 def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -107,7 +109,19 @@ def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 
 class Gateway(pulumi.ComponentResource):
-    """The API's front door. See docs/components/gateway.md."""
+    """The API's front door. See docs/components/gateway.md.
+
+    It checks its args as the stack's loader checks the ``gateway`` and ``tenants`` sections (an internet-facing
+    NLB needs ``settings.source_cidrs``, a tenant's grants must name tiers among ``tiers``, ...) and refuses with
+    every problem at its ``args.`` path before it registers anything.
+
+    Python callers may also pass (keywords): ``tier_services`` (tier name -> the resource that creates its Service,
+    ``ModelTier.service``: the tier's route is created after it and deleted before it), ``load_balancer_controller``
+    (``LoadBalancerController.ready``: the EnvoyProxy, whose Service becomes the NLB, is created after it and a
+    destroy removes the controller only after the NLB is gone; empty: the cluster must already run that controller)
+    and ``depends_on`` (nodes, namespaces, key sync, Prometheus CRDs). Other languages use the resource option
+    ``dependsOn`` (passed on to the children the same way) for all three: the routes then wait for the whole
+    component instead of their own tier's Service."""
 
     base_url: str
     """The OpenAI base URL of every tier (``https://<host>/v1``); the request's ``model`` picks the tier."""
@@ -121,18 +135,28 @@ class Gateway(pulumi.ComponentResource):
     address: pulumi.Output[Optional[str]]
     """The load balancer's DNS name from the Gateway's status (known after ``pulumi up``): what ``hostname``
     must resolve to (a Dns component, or a CNAME you create)."""
-    api_ready: list[pulumi.Resource]
-    """The Gateway API CRDs and Envoy Gateway (empty without ``install_controller``): depend on these from
-    anything that watches Gateway API objects (ExternalDNS)."""
 
-    def __init__(self, resource_name: str, args: GatewayArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, resource_name: str, args: GatewayArgs, opts: Optional[pulumi.ResourceOptions] = None, *,
+                 tier_services: Mapping[str, pulumi.Resource] = {},  # noqa: B006 (read only)
+                 load_balancer_controller: Sequence[pulumi.Resource] = (),
+                 depends_on: Sequence[pulumi.Resource] = ()):
+        # Every problem at its args path, before anything (this component included) is registered.
+        arguments.refuse("Gateway", resource_name, [*rules.gateway_args_issues(args),
+                                                    *rules.tier_services_issues(tier_services, args)])
         super().__init__(naming.type_token("Gateway"), resource_name, None, opts)
-        gw, ns = args.settings, args.namespace
-        system = dict(args.system_node_selector)
+        sections, _ = rules.gateway_sections(args)
+        assert sections is not None  # checked above
+        a = SimpleNamespace(**{**rules.gateway_resolved(args), "settings": sections.settings, "tiers": sections.tiers,
+                               "tenants": sections.tenants, "trace_to": rules.trace_target(args.get("trace_to")),
+                               "tier_services": dict(tier_services),
+                               "load_balancer_controller": list(load_balancer_controller),
+                               "depends_on": [*depends_on, *arguments.resources(opts.depends_on if opts else None)]})
+        gw, ns = a.settings, a.namespace
+        system = dict(a.system_node_selector)
         redis_url = f"ratelimit-redis.{ns}.svc.cluster.local:6379"
         controller: list[pulumi.Resource] = []
         store_secrets: list[pulumi.Resource] = []
-        if args.install_controller:
+        if a.install_controller:
             # The rate limiter's password for the store: random, only ever in Secrets (the store gets its hash).
             password = random.RandomPassword(f"{resource_name}-ratelimit-redis", length=rls.PASSWORD_LENGTH,
                                              special=False, opts=pulumi.ResourceOptions(parent=self))
@@ -144,7 +168,7 @@ class Gateway(pulumi.ComponentResource):
                 store_secrets.append(k8s.core.v1.Secret(
                     f"{resource_name}-{res}", metadata=manifest["metadata"], type=manifest["type"],
                     string_data=manifest["stringData"],
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))))
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=list(a.depends_on))))
             # Gateway API (experimental channel, as Envoy Gateway bundles it) and Envoy Gateway CRDs as their own
             # chart, upgraded with it (charts/gateway-crds-helm templates gate on these values at v1.9.0); the
             # controller chart then skips its crds subchart (gateway-helm values: crds.enabled).
@@ -152,21 +176,21 @@ class Gateway(pulumi.ComponentResource):
                 f"{resource_name}-envoy-gateway-crds", "envoy-gateway-crds",
                 values={"crds": {"gatewayAPI": {"enabled": True, "channel": "experimental"},
                                  "envoyGateway": {"enabled": True}}},
-                opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)))
+                opts=pulumi.ResourceOptions(parent=self, depends_on=list(a.depends_on)))
             eg = helm.release(
                 f"{resource_name}-envoy-gateway", "envoy-gateway", name="envoy-gateway",
                 namespace=naming.ENVOY_GATEWAY_NAMESPACE, create_namespace=True,
                 values=deep_merge({**gm.envoy_gateway_values(redis_url, system, gw.rate_limiting), "crds": {"enabled": False}},
                                   aigw.envoy_gateway_values()),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, crds, store_secrets[1]]))
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*a.depends_on, crds, store_secrets[1]]))
             # Envoy AI Gateway: its CRDs, then its controller (the extension server Envoy Gateway calls, and the
             # webhook that injects the extProc into Envoy pods) in its own namespace.
             ai_crds = helm.crd_chart(f"{resource_name}-ai-gateway-crds", "ai-gateway-crds", values={},
-                                     opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)))
+                                     opts=pulumi.ResourceOptions(parent=self, depends_on=list(a.depends_on)))
             ai = helm.release(
                 f"{resource_name}-ai-gateway", "ai-gateway", name="ai-gateway", namespace=naming.AI_GATEWAY_NAMESPACE,
                 create_namespace=True, values=aigw.controller_values(system, features=bool(gw.features)),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, ai_crds, eg]))
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*a.depends_on, ai_crds, eg]))
             controller += [crds, eg, ai_crds, ai]
 
         ready = pulumi.CustomTimeouts(create=timing.duration(timing.CUSTOM_RESOURCE_READY_SECONDS),
@@ -175,7 +199,7 @@ class Gateway(pulumi.ComponentResource):
         def create(res: str, manifest: dict[str, Any], after: Sequence[pulumi.Resource] = ()) -> pulumi.Resource:
             kind, api = manifest["kind"], manifest["apiVersion"]
             awaited = naming.WAIT_FOR in (manifest["metadata"].get("annotations") or {})
-            o = pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *after],
+            o = pulumi.ResourceOptions(parent=self, depends_on=[*a.depends_on, *after],
                                        custom_timeouts=ready if awaited else None)
             body = {k: v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
             if kind == "Deployment":
@@ -194,105 +218,104 @@ class Gateway(pulumi.ComponentResource):
                                                     opts=o)
 
         issuer: list[pulumi.Resource] = []
-        if args.install_controller and gw.tls.mode == "cert-manager":
+        if a.install_controller and gw.tls.mode == "cert-manager":
             # After Envoy Gateway: cert-manager enables its Gateway support only if the Gateway API CRDs
             # exist when it starts.
             issuer.append(helm.release(
                 f"{resource_name}-cert-manager", "cert-manager", name="cert-manager",
                 namespace=naming.CERT_MANAGER_NAMESPACE, create_namespace=True, values=gm.cert_manager_values(system),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *controller])))
-        if args.install_controller:
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*a.depends_on, *controller])))
+        if a.install_controller:
             for obj in gm.redis(ns, versions.IMAGES["valkey"], system):
                 create(f"redis-{obj['kind'].lower()}", obj, store_secrets[:1] if obj["kind"] == "Deployment" else ())
             create("redis-network-policy", gm.gateway_network_policy(ns))
             for policy in fallback.with_egress(gm.controller_network_policies(
-                    naming.ENVOY_GATEWAY_NAMESPACE, args.monitoring_namespace, args.node_cidrs, args.tiers_namespace,
-                    ns, args.trace_to, args.trace_collector_labels), args.tiers):
+                    naming.ENVOY_GATEWAY_NAMESPACE, a.monitoring_namespace, a.node_cidrs, a.tiers_namespace,
+                    ns, a.trace_to, a.trace_collector_labels), a.tiers):
                 create(f"eg-{policy['metadata']['name']}", policy, controller)
         # The NLB guard: a ConfigMap the Envoy Service gets as a blocking owner (lbc.nlb_guard says why); it
         # depends on the load balancer controller, and the EnvoyProxy on it.
-        lb = list(args.load_balancer_controller)
-        guard_manifest = lbc.nlb_guard(naming.ENVOY_GATEWAY_NAMESPACE, args.gateway_class)
+        lb = list(a.load_balancer_controller)
+        guard_manifest = lbc.nlb_guard(naming.ENVOY_GATEWAY_NAMESPACE, a.gateway_class)
         nlb_guard = k8s.core.v1.ConfigMap(f"{resource_name}-nlb-guard", metadata=guard_manifest["metadata"],
                                           data=guard_manifest["data"],
-                                          opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *controller, *lb]))
+                                          opts=pulumi.ResourceOptions(parent=self, depends_on=[*a.depends_on, *controller, *lb]))
         for obj in lbc.guard_rbac(naming.ENVOY_GATEWAY_NAMESPACE, guard_manifest["metadata"]["name"]):
-            o = pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *controller])
+            o = pulumi.ResourceOptions(parent=self, depends_on=[*a.depends_on, *controller])
             if obj["kind"] == "Role":
                 k8s.rbac.v1.Role(f"{resource_name}-nlb-guard-role", metadata=obj["metadata"], rules=obj["rules"], opts=o)
             else:
                 k8s.rbac.v1.RoleBinding(f"{resource_name}-nlb-guard-rolebinding", metadata=obj["metadata"],
                                         role_ref=obj["roleRef"], subjects=obj["subjects"], opts=o)
-        traced = {"trace_to": args.trace_to, "sampling_percent": args.trace_sampling_percent}
+        traced = {"trace_to": a.trace_to, "sampling_percent": a.trace_sampling_percent}
         proxy_manifest = gm.envoy_proxy(gw, ns, system, **traced)
         proxy_manifest["spec"] = nlb_guard.metadata.apply(lambda m: gm.envoy_proxy(
             gw, ns, system, owner=lbc.guard_owner_reference(m.name, m.uid), **traced)["spec"])
         proxy = create("envoy-proxy", proxy_manifest, [*controller, *lb, nlb_guard])
-        gclass = create("gateway-class", gm.gateway_class(ns, args.gateway_class), [*controller, proxy])
+        gclass = create("gateway-class", gm.gateway_class(ns, a.gateway_class), [*controller, proxy])
         # Before the Gateway that names it: the extProc sidecar's resources.
         ai_config = create("aigw-gateway-config", aigw.gateway_config(ns), controller)
-        gateway = create("gateway", gm.gateway(gw, ns, args.gateway_class), [gclass, ai_config, *issuer])
+        gateway = create("gateway", gm.gateway(gw, ns, a.gateway_class), [gclass, ai_config, *issuer])
         create("https-redirect", gm.https_redirect(gw, ns), [gateway])
-        if args.monitoring:
+        if a.monitoring:
             create("envoy-pod-monitor", gm.envoy_pod_monitor(ns), controller)
             create("aigw-pod-monitor", aigw.extproc_pod_monitor(ns), controller)
         # One FQDN Backend and AIServiceBackend per tier, after the tier's Service; one AIGatewayRoute over
         # them; auth, grants and limits on the HTTPRoute AI Gateway generates from it (same name).
+        # The objects the config sizes, from the builder preflight validates too (gateway/objects.py).
+        built = gobj.route_objects(a.tiers, a.tenants, gw, ns, a.tiers_namespace, a.tenant_keys_secret)
         ai_backends: list[pulumi.Resource] = []
         backends: dict[str, pulumi.Resource] = {}
-        for tier in args.tiers:
-            service = [args.tier_services[tier.name]] if tier.name in args.tier_services else []
-            backends[tier.name] = create(f"{tier.name}-backend", aigw.backend(tier, ns, args.tiers_namespace),
-                                         [*controller, *service])
-            ai_backends.append(create(f"{tier.name}-ai-backend", aigw.ai_service_backend(tier, ns),
-                                      [backends[tier.name]]))
+        for b in built.backends:
+            tier = b.tier
+            service = [a.tier_services[tier.name]] if tier.name in a.tier_services else []
+            backends[tier.name] = create(f"{tier.name}-backend", b.backend, [*controller, *service])
+            ai_backends.append(create(f"{tier.name}-ai-backend", b.ai_service_backend, [backends[tier.name]]))
         # A tier's fallback provider (gateway/fallback.py): Backend, AIServiceBackend, BackendSecurityPolicy (its key
         # synced by SecretStore, in depends_on); the tier's route waits for them.
         fallbacks: dict[str, list[pulumi.Resource]] = {}
-        for tier in fallback.fallback_tiers(args.tiers):
+        for tier, objs in built.fallbacks:
             made: list[pulumi.Resource] = []
-            for obj in fallback.objects(tier, ns):
+            for obj in objs:
                 made.append(create(f"{tier.name}-fallback-{obj['kind'].lower()}", obj, [*controller, *made[-1:]]))
             fallbacks[tier.name] = made
         # One AIGatewayRoute (with its SecurityPolicy and BackendTrafficPolicy) per route group: one while the
         # tiers fit the per-object limits (resources ai-route, ai-security, ai-traffic), more when they do not
         # (ai-route-2, ...; aigw.route_groups).
-        groups = aigw.route_groups(args.tiers, args.tenants, gw)
-        suffix = ["" if i == 0 else f"-{i + 1}" for i in range(len(groups))]
-        routes = [create(f"ai-route{suffix[i]}", fallback.with_fallbacks(aigw.ai_gateway_route(g.tiers, gw, ns, g.name),
-                                                                          g.tiers),
-                         [gateway, *(ai_backends[[t.name for t in args.tiers].index(t.name)] for t in g.tiers),
-                          *(r for t in g.tiers for r in fallbacks.get(t.name, []))])
-                  for i, g in enumerate(groups)]
+        suffix = ["" if i == 0 else f"-{i + 1}" for i in range(len(built.groups))]
+        names = [t.name for t in a.tiers]
+        routes = [create(f"ai-route{suffix[i]}", g.route,
+                         [gateway, *(ai_backends[names.index(t.name)] for t in g.group.tiers),
+                          *(r for t in g.group.tiers for r in fallbacks.get(t.name, []))])
+                  for i, g in enumerate(built.groups)]
         # The request guard (OPA ext_authz) the routes' SecurityPolicies call after the API-key check.
         guard_objs: list[pulumi.Resource] = []
-        budgeted = [t.name for t in args.tenants if gm.limits_of(t, gw).tokens_per_minute]
-        for o in guard.manifests(args.tiers, args.tenants, ns, versions.IMAGES["opa-envoy"], system, args.node_cidrs,
+        budgeted = [t.name for t in a.tenants if gm.limits_of(t, gw).tokens_per_minute]
+        for o in guard.manifests(a.tiers, a.tenants, ns, versions.IMAGES["opa-envoy"], system, a.node_cidrs,
                                  budgeted=budgeted, features=gw.features):
             guard_objs.append(create(f"guard-{o['kind'].lower()}", o, guard_objs[:1]))  # after the ConfigMap
         # The token budgets, when they cannot stay in the single route's policy: one policy on the https listener
         # that every route policy merges with (aigw.token_budget_policy), in place before them.
-        token_manifest = aigw.token_budget_policy(args.tiers, args.tenants, gw, ns)
-        tokens = [create("ai-token-budgets", token_manifest, [gateway])] if token_manifest else []
-        traffic = aigw.traffic_policies(args.tiers, args.tenants, gw, ns, groups)
-        for i, (g, route) in enumerate(zip(groups, routes)):
-            create(f"ai-security{suffix[i]}", aigw.security_policy(g.tiers, args.tenants, gw, ns,
-                                                                   args.tenant_keys_secret, g.name),
-                   [route, *guard_objs])
-            create(f"ai-traffic{suffix[i]}", fallback.with_retry(traffic[i], g.tiers), [route, *tokens])
+        tokens = [create("ai-token-budgets", built.token_policy, [gateway])] if built.token_policy else []
+        for i, (g, route) in enumerate(zip(built.groups, routes)):
+            create(f"ai-security{suffix[i]}", g.security, [route, *guard_objs])
+            create(f"ai-traffic{suffix[i]}", g.traffic, [route, *tokens])
         self.base_url = f"https://{gw.hostname}/v1"
-        self.models = {t.name: aigw.model_names(t) for t in args.tiers}
-        self.tier_clusters = aigw.tier_clusters(args.tiers, gw, ns, args.tenants)
+        self.models = {t.name: aigw.model_names(t) for t in a.tiers}
+        self.tier_clusters = aigw.tier_clusters(a.tiers, gw, ns, a.tenants)
         self.base_urls = {}
-        if gw.per_tier_urls:
-            for tier in args.tiers:
-                legacy = create(f"{tier.name}-route", gm.tier_route(tier, gw, ns, args.tiers_namespace),
-                                [gateway, backends[tier.name]])
-                create(f"{tier.name}-security", gm.security_policy(tier, args.tenants, gw, ns, args.tenant_keys_secret),
-                       [legacy])
-                create(f"{tier.name}-traffic", gm.backend_traffic_policy(tier, args.tenants, gw, ns), [legacy])
-                self.base_urls[tier.name] = f"https://{gw.hostname}/{tier.name}/v1"
+        for p in built.per_tier:  # while settings.per_tier_urls
+            legacy = create(f"{p.tier.name}-route", p.route, [gateway, backends[p.tier.name]])
+            create(f"{p.tier.name}-security", p.security, [legacy])
+            create(f"{p.tier.name}-traffic", p.traffic, [legacy])
+            self.base_urls[p.tier.name] = f"https://{gw.hostname}/{p.tier.name}/v1"
         self.address = gateway.status.apply(gateway_address)  # type: ignore[attr-defined]
-        self.api_ready = list(controller)
+        self._api_ready: list[pulumi.Resource] = list(controller)
         self.register_outputs({"baseUrl": self.base_url, "models": self.models, "baseUrls": self.base_urls,
                                "hostname": gw.hostname, "address": self.address})
+
+    @property
+    def api_ready(self) -> list[pulumi.Resource]:
+        """The Gateway API CRDs and Envoy Gateway (empty without ``install_controller``): depend on these from
+        anything that watches Gateway API objects (ExternalDNS)."""
+        return self._api_ready

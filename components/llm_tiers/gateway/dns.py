@@ -24,21 +24,22 @@ Choices (ExternalDNS v0.21.0, chart 1.21.1; every chart key set below exists in 
   the SDK needs a region even for the global Route 53 API (same tutorial, "Using Helm").
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: Pulumi's component provider reads the args' annotations at runtime.
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Optional
+from types import SimpleNamespace
+from typing import Any, Optional, Required, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from llm_tiers.pod_identity import pod_identity_role
+from llm_tiers import arguments
 from llm_tiers import helm
 from llm_tiers import iam
 from llm_tiers import naming
 from llm_tiers.cluster import system_capacity as sc
+from llm_tiers.gateway import rules
 
 SERVICE_ACCOUNT = "external-dns"
 RELEASE = "external-dns"
@@ -136,47 +137,49 @@ def dns_output(hostname: str, address: pulumi.Input[Optional[str]], managed: Opt
 # ---------------------------------------------------------------------------------------------- component
 
 
-@dataclass(frozen=True)
-class DnsArgs:
+class DnsArgs(TypedDict, total=False):
     """Inputs of :class:`Dns`."""
 
-    cluster_name: pulumi.Input[str]
-    """EKS cluster of the Pod Identity association (pass the Cluster's ``cluster_name`` Output)."""
-    region: str
-    """AWS region (the SDK's region; Route 53 itself is global)."""
-    hosted_zone_id: str
-    """Route 53 hosted zone that holds the hostnames (ExternalDNS may change nothing else)."""
-    zone_name: str
-    """DNS name of that zone (ExternalDNS's domain filter)."""
-    hostnames: Sequence[str]
-    """Names the gateway serves (its routes' ``hostnames``); the IAM policy allows records of these only."""
-    txt_owner_id: str
-    """Owner id of this stack's TXT ownership records (e.g. the cluster name), unique among the zone's users."""
-    gateway_name: str = "llm-gateway"
-    """The Gateway whose routes and address ExternalDNS publishes."""
-    gateway_namespace: str = naming.GATEWAY_NAMESPACE
-    """Its namespace."""
-    namespace: str = naming.EXTERNAL_DNS_NAMESPACE
-    """Where ExternalDNS runs (the Pod Identity association names it)."""
-    system_node_selector: Mapping[str, str] = field(default_factory=dict)
-    """Where ExternalDNS runs."""
-    node_cidrs: Sequence[str] = ()
-    """Where kubelet probes come from (the VPC CIDR); empty: the probe port admits any source."""
-    monitoring_namespace: str = naming.MONITORING_NAMESPACE
-    """Admitted to the metrics port."""
-    depends_on: Sequence[pulumi.Resource] = ()
-    """Install after these: nodes, its namespace, and the Gateway API CRDs (``Gateway.api_ready``), which the
-    source watches from its start."""
-    environment: Optional[str] = None
-    """Environment name for tags."""
-    tags: Mapping[str, str] = field(default_factory=dict)
-    """Extra AWS tags."""
-    name_prefix: Optional[str] = None
-    """Prefix of AWS names (the cluster name as a plain string); default: ``cluster_name`` if it is one."""
+    cluster_name: Required[pulumi.Input[str]]
+    """EKS cluster of the Pod Identity association (pass the Cluster's ``cluster_name`` Output). Required."""
+    region: Required[str]
+    """AWS region (the SDK's region; Route 53 itself is global). Required."""
+    hosted_zone_id: Required[str]
+    """Route 53 hosted zone that holds the hostnames (ExternalDNS may change nothing else), like
+    ``Z0123456789ABCDEFGHIJ``. Required."""
+    zone_name: Required[str]
+    """DNS name of that zone (ExternalDNS's domain filter); every hostname must be in it. Required."""
+    hostnames: Required[list[str]]
+    """Names the gateway serves (its routes' ``hostnames``); the IAM policy allows records of these only. Required."""
+    txt_owner_id: Required[str]
+    """Owner id of this stack's TXT ownership records (e.g. the cluster name), unique among the zone's users.
+    Required."""
+    gateway_name: str
+    """The Gateway whose routes and address ExternalDNS publishes. Default: ``llm-gateway``."""
+    gateway_namespace: str
+    """Its namespace. Default: ``llm-gateway``."""
+    namespace: str
+    """Where ExternalDNS runs (the Pod Identity association names it). Default: ``external-dns``."""
+    system_node_selector: dict[str, str]
+    """Where ExternalDNS runs. Default: any node."""
+    node_cidrs: list[str]
+    """Where kubelet probes come from (the VPC CIDR). Default: none (the probe port admits any source)."""
+    monitoring_namespace: str
+    """Admitted to the metrics port. Default: ``monitoring``."""
+    environment: Optional[str]
+    """Environment name for tags. Default: none."""
+    tags: dict[str, str]
+    """Extra AWS tags. Default: none."""
+    name_prefix: Optional[str]
+    """Prefix of AWS names (the cluster name as a plain string). Default: ``cluster_name`` if it is a plain string."""
 
 
 class Dns(pulumi.ComponentResource):
-    """The gateway's DNS record, kept by ExternalDNS. See docs/components/dns.md."""
+    """The gateway's DNS record, kept by ExternalDNS. See docs/components/dns.md.
+
+    Python callers may also pass ``depends_on`` (keyword): resources ExternalDNS is installed after (nodes, its
+    namespace, and the Gateway API CRDs, ``Gateway.api_ready``, which its source watches from its start). Other
+    languages use the resource option ``dependsOn``, which the component passes on to its children the same way."""
 
     role_arn: pulumi.Output[str]
     """ExternalDNS's EKS Pod Identity role."""
@@ -187,32 +190,37 @@ class Dns(pulumi.ComponentResource):
     hostnames: list[str]
     """The names it keeps pointing at the gateway."""
 
-    def __init__(self, resource_name: str, args: DnsArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, resource_name: str, args: DnsArgs, opts: Optional[pulumi.ResourceOptions] = None, *,
+                 depends_on: Sequence[pulumi.Resource] = ()):
+        # Every problem at its args path, before anything (this component included) is registered.
+        arguments.refuse("Dns", resource_name, rules.dns_args_issues(args))
         super().__init__(naming.type_token("Dns"), resource_name, None, opts)
-        name = naming.name_prefix(args.cluster_name, args.name_prefix)
-        tags = naming.aws_tags(args.environment, name, dict(args.tags))
+        a = SimpleNamespace(**{**rules.dns_resolved(args),
+                               "depends_on": [*depends_on, *arguments.resources(opts.depends_on if opts else None)]})
+        name = naming.name_prefix(a.cluster_name, a.name_prefix)
+        tags = naming.aws_tags(a.environment, name, dict(a.tags))
         child = pulumi.ResourceOptions(parent=self)
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
 
         identity = pod_identity_role(
-            f"{resource_name}-external-dns", f"{name}-external-dns", cluster_name=args.cluster_name,
-            namespace=args.namespace, service_account=SERVICE_ACCOUNT, tags=tags, opts=child,
-            policy=partition.apply(lambda p: policy(args.hosted_zone_id, args.hostnames, p)))
-        after = [*args.depends_on, *identity.ready]
+            f"{resource_name}-external-dns", f"{name}-external-dns", cluster_name=a.cluster_name,
+            namespace=a.namespace, service_account=SERVICE_ACCOUNT, tags=tags, opts=child,
+            policy=partition.apply(lambda p: policy(a.hosted_zone_id, a.hostnames, p)))
+        after = [*a.depends_on, *identity.ready]
         helm.release(
-            f"{resource_name}-external-dns", "external-dns", name=RELEASE, namespace=args.namespace,
+            f"{resource_name}-external-dns", "external-dns", name=RELEASE, namespace=a.namespace,
             create_namespace=True,
-            values=values(hosted_zone_id=args.hosted_zone_id, zone_name=args.zone_name,
-                          txt_owner_id=args.txt_owner_id, region=args.region, gateway_name=args.gateway_name,
-                          gateway_namespace=args.gateway_namespace, system=args.system_node_selector),
+            values=values(hosted_zone_id=a.hosted_zone_id, zone_name=a.zone_name,
+                          txt_owner_id=a.txt_owner_id, region=a.region, gateway_name=a.gateway_name,
+                          gateway_namespace=a.gateway_namespace, system=a.system_node_selector),
             opts=pulumi.ResourceOptions(parent=self, depends_on=after))
-        np = network_policy(args.namespace, args.monitoring_namespace, args.node_cidrs)
+        np = network_policy(a.namespace, a.monitoring_namespace, a.node_cidrs)
         k8s.networking.v1.NetworkPolicy(f"{resource_name}-external-dns", metadata=np["metadata"], spec=np["spec"],
-                                        opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)))
+                                        opts=pulumi.ResourceOptions(parent=self, depends_on=list(a.depends_on)))
 
         self.role_arn = identity.role.arn
-        self.hosted_zone_id = args.hosted_zone_id
-        self.txt_owner_id = args.txt_owner_id
-        self.hostnames = list(args.hostnames)
+        self.hosted_zone_id = a.hosted_zone_id
+        self.txt_owner_id = a.txt_owner_id
+        self.hostnames = list(a.hostnames)
         self.register_outputs({"roleArn": self.role_arn, "hostedZoneId": self.hosted_zone_id,
                                "txtOwnerId": self.txt_owner_id, "hostnames": self.hostnames})

@@ -32,20 +32,21 @@ annotations.md).
   Cognito, ACM and IAM server-certificate reads (ALB Ingress features), ALB listener rules.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: Pulumi's component provider reads the args' annotations at runtime.
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Optional
+from types import SimpleNamespace
+from typing import Any, Optional, Required, TypedDict
 
 import pulumi
 import pulumi_aws as aws
 
 from llm_tiers.pod_identity import pod_identity_role
+from llm_tiers import arguments
 from llm_tiers import helm
 from llm_tiers import iam
 from llm_tiers import naming
 from llm_tiers.cluster import system_capacity as sc
+from llm_tiers.gateway import rules
 
 RELEASE = "aws-load-balancer-controller"
 SERVICE_ACCOUNT = "aws-load-balancer-controller"
@@ -230,57 +231,65 @@ def guard_rbac(namespace: str, guard: str, service_account: str = "envoy-gateway
 # ---------------------------------------------------------------------------------------------- component
 
 
-@dataclass(frozen=True)
-class LoadBalancerControllerArgs:
+class LoadBalancerControllerArgs(TypedDict, total=False):
     """Inputs of :class:`LoadBalancerController`."""
 
-    cluster_name: pulumi.Input[str]
-    """EKS cluster (its ``--cluster-name`` and the Pod Identity association's cluster)."""
-    vpc_id: pulumi.Input[str]
-    """The cluster's VPC (``--aws-vpc-id``; the IAM policy's VPC)."""
-    region: str
-    """AWS region (``--aws-region``)."""
-    system_node_selector: Mapping[str, str] = field(default_factory=dict)
-    """Where the controller runs."""
-    depends_on: Sequence[pulumi.Resource] = ()
-    """Install after these (the system nodes)."""
-    environment: Optional[str] = None
-    """Environment name for tags."""
-    tags: Mapping[str, str] = field(default_factory=dict)
-    """Extra AWS tags."""
-    name_prefix: Optional[str] = None
-    """Prefix of AWS names (the cluster name as a plain string); default: ``cluster_name`` if it is one."""
+    cluster_name: Required[pulumi.Input[str]]
+    """EKS cluster (its ``--cluster-name`` and the Pod Identity association's cluster). Required."""
+    vpc_id: Required[pulumi.Input[str]]
+    """The cluster's VPC (``--aws-vpc-id``; the IAM policy's VPC). Required."""
+    region: Required[str]
+    """AWS region (``--aws-region``). Required."""
+    system_node_selector: dict[str, str]
+    """Where the controller runs. Default: any node."""
+    environment: Optional[str]
+    """Environment name for tags. Default: none."""
+    tags: dict[str, str]
+    """Extra AWS tags. Default: none."""
+    name_prefix: Optional[str]
+    """Prefix of AWS names (the cluster name as a plain string). Default: ``cluster_name`` if it is a plain string."""
 
 
 class LoadBalancerController(pulumi.ComponentResource):
-    """The AWS Load Balancer Controller. See docs/components/gateway.md ("NLB")."""
+    """The AWS Load Balancer Controller. See docs/components/load-balancer-controller.md.
+
+    Python callers may also pass ``depends_on`` (keyword): resources the controller is installed after (the system
+    nodes). Other languages use the resource option ``dependsOn``, which the component passes on to its children the
+    same way."""
 
     role_arn: pulumi.Output[str]
     """The controller's EKS Pod Identity role."""
-    ready: list[pulumi.Resource]
-    """The release, its IAM policy and Pod Identity association: create a LoadBalancer Service after these and
-    delete it (and wait for its NLB to go) before them."""
 
     def __init__(self, resource_name: str, args: LoadBalancerControllerArgs,
-                 opts: Optional[pulumi.ResourceOptions] = None):
+                 opts: Optional[pulumi.ResourceOptions] = None, *, depends_on: Sequence[pulumi.Resource] = ()):
+        # Every problem at its args path, before anything (this component included) is registered.
+        arguments.refuse("LoadBalancerController", resource_name, rules.load_balancer_controller_args_issues(args))
         super().__init__(naming.type_token("LoadBalancerController"), resource_name, None, opts)
-        name = naming.name_prefix(args.cluster_name, args.name_prefix)
-        tags = naming.aws_tags(args.environment, name, dict(args.tags))
+        a = SimpleNamespace(**{**rules.load_balancer_controller_resolved(args),
+                               "depends_on": [*depends_on, *arguments.resources(opts.depends_on if opts else None)]})
+        name = naming.name_prefix(a.cluster_name, a.name_prefix)
+        tags = naming.aws_tags(a.environment, name, dict(a.tags))
         child = pulumi.ResourceOptions(parent=self)
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
 
         identity = pod_identity_role(
-            f"{resource_name}-role", f"{name}-aws-lb-controller", cluster_name=args.cluster_name,
+            f"{resource_name}-role", f"{name}-aws-lb-controller", cluster_name=a.cluster_name,
             namespace=NAMESPACE, service_account=SERVICE_ACCOUNT, tags=tags, opts=child,
-            policy=pulumi.Output.all(args.cluster_name, args.vpc_id, partition).apply(
-                lambda v: policy(v[0], v[1], args.region, v[2])),
+            policy=pulumi.Output.all(a.cluster_name, a.vpc_id, partition).apply(
+                lambda v: policy(v[0], v[1], a.region, v[2])),
             policy_resource_name=f"{resource_name}-policy", association_resource_name=f"{resource_name}-identity")
         release = helm.release(
             f"{resource_name}-release", "aws-load-balancer-controller", name=RELEASE, namespace=NAMESPACE,
-            values=pulumi.Output.all(args.cluster_name, args.vpc_id).apply(
-                lambda v: values(cluster_name=v[0], region=args.region, vpc_id=v[1],
-                                 system=args.system_node_selector)),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, *identity.ready]))
+            values=pulumi.Output.all(a.cluster_name, a.vpc_id).apply(
+                lambda v: values(cluster_name=v[0], region=a.region, vpc_id=v[1],
+                                 system=a.system_node_selector)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*a.depends_on, *identity.ready]))
         self.role_arn = identity.role.arn
-        self.ready = [release, *identity.ready]
+        self._ready: list[pulumi.Resource] = [release, *identity.ready]
         self.register_outputs({"roleArn": self.role_arn})
+
+    @property
+    def ready(self) -> list[pulumi.Resource]:
+        """The release, its IAM policy and Pod Identity association: create a LoadBalancer Service after these and
+        delete it (and wait for its NLB to go) before them (``Gateway``'s ``load_balancer_controller``)."""
+        return self._ready
