@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from llm_tiers.config.schema import parse
+from llm_tiers.stack.parse import parse
 from llm_tiers.gateway import rules
 from llm_tiers.testing import render as render_tool
 from test_component_args import run

@@ -34,8 +34,6 @@ def test_every_served_component_has_a_schema():
             assert prop.get("description"), f"{token}.{name} has no description"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 27: components still on dataclass args: "
-                                        + ", ".join(sorted(provider.PENDING)))
 def test_every_exported_component_is_served():
     import llm_tiers
 

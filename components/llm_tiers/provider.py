@@ -27,18 +27,13 @@ def version() -> str:
         return "0.0.0"
 
 
-# TEMPORARY (issue 27): exported components whose args are still dataclasses holding config models, which the
-# provider cannot infer a schema from; each leaves this set when its args become a TypedDict. Empty when done.
-PENDING: set[str] = set()
-
-
 def components() -> list[type[pulumi.ComponentResource]]:
     """Every component the package exports (``llm_tiers.__all__``), in that order."""
     import llm_tiers
 
     found = [getattr(llm_tiers, name) for name in llm_tiers.__all__]
     return [c for c in found if isinstance(c, type) and issubclass(c, pulumi.ComponentResource)
-            and c.__name__ not in PENDING]
+]
 
 
 def provider() -> Any:

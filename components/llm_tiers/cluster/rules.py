@@ -196,9 +196,7 @@ def cluster_region_issues(region: str, settings: Optional[ClusterConfig],
     """A composed Cluster's region: a known one (as ``aws:region`` is checked), whose zones the settings and
     ``availability_zones`` pin."""
     issues = [ConfigIssue(i.path, i.message) for i in region_issues(region, "args.region")]
-    if issues:
-        return issues
-    for i, zone in enumerate((settings.availability_zones or []) if settings is not None else []):
+    for i, zone in enumerate((settings.availability_zones or []) if settings is not None and not issues else []):
         if zone[:-1] != region:
             issues.append(ConfigIssue(f"args.settings.availability_zones[{i}]", f"{zone} is not a zone of args.region "
                                       f"{region}; use {region}a, {region}b, ..."))
