@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # wherever pytest is started from (llm_tiers.project reads LLM_TIERS_PROJECT before it looks at the cwd).
 os.environ.setdefault("LLM_TIERS_PROJECT", str(ROOT))
 
-from llm_tiers.testing import render as render_tool  # noqa: E402
-from llm_tiers.testing import validate  # noqa: E402
+from llm_tiers.preview import render as render_tool  # noqa: E402
+from llm_tiers.preview import validate  # noqa: E402
 
 # Upstream inputs the tests check against, each from ONE place: its environment variable, else the project's own
 # verified download (`make test-inputs`, which `make test` tries first; each command checks every file against
@@ -129,7 +129,7 @@ def prod_guard_engine(rendered):
     loads them."""
     require_opa("the request guard's Rego policy is")
     from llm_tiers.gateway import guard
-    from llm_tiers.testing import guard_corpus
+    from llm_tiers.preview import guard_corpus
 
     engine = guard_corpus.load_engine(rendered("prod").objects_named("ConfigMap")[guard.NAME]["data"])
     yield engine

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import render as render_tool
 
 CORPUS = Path(__file__).parent / "bad_stacks"
 FILES = sorted(CORPUS.glob("*.yaml"))

@@ -10,7 +10,7 @@ import pytest
 from llm_tiers import versions
 from llm_tiers.cluster import system_capacity as sc
 from llm_tiers.config.schema import ConfigError, parse
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import render as render_tool
 from conftest import overrides, stack_values
 
 NS = "llm-tiers"

@@ -24,7 +24,7 @@ from llm_tiers.cluster import system_capacity
 from llm_tiers.config.schema import parse
 from llm_tiers.tiers.models_lock import load
 from conftest import ROOT, STACKS, overrides, stack_values
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import render as render_tool
 
 GIB = 2**30
 HOURS = 730

@@ -8,8 +8,8 @@ import pytest
 
 from conftest import overrides, stack_values
 from llm_tiers.cli import blue_green_doc as cycle
-from llm_tiers.testing import render as render_tool
-from llm_tiers.testing import rollout
+from llm_tiers.preview import render as render_tool
+from llm_tiers.preview import rollout
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from llm_tiers.gpu import catalog as gpu_catalog
 from llm_tiers.tiers import tgi
 from llm_tiers.tiers.capacity import GIB, ModelShape
 from conftest import overrides, stack_values
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import render as render_tool
 
 # Published architecture numbers (config.json of each model).
 LLAMA_8B = ModelShape(num_layers=32, num_attention_heads=32, num_key_value_heads=8, head_dim=128,

@@ -20,7 +20,7 @@ import yaml
 
 from llm_tiers import security as security_exceptions
 from conftest import ROOT, STACKS
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import render as render_tool
 
 
 def _checkov() -> str:

@@ -10,7 +10,7 @@ import pytest
 from llm_tiers import versions
 from llm_tiers.config.schema import parse
 from conftest import STACKS, overrides, stack_values
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import render as render_tool
 
 AWS = "aws:"
 COMPONENT = "llmtiers:index:Cluster$"

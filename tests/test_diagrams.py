@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, STACKS
-from llm_tiers.testing import diagrams, rollout
+from llm_tiers.preview import diagrams, rollout
 
 MERMAID_DIR = ROOT / "tests" / "mermaid"
 BLOCK = re.compile(r"```mermaid\n(.*?)```", re.S)

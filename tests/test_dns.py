@@ -12,8 +12,8 @@ from llm_tiers.gateway import dns
 from llm_tiers import versions
 from llm_tiers.config.schema import ConfigError, parse
 from conftest import overrides, stack_values
-from llm_tiers.testing import render as render_tool
-from llm_tiers.testing import rollout
+from llm_tiers.preview import render as render_tool
+from llm_tiers.preview import rollout
 
 ROOT = Path(__file__).resolve().parents[1]
 ZONE = "Z0EXAMPLE1234567890AB"

@@ -27,7 +27,7 @@ from llm_tiers.cluster import system_capacity as sc
 from llm_tiers.config.schema import ConfigError, parse
 from llm_tiers.evaluation import manifests as em
 from llm_tiers.evaluation.scripts import eval_set, gate
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import render as render_tool
 from conftest import ROOT, overrides, stack_values
 
 NS = "llm-tiers"
@@ -162,7 +162,7 @@ def test_staging_switches_to_its_candidate_only_after_the_gate(staging):
         bench = _resource(staging, "Job", f"chat-small-{release}-bench-2026-12-01a")
         assert svc.urn not in bench.dependencies
     # rollout.json (as rollout.md): the gate's create wave comes before the Service's.
-    from llm_tiers.testing import rollout
+    from llm_tiers.preview import rollout
 
     waves = json.loads(rollout.to_json(rollout.plan("staging", staging.recording)))["createWaves"]
     wave = {label: i for i, labels in enumerate(waves) for label in labels}

@@ -8,8 +8,8 @@ import textwrap
 
 import pytest
 
-from llm_tiers.testing import render as render_tool
-from llm_tiers.testing import validate
+from llm_tiers.preview import render as render_tool
+from llm_tiers.preview import validate
 
 
 def test_both_examples_exist():

@@ -17,7 +17,7 @@ from llm_tiers.config.schema import TierConfig
 from llm_tiers.gateway import aigw, fallback
 from llm_tiers.observability import rules as mr
 from llm_tiers.observability import usage
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import render as render_tool
 
 KEY = "sk-fallback-test-4b7f0c1e9a"  # a value that must never appear outside Secrets Manager's SecretVersion
 FALLBACK = {"baseUrl": "https://api.example.com/openai/v1", "model": "qwen2.5-7b-instruct", "apiKeySecret": "example"}
@@ -232,7 +232,7 @@ def test_base_url_parts():
 
 def test_rollout_and_plan_say_the_client_sees_no_cold_start(result):
     from llm_tiers.plan import plan_markdown
-    from llm_tiers.testing import rollout
+    from llm_tiers.preview import rollout
 
     zero = rollout._scale_from_zero(result.recording)
     (z,) = [z for z in zero if z["deployment"] == "llm-tiers/chat-small-live"]
@@ -245,7 +245,7 @@ def test_rollout_and_plan_say_the_client_sees_no_cold_start(result):
 
 
 def test_without_fallback_the_scale_from_zero_rows_do_not_mention_one(rendered):
-    from llm_tiers.testing import rollout
+    from llm_tiers.preview import rollout
 
     zero = rollout._scale_from_zero(rendered("dev").recording)
     assert zero and not any("fallback" in z for z in zero)

@@ -15,7 +15,7 @@ from llm_tiers.gateway import aigw, guard
 from llm_tiers.observability import rules as mr
 from llm_tiers.observability import usage
 
-from llm_tiers.testing import guard_corpus as gc  # imports OPA's engine only when it loads one (require_opa)
+from llm_tiers.preview import guard_corpus as gc  # imports OPA's engine only when it loads one (require_opa)
 
 TIER = TierConfig.model_validate({"name": "chat", "modelId": "o/m", "gpuClass": "l4", "maxInputTokens": 10,
                                   "maxTotalTokens": 20})

@@ -12,8 +12,8 @@ from llm_tiers.gateway import manifests as gm
 from llm_tiers import versions
 from llm_tiers.config.schema import parse
 from conftest import STACKS, overrides, stack_values
-from llm_tiers.testing import render as render_tool
-from llm_tiers.testing import validate
+from llm_tiers.preview import render as render_tool
+from llm_tiers.preview import validate
 
 
 def objs(result, kind):

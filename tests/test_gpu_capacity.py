@@ -11,8 +11,8 @@ from llm_tiers.gpu import karpenter
 from llm_tiers import versions
 from llm_tiers.config.schema import GpuClassConfig, parse
 from conftest import STACKS, overrides, stack_values
-from llm_tiers.testing import render as render_tool
-from llm_tiers.testing import validate
+from llm_tiers.preview import render as render_tool
+from llm_tiers.preview import validate
 
 
 # ------------------------------------------------------------------------------------------ catalog

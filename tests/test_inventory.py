@@ -9,8 +9,8 @@ import re
 import pytest
 
 from conftest import STACKS
-from llm_tiers.testing import inventory
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import inventory
+from llm_tiers.preview import render as render_tool
 
 EXAMPLES = render_tool.examples()
 

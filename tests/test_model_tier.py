@@ -14,8 +14,8 @@ from llm_tiers.tiers import models_lock
 from llm_tiers.tiers import manifests as tier_manifests
 from llm_tiers import versions
 from llm_tiers.config.schema import GpuClassConfig
-from llm_tiers.testing import render as render_tool
-from llm_tiers.testing import validate
+from llm_tiers.preview import render as render_tool
+from llm_tiers.preview import validate
 
 ROOT = Path(__file__).resolve().parents[1]
 QWEN = "Qwen/Qwen2.5-7B-Instruct"

@@ -9,7 +9,7 @@ import pytest
 from llm_tiers import namespaces as ns_mod
 from conftest import STACKS, overrides, stack_values
 from test_gateway import CONTROLLER, PROXY, RATELIMIT, admits
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import render as render_tool
 
 NODE = "10.30.3.4"          # a prod node (VPC 10.30.0.0/16)
 OUTSIDE = "198.51.100.7"

@@ -12,8 +12,8 @@ from llm_tiers.observability import component as observability
 from llm_tiers import versions
 from llm_tiers.config.schema import AlertReceiverConfig, parse
 from conftest import STACKS, stack_values
-from llm_tiers.testing import render as render_tool
-from llm_tiers.testing import validate
+from llm_tiers.preview import render as render_tool
+from llm_tiers.preview import validate
 
 
 def releases(result):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import subprocess
 import sys
 import sysconfig
@@ -17,7 +18,7 @@ import pytest
 from conftest import ROOT
 
 PKG = ROOT / "components" / "llm_tiers"
-CONCERNS = {"cluster", "gpu", "secrets", "observability", "gateway", "tiers", "benchmark", "tracing", "config", "cost", "testing",
+CONCERNS = {"cluster", "gpu", "secrets", "observability", "gateway", "tiers", "benchmark", "tracing", "config", "cost", "preview",
             "cli", "evaluation"}
 
 TEAM_PROGRAM = '''
@@ -54,6 +55,9 @@ pulumi.export("url", chat.service_url)
 
 
 def _run(*cmd, **kw):
+    # Without the caller's PYTHONPATH: the new venv must import the wheel, not the repository (where the
+    # wheel build leaves its egg-info directory, which would also make pip think the package is already installed).
+    kw.setdefault("env", {k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
     out = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=600, **kw)
     assert out.returncode == 0, f"{cmd}\n{out.stdout}\n{out.stderr}"
     return out
@@ -167,8 +171,10 @@ def test_the_import_graph_has_no_cycles():
 
 
 def test_the_tree_has_one_folder_per_concern_and_each_component_beside_its_builders():
-    folders = {p.name for p in PKG.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    # testing/: only the deprecated alias of preview/ (its __init__; tests/test_preview_compat.py).
+    folders = {p.name for p in PKG.iterdir() if p.is_dir() and p.name not in ("__pycache__", "testing")}
     assert folders == CONCERNS
+    assert [p.name for p in (PKG / "testing").iterdir() if p.name != "__pycache__"] == ["__init__.py"]
     import llm_tiers
 
     homes = {name: getattr(llm_tiers, name).__module__ for name in

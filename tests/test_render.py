@@ -7,8 +7,8 @@ import pytest
 import yaml
 
 from conftest import PROJECT, ROOT, STACKS, overrides, stack_values
-from llm_tiers.testing import render as render_tool
-from llm_tiers.testing.mocks import SECRET_SIG
+from llm_tiers.preview import render as render_tool
+from llm_tiers.preview.mocks import SECRET_SIG
 
 
 def test_there_are_dev_staging_and_prod_stacks():

@@ -16,7 +16,7 @@ import pytest
 from llm_tiers import versions
 from conftest import ROOT, STACKS, overrides, stack_values
 from llm_tiers.cli import blue_green_doc
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import render as render_tool
 from llm_tiers.cli import list_identity, render_diff
 
 GOLDEN = ROOT / "tests" / "golden" / "render_diff"
@@ -348,7 +348,7 @@ def test_merge_effects_of_a_config_change_under_running_pods(tmp_path):
 
 def test_a_config_change_without_a_hash_is_called_out(tmp_path):
     """A Deployment that mounts a changed ConfigMap but does not roll is named, with what that means."""
-    from llm_tiers.testing import merge_effects
+    from llm_tiers.preview import merge_effects
 
     def build(folder, data):
         folder.mkdir()

@@ -14,10 +14,10 @@ from conftest import require_opa, stack_values
 from llm_tiers.config.schema import ConfigError, parse
 from llm_tiers.gateway import aigw, guard
 from llm_tiers.gateway import manifests as gm
-from llm_tiers.testing import validate
+from llm_tiers.preview import validate
 
 try:
-    from llm_tiers.testing import guard_corpus as gc
+    from llm_tiers.preview import guard_corpus as gc
     from opa_bindings import OpaEngine  # noqa: F401
     HAVE_OPA = True
 except ImportError:  # pragma: no cover - the Makefile installs it

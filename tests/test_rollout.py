@@ -1,4 +1,4 @@
-"""The rollout plan (components/llm_tiers/testing/rollout.py): what the real engine does with each stack, checked on the render.
+"""The rollout plan (components/llm_tiers/preview/rollout.py): what the real engine does with each stack, checked on the render.
 
 Each test reads what the SDK sent the mock engine (dependencies, property dependencies, providers, custom
 timeouts, protect) and would fail on a program that a real ``pulumi up`` or ``pulumi destroy`` trips over:
@@ -16,8 +16,8 @@ import pytest
 from conftest import STACKS
 from llm_tiers import timing
 from llm_tiers import versions
-from llm_tiers.testing import render as render_tool
-from llm_tiers.testing import rollout
+from llm_tiers.preview import render as render_tool
+from llm_tiers.preview import rollout
 
 EXAMPLES = render_tool.examples()
 

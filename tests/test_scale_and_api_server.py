@@ -22,8 +22,8 @@ from llm_tiers import preflight
 from llm_tiers.cluster import system_capacity as sc
 from llm_tiers.config.schema import ConfigError, parse
 from llm_tiers.gateway import aigw
-from llm_tiers.testing import render as render_tool
-from llm_tiers.testing import validate
+from llm_tiers.preview import render as render_tool
+from llm_tiers.preview import validate
 
 
 def scale_values(n_tiers: int, n_tenants: int) -> dict[str, Any]:

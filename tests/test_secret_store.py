@@ -13,8 +13,8 @@ import yaml
 from llm_tiers.secrets import component as secret_store
 from llm_tiers.config.schema import parse
 from conftest import STACKS, overrides, stack_values
-from llm_tiers.testing import render as render_tool
-from llm_tiers.testing import validate
+from llm_tiers.preview import render as render_tool
+from llm_tiers.preview import validate
 
 COMPONENT = "llmtiers:index:SecretStore$"
 

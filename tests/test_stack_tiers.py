@@ -11,7 +11,7 @@ import pytest
 from llm_tiers.tiers import models_lock
 from llm_tiers.tiers import manifests as tier_manifests
 from conftest import ROOT, STACKS, overrides, stack_values
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import render as render_tool
 
 LOCK = models_lock.load(ROOT / "models.lock.json")
 

@@ -18,7 +18,7 @@ from llm_tiers.cluster import system_capacity as sc
 from llm_tiers.config.schema import ConfigError, parse
 from llm_tiers.plan import plan_markdown
 from conftest import ROOT, STACKS, overrides, stack_values
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import render as render_tool
 
 # --------------------------------------------------------------------------------------------------
 # Allocatable (awslabs/amazon-eks-ami nodeadm/internal/kubelet/config.go, see the module docstring)

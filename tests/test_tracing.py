@@ -13,7 +13,7 @@ import yaml
 from llm_tiers import versions
 from llm_tiers.cluster import system_capacity as sc
 from llm_tiers.config.schema import parse
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import render as render_tool
 from conftest import overrides, stack_values
 
 ENDPOINT = "https://otlp.example.com:4317"
@@ -133,6 +133,6 @@ def test_network_policies_let_spans_in_and_out(traced):
 
 def test_the_traced_render_validates(traced, crd_schemas):
     """The EnvoyProxy with telemetry (and every other object) passes the pinned CRDs and strict core schemas."""
-    from llm_tiers.testing import validate
+    from llm_tiers.preview import validate
     problems, _ = validate.validate_objects(traced.kubernetes_objects(), "1.34", crd_schemas)
     assert not problems, problems

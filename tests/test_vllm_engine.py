@@ -11,7 +11,7 @@ import pytest
 from conftest import STACKS, overrides, stack_values
 from llm_tiers import versions
 from llm_tiers.config.schema import ConfigError, parse
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import render as render_tool
 from llm_tiers.tiers import engines, tgi, vllm
 from llm_tiers.tiers import manifests as tm
 from llm_tiers.tiers.engine_settings import EngineSettings
@@ -267,8 +267,8 @@ def test_vllm_keeps_its_compile_cache_on_the_weights_volume_and_wakes_with_it(tm
     shared by every replica of the revision); the rollout plan then counts a wake-up's warm-up from the cache,
     while the Deployment's own budgets still cover a cold compile (its first start)."""
     from llm_tiers import timing
-    from llm_tiers.testing import render as render_tool
-    from llm_tiers.testing import rollout
+    from llm_tiers.preview import render as render_tool
+    from llm_tiers.preview import rollout
     from conftest import stack_values
     from conftest import overrides
 

@@ -133,7 +133,7 @@ def plan_markdown(stack: str, rows: list[dict[str, Any]], warnings: Sequence[str
                   promotion_gate: Optional[list[dict[str, Any]]] = None) -> str:
     """plan.md: the cost summary (from the ``bill`` output), the tier table, the time a scale-to-zero tier takes
     to answer its first request (from the rollout plan), the system node group's capacity, the inventory
-    (Markdown lines from ``llm_tiers.testing.inventory``), then the preview's warnings. The cost per output token (from the
+    (Markdown lines from ``llm_tiers.preview.inventory``), then the preview's warnings. The cost per output token (from the
     ``tokenCost`` output, ``throughput.markdown``) follows the tier table."""
     lines = [f"# Plan: {stack}", "", *bill_markdown(bill), "## Tiers", "",
              "Capacity per replica; `usdPerReplicaHour` is the on-demand price of the whole node a replica gets, "
@@ -162,7 +162,7 @@ def plan_markdown(stack: str, rows: list[dict[str, Any]], warnings: Sequence[str
                 line += (f"; onto warm capacity ({z['warmNodes']} node(s)) about {_minutes(warm['typicalSeconds'])} "
                          f"(≤ {_minutes(warm['upperSeconds'])}; budget {_minutes(warm['budgetSeconds'])})")
             if z.get("fallback"):
-                from llm_tiers.testing.rollout import fallback_sentence  # noqa: PLC0415
+                from llm_tiers.preview.rollout import fallback_sentence  # noqa: PLC0415
 
                 line += f"; {fallback_sentence(z['fallback'])}"
             tail.append(line)

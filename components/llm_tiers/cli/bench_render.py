@@ -1,4 +1,4 @@
-"""Benchmark the offline render: wall time of `python -m llm_tiers.testing.render --stack <s>` in fresh processes
+"""Benchmark the offline render: wall time of `python -m llm_tiers.preview.render --stack <s>` in fresh processes
 (what `make render` costs after setup), plus the in-process program time the render reports.
 
     .venv/bin/python -m llm_tiers.cli.bench_render --runs 5 [--stack prod]
@@ -19,7 +19,7 @@ from llm_tiers.project import root as project_root
 
 PROJECT_DIR = project_root()  # the Pulumi project the command works on (llm_tiers.project)
 
-from llm_tiers.testing.render import stacks
+from llm_tiers.preview.render import stacks
 
 
 def bench(stack: str, runs: int) -> dict[str, float]:
@@ -27,7 +27,7 @@ def bench(stack: str, runs: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as out:
         for _ in range(runs):
             start = time.perf_counter()
-            proc = subprocess.run([sys.executable, "-m", "llm_tiers.testing.render", "--stack", stack, "--out", out],
+            proc = subprocess.run([sys.executable, "-m", "llm_tiers.preview.render", "--stack", stack, "--out", out],
                                   cwd=PROJECT_DIR, capture_output=True, text=True, check=True)
             walls.append(time.perf_counter() - start)
             programs.append(float(re.search(r"in ([0-9.]+)s", proc.stdout).group(1)))

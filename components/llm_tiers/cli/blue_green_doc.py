@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import render as render_tool
 from llm_tiers.cli import render_diff
 
 DOC = render_tool.PROJECT_DIR / "docs" / "blue-green.md"

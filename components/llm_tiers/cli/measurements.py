@@ -64,7 +64,7 @@ def document(cfg: StackConfig, results: Path, run_id: str, date: datetime.date) 
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    from llm_tiers.testing import render as render_tool
+    from llm_tiers.preview import render as render_tool
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--stack", required=True)

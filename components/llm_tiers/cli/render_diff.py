@@ -25,7 +25,7 @@ from typing import Any, Optional
 import yaml
 
 from llm_tiers.cli import list_identity
-from llm_tiers.testing import merge_effects, replacements
+from llm_tiers.preview import merge_effects, replacements
 
 INLINE = 100  # values longer than this are shown complete inside <details>
 RANDOM = "random:index/randomPassword:RandomPassword"

@@ -1,13 +1,13 @@
 """Offline render: run the real program for a stack under Pulumi's mock runtime and write build/<stack>/.
 
-    python -m llm_tiers.testing.render --stack prod            # what `make render STACK=prod` runs
-    python -m llm_tiers.testing.render --all
-    python -m llm_tiers.testing.render --stack dev --secret hfToken=hf_xxx
-    python -m llm_tiers.testing.render --all --no-secret-placeholders   # secrets only as the stack files hold them
+    python -m llm_tiers.preview.render --stack prod            # what `make render STACK=prod` runs
+    python -m llm_tiers.preview.render --all
+    python -m llm_tiers.preview.render --stack dev --secret hfToken=hf_xxx
+    python -m llm_tiers.preview.render --all --no-secret-placeholders   # secrets only as the stack files hold them
 
 Writes: kubernetes.yaml, helm.yaml, aws.json, outputs.json (the stack outputs, secrets
 redacted), plan.md (cost summary, tiers, inventory), rollout.md and rollout.json. No cloud, no CLI: the program
-is exactly the one `pulumi up` runs; only the engine is mocked (components/llm_tiers/testing/mocks.py). Secret values are replaced
+is exactly the one `pulumi up` runs; only the engine is mocked (components/llm_tiers/preview/mocks.py). Secret values are replaced
 by ``[secret]`` wherever they appear, by the engine's secret marker, not by key names.
 
 Secrets the stack file cannot carry here (``secure:`` values need the stack's secrets provider) are given
@@ -44,8 +44,8 @@ from pulumi.runtime.settings import get_root_resource
 from pulumi.runtime.stack import wait_for_rpcs
 
 from llm_tiers.helm import oci_split
-from llm_tiers.testing import kubelet, rollout
-from llm_tiers.testing.mocks import (SECRET_MARKER, SECRET_SIG, PlatformMocks, Recording, RecordingLogHandler, RecordingMonitor)
+from llm_tiers.preview import kubelet, rollout
+from llm_tiers.preview.mocks import (SECRET_MARKER, SECRET_SIG, PlatformMocks, Recording, RecordingLogHandler, RecordingMonitor)
 
 UNKNOWN_MARKER = "[unknown]"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -345,7 +345,7 @@ def render(stack: str, *, overrides: Optional[dict[str, Any]] = None, secrets: O
                                        overrides=overrides, secrets=secrets, omit_secrets=omit_secrets)
     result = run_program(stack, config, secret_keys, project_dir=project_dir)
     check_api_server(result, config, project_dir)
-    # What the kubelet would refuse on a real node (testing/kubelet.py): unreadable mounts, writes on a
+    # What the kubelet would refuse on a real node (preview/kubelet.py): unreadable mounts, writes on a
     # read-only root, probes on ports the container does not serve.
     if found := kubelet.problems(result.kubernetes_objects(), kubelet.tier_names(config, project_name(project_dir))):
         raise RenderError(kubelet.message(found), result.recording)
@@ -380,7 +380,7 @@ def check_api_server(result: RenderResult, config: dict[str, str], project_dir: 
     that produced the object (``llm_tiers.preflight``). Custom resources go unchecked (``result.unvalidated``,
     which the CLI reports) only when no schemas are at hand."""
     from llm_tiers import preflight, versions
-    from llm_tiers.testing import validate
+    from llm_tiers.preview import validate
 
     cfg = _parsed_config(config, project_dir)
     version = cfg.cluster.kubernetes_version if cfg else versions.DEFAULT_KUBERNETES_VERSION
@@ -493,7 +493,7 @@ def state(recording: Recording) -> list[dict[str, Any]]:
 
 def write_build(result: RenderResult, out_dir: Path) -> Path:
     from llm_tiers.plan import plan_markdown, recorded_tier_rows
-    from llm_tiers.testing import inventory
+    from llm_tiers.preview import inventory
 
     target = out_dir / result.stack
     target.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,5 @@
 """What the kubelet and the container runtime enforce and the API server does not, checked on every pod template
-the program renders (pure). ``testing/render.py`` calls ``problems`` once per render and refuses the stack.
+the program renders (pure). ``preview/render.py`` calls ``problems`` once per render and refuses the stack.
 
 Checked on the pod templates of the Deployments, Jobs, StatefulSets, DaemonSets, CronJobs and Pods this program
 renders itself; the pods of Helm charts are rendered by Helm inside the cluster and are out of reach here.

@@ -1,7 +1,7 @@
 """What merging a pull request does to a running stack: the "What happens when you merge" part of the PR comment.
 
 Computed from the same captured graph as rollout.md (``build/<stack>/rollout.json``, written by
-components/llm_tiers/testing/rollout.py from the render's recording) and the render diff's changes
+components/llm_tiers/preview/rollout.py from the render's recording) and the render diff's changes
 (components/llm_tiers/cli/render_diff.py):
 
 - **replacements**: what each loses and the gap (a Kubernetes object with a fixed name is deleted before its
@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from llm_tiers import timing
-from llm_tiers.testing.rollout import minutes
+from llm_tiers.preview.rollout import minutes
 
 # Relative to the PR's page (github.com/<owner>/<repo>/pull/<n>): the runbook at the default branch.
 RUNBOOK = "../blob/HEAD/docs/runbook.md"
@@ -345,7 +345,7 @@ def critical_path(steps: dict[str, dict[str, Any]], durations: dict[str, tuple])
 
 def gantt(title: str, path: list[Step]) -> str:
     """A Mermaid Gantt chart of a critical path (each step starts when the one before it is done)."""
-    from llm_tiers.testing import diagrams  # noqa: PLC0415
+    from llm_tiers.preview import diagrams  # noqa: PLC0415
 
     return diagrams.gantt(title, [(f"{s.action} {s.label}", s.seconds) for s in path])
 

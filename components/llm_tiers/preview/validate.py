@@ -18,7 +18,7 @@
 folder is ``$LLM_TIERS_CRD_DIR``, else ``$CRD_SCHEMA_DIR``, else ``<project>/.crds`` (what
 ``llm-tiers-crds fetch --dest .crds`` writes).
 
-    python -m llm_tiers.testing.validate build/prod/kubernetes.yaml --kubernetes-version 1.34 --crds .crds
+    python -m llm_tiers.preview.validate build/prod/kubernetes.yaml --kubernetes-version 1.34 --crds .crds
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ import jsonschema
 import kubernetes_validate
 import yaml
 
-from llm_tiers.testing import k8s_cel
+from llm_tiers.preview import k8s_cel
 
 CRD_ENV = "CRD_SCHEMA_DIR"
 # Where a user's render and ``pulumi preview`` look for the pinned CRDs (before CRD_ENV, then <project>/.crds).

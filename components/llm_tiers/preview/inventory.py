@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 from llm_tiers import naming
 
-from llm_tiers.testing.mocks import Recording, RecordedResource
+from llm_tiers.preview.mocks import Recording, RecordedResource
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 

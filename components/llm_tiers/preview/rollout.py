@@ -28,7 +28,7 @@ from llm_tiers.gpu.karpenter import GPU_CLASS_LABEL, WARM_CAPACITY_LABEL
 from llm_tiers.tiers.manifests import ENGINE_LABEL, TIER_LABEL, WEIGHTS_BYTES_ANNOTATION
 from llm_tiers.evaluation.manifests import GATE_COMPONENT, RESULTS_EXPECTED_ANNOTATION
 
-from llm_tiers.testing.mocks import Recording, RecordedResource
+from llm_tiers.preview.mocks import Recording, RecordedResource
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 HELM_CHART = "kubernetes:helm.sh/v4:Chart"
@@ -452,7 +452,7 @@ def _components(recording: Recording, steps: dict[str, Step]) -> tuple[dict[str,
         names[u] = f"{kind} {r.name if r else u} ({n} resource{'s' if n != 1 else ''})" if r and not r.custom \
             else f"{steps[u].label if u in steps else kind}"
     edges = {(owner(d), owner(u)) for u, s in steps.items() for d in s.depends_on if owner(d) != owner(u)}
-    from llm_tiers.testing import diagrams
+    from llm_tiers.preview import diagrams
 
     return names, diagrams.reduce(edges)
 
@@ -608,7 +608,7 @@ def scale_from_zero_markdown(scale_from_zero: list[dict[str, Any]]) -> list[str]
     return lines
 def first_deploy_gantt(p: Plan) -> str:
     """The first ``pulumi up``'s critical path as a Mermaid Gantt chart."""
-    from llm_tiers.testing import diagrams
+    from llm_tiers.preview import diagrams
 
     return diagrams.gantt(f"{p.stack} first pulumi up, critical path {minutes(p.critical_path_seconds)}",
                           [(p.steps[u].label, p.steps[u].awaits.estimate_seconds) for u in p.critical_path])
@@ -616,7 +616,7 @@ def first_deploy_gantt(p: Plan) -> str:
 
 def component_graph(p: Plan) -> str:
     """The stack's components and their edges as a Mermaid flowchart."""
-    from llm_tiers.testing import diagrams
+    from llm_tiers.preview import diagrams
 
     return diagrams.graph(p.components, p.component_edges, direction="TD")
 
