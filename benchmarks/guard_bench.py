@@ -41,10 +41,10 @@ def configmap_data(stack: str) -> dict[str, str]:
     from llm_tiers.config.schema import parse
     from llm_tiers.gateway import guard
     from llm_tiers.gateway import manifests as gm
-    from llm_tiers.preview import render
+    from llm_tiers.preview import stack_file
 
     raw = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
-    prefix = f"{render.project_name()}:"
+    prefix = f"{stack_file.project_name()}:"
     cfg = parse({k[len(prefix):]: v for k, v in raw.items() if k.startswith(prefix)})
     budgeted = [t.name for t in cfg.tenants if gm.limits_of(t, cfg.gateway).tokens_per_minute]
     return guard.manifests(cfg.tiers, cfg.tenants, "llm-gateway", "bench", {}, budgeted=budgeted)[0]["data"]

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("LLM_TIERS_PROJECT", str(ROOT))
 
 from llm_tiers.preview import render as render_tool  # noqa: E402
+from llm_tiers.preview import stack_file  # noqa: E402
 from llm_tiers.preview import validate  # noqa: E402
 
 # Upstream inputs the tests check against, each from ONE place: its environment variable, else the project's own
@@ -59,8 +60,8 @@ def chart_values() -> Path:
     """The pinned charts' values folder (``<release>/values.yaml``, ``values.schema.json``, ``subcharts/``)."""
     return upstream_input("CHART_VALUES_DIR")
 
-PROJECT = render_tool.project_name()
-STACKS = render_tool.stacks()
+PROJECT = stack_file.project_name()
+STACKS = stack_file.stacks()
 
 
 def stack_values(stack: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from conftest import STACKS, overrides, stack_values
 from llm_tiers.cluster import system_capacity as sc
 from llm_tiers.config.schema import ConfigError, parse
 from llm_tiers.gateway import aigw
-from llm_tiers.tiers import manifests as tm
+from llm_tiers.tiers import autoscaling
 from llm_tiers.preview import render as render_tool
 from llm_tiers.preview import validate
 
@@ -258,8 +258,8 @@ def test_a_tier_at_zero_has_a_wake_signal_envoy_emits(per_tier_urls):
     assert so["spec"]["minReplicaCount"] == 0
     (wake,) = [t for t in so["spec"]["triggers"] if t["name"] == "gateway-requests"]
     metrics, clusters = _metrics_and_clusters(wake["metadata"]["query"])
-    assert metrics == set(tm.WAKE_COUNTERS)
-    assert wake["metadata"]["query"].count("or vector(0)") == len(tm.WAKE_COUNTERS)
+    assert metrics == set(autoscaling.WAKE_COUNTERS)
+    assert wake["metadata"]["query"].count("or vector(0)") == len(autoscaling.WAKE_COUNTERS)
     # Every cluster the query reads: the rule of a route that sends this tier's traffic to an FQDN Backend.
     expected = set()
     route = objs(r, "AIGatewayRoute")[aigw.ROUTE_NAME]

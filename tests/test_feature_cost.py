@@ -11,7 +11,7 @@ import yaml
 
 from conftest import require_opa, run_promtool_test, stack_values
 from llm_tiers.config.schema import ConfigError, TierConfig, parse
-from llm_tiers.gateway import aigw, guard
+from llm_tiers.gateway import aigw, aigw_controller, guard
 from llm_tiers.observability import rules as mr
 from llm_tiers.observability import usage
 
@@ -119,7 +119,7 @@ def test_usage_rules_per_tenant_and_feature(promtool, tmp_path):
     groups = [*mr.rule_groups([TIER], "llm-tiers", {"chat": 2.0}), *usage.rule_groups([TIER])]
     rules.write_text(yaml.safe_dump({"groups": groups}, sort_keys=False))
     tok = "gen_ai_client_token_usage_sum"
-    t, f = aigw.TENANT_METRIC_LABEL, aigw.FEATURE_METRIC_LABEL
+    t, f = aigw_controller.TENANT_METRIC_LABEL, aigw_controller.FEATURE_METRIC_LABEL
     # Tenant a: 60 output tokens/s for "summarize", 20 for "other"; tenant b: 20 for "answer". $2/h for the tier.
     series = [
         {"series": f'{tok}{{{t}="a",{f}="summarize",gen_ai_request_model="chat",gen_ai_token_type="output"}}',

@@ -9,6 +9,7 @@ import cel
 import pytest
 
 from llm_tiers.gateway import manifests as gm
+from llm_tiers.gateway import tenant_policies
 from llm_tiers import versions
 from llm_tiers.config.schema import parse
 from conftest import STACKS, overrides, stack_values
@@ -113,7 +114,7 @@ def test_body_limit_expressions_compile_and_only_exist_below_the_route_limit(ren
         cfg = parse(stack_values(stack))
         for t in cfg.tiers:
             rules = objs(rendered(stack), "SecurityPolicy")[t.name]["spec"]["authorization"]["rules"]
-            cap = gm.route_body_limit(t, cfg.tenants, cfg.gateway)
+            cap = tenant_policies.route_body_limit(t, cfg.tenants, cfg.gateway)
             expected = {f"body-limit-{x.name}" for x in gm.tenants_of(t, cfg.tenants)
                         if gm.limits_of(x, cfg.gateway).max_request_body_bytes < cap}
             assert {r["name"] for r in rules if "cel" in r} == expected

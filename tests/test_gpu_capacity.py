@@ -12,6 +12,7 @@ from llm_tiers import versions
 from llm_tiers.config.schema import GpuClassConfig, parse
 from conftest import STACKS, overrides, stack_values
 from llm_tiers.preview import render as render_tool
+from llm_tiers.preview import documents
 from llm_tiers.preview import validate
 
 
@@ -218,6 +219,6 @@ def test_charts_are_pinned_and_placed(rendered, stack):
     (term,) = dp["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
     assert term["matchExpressions"] == [{"key": "llm-tiers.io/gpu-class", "operator": "Exists"}]
     assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in dp["tolerations"]
-    karpenter_release = next(x for x in r.custom_resources if x.type == render_tool.HELM_RELEASE
+    karpenter_release = next(x for x in r.custom_resources if x.type == documents.HELM_RELEASE
                              and x.inputs["name"] == "karpenter")
     assert karpenter_release.inputs["skipCrds"] is True, "CRDs come from the karpenter-crd release"

@@ -12,6 +12,7 @@ import pytest
 from llm_tiers.gpu import karpenter
 from llm_tiers.tiers import models_lock
 from llm_tiers.tiers import manifests as tier_manifests
+from llm_tiers.tiers import weights
 from llm_tiers import versions
 from llm_tiers.config.schema import GpuClassConfig
 from llm_tiers.preview import render as render_tool
@@ -88,8 +89,8 @@ def test_weights_cache_and_sync_job(tier_objects):
     lock = models_lock.load(ROOT / "models.lock.json").models[QWEN]
     pvc = objs[("PersistentVolumeClaim", "chat-weights-a09a35458c")]["spec"]
     assert pvc["accessModes"] == ["ReadWriteMany"] and pvc["storageClassName"] == "efs-weights"
-    assert pvc["resources"]["requests"]["storage"] == f"{tier_manifests.pvc_size_gib(lock)}Gi"
-    assert tier_manifests.pvc_size_gib(lock) * 2**30 >= sum(f.size for f in lock.files) * 1.25 - 2**30
+    assert pvc["resources"]["requests"]["storage"] == f"{weights.pvc_size_gib(lock)}Gi"
+    assert weights.pvc_size_gib(lock) * 2**30 >= sum(f.size for f in lock.files) * 1.25 - 2**30
     job = objs[("Job", "chat-sync-a09a35458c")]["spec"]
     assert job["backoffLimit"] >= 3 and job["activeDeadlineSeconds"] >= 900
     pod = job["template"]["spec"]
@@ -258,7 +259,7 @@ def test_an_image_that_can_run_as_non_root_drops_the_root_exception():
     tier = TierConfig.model_validate(TIER)
     rel = tier_manifests.Release("live", QWEN, lock, "registry.example/tgi-nonroot:3.3.6", ())
     dep = tier_manifests.deployment(tier, rel, "llm-tiers", ["g6.xlarge"], run_as_user=10001)
-    job = tier_manifests.sync_job(tier, rel, "llm-tiers", "cm", "hf-token", {}, run_as_user=10001)
+    job = weights.sync_job(tier, rel, "llm-tiers", "cm", "hf-token", {}, run_as_user=10001)
     for obj in (dep, job):
         pod = obj["spec"]["template"]["spec"]
         assert pod["securityContext"] == {"seccompProfile": {"type": "RuntimeDefault"}, "runAsNonRoot": True,

@@ -158,7 +158,7 @@ def test_unbounded_scaler_does_not_count():
 
 
 def _resources(result) -> list[Resource]:
-    from llm_tiers.preview.render import redact
+    from llm_tiers.preview.documents import redact
     return [Resource(r.type, redact(r.inputs), r.name) for r in result.custom_resources]
 
 

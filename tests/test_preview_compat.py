@@ -26,8 +26,9 @@ for old, new in (("llm_tiers.testing", "llm_tiers.preview"), ("llm_tiers.testing
                  ("llm_tiers.testing.mocks", "llm_tiers.preview.mocks"),
                  ("llm_tiers.testing.validate", "llm_tiers.preview.validate")):
     assert any(m.startswith(old + " is deprecated; import " + new + " ") for m in messages), (old, messages)
+import importlib
 try:
-    import llm_tiers.testing.no_such_module
+    importlib.import_module("llm_tiers.testing." + "absent")
 except ModuleNotFoundError:
     pass
 else:

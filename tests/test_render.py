@@ -8,6 +8,7 @@ import yaml
 
 from conftest import PROJECT, ROOT, STACKS, overrides, stack_values
 from llm_tiers.preview import render as render_tool
+from llm_tiers.preview import documents, stack_file
 from llm_tiers.preview.mocks import SECRET_SIG
 
 
@@ -66,7 +67,7 @@ def test_mocked_outputs_look_real(rendered):
 def test_redact_replaces_secret_markers_anywhere():
     wrapped = {SECRET_SIG: "1b47061264138c4ac30d75fd1eb44270", "value": "hf_abc"}
     data = {"a": [1.0, {"b": wrapped}], "c": wrapped, "d": 2.5}
-    assert render_tool.redact(data) == {"a": [1, {"b": "[secret]"}], "c": "[secret]", "d": 2.5}
+    assert documents.redact(data) == {"a": [1, {"b": "[secret]"}], "c": "[secret]", "d": 2.5}
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -84,7 +85,7 @@ def test_a_configured_token_appears_nowhere(stack, tmp_path):
     grafana = [r for r in result.recording.resources if r.type == "random:index/randomPassword:RandomPassword"
                and r.name.endswith("grafana-admin")]
     assert grafana, "the Grafana admin password is generated"
-    assert token not in json.dumps(render_tool.redact([r.inputs for r in result.recording.resources]))
+    assert token not in json.dumps(documents.redact([r.inputs for r in result.recording.resources]))
 
 
 def test_invalid_config_fails_before_any_resource_is_registered():
@@ -101,14 +102,14 @@ def test_invalid_config_fails_before_any_resource_is_registered():
 
 
 def test_plaintext_token_is_refused():
-    config, secret_keys = render_tool.stack_config("dev", omit_secrets=True)
+    config, secret_keys = stack_file.stack_config("dev", omit_secrets=True)
     config[f"{PROJECT}:hfToken"] = "hf_plaintext"
     with pytest.raises(render_tool.RenderError, match=r"hfToken: is stored in plaintext; .*--secret hfToken"):
         render_tool.run_program("dev", config, secret_keys)
 
 
 def test_missing_region_is_refused():
-    config, secret_keys = render_tool.stack_config("dev")
+    config, secret_keys = stack_file.stack_config("dev")
     del config["aws:region"]
     with pytest.raises(render_tool.RenderError, match=r"aws:region: required"):
         render_tool.run_program("dev", config, secret_keys)

@@ -12,8 +12,9 @@ import pytest
 
 from conftest import require_opa, stack_values
 from llm_tiers.config.schema import ConfigError, parse
-from llm_tiers.gateway import aigw, guard
+from llm_tiers.gateway import aigw, aigw_rate_limits, guard
 from llm_tiers.gateway import manifests as gm
+from llm_tiers.gateway import tenant_policies
 from llm_tiers.preview import validate
 
 try:
@@ -207,7 +208,7 @@ def test_the_route_calls_opa_after_the_api_key_check(rendered):
     assert data["caps"] == {"chat-small": 2048, "llama-3.1-8b-instruct": 2048, "chat-large": large_cap()}
     assert {t for t, v in data["tenants"].items() if v["requireMaxTokens"]} >= {"support-bot"}
     assert {t for t, v in data["tenants"].items() if v["tokenBudget"]} == {
-        cid for t in cfg.tenants if (t.limits or cfg.gateway.default_limits).tokens_per_minute for cid in gm.client_ids(t)}
+        cid for t in cfg.tenants if (t.limits or cfg.gateway.default_limits).tokens_per_minute for cid in tenant_policies.client_ids(t)}
 
 
 def test_opa_evaluates_the_policys_result_rule(rendered):
@@ -301,7 +302,7 @@ def test_four_error_answers_tell_what_happened(rendered):
     assert _answer(overrides, 429, local=False) == (429, None, {})   # the engine's own overload
     assert _answer(overrides, 503, local=False) == (503, None, {})
     # nothing else Envoy answers locally on this route uses the authorizer's error status
-    assert status_on_error not in aigw.error_bodies() and status_on_error not in (400, 409)
+    assert status_on_error not in aigw_rate_limits.error_bodies() and status_on_error not in (400, 409)
     for status in (400, 409):
         assert _answer(overrides, status, local=True)[1] is None
 

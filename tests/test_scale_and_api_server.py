@@ -21,7 +21,7 @@ from conftest import overrides, stack_values
 from llm_tiers import preflight
 from llm_tiers.cluster import system_capacity as sc
 from llm_tiers.config.schema import ConfigError, parse
-from llm_tiers.gateway import aigw
+from llm_tiers.gateway import aigw, aigw_rate_limits
 from llm_tiers.preview import render as render_tool
 from llm_tiers.preview import validate
 
@@ -148,16 +148,16 @@ def test_preflight_refuses_before_anything_is_registered_naming_the_key(monkeypa
 def test_the_render_refuses_what_the_api_server_would(monkeypatch, crd_schemas):
     """A rendered object the API server refuses (here a tier's sync Job with a field Kubernetes does not know)
     refuses the render, naming the object and the config key that produced it."""
-    from llm_tiers.tiers import manifests as tm
+    from llm_tiers.tiers import weights
 
-    original = tm.sync_job
+    original = weights.sync_job
 
     def broken(*args, **kwargs):
         job = original(*args, **kwargs)
         job["spec"]["template"]["spec"]["containers"][0]["resource"] = {}
         return job
 
-    monkeypatch.setattr(tm, "sync_job", broken)
+    monkeypatch.setattr(weights, "sync_job", broken)
     with pytest.raises(render_tool.RenderError) as refused:
         render_tool.render("dev")
     text = str(refused.value)
@@ -213,7 +213,7 @@ def test_30_tiers_and_50_tenants_count_each_budget_once(crd_schemas):
     objects = [o for o in r.kubernetes_objects() if o["metadata"].get("namespace") == "llm-gateway"]
     assert_each_budget_is_one_counter(objects, parse(scale_values(30, 50)))
     policies = _of(r, "BackendTrafficPolicy")
-    tokens = policies.pop(aigw.TOKEN_POLICY_NAME)
+    tokens = policies.pop(aigw_rate_limits.TOKEN_POLICY_NAME)
     policies = {name: p for name, p in policies.items() if name in _of(r, "AIGatewayRoute")}
     assert len(policies) == 15
     assert tokens["spec"]["targetRefs"] == [{"group": "gateway.networking.k8s.io", "kind": "Gateway",

@@ -14,6 +14,7 @@ from llm_tiers.secrets import component as secret_store
 from llm_tiers.config.schema import parse
 from conftest import STACKS, overrides, stack_values
 from llm_tiers.preview import render as render_tool
+from llm_tiers.preview import documents
 from llm_tiers.preview import validate
 
 COMPONENT = "llmtiers:index:SecretStore$"
@@ -44,7 +45,7 @@ def test_secrets_are_encrypted_with_the_platform_key(rendered, stack):
         assert s.inputs["recoveryWindowInDays"] == cfg.secret_store.recovery_window_days
     versions = mine(r, "aws:secretsmanager/secretVersion:SecretVersion")
     assert len(versions) == len(secrets)
-    assert all(render_tool.redact(v.inputs)["secretString"] == "[secret]" for v in versions)
+    assert all(documents.redact(v.inputs)["secretString"] == "[secret]" for v in versions)
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from llm_tiers.tiers import models_lock
-from llm_tiers.tiers import manifests as tier_manifests
+from llm_tiers.tiers import weights
 from conftest import ROOT, STACKS, overrides, stack_values
 from llm_tiers.preview import render as render_tool
 
@@ -40,7 +40,7 @@ def test_every_tier_has_its_objects(rendered, stack):
         sync_args = objs[("Job", job)]["spec"]["template"]["spec"]["containers"][0]["args"]
         assert json.loads(sync_args[sync_args.index("--files") + 1]) == [f.model_dump() for f in entry.files]
         pvc = objs[("PersistentVolumeClaim", f"{name}-weights-{entry.revision[:10]}")]["spec"]["resources"]["requests"]["storage"]
-        assert pvc == f"{tier_manifests.pvc_size_gib(entry)}Gi"
+        assert pvc == f"{weights.pvc_size_gib(entry)}Gi"
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -11,7 +11,7 @@ import yaml
 from conftest import run_promtool_test
 
 from llm_tiers.config.schema import TierConfig
-from llm_tiers.gateway import aigw
+from llm_tiers.gateway import aigw_controller
 from llm_tiers.observability import rules as mr
 from llm_tiers.observability import usage
 
@@ -28,7 +28,7 @@ def test_usage_rules_per_tenant_and_tier(promtool, tmp_path):
     assert check.returncode == 0, check.stdout + check.stderr
     tok = "gen_ai_client_token_usage_sum"
     dur = "gen_ai_server_request_duration_seconds_count"
-    label = aigw.TENANT_METRIC_LABEL
+    label = aigw_controller.TENANT_METRIC_LABEL
     # Tenant a: 30 input + 60 output tokens/s on "chat"; tenant b: 10 output tokens/s on the alias.
     # 1 replica of chat at $2/h. Tenant b: 1 req/s of which 0.5 fail.
     series = [
@@ -69,6 +69,6 @@ def test_the_rendered_stacks_record_usage_and_show_it(rendered):
     assert all(name in exprs for name in recorded)
     assert {v["name"] for v in board["templating"]["list"]} >= {"tenant", "tier"}
     pm = r.objects_named("PodMonitor")["aigw-llm-gateway"]
-    assert pm["spec"]["podMetricsEndpoints"][0]["port"] == aigw.EXTPROC_METRICS_PORT
+    assert pm["spec"]["podMetricsEndpoints"][0]["port"] == aigw_controller.EXTPROC_METRICS_PORT
     ai = {x["name"]: x for x in r.helm_releases()}["ai-gateway"]["values"]["controller"]
     assert ai["metricsRequestHeaderAttributes"].split(":")[0] == "x-tenant-id"

@@ -268,7 +268,7 @@ def test_vllm_keeps_its_compile_cache_on_the_weights_volume_and_wakes_with_it(tm
     while the Deployment's own budgets still cover a cold compile (its first start)."""
     from llm_tiers import timing
     from llm_tiers.preview import render as render_tool
-    from llm_tiers.preview import rollout
+    from llm_tiers.preview import awaits, rollout
     from conftest import stack_values
     from conftest import overrides
 
@@ -283,7 +283,7 @@ def test_vllm_keeps_its_compile_cache_on_the_weights_volume_and_wakes_with_it(tm
     mount = next(m for m in container["volumeMounts"] if env["VLLM_CACHE_ROOT"].startswith(m["mountPath"] + "/"))
     volume = next(v for v in pod["volumes"] if v["name"] == mount["name"])
     assert volume["persistentVolumeClaim"]["claimName"].startswith("chat-small-weights-")
-    assert rollout.persisted_compile_cache(d)
+    assert awaits.persisted_compile_cache(d)
     [zero] = rollout.plan("dev", r.recording).scale_from_zero
     assert zero["engine"] == "vllm"
     assert zero["coldNode"]["steps"][-1]["step"] == "vLLM compile + CUDA graphs (persisted cache)"

@@ -1,6 +1,6 @@
 """The per-tier plan that ``build/<stack>/plan.md`` shows (pure).
 
-plan.md opens with the stack's cost summary (``bill.bill_markdown``). Capacity columns (weights, KV bytes per
+plan.md opens with the stack's cost summary (``bill_markdown.bill_markdown``). Capacity columns (weights, KV bytes per
 token, KV token capacity, concurrent max-length sequences, fit, cost per replica-hour) come from the capacity planner for tiers whose model is in the models lock; other
 tiers show "—" there.
 """
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any, Optional
 
 from llm_tiers.cost import bill
-from llm_tiers.cost.bill import bill_markdown
+from llm_tiers.cost.bill_markdown import bill_markdown
 from llm_tiers.gateway import guard
 from llm_tiers.cost.throughput import markdown as token_cost_markdown
 from llm_tiers.evaluation.report import markdown as promotion_gate_markdown
@@ -162,7 +162,7 @@ def plan_markdown(stack: str, rows: list[dict[str, Any]], warnings: Sequence[str
                 line += (f"; onto warm capacity ({z['warmNodes']} node(s)) about {_minutes(warm['typicalSeconds'])} "
                          f"(≤ {_minutes(warm['upperSeconds'])}; budget {_minutes(warm['budgetSeconds'])})")
             if z.get("fallback"):
-                from llm_tiers.preview.rollout import fallback_sentence  # noqa: PLC0415
+                from llm_tiers.preview.rollout_markdown import fallback_sentence  # noqa: PLC0415
 
                 line += f"; {fallback_sentence(z['fallback'])}"
             tail.append(line)

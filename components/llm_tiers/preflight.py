@@ -38,6 +38,7 @@ def gateway_objects(cfg: StackConfig, namespace: str = naming.GATEWAY_NAMESPACE,
     ``gateway.perTierUrls``; exactly what the Gateway component registers for them."""
     from llm_tiers.gateway import aigw, fallback
     from llm_tiers.gateway import manifests as gm
+    from llm_tiers.gateway import tenant_policies
     from llm_tiers.secrets.component import TENANT_KEYS_SECRET
 
     gw = cfg.gateway
@@ -56,8 +57,8 @@ def gateway_objects(cfg: StackConfig, namespace: str = naming.GATEWAY_NAMESPACE,
     if gw.per_tier_urls:
         for tier in cfg.tiers:
             out += [gm.tier_route(tier, gw, namespace, tiers_namespace),
-                    gm.security_policy(tier, cfg.tenants, gw, namespace, TENANT_KEYS_SECRET),
-                    gm.backend_traffic_policy(tier, cfg.tenants, gw, namespace)]
+                    tenant_policies.security_policy(tier, cfg.tenants, gw, namespace, TENANT_KEYS_SECRET),
+                    tenant_policies.backend_traffic_policy(tier, cfg.tenants, gw, namespace)]
     return out
 
 
@@ -68,13 +69,13 @@ def _tier_index(tiers: Sequence[TierConfig], name: Any) -> Optional[int]:
 
 def origin(cfg: StackConfig) -> Callable[[dict[str, Any], str], Optional[str]]:
     """``origin(obj, message)``: the config key that produced ``obj`` (or the part of it a problem is about)."""
-    from llm_tiers.gateway import aigw
+    from llm_tiers.gateway import aigw, aigw_rate_limits
 
     def find(obj: dict[str, Any], message: str) -> Optional[str]:
         kind, meta = obj.get("kind"), obj.get("metadata") or {}
         name = meta.get("name", "")
         where = message.split(":", 1)[0]
-        if name == aigw.TOKEN_POLICY_NAME and kind == "BackendTrafficPolicy":
+        if name == aigw_rate_limits.TOKEN_POLICY_NAME and kind == "BackendTrafficPolicy":
             return "tenants[*].limits.tokensPerMinute"
         if name == aigw.ROUTE_NAME or name.startswith(f"{aigw.ROUTE_NAME}-"):
             if kind == "AIGatewayRoute":

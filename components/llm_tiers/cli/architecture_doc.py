@@ -21,10 +21,10 @@ END = "<!-- architecture:end -->"
 
 
 def diagram() -> str:
-    from llm_tiers.preview import render, rollout
+    from llm_tiers.preview import render, rollout, rollout_markdown
 
     plan = rollout.plan(STACK, render.render(STACK).recording)
-    return rollout.component_graph(plan)
+    return rollout_markdown.component_graph(plan)
 
 
 def section() -> str:

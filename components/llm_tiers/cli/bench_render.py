@@ -19,7 +19,7 @@ from llm_tiers.project import root as project_root
 
 PROJECT_DIR = project_root()  # the Pulumi project the command works on (llm_tiers.project)
 
-from llm_tiers.preview.render import stacks
+from llm_tiers.preview.stack_file import stacks
 
 
 def bench(stack: str, runs: int) -> dict[str, float]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from llm_tiers.preview import render as render_tool
+from llm_tiers.preview import stack_file
 from llm_tiers.cli import render_diff
 
 DOC = render_tool.PROJECT_DIR / "docs" / "blue-green.md"
@@ -94,7 +95,7 @@ STEPS: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
 def stack_values(stack: str) -> dict[str, Any]:
     import yaml
 
-    project = render_tool.project_name()
+    project = stack_file.project_name()
     raw = yaml.safe_load((render_tool.PROJECT_DIR / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
     return {k[len(project) + 1:]: v for k, v in raw.items() if k.startswith(f"{project}:")}
 
@@ -110,7 +111,7 @@ def states() -> list[dict[str, Any]]:
 
 
 def render_state(values: dict[str, Any]) -> render_tool.RenderResult:
-    project = render_tool.project_name()
+    project = stack_file.project_name()
     return render_tool.render(STACK, overrides={f"{project}:{k}": v for k, v in values.items()})
 
 

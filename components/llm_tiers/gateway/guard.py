@@ -39,6 +39,7 @@ from llm_tiers import security as security_exceptions
 from llm_tiers.cluster import system_capacity as sc
 from llm_tiers.config.schema import TenantConfig, TierConfig
 from llm_tiers.gateway import manifests as gm
+from llm_tiers.gateway import tenant_policies
 
 NAME = gm.GUARD_NAME  # "request-guard"
 LABELS = {"app.kubernetes.io/name": NAME}
@@ -108,7 +109,7 @@ def guard_data(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig],
     return {DATA_ROOT: {
         "caps": {m: output_cap(t) for t in tiers for m in model_names(t)},
         "tenants": {cid: {"requireMaxTokens": t.require_max_tokens, "tokenBudget": t.name in budget}
-                    for t in tenants for cid in gm.client_ids(t)},
+                    for t in tenants for cid in tenant_policies.client_ids(t)},
         "maxJsonValues": MAX_JSON_VALUES,
         **({"features": sorted(features)} if features else {}),
     }}

@@ -31,36 +31,18 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from llm_tiers.project import root as project_root
 from typing import Any, Optional
 
-import yaml
-
-PROJECT_DIR = project_root()  # the Pulumi project the command works on (llm_tiers.project)
-
 import pulumi
+import yaml
 from pulumi.runtime.settings import get_root_resource
 from pulumi.runtime.stack import wait_for_rpcs
 
-from llm_tiers.helm import oci_split
-from llm_tiers.preview import kubelet, rollout
-from llm_tiers.preview.mocks import (SECRET_MARKER, SECRET_SIG, PlatformMocks, Recording, RecordingLogHandler, RecordingMonitor)
-
-UNKNOWN_MARKER = "[unknown]"
-HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
-HELM_CHART = "kubernetes:helm.sh/v4:Chart"
-
-
-class RenderError(Exception):
-    """The program refused the stack (invalid config) or failed; the message is the program's.
-
-    ``recording`` holds what had been registered before the failure (nothing, for a config error).
-    """
-
-    def __init__(self, message: str, recording: Optional[Recording] = None):
-        super().__init__(message)
-        self.recording = recording
+from llm_tiers.preview import kubelet, rollout, rollout_markdown
+from llm_tiers.preview.documents import aws_resources, helm_releases, kubernetes_objects, redact, state
+from llm_tiers.preview.errors import RenderError
+from llm_tiers.preview.stack_file import PROJECT_DIR, project_name, stack_config, stacks
+from llm_tiers.preview.mocks import (SECRET_MARKER, PlatformMocks, Recording, RecordingLogHandler, RecordingMonitor)
 
 
 @dataclass
@@ -100,187 +82,6 @@ class RenderResult:
 
     def outputs(self) -> dict[str, Any]:
         return redact(self.recording.stack_outputs)
-
-
-# ---------------------------------------------------------------------------------------------- config
-
-
-def project_name(project_dir: Path = PROJECT_DIR) -> str:
-    return yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["name"]
-
-
-def placeholder(key: str) -> str:
-    return f"render-placeholder-{key}"
-
-
-class _StackFileLoader(yaml.SafeLoader):
-    """Safe YAML that refuses a key given twice in one mapping (PyYAML would keep the last one silently, and
-    a stack would lose, say, half its tiers without a word)."""
-
-
-def _mapping_without_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    seen: dict[Any, int] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"key {key!r} appears twice in one mapping (first at line {seen[key]}); keep one",
-                key_node.start_mark)
-        seen[key] = key_node.start_mark.line + 1
-    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
-
-
-_StackFileLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
-
-
-def read_stack_file(path: Path) -> dict[str, Any]:
-    """A stack file's ``config`` mapping. Raises RenderError naming the file (and line) when the file is not
-    YAML, is not a mapping, or its ``config`` is not a mapping of ``<namespace>:<key>`` to values."""
-    shown = _shown(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise RenderError(f"{shown}: cannot read the stack file ({exc.strerror})") from None
-    try:
-        # Keys the stack file must not use, found on the node tree (before anything is constructed), by key path.
-        found = _key_problems(yaml.compose(text, Loader=_StackFileLoader))
-        if found:
-            raise RenderError(f"{shown}: the stack file uses YAML the render refuses (config keys are plain "
-                              "strings, written out); nothing was created:" + "".join(f"\n  - {where}: {what} (line {line})"
-                                                               for line, where, what in found))
-        doc = yaml.load(text, Loader=_StackFileLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"{shown}:{mark.line + 1}:{mark.column + 1}" if mark else shown
-        what = " ".join(str(x) for x in (exc.context, exc.problem) if x)
-        raise RenderError(f"{where}: not a valid YAML stack file: {what}; fix the YAML (nothing was created)") from None
-    except yaml.YAMLError as exc:
-        raise RenderError(f"{shown}: not a valid YAML stack file: {exc}; nothing was created") from None
-    if doc is None:
-        return {}
-    if not isinstance(doc, dict):
-        raise RenderError(f"{shown}:1: a stack file is a mapping with a `config:` key, not a {type(doc).__name__}; "
-                          "nothing was created")
-    raw = doc.get("config")
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        line = _line_of(text, "config")
-        raise RenderError(f"{shown}:{line}: `config` must be a mapping of `<namespace>:<key>` to values (e.g. "
-                          f"`llm-tiers:environment: dev`), not a {type(raw).__name__}; nothing was created")
-    bad = [k for k in raw if not isinstance(k, str)]
-    if bad:
-        raise RenderError(f"{shown}:{_line_of(text, str(bad[0]))}: config key {bad[0]!r} is not a string; config "
-                          "keys are `<namespace>:<key>`; nothing was created")
-    return raw
-
-
-MERGE_TAG = "tag:yaml.org,2002:merge"
-
-
-def _key_problems(root: Optional[yaml.Node]) -> list[tuple[int, str, str]]:
-    """(line, key path, problem) of every YAML merge key (``<<: *anchor``) and every key that is not a scalar
-    (``? [a, b]``), walking the composed nodes so the message names where it is (``llm-tiers:tiers[1]``)."""
-    out: list[tuple[int, str, str]] = []
-    seen: set[int] = set()
-
-    def walk(node: yaml.Node, path: str) -> None:
-        if id(node) in seen:  # an alias: its anchor was walked already
-            return
-        seen.add(id(node))
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                line = key.start_mark.line + 1
-                if key.tag == MERGE_TAG:
-                    out.append((line, path or "(top level)", (
-                        "a YAML merge key (`<<: *anchor`): merge keys are a YAML 1.1 extension that YAML 1.2 dropped, "
-                        "so this file could mean one thing to the render and another to Pulumi's reader; write the "
-                        "keys out in full")))
-                elif not isinstance(key, yaml.ScalarNode):
-                    kind = "sequence" if isinstance(key, yaml.SequenceNode) else "mapping"
-                    out.append((line, path or "(top level)", (
-                        f"a key that is a {kind} (`? ...` complex key); config keys are strings, e.g. `name: value`")))
-                else:
-                    walk(value, f"{path}.{key.value}" if path else str(key.value))
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                walk(item, f"{path}[{i}]")
-
-    if root is not None:
-        walk(root, "")
-    return [(line, where.removeprefix("config."), what) for line, where, what in out]
-
-
-def _shown(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(PROJECT_DIR))
-    except ValueError:
-        return str(path)
-
-
-def _line_of(text: str, key: str) -> int:
-    for n, line in enumerate(text.splitlines(), 1):
-        if line.lstrip().startswith(f"{key}:"):
-            return n
-    return 1
-
-
-def stack_config(stack: str, *, project_dir: Path = PROJECT_DIR, stack_file: Optional[Path] = None,
-                 overrides: Optional[dict[str, Any]] = None, secrets: Optional[dict[str, Any]] = None,
-                 omit_secrets: bool = False) -> tuple[dict[str, str], list[str]]:
-    """The config map the engine would hand the program: ``{"<ns>:<key>": string}`` plus secret keys.
-
-    ``overrides`` replaces whole keys (``{"llm-tiers:tiers": [...]}``; a value of None deletes the key).
-    ``secrets`` sets secret keys. Secrets the stack file holds (``secure:`` values, which need the stack's
-    secrets provider) get a placeholder. The others get placeholders shaped by the stack
-    (``components.config.secret_placeholders``), as if configured, unless ``omit_secrets``: then they stay
-    unset, as in a stack where no one ran ``pulumi config set --secret`` (``--no-secret-placeholders``).
-    """
-    project = project_name(project_dir)
-    path = stack_file or stack_dir(project_dir) / f"Pulumi.{stack}.yaml"
-    raw = read_stack_file(path)
-    values: dict[str, Any] = {}
-    secret_keys: list[str] = []
-    for key, value in raw.items():
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            values[key] = placeholder(key.split(":", 1)[-1])
-            secret_keys.append(key)
-        else:
-            values[key] = value
-    for key, value in (overrides or {}).items():
-        if value is None:
-            values.pop(key, None)
-        else:
-            values[key] = value
-    if not omit_secrets:
-        placeholders: dict[str, Any] = {}
-        if project_dir == PROJECT_DIR:
-            from llm_tiers.config.schema import secret_placeholders
-
-            project_values = {k.split(":", 1)[1]: v for k, v in values.items() if k.startswith(f"{project}:")}
-            placeholders = secret_placeholders(project_values)
-        declared = (yaml.safe_load((project_dir / "Pulumi.yaml").read_text()).get("config") or {})
-        for key, decl in declared.items():
-            if isinstance(decl, dict) and decl.get("secret") and decl.get("type", "string") == "string":
-                placeholders.setdefault(key, placeholder(key))
-        for key, value in placeholders.items():
-            full = f"{project}:{key}"
-            if full not in values:
-                values[full] = value
-                secret_keys.append(full)
-    for key, value in (secrets or {}).items():
-        full = key if ":" in key else f"{project}:{key}"
-        values[full] = value
-        secret_keys.append(full)
-    # As the CLI does: declared keys the stack leaves unset take the project file's default.
-    declared_all = yaml.safe_load((project_dir / "Pulumi.yaml").read_text()).get("config") or {}
-    for key, decl in declared_all.items():
-        full = key if ":" in key else f"{project}:{key}"
-        if isinstance(decl, dict) and "default" in decl and full not in values:
-            values[full] = decl["default"]
-    # default=str: YAML dates and times reach the program as the strings the CLI would pass.
-    encoded = {k: v if isinstance(v, str) else json.dumps(v, default=str) for k, v in values.items()}
-    return encoded, sorted(set(secret_keys))
 
 
 # ---------------------------------------------------------------------------------------------- run
@@ -391,106 +192,6 @@ def check_api_server(result: RenderResult, config: dict[str, str], project_dir: 
                           "nothing was created:\n" + "\n".join(f"  - {p}" for p in problems), result.recording)
 
 
-# ---------------------------------------------------------------------------------------------- output
-
-
-def redact(value: Any) -> Any:
-    """Replace every secret-marked value with ``[secret]`` and unknowns with ``[unknown]``.
-
-    Also normalizes what the engine's wire format changed: integral numbers come back as ints (protobuf
-    carries every number as a double) and mapping keys are sorted, so renders are byte-for-byte stable.
-    """
-    if isinstance(value, dict):
-        if value.get(SECRET_SIG) == "1b47061264138c4ac30d75fd1eb44270":
-            return SECRET_MARKER
-        return {k: redact(value[k]) for k in sorted(value)}
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if type(value).__name__ == "Unknown":
-        return UNKNOWN_MARKER
-    return value
-
-
-def _k8s_order(obj: dict[str, Any]) -> dict[str, Any]:
-    head = {k: obj[k] for k in ("apiVersion", "kind", "metadata") if k in obj}
-    return {**head, **{k: v for k, v in obj.items() if k not in head}}
-
-
-_KIND_ORDER = {"Namespace": 0, "CustomResourceDefinition": 1, "StorageClass": 2, "ServiceAccount": 3}
-
-
-def kubernetes_objects(recording: Recording) -> list[dict[str, Any]]:
-    objects = []
-    for r in recording.resources:
-        if not r.custom or not r.type.startswith("kubernetes:") or r.type == HELM_RELEASE:
-            continue
-        obj = redact(r.inputs)
-        if obj.get("kind") == "Secret":
-            # Keep the keys a reviewer needs; never a value (the SDK marks the whole field secret).
-            for field in ("data", "stringData"):
-                raw = r.inputs.get(field)
-                if isinstance(raw, dict) and raw.get(SECRET_SIG):
-                    raw = raw.get("value")
-                if isinstance(raw, dict):
-                    obj[field] = {k: SECRET_MARKER for k in sorted(raw)}
-                elif field in obj:
-                    obj[field] = SECRET_MARKER
-        if not (obj.get("metadata") or {}).get("name"):
-            raise RenderError(f"Kubernetes object {r.type} '{r.name}' has no metadata.name: set one explicitly "
-                              "so names are stable and reviewable")
-        objects.append(_k8s_order(obj))
-    return sorted(objects, key=lambda o: (_KIND_ORDER.get(o["kind"], 9), o["kind"],
-                                          o["metadata"].get("namespace", ""), o["metadata"]["name"]))
-
-
-def helm_releases(recording: Recording) -> list[dict[str, Any]]:
-    """Helm releases, and the CRD charts Pulumi renders and applies object by object (helm.sh/v4 Chart)."""
-    releases = []
-    for r in recording.resources:
-        if r.type not in (HELM_RELEASE, HELM_CHART):
-            continue
-        i = redact(r.inputs)
-        chart, repository = oci_split(i.get("chart"), (i.get("repositoryOpts") or {}).get("repo"))
-        releases.append({
-            "name": i.get("name", r.name),
-            "namespace": i.get("namespace", "default"),
-            "chart": chart,
-            "repository": repository,
-            "version": i.get("version"),
-            "values": i.get("values") or {},
-        })
-    return sorted(releases, key=lambda rel: (rel["namespace"], rel["name"]))
-
-
-def aws_resources(recording: Recording) -> list[dict[str, Any]]:
-    entries = [{"type": r.type, "name": r.name, "inputs": redact(r.inputs)}
-               for r in recording.resources if r.custom and r.type.startswith("aws:")]
-    return sorted(entries, key=lambda e: (e["type"], e["name"]))
-
-
-def state(recording: Recording) -> list[dict[str, Any]]:
-    """Every resource as the engine would hold it after ``pulumi up`` (a redacted state export): URN, type,
-    ID, inputs and the options that decide replacement and deletion. The PR diff matches resources by URN, so
-    it sees replacements (an identity input changed: a new ID), renames and random resources (key rotation)."""
-    out = []
-    for r in recording.resources:
-        if not (r.custom or r.remote):
-            continue
-        entry: dict[str, Any] = {"urn": r.urn.replace("pulumi:pulumi:Stack$", ""), "type": r.type, "name": r.name,
-                                 "id": r.id, "inputs": redact(r.inputs)}
-        if r.type.startswith("random:"):
-            entry.pop("id")  # the mock's placeholder ID; a random resource's identity is its keepers
-        for key, value in (("protect", r.protect), ("retainOnDelete", r.retain_on_delete),
-                           ("deleteBeforeReplace", r.delete_before_replace), ("replaceOnChanges", r.replace_on_changes),
-                           ("ignoreChanges", r.ignore_changes)):
-            if value:
-                entry[key] = value
-        out.append(entry)
-    return sorted(out, key=lambda e: e["urn"])
-
-
 def write_build(result: RenderResult, out_dir: Path) -> Path:
     from llm_tiers.plan import plan_markdown, recorded_tier_rows
     from llm_tiers.preview import inventory
@@ -514,7 +215,7 @@ def write_build(result: RenderResult, out_dir: Path) -> Path:
         first_deploy={"typicalSeconds": rollout_plan.critical_path_typical_seconds,
                       "upperSeconds": rollout_plan.critical_path_seconds},
         operator_access=outputs.get("operatorAccess")))
-    (target / "rollout.md").write_text(rollout.to_markdown(rollout_plan))
+    (target / "rollout.md").write_text(rollout_markdown.to_markdown(rollout_plan))
     (target / "rollout.json").write_text(rollout.to_json(rollout_plan))
     return target
 
@@ -527,16 +228,6 @@ def render_example(name: str, **kw: Any) -> RenderResult:
     """An example program (examples/<name>/) with its stack file Pulumi.example.yaml."""
     folder = PROJECT_DIR / "examples" / name
     return render("example", project_dir=folder, stack_file=folder / "Pulumi.example.yaml", **kw)
-
-
-def stack_dir(project_dir: Path = PROJECT_DIR) -> Path:
-    """Where the project's stack files are: Pulumi.yaml's ``stackConfigDir``, else the project directory."""
-    project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text()) or {}
-    return project_dir / project.get("stackConfigDir", ".")
-
-
-def stacks(project_dir: Path = PROJECT_DIR) -> list[str]:
-    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in stack_dir(project_dir).glob("Pulumi.*.yaml"))
 
 
 def main(argv: Optional[list[str]] = None) -> int:
