@@ -71,17 +71,18 @@ checkov: render $(CHECKOV_VENV)/.installed
 models-lock: $(VENV)/.installed
 	$(VENV)/bin/llm-tiers-models-lock $(LOCK_ARGS)
 
+# The repository's generated docs (not console scripts of the package: they write this repository's docs/).
 config-docs: $(VENV)/.installed
-	$(VENV)/bin/llm-tiers-config-docs --write
+	$(PY) -m llm_tiers.cli.config_docs --write
 
 component-docs: $(VENV)/.installed
-	$(VENV)/bin/llm-tiers-component-docs --write
+	$(PY) -m llm_tiers.cli.component_docs --write
 
 blue-green-doc: $(VENV)/.installed
-	$(VENV)/bin/llm-tiers-blue-green-doc --write
+	$(PY) -m llm_tiers.cli.blue_green_doc --write
 
 architecture-doc: $(VENV)/.installed
-	$(VENV)/bin/llm-tiers-architecture-doc --write
+	$(PY) -m llm_tiers.cli.architecture_doc --write
 
 clean:
 	rm -rf build .pytest_cache .crds .chart-values

@@ -89,6 +89,18 @@ def test_the_wheel_is_named_versioned_and_typed(installed):
     assert out[1].startswith("0.") and out[2] == "True"
 
 
+def test_the_wheel_installs_only_the_users_commands(installed):
+    """The commands a user runs on their own project are on PATH; the repository's doc generators are not (they
+    write this repository's docs/ and run as `python -m llm_tiers.cli.<tool>`)."""
+    _, venv = installed
+    scripts = {p.name for p in (venv / "bin").iterdir() if p.name.startswith("llm-tiers-")}
+    assert scripts == {"llm-tiers-render", "llm-tiers-render-diff", "llm-tiers-models-lock", "llm-tiers-crds",
+                       "llm-tiers-chart-values", "llm-tiers-bench-render", "llm-tiers-measurements"}
+    for tool in ("config_docs", "component_docs", "blue_green_doc", "architecture_doc"):
+        out = _run(venv / "bin" / "python", "-m", f"llm_tiers.cli.{tool}", "--help")
+        assert "--write" in out.stdout, tool
+
+
 def test_a_teams_program_renders_with_the_packages_own_offline_helper(installed, tmp_path):
     _, venv = installed
     team = tmp_path / "team-program"
