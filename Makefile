@@ -1,5 +1,6 @@
-# Two entry points (README): `make render STACK=<stack>` and `make test`. Each sets up its own virtualenv
-# from requirements.txt on a fresh machine; later runs reuse it until requirements.txt changes.
+# Two entry points (README): `make render STACK=<stack>` and `make test`. Each sets up the virtualenv on a fresh
+# machine; later runs reuse it until its requirements change. `make render` needs only the runtime set
+# (requirements.txt, what `pulumi up` installs); `make test` adds the development set (requirements-dev.txt).
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -14,9 +15,13 @@ FETCH_TIMEOUT ?= 60
 
 .PHONY: render render-all crd-schemas test test-inputs goldens checkov config-docs component-docs blue-green-doc architecture-doc models-lock clean
 
-$(VENV)/.installed: requirements.txt requirements-opa.txt pyproject.toml
+$(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt requirements-opa.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	# requirements-opa.txt says why it needs --ignore-requires-python.
 	$(PY) -m pip install --quiet --disable-pip-version-check --ignore-requires-python -r requirements-opa.txt
 	touch $@
@@ -54,13 +59,13 @@ $(LM_EVAL_VENV)/.installed: requirements-lm-eval.txt
 
 # Tries test-inputs first; without the network the tests that need an input skip, saying how to get it
 # (they fail instead when CI is set).
-test: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(LM_EVAL_VENV)/.installed
+test: $(VENV)/.installed-dev $(CHECKOV_VENV)/.installed $(LM_EVAL_VENV)/.installed
 	@$(MAKE) --no-print-directory test-inputs FETCH_TIMEOUT=10 || echo "make test: could not fetch the pinned CRD schemas / chart values (no network?); the tests that need them will say so"
 	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov LM_EVAL_PYTHON=$(CURDIR)/$(LM_EVAL_VENV)/bin/python \
 	  $(PY) -m pytest $(PYTEST_ARGS)
 
 # Rewrite the render-diff golden comments (tests/golden/render_diff/) after a deliberate change; read the diff.
-goldens: $(VENV)/.installed
+goldens: $(VENV)/.installed-dev
 	UPDATE_GOLDEN=1 $(PY) -m pytest -q tests/test_render_diff.py
 
 # checkov on one rendered stack, as the tests run it: make checkov STACK=prod
