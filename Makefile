@@ -13,7 +13,7 @@ STACK  ?= dev
 PYTEST_ARGS ?=
 FETCH_TIMEOUT ?= 60
 
-.PHONY: render render-all crd-schemas test test-inputs goldens checkov config-docs component-docs blue-green-doc architecture-doc models-lock clean
+.PHONY: render render-all crd-schemas lint test test-fast test-inputs goldens checkov config-docs component-docs blue-green-doc architecture-doc models-lock clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -57,9 +57,14 @@ $(LM_EVAL_VENV)/.installed: requirements-lm-eval.txt
 	$(LM_EVAL_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-lm-eval.txt
 	touch $@
 
-# Tries test-inputs first; without the network the tests that need an input skip, saying how to get it
+# ruff (pinned in requirements-dev.txt, configured in pyproject.toml): pyflakes and pycodestyle; fails on any finding.
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check --no-cache .
+
+# Lint first, then tries test-inputs; without the network the tests that need an input skip, saying how to get it
 # (they fail instead when CI is set).
 test: $(VENV)/.installed-dev $(CHECKOV_VENV)/.installed $(LM_EVAL_VENV)/.installed
+	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory test-inputs FETCH_TIMEOUT=10 || echo "make test: could not fetch the pinned CRD schemas / chart values (no network?); the tests that need them will say so"
 	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov LM_EVAL_PYTHON=$(CURDIR)/$(LM_EVAL_VENV)/bin/python \
 	  $(PY) -m pytest $(PYTEST_ARGS)

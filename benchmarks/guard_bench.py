@@ -56,7 +56,8 @@ def body_of(size: int, kind: str, max_json_values: int) -> str:
     head = {"model": "chat-small", "max_tokens": 256, "messages": [{"role": "user", "content": ""}]}
     if kind == "prompt":
         pad = size - len(json.dumps(head))
-        head["messages"][0]["content"] = ("The quick brown fox jumps over the lazy dog, again. " * (pad // 52 + 1))[:pad]
+        sentence = "The quick brown fox jumps over the lazy dog, again. "
+        head["messages"][0]["content"] = (sentence * (pad // len(sentence) + 1))[:pad]
         return json.dumps(head)
     n = max_json_values // 2 - 20   # each "{}," counts a brace and a comma
     items = ",".join(["{}"] * n)
@@ -85,7 +86,8 @@ def corpus(engine: Any) -> dict[str, Any]:
     right = wrongly_allowed = 0
     wrong: list[str] = []
     for c in gc.CORPUS:
-        status, code, _ = gc.decide(engine, c.tenant, c.body, path=c.path, content_type=c.content_type, headers=c.headers)
+        status, code, _ = gc.decide(engine, c.tenant, c.body, path=c.path, content_type=c.content_type,
+                                    headers=c.headers)
         if (status, code) == (c.status, c.code):
             right += 1
         else:

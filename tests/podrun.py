@@ -23,7 +23,8 @@
 What differs from the real pod, by necessity: the image's interpreter is replaced by this machine's
 ``/usr/bin/python3`` (Debian's 3.11; ``INTERPRETERS``), and packages the image would carry (huggingface_hub)
 come from the test virtualenv's site-packages, bind-mounted read-only at ``SITE_PACKAGES`` and put on PYTHONPATH
-(uid 65534 or 10001 may not reach the venv's own folder, e.g. under /root or a CI runner's home). The root filesystem is this machine's, not the image's.
+(uid 65534 or 10001 may not reach the venv's own folder, e.g. under /root or a CI runner's home). The root filesystem is
+this machine's, not the image's.
 
 Needs root, ``unshare``, ``setpriv`` and overlayfs: ``require()`` skips the test otherwise, and fails it when
 ``CI`` is set (CI runs as root on a machine that has them).

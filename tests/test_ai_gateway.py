@@ -254,7 +254,8 @@ def test_a_tier_at_zero_has_a_wake_signal_envoy_emits(per_tier_urls):
     r = render_tool.render("dev", overrides=overrides(values))
     cfg = parse(values)
     (tier,) = [t for t in cfg.tiers if t.replicas.min == 0]
-    (so,) = [o for o in r.kubernetes_objects() if o["kind"] == "ScaledObject" and o["metadata"]["name"].startswith(tier.name)]
+    (so,) = [o for o in r.kubernetes_objects() if o["kind"] == "ScaledObject"
+             and o["metadata"]["name"].startswith(tier.name)]
     assert so["spec"]["minReplicaCount"] == 0
     (wake,) = [t for t in so["spec"]["triggers"] if t["name"] == "gateway-requests"]
     metrics, clusters = _metrics_and_clusters(wake["metadata"]["query"])

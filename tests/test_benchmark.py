@@ -28,7 +28,8 @@ def _get(objs, kind: str, name: str) -> dict[str, Any]:
 
 def _bench_jobs(objs) -> list[dict[str, Any]]:
     # GuideLLM's Jobs (the eval Jobs of a tier with `eval` carry the benchmark pods' selector too).
-    return [o for o in objs if o["kind"] == "Job" and o["metadata"]["labels"].get("llm-tiers.io/component") == "benchmark"
+    return [o for o in objs if o["kind"] == "Job"
+            and o["metadata"]["labels"].get("llm-tiers.io/component") == "benchmark"
             and o["metadata"]["labels"].get("app.kubernetes.io/name") == "guidellm"]
 
 

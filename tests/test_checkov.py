@@ -24,7 +24,8 @@ from llm_tiers.preview import render as render_tool
 
 
 def _checkov() -> str:
-    for candidate in (os.environ.get("CHECKOV"), str(ROOT / ".venv-checkov" / "bin" / "checkov"), shutil.which("checkov")):
+    for candidate in (os.environ.get("CHECKOV"), str(ROOT / ".venv-checkov" / "bin" / "checkov"),
+                      shutil.which("checkov")):
         if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
             return candidate
     message = ("checkov not found (CHECKOV, .venv-checkov/bin/checkov or PATH): the rendered stacks are NOT "

@@ -294,7 +294,8 @@ def test_the_ssm_relay_is_least_privilege(rendered, tmp_path):
     (sg,) = [e for e in _aws(r, "aws:ec2/securityGroup:SecurityGroup") if e["name"] == "cluster-operator-access"]
     assert not sg["inputs"].get("ingress")
     assert [(x["protocol"], x["fromPort"], x["toPort"]) for x in sg["inputs"]["egress"]] == [("tcp", 443, 443)]
-    (rule,) = [e for e in _aws(r, "aws:ec2/securityGroupRule:SecurityGroupRule") if e["name"].endswith("from-operator-access")]
+    (rule,) = [e for e in _aws(r, "aws:ec2/securityGroupRule:SecurityGroupRule")
+               if e["name"].endswith("from-operator-access")]
     assert (rule["inputs"]["type"], rule["inputs"]["fromPort"], rule["inputs"]["toPort"]) == ("ingress", 443, 443)
     assert "cidrBlocks" not in rule["inputs"]
     access = r.outputs()["operatorAccess"]

@@ -121,7 +121,8 @@ def test_every_chart_key_exists_in_the_pinned_chart(rendered):
 def test_externaldns_starts_after_the_gateway_api_crds_and_its_identity(rendered):
     r = rendered("prod")
     plan = rollout.plan("prod", r.recording)
-    (release,) = [x for x in r.custom_resources if x.type == "kubernetes:helm.sh/v3:Release" and x.name == "dns-external-dns"]
+    (release,) = [x for x in r.custom_resources if x.type == "kubernetes:helm.sh/v3:Release"
+                  and x.name == "dns-external-dns"]
     ancestors = plan.ancestors(release.urn)
     labels = {plan.steps[u].label for u in ancestors}
     assert any("gateway-envoy-gateway-crds" in label for label in labels), labels

@@ -147,7 +147,8 @@ def test_usage_splits_tier_and_fallback_and_prices_the_fallback(promtool, tmp_pa
     rules.write_text(yaml.safe_dump({"groups": groups}, sort_keys=False))
     check = subprocess.run([promtool, "check", "rules", str(rules)], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
-    tok, dur, label = "gen_ai_client_token_usage_sum", "gen_ai_server_request_duration_seconds_count", aigw_controller.TENANT_METRIC_LABEL
+    tok, dur = "gen_ai_client_token_usage_sum", "gen_ai_server_request_duration_seconds_count"
+    label = aigw_controller.TENANT_METRIC_LABEL
     served = 'gen_ai_original_model="chat",gen_ai_request_model="chat"'
     via_fallback = 'gen_ai_original_model="llama-8b",gen_ai_request_model="llama-3.1-8b"'
     series = [
@@ -239,8 +240,8 @@ def test_rollout_and_plan_say_the_client_sees_no_cold_start(result):
     (z,) = [z for z in zero if z["deployment"] == "llm-tiers/chat-small-live"]
     assert z["fallback"] == {"host": "api.example.com", "model": "qwen2.5-7b-instruct"}
     text = "\n".join(rollout_markdown.scale_from_zero_markdown(zero))
-    assert "llm-tiers/chat-small-live: with its fallback (api.example.com, model `qwen2.5-7b-instruct`) the client sees no " \
-           "cold start" in text
+    assert ("llm-tiers/chat-small-live: with its fallback (api.example.com, model `qwen2.5-7b-instruct`) the client "
+            "sees no cold start") in text
     md = plan_markdown("dev", [], scale_from_zero=zero)
     assert "the client sees no cold start" in md and "billed per token at the provider's price" in md
 

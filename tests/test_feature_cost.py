@@ -1,6 +1,6 @@
 """Cost per feature: clients name a feature in ``x-llm-feature``; the guard keeps a listed one and writes ``other``
-or ``none`` otherwise (the Rego policy and data.json of prod's rendered guard ConfigMap, under OPA's engine), the gateway tags metrics and spans
-with it, and the usage rules record tokens and $ per (tenant, feature) (promtool)."""
+or ``none`` otherwise (the Rego policy and data.json of prod's rendered guard ConfigMap, under OPA's engine), the
+gateway tags metrics and spans with it, and the usage rules record tokens and $ per (tenant, feature) (promtool)."""
 
 from __future__ import annotations
 

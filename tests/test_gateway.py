@@ -69,11 +69,13 @@ def test_limits_follow_config_and_defaults(rendered):
     rules = objs(r, "BackendTrafficPolicy")["chat-small"]["spec"]["rateLimit"]["global"]["rules"]
     by_tenant = {}
     for rule in rules:
-        by_tenant.setdefault(rule["clientSelectors"][0]["headers"][0]["value"], {})[rule["limit"]["unit"]] = rule["limit"]["requests"]
+        tenant = rule["clientSelectors"][0]["headers"][0]["value"]
+        by_tenant.setdefault(tenant, {})[rule["limit"]["unit"]] = rule["limit"]["requests"]
     assert by_tenant["search"] == {"Minute": 1200, "Second": 40}
     assert by_tenant["support-bot"] == {"Minute": 600, "Second": 20}
     analytics = objs(r, "BackendTrafficPolicy")["chat-large"]["spec"]["rateLimit"]["global"]["rules"]
-    assert {x["limit"]["requests"] for x in analytics if x["clientSelectors"][0]["headers"][0]["value"] == "analytics"} == {60, 5}
+    assert {x["limit"]["requests"] for x in analytics
+            if x["clientSelectors"][0]["headers"][0]["value"] == "analytics"} == {60, 5}
     assert objs(r, "BackendTrafficPolicy")["chat-small"]["spec"]["requestBuffer"] == {"limit": 1048576}
 
 
@@ -244,7 +246,8 @@ def test_cert_manager_mode_terminates_tls_in_envoy_with_an_issued_certificate(ce
     ns = objs(r, "Namespace")["cert-manager"]
     assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
     # The HTTP listener still redirects (cert-manager's Exact-path challenge route takes precedence).
-    assert objs(r, "HTTPRoute")["https-redirect"]["spec"]["parentRefs"] == [{"name": "llm-gateway", "sectionName": "http"}]
+    assert objs(r, "HTTPRoute")["https-redirect"]["spec"]["parentRefs"] == [{"name": "llm-gateway",
+                                                                             "sectionName": "http"}]
 
 
 def test_cert_manager_gateway_validates_against_the_crds(cert_manager_prod, crd_schemas):
@@ -279,7 +282,8 @@ def test_two_gateways_on_one_cluster(tmp_path):
         from llm_tiers import Gateway, GatewayArgs
         from llm_tiers.config.schema import GatewayConfig, TenantConfig, TierConfig, TlsConfig
         tier = TierConfig(name="chat", model_id="o/m", gpu_class="l4", max_input_tokens=1, max_total_tokens=2)
-        tls = TlsConfig(certificate_arn="arn:aws:acm:us-east-1:111122223333:certificate/0d5a3c39-8b1e-4c0e-9f1f-3f6f1c2a9d01")
+        tls = TlsConfig(
+            certificate_arn="arn:aws:acm:us-east-1:111122223333:certificate/0d5a3c39-8b1e-4c0e-9f1f-3f6f1c2a9d01")
         internal = Gateway("internal", GatewayArgs(settings=GatewayConfig(hostname="llm.corp.example.com", tls=tls),
                                                    tiers=[tier], tenants=[TenantConfig(name="a", tiers=["chat"])]))
         public = Gateway("public", GatewayArgs(
@@ -381,7 +385,8 @@ def test_tiers_accept_http_only_from_the_proxies_namespace_and_prometheus(render
     for t in parse(stack_values(stack)).tiers:
         pod = {"llm-tiers.io/tier": t.name, "llm-tiers.io/component": "server", "llm-tiers.io/release": "live"}
         # The tier policy names its port; "http" is TGI's port 80.
-        (policy,) = [p for p in policies if (p["metadata"]["namespace"], p["metadata"]["name"]) == ("llm-tiers", t.name)]
+        (policy,) = [p for p in policies if (p["metadata"]["namespace"], p["metadata"]["name"]) == ("llm-tiers",
+                                                                                                    t.name)]
         assert all(p["port"] == "http" for rule in policy["spec"]["ingress"] for p in rule["ports"])
         resolved = dict(policy, spec=dict(policy["spec"], ingress=[
             dict(rule, ports=[{"port": 80, "protocol": "TCP"}]) for rule in policy["spec"]["ingress"]]))

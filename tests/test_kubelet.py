@@ -77,7 +77,8 @@ def test_secret_file_modes(mode, pod_security, readable):
 
 
 def test_item_modes_and_projected_volumes_are_read_per_file():
-    c = {"name": "c", "image": "i", "volumeMounts": [{"name": "p", "mountPath": "/p"}, {"name": "m", "mountPath": "/m"}]}
+    c = {"name": "c", "image": "i",
+         "volumeMounts": [{"name": "p", "mountPath": "/p"}, {"name": "m", "mountPath": "/m"}]}
     volumes = [{"name": "p", "projected": {"defaultMode": 0o444, "sources": [
                    {"secret": {"name": "a", "items": [{"key": "k", "path": "token", "mode": 0o400}]}}]}},
                {"name": "m", "configMap": {"name": "b", "items": [{"key": "x", "path": "ok"}]}}]

@@ -39,7 +39,8 @@ CHART_KEYS = {"clusterName", "region", "vpcId", "replicaCount", "serviceAccount"
               "podDisruptionBudget", "enableServiceMutatorWebhook", "createIngressClassResource", "controllerConfig",
               "affinity", "configureDefaultAffinity", "tolerations", "defaultTargetType", "loadBalancerClass",
               "enablePodReadinessGateInject", "podLabels", "priorityClassName", "image", "logLevel"}
-CHART_SUBKEYS = {"serviceAccount": {"annotations", "automountServiceAccountToken", "create", "imagePullSecrets", "name"},
+CHART_SUBKEYS = {"serviceAccount": {"annotations", "automountServiceAccountToken", "create", "imagePullSecrets",
+                                    "name"},
                  "controllerConfig": {"featureGates"}}
 # docs/deploy/configurations.md "Feature Gates" at v3.5.0.
 FEATURE_GATES = {"ListenerRulesTagging", "WeightedTargetGroups", "ServiceTypeLoadBalancerOnly", "EndpointsFailOpen",

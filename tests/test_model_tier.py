@@ -72,7 +72,8 @@ def test_every_object_of_a_tier(tier_objects):
 
 def test_objects_validate_strictly(tier_objects):
     _, objs = tier_objects
-    problems = [f"{k}: {m}" for k, o in objs.items() if validate.is_builtin(o) for m in validate.validate_core(o, "1.34")]
+    problems = [f"{k}: {m}" for k, o in objs.items() if validate.is_builtin(o) for m in validate.validate_core(o,
+                                                                                                               "1.34")]
     assert not problems, problems
 
 
@@ -167,7 +168,8 @@ def test_service_pdb_and_network_policy(tier_objects):
     pdb = objs[("PodDisruptionBudget", "chat-live")]["spec"]
     assert pdb["maxUnavailable"] == 1 and pdb["selector"]["matchLabels"] == svc["selector"]
     np = objs[("NetworkPolicy", "chat")]["spec"]
-    sources = [rule["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for rule in np["ingress"]]
+    sources = [rule["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+               for rule in np["ingress"]]
     assert sources == ["envoy-gateway-system", "monitoring"] and np["policyTypes"] == ["Ingress", "Egress"]
     assert np["ingress"][0]["from"][0]["podSelector"]["matchLabels"] == {
         "app.kubernetes.io/component": "proxy", "app.kubernetes.io/managed-by": "envoy-gateway"}, "proxies only"

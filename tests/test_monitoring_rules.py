@@ -404,8 +404,10 @@ def test_recorded_signals_by_value(promtool, rules_file):
     """Per-replica queue depth, and replicas and cost from KEDA's HPA name."""
     hpa = f'namespace="{NS}",horizontalpodautoscaler="keda-hpa-chat-live"'
     tests = [{"interval": "30s",
-              "input_series": [{"series": f"kube_horizontalpodautoscaler_status_current_replicas{{{hpa}}}", "values": "3x20"},
-                               {"series": f"kube_horizontalpodautoscaler_spec_max_replicas{{{hpa}}}", "values": "4x20"}],
+              "input_series": [{"series": f"kube_horizontalpodautoscaler_status_current_replicas{{{hpa}}}",
+                                "values": "3x20"},
+                               {"series": f"kube_horizontalpodautoscaler_spec_max_replicas{{{hpa}}}",
+                                "values": "4x20"}],
               "promql_expr_test": [
                   {"expr": "llm:tier_replicas", "eval_time": "5m",
                    "exp_samples": [{"labels": 'llm:tier_replicas{tier="chat",release="live"}', "value": 3}]},
@@ -442,7 +444,8 @@ def test_pod_monitor_attributes_each_pod_to_its_engine(engine, with_label):
 
 
 def test_the_pod_label_wins_over_the_image():
-    target, _ = _pod_targets("candidate", "chat-candidate-1", "vllm", "registry.example/text-generation-inference:3.3.6")
+    target, _ = _pod_targets("candidate", "chat-candidate-1", "vllm",
+                             "registry.example/text-generation-inference:3.3.6")
     assert target["engine"] == "vllm"
     target, _ = _pod_targets("live", "chat-live-1", None, "registry.example/some-other-server:1")
     assert "engine" not in target  # unknown image, no label: no guess

@@ -32,7 +32,8 @@ def sends(policies: list[dict], namespace: str, pod: dict[str, str], port: int, 
         return True
     for p in selecting:
         for rule in p["spec"].get("egress", []):
-            if "ports" in rule and (port, protocol) not in [(x["port"], x.get("protocol", "TCP")) for x in rule["ports"]]:
+            if "ports" in rule and (port, protocol) not in [(x["port"], x.get("protocol", "TCP"))
+                                                            for x in rule["ports"]]:
                 continue
             if "to" not in rule:
                 return True

@@ -51,7 +51,8 @@ def test_prometheus_settings_come_from_config(rendered, stack):
     claim = spec["storageSpec"]["volumeClaimTemplate"]["spec"]
     assert claim["resources"]["requests"]["storage"] == f"{cfg.prometheus.storage_gib}Gi"
     # A protected stack keeps Prometheus's EBS volume when it is destroyed.
-    assert claim["storageClassName"] == ("gp3-encrypted-retain" if stack_values(stack).get("protect") else "gp3-encrypted")
+    assert claim["storageClassName"] == ("gp3-encrypted-retain" if stack_values(stack).get("protect")
+                                         else "gp3-encrypted")
     assert spec["ruleSelectorNilUsesHelmValues"] is False and spec["podMonitorSelectorNilUsesHelmValues"] is False
     ksm = releases(rendered(stack))["kube-prometheus-stack"]["values"]["kube-state-metrics"]
     assert ksm["metricLabelsAllowlist"] == ["pods=[llm-tiers.io/tier,llm-tiers.io/release]"]

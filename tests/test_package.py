@@ -18,7 +18,8 @@ import pytest
 from conftest import ROOT
 
 PKG = ROOT / "components" / "llm_tiers"
-CONCERNS = {"cluster", "gpu", "secrets", "observability", "gateway", "tiers", "benchmark", "tracing", "config", "cost", "preview",
+CONCERNS = {"cluster", "gpu", "secrets", "observability", "gateway", "tiers", "benchmark", "tracing", "config", "cost",
+            "preview",
             "cli", "evaluation"}
 
 TEAM_PROGRAM = '''
@@ -120,8 +121,10 @@ def test_a_teams_program_renders_with_the_packages_own_offline_helper(installed,
     assert {p.name for p in build.iterdir()} >= {"kubernetes.yaml", "plan.md", "rollout.md", "state.json"}
     import yaml
 
-    objects = {(o["kind"], o["metadata"]["name"]) for o in yaml.safe_load_all((build / "kubernetes.yaml").read_text()) if o}
-    assert {("Deployment", "chat-live"), ("Service", "chat"), ("HTTPRoute", "chat"), ("SecurityPolicy", "chat")} <= objects
+    objects = {(o["kind"], o["metadata"]["name"]) for o in yaml.safe_load_all((build / "kubernetes.yaml").read_text())
+               if o}
+    assert {("Deployment", "chat-live"), ("Service", "chat"), ("HTTPRoute", "chat"),
+            ("SecurityPolicy", "chat")} <= objects
     assert json.loads((build / "outputs.json").read_text())["url"] == "http://chat.llm-tiers.svc/v1"
     assert not json.loads((build / "aws.json").read_text()), "a team's program on its own cluster creates no AWS"
 
@@ -132,7 +135,8 @@ def test_a_composed_tier_refuses_bad_args_in_the_teams_program_too(installed, tm
     team.mkdir()
     (team / "Pulumi.yaml").write_text("name: team-llm\nruntime: python\n")
     (team / "__main__.py").write_text(TEAM_PROGRAM.replace('gpu_class="l4", max_input_tokens=4096',
-                                                            'gpu_class="l4", extra_args=["--port=1"], max_input_tokens=4096'))
+                                                            'gpu_class="l4", extra_args=["--port=1"], '
+                                                            'max_input_tokens=4096'))
     (team / "Pulumi.dev.yaml").write_text(f"config:\n  team-llm:lockFile: {ROOT / 'models.lock.json'}\n"
                                           "  team-llm:kubeconfig: {secure: x}\n  team-llm:teamKey: {secure: x}\n")
     out = subprocess.run([venv / "bin" / "llm-tiers-render", "--stack", "dev", "--out", tmp_path / "b"], cwd=team,

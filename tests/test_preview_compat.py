@@ -1,5 +1,6 @@
 """The preview engine's old name, ``llm_tiers.testing``, still imports (a user's program or CI may name it), each
-submodule as the very module ``llm_tiers.preview.<name>`` is, and warns with a DeprecationWarning naming the new path."""
+submodule as the very module ``llm_tiers.preview.<name>`` is, and warns with a DeprecationWarning naming the new
+path."""
 
 from __future__ import annotations
 

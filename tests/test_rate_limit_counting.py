@@ -32,7 +32,8 @@ def counters(objects: list[dict[str, Any]], cfg: StackConfig) -> dict[tuple[str,
     for tenant in cfg.tenants:
         for cid in tenant_policies.client_ids(tenant):
             for route in (r for r in routes if r.tier in tenant.tiers):
-                for counter, rule in eg.charged(objects, route, {gm.TENANT_HEADER: cid, aigw_controller.MODEL_HEADER: route.model}):
+                for counter, rule in eg.charged(objects, route,
+                                                {gm.TENANT_HEADER: cid, aigw_controller.MODEL_HEADER: route.model}):
                     key = ((tenant.name, "tokens") if "cost" in rule else
                            (tenant.name, route.tier, rule["limit"]["unit"]))
                     out[key].add((counter, rule["limit"]["requests"]))

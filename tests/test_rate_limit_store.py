@@ -23,7 +23,8 @@ RATELIMIT_COMMANDS = {"ping", "get", "incrby", "expire"}
 
 
 def _valkey(r):
-    (dep,) = [o for o in r.kubernetes_objects() if o["kind"] == "Deployment" and o["metadata"]["name"] == "ratelimit-redis"]
+    (dep,) = [o for o in r.kubernetes_objects() if o["kind"] == "Deployment"
+              and o["metadata"]["name"] == "ratelimit-redis"]
     return dep["spec"]["template"]["spec"]
 
 

@@ -61,7 +61,8 @@ def test_mocked_outputs_look_real(rendered):
     roles = r.of_type("aws:iam/role:Role")
     assert all(x.inputs.get("name") for x in roles)
     node = next(x for x in roles if x.inputs["name"] == "llm-prod-node")
-    assert r.outputs()["nodeRoleArn"] == "arn:aws:iam::111122223333:role/llm-prod-node" == f"arn:aws:iam::111122223333:role/{node.id}"
+    role = "arn:aws:iam::111122223333:role/"
+    assert r.outputs()["nodeRoleArn"] == f"{role}llm-prod-node" == f"{role}{node.id}"
 
 
 def test_redact_replaces_secret_markers_anywhere():
@@ -130,7 +131,8 @@ def test_cli_refuses_a_broken_stack_with_exit_code_2(tmp_path, capsys, monkeypat
     values = stack_values("dev")
     values["tiers"][0]["maxTotalTokens"] = 10
     real_render = render_tool.render
-    monkeypatch.setattr(render_tool, "render", lambda stack, **kw: real_render(stack, overrides=overrides(values), **kw))
+    monkeypatch.setattr(render_tool, "render", lambda stack,
+                        **kw: real_render(stack, overrides=overrides(values), **kw))
     assert render_tool.main(["--stack", "dev", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "render dev: refused" in err and "tiers[0].maxTotalTokens" in err
@@ -151,7 +153,8 @@ def test_unconfigured_render_refuses_only_for_missing_secrets(stack):
     except render_tool.RenderError as exc:
         assert exc.recording.resources == []
         lines = [line for line in str(exc).splitlines() if line.startswith("  - ")]
-        assert lines and all("no token is configured" in line or "no URL for receiver" in line for line in lines), str(exc)
+        assert lines, str(exc)
+        assert all("no token is configured" in line or "no URL for receiver" in line for line in lines), str(exc)
         assert needs_token == any("no token is configured" in line for line in lines)
     else:
         assert not needs_token, f"{stack} deploys a gated model: an unconfigured render must refuse it"

@@ -1,4 +1,5 @@
-"""The credential-free PR diff (components/llm_tiers/cli/render_diff.py): what a reviewer must see, checked on real renders.
+"""The credential-free PR diff (components/llm_tiers/cli/render_diff.py): what a reviewer must see, checked on real
+renders.
 
 Golden files (tests/golden/render_diff/<scenario>.md) hold the exact comment each PR scenario produces;
 `make goldens` (UPDATE_GOLDEN=1 on this file) rewrites them after a deliberate change.
@@ -11,7 +12,6 @@ import os
 import re
 from pathlib import Path
 
-import pytest
 
 from llm_tiers import versions
 from conftest import ROOT, STACKS, overrides, stack_values
@@ -237,7 +237,8 @@ def test_every_rendered_list_has_a_declared_identity(rendered):
                         broken.append(f"{name}: {kind} {shape}: repeated identities {sorted(ids)}")
                 elif rule.how == "flags" and values and field_diff._flag_map(values) is None:
                     broken.append(f"{name}: {kind} {shape}: not a --flag list: {values}")
-    assert not missing, "lists without a matching rule in llm_tiers/cli/list_identity.py:\n" + "\n".join(sorted(missing))
+    assert not missing, ("lists without a matching rule in llm_tiers/cli/list_identity.py:\n"
+                         + "\n".join(sorted(missing)))
     assert not broken, "\n".join(broken)
 
 
@@ -294,7 +295,8 @@ def test_a_chart_bump_in_prod(tmp_path, monkeypatch):
     monkeypatch.setitem(versions.CHARTS, "keda", versions.Chart(pin.chart, pin.repository, "2.20.3"))
     head = _build(tmp_path, "head", "prod")
     d = render_diff.diff_stack(base, head)
-    assert [(c.label, c.changes) for c in d.changed] == [("Helm release keda/keda", [("version", pin.version, "2.20.3")])]
+    assert [(c.label, c.changes) for c in d.changed] == [("Helm release keda/keda",
+                                                          [("version", pin.version, "2.20.3")])]
     _golden("prod-chart-bump", render_diff.markdown({"prod": d}))
 
 
@@ -384,6 +386,7 @@ def test_only_stack_builds_are_compared(tmp_path):
         (tmp_path / side / "bdist.linux-x86_64").mkdir()
     (tmp_path / "head" / "lib" / "llm_tiers" / "plan.py").write_text("x = 2\n")
     out = tmp_path / "diff.md"
-    assert render_diff.main(["--base", str(tmp_path / "base"), "--head", str(tmp_path / "head"), "--out", str(out)]) == 0
+    argv = ["--base", str(tmp_path / "base"), "--head", str(tmp_path / "head"), "--out", str(out)]
+    assert render_diff.main(argv) == 0
     text = out.read_text()
     assert "### lib" not in text and "bdist" not in text and "No change in any stack's render." in text

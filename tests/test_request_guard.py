@@ -208,7 +208,8 @@ def test_the_route_calls_opa_after_the_api_key_check(rendered):
     assert data["caps"] == {"chat-small": 2048, "llama-3.1-8b-instruct": 2048, "chat-large": large_cap()}
     assert {t for t, v in data["tenants"].items() if v["requireMaxTokens"]} >= {"support-bot"}
     assert {t for t, v in data["tenants"].items() if v["tokenBudget"]} == {
-        cid for t in cfg.tenants if (t.limits or cfg.gateway.default_limits).tokens_per_minute for cid in tenant_policies.client_ids(t)}
+        cid for t in cfg.tenants if (t.limits or cfg.gateway.default_limits).tokens_per_minute
+        for cid in tenant_policies.client_ids(t)}
 
 
 def test_opa_evaluates_the_policys_result_rule(rendered):
@@ -310,7 +311,8 @@ def test_four_error_answers_tell_what_happened(rendered):
 def test_guard_objects_validate_against_the_crds(rendered, crd_schemas):
     r = rendered("prod")
     found = [o for o in r.kubernetes_objects()
-             if (o["kind"], o["metadata"]["name"]) in {("EnvoyProxy", gm.GATEWAY_NAME), ("SecurityPolicy", aigw.ROUTE_NAME),
+             if (o["kind"], o["metadata"]["name"]) in {("EnvoyProxy", gm.GATEWAY_NAME),
+                                                       ("SecurityPolicy", aigw.ROUTE_NAME),
                                                         ("BackendTrafficPolicy", aigw.ROUTE_NAME)}]
     assert len(found) == 3
     problems, _ = validate.validate_objects(found, "1.34", crd_schemas)

@@ -1,4 +1,5 @@
-"""The rollout plan (components/llm_tiers/preview/rollout.py): what the real engine does with each stack, checked on the render.
+"""The rollout plan (components/llm_tiers/preview/rollout.py): what the real engine does with each stack, checked on the
+render.
 
 Each test reads what the SDK sent the mock engine (dependencies, property dependencies, providers, custom
 timeouts, protect) and would fail on a program that a real ``pulumi up`` or ``pulumi destroy`` trips over:
@@ -131,7 +132,8 @@ def test_custom_resources_with_an_observable_readiness_are_awaited(rendered):
         or x.inputs.get("apiVersion", "").split("/")[0].count(".")}
     assert waits[("Gateway", "llm-gateway")] == "condition=Programmed"
     assert waits[("NodePool", "h100")] == waits[("EC2NodeClass", "h100")] == "condition=Ready"
-    assert waits[("ExternalSecret", "hf-token")] == waits[("ClusterSecretStore", "aws-secrets-manager")] == "condition=Ready"
+    assert waits[("ExternalSecret", "hf-token")] == "condition=Ready"
+    assert waits[("ClusterSecretStore", "aws-secrets-manager")] == "condition=Ready"
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -184,7 +186,8 @@ def test_the_reference_check_finds_a_cluster_name_passed_as_a_plain_string(rende
         refs = ordering.unordered_references(plan, r.recording)
     finally:
         step.depends_on = saved
-    assert any(ref.resource == "AccessEntry gpu-node" and ref.path == "clusterName" and "Cluster cluster-eks" in ref.target
+    assert any(ref.resource == "AccessEntry gpu-node" and ref.path == "clusterName"
+               and "Cluster cluster-eks" in ref.target
                for ref in refs), refs
 
 
@@ -264,8 +267,9 @@ def test_destroy_keeps_egress_and_karpenter_until_every_gpu_node_is_gone(rendere
         # Deleting it waits for Karpenter to drain and terminate its nodes (Foreground propagation).
         assert plan.steps[x.urn].delete_budget_seconds >= timing.GPU_NODE_DRAIN_SECONDS
     for pool in (x for x in r.custom_resources if x.inputs.get("kind") == "NodePool"):
+        ref = pool.inputs["spec"]["template"]["spec"]["nodeClassRef"]["name"]
         node_class = next(x for x in r.custom_resources if x.inputs.get("kind") == "EC2NodeClass"
-                          and x.inputs["metadata"]["name"] == pool.inputs["spec"]["template"]["spec"]["nodeClassRef"]["name"])
+                          and x.inputs["metadata"]["name"] == ref)
         assert node_class.urn in plan.ancestors(pool.urn)
     # Tier pods go before the NodePools, so the nodes are empty when Karpenter drains them.
     pools = {x.urn for x in r.custom_resources if x.inputs.get("kind") == "NodePool"}

@@ -86,7 +86,7 @@ def test_30_tiers_and_50_tenants_render_validate_and_fit(crd_schemas):
         route, index = re.fullmatch(r"httproute/llm-gateway/(.+)/rule/(\d+)", clusters[tier.name][0]).groups()
         assert routes[route]["spec"]["rules"][int(index)]["name"] == tier.name
     last = clusters["tier-29"][0]
-    assert last != f"httproute/llm-gateway/llm-router/rule/29" and any(last in str(o["spec"]) for o in scaled.values())
+    assert last != "httproute/llm-gateway/llm-router/rule/29" and any(last in str(o["spec"]) for o in scaled.values())
 
 
 def test_one_route_and_one_pair_of_policies_while_everything_fits(rendered):

@@ -195,7 +195,8 @@ def test_a_tier_switched_to_vllm_renders_a_vllm_server(vllm_renders, stack):
     assert {"name": "weights", "mountPath": "/data"} in c["volumeMounts"]
     # SIGTERM comes after preStop; the drain and the exit fit in the grace period.
     drain = int(_flag(a, "--shutdown-timeout"))
-    assert drain > 0 and c["lifecycle"]["preStop"]["sleep"]["seconds"] + drain < pod["spec"]["terminationGracePeriodSeconds"]
+    assert drain > 0
+    assert c["lifecycle"]["preStop"]["sleep"]["seconds"] + drain < pod["spec"]["terminationGracePeriodSeconds"]
     # Non-root, and so without the TGI image's root exceptions.
     sec = pod["spec"]["securityContext"]
     assert sec["runAsNonRoot"] is True and sec["runAsUser"] >= 10000
@@ -249,7 +250,8 @@ def test_serving_the_tgi_live_release_shows_tgi_in_the_plan():
 
 def test_a_traced_vllm_release_sends_spans_to_the_collector():
     values = stack_values("prod")
-    values.setdefault("observability", {})["tracing"] = {"enabled": True, "otlpEndpoint": "https://otlp.example.com:4317"}
+    values.setdefault("observability", {})["tracing"] = {"enabled": True,
+                                                         "otlpEndpoint": "https://otlp.example.com:4317"}
     values["tiers"][0]["candidate"] = {"engine": "vllm"}
     values["gpuClasses"][values["tiers"][0]["gpuClass"]]["maxGpus"] = 64
     result = render_tool.render("prod", overrides=overrides(values))

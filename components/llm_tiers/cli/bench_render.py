@@ -13,13 +13,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 from llm_tiers.project import root as project_root
 
-PROJECT_DIR = project_root()  # the Pulumi project the command works on (llm_tiers.project)
-
 from llm_tiers.preview.stack_file import stacks
+
+PROJECT_DIR = project_root()  # the Pulumi project the command works on (llm_tiers.project)
 
 
 def bench(stack: str, runs: int) -> dict[str, float]:
@@ -40,7 +39,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--stack", action="append", help="stack(s) to time (default: all)")
     args = parser.parse_args()
-    print(f"{'stack':10} {'wall min':>9} {'median':>8} {'max':>8} {'program':>8}   ({args.runs} runs, {sys.version.split()[0]})")
+    print(f"{'stack':10} {'wall min':>9} {'median':>8} {'max':>8} {'program':>8}   ({args.runs} runs, "
+          f"{sys.version.split()[0]})")
     for stack in args.stack or stacks():
         r = bench(stack, args.runs)
         print(f"{stack:10} {r['min']:8.2f}s {r['median']:7.2f}s {r['max']:7.2f}s {r['program_median']:7.2f}s")

@@ -70,7 +70,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--stack", required=True)
     p.add_argument("--results", required=True, type=Path, help="a copy of the results volume's <runId> folder")
     p.add_argument("--run-id", required=True)
-    p.add_argument("--date", type=datetime.date.fromisoformat, default=datetime.datetime.now(datetime.timezone.utc).date())
+    p.add_argument("--date", type=datetime.date.fromisoformat,
+                   default=datetime.datetime.now(datetime.timezone.utc).date())
     a = p.parse_args(argv)
     project = stack_file.project_name()
     raw = stack_file.read_stack_file(stack_file.stack_dir(stack_file.PROJECT_DIR) / f"Pulumi.{a.stack}.yaml")

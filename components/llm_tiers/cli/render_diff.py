@@ -6,9 +6,9 @@ What a reviewer must see before approving, in this order: every **replacement** 
 created anew, and what that loses), key **rotations**, then per stack the resources added and removed (in
 full) and changed (field by field; lists matched by the identity llm_tiers.cli.list_identity declares for
 each of them — a container by ``name``, an engine flag by its ``--flag``, a rate-limit rule by tenant, model
-and unit — never by position), plan.md rows, stack outputs and preview warnings. Long values are collapsed in ``<details>``, never cut. Resources are matched by URN
-(``state.json``), so a renamed Kubernetes object or a changed identity input shows as the replacement it is.
-Needs no cloud credentials, so it runs on forks.
+and unit — never by position), plan.md rows, stack outputs and preview warnings. Long values are collapsed in
+``<details>``, never cut. Resources are matched by URN (``state.json``), so a renamed Kubernetes object or a changed
+identity input shows as the replacement it is. Needs no cloud credentials, so it runs on forks.
 """
 
 from __future__ import annotations
@@ -142,8 +142,10 @@ class StackDiff:
             v = (b.get("total") or {}).get(key)
             return f"${v:,.2f}" if isinstance(v, (int, float)) else "—"
 
-        lines = [f"**Cost** ($/month, {new.get('region') or old.get('region', '')}): at min {money(old, 'usdPerMonthMin')} → "
-                 f"{money(new, 'usdPerMonthMin')}, at max {money(old, 'usdPerMonthMax')} → {money(new, 'usdPerMonthMax')}"]
+        lines = [f"**Cost** ($/month, {new.get('region') or old.get('region', '')}): at min "
+                 f"{money(old, 'usdPerMonthMin')} → "
+                 f"{money(new, 'usdPerMonthMin')}, at max {money(old, 'usdPerMonthMax')} → "
+                 f"{money(new, 'usdPerMonthMax')}"]
         tiers_old = {(t["tier"], t.get("release")): t for t in old.get("tiers") or []}
         tiers_new = {(t["tier"], t.get("release")): t for t in new.get("tiers") or []}
         for key in sorted(set(tiers_old) | set(tiers_new), key=str):

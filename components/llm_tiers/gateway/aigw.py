@@ -16,7 +16,8 @@ API-key check by the EnvoyProxy's ``filterOrder``, ``gm.filter_order``), buffer 
 body, so a chunked body gets its Content-Length), then AI Gateway's ext_proc — inserted after the last buffer filter
 (without one it would land before custom_response's successor, i.e. before the API-key check, which is why
 the route always sets ``requestBuffer``) — then rbac (grants, per-tenant body limits: it sees
-``x-ai-eg-model``), then ratelimit (per tenant and tier; tokens per tenant: one shared counter each, see TOKEN_POLICY_NAME).
+``x-ai-eg-model``), then ratelimit (per tenant and tier; tokens per tenant: one shared counter each, see
+TOKEN_POLICY_NAME).
 """
 
 from __future__ import annotations
@@ -134,7 +135,8 @@ def granted_models(tenant: TenantConfig, tiers: Sequence[TierConfig]) -> list[st
 
 def route_body_limit(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig], gw: GatewayConfig) -> int:
     """The single route's request buffer: the largest body any tenant may send to any tier."""
-    return max((tenant_policies.route_body_limit(t, tenants, gw) for t in tiers), default=gw.default_limits.max_request_body_bytes)
+    return max((tenant_policies.route_body_limit(t, tenants, gw) for t in tiers),
+               default=gw.default_limits.max_request_body_bytes)
 
 
 def security_policy(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig], gw: GatewayConfig, namespace: str,
@@ -152,14 +154,16 @@ def security_policy(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig]
     ``tiers`` are the tiers of one route (``route_groups``): a request reaches this route's policy only for
     its own models or, on its not-found rule, for a model no route serves."""
     rules: list[dict[str, Any]] = [{"name": "unrouted", "action": "Allow",
-                                    "cel": f"!('{MODEL_HEADER}' in request.headers) || !({_models_cel(known_models(tiers))})"}]
+                                    "cel": f"!('{MODEL_HEADER}' in request.headers) || "
+                                           f"!({_models_cel(known_models(tiers))})"}]
     for t in tiers:
         cap = tenant_policies.route_body_limit(t, tenants, gw)
         for tenant in gm.tenants_of(t, tenants):
             limit = gm.limits_of(tenant, gw).max_request_body_bytes
             if limit < cap:
                 rules.append({"name": f"body-limit-{tenant.name}-{t.name}", "action": "Deny",
-                              "cel": f"{tenant_policies.body_limit_cel(tenant, limit)} && {_models_cel(model_names(t))}"})
+                              "cel": f"{tenant_policies.body_limit_cel(tenant, limit)} && "
+                                     f"{_models_cel(model_names(t))}"})
     for tenant in sorted(tenants, key=lambda x: x.name):
         models = granted_models(tenant, tiers)
         if models:
@@ -327,7 +331,8 @@ def group_of(groups: Sequence[RouteGroup], tier: str) -> RouteGroup:
     return next(g for g in groups if any(t.name == tier for t in g.tiers))
 
 
-def limit_issues(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig], gw: GatewayConfig) -> list[tuple[str, str]]:
+def limit_issues(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig],
+                 gw: GatewayConfig) -> list[tuple[str, str]]:
     """The hard limits left after splitting, as ``(config key, message)``: a tier that alone is over a
     per-object limit (too many tenants with limits granted it, too many or too long model names); more tenants
     with token budgets than one policy holds."""

@@ -51,7 +51,8 @@ def request_rules(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig],
     for t in tiers:
         model = {"name": MODEL_HEADER, "type": "RegularExpression", "value": tenant_policies.any_of(model_names(t))}
         for tenant in gm.tenants_of(t, tenants):
-            rules += tenant_policies.request_limit_rules(tenant_policies.tenant_selector(tenant, model), gm.limits_of(tenant, gw), shared=True)
+            rules += tenant_policies.request_limit_rules(tenant_policies.tenant_selector(tenant, model),
+                                                         gm.limits_of(tenant, gw), shared=True)
     return rules
 
 
@@ -63,7 +64,8 @@ def token_rules(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig],
     for tenant in sorted(tenants, key=lambda x: x.name):
         tpm = gm.limits_of(tenant, gw).tokens_per_minute
         if tpm and any(t.name in tenant.tiers for t in tiers):
-            rules.append({"clientSelectors": tenant_policies.tenant_selector(tenant), "limit": {"requests": tpm, "unit": "Minute"},
+            rules.append({"clientSelectors": tenant_policies.tenant_selector(tenant),
+                          "limit": {"requests": tpm, "unit": "Minute"},
                           "cost": {"request": {"from": "Number", "number": 0},
                                    "response": {"from": "Metadata",
                                                 "metadata": {"namespace": COST_NAMESPACE, "key": TOTAL_TOKENS_KEY}}},

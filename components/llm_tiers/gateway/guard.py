@@ -77,7 +77,9 @@ MAX_JSON_VALUES = 100_000
 def output_cap(tier: TierConfig) -> int:
     """The largest ``max_tokens`` the gateway accepts for a tier: ``maxOutputTokens``, by default what a
     full-length prompt leaves (``maxTotalTokens - maxInputTokens``, plan.md's column of that name)."""
-    return tier.max_output_tokens if tier.max_output_tokens is not None else tier.max_total_tokens - tier.max_input_tokens
+    if tier.max_output_tokens is not None:
+        return tier.max_output_tokens
+    return tier.max_total_tokens - tier.max_input_tokens
 
 
 def model_names(tier: TierConfig) -> list[str]:
@@ -207,7 +209,8 @@ def manifests(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig], name
                  "--log-level=error", "--log-format=json", POLICY_DIR],
         "env": [{"name": "GOMEMLIMIT", "valueFrom": {"resourceFieldRef": {"resource": "limits.memory"}}},
                 {"name": "GOMAXPROCS", "valueFrom": {"resourceFieldRef": {"resource": "limits.cpu"}}}],
-        "ports": [{"name": "grpc", "containerPort": GRPC_PORT}, {"name": "diagnostic", "containerPort": DIAGNOSTIC_PORT}],
+        "ports": [{"name": "grpc", "containerPort": GRPC_PORT},
+                  {"name": "diagnostic", "containerPort": DIAGNOSTIC_PORT}],
         # /health?plugins on the diagnostic address: 200 only when the policy is loaded and the ext_authz plugin
         # is up (the plugin README's Kubernetes example probes exactly this, README.md at v1.19.1-envoy).
         "readinessProbe": {"httpGet": {"path": "/health?plugins", "port": "diagnostic"}, "periodSeconds": 5},

@@ -4,9 +4,9 @@ route in ``aigw.py``) and the deprecated per-tier URLs (``https://<host>/<tier>/
 ``gateway.perTierUrls``) with per-tenant API keys, tier grants and rate limits (docs/components/gateway.md).
 
 Per tier (deprecated URLs): an HTTPRoute (prefix ``/<tier>/v1`` rewritten to ``/v1``, to the tier's FQDN
-Backend, explicit timeouts, no retries), a SecurityPolicy (API-key auth on the ``Authorization`` header against the tenant-keys Secret, the
-authenticated tenant forwarded in ``x-tenant-id`` after overwriting any client value, the key stripped
-before TGI, an allow-list of the tenants granted the tier — others get 403 — and, for a tenant whose body
+Backend, explicit timeouts, no retries), a SecurityPolicy (API-key auth on the ``Authorization`` header against the
+tenant-keys Secret, the authenticated tenant forwarded in ``x-tenant-id`` after overwriting any client value, the key
+stripped before TGI, an allow-list of the tenants granted the tier — others get 403 — and, for a tenant whose body
 limit is below the tier's largest, a rule refusing larger bodies), and a BackendTrafficPolicy (per-tenant
 global rate limits per minute and per second, the route's request body limit (413), and OpenAI-style JSON
 bodies for gateway-generated 401/403/413/429).
@@ -124,7 +124,8 @@ def tracing(collector: tuple[str, str, int], sampling_percent: int, features: bo
     tags = {"tenant": f"%REQ({TENANT_HEADER})%"}
     if features:
         tags["feature"] = "%REQ(x-llm-feature)%"
-    return {"provider": {"type": "OpenTelemetry", "backendRefs": [{"name": name, "namespace": namespace, "port": port}]},
+    return {"provider": {"type": "OpenTelemetry",
+                         "backendRefs": [{"name": name, "namespace": namespace, "port": port}]},
             "samplingRate": sampling_percent,
             "tags": tags}
 
@@ -203,7 +204,8 @@ def gateway(gw: GatewayConfig, namespace: str, class_name: str = GATEWAY_CLASS) 
     https: dict[str, Any] = {"name": "https", "protocol": "HTTP", "port": 443, "hostname": gw.hostname,
                              "allowedRoutes": same_ns}
     if gw.tls.mode == "cert-manager":
-        annotation = "cert-manager.io/cluster-issuer" if gw.tls.issuer_kind == "ClusterIssuer" else "cert-manager.io/issuer"
+        annotation = ("cert-manager.io/cluster-issuer" if gw.tls.issuer_kind == "ClusterIssuer"
+                      else "cert-manager.io/issuer")
         meta["annotations"][annotation] = str(gw.tls.issuer)
         https.update(protocol="HTTPS", tls={"mode": "Terminate", "certificateRefs": [
             {"group": "", "kind": "Secret", "name": TLS_SECRET}]})
@@ -334,7 +336,8 @@ def redis(namespace: str, image: str, system: dict[str, str]) -> list[dict[str, 
                                   {"name": "acl", "secret": {"secretName": rls.ACL_SECRET, "defaultMode": 0o440}}]}}}},
         {"apiVersion": "v1", "kind": "Service", "metadata": _meta("ratelimit-redis", namespace, "ratelimit-redis"),
          "spec": {"selector": sel, "ports": [{"name": "redis", "port": 6379, "targetPort": "redis"}]}},
-        {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": _meta("ratelimit-redis", namespace, "ratelimit-redis"),
+        {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+         "metadata": _meta("ratelimit-redis", namespace, "ratelimit-redis"),
          "spec": {"maxUnavailable": 1, "selector": {"matchLabels": sel}}},
     ]
 

@@ -41,8 +41,8 @@ def controller_network_policies(namespace: str, monitoring_namespace: str,
     Egress of the pods that handle client traffic: the proxies reach only DNS, the tiers' serving pods on
     TGI's port, the controller (xDS) and the rate limiter; the rate limiter only DNS, the controller and the
     rate-limit store. With ``trace_to`` (the tracing collector's Service), the proxies also reach the collector's pods
-    (``collector_labels``) on its OTLP port. (The controller's egress stays open: it calls the API server, whose addresses a
-    NetworkPolicy cannot name reliably.)"""
+    (``collector_labels``) on its OTLP port. (The controller's egress stays open: it calls the API server, whose
+    addresses a NetworkPolicy cannot name reliably.)"""
     nodes = [{"ipBlock": {"cidr": c}} for c in node_cidrs]
     from_nodes = {"from": nodes} if nodes else {}
     proxies = {"podSelector": {"matchLabels": dict(EG_PROXY)}}

@@ -15,7 +15,8 @@ from llm_tiers.gpu.warm import network_policy, placeholder, priority_class
 
 
 class WarmCapacity(pulumi.ComponentResource):
-    """The PriorityClass and one placeholder Deployment per GPU class with ``warmNodes``. See docs/components/gpu-capacity.md."""
+    """The PriorityClass and one placeholder Deployment per GPU class with ``warmNodes``. See
+    docs/components/gpu-capacity.md."""
 
     def __init__(self, resource_name: str, gpu_classes: Mapping[str, GpuClassConfig],
                  images: Mapping[str, Sequence[str]], namespace: str = naming.TIERS_NAMESPACE,

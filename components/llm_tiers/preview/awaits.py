@@ -170,7 +170,8 @@ def persisted_compile_cache(r: RecordedResource) -> bool:
     claims = {v["name"] for v in pod.get("volumes", []) if "persistentVolumeClaim" in v}
     for c in pod.get("containers", []):
         root = next((e.get("value") for e in c.get("env", []) if e.get("name") == "VLLM_CACHE_ROOT"), None)
-        if root and any(m["name"] in claims and (root == m["mountPath"] or root.startswith(m["mountPath"].rstrip("/") + "/"))
+        if root and any(m["name"] in claims
+                        and (root == m["mountPath"] or root.startswith(m["mountPath"].rstrip("/") + "/"))
                         for m in c.get("volumeMounts", [])):
             return True
     return False

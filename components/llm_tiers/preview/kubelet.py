@@ -160,7 +160,8 @@ def _check_container(pod: Mapping[str, Any], c: Mapping[str, Any]) -> list[tuple
         for m in mounts:
             vol = volumes.get(m.get("name"))
             if vol is None:
-                found.append((f"container {name}, volumeMount {m.get('name')}", "mounts a volume the pod does not have"))
+                found.append((f"container {name}, volumeMount {m.get('name')}",
+                              "mounts a volume the pod does not have"))
                 continue
             group = fs_group if fs_group is not None else 0
             for path, mode in _file_modes(vol):

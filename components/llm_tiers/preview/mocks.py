@@ -112,10 +112,12 @@ class PlatformMocks(pulumi.runtime.Mocks):
             return {"name": self.region, "region": self.region, "id": self.region,
                     "endpoint": f"ec2.{self.region}.amazonaws.com"}, []
         if token == "aws:ec2/getAmi:getAmi":
-            names = [v for f in args.args.get("filters") or [] if f.get("name") == "name" for v in f.get("values") or []]
+            names = [v for f in args.args.get("filters") or [] if f.get("name") == "name"
+                     for v in f.get("values") or []]
             return {"id": f"ami-{_hex(token, *names)[:17]}", "name": names[0] if names else "",
                     "architecture": "arm64" if names and names[0].endswith("arm64") else "x86_64"}, []
-        raise NotImplementedError(f"the render mocks do not know the invoke {token}; add it to components/llm_tiers/preview/mocks.py")
+        raise NotImplementedError(f"the render mocks do not know the invoke {token}; add it to "
+                                  f"components/llm_tiers/preview/mocks.py")
 
     # ------------------------------------------------------------------ resources
     def _arn(self, service: str, resource: str, regional: bool = True) -> str:

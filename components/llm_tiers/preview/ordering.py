@@ -22,7 +22,8 @@ _NOT_REFERENCES = {"tags", "labels", "annotations", "tagsAll", "matchLabels", "s
                    "namespaceSelector"}
 # Kubernetes fields that name another object: key -> kind (value is the name), or key -> None (value is a
 # reference object, or a list of them, with ``name`` and optional ``kind``/``namespace``).
-_K8S_NAME_FIELDS = {"namespace": "Namespace", "storageClassName": "StorageClass", "serviceAccountName": "ServiceAccount",
+_K8S_NAME_FIELDS = {"namespace": "Namespace", "storageClassName": "StorageClass",
+                    "serviceAccountName": "ServiceAccount",
                     "claimName": "PersistentVolumeClaim", "secretName": "Secret", "existingSecret": "Secret",
                     "gatewayClassName": "GatewayClass"}
 _K8S_REF_FIELDS = {"scaleTargetRef": None, "nodeClassRef": "EC2NodeClass", "secretStoreRef": None,
@@ -115,7 +116,8 @@ def unordered_references(p: Plan, recording: Recording) -> list[Reference]:
         if targets and r.urn not in ancestors:
             ancestors[r.urn] = p.ancestors(r.urn)
         if targets and not targets & ancestors[r.urn]:
-            found.append(Reference(label(r), ".".join(path), value, ", ".join(sorted(p.steps[t].label for t in targets))))
+            found.append(Reference(label(r), ".".join(path), value,
+                                   ", ".join(sorted(p.steps[t].label for t in targets))))
 
     for r in steps.values():
         for path, value in _strings(r.inputs):

@@ -7,8 +7,8 @@
 
 Writes: kubernetes.yaml, helm.yaml, aws.json, outputs.json (the stack outputs, secrets
 redacted), plan.md (cost summary, tiers, inventory), rollout.md and rollout.json. No cloud, no CLI: the program
-is exactly the one `pulumi up` runs; only the engine is mocked (components/llm_tiers/preview/mocks.py). Secret values are replaced
-by ``[secret]`` wherever they appear, by the engine's secret marker, not by key names.
+is exactly the one `pulumi up` runs; only the engine is mocked (components/llm_tiers/preview/mocks.py). Secret values
+are replaced by ``[secret]`` wherever they appear, by the engine's secret marker, not by key names.
 
 Secrets the stack file cannot carry here (``secure:`` values need the stack's secrets provider) are given
 a placeholder value, as a configured stack would have one; pass ``--secret key=value`` to choose it. By

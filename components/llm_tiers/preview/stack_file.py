@@ -59,7 +59,8 @@ def read_stack_file(path: Path) -> dict[str, Any]:
         found = _key_problems(yaml.compose(text, Loader=_StackFileLoader))
         if found:
             raise RenderError(f"{shown}: the stack file uses YAML the render refuses (config keys are plain "
-                              "strings, written out); nothing was created:" + "".join(f"\n  - {where}: {what} (line {line})"
+                              "strings, written out); nothing was created:"
+                              + "".join(f"\n  - {where}: {what} (line {line})"
                                                                for line, where, what in found))
         doc = yaml.load(text, Loader=_StackFileLoader)
     except yaml.MarkedYAMLError as exc:

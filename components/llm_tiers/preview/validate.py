@@ -6,12 +6,12 @@
   Service name must be an RFC 1035 label, a namespace an RFC 1123 label, other names DNS-1123 subdomains,
   label keys and values within their formats.
 * Custom resources: the served version's ``openAPIV3Schema`` from the pinned CRDs in ``CRD_SCHEMA_DIR``
-  (``find_crd_dir``: ``llm-tiers-crds fetch``, or CI's copy), made strict the way ``kubectl apply --validate=strict`` is: an object schema
-  with ``properties`` rejects unknown fields unless it says ``x-kubernetes-preserve-unknown-fields``. As the
-  API server does, the schema's ``default`` values are applied first; every limit (``maxItems``,
-  ``maxLength``, ``pattern``, ``enum``, ...) and the formats the pinned CRDs use (int32, int64, byte,
-  date-time, ipv4, ipv6) are checked; then every CEL rule (``x-kubernetes-validations``) at each node present
-  in the object is evaluated (``k8s_cel``: transition rules, which need ``oldSelf``, are skipped as on a
+  (``find_crd_dir``: ``llm-tiers-crds fetch``, or CI's copy), made strict the way ``kubectl apply --validate=strict``
+  is: an object schema with ``properties`` rejects unknown fields unless it says
+  ``x-kubernetes-preserve-unknown-fields``. As the API server does, the schema's ``default`` values are applied first;
+  every limit (``maxItems``, ``maxLength``, ``pattern``, ``enum``, ...) and the formats the pinned CRDs use (int32,
+  int64, byte, date-time, ipv4, ipv6) are checked; then every CEL rule (``x-kubernetes-validations``) at each node
+  present in the object is evaluated (``k8s_cel``: transition rules, which need ``oldSelf``, are skipped as on a
   create; a rule the evaluator cannot run fails and is listed by ``cel_gaps``).
 
 ``check(objects, kubernetes_version, crd_dir)`` is what the render runs on every object it renders; the CRD

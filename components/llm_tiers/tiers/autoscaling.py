@@ -39,7 +39,8 @@ def pod_monitor(tier: TierConfig, namespace: str) -> dict[str, Any]:
                 "port": "http", "path": "/metrics", "interval": "15s",
                 "relabelings": [
                     {"action": "replace", "targetLabel": "tier", "replacement": tier.name},
-                    {"action": "replace", "sourceLabels": [f"{meta}label_llm_tiers_io_release"], "targetLabel": "release"},
+                    {"action": "replace", "sourceLabels": [f"{meta}label_llm_tiers_io_release"],
+                     "targetLabel": "release"},
                     {"action": "replace", "sourceLabels": [f"{meta}annotation_llm_tiers_io_model"],
                      "targetLabel": "model_id"},
                     *by_image,
@@ -94,7 +95,8 @@ def scaled_object(tier: TierConfig, release: Release, namespace: str, prometheus
         prom("gpu-utilization", f"avg(llm:tier_gpu_utilization_percent{{{sel}}})", a.gpu_utilization_percent, "Value"),
     ]
     if tier.sporadic:
-        wake = prom("gateway-requests", gateway_wake_query(tier, gateway_namespace, gateway_clusters), 1, "AverageValue")
+        wake = prom("gateway-requests", gateway_wake_query(tier, gateway_namespace, gateway_clusters), 1,
+                    "AverageValue")
         wake["metadata"]["activationThreshold"] = "0.01"
         triggers.append(wake)
     name = object_name(tier.name, release.name)

@@ -16,7 +16,8 @@ from typing import Optional
 
 from llm_tiers.gpu import catalog as gpu_catalog
 from llm_tiers.tiers import models_lock
-from llm_tiers.config.schema import (ConfigError, ConfigIssue, GpuClassConfig, ModelPolicyConfig, StackConfig, TierConfig, _check_tier)
+from llm_tiers.config.schema import (ConfigError, ConfigIssue, GpuClassConfig, ModelPolicyConfig, StackConfig,
+                                     TierConfig, _check_tier)
 from llm_tiers.tiers.models_lock import ModelLockEntry, ModelsLock
 
 
@@ -59,4 +60,5 @@ def check(tier: TierConfig, lock: ModelLockEntry, instance_types: Sequence[str],
     issues = tier_issues(tier, lock, instance_types, candidate_lock, has_token, allowed_licenses)
     if issues:
         raise ConfigError(issues, f"ModelTier {tier.name}'s args",
-                          hint="Fix them in the ModelTierArgs (see docs/components/model-tier.md); nothing was created.")
+                          hint="Fix them in the ModelTierArgs (see docs/components/model-tier.md); "
+                               "nothing was created.")

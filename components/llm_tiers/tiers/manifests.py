@@ -51,7 +51,8 @@ TERMINATION_GRACE_SECONDS = 2 * 90 + PRESTOP_SECONDS + 15
 # vLLM drains for --shutdown-timeout after SIGTERM, which arrives once preStop ends: the same grace period
 # holds preStop, the drain and 15 s for the process to exit.
 VLLM_SHUTDOWN_TIMEOUT_SECONDS = TERMINATION_GRACE_SECONDS - PRESTOP_SECONDS - 15
-# How many bytes a release syncs and loads (read by the rollout plan's estimates, components/llm_tiers/preview/rollout.py).
+# How many bytes a release syncs and loads (read by the rollout plan's estimates,
+# components/llm_tiers/preview/rollout.py).
 WEIGHTS_BYTES_ANNOTATION = f"{naming.LABEL_DOMAIN}/weights-bytes"
 # Deadlines, probe windows and await budgets come from components/llm_tiers/timing.py (one set of assumptions).
 SCRATCH_DIR = "/tmp"
@@ -207,7 +208,8 @@ def deployment(tier: TierConfig, release: Release, namespace: str, instance_type
         "metadata": {"name": object_name(tier.name, release.name), "namespace": namespace,
                      "labels": {**labels(tier, release.name, "server", release.engine), ENGINE_LABEL: release.engine},
                      "annotations": {**_cache_annotations(release),
-                                     **({f"{naming.LABEL_DOMAIN}/max-context": str(release.lock.max_position_embeddings)}
+                                     **({f"{naming.LABEL_DOMAIN}/max-context":
+                                         str(release.lock.max_position_embeddings)}
                                         if release.lock.max_position_embeddings else {}),
                                      **_skips(run_as_user, "CKV_K8S_11")}},
         "spec": {
