@@ -1,6 +1,6 @@
 # Two entry points (README): `make render STACK=<stack>` and `make test`. Each sets up the virtualenv on a fresh
-# machine; later runs reuse it until its requirements change. `make render` needs only the runtime set
-# (requirements.txt, what `pulumi up` installs); `make test` adds the development set (requirements-dev.txt).
+# machine; later runs reuse it until its requirements change: the runtime set (requirements.txt, what `pulumi up`
+# installs) plus the development set (requirements-dev.txt: the render's core-kind validation, tests, lint).
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -27,10 +27,10 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt requirements-opa
 	touch $@
 
 # make render STACK=prod, or make render EXAMPLE=existing-cluster
-render: $(VENV)/.installed crd-schemas
+render: $(VENV)/.installed-dev crd-schemas
 	$(VENV)/bin/llm-tiers-render $(if $(EXAMPLE),--example $(EXAMPLE),--stack $(STACK))
 
-render-all: $(VENV)/.installed crd-schemas
+render-all: $(VENV)/.installed-dev crd-schemas
 	$(VENV)/bin/llm-tiers-render --all
 
 # The pinned CRD schemas the render checks every custom resource against (schemas, limits, CEL), fetched once into

@@ -38,7 +38,6 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 import jsonschema
-import kubernetes_validate
 import yaml
 
 from llm_tiers.preview import k8s_cel
@@ -224,6 +223,11 @@ def _message(error: jsonschema.ValidationError) -> str:
 
 
 def validate_core(obj: dict[str, Any], kubernetes_version: str) -> list[str]:
+    # Imported here: only the render validates core kinds. The program's own preflight (llm_tiers.preflight, under
+    # `pulumi preview`) validates custom resources only, so the deploy virtualenv does without kubernetes-validate's
+    # ~100 MB of schemas (requirements.txt vs requirements-dev.txt).
+    import kubernetes_validate
+
     try:
         kubernetes_validate.validate(obj, kubernetes_version, strict=True)
     except kubernetes_validate.ValidationError as exc:
