@@ -69,6 +69,12 @@ test: $(VENV)/.installed-dev $(CHECKOV_VENV)/.installed $(LM_EVAL_VENV)/.install
 	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov LM_EVAL_PYTHON=$(CURDIR)/$(LM_EVAL_VENV)/bin/python \
 	  $(PY) -m pytest $(PYTEST_ARGS)
 
+# The pure/unit tests only: no test that runs a whole program (marker `render`, set by tests/conftest.py; a fast
+# run that renders anyway fails, naming the test). No checkov/lm-eval virtualenvs needed.
+test-fast: $(VENV)/.installed-dev
+	@$(MAKE) --no-print-directory lint
+	$(PY) -m pytest -m "not render" $(PYTEST_ARGS)
+
 # Rewrite the render-diff golden comments (tests/golden/render_diff/) after a deliberate change; read the diff.
 goldens: $(VENV)/.installed-dev
 	UPDATE_GOLDEN=1 $(PY) -m pytest -q tests/test_render_diff.py
