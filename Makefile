@@ -46,11 +46,12 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
 
-# The pinned upstream inputs the tests check against (CRD schemas, chart values), each file verified against the
+# The pinned upstream inputs the tests check against (CRD schemas, chart values, Pulumi's package metaschema), each file verified against the
 # SHA-256 committed in components/llm_tiers/cli/. An input given by its environment variable is not fetched.
 test-inputs: $(VENV)/.installed
 	@if [ -z "$$CRD_SCHEMA_DIR" ] && [ ! -d .crds ]; then $(PY) -m llm_tiers.cli.crds fetch --dest .crds --timeout $(FETCH_TIMEOUT) >/dev/null; fi
 	@if [ -z "$$CHART_VALUES_DIR" ] && [ ! -d .chart-values ]; then $(PY) -m llm_tiers.cli.chart_values fetch --dest .chart-values --timeout $(FETCH_TIMEOUT); fi
+	@if [ -z "$$PULUMI_SCHEMA_DIR" ] && [ ! -d .pulumi-schema ]; then $(PY) -m llm_tiers.cli.metaschema fetch --dest .pulumi-schema --timeout $(FETCH_TIMEOUT); fi
 
 $(LM_EVAL_VENV)/.installed: requirements-lm-eval.txt
 	$(PYTHON) -m venv $(LM_EVAL_VENV)

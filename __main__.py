@@ -98,9 +98,8 @@ tracing = cfg.observability.tracing
 # (and Envoy tags the tenant) before exporting to observability.tracing.otlpEndpoint.
 collector = Tracing("tracing", TracingArgs(export_endpoint=tracing.otlp_endpoint or "",
                                            system_node_selector=cluster.system_node_selector,
-                                           node_cidrs=[cfg.cluster.vpc_cidr],
-                                           depends_on=[*cluster.nodes_ready, *namespaces.resources]),
-                    opts=on_cluster) if tracing.enabled else None
+                                           node_cidrs=[cfg.cluster.vpc_cidr]),
+                    opts=on_cluster, depends_on=[*cluster.nodes_ready, *namespaces.resources]) if tracing.enabled else None
 clusters = aigw.tier_clusters(cfg.tiers, cfg.gateway, naming.GATEWAY_NAMESPACE, cfg.tenants)
 
 

@@ -30,6 +30,8 @@ UPSTREAM_INPUTS = {
                        "python -m llm_tiers.cli.crds fetch --dest .crds"),
     "CHART_VALUES_DIR": (ROOT / ".chart-values", "the pinned charts' default values",
                          "python -m llm_tiers.cli.chart_values fetch --dest .chart-values"),
+    "PULUMI_SCHEMA_DIR": (ROOT / ".pulumi-schema", "Pulumi's package metaschema",
+                          "python -m llm_tiers.cli.metaschema fetch --dest .pulumi-schema"),
 }
 for _env, (_folder, _what, _how) in UPSTREAM_INPUTS.items():
     if not os.environ.get(_env) and _folder.is_dir() and any(_folder.iterdir()):
@@ -55,6 +57,12 @@ def upstream_input(env: str) -> Path:
 @pytest.fixture(scope="session")
 def chart_values_dir() -> Path:
     return upstream_input("CHART_VALUES_DIR")
+
+
+@pytest.fixture(scope="session")
+def pulumi_metaschema() -> Path:
+    """The folder holding Pulumi's package metaschema (``pulumi.json``)."""
+    return upstream_input("PULUMI_SCHEMA_DIR")
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,11 @@
-"""Generate the args tables of docs/components/*.md from the components' Args dataclasses, so the docs
+"""Generate the args tables of docs/components/*.md from the components' Args types (TypedDicts), so the docs
 cannot drift from the code. Each field's description is its attribute docstring (the string literal
 right after the field); a field without one is an error.
 
     python -m llm_tiers.cli.component_docs --write     # (make component-docs)
     python -m llm_tiers.cli.component_docs --check     # exit 1 when a table is stale or a field undocumented
+
+A repository tool, not a console script of the package.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import dataclasses
 import inspect
 import sys
 import textwrap
+import typing
 
 from llm_tiers.project import root as project_root
 from typing import Any, Optional
@@ -69,7 +72,15 @@ def outputs_table(component: type) -> tuple[str, list[str]]:
     attrs = _annotated(component)
     rows = ["| output | type | description |", "|---|---|---|"]
     rows += ["| `" + n + "` | " + _type(t.replace("pulumi.", "")) + " | " + (d or "") + " |" for n, t, d in attrs]
-    return "\n".join(rows), [n for n, _, d in attrs if not d]
+    # Python-only outputs (resources to wait for, SDK objects): properties, outside the provider's schema.
+    python_only = [(n, v) for n, v in vars(component).items() if isinstance(v, property) and not n.startswith("_")]
+    for name, prop in python_only:
+        hint = inspect.signature(prop.fget).return_annotation if prop.fget else ""
+        shown = hint if isinstance(hint, str) else getattr(hint, "__name__", str(hint))
+        doc = " ".join((prop.__doc__ or "").split())
+        rows.append(f"| `{name}` | {_type(str(shown).replace('pulumi.', ''))} | {doc} (Python only) |")
+    missing = [n for n, _, d in attrs if not d] + [n for n, p in python_only if not (p.__doc__ or "").strip()]
+    return "\n".join(rows), missing
 
 
 def _type(annotation: Any) -> str:
@@ -93,7 +104,21 @@ def _default(f: dataclasses.Field) -> str:
     return f"`{value}`"
 
 
+def _typeddict_table(cls: type) -> tuple[str, list[str]]:
+    """A TypedDict's keys (the component's typed API): required or optional, type, description."""
+    attrs = _annotated(cls)
+    required = getattr(cls, "__required_keys__", frozenset())
+    rows = ["| arg | type | required | description |", "|---|---|---|---|"]
+    for name, annotation, doc in attrs:
+        shown = annotation.replace("pulumi.", "").replace("Required[", "").rstrip("]") \
+            if annotation.startswith("Required[") else annotation.replace("pulumi.", "")
+        rows.append(f"| `{name}` | {_type(shown)} | {'**yes**' if name in required else 'no'} | {doc or ''} |")
+    return "\n".join(rows), [n for n, _, d in attrs if not d]
+
+
 def table(cls: type) -> tuple[str, list[str]]:
+    if typing.is_typeddict(cls):
+        return _typeddict_table(cls)
     docs = field_docs(cls)
     missing = [f.name for f in dataclasses.fields(cls) if f.name not in docs]
     rows = ["| arg | type | default | description |", "|---|---|---|---|"]

@@ -12,9 +12,6 @@ from typing import Annotated, Any, Literal, Optional, Union
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 from pydantic.alias_generators import to_camel
 
-from llm_tiers.gpu import catalog as gpu_catalog
-from llm_tiers.cluster import system_capacity
-from llm_tiers.tiers import tgi
 from llm_tiers import versions
 
 # --------------------------------------------------------------------------------------------------
@@ -47,9 +44,13 @@ PositiveInt = Annotated[int, Field(gt=0)]
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
                       2192, 2557, 2922, 3288, 3653)
 
-# TGI 3.3.x ``--quantize`` and ``--dtype`` values.
-Quantize = Literal[tgi.QUANTIZE]  # type: ignore[valid-type]
-Dtype = Literal[tgi.DTYPES]  # type: ignore[valid-type]
+# TGI 3.3.x ``--quantize`` and ``--dtype`` values (launcher/src/main.rs Quantization and Dtype enums at
+# huggingface/text-generation-inference v3.3.6; tiers/tgi.py builds the flags from them).
+QUANTIZE = ("awq", "compressed-tensors", "eetq", "exl2", "gptq", "marlin", "bitsandbytes", "bitsandbytes-nf4",
+            "bitsandbytes-fp4", "fp8")
+DTYPES = ("float16", "bfloat16")
+Quantize = Literal[QUANTIZE]  # type: ignore[valid-type]
+Dtype = Literal[DTYPES]  # type: ignore[valid-type]
 
 
 def _cidr(value: str) -> str:

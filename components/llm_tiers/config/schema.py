@@ -30,6 +30,7 @@ from llm_tiers.cluster import system_capacity
 from llm_tiers.tiers import engines
 from llm_tiers.tiers import vllm as vllm_engine
 from llm_tiers import versions
+from llm_tiers.tracing.rules import otlp_grpc_endpoint_problem  # noqa: F401  (moved; the observability check calls it)
 
 from llm_tiers.config.base import *  # noqa: F401,F403  (patterns and types, re-exported)
 from llm_tiers.config.base import _cidr, _Model  # noqa: F401
@@ -41,6 +42,8 @@ from llm_tiers.config.gateway import *  # noqa: F401,F403
 from llm_tiers.config.tiers import *  # noqa: F401,F403
 from llm_tiers.config.cost import CostConfig  # noqa: F401
 from llm_tiers.config.benchmark import BenchmarkConfig  # noqa: F401
+from llm_tiers.config.issues import (ConfigError, ConfigIssue, _allowed_keys, _path_sort_key, _shown_input,  # noqa: F401
+                                     issue_from_pydantic)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -115,133 +118,11 @@ def secret_placeholders(values: Mapping[str, Any], placeholder: str = "render-pl
     return out
 
 
-# --------------------------------------------------------------------------------------------------
-# Errors
-# --------------------------------------------------------------------------------------------------
-
-
-class ConfigIssue(typing.NamedTuple):
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
-
-
-class ConfigError(ValueError):
-    """The stack config is invalid. ``issues`` holds every problem found."""
-
-    def __init__(self, issues: Iterable[ConfigIssue], stack_file: str = "the stack config",
-                 partial: Optional["StackConfig"] = None,
-                 hint: str = "Fix them in the stack file (see docs/config.md); nothing was created."):
-        self.issues = sorted(set(issues), key=lambda i: (_path_sort_key(i.path), i.message))
-        self.partial = partial
-        """What did validate, for the checks of later layers (models lock, capacity): the whole config when only
-        cross-field checks failed; otherwise a ``StackConfig.model_construct`` of the sections that validated
-        on their own, with ``None`` in place of each tier that did not (so key paths keep their indices)."""
-        lines = "\n".join(f"  - {i}" for i in self.issues)
-        super().__init__(
-            f"{len(self.issues)} problem(s) in {stack_file}:\n{lines}\n{hint}")
-
-
-def _path_sort_key(path: str) -> list[Any]:
-    return [int(p) if p.isdigit() else p for p in re.split(r"[.\[\]]+", path) if p]
-
-
-def _fmt_path(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out or "(root)"
-
-
-def _unwrap(annotation: Any) -> Any:
-    """Strip Optional/Annotated/list/dict down to the model class a key path walks into."""
-    while True:
-        origin = typing.get_origin(annotation)
-        if origin is Annotated:
-            annotation = typing.get_args(annotation)[0]
-        elif origin is Union:
-            args = [a for a in typing.get_args(annotation) if a is not type(None)]
-            annotation = args[0]
-        else:
-            return annotation
-
-
-def _model_at(loc: tuple[Any, ...]) -> Optional[type[BaseModel]]:
-    current: Any = StackConfig
-    for part in loc:
-        current = _unwrap(current)
-        origin = typing.get_origin(current)
-        if origin in (list, dict):
-            current = typing.get_args(current)[-1]
-            continue
-        if isinstance(current, type) and issubclass(current, BaseModel):
-            field = next((f for n, f in current.model_fields.items() if (f.alias or n) == part), None)
-            if field is None:
-                return None
-            current = field.annotation
-        else:
-            return None
-    current = _unwrap(current)
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
-
-
-def _allowed_keys(model: type[BaseModel]) -> list[str]:
-    return [f.alias or n for n, f in model.model_fields.items()]
+# Errors: ConfigIssue, ConfigError and the pydantic-error wording live in llm_tiers.config.issues (re-exported).
 
 
 def _issue_from_pydantic(err: Mapping[str, Any]) -> ConfigIssue:
-    loc = tuple(err["loc"])
-    kind = err["type"]
-    path = _fmt_path(loc)
-    if kind == "extra_forbidden":
-        parent = _model_at(loc[:-1])
-        allowed = _allowed_keys(parent) if parent else []
-        guess = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-        hint = f"did you mean `{guess[0]}`? " if guess else ""
-        return ConfigIssue(path, f"unknown key; {hint}allowed keys here: {', '.join(allowed)}")
-    if kind == "missing":
-        return ConfigIssue(path, "required key is missing; add it (see docs/config.md)")
-    if kind == "string_pattern_mismatch":
-        return ConfigIssue(path, f"{_shown_input(err['input'])} is not valid: {_pattern_hint(err['ctx']['pattern'])}")
-    msg = err["msg"]
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
-    return ConfigIssue(path, f"{msg} (got {_shown_input(err['input'])})" if "input" in err and not isinstance(
-        err["input"], (dict, list)) else msg)
-
-
-def _shown_input(value: Any, limit: int = 80) -> str:
-    """A value as an error message quotes it: a long one cut (a 2 MiB string must not become a 2 MiB message)."""
-    text = repr(value)
-    if len(text) <= limit:
-        return text
-    size = f"{len(value)} characters" if isinstance(value, str) else f"{len(text)} characters as written"
-    return f"{text[:limit]}... ({size})"
-
-
-_PATTERN_HINTS = {
-    DNS_LABEL: "use lowercase letters, digits and '-', starting and ending with a letter or digit",
-    DNS_1035_LABEL: "it names a Kubernetes Service (an RFC 1035 label): use lowercase letters, digits and '-', "
-                    "starting with a letter and ending with a letter or digit",
-    LABEL_VALUE: "use lowercase letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
-    DNS_NAME: "must be a fully qualified DNS name such as api.example.com (lowercase)",
-    ROLE_ARN: "must be an IAM role ARN like arn:aws:iam::111122223333:role/platform-admin",
-    ACM_ARN: "must be an ACM certificate ARN like arn:aws:acm:us-east-1:111122223333:certificate/<uuid>",
-    DURATION: "must be a duration like 30s, 15m or 1h",
-    PROM_DURATION: "must be a Prometheus retention like 15d, 12h or 2w",
-    MODEL_ID: "must be a Hugging Face model id like meta-llama/Llama-3.1-8B-Instruct",
-    INSTANCE_TYPE: "must be an EC2 instance type like g6.xlarge",
-    HOSTED_ZONE_ID: "must be a Route 53 hosted zone id like Z0123456789ABCDEFGHIJ (without /hostedzone/)",
-}
-
-
-def _pattern_hint(pattern: str) -> str:
-    return _PATTERN_HINTS.get(pattern, f"must match {pattern}")
+    return issue_from_pydantic(err, StackConfig)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -607,28 +488,7 @@ def _check_observability(obs: Any) -> list[ConfigIssue]:
     return issues
 
 
-def otlp_grpc_endpoint_problem(value: str) -> Optional[str]:
-    """Why ``value`` is not an OTLP gRPC endpoint URL (``http(s)://host:port``, no path), else None. The collector's
-    ``otlp`` exporter speaks gRPC (opentelemetry-collector exporter/otlpexporter: ``endpoint`` is a gRPC target);
-    ``/v1/traces`` is the OTLP/HTTP path of the other exporter, and a bare ``host:port`` has no scheme to say
-    whether TLS is on (``http://`` is plaintext here, tracing/manifests.py)."""
-    from urllib.parse import urlsplit
-
-    try:
-        u = urlsplit(value)
-        port = u.port
-    except ValueError as exc:
-        return f"{value!r} is not a URL ({exc}); write it as https://host:4317 (http:// for plaintext)"
-    if u.scheme not in ("http", "https") or not u.hostname:
-        example = value if "://" not in value and value else "otlp.example.com:4317"
-        return (f"{value!r} is not an OTLP gRPC URL: it needs a scheme and a host, e.g. https://{example} "
-                "(http:// for plaintext inside the cluster)")
-    if u.path not in ("", "/") or u.query or u.fragment:
-        return (f"{value!r} has a path ({u.path or '?' + u.query}): that is an OTLP/HTTP URL, but the collector "
-                f"exports over OTLP gRPC to host:port alone; use {u.scheme}://{u.hostname}:4317 (the gRPC port)")
-    if port is None:
-        return f"{value!r} has no port; OTLP gRPC listens on 4317 by default: {u.scheme}://{u.hostname}:4317"
-    return None
+# otlp_grpc_endpoint_problem: the tracing domain's rule (llm_tiers.tracing.rules).
 
 
 def _check_fallbacks(tiers: Sequence[TierConfig]) -> list[ConfigIssue]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Optional
 
+from llm_tiers.config.base import DTYPES, QUANTIZE  # noqa: F401  (the stack file's vocabulary; re-exported)
 from llm_tiers.tiers.engine_settings import (  # noqa: F401
     CACHE_DIR, HTTP_PORT, EngineSettings, check_shards_and_flags, flag_name)
 
@@ -16,9 +17,6 @@ from llm_tiers.tiers.engine_settings import (  # noqa: F401
 # needs no NET_BIND_SERVICE. /health, /metrics and the OpenAI routes are all served there; the tier's Service
 # still listens on 80. CACHE_DIR is HF_HOME in the image (``ENV HF_HOME=/data``); the weights PVC mounts there.
 
-QUANTIZE = ("awq", "compressed-tensors", "eetq", "exl2", "gptq", "marlin", "bitsandbytes", "bitsandbytes-nf4",
-            "bitsandbytes-fp4", "fp8")
-DTYPES = ("float16", "bfloat16")
 
 # What each --quantize value loads (server/text_generation_server/utils/quantization.py get_loader, 3.3.6):
 # these read tensors a quantizer already wrote (qweight/scales...) and fail on a full-precision checkpoint ...

@@ -1,0 +1,30 @@
+"""The ``gpu`` config section(s) as plain typed dictionaries: the shape in which components take them.
+
+GENERATED from the models in ``llm_tiers.config`` by ``python -m llm_tiers.cli.arg_specs --write``; a test fails
+when it is stale. Do not edit by hand.
+
+Keys are the Python (snake_case) names of the stack file's camelCase keys (``max_total_tokens`` is
+``maxTotalTokens``); Pulumi's component provider publishes them in camelCase again, so a TypeScript, Go or YAML
+program writes the stack file's keys. A key not marked ``Required`` may be left out: the component fills in the
+default its description names. Each component validates the value against the section's model (ranges, patterns,
+cross-field rules) before it registers anything, and names a bad key at its ``args.`` path.
+"""
+
+# No ``from __future__ import annotations``: Pulumi's component provider reads these annotations at runtime.
+from typing import Required, TypedDict
+
+
+class GpuClassSpec(TypedDict, total=False):
+    """``GpuClassConfig`` as plain data. One class of GPU nodes: a Karpenter NodePool + EC2NodeClass that tiers select by name."""
+    instance_types: Required[list[str]]
+    """EC2 instance types in this class, from the GPU catalog (`components/llm_tiers/gpu/catalog.py`); all must carry the same GPU model. (stack file key ``instanceTypes``)"""
+    capacity_types: list[str]
+    """Karpenter capacity types. With both, Karpenter prefers spot. One of: ``on-demand``, ``spot``. Default: ``['on-demand']``. (stack file key ``capacityTypes``)"""
+    max_gpus: Required[int]
+    """Upper bound on `nvidia.com/gpu` across all nodes of the class. (stack file key ``maxGpus``)"""
+    root_volume_gib: int
+    """Root volume size (GiB); the TGI image alone is about 10 GB. Default: ``200``. (stack file key ``rootVolumeGiB``)"""
+    consolidate_after: str
+    """How long a node must be empty or underused before Karpenter may consolidate it. Default: ``'30m'``. (stack file key ``consolidateAfter``)"""
+    warm_nodes: int
+    """Nodes of this class kept up and idle for tiers waking from zero (opt-in; 0: none). Held by low-priority placeholder pods that run the class's engine images, so a waking replica preempts one and starts at once, with no node launch and no image pull (docs/components/gpu-capacity.md, "Warm capacity"). Each node costs its on-demand price all month (plan.md's bill: "Warm GPU capacity") and counts against maxGpus. Default: ``0``. (stack file key ``warmNodes``)"""

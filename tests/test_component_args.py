@@ -1,0 +1,76 @@
+"""Every component checks its own args before it registers anything (a composed component is checked as the stack's
+loader checks a stack file): one error listing every problem at its ``args.`` path, and nothing registered.
+
+Each component has a case here: a program of its own that composes it with bad args, run under the mocks."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from llm_tiers import arguments
+from llm_tiers.config.specs import TierSpec
+from llm_tiers.preview import render as render_tool
+
+# component -> (program body composing it with bad args, the arg paths the error must name)
+BAD: dict[str, tuple[str, list[str]]] = {
+    "Tracing": ("""
+from llm_tiers import Tracing, TracingArgs
+Tracing("tracing", TracingArgs(export_endpoint="otlp.example.com:4318/v1/traces", namespace="Monitoring",
+                               node_cidrs=["10.0.0.0/33"]))
+""", ["args.export_endpoint", "args.namespace", "args.node_cidrs[0]"]),
+}
+
+
+def run(tmp_path: Path, body: str) -> render_tool.RenderResult:
+    project = tmp_path / "p"
+    project.mkdir(exist_ok=True)
+    (project / "Pulumi.yaml").write_text("name: composed\nruntime: python\n")
+    (project / "__main__.py").write_text("import pulumi\n" + textwrap.dedent(body))
+    return render_tool.run_program("test", {"aws:region": "us-east-1"}, [], project_dir=project)
+
+
+@pytest.mark.parametrize("component", sorted(BAD))
+def test_a_composed_component_refuses_bad_args_at_their_paths(tmp_path, component):
+    body, paths = BAD[component]
+    with pytest.raises(render_tool.RenderError) as exc:
+        run(tmp_path, body)
+    message = str(exc.value)
+    assert f"{component} " in message and "problem(s) in its args" in message, message
+    for path in paths:
+        assert f"  - {path}:" in message, f"{path} not named in:\n{message}"
+    assert not exc.value.recording.resources, "registered before the args were checked: " + ", ".join(
+        r.type for r in exc.value.recording.resources)
+
+
+def test_shape_issues_walk_nested_specs():
+    issues = arguments.shape_issues({"name": "chat", "replicas": {"mn": 1, "max": "two"}, "extra_args": "--x",
+                                     "model_id": 3}, TierSpec, "args.tier")
+    found = {(i.path, i.message.split(";")[0].split(" (")[0]) for i in issues}
+    assert ("args.tier.replicas.mn", "unknown key") in found
+    assert ("args.tier.replicas.max", "must be a whole number") in found
+    assert ("args.tier.extra_args", "must be a list") in found
+    assert ("args.tier.model_id", "must be a string") in found
+    assert ("args.tier.gpu_class", "required") in found
+
+
+def test_an_output_where_a_plain_value_is_needed_is_named():
+    import asyncio
+
+    import pulumi
+    from pulumi.runtime.stack import wait_for_rpcs
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        issues = arguments.shape_issues({"name": pulumi.Output.from_input("x")}, TierSpec, "args.tier")
+        # As the render does before closing its loop: the SDK keeps every pending Output in SETTINGS.outputs, shared
+        # by every later run; left there with this loop closed, the next render fails (RuntimeError: Event loop is
+        # closed).
+        loop.run_until_complete(wait_for_rpcs())
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+    assert any(i.path == "args.tier.name" and "not an Output" in i.message for i in issues)
