@@ -1,5 +1,6 @@
-# Two entry points (README): `make render STACK=<stack>` and `make test`. Each sets up its own virtualenv
-# from requirements.txt on a fresh machine; later runs reuse it until requirements.txt changes.
+# Two entry points (README): `make render STACK=<stack>` and `make test`. Each sets up the virtualenv on a fresh
+# machine; later runs reuse it until its requirements change: the runtime set (requirements.txt, what `pulumi up`
+# installs) plus the development set (requirements-dev.txt: the render's core-kind validation, tests, lint).
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -12,20 +13,24 @@ STACK  ?= dev
 PYTEST_ARGS ?=
 FETCH_TIMEOUT ?= 60
 
-.PHONY: render render-all crd-schemas test test-inputs goldens checkov config-docs component-docs blue-green-doc architecture-doc models-lock clean
+.PHONY: render render-all crd-schemas lint test test-fast test-inputs goldens checkov config-docs component-docs blue-green-doc architecture-doc models-lock clean
 
-$(VENV)/.installed: requirements.txt requirements-opa.txt pyproject.toml
+$(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt requirements-opa.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	# requirements-opa.txt says why it needs --ignore-requires-python.
 	$(PY) -m pip install --quiet --disable-pip-version-check --ignore-requires-python -r requirements-opa.txt
 	touch $@
 
 # make render STACK=prod, or make render EXAMPLE=existing-cluster
-render: $(VENV)/.installed crd-schemas
+render: $(VENV)/.installed-dev crd-schemas
 	$(VENV)/bin/llm-tiers-render $(if $(EXAMPLE),--example $(EXAMPLE),--stack $(STACK))
 
-render-all: $(VENV)/.installed crd-schemas
+render-all: $(VENV)/.installed-dev crd-schemas
 	$(VENV)/bin/llm-tiers-render --all
 
 # The pinned CRD schemas the render checks every custom resource against (schemas, limits, CEL), fetched once into
@@ -53,15 +58,26 @@ $(LM_EVAL_VENV)/.installed: requirements-lm-eval.txt
 	$(LM_EVAL_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-lm-eval.txt
 	touch $@
 
-# Tries test-inputs first; without the network the tests that need an input skip, saying how to get it
+# ruff (pinned in requirements-dev.txt, configured in pyproject.toml): pyflakes and pycodestyle; fails on any finding.
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check --no-cache .
+
+# Lint first, then tries test-inputs; without the network the tests that need an input skip, saying how to get it
 # (they fail instead when CI is set).
-test: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(LM_EVAL_VENV)/.installed
+test: $(VENV)/.installed-dev $(CHECKOV_VENV)/.installed $(LM_EVAL_VENV)/.installed
+	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory test-inputs FETCH_TIMEOUT=10 || echo "make test: could not fetch the pinned CRD schemas / chart values (no network?); the tests that need them will say so"
 	CHECKOV=$(CURDIR)/$(CHECKOV_VENV)/bin/checkov LM_EVAL_PYTHON=$(CURDIR)/$(LM_EVAL_VENV)/bin/python \
 	  $(PY) -m pytest $(PYTEST_ARGS)
 
+# The pure/unit tests only: no test that runs a whole program (marker `render`, set by tests/conftest.py; a fast
+# run that renders anyway fails, naming the test). No checkov/lm-eval virtualenvs needed.
+test-fast: $(VENV)/.installed-dev
+	@$(MAKE) --no-print-directory lint
+	$(PY) -m pytest -m "not render" $(PYTEST_ARGS)
+
 # Rewrite the render-diff golden comments (tests/golden/render_diff/) after a deliberate change; read the diff.
-goldens: $(VENV)/.installed
+goldens: $(VENV)/.installed-dev
 	UPDATE_GOLDEN=1 $(PY) -m pytest -q tests/test_render_diff.py
 
 # checkov on one rendered stack, as the tests run it: make checkov STACK=prod
@@ -72,17 +88,18 @@ checkov: render $(CHECKOV_VENV)/.installed
 models-lock: $(VENV)/.installed
 	$(VENV)/bin/llm-tiers-models-lock $(LOCK_ARGS)
 
+# The repository's generated docs (not console scripts of the package: they write this repository's docs/).
 config-docs: $(VENV)/.installed
-	$(VENV)/bin/llm-tiers-config-docs --write
+	$(PY) -m llm_tiers.cli.config_docs --write
 
 component-docs: $(VENV)/.installed
-	$(VENV)/bin/llm-tiers-component-docs --write
+	$(PY) -m llm_tiers.cli.component_docs --write
 
 blue-green-doc: $(VENV)/.installed
-	$(VENV)/bin/llm-tiers-blue-green-doc --write
+	$(PY) -m llm_tiers.cli.blue_green_doc --write
 
 architecture-doc: $(VENV)/.installed
-	$(VENV)/bin/llm-tiers-architecture-doc --write
+	$(PY) -m llm_tiers.cli.architecture_doc --write
 
 clean:
 	rm -rf build .pytest_cache .crds .chart-values

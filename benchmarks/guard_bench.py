@@ -11,7 +11,7 @@ protobuf -> input conversion), without the gRPC hop; memory is the process's res
 engine loaded, as the pod's would be with OPA's server around it (OPA's own idle heap is not included).
 
 Reports:
-1. verdicts on the abusive/malformed corpus (llm_tiers.testing.guard_corpus.CORPUS), zero wrongly allowed;
+1. verdicts on the abusive/malformed corpus (llm_tiers.preview.guard_corpus.CORPUS), zero wrongly allowed;
 2. p50/p99 decision latency at 1 KiB and 1 MiB bodies;
 3. peak memory under 50 concurrent 1 MiB bodies (an ordinary prompt, and the worst: just under the
    JSON-value bound), against the container's memory limit;
@@ -41,10 +41,10 @@ def configmap_data(stack: str) -> dict[str, str]:
     from llm_tiers.stack.parse import parse
     from llm_tiers.gateway import guard
     from llm_tiers.gateway import manifests as gm
-    from llm_tiers.testing import render
+    from llm_tiers.preview import stack_file
 
     raw = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
-    prefix = f"{render.project_name()}:"
+    prefix = f"{stack_file.project_name()}:"
     cfg = parse({k[len(prefix):]: v for k, v in raw.items() if k.startswith(prefix)})
     budgeted = [t.name for t in cfg.tenants if gm.limits_of(t, cfg.gateway).tokens_per_minute]
     return guard.manifests(cfg.tiers, cfg.tenants, "llm-gateway", "bench", {}, budgeted=budgeted)[0]["data"]
@@ -56,7 +56,8 @@ def body_of(size: int, kind: str, max_json_values: int) -> str:
     head = {"model": "chat-small", "max_tokens": 256, "messages": [{"role": "user", "content": ""}]}
     if kind == "prompt":
         pad = size - len(json.dumps(head))
-        head["messages"][0]["content"] = ("The quick brown fox jumps over the lazy dog, again. " * (pad // 52 + 1))[:pad]
+        sentence = "The quick brown fox jumps over the lazy dog, again. "
+        head["messages"][0]["content"] = (sentence * (pad // len(sentence) + 1))[:pad]
         return json.dumps(head)
     n = max_json_values // 2 - 20   # each "{}," counts a brace and a comma
     items = ",".join(["{}"] * n)
@@ -65,7 +66,7 @@ def body_of(size: int, kind: str, max_json_values: int) -> str:
 
 
 def check_input(tenant: str, body: str) -> dict[str, Any]:
-    """As llm_tiers.testing.guard_corpus.check_input (kept import-free for the memory child)."""
+    """As llm_tiers.preview.guard_corpus.check_input (kept import-free for the memory child)."""
     headers = {":method": "POST", ":path": "/v1/chat/completions", "x-tenant-id": tenant,
                "content-type": "application/json"}
     return {"attributes": {"request": {"http": {"method": "POST", "path": "/v1/chat/completions",
@@ -80,12 +81,13 @@ def vm_kib(field: str) -> int:
 
 
 def corpus(engine: Any) -> dict[str, Any]:
-    from llm_tiers.testing import guard_corpus as gc
+    from llm_tiers.preview import guard_corpus as gc
 
     right = wrongly_allowed = 0
     wrong: list[str] = []
     for c in gc.CORPUS:
-        status, code, _ = gc.decide(engine, c.tenant, c.body, path=c.path, content_type=c.content_type, headers=c.headers)
+        status, code, _ = gc.decide(engine, c.tenant, c.body, path=c.path, content_type=c.content_type,
+                                    headers=c.headers)
         if (status, code) == (c.status, c.code):
             right += 1
         else:
@@ -97,7 +99,7 @@ def corpus(engine: Any) -> dict[str, Any]:
 
 
 def latency(engine: Any, size: int, runs: int) -> dict[str, float]:
-    from llm_tiers.testing import guard_corpus as gc
+    from llm_tiers.preview import guard_corpus as gc
 
     from llm_tiers.gateway import guard
 
@@ -161,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from llm_tiers.cluster import system_capacity as sc
     from llm_tiers.gateway import guard
-    from llm_tiers.testing import guard_corpus as gc
+    from llm_tiers.preview import guard_corpus as gc
 
     cm = configmap_data(args.stack)
     engine = gc.load_engine(cm)

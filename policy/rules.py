@@ -74,9 +74,11 @@ def tgi_output_caps(r: Resource, report: Report) -> None:
             report(f"container {c.get('name')}: TGI must run with --max-total-tokens and --max-input-tokens", None)
             continue
         if int(inp) >= int(total):
-            report(f"container {c.get('name')}: --max-input-tokens {inp} must be below --max-total-tokens {total}", None)
+            report(f"container {c.get('name')}: --max-input-tokens {inp} must be below --max-total-tokens {total}",
+                   None)
         if max_context and int(total) > int(max_context):
-            report(f"container {c.get('name')}: --max-total-tokens {total} exceeds the model's context {max_context}", None)
+            report(f"container {c.get('name')}: --max-total-tokens {total} exceeds the model's context {max_context}",
+                   None)
 
 
 def vllm_output_caps(r: Resource, report: Report) -> None:
@@ -102,7 +104,8 @@ def vllm_output_caps(r: Resource, report: Report) -> None:
         if int(cap) >= int(total):
             report(f"container {c.get('name')}: max_new_tokens {cap} must be below --max-model-len {total}", None)
         if max_context and int(total) > int(max_context):
-            report(f"container {c.get('name')}: --max-model-len {total} exceeds the model's context {max_context}", None)
+            report(f"container {c.get('name')}: --max-model-len {total} exceeds the model's context {max_context}",
+                   None)
 
 
 def pinned_images_and_charts(r: Resource, report: Report) -> None:
@@ -196,9 +199,12 @@ RESOURCE_RULES: dict[str, tuple[str, Callable[[Resource, Report], None]]] = {
     "tgi-output-caps": ("TGI serves with explicit token limits within the model's context", tgi_output_caps),
     "vllm-output-caps": ("vLLM serves with an explicit context and output cap within the model's context",
                          vllm_output_caps),
-    "pinned-images-and-charts": ("Images and charts are pinned (no latest, no missing version)", pinned_images_and_charts),
-    "gpu-requests-equal-limits": ("GPU containers request nvidia.com/gpu equal to their limit", gpu_requests_equal_limits),
-    "no-plaintext-secrets": ("No plaintext secrets in env or ConfigMaps; the HF token only in Jobs (a mounted Secret file)",
+    "pinned-images-and-charts": ("Images and charts are pinned (no latest, no missing version)",
+                                 pinned_images_and_charts),
+    "gpu-requests-equal-limits": ("GPU containers request nvidia.com/gpu equal to their limit",
+                                  gpu_requests_equal_limits),
+    "no-plaintext-secrets": ("No plaintext secrets in env or ConfigMaps; the HF token only in Jobs (a "
+                             "mounted Secret file)",
                              no_plaintext_secrets),
     "iam-no-star-on-star": ("IAM policies never allow * actions on * resources", iam_no_star_on_star),
     "eks-secrets-encryption": ("EKS envelope-encrypts secrets with KMS", eks_secrets_encryption),
@@ -228,10 +234,11 @@ def tier_hygiene(resources: Iterable[Resource], report: Report) -> None:
         labels = ((d.props.get("spec") or {}).get("template") or {}).get("metadata", {}).get("labels") or {}
         same_ns = lambda r: (r.props.get("metadata") or {}).get("namespace") == ns  # noqa: E731
         placeholder = WARM_CAPACITY_LABEL in (meta.get("labels") or {})
-        if not placeholder and not any(same_ns(p) and selects((p.props.get("spec") or {}).get("selector", {}).get("matchLabels") or {}, labels)
-                   for p in by_kind.get("PodDisruptionBudget", [])):
+        spec_labels = lambda p, key: ((p.props.get("spec") or {}).get(key, {}).get("matchLabels") or {})  # noqa: E731
+        if not placeholder and not any(same_ns(p) and selects(spec_labels(p, "selector"), labels)
+                                       for p in by_kind.get("PodDisruptionBudget", [])):
             report(f"Deployment {ns}/{name} has no PodDisruptionBudget", None)
-        if not any(same_ns(p) and selects((p.props.get("spec") or {}).get("podSelector", {}).get("matchLabels") or {}, labels)
+        if not any(same_ns(p) and selects(spec_labels(p, "podSelector"), labels)
                    for p in by_kind.get("NetworkPolicy", [])):
             report(f"Deployment {ns}/{name} has no NetworkPolicy", None)
         fixed = "replicas" in (d.props.get("spec") or {})
@@ -239,7 +246,8 @@ def tier_hygiene(resources: Iterable[Resource], report: Report) -> None:
                      and (s.props.get("spec") or {}).get("maxReplicaCount")
                      for s in by_kind.get("ScaledObject", []))
         hpa = any(same_ns(h) and (h.props.get("spec") or {}).get("scaleTargetRef", {}).get("name") == name
-                  and (h.props.get("spec") or {}).get("maxReplicas") for h in by_kind.get("HorizontalPodAutoscaler", []))
+                  and (h.props.get("spec") or {}).get("maxReplicas")
+                  for h in by_kind.get("HorizontalPodAutoscaler", []))
         if not (fixed or scaled or hpa):
             report(f"Deployment {ns}/{name} leaves replicas to an autoscaler but none with a maximum targets it", None)
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -16,8 +18,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # wherever pytest is started from (llm_tiers.project reads LLM_TIERS_PROJECT before it looks at the cwd).
 os.environ.setdefault("LLM_TIERS_PROJECT", str(ROOT))
 
-from llm_tiers.testing import render as render_tool  # noqa: E402
-from llm_tiers.testing import validate  # noqa: E402
+from llm_tiers.preview import render as render_tool  # noqa: E402
+from llm_tiers.preview import stack_file  # noqa: E402
+from llm_tiers.preview import validate  # noqa: E402
 
 # Upstream inputs the tests check against, each from ONE place: its environment variable, else the project's own
 # verified download (`make test-inputs`, which `make test` tries first; each command checks every file against
@@ -67,8 +70,8 @@ def chart_values() -> Path:
     """The pinned charts' values folder (``<release>/values.yaml``, ``values.schema.json``, ``subcharts/``)."""
     return upstream_input("CHART_VALUES_DIR")
 
-PROJECT = render_tool.project_name()
-STACKS = render_tool.stacks()
+PROJECT = stack_file.project_name()
+STACKS = stack_file.stacks()
 
 
 def stack_values(stack: str) -> dict[str, Any]:
@@ -137,7 +140,7 @@ def prod_guard_engine(rendered):
     loads them."""
     require_opa("the request guard's Rego policy is")
     from llm_tiers.gateway import guard
-    from llm_tiers.testing import guard_corpus
+    from llm_tiers.preview import guard_corpus
 
     engine = guard_corpus.load_engine(rendered("prod").objects_named("ConfigMap")[guard.NAME]["data"])
     yield engine
@@ -176,3 +179,75 @@ def promtool() -> str:
             pytest.fail("promtool is missing in CI: .ci/run installs Debian's prometheus package")
         pytest.skip("promtool not installed (apt-get install prometheus); recording and alert rules are NOT checked")
     return path
+
+
+# ---------------------------------------------------------------------------------------------- the fast set
+# `make test-fast` runs `pytest -m "not render"`: every test that does not run a whole program. A test is marked
+# `render` when it (or a fixture it uses, or a function of its module it calls) runs the program: the `rendered`
+# fixture, the render's entry points, a render in a subprocess. The marking reads sources, so it is checked where it
+# matters: every in-process run of a program is counted (render.run_program), and a run deselecting `render` fails
+# naming each test that ran a program anyway.
+RENDERS = re.compile(r"render_tool\.(render|run_program|render_example|main)\b|\brender_example\(|\brun_program\(|"
+                     r"render_state\(|llm-tiers-render|llm_tiers\.preview\.render|bench_render|\brendered\(|"
+                     r"\.render\(\"|architecture_doc\.diagram|blue_green_doc\.(main|generate)|"
+                     r"\bcheck_api_server\(")
+RENDER_FIXTURES = {"rendered", "prod_guard_engine"}
+PROGRAM_RUNS: list[str] = []
+_run_program = render_tool.run_program
+
+
+def _counted_run_program(*args: Any, **kwargs: Any):
+    PROGRAM_RUNS.append(os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0])
+    return _run_program(*args, **kwargs)
+
+
+render_tool.run_program = _counted_run_program
+
+
+def _source(obj: Any) -> str:
+    try:
+        return inspect.getsource(obj)
+    except (OSError, TypeError):
+        return ""
+
+
+def _renders(func: Any, module: Any, seen: set[int]) -> bool:
+    """Whether ``func`` runs a program: by its source or a module-level function or fixture it names."""
+    if id(func) in seen:
+        return False
+    seen.add(id(func))
+    src = _source(func)
+    if RENDERS.search(src):
+        return True
+    for name in set(re.findall(r"\b([A-Za-z_]\w*)\b", src)):
+        helper = getattr(module, name, None)
+        target = getattr(helper, "__wrapped__", helper)
+        if (inspect.isfunction(target) and getattr(target, "__module__", None) == module.__name__
+                and _renders(target, module, seen)):
+            return True
+    return False
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "render: runs a whole program under the mocks (deselected by make test-fast)")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module = item.module
+        fixtures = set(getattr(item, "fixturenames", ()))
+        uses = fixtures & RENDER_FIXTURES or any(
+            _renders(getattr(getattr(module, f, None), "__wrapped__", None) or getattr(module, f, None), module, set())
+            for f in fixtures if inspect.isfunction(getattr(getattr(module, f, None), "__wrapped__", None)
+                                                    or getattr(module, f, None)))
+        if uses or _renders(item.function, module, set()):
+            item.add_marker(pytest.mark.render)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if "not render" in (session.config.option.markexpr or "") and PROGRAM_RUNS:
+        ran = sorted(set(PROGRAM_RUNS))
+        session.config.get_terminal_writer().line(
+            f"the fast set ran a whole program in {len(ran)} test(s) not marked `render`; teach tests/conftest.py "
+            "RENDERS how they render: " + ", ".join(ran), red=True)
+        session.exitstatus = 1

@@ -71,7 +71,8 @@ class FakeHub:
                         self._json({"id": m.group(1), "modelId": m.group(1), "sha": repo.sha, "private": False,
                                     "gated": repo.gated, "cardData": {"license": repo.license},
                                     "tags": [f"license:{repo.license}"],
-                                    "siblings": [{"rfilename": n, "size": len(b)} for n, b in sorted(repo.files.items())]})
+                                    "siblings": [{"rfilename": n, "size": len(b)}
+                                                 for n, b in sorted(repo.files.items())]})
                     return
                 m = re.fullmatch(r"/api/models/([^/]+/[^/]+)/tree/([^/]+)(/.*)?", path)
                 if m and not head:
@@ -83,7 +84,8 @@ class FakeHub:
                             folders.update("/".join(parts[:i]) for i in range(1, len(parts)))
                             entries.append({"type": "file", "path": name, "size": len(content),
                                             "oid": hashlib.sha1(content).hexdigest()})
-                        self._json(entries + [{"type": "directory", "path": f, "oid": "0" * 40} for f in sorted(folders)])
+                        self._json(entries
+                                   + [{"type": "directory", "path": f, "oid": "0" * 40} for f in sorted(folders)])
                     return
                 m = re.fullmatch(r"/([^/]+/[^/]+)/resolve/([^/]+)/(.+)", path)
                 if m:

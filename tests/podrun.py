@@ -8,7 +8,7 @@
 * mounts every ``volumeMount`` at its ``mountPath`` as the kubelet prepares it: Secret, ConfigMap, projected
   and downwardAPI files written **root-owned** with ``items[].mode`` / ``defaultMode`` (default 0644) and, only
   when the pod has ``fsGroup``, chowned to group fsGroup with 0440 added (kubernetes/kubernetes
-  ``pkg/volume/volume_linux.go`` SetVolumeOwnership; see components/llm_tiers/testing/kubelet.py), bind-mounted
+  ``pkg/volume/volume_linux.go`` SetVolumeOwnership; see components/llm_tiers/preview/kubelet.py), bind-mounted
   read-only; ``emptyDir`` a 0777 directory; a PersistentVolumeClaim a root-owned 0755 directory (a fresh
   filesystem), given to fsGroup with 0660 + setgid when the pod has one;
 * drops to the rendered identity with ``setpriv --reuid/--regid/--groups`` (runAsUser, runAsGroup, and
@@ -23,7 +23,8 @@
 What differs from the real pod, by necessity: the image's interpreter is replaced by this machine's
 ``/usr/bin/python3`` (Debian's 3.11; ``INTERPRETERS``), and packages the image would carry (huggingface_hub)
 come from the test virtualenv's site-packages, bind-mounted read-only at ``SITE_PACKAGES`` and put on PYTHONPATH
-(uid 65534 or 10001 may not reach the venv's own folder, e.g. under /root or a CI runner's home). The root filesystem is this machine's, not the image's.
+(uid 65534 or 10001 may not reach the venv's own folder, e.g. under /root or a CI runner's home). The root filesystem is
+this machine's, not the image's.
 
 Needs root, ``unshare``, ``setpriv`` and overlayfs: ``require()`` skips the test otherwise, and fails it when
 ``CI`` is set (CI runs as root on a machine that has them).
@@ -44,7 +45,7 @@ from typing import Any, Mapping, Optional
 
 import pytest
 
-from llm_tiers.testing import kubelet
+from llm_tiers.preview import kubelet
 
 INTERPRETERS = {"python": "/usr/bin/python3", "python3": "/usr/bin/python3"}
 TOOLS = ("unshare", "setpriv", "chroot", "mount", "prlimit", "nsenter", "ip")

@@ -15,9 +15,9 @@ from llm_tiers.stack import system_capacity as sc
 from llm_tiers.config.schema import ConfigError
 from llm_tiers.stack.parse import parse
 from llm_tiers.gateway import aigw
-from llm_tiers.tiers import manifests as tm
-from llm_tiers.testing import render as render_tool
-from llm_tiers.testing import validate
+from llm_tiers.tiers import autoscaling
+from llm_tiers.preview import render as render_tool
+from llm_tiers.preview import validate
 
 
 def objs(result, kind):
@@ -255,12 +255,13 @@ def test_a_tier_at_zero_has_a_wake_signal_envoy_emits(per_tier_urls):
     r = render_tool.render("dev", overrides=overrides(values))
     cfg = parse(values)
     (tier,) = [t for t in cfg.tiers if t.replicas.min == 0]
-    (so,) = [o for o in r.kubernetes_objects() if o["kind"] == "ScaledObject" and o["metadata"]["name"].startswith(tier.name)]
+    (so,) = [o for o in r.kubernetes_objects() if o["kind"] == "ScaledObject"
+             and o["metadata"]["name"].startswith(tier.name)]
     assert so["spec"]["minReplicaCount"] == 0
     (wake,) = [t for t in so["spec"]["triggers"] if t["name"] == "gateway-requests"]
     metrics, clusters = _metrics_and_clusters(wake["metadata"]["query"])
-    assert metrics == set(tm.WAKE_COUNTERS)
-    assert wake["metadata"]["query"].count("or vector(0)") == len(tm.WAKE_COUNTERS)
+    assert metrics == set(autoscaling.WAKE_COUNTERS)
+    assert wake["metadata"]["query"].count("or vector(0)") == len(autoscaling.WAKE_COUNTERS)
     # Every cluster the query reads: the rule of a route that sends this tier's traffic to an FQDN Backend.
     expected = set()
     route = objs(r, "AIGatewayRoute")[aigw.ROUTE_NAME]

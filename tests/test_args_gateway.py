@@ -8,7 +8,7 @@ import pytest
 
 from llm_tiers.stack.parse import parse
 from llm_tiers.gateway import rules
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import render as render_tool
 from test_component_args import run
 from test_provider import construct
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from llm_tiers import provider
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import render as render_tool
 from test_component_args import run
 from test_provider import construct
 

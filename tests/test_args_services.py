@@ -9,7 +9,7 @@ import pytest
 
 from llm_tiers.observability import component as observability
 from llm_tiers.secrets import component as secret_store
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import render as render_tool
 from test_component_args import run
 from test_provider import construct
 

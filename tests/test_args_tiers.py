@@ -12,7 +12,7 @@ import typing
 import pytest
 
 from conftest import ROOT
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import render as render_tool
 from llm_tiers.tiers import models_lock
 from llm_tiers.tiers.lock_spec import LockedFileSpec, ModelLockSpec
 from test_component_args import run

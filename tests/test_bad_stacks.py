@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import render as render_tool
 
 CORPUS = Path(__file__).parent / "bad_stacks"
 FILES = sorted(CORPUS.glob("*.yaml"))
@@ -82,5 +82,6 @@ def test_a_2_mib_extra_arg_is_refused_at_its_key_without_echoing_it(tmp_path):
         render_tool.render("extra-arg-2mib", stack_file=path)
     message = str(info.value)
     found = dict(issues_of(message))
-    assert "tiers[0].extraArgs[1]" in found and "at most 4096 characters" in found["tiers[0].extraArgs[1]"], message[:2000]
+    assert "tiers[0].extraArgs[1]" in found, message[:2000]
+    assert "at most 4096 characters" in found["tiers[0].extraArgs[1]"], message[:2000]
     assert len(message) < 5000 and f"{len(tier['extraArgs'][1])} characters" in message

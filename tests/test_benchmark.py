@@ -11,7 +11,7 @@ from llm_tiers import versions
 from llm_tiers.stack import system_capacity as sc
 from llm_tiers.config.schema import ConfigError
 from llm_tiers.stack.parse import parse
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import render as render_tool
 from conftest import overrides, stack_values
 
 NS = "llm-tiers"
@@ -29,7 +29,8 @@ def _get(objs, kind: str, name: str) -> dict[str, Any]:
 
 def _bench_jobs(objs) -> list[dict[str, Any]]:
     # GuideLLM's Jobs (the eval Jobs of a tier with `eval` carry the benchmark pods' selector too).
-    return [o for o in objs if o["kind"] == "Job" and o["metadata"]["labels"].get("llm-tiers.io/component") == "benchmark"
+    return [o for o in objs if o["kind"] == "Job"
+            and o["metadata"]["labels"].get("llm-tiers.io/component") == "benchmark"
             and o["metadata"]["labels"].get("app.kubernetes.io/name") == "guidellm"]
 
 

@@ -24,7 +24,7 @@ from llm_tiers.cluster import system_capacity
 from llm_tiers.stack.parse import parse
 from llm_tiers.tiers.models_lock import load
 from conftest import ROOT, STACKS, overrides, stack_values
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import render as render_tool
 
 GIB = 2**30
 HOURS = 730
@@ -82,15 +82,16 @@ def recompute(objects: list[dict[str, Any]], aws: list[dict[str, Any]], helm: li
     proxies = [p["spec"]["provider"]["kubernetes"]["envoyService"] for p in by_kind.get("EnvoyProxy", {}).values()]
     balancers = [s for s in proxies if s["type"] == "LoadBalancer"]
     public_subnets = [s for s in of("aws:ec2/subnet:Subnet") if s["inputs"]["tags"].get("kubernetes.io/role/elb")]
-    internet_facing = sum(1 for s in balancers
-                          if s["annotations"]["service.beta.kubernetes.io/aws-load-balancer-scheme"] == "internet-facing")
+    scheme = "service.beta.kubernetes.io/aws-load-balancer-scheme"
+    internet_facing = sum(1 for s in balancers if s["annotations"][scheme] == "internet-facing")
     fixed["Public IPv4 addresses"] = (len(of("aws:ec2/eip:Eip")) + internet_facing * len(public_subnets)) * 0.005
     fixed["Network Load Balancer"] = len(balancers) * 0.0225
     (ng,) = of("aws:eks/nodeGroup:NodeGroup")
     nodes = ng["inputs"]["scalingConfig"]["desiredSize"]
     fixed["System nodes"] = nodes * prices.SYSTEM_INSTANCE_HOURLY[ng["inputs"]["instanceTypes"][0]]
     (lt,) = of("aws:ec2/launchTemplate:LaunchTemplate")
-    fixed["System nodes' root volumes"] = nodes * lt["inputs"]["blockDeviceMappings"][0]["ebs"]["volumeSize"] * 0.08 / HOURS
+    root_gib = lt["inputs"]["blockDeviceMappings"][0]["ebs"]["volumeSize"]
+    fixed["System nodes' root volumes"] = nodes * root_gib * 0.08 / HOURS
     claims = [c for c in by_kind.get("PersistentVolumeClaim", {}).values()
               if c["spec"]["storageClassName"] == "efs-weights"
               and c["metadata"]["labels"].get("llm-tiers.io/component") == "weights"]
@@ -184,7 +185,8 @@ def test_the_cost_summary_is_what_the_rendered_objects_cost(rendered, stack, tmp
     assert plan.split("\n## ")[1].startswith("Cost summary")
     headline = re.search(r"\*\*\$([\d,.]+) a month at replicas\.min, \$([\d,.]+) at replicas\.max\*\*", plan)
     lo, hi = (float(x.replace(",", "")) for x in headline.groups())
-    assert lo == pytest.approx(figures["min"] * HOURS, abs=0.02) and hi == pytest.approx(figures["max"] * HOURS, abs=0.02)
+    assert lo == pytest.approx(figures["min"] * HOURS, abs=0.02) and hi == pytest.approx(figures["max"] * HOURS,
+                                                                                         abs=0.02)
     for (tier, release), fig in figures["tiers"].items():
         row = next(line for line in plan.splitlines() if line.startswith(f"| {tier} | {release}"))
         cells = [c.strip() for c in row.strip("|").split("|")]
@@ -201,7 +203,8 @@ def test_the_packing_assumption_holds_in_the_manifests(rendered):
         for d in r.objects_named("Deployment").values():
             if d["metadata"]["labels"].get("llm-tiers.io/component") != "server":
                 continue
-            spread = {c["topologyKey"]: c["whenUnsatisfiable"] for c in d["spec"]["template"]["spec"]["topologySpreadConstraints"]}
+            spread = {c["topologyKey"]: c["whenUnsatisfiable"]
+                      for c in d["spec"]["template"]["spec"]["topologySpreadConstraints"]}
             assert spread["kubernetes.io/hostname"] == "ScheduleAnyway"
         for pool in r.objects_named("NodePool").values():
             assert pool["spec"]["disruption"]["consolidationPolicy"] == "WhenEmpty"
@@ -227,7 +230,8 @@ def test_a_candidate_shows_its_extra_cost_while_the_swap_runs(rendered, tmp_path
             candidate[f"usdPerMonth{at}"] + qwen, abs=0.03)
     plan = (render_tool.write_build(r, tmp_path) / "plan.md").read_text()
     assert "| chat-small | candidate (while swapping) |" in plan
-    assert f"the candidate release adds ${candidate['usdPerMonthMin']:,.2f} to ${candidate['usdPerMonthMax']:,.2f}" in plan
+    assert (f"the candidate release adds ${candidate['usdPerMonthMin']:,.2f} to "
+            f"${candidate['usdPerMonthMax']:,.2f}") in plan
 
 
 def test_the_recomputation_catches_a_bill_that_does_not_follow_the_manifests(rendered):

@@ -8,8 +8,8 @@ import pytest
 
 from conftest import overrides, stack_values
 from llm_tiers.cli import blue_green_doc as cycle
-from llm_tiers.testing import render as render_tool
-from llm_tiers.testing import rollout
+from llm_tiers.preview import render as render_tool
+from llm_tiers.preview import rollout
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +36,10 @@ RUN = cycle.RUN_ID
 def test_measuring_adds_the_benchmark_and_evals_and_admits_them(steps):
     added, removed, changed = _changed(steps[1][2], steps[2][2])
     assert added == {("ConfigMap", "chat-small-eval-scripts"), ("ConfigMap", "chat-small-eval-set"),
-                     *{("Job", f"chat-small-{r}-{kind}-{RUN}") for r in ("live", "candidate") for kind in ("bench", "eval")},
-                     ("NetworkPolicy", "chat-small-benchmark"), ("PersistentVolumeClaim", "chat-small-benchmark-results"),
+                     *{("Job", f"chat-small-{r}-{kind}-{RUN}") for r in ("live", "candidate") for kind in ("bench",
+                                                                                                           "eval")},
+                     ("NetworkPolicy", "chat-small-benchmark"),
+                     ("PersistentVolumeClaim", "chat-small-benchmark-results"),
                      ("Service", "chat-small-candidate"), ("Service", "chat-small-live"),
                      ("ServiceAccount", "chat-small-benchmark")}
     assert not removed and changed == {("NetworkPolicy", "chat-small")}  # it admits the benchmark and eval pods
@@ -75,14 +77,16 @@ def test_alerts_watch_the_serving_release(steps):
     for values, _, objs in steps:
         rules = [rule for g in objs[("PrometheusRule", "llm-tiers")]["spec"]["groups"] for rule in g["rules"]]
         serve = values["tiers"][0].get("serve", "live")
-        alert = next(x for x in rules if x.get("alert") == "LlmTierNoReadyReplica" and x["labels"]["tier"] == "chat-small")
+        alert = next(x for x in rules if x.get("alert") == "LlmTierNoReadyReplica"
+                     and x["labels"]["tier"] == "chat-small")
         assert f'deployment="chat-small-{serve}"' in alert["expr"]
 
 
 def test_promotion_syncs_nothing_that_is_cached_and_keeps_serving_the_new_model(steps):
     added, removed, changed = _changed(steps[3][2], steps[4][2])
     assert not added, "promotion must not create a sync Job or a cache for a revision already synced"
-    assert removed == {("Job", "chat-small-sync-0e9e39f249"), ("PersistentVolumeClaim", "chat-small-weights-0e9e39f249")}
+    assert removed == {("Job", "chat-small-sync-0e9e39f249"),
+                       ("PersistentVolumeClaim", "chat-small-weights-0e9e39f249")}
     # The live release's benchmark and eval record its new model, so they run again under the same run id.
     assert changed == {("Deployment", "chat-small-live"), ("Job", f"chat-small-live-bench-{RUN}"),
                        ("Job", f"chat-small-live-eval-{RUN}")}

@@ -11,7 +11,7 @@ from llm_tiers.gpu import catalog as gpu_catalog
 from llm_tiers.tiers import tgi
 from llm_tiers.tiers.capacity import GIB, ModelShape
 from conftest import overrides, stack_values
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import render as render_tool
 
 # Published architecture numbers (config.json of each model).
 LLAMA_8B = ModelShape(num_layers=32, num_attention_heads=32, num_key_value_heads=8, head_dim=128,
@@ -57,7 +57,8 @@ def test_the_planner_uses_cuda_visible_memory_not_the_nominal_size():
         assert 0.9 * gpu.memory_gib < gpu.cuda_total_gib < gpu.memory_gib, gpu.name
     # A GPU without a measured figure falls back below every measured ratio.
     unknown = gpu_catalog.GpuModel("X", 24, 300)
-    assert unknown.cuda_total_gib < min(g.cuda_total_gib / g.memory_gib for g in (gpu_catalog.L4, gpu_catalog.H100)) * 24
+    assert unknown.cuda_total_gib < min(g.cuda_total_gib / g.memory_gib
+                                        for g in (gpu_catalog.L4, gpu_catalog.H100)) * 24
 
 
 def test_8b_on_one_l4_tgi_is_at_or_below_tgis_own_warmup_math():
@@ -174,7 +175,8 @@ def test_70b_on_four_h100_shards_weights_and_kv():
     assert p.weights_bytes_per_gpu == -(-LLAMA_70B.weights_bytes // 4)
     assert p.kv_bytes_per_token_per_gpu == 327_680 / 4
     assert p.fits and p.concurrent_max_sequences >= 1
-    # Priced as the whole node: the tier's hostname spread gives each replica its own p5 (components/llm_tiers/cost/bill.py).
+    # Priced as the whole node: the tier's hostname spread gives each replica its own p5
+    # (components/llm_tiers/cost/bill.py).
     assert p.replica_hourly_usd == pytest.approx(55.04)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from llm_tiers.testing import k8s_cel, validate
+from llm_tiers.preview import k8s_cel, validate
 
 
 @pytest.fixture(scope="module")

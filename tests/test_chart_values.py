@@ -60,7 +60,8 @@ def test_fetch_verifies_every_file_and_writes_all_or_nothing(served, tmp_path):
 def test_sums_read_the_source_files(tmp_path):
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "values.yaml").write_text("k: v\n")
-    (tmp_path / "c" / "SOURCE").write_text("repo: o/r\ncommit: " + "1" * 40 + "\nfiles:\n  values.yaml: charts/c/values.yaml\n")
+    (tmp_path / "c" / "SOURCE").write_text("repo: o/r\ncommit: " + "1" * 40
+                                           + "\nfiles:\n  values.yaml: charts/c/values.yaml\n")
     assert chart_values.local_sums(tmp_path) == {"c/values.yaml": {
         "url": f"{chart_values.RAW}/o/r/{'1' * 40}/charts/c/values.yaml",
         "sha256": hashlib.sha256(b"k: v\n").hexdigest()}}

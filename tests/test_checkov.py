@@ -20,11 +20,12 @@ import yaml
 
 from llm_tiers import security as security_exceptions
 from conftest import ROOT, STACKS
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import render as render_tool
 
 
 def _checkov() -> str:
-    for candidate in (os.environ.get("CHECKOV"), str(ROOT / ".venv-checkov" / "bin" / "checkov"), shutil.which("checkov")):
+    for candidate in (os.environ.get("CHECKOV"), str(ROOT / ".venv-checkov" / "bin" / "checkov"),
+                      shutil.which("checkov")):
         if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
             return candidate
     message = ("checkov not found (CHECKOV, .venv-checkov/bin/checkov or PATH): the rendered stacks are NOT "

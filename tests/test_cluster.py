@@ -10,7 +10,8 @@ import pytest
 from llm_tiers import versions
 from llm_tiers.stack.parse import parse
 from conftest import STACKS, overrides, stack_values
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import render as render_tool
+from llm_tiers.preview import documents
 
 AWS = "aws:"
 COMPONENT = "llmtiers:index:Cluster$"
@@ -281,7 +282,7 @@ def test_the_ssm_relay_is_least_privilege(rendered, tmp_path):
     i = instance["inputs"]
     assert i["instanceType"] == "t4g.nano" and i["associatePublicIpAddress"] is False and "keyName" not in i
     assert i["metadataOptions"]["httpTokens"] == "required" and i["rootBlockDevice"]["encrypted"] is True
-    private = {e["id"] for e in render_tool.state(r.recording)
+    private = {e["id"] for e in documents.state(r.recording)
                if e["type"] == "aws:ec2/subnet:Subnet" and e["name"].startswith("cluster-private-")}
     assert i["subnetId"] in private
     role_name = i["iamInstanceProfile"]
@@ -293,7 +294,8 @@ def test_the_ssm_relay_is_least_privilege(rendered, tmp_path):
     (sg,) = [e for e in _aws(r, "aws:ec2/securityGroup:SecurityGroup") if e["name"] == "cluster-operator-access"]
     assert not sg["inputs"].get("ingress")
     assert [(x["protocol"], x["fromPort"], x["toPort"]) for x in sg["inputs"]["egress"]] == [("tcp", 443, 443)]
-    (rule,) = [e for e in _aws(r, "aws:ec2/securityGroupRule:SecurityGroupRule") if e["name"].endswith("from-operator-access")]
+    (rule,) = [e for e in _aws(r, "aws:ec2/securityGroupRule:SecurityGroupRule")
+               if e["name"].endswith("from-operator-access")]
     assert (rule["inputs"]["type"], rule["inputs"]["fromPort"], rule["inputs"]["toPort"]) == ("ingress", 443, 443)
     assert "cidrBlocks" not in rule["inputs"]
     access = r.outputs()["operatorAccess"]

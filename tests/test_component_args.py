@@ -12,7 +12,7 @@ import pytest
 
 from llm_tiers import arguments
 from llm_tiers.config.specs import TierSpec
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import render as render_tool
 
 # component -> (program body composing it with bad args, the arg paths the error must name)
 BAD: dict[str, tuple[str, list[str]]] = {

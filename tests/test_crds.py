@@ -9,7 +9,7 @@ import pytest
 
 from llm_tiers import versions
 from llm_tiers.cli import crds
-from llm_tiers.testing import validate
+from llm_tiers.preview import validate
 from conftest import upstream_input
 
 

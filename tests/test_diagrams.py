@@ -15,12 +15,11 @@ import os
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from conftest import ROOT, STACKS
-from llm_tiers.testing import diagrams, rollout
+from llm_tiers.preview import diagrams, rollout, rollout_markdown
 
 MERMAID_DIR = ROOT / "tests" / "mermaid"
 BLOCK = re.compile(r"```mermaid\n(.*?)```", re.S)
@@ -67,12 +66,12 @@ def test_every_generated_diagram_parses(mermaid_parse, rendered):
     named: dict[str, str] = {}
     for stack in STACKS:
         plan = rollout.plan(stack, rendered(stack).recording)
-        named[f"{stack} first deploy"] = rollout.first_deploy_gantt(plan)
-        named[f"{stack} components"] = rollout.component_graph(plan)
+        named[f"{stack} first deploy"] = rollout_markdown.first_deploy_gantt(plan)
+        named[f"{stack} components"] = rollout_markdown.component_graph(plan)
         assert len(plan.components) >= 8 and plan.component_edges, stack
         _gantt_is_a_chain(named[f"{stack} first deploy"])
         # rollout.md carries both, as written
-        text = rollout.to_markdown(plan)
+        text = rollout_markdown.to_markdown(plan)
         assert named[f"{stack} first deploy"] in text and named[f"{stack} components"] in text
     for path in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md")),
                  *sorted((ROOT / "tests" / "golden").rglob("*.md"))]:

@@ -13,8 +13,8 @@ from llm_tiers import versions
 from llm_tiers.config.schema import ConfigError
 from llm_tiers.stack.parse import parse
 from conftest import overrides, stack_values
-from llm_tiers.testing import render as render_tool
-from llm_tiers.testing import rollout
+from llm_tiers.preview import render as render_tool
+from llm_tiers.preview import rollout
 
 ROOT = Path(__file__).resolve().parents[1]
 ZONE = "Z0EXAMPLE1234567890AB"
@@ -122,7 +122,8 @@ def test_every_chart_key_exists_in_the_pinned_chart(rendered):
 def test_externaldns_starts_after_the_gateway_api_crds_and_its_identity(rendered):
     r = rendered("prod")
     plan = rollout.plan("prod", r.recording)
-    (release,) = [x for x in r.custom_resources if x.type == "kubernetes:helm.sh/v3:Release" and x.name == "dns-external-dns"]
+    (release,) = [x for x in r.custom_resources if x.type == "kubernetes:helm.sh/v3:Release"
+                  and x.name == "dns-external-dns"]
     ancestors = plan.ancestors(release.urn)
     labels = {plan.steps[u].label for u in ancestors}
     assert any("gateway-envoy-gateway-crds" in label for label in labels), labels

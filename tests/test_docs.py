@@ -76,7 +76,8 @@ def test_component_docs_are_generated_and_current():
     from llm_tiers.cli import component_docs
     import llm_tiers as components
     assert component_docs.main(["--check"]) == 0, "docs/components is stale or an arg lacks its docstring"
-    args_classes = {n for n in components.__all__ if n.endswith("Args")} - {"TenantKeyArgs"}  # a value type, not a component
+    # TenantKeyArgs: a value type, not a component.
+    args_classes = {n for n in components.__all__ if n.endswith("Args")} - {"TenantKeyArgs"}
     assert args_classes == set(component_docs.PAGES), "every component's Args has a doc page"
 
 

@@ -35,7 +35,8 @@ def test_vllm_refuses_what_argparse_refuses_and_keeps_what_it_takes():
     assert flag is None and "ambiguous" in why and "--max-num-seqs" in why
     flag, why = vllm.resolve_flag("--max-model-len 4096")   # one argv element: no such option
     assert flag is None and "has no option" in why
-    assert vllm.unknown_extra_args(["--enforce-eager", "--no-such-flag=1"]) == [(1, vllm.resolve_flag("--no-such-flag")[1])]
+    assert vllm.unknown_extra_args(["--enforce-eager", "--no-such-flag=1"]) == [(1,
+                                                                                 vllm.resolve_flag("--no-such-flag")[1])]
 
 
 def test_tgi_takes_exact_names_only():
@@ -54,16 +55,20 @@ def test_tgi_env_variables_that_set_launcher_flags():
 
 
 def test_foreign_flags_are_told_apart_from_unknown_ones():
-    assert engines.foreign_extra_args("vllm", ["--max-waiting-tokens=20", "--enforce-eager"]) == [(0, "--max-waiting-tokens")]
-    assert engines.unknown_extra_args("vllm", ["--max-waiting-tokens=20", "--nope"]) == [(1, vllm.resolve_flag("--nope")[1])]
+    assert engines.foreign_extra_args("vllm", ["--max-waiting-tokens=20", "--enforce-eager"]) == [(0,
+                                                                                                   "--max-waiting-tokens")]
+    assert engines.unknown_extra_args("vllm", ["--max-waiting-tokens=20", "--nope"]) == [(1,
+                                                                                          vllm.resolve_flag("--nope")[1])]
 
 
 def test_a_release_image_belongs_to_its_engine():
     assert engines.image_engine_problem("vllm", "ghcr.io/huggingface/text-generation-inference:3.3.6")
     assert engines.image_engine_problem("tgi", "docker.io/vllm/vllm-openai:v0.33.0")
     assert engines.image_engine_problem("vllm", "registry.example.com/other/app:1")
-    assert engines.image_engine_problem("vllm", "111122223333.dkr.ecr.us-east-1.amazonaws.com/vllm-openai:v0.33.1") is None
-    assert engines.image_engine_problem("tgi", "ghcr.io/huggingface/text-generation-inference@sha256:" + "a" * 64) is None
+    ecr = "111122223333.dkr.ecr.us-east-1.amazonaws.com"
+    assert engines.image_engine_problem("vllm", f"{ecr}/vllm-openai:v0.33.1") is None
+    assert engines.image_engine_problem("tgi", "ghcr.io/huggingface/text-generation-inference@sha256:" + "a" * 64) \
+        is None
 
 
 def test_the_committed_vllm_option_list_is_the_pinned_release_and_covers_every_flag_we_name():

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -28,7 +27,7 @@ from llm_tiers.config.schema import ConfigError
 from llm_tiers.stack.parse import parse
 from llm_tiers.evaluation import manifests as em
 from llm_tiers.evaluation.scripts import eval_set, gate
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import render as render_tool
 from conftest import ROOT, overrides, stack_values
 
 NS = "llm-tiers"
@@ -151,7 +150,8 @@ def _resource(r, kind: str, name: str):
 
 
 def test_staging_switches_to_its_candidate_only_after_the_gate(staging):
-    svc, gate_job = _resource(staging, "Service", "chat-small"), _resource(staging, "Job", "chat-small-gate-2026-12-01a")
+    svc, gate_job = _resource(staging, "Service", "chat-small"), _resource(staging, "Job",
+                                                                           "chat-small-gate-2026-12-01a")
     assert gate_job.urn in svc.dependencies
     # Pulumi awaits the gate (no skipAwait) for its own wait plus start-up; the evals and benchmarks are not awaited.
     assert "pulumi.com/skipAwait" not in gate_job.inputs["metadata"]["annotations"]
@@ -163,7 +163,7 @@ def test_staging_switches_to_its_candidate_only_after_the_gate(staging):
         bench = _resource(staging, "Job", f"chat-small-{release}-bench-2026-12-01a")
         assert svc.urn not in bench.dependencies
     # rollout.json (as rollout.md): the gate's create wave comes before the Service's.
-    from llm_tiers.testing import rollout
+    from llm_tiers.preview import rollout
 
     waves = json.loads(rollout.to_json(rollout.plan("staging", staging.recording)))["createWaves"]
     wave = {label: i for i, labels in enumerate(waves) for label in labels}
@@ -504,7 +504,8 @@ def test_lm_eval_runs_with_the_rendered_args_against_the_stand_in(tmp_path, stag
     init = {c["name"]: c for c in job["spec"]["template"]["spec"]["initContainers"]}
     tasks = tmp_path / "tasks"
     tasks.mkdir()
-    rows = [{"question": i["prompt"], "answer": i["reference"]} for i in EVAL_SET if i["id"].startswith(("arith", "unit"))]
+    rows = [{"question": i["prompt"], "answer": i["reference"]} for i in EVAL_SET if i["id"].startswith(("arith",
+                                                                                                         "unit"))]
     (tasks / "data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     (tasks / "smoke.yaml").write_text(
         "task: llm_tiers_smoke\ndataset_path: json\n"
@@ -563,7 +564,8 @@ def test_bad_eval_config_names_its_key(change, path):
     assert path in {i.path for i in err.value.issues}, err.value
 
 
-# ------------------------------------------------------------------------------------------- measured numbers in the plan
+# ------------------------------------------------------------------------------------------- measured numbers in the
+# plan
 
 
 MEASURED = """\
@@ -660,7 +662,8 @@ def test_the_measurements_file_is_written_from_the_run_s_result_files(tmp_path, 
     r = render_tool.render("staging", overrides=overrides(values))
     (row,) = r.outputs()["promotionGate"]
     assert row["wouldPass"] is True and row["failing"] == []
-    cand = next(t for t in r.outputs()["tokenCost"]["tiers"] if t["tier"] == "chat-small" and t["release"] == "candidate")
+    cand = next(t for t in r.outputs()["tokenCost"]["tiers"] if t["tier"] == "chat-small"
+                and t["release"] == "candidate")
     assert cand["bestBatchTokensPerSecond"] == 330 and cand["source"].startswith("measured")
 
 

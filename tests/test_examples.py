@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from llm_tiers.testing import render as render_tool
-from llm_tiers.testing import validate
+from llm_tiers.preview import render as render_tool
+from llm_tiers.preview import validate
 
 
 def test_both_examples_exist():

@@ -14,10 +14,11 @@ import yaml
 
 from conftest import overrides, stack_values, run_promtool_test
 from llm_tiers.config.schema import TierConfig
-from llm_tiers.gateway import aigw, fallback
+from llm_tiers.gateway import aigw_controller, fallback
 from llm_tiers.observability import rules as mr
 from llm_tiers.observability import usage
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import render as render_tool
+from llm_tiers.preview import documents, stack_file
 
 KEY = "sk-fallback-test-4b7f0c1e9a"  # a value that must never appear outside Secrets Manager's SecretVersion
 FALLBACK = {"baseUrl": "https://api.example.com/openai/v1", "model": "qwen2.5-7b-instruct", "apiKeySecret": "example"}
@@ -83,11 +84,11 @@ def test_the_key_comes_from_secrets_manager_through_external_secrets(result):
     assert secret.id in json.loads(policy.inputs["policy"])["Statement"][0]["Resource"]
     (version,) = [r for r in result.of_type("aws:secretsmanager/secretVersion:SecretVersion")
                   if r.name == "secrets-fallback-example"]
-    assert render_tool.redact(version.inputs)["secretString"] == "[secret]"
+    assert documents.redact(version.inputs)["secretString"] == "[secret]"
 
 
 def test_the_key_is_nowhere_else(result):
-    everywhere = json.dumps([render_tool.redact(r.inputs) for r in result.recording.resources])
+    everywhere = json.dumps([documents.redact(r.inputs) for r in result.recording.resources])
     assert KEY not in everywhere
     assert KEY not in json.dumps(result.outputs())
     for cm in named(result, "ConfigMap").values():
@@ -146,7 +147,8 @@ def test_usage_splits_tier_and_fallback_and_prices_the_fallback(promtool, tmp_pa
     rules.write_text(yaml.safe_dump({"groups": groups}, sort_keys=False))
     check = subprocess.run([promtool, "check", "rules", str(rules)], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
-    tok, dur, label = "gen_ai_client_token_usage_sum", "gen_ai_server_request_duration_seconds_count", aigw.TENANT_METRIC_LABEL
+    tok, dur = "gen_ai_client_token_usage_sum", "gen_ai_server_request_duration_seconds_count"
+    label = aigw_controller.TENANT_METRIC_LABEL
     served = 'gen_ai_original_model="chat",gen_ai_request_model="chat"'
     via_fallback = 'gen_ai_original_model="llama-8b",gen_ai_request_model="llama-3.1-8b"'
     series = [
@@ -216,8 +218,8 @@ def test_an_unset_key_is_refused_when_rendered_as_configured():
 
 
 def test_a_plaintext_key_is_refused():
-    config, secret_keys = render_tool.stack_config("dev", overrides=overrides(dev_with_fallback()), omit_secrets=True)
-    config[f"{render_tool.project_name()}:fallbackApiKeys"] = json.dumps({"example": KEY})
+    config, secret_keys = stack_file.stack_config("dev", overrides=overrides(dev_with_fallback()), omit_secrets=True)
+    config[f"{stack_file.project_name()}:fallbackApiKeys"] = json.dumps({"example": KEY})
     with pytest.raises(render_tool.RenderError, match=r"fallbackApiKeys: is stored in plaintext"):
         render_tool.run_program("dev", config, secret_keys)
 
@@ -232,20 +234,20 @@ def test_base_url_parts():
 
 def test_rollout_and_plan_say_the_client_sees_no_cold_start(result):
     from llm_tiers.plan import plan_markdown
-    from llm_tiers.testing import rollout
+    from llm_tiers.preview import rollout, rollout_markdown
 
     zero = rollout._scale_from_zero(result.recording)
     (z,) = [z for z in zero if z["deployment"] == "llm-tiers/chat-small-live"]
     assert z["fallback"] == {"host": "api.example.com", "model": "qwen2.5-7b-instruct"}
-    text = "\n".join(rollout.scale_from_zero_markdown(zero))
-    assert "llm-tiers/chat-small-live: with its fallback (api.example.com, model `qwen2.5-7b-instruct`) the client sees no " \
-           "cold start" in text
+    text = "\n".join(rollout_markdown.scale_from_zero_markdown(zero))
+    assert ("llm-tiers/chat-small-live: with its fallback (api.example.com, model `qwen2.5-7b-instruct`) the client "
+            "sees no cold start") in text
     md = plan_markdown("dev", [], scale_from_zero=zero)
     assert "the client sees no cold start" in md and "billed per token at the provider's price" in md
 
 
 def test_without_fallback_the_scale_from_zero_rows_do_not_mention_one(rendered):
-    from llm_tiers.testing import rollout
+    from llm_tiers.preview import rollout
 
     zero = rollout._scale_from_zero(rendered("dev").recording)
     assert zero and not any("fallback" in z for z in zero)

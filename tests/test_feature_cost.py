@@ -1,6 +1,6 @@
 """Cost per feature: clients name a feature in ``x-llm-feature``; the guard keeps a listed one and writes ``other``
-or ``none`` otherwise (the Rego policy and data.json of prod's rendered guard ConfigMap, under OPA's engine), the gateway tags metrics and spans
-with it, and the usage rules record tokens and $ per (tenant, feature) (promtool)."""
+or ``none`` otherwise (the Rego policy and data.json of prod's rendered guard ConfigMap, under OPA's engine), the
+gateway tags metrics and spans with it, and the usage rules record tokens and $ per (tenant, feature) (promtool)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ import yaml
 from conftest import require_opa, run_promtool_test, stack_values
 from llm_tiers.config.schema import ConfigError, TierConfig
 from llm_tiers.stack.parse import parse
-from llm_tiers.gateway import aigw, guard
+from llm_tiers.gateway import aigw, aigw_controller, guard
 from llm_tiers.observability import rules as mr
 from llm_tiers.observability import usage
 
-from llm_tiers.testing import guard_corpus as gc  # imports OPA's engine only when it loads one (require_opa)
+from llm_tiers.preview import guard_corpus as gc  # imports OPA's engine only when it loads one (require_opa)
 
 TIER = TierConfig.model_validate({"name": "chat", "modelId": "o/m", "gpuClass": "l4", "maxInputTokens": 10,
                                   "maxTotalTokens": 20})
@@ -120,7 +120,7 @@ def test_usage_rules_per_tenant_and_feature(promtool, tmp_path):
     groups = [*mr.rule_groups([TIER], "llm-tiers", {"chat": 2.0}), *usage.rule_groups([TIER])]
     rules.write_text(yaml.safe_dump({"groups": groups}, sort_keys=False))
     tok = "gen_ai_client_token_usage_sum"
-    t, f = aigw.TENANT_METRIC_LABEL, aigw.FEATURE_METRIC_LABEL
+    t, f = aigw_controller.TENANT_METRIC_LABEL, aigw_controller.FEATURE_METRIC_LABEL
     # Tenant a: 60 output tokens/s for "summarize", 20 for "other"; tenant b: 20 for "answer". $2/h for the tier.
     series = [
         {"series": f'{tok}{{{t}="a",{f}="summarize",gen_ai_request_model="chat",gen_ai_token_type="output"}}',

@@ -9,11 +9,12 @@ import cel
 import pytest
 
 from llm_tiers.gateway import manifests as gm
+from llm_tiers.gateway import tenant_policies
 from llm_tiers import versions
 from llm_tiers.stack.parse import parse
 from conftest import STACKS, overrides, stack_values
-from llm_tiers.testing import render as render_tool
-from llm_tiers.testing import validate
+from llm_tiers.preview import render as render_tool
+from llm_tiers.preview import validate
 
 
 def objs(result, kind):
@@ -68,11 +69,13 @@ def test_limits_follow_config_and_defaults(rendered):
     rules = objs(r, "BackendTrafficPolicy")["chat-small"]["spec"]["rateLimit"]["global"]["rules"]
     by_tenant = {}
     for rule in rules:
-        by_tenant.setdefault(rule["clientSelectors"][0]["headers"][0]["value"], {})[rule["limit"]["unit"]] = rule["limit"]["requests"]
+        tenant = rule["clientSelectors"][0]["headers"][0]["value"]
+        by_tenant.setdefault(tenant, {})[rule["limit"]["unit"]] = rule["limit"]["requests"]
     assert by_tenant["search"] == {"Minute": 1200, "Second": 40}
     assert by_tenant["support-bot"] == {"Minute": 600, "Second": 20}
     analytics = objs(r, "BackendTrafficPolicy")["chat-large"]["spec"]["rateLimit"]["global"]["rules"]
-    assert {x["limit"]["requests"] for x in analytics if x["clientSelectors"][0]["headers"][0]["value"] == "analytics"} == {60, 5}
+    assert {x["limit"]["requests"] for x in analytics
+            if x["clientSelectors"][0]["headers"][0]["value"] == "analytics"} == {60, 5}
     assert objs(r, "BackendTrafficPolicy")["chat-small"]["spec"]["requestBuffer"] == {"limit": 1048576}
 
 
@@ -113,7 +116,7 @@ def test_body_limit_expressions_compile_and_only_exist_below_the_route_limit(ren
         cfg = parse(stack_values(stack))
         for t in cfg.tiers:
             rules = objs(rendered(stack), "SecurityPolicy")[t.name]["spec"]["authorization"]["rules"]
-            cap = gm.route_body_limit(t, cfg.tenants, cfg.gateway)
+            cap = tenant_policies.route_body_limit(t, cfg.tenants, cfg.gateway)
             expected = {f"body-limit-{x.name}" for x in gm.tenants_of(t, cfg.tenants)
                         if gm.limits_of(x, cfg.gateway).max_request_body_bytes < cap}
             assert {r["name"] for r in rules if "cel" in r} == expected
@@ -243,7 +246,8 @@ def test_cert_manager_mode_terminates_tls_in_envoy_with_an_issued_certificate(ce
     ns = objs(r, "Namespace")["cert-manager"]
     assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
     # The HTTP listener still redirects (cert-manager's Exact-path challenge route takes precedence).
-    assert objs(r, "HTTPRoute")["https-redirect"]["spec"]["parentRefs"] == [{"name": "llm-gateway", "sectionName": "http"}]
+    assert objs(r, "HTTPRoute")["https-redirect"]["spec"]["parentRefs"] == [{"name": "llm-gateway",
+                                                                             "sectionName": "http"}]
 
 
 def test_cert_manager_gateway_validates_against_the_crds(cert_manager_prod, crd_schemas):
@@ -379,7 +383,8 @@ def test_tiers_accept_http_only_from_the_proxies_namespace_and_prometheus(render
     for t in parse(stack_values(stack)).tiers:
         pod = {"llm-tiers.io/tier": t.name, "llm-tiers.io/component": "server", "llm-tiers.io/release": "live"}
         # The tier policy names its port; "http" is TGI's port 80.
-        (policy,) = [p for p in policies if (p["metadata"]["namespace"], p["metadata"]["name"]) == ("llm-tiers", t.name)]
+        (policy,) = [p for p in policies if (p["metadata"]["namespace"], p["metadata"]["name"]) == ("llm-tiers",
+                                                                                                    t.name)]
         assert all(p["port"] == "http" for rule in policy["spec"]["ingress"] for p in rule["ports"])
         resolved = dict(policy, spec=dict(policy["spec"], ingress=[
             dict(rule, ports=[{"port": 80, "protocol": "TCP"}]) for rule in policy["spec"]["ingress"]]))

@@ -12,8 +12,9 @@ from llm_tiers import versions
 from llm_tiers.config.schema import GpuClassConfig
 from llm_tiers.stack.parse import parse
 from conftest import STACKS, overrides, stack_values
-from llm_tiers.testing import render as render_tool
-from llm_tiers.testing import validate
+from llm_tiers.preview import render as render_tool
+from llm_tiers.preview import documents
+from llm_tiers.preview import validate
 
 
 # ------------------------------------------------------------------------------------------ catalog
@@ -34,7 +35,8 @@ def test_catalog_is_consistent():
         assert it.name == name and it.hourly_usd > 0 and it.gpu_count in (1, 4, 8) and it.vcpus >= 4
     # Within a family, more GPUs never cost less.
     for family in {n.split(".")[0] for n in gpu_catalog.CATALOG}:
-        sizes = sorted((it.gpu_count, it.hourly_usd) for n, it in gpu_catalog.CATALOG.items() if n.startswith(family + "."))
+        sizes = sorted((it.gpu_count, it.hourly_usd) for n, it in gpu_catalog.CATALOG.items()
+                       if n.startswith(family + "."))
         by_count: dict[int, float] = {}
         for count, price in sizes:
             by_count[count] = min(price, by_count.get(count, price))
@@ -122,7 +124,8 @@ def test_one_nodepool_and_nodeclass_per_gpu_class(rendered, stack):
 
         nc = classes[name]["spec"]
         assert nc["amiSelectorTerms"] == [{"alias": versions.AL2023_AMI_ALIAS}]
-        assert nc["metadataOptions"]["httpTokens"] == "required" and nc["metadataOptions"]["httpPutResponseHopLimit"] == 1
+        assert nc["metadataOptions"]["httpTokens"] == "required"
+        assert nc["metadataOptions"]["httpPutResponseHopLimit"] == 1
         (disk,) = nc["blockDeviceMappings"]
         assert disk["ebs"]["volumeSize"] == f"{cls.root_volume_gib}Gi" and disk["ebs"]["encrypted"] is True
         discovery = [{"tags": {"karpenter.sh/discovery": cfg.cluster_name}}]
@@ -214,11 +217,12 @@ def test_charts_are_pinned_and_placed(rendered, stack):
             chart.chart, chart.repository, chart.version)
     kv = releases["karpenter"]["values"]
     assert kv["nodeSelector"]["llm-tiers.io/node-role"] == "system", "the controller must not run on nodes it manages"
-    assert kv["settings"]["interruptionQueue"] == kv["settings"]["clusterName"] == parse(stack_values(stack)).cluster_name
+    cluster_name = parse(stack_values(stack)).cluster_name
+    assert kv["settings"]["interruptionQueue"] == kv["settings"]["clusterName"] == cluster_name
     dp = releases["nvidia-device-plugin"]["values"]
     (term,) = dp["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
     assert term["matchExpressions"] == [{"key": "llm-tiers.io/gpu-class", "operator": "Exists"}]
     assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in dp["tolerations"]
-    karpenter_release = next(x for x in r.custom_resources if x.type == render_tool.HELM_RELEASE
+    karpenter_release = next(x for x in r.custom_resources if x.type == documents.HELM_RELEASE
                              and x.inputs["name"] == "karpenter")
     assert karpenter_release.inputs["skipCrds"] is True, "CRDs come from the karpenter-crd release"

@@ -9,8 +9,8 @@ import re
 import pytest
 
 from conftest import STACKS
-from llm_tiers.testing import inventory
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import inventory
+from llm_tiers.preview import render as render_tool
 
 EXAMPLES = render_tool.examples()
 
@@ -86,7 +86,8 @@ def test_stateful_resources_are_named_with_their_protection(rendered, tmp_path):
     assert "| GpuCapacity `gpu` | gpu-interruption | sqs.Queue |" in stateful
     assert "| ModelTier `tier-chat-large` | chat-large-weights-1605565b47 | PersistentVolumeClaim |" in stateful
     # Prometheus's volumes come from the chart's StatefulSet: listed from the release's values.
-    assert "Prometheus TSDB (2 x 200Gi (gp3-encrypted-retain, reclaimPolicy Retain)) | StatefulSet volume | retained" in stateful
+    assert ("Prometheus TSDB (2 x 200Gi (gp3-encrypted-retain, reclaimPolicy Retain)) | StatefulSet volume | "
+            "retained") in stateful
     # Three tenant keys, the Grafana password and the rate-limit store's password.
     assert stateful.count("random.RandomPassword") == 5
     dev = (render_tool.write_build(rendered("dev"), tmp_path) / "plan.md").read_text()

@@ -1,4 +1,4 @@
-"""Kubelet semantics as render checks (components/llm_tiers/testing/kubelet.py): what a real node refuses that
+"""Kubelet semantics as render checks (components/llm_tiers/preview/kubelet.py): what a real node refuses that
 the API server accepts, checked on every pod template the render produces, and the render refusing it."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import copy
 import pytest
 
 from llm_tiers.gateway import manifests as gm
-from llm_tiers.testing import kubelet
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import kubelet
+from llm_tiers.preview import render as render_tool
 
 
 STORE = "ratelimit-redis"
@@ -77,7 +77,8 @@ def test_secret_file_modes(mode, pod_security, readable):
 
 
 def test_item_modes_and_projected_volumes_are_read_per_file():
-    c = {"name": "c", "image": "i", "volumeMounts": [{"name": "p", "mountPath": "/p"}, {"name": "m", "mountPath": "/m"}]}
+    c = {"name": "c", "image": "i",
+         "volumeMounts": [{"name": "p", "mountPath": "/p"}, {"name": "m", "mountPath": "/m"}]}
     volumes = [{"name": "p", "projected": {"defaultMode": 0o444, "sources": [
                    {"secret": {"name": "a", "items": [{"key": "k", "path": "token", "mode": 0o400}]}}]}},
                {"name": "m", "configMap": {"name": "b", "items": [{"key": "x", "path": "ok"}]}}]

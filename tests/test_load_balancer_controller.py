@@ -12,8 +12,8 @@ import pytest
 from conftest import overrides, stack_values
 from llm_tiers import versions
 from llm_tiers.gateway import load_balancer_controller as lbc
-from llm_tiers.testing import render as render_tool
-from llm_tiers.testing import rollout
+from llm_tiers.preview import render as render_tool
+from llm_tiers.preview import rollout
 
 P = "service.beta.kubernetes.io/"
 # Service annotations of kubernetes-sigs/aws-load-balancer-controller v3.5.0 (pkg/annotations/constants.go,
@@ -39,7 +39,8 @@ CHART_KEYS = {"clusterName", "region", "vpcId", "replicaCount", "serviceAccount"
               "podDisruptionBudget", "enableServiceMutatorWebhook", "createIngressClassResource", "controllerConfig",
               "affinity", "configureDefaultAffinity", "tolerations", "defaultTargetType", "loadBalancerClass",
               "enablePodReadinessGateInject", "podLabels", "priorityClassName", "image", "logLevel"}
-CHART_SUBKEYS = {"serviceAccount": {"annotations", "automountServiceAccountToken", "create", "imagePullSecrets", "name"},
+CHART_SUBKEYS = {"serviceAccount": {"annotations", "automountServiceAccountToken", "create", "imagePullSecrets",
+                                    "name"},
                  "controllerConfig": {"featureGates"}}
 # docs/deploy/configurations.md "Feature Gates" at v3.5.0.
 FEATURE_GATES = {"ListenerRulesTagging", "WeightedTargetGroups", "ServiceTypeLoadBalancerOnly", "EndpointsFailOpen",

@@ -12,10 +12,11 @@ import pytest
 from llm_tiers.gpu import karpenter
 from llm_tiers.tiers import models_lock
 from llm_tiers.tiers import manifests as tier_manifests
+from llm_tiers.tiers import weights
 from llm_tiers import versions
 from llm_tiers.config.schema import GpuClassConfig
-from llm_tiers.testing import render as render_tool
-from llm_tiers.testing import validate
+from llm_tiers.preview import render as render_tool
+from llm_tiers.preview import validate
 
 ROOT = Path(__file__).resolve().parents[1]
 QWEN = "Qwen/Qwen2.5-7B-Instruct"
@@ -73,7 +74,8 @@ def test_every_object_of_a_tier(tier_objects):
 
 def test_objects_validate_strictly(tier_objects):
     _, objs = tier_objects
-    problems = [f"{k}: {m}" for k, o in objs.items() if validate.is_builtin(o) for m in validate.validate_core(o, "1.34")]
+    problems = [f"{k}: {m}" for k, o in objs.items() if validate.is_builtin(o) for m in validate.validate_core(o,
+                                                                                                               "1.34")]
     assert not problems, problems
 
 
@@ -90,8 +92,8 @@ def test_weights_cache_and_sync_job(tier_objects):
     lock = models_lock.load(ROOT / "models.lock.json").models[QWEN]
     pvc = objs[("PersistentVolumeClaim", "chat-weights-a09a35458c")]["spec"]
     assert pvc["accessModes"] == ["ReadWriteMany"] and pvc["storageClassName"] == "efs-weights"
-    assert pvc["resources"]["requests"]["storage"] == f"{tier_manifests.pvc_size_gib(lock)}Gi"
-    assert tier_manifests.pvc_size_gib(lock) * 2**30 >= sum(f.size for f in lock.files) * 1.25 - 2**30
+    assert pvc["resources"]["requests"]["storage"] == f"{weights.pvc_size_gib(lock)}Gi"
+    assert weights.pvc_size_gib(lock) * 2**30 >= sum(f.size for f in lock.files) * 1.25 - 2**30
     job = objs[("Job", "chat-sync-a09a35458c")]["spec"]
     assert job["backoffLimit"] >= 3 and job["activeDeadlineSeconds"] >= 900
     pod = job["template"]["spec"]
@@ -168,7 +170,8 @@ def test_service_pdb_and_network_policy(tier_objects):
     pdb = objs[("PodDisruptionBudget", "chat-live")]["spec"]
     assert pdb["maxUnavailable"] == 1 and pdb["selector"]["matchLabels"] == svc["selector"]
     np = objs[("NetworkPolicy", "chat")]["spec"]
-    sources = [rule["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for rule in np["ingress"]]
+    sources = [rule["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+               for rule in np["ingress"]]
     assert sources == ["envoy-gateway-system", "monitoring"] and np["policyTypes"] == ["Ingress", "Egress"]
     assert np["ingress"][0]["from"][0]["podSelector"]["matchLabels"] == {
         "app.kubernetes.io/component": "proxy", "app.kubernetes.io/managed-by": "envoy-gateway"}, "proxies only"
@@ -260,7 +263,7 @@ def test_an_image_that_can_run_as_non_root_drops_the_root_exception():
     tier = TierConfig.model_validate(TIER)
     rel = tier_manifests.Release("live", QWEN, lock, "registry.example/tgi-nonroot:3.3.6", ())
     dep = tier_manifests.deployment(tier, rel, "llm-tiers", ["g6.xlarge"], run_as_user=10001)
-    job = tier_manifests.sync_job(tier, rel, "llm-tiers", "cm", "hf-token", {}, run_as_user=10001)
+    job = weights.sync_job(tier, rel, "llm-tiers", "cm", "hf-token", {}, run_as_user=10001)
     for obj in (dep, job):
         pod = obj["spec"]["template"]["spec"]
         assert pod["securityContext"] == {"seccompProfile": {"type": "RuntimeDefault"}, "runAsNonRoot": True,

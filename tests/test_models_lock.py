@@ -8,7 +8,7 @@ import pytest
 
 from llm_tiers.tiers import models_lock
 from conftest import overrides, stack_values
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import render as render_tool
 
 LLAMA_8B = "meta-llama/Llama-3.1-8B-Instruct"
 LLAMA_70B = "meta-llama/Llama-3.1-70B-Instruct"
@@ -80,7 +80,8 @@ def test_gated_model_with_token_renders(tmp_path):
 def test_ungated_models_need_no_token(tmp_path):
     over = _prod_with_lock(tmp_path, {LLAMA_8B: entry(False), LLAMA_70B: entry(False)})
     urls = {"alertReceiverUrls": {"oncall": "https://x.invalid", "ml-platform": "https://y.invalid"}}
-    assert render_tool.render("prod", overrides=over, omit_secrets=True, secrets=urls).of_type("aws:eks/cluster:Cluster")
+    result = render_tool.render("prod", overrides=over, omit_secrets=True, secrets=urls)
+    assert result.of_type("aws:eks/cluster:Cluster")
 
 
 def test_candidate_models_are_checked_too(tmp_path):
@@ -104,7 +105,8 @@ def test_corrupt_lock_is_reported_at_its_key(tmp_path):
 
 def test_the_committed_lock_refuses_prods_gated_llama_without_a_token():
     urls = {"alertReceiverUrls": {"oncall": "https://x.invalid", "ml-platform": "https://y.invalid"}}
-    with pytest.raises(render_tool.RenderError, match=r"tiers\[0\]\.modelId: meta-llama/Llama-3.1-8B-Instruct is gated"):
+    with pytest.raises(render_tool.RenderError,
+                       match=r"tiers\[0\]\.modelId: meta-llama/Llama-3.1-8B-Instruct is gated"):
         render_tool.render("prod", omit_secrets=True, secrets=urls)
 
 

@@ -148,7 +148,8 @@ def test_adding_a_model_needs_no_token_for_a_hand_written_gated_entry(hub, monke
     """A composer adds an open model to a lock that holds a hand-written gated one, without that model's token."""
     monkeypatch.delenv("HF_TOKEN")
     lock_file = tmp_path / "team.lock.json"
-    lock_file.write_text(models_lock.dump(models_lock.ModelsLock(version=1, models={"org/gated-llama": _manual_gated_entry()})))
+    lock_file.write_text(models_lock.dump(models_lock.ModelsLock(version=1,
+                                                                 models={"org/gated-llama": _manual_gated_entry()})))
     assert lock_tool.main(["--lock-file", str(lock_file), "--endpoint", hub.url, "--model", "org/open-awq"]) == 0
     lock = models_lock.load(lock_file)
     assert set(lock.models) == {"org/gated-llama", "org/open-awq"}

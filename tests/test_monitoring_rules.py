@@ -5,8 +5,6 @@ and the DCGM exporter expose)."""
 
 from __future__ import annotations
 
-import copy
-import os
 import re
 import subprocess
 import types
@@ -20,7 +18,7 @@ from conftest import upstream_input
 from llm_tiers.observability import component as observability
 from llm_tiers.observability import rules as mr
 from llm_tiers.config.schema import TierConfig
-from llm_tiers.tiers import manifests as tier_manifests
+from llm_tiers.tiers import autoscaling
 from llm_tiers import versions
 
 TIER = TierConfig.model_validate({
@@ -107,7 +105,7 @@ def _merge(scraped: dict[str, str], target: dict[str, str], honor: bool) -> dict
 def _pod_targets(release: str, pod: str, engine_label: str | None, image: str) -> tuple[dict, list[dict]]:
     """A tier pod's scrape target labels (prometheus-operator's own job/namespace/pod/container labels plus
     the rendered PodMonitor's relabelings) and the PodMonitor's metricRelabelings."""
-    (endpoint,) = tier_manifests.pod_monitor(TIER, NS)["spec"]["podMetricsEndpoints"]
+    (endpoint,) = autoscaling.pod_monitor(TIER, NS)["spec"]["podMetricsEndpoints"]
     meta = {"__meta_kubernetes_pod_label_llm_tiers_io_release": release,
             "__meta_kubernetes_pod_annotation_llm_tiers_io_model": "o/m",
             "__meta_kubernetes_pod_container_image": image}
@@ -340,7 +338,7 @@ def test_a_tier_with_a_tgi_live_and_a_vllm_candidate_gets_each_releases_signals_
     checks = [_within(name, value, f'{{tier="chat",release="{release}"}}')
               for release in ("live", "candidate") for name, value in SIGNALS.items()]
     for release in ("live", "candidate"):
-        so = tier_manifests.scaled_object(TIER, types.SimpleNamespace(name=release), NS, "http://prometheus:9090",
+        so = autoscaling.scaled_object(TIER, types.SimpleNamespace(name=release), NS, "http://prometheus:9090",
                                           "llm-gateway")
         query = {t["name"]: t["metadata"]["query"] for t in so["spec"]["triggers"]}["queue-depth"]
         checks.append({"expr": query, "eval_time": "10m", "exp_samples": [{"labels": "{}", "value": 8}]})
@@ -384,7 +382,7 @@ def test_gpu_utilization_joins_dcgm_series_as_they_arrive(promtool, rules_file, 
     pods = [Pod("tgi", "live", 1), Pod("tgi", "live", 2)]
     series = [dcgm("DCGM_FI_DEV_GPU_UTIL", p, f"{u}x60", honor) for p, u in zip(pods, (60, 80))]
     series += [pod_labels(p) for p in pods]
-    so = tier_manifests.scaled_object(TIER, types.SimpleNamespace(name="live"), NS, "http://prometheus:9090",
+    so = autoscaling.scaled_object(TIER, types.SimpleNamespace(name="live"), NS, "http://prometheus:9090",
                                       "llm-gateway")
     gpu_query = {t["name"]: t["metadata"]["query"] for t in so["spec"]["triggers"]}["gpu-utilization"]
     _ok(_promtool_test(promtool, rules_file, [{"interval": "30s", "input_series": series, "promql_expr_test": [
@@ -406,8 +404,10 @@ def test_recorded_signals_by_value(promtool, rules_file):
     """Per-replica queue depth, and replicas and cost from KEDA's HPA name."""
     hpa = f'namespace="{NS}",horizontalpodautoscaler="keda-hpa-chat-live"'
     tests = [{"interval": "30s",
-              "input_series": [{"series": f"kube_horizontalpodautoscaler_status_current_replicas{{{hpa}}}", "values": "3x20"},
-                               {"series": f"kube_horizontalpodautoscaler_spec_max_replicas{{{hpa}}}", "values": "4x20"}],
+              "input_series": [{"series": f"kube_horizontalpodautoscaler_status_current_replicas{{{hpa}}}",
+                                "values": "3x20"},
+                               {"series": f"kube_horizontalpodautoscaler_spec_max_replicas{{{hpa}}}",
+                                "values": "4x20"}],
               "promql_expr_test": [
                   {"expr": "llm:tier_replicas", "eval_time": "5m",
                    "exp_samples": [{"labels": 'llm:tier_replicas{tier="chat",release="live"}', "value": 3}]},
@@ -444,7 +444,8 @@ def test_pod_monitor_attributes_each_pod_to_its_engine(engine, with_label):
 
 
 def test_the_pod_label_wins_over_the_image():
-    target, _ = _pod_targets("candidate", "chat-candidate-1", "vllm", "registry.example/text-generation-inference:3.3.6")
+    target, _ = _pod_targets("candidate", "chat-candidate-1", "vllm",
+                             "registry.example/text-generation-inference:3.3.6")
     assert target["engine"] == "vllm"
     target, _ = _pod_targets("live", "chat-live-1", None, "registry.example/some-other-server:1")
     assert "engine" not in target  # unknown image, no label: no guess
@@ -491,7 +492,7 @@ def test_dashboard_is_valid_json_and_queries_only_recorded_names():
 
 
 def test_engine_image_patterns_match_the_pinned_images():
-    for engine, pattern in tier_manifests.ENGINE_IMAGE_PATTERNS.items():
+    for engine, pattern in autoscaling.ENGINE_IMAGE_PATTERNS.items():
         assert re.fullmatch(pattern, IMAGES[engine]), (engine, IMAGES[engine])
         others = [i for e, i in IMAGES.items() if e != engine]
         assert not any(re.fullmatch(pattern, i) for i in others)

@@ -9,7 +9,7 @@ import pytest
 from llm_tiers import namespaces as ns_mod
 from conftest import STACKS, overrides, stack_values
 from test_gateway import CONTROLLER, PROXY, RATELIMIT, admits
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import render as render_tool
 
 NODE = "10.30.3.4"          # a prod node (VPC 10.30.0.0/16)
 OUTSIDE = "198.51.100.7"
@@ -32,7 +32,8 @@ def sends(policies: list[dict], namespace: str, pod: dict[str, str], port: int, 
         return True
     for p in selecting:
         for rule in p["spec"].get("egress", []):
-            if "ports" in rule and (port, protocol) not in [(x["port"], x.get("protocol", "TCP")) for x in rule["ports"]]:
+            if "ports" in rule and (port, protocol) not in [(x["port"], x.get("protocol", "TCP"))
+                                                            for x in rule["ports"]]:
                 continue
             if "to" not in rule:
                 return True

@@ -13,8 +13,8 @@ from llm_tiers import versions
 from llm_tiers.config.schema import AlertReceiverConfig
 from llm_tiers.stack.parse import parse
 from conftest import STACKS, stack_values
-from llm_tiers.testing import render as render_tool
-from llm_tiers.testing import validate
+from llm_tiers.preview import render as render_tool
+from llm_tiers.preview import validate
 
 
 def releases(result):
@@ -52,7 +52,8 @@ def test_prometheus_settings_come_from_config(rendered, stack):
     claim = spec["storageSpec"]["volumeClaimTemplate"]["spec"]
     assert claim["resources"]["requests"]["storage"] == f"{cfg.prometheus.storage_gib}Gi"
     # A protected stack keeps Prometheus's EBS volume when it is destroyed.
-    assert claim["storageClassName"] == ("gp3-encrypted-retain" if stack_values(stack).get("protect") else "gp3-encrypted")
+    assert claim["storageClassName"] == ("gp3-encrypted-retain" if stack_values(stack).get("protect")
+                                         else "gp3-encrypted")
     assert spec["ruleSelectorNilUsesHelmValues"] is False and spec["podMonitorSelectorNilUsesHelmValues"] is False
     ksm = releases(rendered(stack))["kube-prometheus-stack"]["values"]["kube-state-metrics"]
     assert ksm["metricLabelsAllowlist"] == ["pods=[llm-tiers.io/tier,llm-tiers.io/release]"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import subprocess
 import sys
 import sysconfig
@@ -17,8 +18,8 @@ import pytest
 from conftest import ROOT
 
 PKG = ROOT / "components" / "llm_tiers"
-CONCERNS = {"cluster", "gpu", "secrets", "observability", "gateway", "tiers", "benchmark", "tracing", "config", "cost", "testing",
-            "cli", "evaluation", "stack"}
+CONCERNS = {"cluster", "gpu", "secrets", "observability", "gateway", "tiers", "benchmark", "tracing", "config", "cost",
+            "preview", "cli", "evaluation", "stack"}
 
 TEAM_PROGRAM = '''
 """A team's program: one tier and the gateway on the cluster it already has."""
@@ -56,6 +57,9 @@ pulumi.export("url", chat.service_url)
 
 
 def _run(*cmd, **kw):
+    # Without the caller's PYTHONPATH: the new venv must import the wheel, not the repository (where the
+    # wheel build leaves its egg-info directory, which would also make pip think the package is already installed).
+    kw.setdefault("env", {k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
     out = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=600, **kw)
     assert out.returncode == 0, f"{cmd}\n{out.stdout}\n{out.stderr}"
     return out
@@ -87,6 +91,18 @@ def test_the_wheel_is_named_versioned_and_typed(installed):
     assert out[1].startswith("0.") and out[2] == "True"
 
 
+def test_the_wheel_installs_only_the_users_commands(installed):
+    """The commands a user runs on their own project are on PATH; the repository's doc generators are not (they
+    write this repository's docs/ and run as `python -m llm_tiers.cli.<tool>`)."""
+    _, venv = installed
+    scripts = {p.name for p in (venv / "bin").iterdir() if p.name.startswith("llm-tiers-")}
+    assert scripts == {"llm-tiers-render", "llm-tiers-render-diff", "llm-tiers-models-lock", "llm-tiers-crds",
+                       "llm-tiers-chart-values", "llm-tiers-bench-render", "llm-tiers-measurements"}
+    for tool in ("config_docs", "component_docs", "blue_green_doc", "architecture_doc"):
+        out = _run(venv / "bin" / "python", "-m", f"llm_tiers.cli.{tool}", "--help")
+        assert "--write" in out.stdout, tool
+
+
 def test_a_teams_program_renders_with_the_packages_own_offline_helper(installed, tmp_path):
     _, venv = installed
     team = tmp_path / "team-program"
@@ -106,8 +122,10 @@ def test_a_teams_program_renders_with_the_packages_own_offline_helper(installed,
     assert {p.name for p in build.iterdir()} >= {"kubernetes.yaml", "plan.md", "rollout.md", "state.json"}
     import yaml
 
-    objects = {(o["kind"], o["metadata"]["name"]) for o in yaml.safe_load_all((build / "kubernetes.yaml").read_text()) if o}
-    assert {("Deployment", "chat-live"), ("Service", "chat"), ("HTTPRoute", "chat"), ("SecurityPolicy", "chat")} <= objects
+    objects = {(o["kind"], o["metadata"]["name"]) for o in yaml.safe_load_all((build / "kubernetes.yaml").read_text())
+               if o}
+    assert {("Deployment", "chat-live"), ("Service", "chat"), ("HTTPRoute", "chat"),
+            ("SecurityPolicy", "chat")} <= objects
     assert json.loads((build / "outputs.json").read_text())["url"] == "http://chat.llm-tiers.svc/v1"
     assert not json.loads((build / "aws.json").read_text()), "a team's program on its own cluster creates no AWS"
 
@@ -118,7 +136,8 @@ def test_a_composed_tier_refuses_bad_args_in_the_teams_program_too(installed, tm
     team.mkdir()
     (team / "Pulumi.yaml").write_text("name: team-llm\nruntime: python\n")
     (team / "__main__.py").write_text(TEAM_PROGRAM.replace('gpu_class="l4", max_input_tokens=4096',
-                                                            'gpu_class="l4", extra_args=["--port=1"], max_input_tokens=4096'))
+                                                            'gpu_class="l4", extra_args=["--port=1"], '
+                                                            'max_input_tokens=4096'))
     (team / "Pulumi.dev.yaml").write_text(f"config:\n  team-llm:lockFile: {ROOT / 'models.lock.json'}\n"
                                           "  team-llm:kubeconfig: {secure: x}\n  team-llm:teamKey: {secure: x}\n")
     out = subprocess.run([venv / "bin" / "llm-tiers-render", "--stack", "dev", "--out", tmp_path / "b"], cwd=team,
@@ -169,8 +188,11 @@ def test_the_import_graph_has_no_cycles():
 
 
 def test_the_tree_has_one_folder_per_concern_and_each_component_beside_its_builders():
-    folders = {p.name for p in PKG.iterdir() if p.is_dir() and p.name != "__pycache__" and not p.name.startswith(".")}
+    # testing/: only the deprecated alias of preview/ (its __init__; tests/test_preview_compat.py).
+    folders = {p.name for p in PKG.iterdir()
+               if p.is_dir() and p.name not in ("__pycache__", "testing") and not p.name.startswith(".")}
     assert folders == CONCERNS
+    assert [p.name for p in (PKG / "testing").iterdir() if p.name != "__pycache__"] == ["__init__.py"]
     import llm_tiers
 
     homes = {name: getattr(llm_tiers, name).__module__ for name in

@@ -31,7 +31,8 @@ def deployment(args=None, env=None, gpu=("1", "1"), image=TGI, annotations=None,
 
 def args_for(type_: str, props: dict) -> ResourceValidationArgs:
     return ResourceValidationArgs(resource_type=type_, props=props, urn=f"urn:pulumi:test::p::{type_}::x", name="x",
-                                  opts=PolicyResourceOptions(protect=False, ignore_changes=[], delete_before_replace=None,
+                                  opts=PolicyResourceOptions(protect=False, ignore_changes=[],
+                                                             delete_before_replace=None,
                                                              aliases=[], custom_timeouts=None,
                                                              additional_secret_outputs=[]),
                                   provider=None)
@@ -62,12 +63,15 @@ CASES = [
      deployment(image=VLLM, args=VLLM_ARGS[:3]), "--override-generation-config"),
     ("vllm-output-caps", DEPLOY, deployment(image=VLLM, args=VLLM_ARGS),
      deployment(image=VLLM, args=VLLM_ARGS[:4] + ['{"max_new_tokens":8192}']), "must be below --max-model-len"),
-    ("vllm-output-caps", DEPLOY, deployment(image=VLLM, args=VLLM_ARGS, annotations={rules.MAX_CONTEXT_ANNOTATION: "8192"}),
+    ("vllm-output-caps", DEPLOY,
+     deployment(image=VLLM, args=VLLM_ARGS, annotations={rules.MAX_CONTEXT_ANNOTATION: "8192"}),
      deployment(image=VLLM, args=VLLM_ARGS, annotations={rules.MAX_CONTEXT_ANNOTATION: "4096"}),
      "exceeds the model's context 4096"),
-    ("pinned-images-and-charts", DEPLOY, deployment(), deployment(image="ghcr.io/huggingface/text-generation-inference:latest"),
+    ("pinned-images-and-charts", DEPLOY, deployment(),
+     deployment(image="ghcr.io/huggingface/text-generation-inference:latest"),
      "not pinned"),
-    ("pinned-images-and-charts", DEPLOY, deployment(image="nginx@sha256:" + "a" * 64), deployment(image="nginx"), "not pinned"),
+    ("pinned-images-and-charts", DEPLOY, deployment(image="nginx@sha256:" + "a" * 64), deployment(image="nginx"),
+     "not pinned"),
     ("pinned-images-and-charts", "kubernetes:helm.sh/v3:Release", {"name": "keda", "version": "2.20.2"},
      {"name": "keda"}, "no chart version"),
     ("gpu-requests-equal-limits", DEPLOY, deployment(), deployment(gpu=("1", "2")), "must equal limits"),
@@ -92,7 +96,8 @@ CASES = [
      {"metadataOptions": {"httpTokens": "optional"}}, "IMDSv2"),
     ("imdsv2-required", "aws:eks/nodeGroup:NodeGroup", {"launchTemplate": {"id": "lt-1", "version": "1"}}, {},
      "launch template"),
-    ("imdsv2-required", "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", {"spec": {"metadataOptions": {"httpTokens": "required"}}},
+    ("imdsv2-required", "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass",
+     {"spec": {"metadataOptions": {"httpTokens": "required"}}},
      {"spec": {}}, "EC2NodeClass"),
 ]
 
@@ -126,7 +131,8 @@ PDB = ("kubernetes:policy/v1:PodDisruptionBudget",
 NETPOL = ("kubernetes:networking.k8s.io/v1:NetworkPolicy",
           {"metadata": {"namespace": "llm-tiers"}, "spec": {"podSelector": {"matchLabels": {"tier": "chat"}}}})
 SCALER = ("kubernetes:keda.sh/v1alpha1:ScaledObject",
-          {"metadata": {"namespace": "llm-tiers"}, "spec": {"scaleTargetRef": {"name": "chat-live"}, "maxReplicaCount": 4}})
+          {"metadata": {"namespace": "llm-tiers"},
+           "spec": {"scaleTargetRef": {"name": "chat-live"}, "maxReplicaCount": 4}})
 
 
 def test_tier_hygiene_passes_with_pdb_netpol_and_bounded_autoscaler():
@@ -158,7 +164,7 @@ def test_unbounded_scaler_does_not_count():
 
 
 def _resources(result) -> list[Resource]:
-    from llm_tiers.testing.render import redact
+    from llm_tiers.preview.documents import redact
     return [Resource(r.type, redact(r.inputs), r.name) for r in result.custom_resources]
 
 

@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 
 from llm_tiers import provider
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import render as render_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 

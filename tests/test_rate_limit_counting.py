@@ -19,8 +19,9 @@ from conftest import stack_values
 from llm_tiers import preflight
 from llm_tiers.config.schema import StackConfig
 from llm_tiers.stack.parse import parse
-from llm_tiers.gateway import aigw
+from llm_tiers.gateway import aigw, aigw_controller
 from llm_tiers.gateway import manifests as gm
+from llm_tiers.gateway import tenant_policies
 
 
 def counters(objects: list[dict[str, Any]], cfg: StackConfig) -> dict[tuple[str, ...], set[tuple[Any, int]]]:
@@ -30,9 +31,10 @@ def counters(objects: list[dict[str, Any]], cfg: StackConfig) -> dict[tuple[str,
     routes = eg.envoy_routes(objects)
     out: dict[tuple[str, ...], set[tuple[Any, int]]] = defaultdict(set)
     for tenant in cfg.tenants:
-        for cid in gm.client_ids(tenant):
+        for cid in tenant_policies.client_ids(tenant):
             for route in (r for r in routes if r.tier in tenant.tiers):
-                for counter, rule in eg.charged(objects, route, {gm.TENANT_HEADER: cid, aigw.MODEL_HEADER: route.model}):
+                for counter, rule in eg.charged(objects, route,
+                                                {gm.TENANT_HEADER: cid, aigw_controller.MODEL_HEADER: route.model}):
                     key = ((tenant.name, "tokens") if "cost" in rule else
                            (tenant.name, route.tier, rule["limit"]["unit"]))
                     out[key].add((counter, rule["limit"]["requests"]))

@@ -15,7 +15,7 @@ import pytest
 from conftest import overrides, stack_values
 from llm_tiers import versions
 from llm_tiers.gateway import rate_limit_store as rls
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import render as render_tool
 
 # What envoyproxy/ratelimit sends to its store (src/redis/driver_impl.go, src/redis/fixed_cache_impl.go at
 # f2fb157): written out here, not imported, so a change to the allowed set has to change this list too.
@@ -23,7 +23,8 @@ RATELIMIT_COMMANDS = {"ping", "get", "incrby", "expire"}
 
 
 def _valkey(r):
-    (dep,) = [o for o in r.kubernetes_objects() if o["kind"] == "Deployment" and o["metadata"]["name"] == "ratelimit-redis"]
+    (dep,) = [o for o in r.kubernetes_objects() if o["kind"] == "Deployment"
+              and o["metadata"]["name"] == "ratelimit-redis"]
     return dep["spec"]["template"]["spec"]
 
 

@@ -3,7 +3,7 @@
 A renamed module leaves docstrings pointing at the old name, and a reader follows them into nothing. This test
 reads every tracked Python file, Markdown file, workflow and the Makefile, and checks each reference it finds:
 
-- a dotted module path under the package (``llm_tiers.testing.render``, ``python -m llm_tiers.cli.crds``) must
+- a dotted module path under the package (``llm_tiers.preview.render``, ``python -m llm_tiers.cli.crds``) must
   import as a module, or name an attribute of one (``llm_tiers.plan.replica_prices``);
 - a repository path (``components/llm_tiers/cost/bill.py``, ``docs/runbook.md``, ``tests/test_bill.py``) must
   exist, as a file or a folder;
@@ -121,12 +121,12 @@ def test_every_named_module_file_and_script_exists():
 
 def test_the_check_finds_what_it_should():
     text = "\n".join(["from ``tools.render`` (DESIGN.md section 3)", "see components/llm_tiers/gone.py",
-                      "run `llm-tiers-nothing --write`", "llm_tiers.testing.renderer builds it",
+                      "run `llm-tiers-nothing --write`", "llm_tiers.preview.renderer builds it",
                       "the pure `network.py` and `gpu_catalog.py`"])
     found = problems_in("docs/x.md", text)
     assert [f.split(": ", 1)[1] for f in found] == [
         "names DESIGN.md", "no module or attribute tools.render", "no file components/llm_tiers/gone.py",
-        "no console script llm-tiers-nothing", "no module or attribute llm_tiers.testing.renderer",
+        "no console script llm-tiers-nothing", "no module or attribute llm_tiers.preview.renderer",
         "no module file gpu_catalog.py in the package"]
 
 

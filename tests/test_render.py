@@ -7,8 +7,9 @@ import pytest
 import yaml
 
 from conftest import PROJECT, ROOT, STACKS, overrides, stack_values
-from llm_tiers.testing import render as render_tool
-from llm_tiers.testing.mocks import SECRET_SIG
+from llm_tiers.preview import render as render_tool
+from llm_tiers.preview import documents, stack_file
+from llm_tiers.preview.mocks import SECRET_SIG
 
 
 def test_there_are_dev_staging_and_prod_stacks():
@@ -60,13 +61,14 @@ def test_mocked_outputs_look_real(rendered):
     roles = r.of_type("aws:iam/role:Role")
     assert all(x.inputs.get("name") for x in roles)
     node = next(x for x in roles if x.inputs["name"] == "llm-prod-node")
-    assert r.outputs()["nodeRoleArn"] == "arn:aws:iam::111122223333:role/llm-prod-node" == f"arn:aws:iam::111122223333:role/{node.id}"
+    role = "arn:aws:iam::111122223333:role/"
+    assert r.outputs()["nodeRoleArn"] == f"{role}llm-prod-node" == f"{role}{node.id}"
 
 
 def test_redact_replaces_secret_markers_anywhere():
     wrapped = {SECRET_SIG: "1b47061264138c4ac30d75fd1eb44270", "value": "hf_abc"}
     data = {"a": [1.0, {"b": wrapped}], "c": wrapped, "d": 2.5}
-    assert render_tool.redact(data) == {"a": [1, {"b": "[secret]"}], "c": "[secret]", "d": 2.5}
+    assert documents.redact(data) == {"a": [1, {"b": "[secret]"}], "c": "[secret]", "d": 2.5}
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -84,7 +86,7 @@ def test_a_configured_token_appears_nowhere(stack, tmp_path):
     grafana = [r for r in result.recording.resources if r.type == "random:index/randomPassword:RandomPassword"
                and r.name.endswith("grafana-admin")]
     assert grafana, "the Grafana admin password is generated"
-    assert token not in json.dumps(render_tool.redact([r.inputs for r in result.recording.resources]))
+    assert token not in json.dumps(documents.redact([r.inputs for r in result.recording.resources]))
 
 
 def test_invalid_config_fails_before_any_resource_is_registered():
@@ -101,14 +103,14 @@ def test_invalid_config_fails_before_any_resource_is_registered():
 
 
 def test_plaintext_token_is_refused():
-    config, secret_keys = render_tool.stack_config("dev", omit_secrets=True)
+    config, secret_keys = stack_file.stack_config("dev", omit_secrets=True)
     config[f"{PROJECT}:hfToken"] = "hf_plaintext"
     with pytest.raises(render_tool.RenderError, match=r"hfToken: is stored in plaintext; .*--secret hfToken"):
         render_tool.run_program("dev", config, secret_keys)
 
 
 def test_missing_region_is_refused():
-    config, secret_keys = render_tool.stack_config("dev")
+    config, secret_keys = stack_file.stack_config("dev")
     del config["aws:region"]
     with pytest.raises(render_tool.RenderError, match=r"aws:region: required"):
         render_tool.run_program("dev", config, secret_keys)
@@ -129,7 +131,8 @@ def test_cli_refuses_a_broken_stack_with_exit_code_2(tmp_path, capsys, monkeypat
     values = stack_values("dev")
     values["tiers"][0]["maxTotalTokens"] = 10
     real_render = render_tool.render
-    monkeypatch.setattr(render_tool, "render", lambda stack, **kw: real_render(stack, overrides=overrides(values), **kw))
+    monkeypatch.setattr(render_tool, "render", lambda stack,
+                        **kw: real_render(stack, overrides=overrides(values), **kw))
     assert render_tool.main(["--stack", "dev", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "render dev: refused" in err and "tiers[0].maxTotalTokens" in err
@@ -150,7 +153,8 @@ def test_unconfigured_render_refuses_only_for_missing_secrets(stack):
     except render_tool.RenderError as exc:
         assert exc.recording.resources == []
         lines = [line for line in str(exc).splitlines() if line.startswith("  - ")]
-        assert lines and all("no token is configured" in line or "no URL for receiver" in line for line in lines), str(exc)
+        assert lines, str(exc)
+        assert all("no token is configured" in line or "no URL for receiver" in line for line in lines), str(exc)
         assert needs_token == any("no token is configured" in line for line in lines)
     else:
         assert not needs_token, f"{stack} deploys a gated model: an unconfigured render must refuse it"

@@ -1,4 +1,5 @@
-"""The credential-free PR diff (components/llm_tiers/cli/render_diff.py): what a reviewer must see, checked on real renders.
+"""The credential-free PR diff (components/llm_tiers/cli/render_diff.py): what a reviewer must see, checked on real
+renders.
 
 Golden files (tests/golden/render_diff/<scenario>.md) hold the exact comment each PR scenario produces;
 `make goldens` (UPDATE_GOLDEN=1 on this file) rewrites them after a deliberate change.
@@ -11,13 +12,13 @@ import os
 import re
 from pathlib import Path
 
-import pytest
 
 from llm_tiers import versions
 from conftest import ROOT, STACKS, overrides, stack_values
 from llm_tiers.cli import blue_green_doc
-from llm_tiers.testing import render as render_tool
-from llm_tiers.cli import list_identity, render_diff
+from llm_tiers.preview import render as render_tool
+from llm_tiers.preview import documents
+from llm_tiers.cli import field_diff, list_identity, render_diff
 
 GOLDEN = ROOT / "tests" / "golden" / "render_diff"
 
@@ -146,14 +147,14 @@ def test_a_renamed_object_is_a_replacement(tmp_path):
 
 
 def test_lists_are_compared_element_by_element():
-    assert render_diff.field_changes({"spec": {"hostnames": ["a", "b"]}}, {"spec": {"hostnames": ["a", "b", "c"]}},
+    assert field_diff.field_changes({"spec": {"hostnames": ["a", "b"]}}, {"spec": {"hostnames": ["a", "b", "c"]}},
                                      kind="HTTPRoute") == [("spec.hostnames[+]", None, "c")]
     pod = lambda cs: {"spec": {"template": {"spec": {"containers": cs}}}}  # noqa: E731
-    assert render_diff.field_changes(pod([{"name": "x", "v": 1}, {"name": "y", "v": 2}]),
+    assert field_diff.field_changes(pod([{"name": "x", "v": 1}, {"name": "y", "v": 2}]),
                                      pod([{"name": "y", "v": 3}, {"name": "x", "v": 1}]), kind="Deployment") == [
         ("spec.template.spec.containers[y].v", 2, 3)]
     args = lambda a: pod([{"name": "e", "args": a}])  # noqa: E731
-    assert render_diff.field_changes(args(["--a", "1", "--b=2"]), args(["--b=3", "--a", "1"]), kind="Job") == [
+    assert field_diff.field_changes(args(["--a", "1", "--b=2"]), args(["--b=3", "--a", "1"]), kind="Job") == [
         ("spec.template.spec.containers[e].args[--b]", "2", "3")]
 
 
@@ -165,7 +166,7 @@ def test_long_values_are_collapsed_never_cut():
 
 def test_policy_documents_compare_as_documents():
     doc = lambda action: json.dumps({"Statement": [{"Action": action, "Resource": "*"}]})  # noqa: E731
-    assert render_diff.field_changes({"policy": doc("s3:GetObject")}, {"policy": doc("s3:PutObject")},
+    assert field_diff.field_changes({"policy": doc("s3:GetObject")}, {"policy": doc("s3:PutObject")},
                                      kind="aws:iam/rolePolicy:RolePolicy") == [
         ("policy<json>.Statement[Allow s3:GetObject]", {"Action": "s3:GetObject", "Resource": "*"}, None),
         ("policy<json>.Statement[Allow s3:PutObject]", None, {"Action": "s3:PutObject", "Resource": "*"})]
@@ -219,8 +220,8 @@ def test_every_rendered_list_has_a_declared_identity(rendered):
     outputs included): each has a matching rule, and a keyed rule's identities are present and unique."""
     missing, broken = set(), []
     for name, result in _all_renders(rendered):
-        entries = [(list_identity.kind_of(e), e.get("inputs")) for e in render_tool.state(result.recording)]
-        entries.append(("outputs", render_tool.redact(result.outputs())))
+        entries = [(list_identity.kind_of(e), e.get("inputs")) for e in documents.state(result.recording)]
+        entries.append(("outputs", documents.redact(result.outputs())))
         for kind, inputs in entries:
             for shape, values in list_identity.lists(inputs):
                 rule = list_identity.rule_for(kind, shape)
@@ -234,16 +235,17 @@ def test_every_rendered_list_has_a_declared_identity(rendered):
                         continue
                     if len(set(ids)) != len(ids) and not rule.repeats:
                         broken.append(f"{name}: {kind} {shape}: repeated identities {sorted(ids)}")
-                elif rule.how == "flags" and values and render_diff._flag_map(values) is None:
+                elif rule.how == "flags" and values and field_diff._flag_map(values) is None:
                     broken.append(f"{name}: {kind} {shape}: not a --flag list: {values}")
-    assert not missing, "lists without a matching rule in llm_tiers/cli/list_identity.py:\n" + "\n".join(sorted(missing))
+    assert not missing, ("lists without a matching rule in llm_tiers/cli/list_identity.py:\n"
+                         + "\n".join(sorted(missing)))
     assert not broken, "\n".join(broken)
 
 
 def test_an_undeclared_list_is_shown_whole_never_by_position():
     old, new = {"x": [{"a": 1}, {"a": 2}]}, {"x": [{"a": 0}, {"a": 1}, {"a": 2}]}
     assert list_identity.rule_for("NoSuchKind", "x") is None
-    assert render_diff.field_changes(old, new, kind="NoSuchKind") == [("x", old["x"], new["x"])]
+    assert field_diff.field_changes(old, new, kind="NoSuchKind") == [("x", old["x"], new["x"])]
 
 
 def test_a_new_tenant_in_prod_leaves_the_others_alone(tmp_path):
@@ -293,7 +295,8 @@ def test_a_chart_bump_in_prod(tmp_path, monkeypatch):
     monkeypatch.setitem(versions.CHARTS, "keda", versions.Chart(pin.chart, pin.repository, "2.20.3"))
     head = _build(tmp_path, "head", "prod")
     d = render_diff.diff_stack(base, head)
-    assert [(c.label, c.changes) for c in d.changed] == [("Helm release keda/keda", [("version", pin.version, "2.20.3")])]
+    assert [(c.label, c.changes) for c in d.changed] == [("Helm release keda/keda",
+                                                          [("version", pin.version, "2.20.3")])]
     _golden("prod-chart-bump", render_diff.markdown({"prod": d}))
 
 
@@ -348,7 +351,7 @@ def test_merge_effects_of_a_config_change_under_running_pods(tmp_path):
 
 def test_a_config_change_without_a_hash_is_called_out(tmp_path):
     """A Deployment that mounts a changed ConfigMap but does not roll is named, with what that means."""
-    from llm_tiers.testing import merge_effects
+    from llm_tiers.preview import merge_effects_markdown
 
     def build(folder, data):
         folder.mkdir()
@@ -364,7 +367,7 @@ def test_a_config_change_without_a_hash_is_called_out(tmp_path):
     d = render_diff.diff_stack(base, head)
     assert [u["label"] for u in d.effects.unrolled] == ["Deployment ns/app"]
     assert d.effects.unrolled[0]["config"] == ["ConfigMap ns/cfg"]
-    assert "no rollout" in "\n".join(merge_effects.markdown("s", d.effects))
+    assert "no rollout" in "\n".join(merge_effects_markdown.markdown("s", d.effects))
 
 
 def test_merge_effects_of_a_rate_limit_change_waits_for_nothing(tmp_path):
@@ -383,6 +386,7 @@ def test_only_stack_builds_are_compared(tmp_path):
         (tmp_path / side / "bdist.linux-x86_64").mkdir()
     (tmp_path / "head" / "lib" / "llm_tiers" / "plan.py").write_text("x = 2\n")
     out = tmp_path / "diff.md"
-    assert render_diff.main(["--base", str(tmp_path / "base"), "--head", str(tmp_path / "head"), "--out", str(out)]) == 0
+    argv = ["--base", str(tmp_path / "base"), "--head", str(tmp_path / "head"), "--out", str(out)]
+    assert render_diff.main(argv) == 0
     text = out.read_text()
     assert "### lib" not in text and "bdist" not in text and "No change in any stack's render." in text

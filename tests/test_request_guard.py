@@ -13,12 +13,13 @@ import pytest
 from conftest import require_opa, stack_values
 from llm_tiers.config.schema import ConfigError
 from llm_tiers.stack.parse import parse
-from llm_tiers.gateway import aigw, guard
+from llm_tiers.gateway import aigw, aigw_rate_limits, guard
 from llm_tiers.gateway import manifests as gm
-from llm_tiers.testing import validate
+from llm_tiers.gateway import tenant_policies
+from llm_tiers.preview import validate
 
 try:
-    from llm_tiers.testing import guard_corpus as gc
+    from llm_tiers.preview import guard_corpus as gc
     from opa_bindings import OpaEngine  # noqa: F401
     HAVE_OPA = True
 except ImportError:  # pragma: no cover - the Makefile installs it
@@ -208,7 +209,8 @@ def test_the_route_calls_opa_after_the_api_key_check(rendered):
     assert data["caps"] == {"chat-small": 2048, "llama-3.1-8b-instruct": 2048, "chat-large": large_cap()}
     assert {t for t, v in data["tenants"].items() if v["requireMaxTokens"]} >= {"support-bot"}
     assert {t for t, v in data["tenants"].items() if v["tokenBudget"]} == {
-        cid for t in cfg.tenants if (t.limits or cfg.gateway.default_limits).tokens_per_minute for cid in gm.client_ids(t)}
+        cid for t in cfg.tenants if (t.limits or cfg.gateway.default_limits).tokens_per_minute
+        for cid in tenant_policies.client_ids(t)}
 
 
 def test_opa_evaluates_the_policys_result_rule(rendered):
@@ -302,7 +304,7 @@ def test_four_error_answers_tell_what_happened(rendered):
     assert _answer(overrides, 429, local=False) == (429, None, {})   # the engine's own overload
     assert _answer(overrides, 503, local=False) == (503, None, {})
     # nothing else Envoy answers locally on this route uses the authorizer's error status
-    assert status_on_error not in aigw.error_bodies() and status_on_error not in (400, 409)
+    assert status_on_error not in aigw_rate_limits.error_bodies() and status_on_error not in (400, 409)
     for status in (400, 409):
         assert _answer(overrides, status, local=True)[1] is None
 
@@ -310,7 +312,8 @@ def test_four_error_answers_tell_what_happened(rendered):
 def test_guard_objects_validate_against_the_crds(rendered, crd_schemas):
     r = rendered("prod")
     found = [o for o in r.kubernetes_objects()
-             if (o["kind"], o["metadata"]["name"]) in {("EnvoyProxy", gm.GATEWAY_NAME), ("SecurityPolicy", aigw.ROUTE_NAME),
+             if (o["kind"], o["metadata"]["name"]) in {("EnvoyProxy", gm.GATEWAY_NAME),
+                                                       ("SecurityPolicy", aigw.ROUTE_NAME),
                                                         ("BackendTrafficPolicy", aigw.ROUTE_NAME)}]
     assert len(found) == 3
     problems, _ = validate.validate_objects(found, "1.34", crd_schemas)

@@ -1,4 +1,5 @@
-"""The rollout plan (components/llm_tiers/testing/rollout.py): what the real engine does with each stack, checked on the render.
+"""The rollout plan (components/llm_tiers/preview/rollout.py): what the real engine does with each stack, checked on the
+render.
 
 Each test reads what the SDK sent the mock engine (dependencies, property dependencies, providers, custom
 timeouts, protect) and would fail on a program that a real ``pulumi up`` or ``pulumi destroy`` trips over:
@@ -16,8 +17,9 @@ import pytest
 from conftest import STACKS
 from llm_tiers import timing
 from llm_tiers import versions
-from llm_tiers.testing import render as render_tool
-from llm_tiers.testing import rollout
+from llm_tiers.preview import render as render_tool
+from llm_tiers.preview import rollout
+from llm_tiers.preview import awaits, ordering
 
 EXAMPLES = render_tool.examples()
 
@@ -60,7 +62,7 @@ def by_label(plan, prefix):
 def chart_steps(plan, recording, key):
     pin = versions.CHARTS[key]
     urns = {r.urn for r in recording.resources
-            if r.type in (rollout.HELM_RELEASE, rollout.HELM_CHART)
+            if r.type in (awaits.HELM_RELEASE, awaits.HELM_CHART)
             and str(r.inputs.get("chart", "")).rsplit("/", 1)[-1] == pin.chart}
     return [plan.steps[u] for u in urns]
 
@@ -130,14 +132,15 @@ def test_custom_resources_with_an_observable_readiness_are_awaited(rendered):
         or x.inputs.get("apiVersion", "").split("/")[0].count(".")}
     assert waits[("Gateway", "llm-gateway")] == "condition=Programmed"
     assert waits[("NodePool", "h100")] == waits[("EC2NodeClass", "h100")] == "condition=Ready"
-    assert waits[("ExternalSecret", "hf-token")] == waits[("ClusterSecretStore", "aws-secrets-manager")] == "condition=Ready"
+    assert waits[("ExternalSecret", "hf-token")] == "condition=Ready"
+    assert waits[("ClusterSecretStore", "aws-secrets-manager")] == "condition=Ready"
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_helm_release_timeouts_cover_their_estimates_and_come_from_timing(rendered, stack):
     r = rendered(stack)
-    for rel in r.of_type(rollout.HELM_RELEASE):
-        key = rollout._chart_key(rel)
+    for rel in r.of_type(awaits.HELM_RELEASE):
+        key = awaits.chart_key(rel)
         assert key, rel.name
         assert rel.inputs["timeout"] == timing.CHARTS[key].timeout_seconds >= timing.CHARTS[key].estimate_seconds
 
@@ -157,9 +160,9 @@ def test_every_custom_resource_is_created_after_its_crd_and_controller(rendered,
             for key in CRD_OWNERS[group]:
                 installed = owners[key]
                 if installed and not any(s.urn in ancestors for s in installed):
-                    missing.append(f"{where}: {rollout.label(x)} does not wait for {key}")
+                    missing.append(f"{where}: {awaits.label(x)} does not wait for {key}")
                 if not installed and where in STACKS:
-                    missing.append(f"{where}: {rollout.label(x)} needs {key}, which the stack does not install")
+                    missing.append(f"{where}: {awaits.label(x)} needs {key}, which the stack does not install")
     assert not missing, "\n".join(missing)
 
 
@@ -167,7 +170,7 @@ def test_every_input_naming_another_resource_depends_on_it(rendered, example_ren
     found = []
     for where, r, plan in plans(rendered, example_renders):
         found += [f"{where}: {ref.resource}.{ref.path} = {ref.value!r} names {ref.target}"
-                  for ref in rollout.unordered_references(plan, r.recording)]
+                  for ref in ordering.unordered_references(plan, r.recording)]
     assert not found, "\n".join(found)
 
 
@@ -180,10 +183,11 @@ def test_the_reference_check_finds_a_cluster_name_passed_as_a_plain_string(rende
     saved = list(step.depends_on)
     try:
         step.depends_on = [u for u in saved if "eks/cluster" not in u and "Role::" not in u]
-        refs = rollout.unordered_references(plan, r.recording)
+        refs = ordering.unordered_references(plan, r.recording)
     finally:
         step.depends_on = saved
-    assert any(ref.resource == "AccessEntry gpu-node" and ref.path == "clusterName" and "Cluster cluster-eks" in ref.target
+    assert any(ref.resource == "AccessEntry gpu-node" and ref.path == "clusterName"
+               and "Cluster cluster-eks" in ref.target
                for ref in refs), refs
 
 
@@ -210,8 +214,8 @@ def test_a_tiers_weights_pvc_sync_job_and_engine_wait_only_for_what_they_use(ren
     for where, r, plan in plans(rendered, example_renders):
         if where not in STACKS:
             continue  # the examples compose ModelTier with one depends_on list on a cluster they do not create
-        checked += sum(1 for x in rollout.nodes(r.recording) if rollout._tier_role(x))
-        found += [f"{where}: {line}" for line in rollout.needless_edges(plan, r.recording)]
+        checked += sum(1 for x in rollout.nodes(r.recording) if ordering._tier_role(x))
+        found += [f"{where}: {line}" for line in ordering.needless_edges(plan, r.recording)]
     assert checked, "no tier PVC, sync Job or Deployment found"
     assert not found, "\n".join(found)
 
@@ -229,7 +233,7 @@ def test_the_needless_edge_check_finds_a_sync_job_waiting_for_prometheus(rendere
     try:
         job.depends_on = [*saved[0], prometheus.urn]
         pvc.depends_on = [*saved[1], pool.urn]
-        found = rollout.needless_edges(plan, r.recording)
+        found = ordering.needless_edges(plan, r.recording)
     finally:
         job.depends_on, pvc.depends_on = saved
     assert f"{job.label} waits for helm release monitoring/kube-prometheus-stack" in found, found
@@ -263,8 +267,9 @@ def test_destroy_keeps_egress_and_karpenter_until_every_gpu_node_is_gone(rendere
         # Deleting it waits for Karpenter to drain and terminate its nodes (Foreground propagation).
         assert plan.steps[x.urn].delete_budget_seconds >= timing.GPU_NODE_DRAIN_SECONDS
     for pool in (x for x in r.custom_resources if x.inputs.get("kind") == "NodePool"):
+        ref = pool.inputs["spec"]["template"]["spec"]["nodeClassRef"]["name"]
         node_class = next(x for x in r.custom_resources if x.inputs.get("kind") == "EC2NodeClass"
-                          and x.inputs["metadata"]["name"] == pool.inputs["spec"]["template"]["spec"]["nodeClassRef"]["name"])
+                          and x.inputs["metadata"]["name"] == ref)
         assert node_class.urn in plan.ancestors(pool.urn)
     # Tier pods go before the NodePools, so the nodes are empty when Karpenter drains them.
     pools = {x.urn for x in r.custom_resources if x.inputs.get("kind") == "NodePool"}
@@ -313,7 +318,7 @@ def test_charts_crds_are_upgraded_with_the_chart(rendered):
     for key in ("prometheus-operator-crds", "envoy-gateway-crds", "ai-gateway-crds"):
         pin = versions.CHARTS[key]
         assert charts[pin.chart]["version"] == pin.version
-    crd_charts = {x.name: x for x in r.recording.resources if x.type == rollout.HELM_CHART}
+    crd_charts = {x.name: x for x in r.recording.resources if x.type == awaits.HELM_CHART}
     assert set(crd_charts) == {"observability-prometheus-operator-crds", "gateway-envoy-gateway-crds",
                                "gateway-ai-gateway-crds"}
     # gateway-crds-helm v1.9.0 renders nothing by default: its templates gate on exactly these values

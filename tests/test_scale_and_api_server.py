@@ -22,9 +22,9 @@ from llm_tiers import preflight
 from llm_tiers.stack import system_capacity as sc
 from llm_tiers.config.schema import ConfigError
 from llm_tiers.stack.parse import parse
-from llm_tiers.gateway import aigw
-from llm_tiers.testing import render as render_tool
-from llm_tiers.testing import validate
+from llm_tiers.gateway import aigw, aigw_rate_limits
+from llm_tiers.preview import render as render_tool
+from llm_tiers.preview import validate
 
 
 def scale_values(n_tiers: int, n_tenants: int) -> dict[str, Any]:
@@ -87,7 +87,7 @@ def test_30_tiers_and_50_tenants_render_validate_and_fit(crd_schemas):
         route, index = re.fullmatch(r"httproute/llm-gateway/(.+)/rule/(\d+)", clusters[tier.name][0]).groups()
         assert routes[route]["spec"]["rules"][int(index)]["name"] == tier.name
     last = clusters["tier-29"][0]
-    assert last != f"httproute/llm-gateway/llm-router/rule/29" and any(last in str(o["spec"]) for o in scaled.values())
+    assert last != "httproute/llm-gateway/llm-router/rule/29" and any(last in str(o["spec"]) for o in scaled.values())
 
 
 def test_one_route_and_one_pair_of_policies_while_everything_fits(rendered):
@@ -149,16 +149,16 @@ def test_preflight_refuses_before_anything_is_registered_naming_the_key(monkeypa
 def test_the_render_refuses_what_the_api_server_would(monkeypatch, crd_schemas):
     """A rendered object the API server refuses (here a tier's sync Job with a field Kubernetes does not know)
     refuses the render, naming the object and the config key that produced it."""
-    from llm_tiers.tiers import manifests as tm
+    from llm_tiers.tiers import weights
 
-    original = tm.sync_job
+    original = weights.sync_job
 
     def broken(*args, **kwargs):
         job = original(*args, **kwargs)
         job["spec"]["template"]["spec"]["containers"][0]["resource"] = {}
         return job
 
-    monkeypatch.setattr(tm, "sync_job", broken)
+    monkeypatch.setattr(weights, "sync_job", broken)
     with pytest.raises(render_tool.RenderError) as refused:
         render_tool.render("dev")
     text = str(refused.value)
@@ -214,7 +214,7 @@ def test_30_tiers_and_50_tenants_count_each_budget_once(crd_schemas):
     objects = [o for o in r.kubernetes_objects() if o["metadata"].get("namespace") == "llm-gateway"]
     assert_each_budget_is_one_counter(objects, parse(scale_values(30, 50)))
     policies = _of(r, "BackendTrafficPolicy")
-    tokens = policies.pop(aigw.TOKEN_POLICY_NAME)
+    tokens = policies.pop(aigw_rate_limits.TOKEN_POLICY_NAME)
     policies = {name: p for name, p in policies.items() if name in _of(r, "AIGatewayRoute")}
     assert len(policies) == 15
     assert tokens["spec"]["targetRefs"] == [{"group": "gateway.networking.k8s.io", "kind": "Gateway",

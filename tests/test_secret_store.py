@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import textwrap
-from pathlib import Path
 
 import pytest
 import yaml
@@ -13,8 +12,9 @@ import yaml
 from llm_tiers.secrets import component as secret_store
 from llm_tiers.stack.parse import parse
 from conftest import STACKS, overrides, stack_values
-from llm_tiers.testing import render as render_tool
-from llm_tiers.testing import validate
+from llm_tiers.preview import render as render_tool
+from llm_tiers.preview import documents
+from llm_tiers.preview import validate
 
 COMPONENT = "llmtiers:index:SecretStore$"
 
@@ -44,7 +44,7 @@ def test_secrets_are_encrypted_with_the_platform_key(rendered, stack):
         assert s.inputs["recoveryWindowInDays"] == cfg.secret_store.recovery_window_days
     versions = mine(r, "aws:secretsmanager/secretVersion:SecretVersion")
     assert len(versions) == len(secrets)
-    assert all(render_tool.redact(v.inputs)["secretString"] == "[secret]" for v in versions)
+    assert all(documents.redact(v.inputs)["secretString"] == "[secret]" for v in versions)
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -56,12 +56,14 @@ def test_external_secrets_can_read_only_these_secrets_with_only_this_key(rendere
     read, decrypt = json.loads(policy.inputs["policy"])["Statement"]
     assert set(read["Resource"]) == secret_arns and "*" not in json.dumps(read["Resource"])
     assert read["Action"] == ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
-    assert decrypt["Action"] == "kms:Decrypt" and decrypt["Resource"] == f"arn:aws:kms:us-east-1:111122223333:key/{key.id}"
+    assert decrypt["Action"] == "kms:Decrypt"
+    assert decrypt["Resource"] == f"arn:aws:kms:us-east-1:111122223333:key/{key.id}"
     assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}
     (assoc,) = mine(r, "aws:eks/podIdentityAssociation:PodIdentityAssociation")
     assert (assoc.inputs["namespace"], assoc.inputs["serviceAccount"]) == ("external-secrets", "external-secrets")
     (role,) = mine(r, "aws:iam/role:Role")
-    assert json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == {"Service": "pods.eks.amazonaws.com"}
+    statement = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
+    assert statement["Principal"] == {"Service": "pods.eks.amazonaws.com"}
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -228,7 +230,8 @@ def test_tenant_keys_have_the_openai_shape_and_stay_secret(tmp_path):
     out = result.outputs()
     assert re.fullmatch(r"sk-[A-Za-z0-9]{48}", out["alpha"]), out["alpha"]
     assert out["beta_is_secret"] == "[secret]"
-    (password,) = [r for r in result.of_type("random:index/randomPassword:RandomPassword") if r.name == "s-tenant-alpha"]
+    (password,) = [r for r in result.of_type("random:index/randomPassword:RandomPassword")
+                   if r.name == "s-tenant-alpha"]
     assert password.inputs["length"] == secret_store.API_KEY_RANDOM_LENGTH and password.inputs["special"] is False
 
 

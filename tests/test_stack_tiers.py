@@ -9,9 +9,9 @@ import json
 import pytest
 
 from llm_tiers.tiers import models_lock
-from llm_tiers.tiers import manifests as tier_manifests
+from llm_tiers.tiers import weights
 from conftest import ROOT, STACKS, overrides, stack_values
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import render as render_tool
 
 LOCK = models_lock.load(ROOT / "models.lock.json")
 
@@ -29,7 +29,8 @@ def test_every_tier_has_its_objects(rendered, stack):
         entry = LOCK.models[tier["modelId"]]
         objs = tier_objects(result, name)
         job = f"{name}-sync-{entry.revision[:10]}"
-        assert {("PersistentVolumeClaim", f"{name}-weights-{entry.revision[:10]}"), ("Job", job), ("Deployment", f"{name}-live"),
+        assert {("PersistentVolumeClaim", f"{name}-weights-{entry.revision[:10]}"), ("Job", job),
+                ("Deployment", f"{name}-live"),
                 ("Service", name), ("PodDisruptionBudget", f"{name}-live"), ("NetworkPolicy", name),
                 ("NetworkPolicy", f"{name}-weights-sync"),
                 ("ScaledObject", f"{name}-live"), ("PodMonitor", name)} <= set(objs), (stack, name, sorted(objs))
@@ -39,8 +40,9 @@ def test_every_tier_has_its_objects(rendered, stack):
         assert args[args.index("--revision") + 1] == entry.revision
         sync_args = objs[("Job", job)]["spec"]["template"]["spec"]["containers"][0]["args"]
         assert json.loads(sync_args[sync_args.index("--files") + 1]) == [f.model_dump() for f in entry.files]
-        pvc = objs[("PersistentVolumeClaim", f"{name}-weights-{entry.revision[:10]}")]["spec"]["resources"]["requests"]["storage"]
-        assert pvc == f"{tier_manifests.pvc_size_gib(entry)}Gi"
+        claim = objs[("PersistentVolumeClaim", f"{name}-weights-{entry.revision[:10]}")]
+        pvc = claim["spec"]["resources"]["requests"]["storage"]
+        assert pvc == f"{weights.pvc_size_gib(entry)}Gi"
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -48,7 +50,8 @@ def test_routes_point_at_rendered_services(rendered, stack):
     result = rendered(stack)
     services = {(o["metadata"]["namespace"], o["metadata"]["name"]) for o in result.kubernetes_objects()
                 if o["kind"] == "Service"}
-    routes = [o for o in result.kubernetes_objects() if o["kind"] == "HTTPRoute" and o["metadata"]["name"] != "https-redirect"]
+    routes = [o for o in result.kubernetes_objects() if o["kind"] == "HTTPRoute"
+              and o["metadata"]["name"] != "https-redirect"]
     assert {r["metadata"]["name"] for r in routes} == {t["name"] for t in stack_values(stack)["tiers"]}
     backends = {(o["metadata"]["namespace"], o["metadata"]["name"]): o for o in result.kubernetes_objects()
                 if o["kind"] == "Backend"}
@@ -96,7 +99,8 @@ def test_an_entry_without_files_or_numbers_is_refused(tmp_path):
     lock = tmp_path / "lock.json"
     lock.write_text(json.dumps({"version": 1, "models": {"Qwen/Qwen2.5-7B-Instruct": entry}}))
     values["modelPolicy"]["lockFile"] = str(lock)
-    with pytest.raises(render_tool.RenderError, match=r"tiers\[0\]\.modelId: .* lacks its weight files or architecture"):
+    with pytest.raises(render_tool.RenderError,
+                       match=r"tiers\[0\]\.modelId: .* lacks its weight files or architecture"):
         render_tool.render("dev", overrides=overrides(values))
 
 
@@ -143,7 +147,8 @@ def test_the_sync_failure_alert_matches_the_rendered_job_names(rendered, stack):
     result = rendered(stack)
     rules = [r for g in result.objects_named("PrometheusRule")["llm-tiers"]["spec"]["groups"] for r in g["rules"]]
     for tier in stack_values(stack)["tiers"]:
-        (alert,) = [r for r in rules if r.get("alert") == "LlmWeightsSyncFailed" and r["labels"]["tier"] == tier["name"]]
+        (alert,) = [r for r in rules if r.get("alert") == "LlmWeightsSyncFailed"
+                    and r["labels"]["tier"] == tier["name"]]
         pattern = re.search(r'job_name=~"([^"]+)"', alert["expr"]).group(1)
         # The weight syncs (not the benchmark, eval and gate Jobs, which the alert does not watch).
         jobs = [n for (k, n) in tier_objects(result, tier["name"]) if k == "Job"

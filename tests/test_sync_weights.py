@@ -97,7 +97,8 @@ def test_transient_failures_are_retried(tmp_path):
 def test_cli_validates_arguments(tmp_path, capsys):
     assert sync_weights.main(["--model-id", "o/m", "--revision", "main", "--files", json.dumps(LOCKED),
                               "--cache-dir", str(tmp_path)]) == 2
-    assert sync_weights.main(["--model-id", "o/m", "--revision", SHA, "--files", "[]", "--cache-dir", str(tmp_path)]) == 2
+    argv = ["--model-id", "o/m", "--revision", SHA, "--files", "[]", "--cache-dir", str(tmp_path)]
+    assert sync_weights.main(argv) == 2
 
 
 # A hand-written lock entry may lack some sizes: the Job checks those against the Hub at the pinned commit.

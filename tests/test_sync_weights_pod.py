@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ import yaml
 
 import podrun
 from fake_hub import FakeHub, FakeRepo
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import render as render_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "hf_podrun_token"

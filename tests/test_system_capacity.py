@@ -18,8 +18,8 @@ from llm_tiers.stack import system_capacity as sc
 from llm_tiers.config.schema import ConfigError
 from llm_tiers.stack.parse import parse
 from llm_tiers.plan import plan_markdown
-from conftest import ROOT, STACKS, overrides, stack_values
-from llm_tiers.testing import render as render_tool
+from conftest import STACKS, overrides, stack_values
+from llm_tiers.preview import render as render_tool
 
 # --------------------------------------------------------------------------------------------------
 # Allocatable (awslabs/amazon-eks-ami nodeadm/internal/kubelet/config.go, see the module docstring)
@@ -375,7 +375,8 @@ def test_plan_md_shows_the_capacity_table(rendered, stack, tmp_path):
 def test_plan_md_says_when_it_does_not_fit():
     report = {"instanceType": "m7i.large", "nodes": 1, "fits": False,
               "allocatablePerNode": {"cpuM": 1930, "memoryMi": 6903, "pods": 29},
-              "requested": {"cpuM": 2500, "memoryMi": 1000, "pods": 3}, "headroomPercent": {"cpu": -29.5, "memory": 85.5},
+              "requested": {"cpuM": 2500, "memoryMi": 1000, "pods": 3},
+              "headroomPercent": {"cpu": -29.5, "memory": 85.5},
               "perNode": [{"node": 1, "cpuM": 1500, "memoryMi": 800, "pods": 2}], "unplaced": ["karpenter-0"]}
     text = plan_markdown("x", [], capacity=report)
     assert "DOES NOT FIT" in text and "No room for: karpenter-0" in text
@@ -386,7 +387,8 @@ def test_plan_md_says_when_it_does_not_fit():
 # --------------------------------------------------------------------------------------------------
 
 # Keys whose parent the charts pass through verbatim to an API with its own schema.
-PASSTHROUGH = {"envoy-gateway": ("config.envoyGateway.",), "kube-prometheus-stack": ("prometheus.prometheusSpec.storageSpec.",)}
+PASSTHROUGH = {"envoy-gateway": ("config.envoyGateway.",),
+               "kube-prometheus-stack": ("prometheus.prometheusSpec.storageSpec.",)}
 CHECKED_KEYS = ("resources", "replicas", "replicaCount", "nodeSelector")
 
 
@@ -421,12 +423,14 @@ def _paths(tree: Any, prefix: str = "") -> list[str]:
 
 
 CRD_ONLY_CHARTS = {"observability-prometheus-operator-crds", "gateway-envoy-gateway-crds", "gateway-ai-gateway-crds"}
-# Charts the pinned chart values (CHART_VALUES_DIR) hold no copy of: their keys are checked against a list read from upstream at the
+# Charts the pinned chart values (CHART_VALUES_DIR) hold no copy of: their keys are checked against a list read from
+# upstream at the
 # pinned tag, in the named test.
 NOT_IN_SHARED_CHARTS = {"external-dns": "tests/test_dns.py::test_every_chart_key_exists_in_the_pinned_chart",
                         "aws-load-balancer-controller":
                             "tests/test_load_balancer_controller.py::test_every_chart_key_exists_in_the_pinned_chart",
-                        "ai-gateway": "tests/test_ai_gateway.py::test_every_ai_gateway_chart_key_exists_in_the_pinned_chart"}
+                        "ai-gateway":
+                            "tests/test_ai_gateway.py::test_every_ai_gateway_chart_key_exists_in_the_pinned_chart"}
 
 
 def test_every_resources_and_replicas_key_exists_in_the_pinned_chart(rendered, chart_values):
@@ -470,4 +474,5 @@ def test_charts_with_a_values_schema_accept_the_values(chart_values):
             errors = [e.message for e in jsonschema.validators.validator_for(schema)(schema).iter_errors(rel["values"])]
             assert not errors, (rel["name"], errors)
             checked += 1
-    assert checked >= 2  # cert-manager (additionalProperties: false almost everywhere), external-secrets, and any chart that ships a schema
+    # cert-manager (additionalProperties: false almost everywhere), external-secrets, and any chart that ships a schema
+    assert checked >= 2

@@ -11,7 +11,7 @@ from llm_tiers.tiers import models_lock
 from llm_tiers.tiers import checks as tier_checks
 from llm_tiers.config.schema import TierConfig
 from conftest import ROOT
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import render as render_tool
 
 LOCK = models_lock.load(ROOT / "models.lock.json")
 QWEN, LLAMA_70B = "Qwen/Qwen2.5-7B-Instruct", "meta-llama/Llama-3.1-70B-Instruct"

@@ -11,7 +11,7 @@ from llm_tiers.config.schema import ConfigError
 from llm_tiers.stack.parse import parse
 from llm_tiers.cost import throughput as tp
 from llm_tiers.gpu import catalog as gpu_catalog
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import render as render_tool
 from conftest import overrides, stack_values
 
 

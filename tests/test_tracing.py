@@ -8,12 +8,11 @@ import json
 from typing import Any
 
 import pytest
-import yaml
 
 from llm_tiers import versions
 from llm_tiers.stack import system_capacity as sc
 from llm_tiers.stack.parse import parse
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import render as render_tool
 from conftest import overrides, stack_values
 
 ENDPOINT = "https://otlp.example.com:4317"
@@ -52,7 +51,8 @@ def test_the_collector_release_is_pinned_and_placed(traced):
     chart = versions.CHARTS["opentelemetry-collector"]
     assert (rel["chart"], rel["version"]) == (chart.chart, chart.version) and rel["namespace"] == "monitoring"
     v = rel["values"]
-    assert v["mode"] == "deployment" and f"{v['image']['repository']}:{v['image']['tag']}" == versions.IMAGES["otel-collector"]
+    assert v["mode"] == "deployment"
+    assert f"{v['image']['repository']}:{v['image']['tag']}" == versions.IMAGES["otel-collector"]
     assert v["nodeSelector"] == {"llm-tiers.io/node-role": "system"}
     assert v["resources"] == sc.OTEL_COLLECTOR.resources() and v["resources"]["limits"]["memory"]
     assert v["securityContext"]["readOnlyRootFilesystem"] is True and v["podSecurityContext"]["runAsNonRoot"] is True
@@ -95,7 +95,8 @@ def test_the_collector_config_holds_no_credential(traced):
 def test_rbac_is_read_only_on_pods_and_namespaces(traced):
     role = _release(traced, "otel-collector")["values"]["clusterRole"]
     assert role["create"] is True
-    assert role["rules"] == [{"apiGroups": [""], "resources": ["pods", "namespaces"], "verbs": ["get", "watch", "list"]}]
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["pods", "namespaces"],
+                              "verbs": ["get", "watch", "list"]}]
 
 
 def test_engines_and_envoy_send_to_the_collector(traced):
@@ -133,6 +134,6 @@ def test_network_policies_let_spans_in_and_out(traced):
 
 def test_the_traced_render_validates(traced, crd_schemas):
     """The EnvoyProxy with telemetry (and every other object) passes the pinned CRDs and strict core schemas."""
-    from llm_tiers.testing import validate
+    from llm_tiers.preview import validate
     problems, _ = validate.validate_objects(traced.kubernetes_objects(), "1.34", crd_schemas)
     assert not problems, problems

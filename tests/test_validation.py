@@ -9,7 +9,7 @@ import pytest
 
 from llm_tiers.stack.parse import parse
 from conftest import STACKS, stack_values
-from llm_tiers.testing import validate
+from llm_tiers.preview import validate
 
 
 @pytest.mark.parametrize("stack", STACKS)

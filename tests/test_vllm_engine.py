@@ -12,7 +12,7 @@ from conftest import STACKS, overrides, stack_values
 from llm_tiers import versions
 from llm_tiers.config.schema import ConfigError
 from llm_tiers.stack.parse import parse
-from llm_tiers.testing import render as render_tool
+from llm_tiers.preview import render as render_tool
 from llm_tiers.tiers import engines, tgi, vllm
 from llm_tiers.tiers import manifests as tm
 from llm_tiers.tiers.engine_settings import EngineSettings
@@ -196,7 +196,8 @@ def test_a_tier_switched_to_vllm_renders_a_vllm_server(vllm_renders, stack):
     assert {"name": "weights", "mountPath": "/data"} in c["volumeMounts"]
     # SIGTERM comes after preStop; the drain and the exit fit in the grace period.
     drain = int(_flag(a, "--shutdown-timeout"))
-    assert drain > 0 and c["lifecycle"]["preStop"]["sleep"]["seconds"] + drain < pod["spec"]["terminationGracePeriodSeconds"]
+    assert drain > 0
+    assert c["lifecycle"]["preStop"]["sleep"]["seconds"] + drain < pod["spec"]["terminationGracePeriodSeconds"]
     # Non-root, and so without the TGI image's root exceptions.
     sec = pod["spec"]["securityContext"]
     assert sec["runAsNonRoot"] is True and sec["runAsUser"] >= 10000
@@ -250,7 +251,8 @@ def test_serving_the_tgi_live_release_shows_tgi_in_the_plan():
 
 def test_a_traced_vllm_release_sends_spans_to_the_collector():
     values = stack_values("prod")
-    values.setdefault("observability", {})["tracing"] = {"enabled": True, "otlpEndpoint": "https://otlp.example.com:4317"}
+    values.setdefault("observability", {})["tracing"] = {"enabled": True,
+                                                         "otlpEndpoint": "https://otlp.example.com:4317"}
     values["tiers"][0]["candidate"] = {"engine": "vllm"}
     values["gpuClasses"][values["tiers"][0]["gpuClass"]]["maxGpus"] = 64
     result = render_tool.render("prod", overrides=overrides(values))
@@ -268,8 +270,8 @@ def test_vllm_keeps_its_compile_cache_on_the_weights_volume_and_wakes_with_it(tm
     shared by every replica of the revision); the rollout plan then counts a wake-up's warm-up from the cache,
     while the Deployment's own budgets still cover a cold compile (its first start)."""
     from llm_tiers import timing
-    from llm_tiers.testing import render as render_tool
-    from llm_tiers.testing import rollout
+    from llm_tiers.preview import render as render_tool
+    from llm_tiers.preview import awaits, rollout
     from conftest import stack_values
     from conftest import overrides
 
@@ -284,7 +286,7 @@ def test_vllm_keeps_its_compile_cache_on_the_weights_volume_and_wakes_with_it(tm
     mount = next(m for m in container["volumeMounts"] if env["VLLM_CACHE_ROOT"].startswith(m["mountPath"] + "/"))
     volume = next(v for v in pod["volumes"] if v["name"] == mount["name"])
     assert volume["persistentVolumeClaim"]["claimName"].startswith("chat-small-weights-")
-    assert rollout.persisted_compile_cache(d)
+    assert awaits.persisted_compile_cache(d)
     [zero] = rollout.plan("dev", r.recording).scale_from_zero
     assert zero["engine"] == "vllm"
     assert zero["coldNode"]["steps"][-1]["step"] == "vLLM compile + CUDA graphs (persisted cache)"

@@ -12,8 +12,8 @@ from llm_tiers.stack.parse import parse
 from llm_tiers.cost import bill
 from llm_tiers.gpu import catalog, warm
 from llm_tiers.gpu.karpenter import GPU_CLASS_LABEL, GPU_RESOURCE, GPU_TAINT, WARM_CAPACITY_LABEL
-from llm_tiers.testing import render as render_tool
-from llm_tiers.testing import rollout
+from llm_tiers.preview import render as render_tool
+from llm_tiers.preview import rollout
 
 
 def _placeholders(r):

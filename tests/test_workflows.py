@@ -181,7 +181,8 @@ def test_the_render_diff_is_fork_safe_and_commented_from_its_artifact():
     (job,) = comment["jobs"].values()
     uses = [str(s.get("uses", "")) for s in job["steps"]]
     assert not any(u.startswith("actions/checkout@") for u in uses), "never check out the PR's code here"
-    sticky = next(s for s in job["steps"] if str(s.get("uses", "")).startswith("marocchino/sticky-pull-request-comment@"))
+    sticky = next(s for s in job["steps"]
+                  if str(s.get("uses", "")).startswith("marocchino/sticky-pull-request-comment@"))
     assert sticky["with"]["header"] == "render-diff" and "steps.pr.outputs.number" in sticky["with"]["number"]
 
 

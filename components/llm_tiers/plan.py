@@ -1,8 +1,8 @@
 """The per-tier plan that ``build/<stack>/plan.md`` shows (pure).
 
-plan.md opens with the stack's cost summary (``bill.bill_markdown``). Capacity columns (weights, KV bytes per
-token, KV token capacity, concurrent max-length sequences, fit, cost per replica-hour) come from the capacity planner for tiers whose model is in the models lock; other
-tiers show "—" there.
+plan.md opens with the stack's cost summary (``bill_markdown.bill_markdown``). Capacity columns (weights, KV bytes per
+token, KV token capacity, concurrent max-length sequences, fit, cost per replica-hour) come from the capacity planner
+for tiers whose model is in the models lock; other tiers show "—" there.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any, Optional
 
 from llm_tiers.cost import bill
-from llm_tiers.cost.bill import bill_markdown
+from llm_tiers.cost.bill_markdown import bill_markdown
 from llm_tiers.gateway import guard
 from llm_tiers.cost.throughput import markdown as token_cost_markdown
 from llm_tiers.evaluation.report import markdown as promotion_gate_markdown
@@ -99,7 +99,8 @@ def capacity_markdown(capacity: Optional[dict[str, Any]]) -> list[str]:
         + f"; requested {cpu(req['cpuM'])} of {cpu(per['cpuM'] * capacity['nodes'])} vCPU, {gib(req['memoryMi'])} of "
         f"{gib(per['memoryMi'] * capacity['nodes'])} GiB, {req['pods']} pods; headroom {head['cpu']}% CPU, "
         f"{head['memory']}% memory. Allocatable per node after kube-reserved and the eviction threshold "
-        "(components/llm_tiers/cluster/system_capacity.py); pods placed first-fit, largest first (a feasibility check: the "
+        "(components/llm_tiers/cluster/system_capacity.py); pods placed first-fit, largest first (a "
+        "feasibility check: the "
         "scheduler spreads them more evenly).", "",
         "| node | CPU requested / allocatable (vCPU) | memory requested / allocatable (GiB) | pods / max |",
         "|---|---|---|---|",
@@ -111,7 +112,8 @@ def capacity_markdown(capacity: Optional[dict[str, Any]]) -> list[str]:
         lines.append(f"\nNo room for: {', '.join(capacity['unplaced'])}")
     sync = capacity.get("weightSync") or {}
     if sync.get("jobs"):
-        lines.append(f"\nThe {sync['jobs']} weight-sync Job(s) are not on these nodes: they run on the Karpenter NodePool "
+        lines.append(f"\nThe {sync['jobs']} weight-sync Job(s) are not on these nodes: they run on the "
+                     f"Karpenter NodePool "
                      f"`{sync['nodePool']}` (CPU nodes launched for them and removed once empty), requesting "
                      f"{cpu(sync['requested']['cpuM'])} vCPU and {gib(sync['requested']['memoryMi'])} GiB together; "
                      f"its limit, {sync['cpuLimit']} vCPU, lets all of them run at once.")
@@ -133,8 +135,8 @@ def plan_markdown(stack: str, rows: list[dict[str, Any]], warnings: Sequence[str
                   promotion_gate: Optional[list[dict[str, Any]]] = None) -> str:
     """plan.md: the cost summary (from the ``bill`` output), the tier table, the time a scale-to-zero tier takes
     to answer its first request (from the rollout plan), the system node group's capacity, the inventory
-    (Markdown lines from ``llm_tiers.testing.inventory``), then the preview's warnings. The cost per output token (from the
-    ``tokenCost`` output, ``throughput.markdown``) follows the tier table."""
+    (Markdown lines from ``llm_tiers.preview.inventory``), then the preview's warnings. The cost per output token (from
+    the ``tokenCost`` output, ``throughput.markdown``) follows the tier table."""
     lines = [f"# Plan: {stack}", "", *bill_markdown(bill), "## Tiers", "",
              "Capacity per replica; `usdPerReplicaHour` is the on-demand price of the whole node a replica gets, "
              f"root volume included ({PRICE_SOURCE}): the cost summary's $/node-hour. `maxOutputTokens` is the "
@@ -162,7 +164,7 @@ def plan_markdown(stack: str, rows: list[dict[str, Any]], warnings: Sequence[str
                 line += (f"; onto warm capacity ({z['warmNodes']} node(s)) about {_minutes(warm['typicalSeconds'])} "
                          f"(≤ {_minutes(warm['upperSeconds'])}; budget {_minutes(warm['budgetSeconds'])})")
             if z.get("fallback"):
-                from llm_tiers.testing.rollout import fallback_sentence  # noqa: PLC0415
+                from llm_tiers.preview.rollout_markdown import fallback_sentence  # noqa: PLC0415
 
                 line += f"; {fallback_sentence(z['fallback'])}"
             tail.append(line)
@@ -234,7 +236,8 @@ def recorded_tier_rows(objects: Sequence[dict[str, Any]]) -> list[dict[str, Any]
         pod = ((o.get("spec") or {}).get("template") or {}).get("spec") or {}
         c: dict[str, Any] = next(iter(pod.get("containers") or []), {})
         args = [str(a) for a in c.get("args") or []]
-        total = _flag(args, "--max-total-tokens") or _flag(args, "--max-model-len") or notes.get("llm-tiers.io/max-context")
+        total = (_flag(args, "--max-total-tokens") or _flag(args, "--max-model-len")
+                 or notes.get("llm-tiers.io/max-context"))
         tier = labels["llm-tiers.io/tier"]
         lo, hi = scaled.get((meta.get("namespace", ""), meta.get("name", "")),
                             ((o.get("spec") or {}).get("replicas", 1),) * 2)

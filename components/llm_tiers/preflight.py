@@ -3,7 +3,7 @@
 Design (issue 24): the objects whose size and shape grow with the config (the gateway's routes, policies and
 backends: one rule per tier, per tenant and tier) are built from the validated config by the same pure
 builders the Gateway component uses, and validated as the API server would validate them (CRD schema with
-every limit and format, then every CEL rule: ``llm_tiers.testing.validate``) in three places:
+every limit and format, then every CEL rule: ``llm_tiers.preview.validate``) in three places:
 
 1. ``stack.parse`` (always, no schemas needed): the per-object limits the gateway cannot split around
    (``gateway/aigw.py`` ``limit_issues``), so even a preview without the CRDs refuses them by key path.
@@ -11,7 +11,7 @@ every limit and format, then every CEL rule: ``llm_tiers.testing.validate``) in 
    ``check(cfg)``), whenever the pinned CRDs are at hand (``$LLM_TIERS_CRD_DIR``, ``$CRD_SCHEMA_DIR`` or
    ``<project>/.crds`` from ``llm-tiers-crds fetch --dest .crds``): under ``pulumi preview`` and in the render.
 3. The render, after the program: every rendered object (core kinds with kubernetes-validate in strict mode,
-   custom resources with their CRD and CEL rules); ``llm_tiers.testing.render`` refuses the render on any
+   custom resources with their CRD and CEL rules); ``llm_tiers.preview.render`` refuses the render on any
    problem (``rendered_problems``).
 
 Each problem names the config key that produced the object where one did (``origin``).
@@ -51,13 +51,13 @@ def _tier_index(tiers: Sequence[TierConfig], name: Any) -> Optional[int]:
 
 def origin(cfg: StackConfig) -> Callable[[dict[str, Any], str], Optional[str]]:
     """``origin(obj, message)``: the config key that produced ``obj`` (or the part of it a problem is about)."""
-    from llm_tiers.gateway import aigw
+    from llm_tiers.gateway import aigw, aigw_rate_limits
 
     def find(obj: dict[str, Any], message: str) -> Optional[str]:
         kind, meta = obj.get("kind"), obj.get("metadata") or {}
         name = meta.get("name", "")
         where = message.split(":", 1)[0]
-        if name == aigw.TOKEN_POLICY_NAME and kind == "BackendTrafficPolicy":
+        if name == aigw_rate_limits.TOKEN_POLICY_NAME and kind == "BackendTrafficPolicy":
             return "tenants[*].limits.tokensPerMinute"
         if name == aigw.ROUTE_NAME or name.startswith(f"{aigw.ROUTE_NAME}-"):
             if kind == "AIGatewayRoute":
@@ -91,7 +91,7 @@ def check(cfg: StackConfig, crd_dir: Optional[Path] = None, stack_file: str = "t
     """Refuse the stack (``ConfigError``, every problem by config key) when the API server would refuse a
     gateway object the config sizes. Runs before any resource is registered. Returns False when no CRD
     schemas are at hand (nothing checked beyond ``stack.parse``'s limits), True when checked."""
-    from llm_tiers.testing import validate
+    from llm_tiers.preview import validate
 
     crd_dir = crd_dir or validate.find_crd_dir()
     if crd_dir is None:
@@ -115,7 +115,7 @@ def rendered_problems(objects: Sequence[dict[str, Any]], cfg: Optional[StackConf
                       kubernetes_version: str) -> tuple[list[str], list[str]]:
     """Every rendered object as the API server would take it: (problems, objects not checked for want of
     CRD schemas). A problem reads ``<Kind> <ns>/<name>: <path>: <what>; produced by <config key>``."""
-    from llm_tiers.testing import validate
+    from llm_tiers.preview import validate
 
     problems, skipped = validate.check(objects, kubernetes_version, crd_dir, origin=origin(cfg) if cfg else None)
     return [f"{_short(p.object)}: {p.message}" for p in problems], skipped

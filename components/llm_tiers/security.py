@@ -23,7 +23,8 @@ SKIPS: dict[str, str] = {
     "CKV_K8S_23": TGI_ROOT,
     "CKV_K8S_40": TGI_ROOT,
     "CKV_K8S_43": (
-        "pinned by an explicit version tag in components/llm_tiers/versions.py; no digest for it could be verified from "
+        "pinned by an explicit version tag in components/llm_tiers/versions.py; no digest for it could be "
+        "verified from "
         "this build environment (no registry API access) and an unverified digest would be worse than none. "
         "Add the digest beside the tag in versions.IMAGES once it is read from the registry"),
     "CKV_K8S_15": (

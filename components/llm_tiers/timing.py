@@ -269,7 +269,8 @@ def sync_seconds(weights_bytes: int, engine: str = "tgi", new_node: bool = False
 
 
 def sync_typical_seconds(weights_bytes: int, engine: str = "tgi", new_node: bool = False) -> int:
-    return ((int(CPU_NODE_LAUNCH.typical) if new_node else 0) + int(POD_START.typical) + image_pull(engine).typical_seconds
+    return ((int(CPU_NODE_LAUNCH.typical) if new_node else 0) + int(POD_START.typical)
+            + image_pull(engine).typical_seconds
             + math.ceil(weights_bytes / HUB_DOWNLOAD_BYTES_PER_SECOND.typical))
 
 

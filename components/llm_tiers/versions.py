@@ -84,11 +84,13 @@ CHARTS: dict[str, Chart] = {
     # values were read from open-telemetry/opentelemetry-helm-charts at tag
     # opentelemetry-collector-0.170.0, charts/opentelemetry-collector/values.yaml and templates/
     # (components/llm_tiers/tracing/manifests.py cites each key).
-    "opentelemetry-collector": Chart("opentelemetry-collector", "https://open-telemetry.github.io/opentelemetry-helm-charts",
+    "opentelemetry-collector": Chart("opentelemetry-collector",
+                                     "https://open-telemetry.github.io/opentelemetry-helm-charts",
                                      "0.170.0"),
     # ExternalDNS chart 1.21.1 = ExternalDNS v0.21.0 (the image tag defaults to the chart's appVersion), only with
     # gateway.dns. Its values were read from kubernetes-sigs/external-dns at tag
-    # external-dns-helm-chart-1.21.1, charts/external-dns/values.yaml (components/llm_tiers/gateway/dns.py cites each key).
+    # external-dns-helm-chart-1.21.1, charts/external-dns/values.yaml (components/llm_tiers/gateway/dns.py cites each
+    # key).
     "external-dns": Chart("external-dns", "https://kubernetes-sigs.github.io/external-dns/", "1.21.1"),
     # AWS Load Balancer Controller v3.5.0 (chart 3.5.0, image public.ecr.aws/eks/aws-load-balancer-controller:v3.5.0):
     # provisions the gateway's NLB (components/llm_tiers/gateway/load_balancer_controller.py says why). Its

@@ -1,5 +1,5 @@
 """Generate README's architecture diagram: the prod stack's components and which waits for which, as a Mermaid
-graph from the render's captured graph (components/llm_tiers/testing/rollout.py), so the picture cannot drift
+graph from the render's captured graph (components/llm_tiers/preview/rollout.py), so the picture cannot drift
 from the program.
 
     python -m llm_tiers.cli.architecture_doc --write     # (make architecture-doc)
@@ -21,10 +21,10 @@ END = "<!-- architecture:end -->"
 
 
 def diagram() -> str:
-    from llm_tiers.testing import render, rollout
+    from llm_tiers.preview import render, rollout, rollout_markdown
 
     plan = rollout.plan(STACK, render.render(STACK).recording)
-    return rollout.component_graph(plan)
+    return rollout_markdown.component_graph(plan)
 
 
 def section() -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import sys
 import typing
-from pathlib import Path
 
 from llm_tiers.project import root as project_root
 from typing import Any, Literal, Union
@@ -17,9 +16,9 @@ from typing import Any, Literal, Union
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-PROJECT_DIR = project_root()  # the Pulumi project the command works on (llm_tiers.project)
-
 from llm_tiers.config.schema import SECRET_KEYS, StackConfig
+
+PROJECT_DIR = project_root()  # the Pulumi project the command works on (llm_tiers.project)
 
 DOC_PATH = PROJECT_DIR / "docs" / "config.md"
 

@@ -1,7 +1,8 @@
 """The pinned CRD schemas, fetched from their upstream releases and verified by SHA-256.
 
     python -m llm_tiers.cli.crds fetch --dest .crds       # download every schema the tests validate against
-    python -m llm_tiers.cli.crds sums --from <folder> [--write]   # the sums of the same files, for components/llm_tiers/cli/crd-sums.json
+    # the sums of the same files, for components/llm_tiers/cli/crd-sums.json:
+    python -m llm_tiers.cli.crds sums --from <folder> [--write]
 
 The tests read the schemas from ``CRD_SCHEMA_DIR`` or, once fetched, from ``.crds`` (``make test-inputs``, which
 ``make test`` tries first); the files come from the projects' own repositories at the versions pinned in

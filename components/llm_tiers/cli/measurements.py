@@ -65,16 +65,17 @@ def document(cfg: StackConfig, results: Path, run_id: str, date: datetime.date) 
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    from llm_tiers.testing import render as render_tool
+    from llm_tiers.preview import stack_file
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--stack", required=True)
     p.add_argument("--results", required=True, type=Path, help="a copy of the results volume's <runId> folder")
     p.add_argument("--run-id", required=True)
-    p.add_argument("--date", type=datetime.date.fromisoformat, default=datetime.datetime.now(datetime.timezone.utc).date())
+    p.add_argument("--date", type=datetime.date.fromisoformat,
+                   default=datetime.datetime.now(datetime.timezone.utc).date())
     a = p.parse_args(argv)
-    project = render_tool.project_name()
-    raw = render_tool.read_stack_file(render_tool.stack_dir(render_tool.PROJECT_DIR) / f"Pulumi.{a.stack}.yaml")
+    project = stack_file.project_name()
+    raw = stack_file.read_stack_file(stack_file.stack_dir(stack_file.PROJECT_DIR) / f"Pulumi.{a.stack}.yaml")
     cfg = parse({k.split(":", 1)[1]: v for k, v in raw.items()
                  if k.startswith(f"{project}:") and not (isinstance(v, dict) and set(v) == {"secure"})})
     doc = document(cfg, a.results, a.run_id, a.date)

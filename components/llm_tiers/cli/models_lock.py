@@ -5,11 +5,13 @@ tier's ``revision``, else the locked one, else ``main``) to a commit with huggin
 the engine needs with their sizes, read config.json at that commit for the architecture numbers, and
 record license and gating. Writes ``models.lock.json`` (sorted, stable) so the change shows in a PR.
 
-    .venv/bin/python -m llm_tiers.cli.models_lock                 # lock models this project's stacks deploy, not locked yet
+    # lock the models this project's stacks deploy that are not locked yet:
+    .venv/bin/python -m llm_tiers.cli.models_lock
     .venv/bin/python -m llm_tiers.cli.models_lock --update        # re-resolve every model (moves unpinned ones)
     .venv/bin/python -m llm_tiers.cli.models_lock --check         # exit 1 if a deployed model is missing
-    .venv/bin/python -m llm_tiers.cli.models_lock --model org/name[@rev] --lock-file my.lock.json   # a composer's models
-    .venv/bin/python -m llm_tiers.cli.models_lock --stack-file ../my-program/Pulumi.prod.yaml         # or their stack's tiers
+    # a composer's models, or their stack's tiers:
+    .venv/bin/python -m llm_tiers.cli.models_lock --model org/name[@rev] --lock-file my.lock.json
+    .venv/bin/python -m llm_tiers.cli.models_lock --stack-file ../my-program/Pulumi.prod.yaml
     .venv/bin/python -m llm_tiers.cli.models_lock --replace-manual  # replace hand-written entries by the Hub's answer
 
 Only what is asked is resolved: models already locked stay as they are (a hand-written entry of a gated model
@@ -30,8 +32,6 @@ from pathlib import Path
 from llm_tiers.project import root as project_root
 from typing import Optional
 
-PROJECT_DIR = project_root()  # the Pulumi project the command works on (llm_tiers.project)
-
 import yaml
 from huggingface_hub import HfApi, hf_hub_download
 from huggingface_hub.errors import (GatedRepoError, HfHubHTTPError, LocalEntryNotFoundError,
@@ -41,6 +41,8 @@ from llm_tiers.config import schema as config
 from llm_tiers.stack.parse import parse
 from llm_tiers.tiers import models_lock
 from llm_tiers.tiers.models_lock import LockError, ModelLockEntry, ModelsLock
+
+PROJECT_DIR = project_root()  # the Pulumi project the command works on (llm_tiers.project)
 
 
 def requested_models(project_dir: Path = PROJECT_DIR) -> dict[str, Optional[str]]:
@@ -52,7 +54,8 @@ def requested_models(project_dir: Path = PROJECT_DIR) -> dict[str, Optional[str]
         values = {k.split(":", 1)[1]: v for k, v in raw.items() if k.startswith(f"{project}:")}
         cfg = parse(values, str(stack_file.relative_to(project_dir)))
         pins = [(t.model_id, t.revision) for t in cfg.tiers]
-        pins += [(t.candidate.model_id, t.candidate.revision) for t in cfg.tiers if t.candidate and t.candidate.model_id]
+        pins += [(t.candidate.model_id, t.candidate.revision)
+                 for t in cfg.tiers if t.candidate and t.candidate.model_id]
         for model_id, revision in pins:
             if revision and wanted.get(model_id) not in (None, revision):
                 raise LockError(f"{model_id} is pinned to both {wanted[model_id]} and {revision} in different stacks")
@@ -116,7 +119,8 @@ def _resolve(api: HfApi, model_id: str, revision: str, token: Optional[str]) -> 
     info = api.model_info(model_id, revision=revision, files_metadata=True, token=token)
     siblings = [(s.rfilename, s.size) for s in (info.siblings or [])]
     card = info.card_data.to_dict() if info.card_data is not None else {}
-    license_id = card.get("license") or next((t.split(":", 1)[1] for t in (info.tags or []) if t.startswith("license:")),
+    license_id = card.get("license") or next((t.split(":", 1)[1] for t in (info.tags or [])
+                                              if t.startswith("license:")),
                                              None)
     if info.sha is None:
         raise LockError(f"the Hub answered no commit for {model_id} at {revision}")

@@ -111,8 +111,10 @@ def markdown(access: Optional[dict[str, Any]]) -> list[str]:
         lines.append(f"- **SSM relay** (`cluster.operatorAccess.mode: ssm`): one {access['instanceType']} in a "
                      "private subnet, no inbound rule, IAM role with AmazonSSMManagedInstanceCore only, no EKS "
                      "access entry; about "
-                     f"${access['usdPerMonth']:,.2f}/month with its {ROOT_VOLUME_GIB} GiB root volume (on-demand, us-east-1; "
-                     "in the cost summary's fixed costs). Forward a port with the `operatorAccess` output's `portForward` command, then "
+                     f"${access['usdPerMonth']:,.2f}/month with its {ROOT_VOLUME_GIB} GiB root volume "
+                     f"(on-demand, us-east-1; "
+                     "in the cost summary's fixed costs). Forward a port with the `operatorAccess` output's "
+                     "`portForward` command, then "
                      "use `kubectl` on `https://127.0.0.1:8443` (docs/components/cluster.md, \"Operator access\").")
     elif not public:
         lines.append("- **No operator path**: set `cluster.operatorAccess.mode: ssm` for a Session Manager relay, "

@@ -57,7 +57,8 @@ MILLION = 1_000_000
 
 # The measurement the defaults are calibrated to (module docstring, "Calibration").
 CALIBRATION: dict[str, Any] = {
-    "source": "johnmusgrave.com/p/vllm-throughput-latency-sweep-on (vLLM 0.23.0, A100 40GB, Llama-3.1-8B-Instruct BF16)",
+    "source": "johnmusgrave.com/p/vllm-throughput-latency-sweep-on (vLLM 0.23.0, A100 40GB, "
+              "Llama-3.1-8B-Instruct BF16)",
     "weights_bytes": 16_060_556_376,     # meta-llama/Llama-3.1-8B-Instruct weightsBytes in models.lock.json
     "kv_bytes_per_token": 131_072,       # 2 (K, V) x 32 layers x 8 KV heads x 128 dims x 2 bytes
     "bandwidth_gbps": 1555,              # A100 40GB (NVIDIA datasheet)
@@ -186,7 +187,8 @@ def tier_token_costs(cfg: StackConfig, plans: Mapping[tuple[int, str], TierPlan]
             kv_bytes_per_token_per_gpu=p.kv_bytes_per_token_per_gpu, kv_token_capacity=p.kv_token_capacity,
             context_tokens=context, batch=batch, single_stream_tps=single, best_batch_tps=best,
             replica_hourly_usd=hourly, replicas_min=line.replicas_min, replicas_max=line.replicas_max,
-            usd_per_month_min=line.hourly("min") * HOURS_PER_MONTH, usd_per_month_max=line.hourly("max") * HOURS_PER_MONTH,
+            usd_per_month_min=line.hourly("min") * HOURS_PER_MONTH,
+            usd_per_month_max=line.hourly("max") * HOURS_PER_MONTH,
             usd_per_million=cost, usd_per_million_full=full, managed_usd_per_million=price,
             break_even=break_even_utilization(hourly, best, price) if price else None,
             saving=saving(cost, price), saving_full=saving(full, price)))
@@ -256,7 +258,8 @@ def to_output(cfg: StackConfig, costs: list[TierTokenCost], stack_bill: bill.Bil
             "bandwidthGBps": c.bandwidth_gbps, "weightsBytesPerGpu": c.weights_bytes_per_gpu,
             "kvBytesPerTokenPerGpu": r(c.kv_bytes_per_token_per_gpu, 1), "kvTokenCapacity": c.kv_token_capacity,
             "contextTokens": c.context_tokens, "batch": c.batch,
-            "singleStreamTokensPerSecond": r(c.single_stream_tps, 1), "bestBatchTokensPerSecond": r(c.best_batch_tps, 1),
+            "singleStreamTokensPerSecond": r(c.single_stream_tps, 1),
+            "bestBatchTokensPerSecond": r(c.best_batch_tps, 1),
             "replicaUsdPerHour": r(c.replica_hourly_usd), "replicasMin": c.replicas_min, "replicasMax": c.replicas_max,
             "usdPerMonthMin": r(c.usd_per_month_min, 2), "usdPerMonthMax": r(c.usd_per_month_max, 2),
             "usdPerMillionTokens": r(c.usd_per_million), "usdPerMillionTokensAtFullUse": r(c.usd_per_million_full),
@@ -315,7 +318,8 @@ def _calibration_lines(token_cost: Mapping[str, Any]) -> list[str]:
     out = []
     if a.get("calibration"):
         out += [f"Calibrated to a measurement ({a['calibration']}): single-stream decode at 77% of HBM bandwidth, "
-                f"batched decode at {a.get('batchEfficiency')} of the roofline's speed-up (`cost.batchEfficiency`).", ""]
+                f"batched decode at {a.get('batchEfficiency')} of the roofline's speed-up (`cost.batchEfficiency`).",
+                ""]
     measured = [t for t in token_cost["tiers"] if t.get("source", "roofline") != "roofline"]
     if measured:
         out += ["Rows marked **measured** use the output tokens/s of the stack's committed measurements "
@@ -328,7 +332,8 @@ def markdown(token_cost: Optional[Mapping[str, Any]]) -> list[str]:
     if not token_cost:
         return []
     a = token_cost["assumptions"]
-    ctx = f"{a['contextTokens']} tokens (capped at maxTotalTokens)" if a["contextTokens"] else "each tier's maxTotalTokens"
+    ctx = (f"{a['contextTokens']} tokens (capped at maxTotalTokens)" if a["contextTokens"]
+           else "each tier's maxTotalTokens")
     lines = [
         "## Cost per output token", "",
         f"Decode throughput from the memory roofline (components/llm_tiers/cost/throughput.py): each step reads every "
@@ -347,12 +352,14 @@ def markdown(token_cost: Optional[Mapping[str, Any]]) -> list[str]:
     for t in token_cost["tiers"]:
         measured = "" if t.get("source", "roofline") == "roofline" else f", **{t['source']}**"
         lines.append(
-            f"| {t['tier']} ({t['release']}{'' if t['serving'] else ', not serving'}{measured}) | {t['gpus']} x {t['gpu']} | "
+            f"| {t['tier']} ({t['release']}{'' if t['serving'] else ', not serving'}{measured}) | {t['gpus']} x "
+            f"{t['gpu']} | "
             f"{t['bandwidthGBps']} | {t['weightsBytesPerGpu'] / 2**30:.1f} | {t['kvBytesPerTokenPerGpu']:,.0f} | "
             f"{t['contextTokens']} | {t['batch']} | {t['singleStreamTokensPerSecond']:.1f} | "
             f"{t['bestBatchTokensPerSecond']:.1f} | {t['replicaUsdPerHour']:.4f} | {_usd(t['usdPerMillionTokens'])} | "
             f"{_usd(t['usdPerMillionTokensAtFullUse'])} | {t['usdPerMonthMin']:,.2f} | {t['usdPerMonthMax']:,.2f} | "
-            f"{_usd(t['managedUsdPerMillionTokens'])} | {_break_even(t['breakEvenUtilization'])} | {_versus(t['saving'])} | "
+            f"{_usd(t['managedUsdPerMillionTokens'])} | {_break_even(t['breakEvenUtilization'])} | "
+            f"{_versus(t['saving'])} | "
             f"{_versus(t['savingAtFullUse'])} |")
     lines.append("")
     priced = [t for t in token_cost["tiers"] if t["managedUsdPerMillionTokens"] and t["serving"]]

@@ -52,7 +52,8 @@ GATE_COMPONENT = "eval-gate"
 # On the gate Job: when its inputs are expected, in seconds after it starts (the candidate benchmark's configured
 # run; the evals run beside it). rollout.md's typical estimate for the gate; its upper bound is the gate's wait.
 RESULTS_EXPECTED_ANNOTATION = "llm-tiers.io/results-expected-seconds"
-READY_WAIT_SECONDS = 3600             # how long an eval waits for its release to answer (the Deployment may still start)
+# How long an eval waits for its release to answer (the Deployment may still start).
+READY_WAIT_SECONDS = 3600
 NUM_CONCURRENT = 4                    # lm-eval requests in flight: a light load, so the eval does not starve traffic
 MAX_RETRIES = 3
 

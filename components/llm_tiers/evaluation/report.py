@@ -57,7 +57,8 @@ def gate_plan(cfg: StackConfig, measured: Optional[ms.Measurements]) -> list[dic
             "override": t.gate.override,
             "lastResults": None if measured is None or (live is None and cand is None) else {
                 "run": measured.label,
-                **{rel: m.model_dump(by_alias=True, exclude_none=True) for rel, m in (("live", live), ("candidate", cand))
+                **{rel: m.model_dump(by_alias=True, exclude_none=True) for rel, m in (("live", live),
+                                                                                      ("candidate", cand))
                    if m is not None}},
             "wouldPass": None if unknown else not fails,
             "failing": fails,

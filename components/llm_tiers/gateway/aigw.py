@@ -16,48 +16,30 @@ API-key check by the EnvoyProxy's ``filterOrder``, ``gm.filter_order``), buffer 
 body, so a chunked body gets its Content-Length), then AI Gateway's ext_proc — inserted after the last buffer filter
 (without one it would land before custom_response's successor, i.e. before the API-key check, which is why
 the route always sets ``requestBuffer``) — then rbac (grants, per-tenant body limits: it sees
-``x-ai-eg-model``), then ratelimit (per tenant and tier; tokens per tenant: one shared counter each, see TOKEN_POLICY_NAME).
+``x-ai-eg-model``), then ratelimit (per tenant and tier; tokens per tenant: one shared counter each, see
+TOKEN_POLICY_NAME).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from llm_tiers import naming
-from llm_tiers.cluster import system_capacity as sc
 from llm_tiers.config.schema import GatewayConfig, TenantConfig, TierConfig
 from llm_tiers.gateway import guard
 from llm_tiers.gateway import manifests as gm
+from llm_tiers.gateway import tenant_policies
+from llm_tiers.gateway.aigw_controller import (AIGW_API, INPUT_TOKENS_KEY, MODEL_HEADER, OUTPUT_TOKENS_KEY,
+                                            TOTAL_TOKENS_KEY)
+from llm_tiers.gateway.aigw_rate_limits import (MERGE_TYPE, TOKEN_POLICY_NAME, rate_limit_rules, request_rules,
+                                              response_overrides, token_rules)
+# TEMPORARY (issue #27): gateway/component.py still calls these as aigw.*; they live in aigw_controller. Drop this
+# line when component.py imports aigw_controller (its owner is rewriting it in parallel).
+from llm_tiers.gateway.aigw_controller import (controller_values, envoy_gateway_values,  # noqa: F401
+                                            extproc_pod_monitor, gateway_config)
 
-AIGW_API = "aigateway.envoyproxy.io/v1beta1"
 ROUTE_NAME = "llm-router"
-MODEL_HEADER = "x-ai-eg-model"
-# AI Gateway writes llmRequestCosts into this dynamic metadata namespace (api/v1beta1/shared_types.go, v1.1.0).
-COST_NAMESPACE = "io.envoy.ai_gateway"
-TOTAL_TOKENS_KEY = "llm_total_token"
-INPUT_TOKENS_KEY = "llm_input_token"
-OUTPUT_TOKENS_KEY = "llm_output_token"
-GATEWAY_CONFIG = "llm-gateway-aigw"
-# Gateway annotation naming its GatewayConfig (same namespace): internal/controller/ai_gateway_route.go, v1.1.0.
-GATEWAY_CONFIG_ANNOTATION = "aigateway.envoyproxy.io/gateway-config"
-# ai-gateway-helm values.yaml at v1.1.0: controller.fullnameOverride "ai-gateway-controller", Service port grpc
-# 1063 (the Envoy Gateway extension server); extProc admin port aigw-admin 1064 serves /metrics
-# (internal/controller/extproc_builder.go, cmd/extproc/mainlib/admin.go).
-CONTROLLER_NAME = "ai-gateway-controller"
-EXTENSION_PORT = 1063
-EXTPROC_METRICS_PORT = "aigw-admin"
-# controller.metricsRequestHeaderAttributes "header:attribute": the tenant header becomes the metric label
-# tenant_id (tests/e2e/token_ratelimit_test.go at v1.1.0 asserts that label for x-tenant-id:tenant.id).
-TENANT_METRIC_ATTRIBUTE = f"{gm.TENANT_HEADER}:tenant.id"
-TENANT_METRIC_LABEL = "tenant_id"
-# With gateway.features: the (guard-normalized) feature header as the metric label llm_feature. The flag takes
-# "comma-separated key-value pairs for mapping HTTP request headers to otel metric attributes"
-# (cmd/extproc/mainlib/main.go at v1.1.0); dots become underscores in Prometheus, as tenant.id -> tenant_id.
-FEATURE_METRIC_ATTRIBUTE = f"{guard.FEATURE_HEADER}:llm.feature"
-FEATURE_METRIC_LABEL = "llm_feature"
 
 
 model_names = guard.model_names
@@ -153,7 +135,8 @@ def granted_models(tenant: TenantConfig, tiers: Sequence[TierConfig]) -> list[st
 
 def route_body_limit(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig], gw: GatewayConfig) -> int:
     """The single route's request buffer: the largest body any tenant may send to any tier."""
-    return max((gm.route_body_limit(t, tenants, gw) for t in tiers), default=gw.default_limits.max_request_body_bytes)
+    return max((tenant_policies.route_body_limit(t, tenants, gw) for t in tiers),
+               default=gw.default_limits.max_request_body_bytes)
 
 
 def security_policy(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig], gw: GatewayConfig, namespace: str,
@@ -171,130 +154,32 @@ def security_policy(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig]
     ``tiers`` are the tiers of one route (``route_groups``): a request reaches this route's policy only for
     its own models or, on its not-found rule, for a model no route serves."""
     rules: list[dict[str, Any]] = [{"name": "unrouted", "action": "Allow",
-                                    "cel": f"!('{MODEL_HEADER}' in request.headers) || !({_models_cel(known_models(tiers))})"}]
+                                    "cel": f"!('{MODEL_HEADER}' in request.headers) || "
+                                           f"!({_models_cel(known_models(tiers))})"}]
     for t in tiers:
-        cap = gm.route_body_limit(t, tenants, gw)
+        cap = tenant_policies.route_body_limit(t, tenants, gw)
         for tenant in gm.tenants_of(t, tenants):
             limit = gm.limits_of(tenant, gw).max_request_body_bytes
             if limit < cap:
                 rules.append({"name": f"body-limit-{tenant.name}-{t.name}", "action": "Deny",
-                              "cel": f"{gm.body_limit_cel(tenant, limit)} && {_models_cel(model_names(t))}"})
+                              "cel": f"{tenant_policies.body_limit_cel(tenant, limit)} && "
+                                     f"{_models_cel(model_names(t))}"})
     for tenant in sorted(tenants, key=lambda x: x.name):
         models = granted_models(tenant, tiers)
         if models:
             rules.append({"name": f"grant-{tenant.name}", "action": "Allow",
-                          "cel": f"request.headers['{gm.TENANT_HEADER}'] in {gm.client_ids(tenant)!r} && "
+                          "cel": f"request.headers['{gm.TENANT_HEADER}'] in {tenant_policies.client_ids(tenant)!r} && "
                                  f"{_models_cel(models)}"})
     return {
         "apiVersion": gm.EG_API, "kind": "SecurityPolicy", "metadata": gm._meta(name, namespace),
         "spec": {
             "targetRefs": _generated_route_ref(name),
-            "apiKeyAuth": gm.api_key_auth(keys_secret),
+            "apiKeyAuth": tenant_policies.api_key_auth(keys_secret),
             # The request guard (llm_tiers.gateway.guard, OPA): after the API-key check (gm.filter_order).
             "extAuth": guard.ext_auth(route_body_limit(tiers, tenants, gw), features=bool(gw.features)),
             "authorization": {"defaultAction": "Deny", "rules": rules},
         },
     }
-
-
-# How Envoy Gateway v1.9.0 counts a global rate-limit rule (envoyproxy/gateway internal/xds/translator/ratelimit.go,
-# buildRouteRateLimits / BuildRateLimitServiceConfig / getDomainRuleIndex; internal/gatewayapi/backendtrafficpolicy.go
-# buildGlobalRateLimit): every rule is named ``<policy-ns>/<policy-name>/rule/<index>``. A rule without ``shared``
-# sends the descriptor (Envoy route name, then ``rule-<k>-match-<m>`` per selector) to the listener's domain, and
-# an Envoy route is one HTTPRoute rule *and match* (getRouteDescriptor; irRouteName, internal/gatewayapi/helpers.go):
-# AI Gateway v1.1.0 turns each AIGatewayRoute rule into one HTTPRoute rule with one match per model name
-# (newHTTPRoute, envoyproxy/ai-gateway internal/controller/ai_gateway_route.go), so such a rule counts per model name
-# a tenant calls. A ``shared: true`` rule ("a common bucket ... shared across all policy targets",
-# api/v1alpha1/ratelimit_types.go) sends (rule name, then ``rule-<k>-match-<m>``) to the domain
-# ``<policy-ns>/<policy-name>`` instead: one counter per policy and rule, on every Envoy route of every route the
-# policy reaches. ``k`` counts the shared rules before it in the route's list, whichever policy they came from.
-# So: every rule here is shared. The request limits of a (tenant, tier) live in the one policy of the route holding
-# the tier, hence one counter across the tier's names. The token budget of a tenant spans route groups; shared
-# descriptors are per policy, so when there are several routes (or the token rules do not fit the single route's
-# policy) the token rules move to ONE policy on the Gateway's https listener (``token_budget_policy``) that every
-# route policy merges with (``mergeType: StrategicMerge``: the IR rules merge on their names, the route's first,
-# then the listener's; translateBackendTrafficPolicyForRouteWithMerge, internal/gatewayapi/backendtrafficpolicy.go
-# and patchMergeKey "name" on ir.GlobalRateLimit.Rules, internal/ir/xds.go, at v1.9.0; Envoy Gateway's test data
-# backendtrafficpolicy-strategic-merge-global-ratelimit.out.yaml shows the merged list). Because ``k`` of a
-# listener rule is the number of the route's shared rules before it, every route policy then holds the same number
-# of rules (``padding``), or the same budget would be a different counter on each route.
-TOKEN_POLICY_NAME = "llm-token-budgets"
-MERGE_TYPE = "StrategicMerge"
-# A client-id value no tenant can have (tenant names are DNS labels: they cannot start with '-'; the API-key filter
-# overwrites x-tenant-id with the tenant's client id), so a padding rule never matches and never counts.
-PADDING_CLIENT = "-padding"
-
-
-def request_rules(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig],
-                  gw: GatewayConfig) -> list[dict[str, Any]]:
-    """Per (tenant, tier): requests per minute and per second, over the tier's name and aliases (one shared
-    counter each)."""
-    rules: list[dict[str, Any]] = []
-    for t in tiers:
-        model = {"name": MODEL_HEADER, "type": "RegularExpression", "value": gm.any_of(model_names(t))}
-        for tenant in gm.tenants_of(t, tenants):
-            rules += gm.request_limit_rules(gm.tenant_selector(tenant, model), gm.limits_of(tenant, gw), shared=True)
-    return rules
-
-
-def token_rules(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig],
-                gw: GatewayConfig) -> list[dict[str, Any]]:
-    """Per tenant granted one of ``tiers``: tokens per minute, charged from the total tokens AI Gateway reports
-    for the finished response (request cost 0: the check only refuses a tenant already over its budget)."""
-    rules: list[dict[str, Any]] = []
-    for tenant in sorted(tenants, key=lambda x: x.name):
-        tpm = gm.limits_of(tenant, gw).tokens_per_minute
-        if tpm and any(t.name in tenant.tiers for t in tiers):
-            rules.append({"clientSelectors": gm.tenant_selector(tenant), "limit": {"requests": tpm, "unit": "Minute"},
-                          "cost": {"request": {"from": "Number", "number": 0},
-                                   "response": {"from": "Metadata",
-                                                "metadata": {"namespace": COST_NAMESPACE, "key": TOTAL_TOKENS_KEY}}},
-                          "shared": True, "xRateLimitHeaders": "DraftVersion03"})
-    return rules
-
-
-def padding(count: int) -> list[dict[str, Any]]:
-    """``count`` shared rules that never match (module comment above ``TOKEN_POLICY_NAME``), each its own client
-    value so a diff tells them apart."""
-    return [{"clientSelectors": [{"headers": [{"name": gm.TENANT_HEADER, "type": "Exact",
-                                               "value": f"{PADDING_CLIENT}-{i}"}]}],
-             "limit": {"requests": 1, "unit": "Hour"}, "shared": True} for i in range(count)]
-
-
-def rate_limit_rules(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig],
-                     gw: GatewayConfig, merged_to: Optional[int] = None) -> list[dict[str, Any]]:
-    """A route's rules. ``merged_to`` None: the route holds everything (request limits, then token budgets); else
-    the token budgets are on the listener (``token_budget_policy``) and the request limits are padded to
-    ``merged_to`` rules. Every rule sends the X-RateLimit headers (draft 03), whose reset the 429 override copies
-    into Retry-After."""
-    if merged_to is None:
-        return [*request_rules(tiers, tenants, gw), *token_rules(tiers, tenants, gw)]
-    rules = request_rules(tiers, tenants, gw)
-    return [*rules, *padding(merged_to - len(rules))]
-
-
-MODEL_NOT_FOUND = json.dumps({"error": {
-    "message": "The model does not exist or is not served here. GET /v1/models lists the model names.",
-    "type": "invalid_request_error", "param": "model", "code": "model_not_found"}}, separators=(",", ":"))
-MODEL_NOT_GRANTED = json.dumps({"error": {
-    "message": "This API key may not use this model (not granted to the tenant), or the request body is larger "
-               "than the tenant's limit for it.",
-    "type": "invalid_request_error", "param": "model", "code": "model_not_granted"}}, separators=(",", ":"))
-
-
-def error_bodies() -> dict[int, str]:
-    """Gateway-local replies on the single route, as OpenAI error JSON."""
-    return {**gm.ERROR_BODIES, 403: MODEL_NOT_GRANTED, 404: MODEL_NOT_FOUND,
-            429: gm.openai_error("Rate limit or token budget reached for this tenant and model. Retry after the "
-                                 "seconds in Retry-After.", "requests", "rate_limit_exceeded")}
-
-
-def response_overrides() -> list[dict[str, Any]]:
-    """The single route's error answers, each telling what happened: the gateway's own (Local 401/403/404/413,
-    429 the tenant's rate limit or token budget, 503 a tier starting) and the request guard's authorizer
-    unavailable (its error status rewritten to 503, ``guard.error_overrides``). The engine's own 429/503 pass
-    as the engine sent them (not local replies)."""
-    return [*gm.response_overrides(error_bodies()), *guard.error_overrides()]
 
 
 def backend_traffic_policy(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig], gw: GatewayConfig,
@@ -339,58 +224,6 @@ def traffic_policies(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig
     if tokens_apart(tiers, tenants, gw):
         merged_to = max(len(request_rules(g.tiers, tenants, gw)) for g in groups)
     return [backend_traffic_policy(g.tiers, tenants, gw, namespace, g.name, merged_to) for g in groups]
-
-
-def gateway_config(namespace: str) -> dict[str, Any]:
-    """The extProc sidecar AI Gateway injects into every Envoy pod: its requests (counted by the system
-    capacity check; the chart has no values for it: GatewayConfig spec.extProc.kubernetes.resources)."""
-    return {"apiVersion": AIGW_API, "kind": "GatewayConfig", "metadata": gm._meta(GATEWAY_CONFIG, namespace),
-            "spec": {"extProc": {"kubernetes": {"resources": sc.AIGW_EXTPROC.resources()}}}}
-
-
-def envoy_gateway_values(aigw_namespace: str = naming.AI_GATEWAY_NAMESPACE) -> dict[str, Any]:
-    """What AI Gateway needs from Envoy Gateway's config (manifests/envoy-gateway-values.yaml at v1.1.0):
-    the Backend API and the extension-manager hooks pointing at AI Gateway's controller. Merged into the
-    gateway-helm values (components.Gateway)."""
-    return {"config": {"envoyGateway": {
-        "extensionApis": {"enableBackend": True},
-        "extensionManager": {
-            "hooks": {"xdsTranslator": {
-                "translation": {k: {"includeAll": True} for k in ("listener", "route", "cluster", "secret")},
-                "post": ["Translation", "Cluster", "Route"]}},
-            "service": {"fqdn": {"hostname": f"{CONTROLLER_NAME}.{aigw_namespace}.svc.cluster.local",
-                                 "port": EXTENSION_PORT}},
-        },
-    }}}
-
-
-def metrics_header_attributes(features: bool = False) -> str:
-    """The tenant, and with ``gateway.features`` the feature, as metric attributes."""
-    return ",".join([TENANT_METRIC_ATTRIBUTE, *([FEATURE_METRIC_ATTRIBUTE] if features else [])])
-
-
-def controller_values(system: dict[str, str], features: bool = False) -> dict[str, Any]:
-    """ai-gateway-helm values (keys from manifests/charts/ai-gateway-helm/values.yaml at v1.1.0): the
-    controller on the system nodes with counted requests, the tenant (and feature) as metrics labels."""
-    return {"controller": {"resources": sc.AIGW_CONTROLLER.resources(), "nodeSelector": dict(system),
-                           "replicaCount": sc.AIGW_CONTROLLER_REPLICAS,
-                           "metricsRequestHeaderAttributes": metrics_header_attributes(features)},
-            "envoyGateway": {"namespace": naming.ENVOY_GATEWAY_NAMESPACE}}
-
-
-def extproc_pod_monitor(namespace: str) -> dict[str, Any]:
-    """Scrape the extProc sidecars' ``gen_ai_*`` metrics (port aigw-admin, /metrics)."""
-    return {
-        "apiVersion": "monitoring.coreos.com/v1", "kind": "PodMonitor",
-        "metadata": gm._meta(f"aigw-{namespace}", naming.ENVOY_GATEWAY_NAMESPACE),
-        "spec": {
-            "selector": {"matchLabels": {"app.kubernetes.io/component": "proxy",
-                                         "app.kubernetes.io/managed-by": "envoy-gateway",
-                                         "gateway.envoyproxy.io/owning-gateway-name": gm.GATEWAY_NAME,
-                                         "gateway.envoyproxy.io/owning-gateway-namespace": namespace}},
-            "podMetricsEndpoints": [{"port": EXTPROC_METRICS_PORT, "path": "/metrics", "interval": "15s"}],
-        },
-    }
 
 
 # --------------------------------------------------------------------------------------------------
@@ -498,7 +331,8 @@ def group_of(groups: Sequence[RouteGroup], tier: str) -> RouteGroup:
     return next(g for g in groups if any(t.name == tier for t in g.tiers))
 
 
-def limit_issues(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig], gw: GatewayConfig) -> list[tuple[str, str]]:
+def limit_issues(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig],
+                 gw: GatewayConfig) -> list[tuple[str, str]]:
     """The hard limits left after splitting, as ``(config key, message)``: a tier that alone is over a
     per-object limit (too many tenants with limits granted it, too many or too long model names); more tenants
     with token budgets than one policy holds."""

@@ -162,7 +162,8 @@ def egress_rule(tiers: Sequence[TierConfig]) -> list[dict[str, Any]]:
 
 
 def with_egress(policies: list[dict[str, Any]], tiers: Sequence[TierConfig]) -> list[dict[str, Any]]:
-    """``policies`` (``gm.controller_network_policies``) with the proxies' egress to the fallback providers."""
+    """``policies`` (``network_policies.controller_network_policies``) with the proxies' egress to the fallback
+    providers."""
     rule = egress_rule(tiers)
     if not rule:
         return policies

@@ -39,6 +39,7 @@ from llm_tiers import security as security_exceptions
 from llm_tiers.cluster import system_capacity as sc
 from llm_tiers.config.schema import TenantConfig, TierConfig
 from llm_tiers.gateway import manifests as gm
+from llm_tiers.gateway import tenant_policies
 
 NAME = gm.GUARD_NAME  # "request-guard"
 LABELS = {"app.kubernetes.io/name": NAME}
@@ -76,7 +77,9 @@ MAX_JSON_VALUES = 100_000
 def output_cap(tier: TierConfig) -> int:
     """The largest ``max_tokens`` the gateway accepts for a tier: ``maxOutputTokens``, by default what a
     full-length prompt leaves (``maxTotalTokens - maxInputTokens``, plan.md's column of that name)."""
-    return tier.max_output_tokens if tier.max_output_tokens is not None else tier.max_total_tokens - tier.max_input_tokens
+    if tier.max_output_tokens is not None:
+        return tier.max_output_tokens
+    return tier.max_total_tokens - tier.max_input_tokens
 
 
 def model_names(tier: TierConfig) -> list[str]:
@@ -108,7 +111,7 @@ def guard_data(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig],
     return {DATA_ROOT: {
         "caps": {m: output_cap(t) for t in tiers for m in model_names(t)},
         "tenants": {cid: {"requireMaxTokens": t.require_max_tokens, "tokenBudget": t.name in budget}
-                    for t in tenants for cid in gm.client_ids(t)},
+                    for t in tenants for cid in tenant_policies.client_ids(t)},
         "maxJsonValues": MAX_JSON_VALUES,
         **({"features": sorted(features)} if features else {}),
     }}
@@ -206,7 +209,8 @@ def manifests(tiers: Sequence[TierConfig], tenants: Sequence[TenantConfig], name
                  "--log-level=error", "--log-format=json", POLICY_DIR],
         "env": [{"name": "GOMEMLIMIT", "valueFrom": {"resourceFieldRef": {"resource": "limits.memory"}}},
                 {"name": "GOMAXPROCS", "valueFrom": {"resourceFieldRef": {"resource": "limits.cpu"}}}],
-        "ports": [{"name": "grpc", "containerPort": GRPC_PORT}, {"name": "diagnostic", "containerPort": DIAGNOSTIC_PORT}],
+        "ports": [{"name": "grpc", "containerPort": GRPC_PORT},
+                  {"name": "diagnostic", "containerPort": DIAGNOSTIC_PORT}],
         # /health?plugins on the diagnostic address: 200 only when the policy is loaded and the ext_authz plugin
         # is up (the plugin README's Kubernetes example probes exactly this, README.md at v1.19.1-envoy).
         "readinessProbe": {"httpGet": {"path": "/health?plugins", "port": "diagnostic"}, "periodSeconds": 5},

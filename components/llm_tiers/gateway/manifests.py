@@ -4,9 +4,9 @@ route in ``aigw.py``) and the deprecated per-tier URLs (``https://<host>/<tier>/
 ``gateway.perTierUrls``) with per-tenant API keys, tier grants and rate limits (docs/components/gateway.md).
 
 Per tier (deprecated URLs): an HTTPRoute (prefix ``/<tier>/v1`` rewritten to ``/v1``, to the tier's FQDN
-Backend, explicit timeouts, no retries), a SecurityPolicy (API-key auth on the ``Authorization`` header against the tenant-keys Secret, the
-authenticated tenant forwarded in ``x-tenant-id`` after overwriting any client value, the key stripped
-before TGI, an allow-list of the tenants granted the tier — others get 403 — and, for a tenant whose body
+Backend, explicit timeouts, no retries), a SecurityPolicy (API-key auth on the ``Authorization`` header against the
+tenant-keys Secret, the authenticated tenant forwarded in ``x-tenant-id`` after overwriting any client value, the key
+stripped before TGI, an allow-list of the tenants granted the tier — others get 403 — and, for a tenant whose body
 limit is below the tier's largest, a rule refusing larger bodies), and a BackendTrafficPolicy (per-tenant
 global rate limits per minute and per second, the route's request body limit (413), and OpenAI-style JSON
 bodies for gateway-generated 401/403/413/429).
@@ -15,7 +15,6 @@ bodies for gateway-generated 401/403/413/429).
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from typing import Any, Optional
 
@@ -24,8 +23,7 @@ from llm_tiers import security as security_exceptions
 from llm_tiers.cluster import system_capacity as sc
 from llm_tiers.gateway import load_balancer_controller as lbc
 from llm_tiers.gateway import rate_limit_store as rls
-from llm_tiers.tiers import tgi
-from llm_tiers.config.schema import (PREVIOUS_KEY_SUFFIX, GatewayConfig, LimitsConfig, RateLimitingConfig,
+from llm_tiers.config.schema import (GatewayConfig, LimitsConfig, RateLimitingConfig,
                                      TenantConfig, TierConfig)
 
 GATEWAY_NAME = "llm-gateway"
@@ -126,7 +124,8 @@ def tracing(collector: tuple[str, str, int], sampling_percent: int, features: bo
     tags = {"tenant": f"%REQ({TENANT_HEADER})%"}
     if features:
         tags["feature"] = "%REQ(x-llm-feature)%"
-    return {"provider": {"type": "OpenTelemetry", "backendRefs": [{"name": name, "namespace": namespace, "port": port}]},
+    return {"provider": {"type": "OpenTelemetry",
+                         "backendRefs": [{"name": name, "namespace": namespace, "port": port}]},
             "samplingRate": sampling_percent,
             "tags": tags}
 
@@ -205,7 +204,8 @@ def gateway(gw: GatewayConfig, namespace: str, class_name: str = GATEWAY_CLASS) 
     https: dict[str, Any] = {"name": "https", "protocol": "HTTP", "port": 443, "hostname": gw.hostname,
                              "allowedRoutes": same_ns}
     if gw.tls.mode == "cert-manager":
-        annotation = "cert-manager.io/cluster-issuer" if gw.tls.issuer_kind == "ClusterIssuer" else "cert-manager.io/issuer"
+        annotation = ("cert-manager.io/cluster-issuer" if gw.tls.issuer_kind == "ClusterIssuer"
+                      else "cert-manager.io/issuer")
         meta["annotations"][annotation] = str(gw.tls.issuer)
         https.update(protocol="HTTPS", tls={"mode": "Terminate", "certificateRefs": [
             {"group": "", "kind": "Secret", "name": TLS_SECRET}]})
@@ -299,107 +299,6 @@ def tier_route(tier: TierConfig, gw: GatewayConfig, namespace: str, tiers_namesp
     }
 
 
-def route_body_limit(tier: TierConfig, tenants: Sequence[TenantConfig], gw: GatewayConfig) -> int:
-    """The tier route's request buffer: the largest body any granted tenant may send (over it: 413)."""
-    return max((limits_of(t, gw).max_request_body_bytes for t in tenants_of(tier, tenants)),
-               default=gw.default_limits.max_request_body_bytes)
-
-
-def body_limit_cel(tenant: "str | TenantConfig", limit: int) -> str:
-    """True for a request of ``tenant`` whose body is over ``limit`` or whose size is not declared.
-
-    Envoy's buffer limit is per route, so a tenant whose limit is below the route's is held to it here, at
-    authorization. The buffer filter runs before authorization (order 12 vs rbac 301,
-    envoyproxy/gateway internal/xds/translator/httpfilters.go at v1.9.0): the whole body is read first, a
-    body over the route's limit gets 413 whoever sends it (a tenant without the tier too), and a chunked
-    body reaches this rule with the Content-Length the buffer filter set, so it is measured like any other.
-    A request that still has no Content-Length is refused (fail closed)."""
-    h = "request.headers"
-    return (f"{h}['{TENANT_HEADER}'] in {client_ids(tenant)!r} && "
-            f"(!('content-length' in {h}) || int({h}['content-length']) > {limit})")
-
-
-def client_ids(tenant: "str | TenantConfig") -> list[str]:
-    """The API-key client ids of a tenant: its name, and ``<name>-previous`` while the key it replaced in its
-    last rotation is still accepted (SecretStore keeps both keys in the tenant-keys Secret)."""
-    if isinstance(tenant, str):
-        return [tenant]
-    return [tenant.name, tenant.name + PREVIOUS_KEY_SUFFIX] if tenant.previous_key_valid else [tenant.name]
-
-
-def api_key_auth(keys_secret: str) -> dict[str, Any]:
-    """SecurityPolicy ``apiKeyAuth``: the key from ``Authorization`` checked against the tenant-keys Secret, the
-    tenant forwarded in ``x-tenant-id`` (overwriting any client value), the key removed before the engine."""
-    return {"credentialRefs": [{"group": "", "kind": "Secret", "name": keys_secret}],
-            "extractFrom": [{"headers": ["authorization"]}],
-            "forwardClientIDHeader": TENANT_HEADER,
-            "sanitize": True}
-
-
-def any_of(values: Sequence[str]) -> str:
-    """A RegularExpression header value matching exactly one of ``values``."""
-    return "^(" + "|".join(re.escape(v) for v in values) + ")$"
-
-
-def tenant_selector(tenant: TenantConfig, *extra: dict[str, Any]) -> list[dict[str, Any]]:
-    """Rate-limit ``clientSelectors`` for a tenant (and ``extra`` header matches). Both keys of a rotating tenant
-    share one bucket: a RegularExpression selector is one descriptor."""
-    ids = client_ids(tenant)
-    who = ({"name": TENANT_HEADER, "type": "Exact", "value": tenant.name} if len(ids) == 1 else
-           {"name": TENANT_HEADER, "type": "RegularExpression", "value": any_of(ids)})
-    return [{"headers": [who, *extra]}]
-
-
-def request_limit_rules(who: list[dict[str, Any]], lim: LimitsConfig, shared: bool = False) -> list[dict[str, Any]]:
-    """The per-minute and per-second request limits of ``who``, with the X-RateLimit headers (draft 03) whose
-    reset the 429 override copies into Retry-After. ``shared``: one counter on every Envoy route the policy
-    reaches (``aigw``, above ``TOKEN_POLICY_NAME``); without it, one per Envoy route — what a per-tier route of one
-    rule and one match needs."""
-    extra = {"shared": True} if shared else {}
-    return [{"clientSelectors": who, "limit": {"requests": lim.requests_per_minute, "unit": "Minute"}, **extra,
-             "xRateLimitHeaders": "DraftVersion03"},
-            {"clientSelectors": who, "limit": {"requests": lim.burst_per_second, "unit": "Second"}, **extra,
-             "xRateLimitHeaders": "DraftVersion03"}]
-
-
-def security_policy(tier: TierConfig, tenants: Sequence[TenantConfig], gw: GatewayConfig, namespace: str,
-                    keys_secret: str) -> dict[str, Any]:
-    granted = tenants_of(tier, tenants)
-    cap = route_body_limit(tier, tenants, gw)
-    # Evaluated in order, first match wins: per-tenant body limits below the route's, then the grants.
-    rules: list[dict[str, Any]] = [
-        {"name": f"body-limit-{t.name}", "action": "Deny", "cel": body_limit_cel(t, limit)}
-        for t in granted if (limit := limits_of(t, gw).max_request_body_bytes) < cap]
-    if granted:
-        rules.append({"name": "granted-tenants", "action": "Allow",
-                      "principal": {"headers": [{"name": TENANT_HEADER,
-                                                 "values": [c for t in granted for c in client_ids(t)]}]}})
-    return {
-        "apiVersion": EG_API, "kind": "SecurityPolicy", "metadata": _meta(tier.name, namespace),
-        "spec": {
-            "targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": tier.name}],
-            "apiKeyAuth": api_key_auth(keys_secret),
-            "authorization": {"defaultAction": "Deny", "rules": rules},
-        },
-    }
-
-
-def backend_traffic_policy(tier: TierConfig, tenants: Sequence[TenantConfig], gw: GatewayConfig,
-                           namespace: str) -> dict[str, Any]:
-    rules = [r for t in tenants_of(tier, tenants) for r in request_limit_rules(tenant_selector(t), limits_of(t, gw))]
-    # Envoy buffers per route: the largest body any granted tenant may send (smaller per-tenant limits are
-    # held at authorization, see security_policy).
-    spec: dict[str, Any] = {
-        "targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": tier.name}],
-        "requestBuffer": {"limit": route_body_limit(tier, tenants, gw)},
-        "timeout": {"http": http_timeouts(gw)},
-        "responseOverride": response_overrides(ERROR_BODIES),
-    }
-    if rules:
-        spec["rateLimit"] = {"type": "Global", "global": {"rules": rules}}
-    return {"apiVersion": EG_API, "kind": "BackendTrafficPolicy", "metadata": _meta(tier.name, namespace), "spec": spec}
-
-
 VALKEY_UID = 10001
 
 
@@ -437,7 +336,8 @@ def redis(namespace: str, image: str, system: dict[str, str]) -> list[dict[str, 
                                   {"name": "acl", "secret": {"secretName": rls.ACL_SECRET, "defaultMode": 0o440}}]}}}},
         {"apiVersion": "v1", "kind": "Service", "metadata": _meta("ratelimit-redis", namespace, "ratelimit-redis"),
          "spec": {"selector": sel, "ports": [{"name": "redis", "port": 6379, "targetPort": "redis"}]}},
-        {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": _meta("ratelimit-redis", namespace, "ratelimit-redis"),
+        {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+         "metadata": _meta("ratelimit-redis", namespace, "ratelimit-redis"),
          "spec": {"maxUnavailable": 1, "selector": {"matchLabels": sel}}},
     ]
 
@@ -460,104 +360,17 @@ EG_PORTS = {
 }
 
 
-def _tcp(*ports: int) -> list[dict[str, Any]]:
-    return [{"port": p, "protocol": "TCP"} for p in ports]
+# TEMPORARY (issue #27): gateway/component.py still calls these as gm.*; they live in the sibling modules named here.
+# Looked up lazily (PEP 562), so this module imports neither (they import it). Drop this when component.py imports
+# them from their modules (its owner is rewriting it in parallel).
+_MOVED = {"security_policy": "tenant_policies", "backend_traffic_policy": "tenant_policies",
+          "gateway_network_policy": "network_policies", "controller_network_policies": "network_policies",
+          "envoy_pod_monitor": "network_policies"}
 
 
-def gateway_network_policy(namespace: str,
-                           controller_namespace: str = naming.ENVOY_GATEWAY_NAMESPACE) -> dict[str, Any]:
-    """Only Envoy Gateway's rate limiter may reach the rate-limit store."""
-    rate_limiter = {**naming.namespace_peer(controller_namespace), "podSelector": {"matchLabels": dict(EG_RATELIMIT)}}
-    return {
-        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _meta("ratelimit-redis", namespace),
-        "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "ratelimit-redis"}},
-                 "policyTypes": ["Ingress"],
-                 "ingress": [{"from": [rate_limiter], "ports": _tcp(6379)}]},
-    }
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        import importlib
 
-
-def controller_network_policies(namespace: str, monitoring_namespace: str,
-                                node_cidrs: Sequence[str], tiers_namespace: str = naming.TIERS_NAMESPACE,
-                                store_namespace: str = naming.GATEWAY_NAMESPACE,
-                                trace_to: Optional[tuple[str, str, int]] = None,
-                                collector_labels: Optional[dict[str, str]] = None) -> list[dict[str, Any]]:
-    """Ingress of Envoy Gateway's namespace (controller, rate limiter, proxies): nothing but what each pod
-    serves. Clients reach the proxies' listeners from anywhere (the NLB keeps client addresses; its source
-    ranges are the filter); kubelet probes and the API server's webhook calls come from ``node_cidrs`` (the
-    VPC: nodes and the EKS control plane's network interfaces); Prometheus scrapes from its namespace.
-
-    Egress of the pods that handle client traffic: the proxies reach only DNS, the tiers' serving pods on
-    TGI's port, the controller (xDS) and the rate limiter; the rate limiter only DNS, the controller and the
-    rate-limit store. With ``trace_to`` (the tracing collector's Service), the proxies also reach the collector's pods
-    (``collector_labels``) on its OTLP port. (The controller's egress stays open: it calls the API server, whose addresses a
-    NetworkPolicy cannot name reliably.)"""
-    nodes = [{"ipBlock": {"cidr": c}} for c in node_cidrs]
-    from_nodes = {"from": nodes} if nodes else {}
-    proxies = {"podSelector": {"matchLabels": dict(EG_PROXY)}}
-    controller = {"podSelector": {"matchLabels": dict(EG_CONTROLLER)}}
-    rate_limiter = {"podSelector": {"matchLabels": dict(EG_RATELIMIT)}}
-    scrape = {"from": [naming.namespace_peer(monitoring_namespace)], "ports": _tcp(*EG_PORTS["metrics"])}
-    dns = naming.dns_egress()
-    tier_pods = {**naming.namespace_peer(tiers_namespace),
-                 "podSelector": {"matchLabels": {f"{naming.LABEL_DOMAIN}/component": "server"}}}
-    store = {**naming.namespace_peer(store_namespace),
-             "podSelector": {"matchLabels": {"app.kubernetes.io/name": "ratelimit-redis"}}}
-
-    def policy(name: str, selector: dict[str, Any], ingress: list[dict[str, Any]],
-               egress: Optional[list[dict[str, Any]]] = None) -> dict[str, Any]:
-        spec: dict[str, Any] = {"podSelector": selector, "policyTypes": ["Ingress"], "ingress": ingress}
-        if egress is not None:
-            spec["policyTypes"] = ["Ingress", "Egress"]
-            spec["egress"] = egress
-        return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _meta(name, namespace),
-                "spec": spec}
-
-    return [
-        policy("default-deny-ingress", {}, []),
-        policy("envoy-proxies", {"matchLabels": dict(EG_PROXY)}, [
-            {"ports": _tcp(*EG_PORTS["proxy-listeners"])},
-            {**from_nodes, "ports": _tcp(*EG_PORTS["proxy-probes"], *EG_PORTS["extproc-metrics"])},
-            scrape,
-            {"from": [naming.namespace_peer(monitoring_namespace)], "ports": _tcp(*EG_PORTS["extproc-metrics"])}],
-            egress=[
-            dns,
-            {"to": [tier_pods], "ports": _tcp(tgi.HTTP_PORT)},
-            {"to": [controller], "ports": _tcp(*EG_PORTS["controller-from-proxies"])},
-            {"to": [rate_limiter], "ports": _tcp(*EG_PORTS["ratelimit-from-proxies"])},
-            # The request guard (OPA ext_authz over gRPC, gateway/guard.py) in the gateway's namespace.
-            {"to": [{**naming.namespace_peer(store_namespace),
-                     "podSelector": {"matchLabels": {"app.kubernetes.io/name": GUARD_NAME}}}],
-             "ports": _tcp(GUARD_GRPC_PORT)},
-            *([{"to": [{**naming.namespace_peer(trace_to[1]),
-                        "podSelector": {"matchLabels": dict(collector_labels or {})}}],
-                "ports": _tcp(trace_to[2])}] if trace_to else [])]),
-        policy("envoy-gateway-controller", {"matchLabels": dict(EG_CONTROLLER)}, [
-            {"from": [proxies], "ports": _tcp(*EG_PORTS["controller-from-proxies"])},
-            {"from": [{"podSelector": {"matchLabels": dict(EG_RATELIMIT)}}],
-             "ports": _tcp(*EG_PORTS["controller-from-ratelimit"])},
-            {**from_nodes, "ports": _tcp(*EG_PORTS["controller-from-control-plane"])},
-            scrape]),
-        policy("envoy-ratelimit", {"matchLabels": dict(EG_RATELIMIT)}, [
-            {"from": [proxies], "ports": _tcp(*EG_PORTS["ratelimit-from-proxies"])},
-            {**from_nodes, "ports": _tcp(*EG_PORTS["ratelimit-probes"])},
-            scrape], egress=[
-            dns,
-            {"to": [controller], "ports": _tcp(*EG_PORTS["controller-from-ratelimit"])},
-            {"to": [store], "ports": _tcp(6379)}]),
-    ]
-
-
-def envoy_pod_monitor(namespace: str) -> dict[str, Any]:
-    """Scrape this gateway's Envoy proxies (per-route request counts feed the wake-up trigger of
-    scaled-to-zero tiers)."""
-    return {
-        "apiVersion": "monitoring.coreos.com/v1", "kind": "PodMonitor",
-        "metadata": _meta(f"envoy-{namespace}", naming.ENVOY_GATEWAY_NAMESPACE),
-        "spec": {
-            "selector": {"matchLabels": {"app.kubernetes.io/component": "proxy",
-                                         "app.kubernetes.io/managed-by": "envoy-gateway",
-                                         "gateway.envoyproxy.io/owning-gateway-name": GATEWAY_NAME,
-                                         "gateway.envoyproxy.io/owning-gateway-namespace": namespace}},
-            "podMetricsEndpoints": [{"port": "metrics", "path": "/stats/prometheus", "interval": "15s"}],
-        },
-    }
+        return getattr(importlib.import_module(f"llm_tiers.gateway.{_MOVED[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

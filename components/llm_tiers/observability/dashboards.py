@@ -50,7 +50,8 @@ def tier_dashboard() -> dict[str, Any]:
         "time": {"from": "now-6h", "to": "now"}, "refresh": "30s", "tags": ["llm-tiers"],
         "templating": {"list": [
             {"name": "datasource", "type": "datasource", "query": "prometheus", "label": "Data source"},
-            {"name": "tier", "type": "query", "label": "Tier", "datasource": {"type": "prometheus", "uid": "${datasource}"},
+            {"name": "tier", "type": "query", "label": "Tier",
+             "datasource": {"type": "prometheus", "uid": "${datasource}"},
              "query": {"query": "label_values(llm:tier_request_rate, tier)", "refId": "tiers"},
              "refresh": 2, "includeAll": False},
         ]},

@@ -19,7 +19,10 @@ Each tier gets its own rules (the client's model names mapped to the tier's name
 | ``llm:tenant_tokens_rate`` | tenant, feature, tier, token_type (input, output) | tokens per second |
 | ``llm:tenant_request_rate`` | tenant, feature, tier | requests per second through the single route |
 | ``llm:tenant_error_rate`` | tenant, feature, tier | of which failed (``error_type`` set) |
-| ``llm:tenant_hourly_usd`` | tenant, feature, tier | the tier's cost per hour (``llm:tier_hourly_usd``: replicas x $/replica-hour) shared out by the (tenant, feature)'s share of the tier's served tokens |
+| ``llm:tenant_hourly_usd`` | tenant, feature, tier | the tier's cost per hour, shared out by served tokens (1) |
+
+(1) ``llm:tier_hourly_usd`` (replicas x $/replica-hour) times the (tenant, feature)'s share of the tier's served
+tokens.
 
 ``feature`` comes from ``llm_feature``: with ``gateway.features`` the controller's
 ``metricsRequestHeaderAttributes`` also maps ``x-llm-feature:llm.feature`` (a listed name, ``other`` or ``none``:
@@ -38,7 +41,10 @@ these count the fallback's:
 |---|---|---|
 | ``llm:tenant_fallback_tokens_rate`` | tenant, tier, token_type | tokens per second served by the tier's fallback |
 | ``llm:tenant_fallback_request_rate`` | tenant, tier | requests per second it answered |
-| ``llm:tenant_hourly_usd`` | tenant, tier, via="fallback" | its output tokens at the tier's managed price (``cost.managedPriceByTier``, else ``cost.managedPricePerMillionOutputTokens``; USD per 1M output tokens), per hour; absent without a price |
+| ``llm:tenant_hourly_usd`` | tenant, tier, via="fallback" | its output tokens at the managed price, per hour (2) |
+
+(2) The tier's managed price (``cost.managedPriceByTier``, else ``cost.managedPricePerMillionOutputTokens``; USD per
+1M output tokens); absent without a price.
 
 ``sum by (tenant) (llm:tenant_hourly_usd)`` therefore adds the fallback's cost to the tier's.
 """
@@ -123,7 +129,8 @@ def usage_rules(tiers: Sequence[TierConfig]) -> list[dict[str, Any]]:
     return rules
 
 
-def rule_groups(tiers: Sequence[TierConfig], fallback_prices: Optional[Mapping[str, float]] = None) -> list[dict[str, Any]]:
+def rule_groups(tiers: Sequence[TierConfig],
+                fallback_prices: Optional[Mapping[str, float]] = None) -> list[dict[str, Any]]:
     return [{"name": GROUP, "interval": "30s",
              "rules": [*usage_rules(tiers), *fallback_rules(tiers, fallback_prices)]}] if tiers else []
 

@@ -23,10 +23,6 @@ points at libpython). The image cannot run as non-root (security_exceptions.TGI_
 
 from __future__ import annotations
 
-import json
-import math
-import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -35,8 +31,7 @@ from llm_tiers.gpu import catalog as gpu_catalog
 from llm_tiers.gpu import karpenter
 from llm_tiers import naming
 from llm_tiers import security as security_exceptions
-from llm_tiers.cluster import system_capacity as sc
-from llm_tiers.tiers import engines, tgi, vllm
+from llm_tiers.tiers import engines, vllm
 from llm_tiers.tiers.engine_settings import CACHE_DIR, HTTP_PORT, EngineSettings
 from llm_tiers import timing
 from llm_tiers.config.schema import TierConfig
@@ -56,7 +51,8 @@ TERMINATION_GRACE_SECONDS = 2 * 90 + PRESTOP_SECONDS + 15
 # vLLM drains for --shutdown-timeout after SIGTERM, which arrives once preStop ends: the same grace period
 # holds preStop, the drain and 15 s for the process to exit.
 VLLM_SHUTDOWN_TIMEOUT_SECONDS = TERMINATION_GRACE_SECONDS - PRESTOP_SECONDS - 15
-# How many bytes a release syncs and loads (read by the rollout plan's estimates, components/llm_tiers/testing/rollout.py).
+# How many bytes a release syncs and loads (read by the rollout plan's estimates,
+# components/llm_tiers/preview/rollout.py).
 WEIGHTS_BYTES_ANNOTATION = f"{naming.LABEL_DOMAIN}/weights-bytes"
 # Deadlines, probe windows and await budgets come from components/llm_tiers/timing.py (one set of assumptions).
 SCRATCH_DIR = "/tmp"
@@ -120,17 +116,6 @@ def weights_claim_name(tier: TierConfig, release: Release) -> str:
     return f"{tier.name}-weights-{cache_key(release)}"
 
 
-def sync_job_name(tier: TierConfig, release: Release) -> str:
-    return f"{tier.name}-sync-{cache_key(release)}"
-
-
-def pvc_size_gib(lock: ModelLockEntry) -> int:
-    """Weights plus 25% headroom (EFS does not enforce it, but it documents intent and quota tooling reads it)."""
-    # A manual lock entry may lack some sizes: its weightsBytes (the index's tensor total) is the floor.
-    total = max(sum(f.size or 0 for f in lock.files), lock.weights_bytes)
-    return max(1, math.ceil(total * 1.25 / GIB))
-
-
 def pod_resources(tier: TierConfig, instance_types: list[str]) -> dict[str, Any]:
     """CPU and memory a replica requests: its GPU share of the smallest instance type in the class, less
     room for the kubelet and daemon sets (``capacity.replica_requests``); GPUs requested = limited."""
@@ -143,92 +128,6 @@ def pod_resources(tier: TierConfig, instance_types: list[str]) -> dict[str, Any]
 def _cache_annotations(release: Release) -> dict[str, str]:
     return {f"{naming.LABEL_DOMAIN}/model": release.model_id, f"{naming.LABEL_DOMAIN}/revision": release.lock.revision,
             WEIGHTS_BYTES_ANNOTATION: str(release.lock.weights_bytes)}
-
-
-def weights_pvc(tier: TierConfig, release: Release, namespace: str, storage_class: str) -> dict[str, Any]:
-    """The release's weights cache (RWX on EFS), named by what it holds (``cache_key``). A PVC's size cannot
-    shrink and the EFS driver cannot expand one (it implements no ControllerExpandVolume): a new revision is
-    a new claim, never a resize. EFS ignores the size; it documents intent."""
-    return {
-        "apiVersion": "v1", "kind": "PersistentVolumeClaim",
-        "metadata": {"name": weights_claim_name(tier, release), "namespace": namespace,
-                     "labels": labels(tier, None, "weights"), "annotations": _cache_annotations(release)},
-        "spec": {"accessModes": ["ReadWriteMany"], "storageClassName": storage_class,
-                 "resources": {"requests": {"storage": f"{pvc_size_gib(release.lock)}Gi"}}},
-    }
-
-
-def sync_job(tier: TierConfig, release: Release, namespace: str, script_config_map: str,
-             hf_token_secret: Optional[str], node_selector: dict[str, str],
-             run_as_user: Optional[int] = None, tolerations: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
-    """The Job that fills the weights PVC. Its name carries the revision: a new revision is a new Job.
-
-    The engine waits for it to complete, past its own ``activeDeadlineSeconds`` (timing.py), and
-    ``pulumi.com/replaceUnready`` makes the next ``pulumi up`` replace a Job that failed (say, on a revoked
-    token), instead of leaving the failed one in place forever."""
-    lock = release.lock
-    run_as_user = release_run_as_user(release, run_as_user)
-    files = [{"path": f.path, "size": f.size} for f in lock.files]
-    env = [{"name": "HF_HOME", "value": CACHE_DIR}, {"name": "HF_HUB_DISABLE_TELEMETRY", "value": "1"},
-           {"name": "HOME", "value": SCRATCH_DIR}]
-    mounts = [{"name": "weights", "mountPath": CACHE_DIR},
-              {"name": "scripts", "mountPath": "/scripts", "readOnly": True},
-              {"name": "scratch", "mountPath": SCRATCH_DIR}]
-    volumes: list[dict[str, Any]] = [
-        {"name": "weights", "persistentVolumeClaim": {"claimName": weights_claim_name(tier, release)}},
-        {"name": "scripts", "configMap": {"name": script_config_map}},
-        {"name": "scratch", "emptyDir": {"sizeLimit": SCRATCH_LIMIT}},
-    ]
-    if hf_token_secret:
-        # A file, not an environment variable (env leaks into crash dumps and `kubectl describe`):
-        # huggingface_hub and the sync script read HF_TOKEN_PATH.
-        env.append({"name": "HF_TOKEN_PATH", "value": f"{HF_TOKEN_DIR}/{HF_TOKEN_FILE}"})
-        mounts.append({"name": "hf-token", "mountPath": HF_TOKEN_DIR, "readOnly": True})
-        volumes.append({"name": "hf-token", "secret": {"secretName": hf_token_secret, "defaultMode": 0o400,
-                                                        "items": [{"key": "HF_TOKEN", "path": HF_TOKEN_FILE}]}})
-    return {
-        "apiVersion": "batch/v1", "kind": "Job",
-        "metadata": {"name": sync_job_name(tier, release), "namespace": namespace,
-                     "labels": labels(tier, None, "weights-sync"),
-                     "annotations": {**_cache_annotations(release), naming.REPLACE_UNREADY: "true",
-                                     **_skips(run_as_user)}},
-        "spec": {
-            "backoffLimit": 4,
-            # Tolerating a taint means the weight-sync NodePool: a node is launched for the pod first.
-            "activeDeadlineSeconds": timing.sync_deadline_seconds(lock.weights_bytes, release.engine,
-                                                                  new_node=bool(tolerations)),
-            "template": {
-                "metadata": {"labels": labels(tier, None, "weights-sync")},
-                "spec": {
-                    "restartPolicy": "Never",
-                    "serviceAccountName": object_name(tier.name, "", "weights-sync"),
-                    "automountServiceAccountToken": False,
-                    "enableServiceLinks": False,
-                    "nodeSelector": node_selector,
-                    **({"tolerations": [dict(t) for t in tolerations]} if tolerations else {}),
-                    "securityContext": _pod_security(run_as_user),
-                    "containers": [{
-                        "name": "sync",
-                        "image": release.image,
-                        # The vLLM image has python3 only (docker/Dockerfile: update-alternatives python3).
-                        "command": ["python3" if release.engine == "vllm" else "python",
-                                    f"/scripts/{SYNC_SCRIPT_KEY}"],
-                        "args": ["--model-id", release.model_id, "--revision", lock.revision,
-                                 "--files", json.dumps(files, separators=(",", ":")),
-                                 "--cache-dir", f"{CACHE_DIR}/hub"],
-                        "env": env,
-                        # Runs on the weight-sync NodePool's nodes (gpu/karpenter.py), sized from these requests; the
-                        # CPU limit keeps one download from starving the others beside it.
-                        "resources": sc.WEIGHT_SYNC.resources(),
-                        "securityContext": _container_security(),
-                        # Exits by itself; "alive" is the Job's activeDeadlineSeconds.
-                        "volumeMounts": mounts,
-                    }],
-                    "volumes": volumes,
-                },
-            },
-        },
-    }
 
 
 def engine_settings(tier: TierConfig, release: Release, otlp_endpoint: Optional[str]) -> EngineSettings:
@@ -309,7 +208,8 @@ def deployment(tier: TierConfig, release: Release, namespace: str, instance_type
         "metadata": {"name": object_name(tier.name, release.name), "namespace": namespace,
                      "labels": {**labels(tier, release.name, "server", release.engine), ENGINE_LABEL: release.engine},
                      "annotations": {**_cache_annotations(release),
-                                     **({f"{naming.LABEL_DOMAIN}/max-context": str(release.lock.max_position_embeddings)}
+                                     **({f"{naming.LABEL_DOMAIN}/max-context":
+                                         str(release.lock.max_position_embeddings)}
                                         if release.lock.max_position_embeddings else {}),
                                      **_skips(run_as_user, "CKV_K8S_11")}},
         "spec": {
@@ -448,111 +348,17 @@ def service_account(name: str, namespace: str, tier: TierConfig, component: str)
             "automountServiceAccountToken": False}
 
 
-# Engine of a scrape target when its pod has no llm-tiers.io/engine label (pods created before the label
-# existed): from the server container's image repository, whose last path segment names the engine
-# (versions.IMAGES). Prometheus relabel regexes are anchored at both ends.
-ENGINE_IMAGE_PATTERNS = {"tgi": "(.*/)?text-generation-inference[:@].*", "vllm": "(.*/)?vllm-openai[:@].*"}
+# TEMPORARY (issue #27): tiers/component.py and cluster/system_capacity.py still call these as tm.* /
+# tier_manifests.*; they live in the sibling modules named here. Looked up lazily (PEP 562), so this module imports
+# neither (they import it). Drop this when those files import them from their modules (their owners are rewriting
+# them in parallel).
+_MOVED = {"weights_pvc": "weights", "sync_job": "weights", "sync_job_name": "weights", "pvc_size_gib": "weights",
+          "pod_monitor": "autoscaling", "scaled_object": "autoscaling"}
 
 
-def pod_monitor(tier: TierConfig, namespace: str) -> dict[str, Any]:
-    """Scrape the engine's /metrics on its HTTP port and attribute every series to tier, release, model and
-    engine. The engine comes from each pod, so a tier whose live and candidate releases run different engines
-    is attributed per release: the pod label ``llm-tiers.io/engine`` wins, the container image is the fallback
-    for pods without it (``__meta_kubernetes_pod_label_*`` and ``__meta_kubernetes_pod_container_image`` are
-    Prometheus kubernetes_sd pod-role meta labels). vLLM labels its own series ``engine`` (its engine-core
-    index, "0": vllm 0.33.0 ``vllm/v1/metrics/loggers.py``); with ``honorLabels`` false (the default kept
-    here) Prometheus keeps the target's ``engine`` and renames vLLM's to ``exported_engine``, which
-    ``metricRelabelings`` (applied after that merge) renames to ``engine_index``. Renamed, not dropped: a pod
-    with several engine cores (data parallel) would otherwise expose duplicate series."""
-    meta = "__meta_kubernetes_pod_"
-    by_image = [{"action": "replace", "sourceLabels": [f"{meta}container_image"], "regex": pattern,
-                 "targetLabel": "engine", "replacement": engine}
-                for engine, pattern in ENGINE_IMAGE_PATTERNS.items()]
-    return {
-        "apiVersion": "monitoring.coreos.com/v1", "kind": "PodMonitor",
-        "metadata": {"name": tier.name, "namespace": namespace, "labels": labels(tier, None, "server")},
-        "spec": {
-            "selector": {"matchLabels": {TIER_LABEL: tier.name, COMPONENT_LABEL: "server"}},
-            "podMetricsEndpoints": [{
-                "port": "http", "path": "/metrics", "interval": "15s",
-                "relabelings": [
-                    {"action": "replace", "targetLabel": "tier", "replacement": tier.name},
-                    {"action": "replace", "sourceLabels": [f"{meta}label_llm_tiers_io_release"], "targetLabel": "release"},
-                    {"action": "replace", "sourceLabels": [f"{meta}annotation_llm_tiers_io_model"],
-                     "targetLabel": "model_id"},
-                    *by_image,
-                    # The pod's own engine label, where it has one, overrides the image's guess.
-                    {"action": "replace", "sourceLabels": [f"{meta}label_llm_tiers_io_engine"], "regex": "(.+)",
-                     "targetLabel": "engine", "replacement": "$1"},
-                ],
-                "metricRelabelings": [
-                    {"action": "replace", "sourceLabels": ["exported_engine"], "regex": "(.+)",
-                     "targetLabel": "engine_index", "replacement": "$1"},
-                    {"action": "labeldrop", "regex": "exported_engine"},
-                ],
-            }],
-        },
-    }
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        import importlib
 
-
-# Envoy cluster counters the wake-up query reads. Envoy creates every counter of a cluster when the cluster is
-# created (values 0), so the series exist before the first request; a cluster exists for an FQDN Backend
-# whether or not the Service has endpoints (envoyproxy/gateway internal/gatewayapi/route.go at v1.9.0 turns
-# only a *Service* backend without ready endpoints into a direct 503 without a cluster). At zero pods the
-# ClusterIP refuses the connection: the attempt counts in upstream_cx_connect_fail; with pods, requests count
-# in upstream_rq_total.
-WAKE_COUNTERS = ("envoy_cluster_upstream_rq_total", "envoy_cluster_upstream_cx_connect_fail")
-
-
-def gateway_wake_query(tier: TierConfig, gateway_namespace: str, clusters: Sequence[str] = ()) -> str:
-    """Requests reaching the gateway for this tier, counted even while the tier has no pod: the signal that
-    wakes a scaled-to-zero tier. ``clusters``: the Envoy clusters carrying the tier's traffic (the single
-    route's rule, ``aigw.tier_cluster``, and the per-tier route's while it is served); default: the per-tier
-    route's. Each term falls back to 0, so one missing series does not blank the sum."""
-    names = list(clusters) or [f"httproute/{gateway_namespace}/{tier.name}/rule/0"]
-    # Regex metacharacters escaped ("-" needs none), each backslash doubled inside the PromQL string.
-    match = "|".join(re.escape(n).replace("\\-", "-").replace("\\", "\\\\") for n in names)
-    sel = f'envoy_cluster_name=~"{match}"'
-    return " + ".join(f"(sum(rate({c}{{{sel}}}[2m])) or vector(0))" for c in WAKE_COUNTERS)
-
-
-def scaled_object(tier: TierConfig, release: Release, namespace: str, prometheus_url: str,
-                  gateway_namespace: str, gateway_clusters: Sequence[str] = ()) -> dict[str, Any]:
-    """KEDA ScaledObject (it owns the release's HPA): queue depth per replica and GPU utilization from the
-    recorded signals, explicit HPA behaviour (fast up, slow stabilized down so streams are not cut),
-    fallback replicas if Prometheus is unreachable, and for sporadic tiers scale to zero with a wake-up
-    trigger on gateway traffic."""
-    sel = f'tier="{tier.name}",release="{release.name}"'
-    a = tier.autoscaling
-    prom = lambda name, query, threshold, metric_type: {  # noqa: E731
-        "type": "prometheus", "name": name, "metricType": metric_type,
-        "metadata": {"serverAddress": prometheus_url, "query": query, "threshold": str(threshold)}}
-    triggers = [
-        prom("queue-depth", f"sum(llm:tier_queue_depth{{{sel}}})", a.queue_depth_per_replica, "AverageValue"),
-        prom("gpu-utilization", f"avg(llm:tier_gpu_utilization_percent{{{sel}}})", a.gpu_utilization_percent, "Value"),
-    ]
-    if tier.sporadic:
-        wake = prom("gateway-requests", gateway_wake_query(tier, gateway_namespace, gateway_clusters), 1, "AverageValue")
-        wake["metadata"]["activationThreshold"] = "0.01"
-        triggers.append(wake)
-    name = object_name(tier.name, release.name)
-    return {
-        "apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels(tier, release.name, "server")},
-        "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
-            "minReplicaCount": tier.replicas.min,
-            "maxReplicaCount": tier.replicas.max,
-            "pollingInterval": 15,
-            "cooldownPeriod": a.idle_minutes_before_zero * 60,
-            "fallback": {"failureThreshold": 3, "replicas": max(tier.replicas.min, 1)},
-            "advanced": {"horizontalPodAutoscalerConfig": {"name": f"keda-hpa-{name}", "behavior": {
-                "scaleUp": {"stabilizationWindowSeconds": 0, "selectPolicy": "Max",
-                            "policies": [{"type": "Pods", "value": 2, "periodSeconds": 60},
-                                         {"type": "Percent", "value": 100, "periodSeconds": 60}]},
-                "scaleDown": {"stabilizationWindowSeconds": a.scale_down_stabilization_seconds, "selectPolicy": "Min",
-                              "policies": [{"type": "Pods", "value": 1, "periodSeconds": 300}]},
-            }}},
-            "triggers": triggers,
-        },
-    }
+        return getattr(importlib.import_module(f"llm_tiers.tiers.{_MOVED[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,8 +12,8 @@ Format (``models.lock.json``)::
          "files": [{"path": "model-00001-of-00004.safetensors", "size": 4976698672}, ...],
          "weightsBytes": 16060556376}}}
 
-This module reads, checks and builds lock entries; ``components/llm_tiers/cli/models_lock.py`` (``make models-lock``) asks
-the Hub through huggingface_hub and writes the file. Every model a stack deploys must be in it: preview
+This module reads, checks and builds lock entries; ``components/llm_tiers/cli/models_lock.py`` (``make models-lock``)
+asks the Hub through huggingface_hub and writes the file. Every model a stack deploys must be in it: preview
 refuses an unlocked model at its key path.
 """
 
@@ -286,7 +286,8 @@ def policy_issues(cfg: StackConfig, lock: Optional[ModelsLock]) -> list[ConfigIs
             continue
         releases = [(f"tiers[{i}]", tier.model_id, tier.revision)]
         if tier.candidate:
-            releases.append((f"tiers[{i}].candidate", tier.candidate.model_id or tier.model_id, tier.candidate.revision))
+            releases.append((f"tiers[{i}].candidate", tier.candidate.model_id or tier.model_id,
+                             tier.candidate.revision))
         for path, model_id, revision in releases:
             entry = lock.models.get(model_id)
             if entry is None:

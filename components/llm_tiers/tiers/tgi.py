@@ -131,10 +131,12 @@ def guarded_env(env: Sequence[dict]) -> list[tuple[int, str]]:
 def args(s: TgiSettings) -> list[str]:
     """The launcher arguments. Raises ValueError on a combination TGI would reject at start-up."""
     if s.max_input_tokens >= s.max_total_tokens:
-        raise ValueError(f"max_input_tokens ({s.max_input_tokens}) must be below max_total_tokens ({s.max_total_tokens})")
+        raise ValueError(f"max_input_tokens ({s.max_input_tokens}) must be below max_total_tokens "
+                         f"({s.max_total_tokens})")
     prefill = s.max_batch_prefill_tokens if s.max_batch_prefill_tokens is not None else s.max_input_tokens
     if prefill < s.max_input_tokens:
-        raise ValueError(f"max_batch_prefill_tokens ({prefill}) must be at least max_input_tokens ({s.max_input_tokens})")
+        raise ValueError(f"max_batch_prefill_tokens ({prefill}) must be at least max_input_tokens "
+                         f"({s.max_input_tokens})")
     if s.quantize is not None and s.quantize not in QUANTIZE:
         raise ValueError(f"unknown quantize {s.quantize!r}; TGI knows {', '.join(QUANTIZE)}")
     if s.dtype is not None and s.dtype not in DTYPES:

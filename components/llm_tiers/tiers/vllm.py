@@ -190,7 +190,8 @@ def args(s: EngineSettings) -> list[str]:
     """The ``vllm serve`` arguments (the image's ENTRYPOINT is ``["vllm", "serve"]``, docker/Dockerfile target
     ``vllm-openai``). Raises ValueError on a combination the server would reject or the tier cannot honour."""
     if s.max_input_tokens >= s.max_total_tokens:
-        raise ValueError(f"max_input_tokens ({s.max_input_tokens}) must be below max_total_tokens ({s.max_total_tokens})")
+        raise ValueError(f"max_input_tokens ({s.max_input_tokens}) must be below max_total_tokens "
+                         f"({s.max_total_tokens})")
     if s.prefill_tokens < s.max_input_tokens:
         raise ValueError(f"max_batch_prefill_tokens ({s.prefill_tokens}) must be at least max_input_tokens "
                          f"({s.max_input_tokens})")

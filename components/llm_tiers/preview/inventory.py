@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 from llm_tiers import naming
 
-from llm_tiers.testing.mocks import Recording, RecordedResource
+from llm_tiers.preview.mocks import Recording, RecordedResource
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 
@@ -32,7 +32,8 @@ STATEFUL: dict[str, str] = {
     "aws:sqs/queue:Queue": "interruption events in flight (kept 5 minutes)",
     "aws:cloudwatch/logGroup:LogGroup": "the control-plane logs of the retention period",
     "kubernetes:core/v1:PersistentVolumeClaim": "the volume's data (a weight cache: the sync Job fills it again)",
-    "random:index/randomPassword:RandomPassword": "a generated secret (a tenant's API key, the Grafana password, the rate-limit store's password) held "
+    "random:index/randomPassword:RandomPassword": "a generated secret (a tenant's API key, the Grafana password, the "
+                                                  "rate-limit store's password) held "
                                                   "only in Pulumi state: replacing it issues a new one",
 }
 
@@ -147,7 +148,8 @@ def markdown(entries: list[ComponentInventory]) -> list[str]:
     for e in entries:
         by_type = ", ".join(f"{t} {n}" for t, n in sorted(e.counts.items(), key=lambda kv: (-kv[1], kv[0])))
         lines.append(f"| {e.label} | {e.total} | {by_type} |")
-    lines += ["", "### Stateful", "", "| component | resource | type | protected | what is lost |", "|---|---|---|---|---|"]
+    lines += ["", "### Stateful", "", "| component | resource | type | protected | what is lost |",
+              "|---|---|---|---|---|"]
     for e in entries:
         for s in e.stateful:
             guard = "yes" if s["protect"] else ("retained" if s["retain"] else "no")

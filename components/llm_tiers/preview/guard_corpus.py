@@ -52,7 +52,8 @@ def check_input(tenant: Optional[str], body: Union[str, bytes], path: str = "/v1
             "version": {"ext_authz": "v3", "encoding": "protojson"}}
 
 
-def decide(engine: Any, tenant: Optional[str], body: Union[str, bytes], **kw: Any) -> tuple[Optional[int], Optional[str], dict[str, Any]]:
+def decide(engine: Any, tenant: Optional[str], body: Union[str, bytes],
+           **kw: Any) -> tuple[Optional[int], Optional[str], dict[str, Any]]:
     """(status or None when allowed, error code, the decision object)."""
     result = engine.eval_document(DECISION, check_input(tenant, body, **kw))
     if result["allowed"] is True:
@@ -83,7 +84,8 @@ def _chat(model: Any = "chat-small", **extra: Any) -> str:
 
 MSG = [{"role": "user", "content": "hi"}]
 S, SB, A = "search", "support-bot", "analytics"   # prod: budget; budget + requireMaxTokens; neither
-TOO_LARGE, INVALID, REQUIRED, USAGE = "max_tokens_too_large", "invalid_max_tokens", "max_tokens_required", "stream_usage_required"
+TOO_LARGE, INVALID = "max_tokens_too_large", "invalid_max_tokens"
+REQUIRED, USAGE = "max_tokens_required", "stream_usage_required"
 
 CORPUS: list[Case] = [
     # model not a string
@@ -110,21 +112,26 @@ CORPUS: list[Case] = [
     Case("nesting 20000 deep", S, "[" * 20000 + "]" * 20000, 400, "invalid_json"),
     Case("nesting 20000 deep in a field", S, '{"model":"chat-small","x":' + "[" * 20000 + "]" * 20000 + "}", 400,
          "invalid_json"),
-    Case("nesting 5000 deep, cap exceeded", S, '{"model":"chat-small","max_tokens":99999,"x":' + "[" * 5000 + "]" * 5000 + "}",
+    Case("nesting 5000 deep, cap exceeded", S,
+         '{"model":"chat-small","max_tokens":99999,"x":' + "[" * 5000 + "]" * 5000 + "}",
          400, TOO_LARGE),
     Case("350k empty objects", S, '{"model":"chat-small","x":[' + ",".join(["{}"] * 350_000) + "]}", 400,
          "request_too_complex"),
-    Case("500k numbers", S, '{"model":"chat-small","x":[' + ",".join(["1"] * 500_000) + "]}", 400, "request_too_complex"),
+    Case("500k numbers", S, '{"model":"chat-small","x":[' + ",".join(["1"] * 500_000) + "]}", 400,
+         "request_too_complex"),
     # non-UTF-8
-    Case("latin-1 in a string, cap exceeded", S, b'{"model":"chat-small","max_tokens":99999,"messages":[{"role":"user","content":"caf\xe9"}]}',
+    Case("latin-1 in a string, cap exceeded", S,
+         b'{"model":"chat-small","max_tokens":99999,"messages":[{"role":"user","content":"caf\xe9"}]}',
          400, TOO_LARGE),
     Case("latin-1 outside strings", S, b'{"model":"chat-small",\xff"max_tokens":10}', 400, "invalid_json"),
     Case("utf-16 body", S, _chat(max_tokens=10).encode("utf-16"), 400, "invalid_json"),
-    Case("lone surrogate escape, required", SB, '{"model":"chat-small","messages":[{"role":"user","content":"\\ud800"}]}',
+    Case("lone surrogate escape, required", SB,
+         '{"model":"chat-small","messages":[{"role":"user","content":"\\ud800"}]}',
          400, REQUIRED),
     # huge and odd numbers
     Case("5000-digit max_tokens", S, '{"model":"chat-small","max_tokens":' + "9" * 5000 + "}", 400, TOO_LARGE),
-    Case("5000-digit max_completion_tokens", S, '{"model":"chat-small","max_completion_tokens":' + "9" * 5000 + "}", 400, TOO_LARGE),
+    Case("5000-digit max_completion_tokens", S, '{"model":"chat-small","max_completion_tokens":' + "9" * 5000 + "}",
+         400, TOO_LARGE),
     Case("1e400", S, '{"model":"chat-small","max_tokens":1e400}', 400, TOO_LARGE),
     Case("2049.0", S, '{"model":"chat-small","max_tokens":2049.0}', 400, TOO_LARGE),
     Case("2048.5", S, '{"model":"chat-small","max_tokens":2048.5}', 400, TOO_LARGE),
@@ -138,34 +145,42 @@ CORPUS: list[Case] = [
     Case("max_tokens list", S, _chat(max_tokens=[10]), 400, INVALID),
     Case("max_tokens object", S, _chat(max_tokens={"value": 10}), 400, INVALID),
     Case("max_tokens bool", S, _chat(max_tokens=True), 400, INVALID),
-    Case("good max_tokens, bad max_completion_tokens", S, _chat(max_tokens=10, max_completion_tokens=99999), 400, TOO_LARGE),
+    Case("good max_tokens, bad max_completion_tokens", S, _chat(max_tokens=10, max_completion_tokens=99999), 400,
+         TOO_LARGE),
     Case("max_output_tokens on chat", S, _chat(max_output_tokens=99999), 400, TOO_LARGE),
     Case("alias above cap", S, _chat("llama-3.1-8b-instruct", max_completion_tokens=4000), 400, TOO_LARGE),
     # duplicate keys: OPA (Go) keeps the last; AI Gateway (Go) and vLLM (Python json) too, TGI (serde) refuses
-    Case("duplicate max_tokens, last big", S, '{"model":"chat-small","max_tokens":10,"max_tokens":99999}', 400, TOO_LARGE),
-    Case("duplicate model, last known", S, '{"model":"gpt-4o","model":"chat-small","max_tokens":99999}', 400, TOO_LARGE),
+    Case("duplicate max_tokens, last big", S, '{"model":"chat-small","max_tokens":10,"max_tokens":99999}', 400,
+         TOO_LARGE),
+    Case("duplicate model, last known", S, '{"model":"gpt-4o","model":"chat-small","max_tokens":99999}', 400,
+         TOO_LARGE),
     # stream and stream_options types
     Case('"stream": "true"', S, _chat(max_tokens=10, stream="true"), 400, "invalid_stream"),
     Case('"stream": 1', S, _chat(max_tokens=10, stream=1), 400, "invalid_stream"),
     Case('"stream": {}', S, _chat(max_tokens=10, stream={}), 400, "invalid_stream"),
     Case("stream_options list", S, _chat(max_tokens=10, stream=True, stream_options=[]), 400, "invalid_stream_options"),
-    Case("stream_options string", S, _chat(max_tokens=10, stream=True, stream_options="x"), 400, "invalid_stream_options"),
+    Case("stream_options string", S, _chat(max_tokens=10, stream=True, stream_options="x"), 400,
+         "invalid_stream_options"),
     Case('include_usage "true"', S, _chat(max_tokens=10, stream=True, stream_options={"include_usage": "true"}), 400,
          "invalid_stream_options"),
-    Case("completions stream without usage", S, _j(model="chat-small", prompt="hi", stream=True, max_tokens=10), 400, USAGE,
+    Case("completions stream without usage", S, _j(model="chat-small", prompt="hi", stream=True, max_tokens=10), 400,
+         USAGE,
          path="/v1/completions"),
     Case("completions stream include_usage false", S,
-         _j(model="chat-small", prompt="hi", stream=True, max_tokens=10, stream_options={"include_usage": False}), 400, USAGE,
+         _j(model="chat-small", prompt="hi", stream=True, max_tokens=10, stream_options={"include_usage": False}), 400,
+         USAGE,
          path="/v1/completions"),
     Case("completions stream, options null", S,
-         _j(model="chat-small", prompt="hi", stream=True, max_tokens=10, stream_options=None), 400, USAGE, path="/v1/completions"),
+         _j(model="chat-small", prompt="hi", stream=True, max_tokens=10, stream_options=None), 400, USAGE,
+         path="/v1/completions"),
     # requireMaxTokens
     Case("support-bot without max_tokens", SB, _chat(), 400, REQUIRED),
     Case("support-bot max_tokens null", SB, _chat(max_tokens=None), 400, REQUIRED),
     Case("support-bot only max_output_tokens on chat", SB, _chat(max_output_tokens=10), 400, REQUIRED),
     Case("support-bot responses without max_output_tokens", SB, _j(model="chat-small", input="hi"), 400, REQUIRED,
          path="/v1/responses"),
-    Case("support-bot responses with max_tokens only", SB, _j(model="chat-small", input="hi", max_tokens=10), 400, REQUIRED,
+    Case("support-bot responses with max_tokens only", SB, _j(model="chat-small", input="hi", max_tokens=10), 400,
+         REQUIRED,
          path="/v1/responses"),
     # path variants judged like the endpoint
     Case("path with query", S, _chat(max_tokens=99999), 400, TOO_LARGE, path="/v1/chat/completions?x=1"),
@@ -179,7 +194,8 @@ CORPUS: list[Case] = [
     # content types the plugin would not parse: judged all the same
     Case("text/plain", S, _chat(max_tokens=99999), 400, TOO_LARGE, content_type="text/plain"),
     Case("no content-type", S, _chat(max_tokens=99999), 400, TOO_LARGE, content_type=None),
-    Case("form content-type", S, _chat(max_tokens=99999), 400, TOO_LARGE, content_type="application/x-www-form-urlencoded"),
+    Case("form content-type", S, _chat(max_tokens=99999), 400, TOO_LARGE,
+         content_type="application/x-www-form-urlencoded"),
     # headers a client controls: the policy reads neither (Envoy does not even send them: headersToExtAuth;
     # the key is checked by api_key_auth, which takes the first Authorization value, and removed)
     Case("bad content-length", S, _chat(max_tokens=99999), 400, TOO_LARGE, headers={"content-length": "abc"}),

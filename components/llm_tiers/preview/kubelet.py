@@ -1,5 +1,5 @@
 """What the kubelet and the container runtime enforce and the API server does not, checked on every pod template
-the program renders (pure). ``testing/render.py`` calls ``problems`` once per render and refuses the stack.
+the program renders (pure). ``preview/render.py`` calls ``problems`` once per render and refuses the stack.
 
 Checked on the pod templates of the Deployments, Jobs, StatefulSets, DaemonSets, CronJobs and Pods this program
 renders itself; the pods of Helm charts are rendered by Helm inside the cluster and are out of reach here.
@@ -160,7 +160,8 @@ def _check_container(pod: Mapping[str, Any], c: Mapping[str, Any]) -> list[tuple
         for m in mounts:
             vol = volumes.get(m.get("name"))
             if vol is None:
-                found.append((f"container {name}, volumeMount {m.get('name')}", "mounts a volume the pod does not have"))
+                found.append((f"container {name}, volumeMount {m.get('name')}",
+                              "mounts a volume the pod does not have"))
                 continue
             group = fs_group if fs_group is not None else 0
             for path, mode in _file_modes(vol):

@@ -6,19 +6,19 @@
   Service name must be an RFC 1035 label, a namespace an RFC 1123 label, other names DNS-1123 subdomains,
   label keys and values within their formats.
 * Custom resources: the served version's ``openAPIV3Schema`` from the pinned CRDs in ``CRD_SCHEMA_DIR``
-  (``find_crd_dir``: ``llm-tiers-crds fetch``, or CI's copy), made strict the way ``kubectl apply --validate=strict`` is: an object schema
-  with ``properties`` rejects unknown fields unless it says ``x-kubernetes-preserve-unknown-fields``. As the
-  API server does, the schema's ``default`` values are applied first; every limit (``maxItems``,
-  ``maxLength``, ``pattern``, ``enum``, ...) and the formats the pinned CRDs use (int32, int64, byte,
-  date-time, ipv4, ipv6) are checked; then every CEL rule (``x-kubernetes-validations``) at each node present
-  in the object is evaluated (``k8s_cel``: transition rules, which need ``oldSelf``, are skipped as on a
+  (``find_crd_dir``: ``llm-tiers-crds fetch``, or CI's copy), made strict the way ``kubectl apply --validate=strict``
+  is: an object schema with ``properties`` rejects unknown fields unless it says
+  ``x-kubernetes-preserve-unknown-fields``. As the API server does, the schema's ``default`` values are applied first;
+  every limit (``maxItems``, ``maxLength``, ``pattern``, ``enum``, ...) and the formats the pinned CRDs use (int32,
+  int64, byte, date-time, ipv4, ipv6) are checked; then every CEL rule (``x-kubernetes-validations``) at each node
+  present in the object is evaluated (``k8s_cel``: transition rules, which need ``oldSelf``, are skipped as on a
   create; a rule the evaluator cannot run fails and is listed by ``cel_gaps``).
 
 ``check(objects, kubernetes_version, crd_dir)`` is what the render runs on every object it renders; the CRD
 folder is ``$LLM_TIERS_CRD_DIR``, else ``$CRD_SCHEMA_DIR``, else ``<project>/.crds`` (what
 ``llm-tiers-crds fetch --dest .crds`` writes).
 
-    python -m llm_tiers.testing.validate build/prod/kubernetes.yaml --kubernetes-version 1.34 --crds .crds
+    python -m llm_tiers.preview.validate build/prod/kubernetes.yaml --kubernetes-version 1.34 --crds .crds
 """
 
 from __future__ import annotations
@@ -38,10 +38,9 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 import jsonschema
-import kubernetes_validate
 import yaml
 
-from llm_tiers.testing import k8s_cel
+from llm_tiers.preview import k8s_cel
 
 CRD_ENV = "CRD_SCHEMA_DIR"
 # Where a user's render and ``pulumi preview`` look for the pinned CRDs (before CRD_ENV, then <project>/.crds).
@@ -224,6 +223,11 @@ def _message(error: jsonschema.ValidationError) -> str:
 
 
 def validate_core(obj: dict[str, Any], kubernetes_version: str) -> list[str]:
+    # Imported here: only the render validates core kinds. The program's own preflight (llm_tiers.preflight, under
+    # `pulumi preview`) validates custom resources only, so the deploy virtualenv does without kubernetes-validate's
+    # ~100 MB of schemas (requirements.txt vs requirements-dev.txt).
+    import kubernetes_validate
+
     try:
         kubernetes_validate.validate(obj, kubernetes_version, strict=True)
     except kubernetes_validate.ValidationError as exc:

@@ -19,7 +19,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime.sync_await import _ensure_event_loop
 
-from llm_tiers.testing.replacements import identity_values
+from llm_tiers.preview.replacements import identity_values
 
 ACCOUNT_ID = "111122223333"  # the AWS documentation example account
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
@@ -47,7 +47,7 @@ class RecordedResource:
     outputs: dict[str, Any] = field(default_factory=dict)
     """The state the mock engine answered with (what later resources can read from this one)."""
     # What the SDK sent the engine besides the inputs (RegisterResourceRequest): the real engine orders,
-    # awaits, replaces and deletes by these, so the rollout plan (components/llm_tiers/testing/rollout.py) reads them.
+    # awaits, replaces and deletes by these, so the rollout plan (components/llm_tiers/preview/rollout.py) reads them.
     dependencies: list[str] = field(default_factory=list)
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     custom_timeouts: dict[str, str] = field(default_factory=dict)
@@ -112,10 +112,12 @@ class PlatformMocks(pulumi.runtime.Mocks):
             return {"name": self.region, "region": self.region, "id": self.region,
                     "endpoint": f"ec2.{self.region}.amazonaws.com"}, []
         if token == "aws:ec2/getAmi:getAmi":
-            names = [v for f in args.args.get("filters") or [] if f.get("name") == "name" for v in f.get("values") or []]
+            names = [v for f in args.args.get("filters") or [] if f.get("name") == "name"
+                     for v in f.get("values") or []]
             return {"id": f"ami-{_hex(token, *names)[:17]}", "name": names[0] if names else "",
                     "architecture": "arm64" if names and names[0].endswith("arm64") else "x86_64"}, []
-        raise NotImplementedError(f"the render mocks do not know the invoke {token}; add it to components/llm_tiers/testing/mocks.py")
+        raise NotImplementedError(f"the render mocks do not know the invoke {token}; add it to "
+                                  f"components/llm_tiers/preview/mocks.py")
 
     # ------------------------------------------------------------------ resources
     def _arn(self, service: str, resource: str, regional: bool = True) -> str:
@@ -125,7 +127,7 @@ class PlatformMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         t, name, inputs = args.typ, args.name, dict(args.inputs)
         # The inputs that force a new resource are part of its identity: change one, and the render shows a
-        # new ID where AWS would create a new resource (components/llm_tiers/testing/replacements.py).
+        # new ID where AWS would create a new resource (components/llm_tiers/preview/replacements.py).
         h = _hex(t, name, *identity_values(t, inputs))
         state: dict[str, Any] = dict(inputs)
 
