@@ -73,7 +73,7 @@ import sys
 sys.modules["kubernetes_validate"] = None  # as in the deploy virtualenv: importing it raises ImportError
 from pathlib import Path
 from llm_tiers import preflight
-from llm_tiers.config.schema import parse
+from llm_tiers.stack.parse import parse
 import json
 cfg = parse(json.loads(sys.argv[1]))
 print(preflight.check(cfg, Path(sys.argv[2])))

@@ -155,7 +155,8 @@ def render(stack: str, *, overrides: Optional[dict[str, Any]] = None, secrets: O
 
 def _parsed_config(config: dict[str, str], project_dir: Path):
     """The stack's validated config (None for a program that does not use llm-tiers' stack config)."""
-    from llm_tiers.config.schema import SECRET_KEYS, StackConfig, parse
+    from llm_tiers.config.schema import SECRET_KEYS, StackConfig
+    from llm_tiers.stack.parse import parse
 
     prefix = f"{project_name(project_dir)}:"
     string_keys = {f.alias for f in StackConfig.model_fields.values() if f.annotation is str}
