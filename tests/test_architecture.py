@@ -7,7 +7,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "components" / "llm_tiers"
 
@@ -81,8 +80,6 @@ def describe(edges: dict[str, dict[str, set[str]]], comp: list[str]) -> str:
 
 
 
-@pytest.mark.xfail(strict=True, reason="issue 27: the preview engine (testing) still forms a cycle with cli, plan and "
-                                       "preflight; removed when the preview package lands")
 def test_no_package_cycle():
     edges = import_graph()
     found = cycles(edges)

@@ -224,17 +224,21 @@ def test_observability_constructs_from_plain_inputs(tmp_path):
     (rule,) = [o for o in result.kubernetes_objects() if o["kind"] == "PrometheusRule"]
     rules = [r for g in rule["spec"]["groups"] for r in g["rules"]]
     assert any(r.get("alert") and r["labels"]["tier"] == "chat" for r in rules)
-    assert {r["expr"] for r in rules if r.get("record") == "llm:tier_hourly_usd"} == {'llm:tier_replicas{tier="chat"} * 0.8'}
+    hourly = {r["expr"] for r in rules if r.get("record") == "llm:tier_hourly_usd"}
+    assert hourly == {'llm:tier_replicas{tier="chat"} * 0.8'}
 
 
 def test_observability_takes_its_storage_class_as_an_output(tmp_path):
     """The StorageClass may come from another resource (a Cluster's, or one made in the same program)."""
-    result = run(tmp_path, """
+    result = run(
+        tmp_path,
+        """
 import pulumi_kubernetes as k8s
 from llm_tiers import Observability, ObservabilityArgs
 sc = k8s.storage.v1.StorageClass("sc", metadata={"name": "gp3-mine"}, provisioner="ebs.csi.aws.com")
 Observability("o", ObservabilityArgs(storage_class=sc.metadata.apply(lambda m: m["name"])), depends_on=[sc])
-""")
+""",
+    )
     stack = {r["name"]: r for r in result.helm_releases()}["kube-prometheus-stack"]["values"]
     claim = stack["prometheus"]["prometheusSpec"]["storageSpec"]["volumeClaimTemplate"]["spec"]
     assert claim["storageClassName"] == "gp3-mine"
@@ -249,7 +253,10 @@ def test_the_stack_passes_each_receivers_url_as_its_own_secret(rendered):
     from conftest import stack_values
 
     receivers = stack_values("prod")["observability"]["alertmanager"]["receivers"]
-    (secret,) = [o for o in prod.kubernetes_objects() if o["kind"] == "Secret"
-                 and o["metadata"]["name"] == observability.RECEIVERS_SECRET]
+    (secret,) = [
+        o
+        for o in prod.kubernetes_objects()
+        if o["kind"] == "Secret" and o["metadata"]["name"] == observability.RECEIVERS_SECRET
+    ]
     assert sorted(secret["stringData"]) == sorted(r["name"] for r in receivers)
     assert set(secret["stringData"].values()) == {SECRET}

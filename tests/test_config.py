@@ -238,7 +238,8 @@ def test_a_schema_error_keeps_the_rest_for_the_later_layers():
     ("aws:regon", "did you mean `aws:region`"),
 ])
 def test_keys_no_one_reads_are_errors(key, words):
-    (issue,) = stack_keys.check_config_keys(["aws:region", "llm-tiers:environment", "kubernetes:context", key], "llm-tiers")
+    (issue,) = stack_keys.check_config_keys(["aws:region", "llm-tiers:environment", "kubernetes:context", key],
+                                            "llm-tiers")
     assert issue.path == key and words in issue.message
 
 

@@ -156,7 +156,8 @@ def object_problems(value, props: dict, required: list, schema: dict, path: str)
         return [f"{path}: not an object"]
     out = [f"{path}.{k}: not in the schema" for k in value if k not in props]
     out += [f"{path}.{k}: required" for k in required if k not in value]
-    return out + [p for k, v in value.items() if k in props for p in schema_problems(v, props[k], schema, f"{path}.{k}")]
+    return out + [p for k, v in value.items() if k in props
+                  for p in schema_problems(v, props[k], schema, f"{path}.{k}")]
 
 
 def test_the_yaml_example_uses_the_schema_the_provider_publishes():
@@ -168,9 +169,17 @@ def test_the_yaml_example_uses_the_schema_the_provider_publishes():
     schema = provider.schema()
     resources = yaml_resources(doc, YAML_CONFIG)
     assert {t for t, _ in resources.values()} >= {"llmtiers:index:ModelTier", "llmtiers:index:Gateway"}
-    problems = [p for name, (token, props) in resources.items() for p in object_problems(
-        props, schema["resources"][token]["inputProperties"], schema["resources"][token].get("requiredInputs") or [],
-        schema, name)]
+    problems = [
+        p
+        for name, (token, props) in resources.items()
+        for p in object_problems(
+            props,
+            schema["resources"][token]["inputProperties"],
+            schema["resources"][token].get("requiredInputs") or [],
+            schema,
+            name,
+        )
+    ]
     assert not problems, problems
     outputs = {k: v for k, v in doc["outputs"].items()}
     for value in outputs.values():  # ${resource.output}: an output the component publishes
@@ -184,9 +193,14 @@ def test_the_schema_check_can_fail():
     schema = provider.schema()
     token = "llmtiers:index:ModelTier"
     props = schema["resources"][token]["inputProperties"]
-    found = set(object_problems({"tier": {"nmae": "x", "maxInputTokens": "many"}}, props, ["tier", "lock"],
-                                schema, "t"))
-    assert found >= {"t.lock: required", "t.tier.nmae: not in the schema", "t.tier.maxInputTokens: 'many' is not integer"}
+    found = set(
+        object_problems({"tier": {"nmae": "x", "maxInputTokens": "many"}}, props, ["tier", "lock"], schema, "t")
+    )
+    assert found >= {
+        "t.lock: required",
+        "t.tier.nmae: not in the schema",
+        "t.tier.maxInputTokens: 'many' is not integer",
+    }
 
 
 YAML_PROGRAM = """

@@ -233,7 +233,7 @@ def test_base_url_parts():
 
 
 def test_rollout_and_plan_say_the_client_sees_no_cold_start(result):
-    from llm_tiers.plan import plan_markdown
+    from llm_tiers.preview.plan_markdown import plan_markdown
     from llm_tiers.preview import rollout, rollout_markdown
 
     zero = rollout._scale_from_zero(result.recording)
@@ -257,7 +257,7 @@ def test_without_fallback_the_scale_from_zero_rows_do_not_mention_one(rendered):
 def test_preflight_validates_the_gateway_objects_the_program_registers(result, rendered, with_fallback):
     """``pulumi preview`` validates, before anything is registered, the gateway objects preflight builds from the
     config: they must be the very objects the Gateway registers, fallback backendRefs and retry included."""
-    from llm_tiers import preflight
+    from llm_tiers.preview import preflight
     from llm_tiers.stack.parse import parse
 
     values, got = (dev_with_fallback(), result) if with_fallback else (stack_values("dev"), rendered("dev"))

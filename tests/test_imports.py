@@ -34,8 +34,6 @@ def test_a_pure_import_loads_no_cloud_sdk(statement):
     assert not loaded, f"`{statement}` imported {loaded}"
 
 
-@pytest.mark.xfail(strict=False, reason="issue 27: config/ imports domain packages until the rules move beside "
-                                        "their domains (another session's branch); the coordinator flips this")
 def test_importing_the_config_loads_no_cloud_sdk():
     loaded = _imported_by("import llm_tiers.config")
     assert not loaded, f"`import llm_tiers.config` imported {loaded}"

@@ -33,7 +33,8 @@ from pathlib import Path
 lock = load(Path({lock!r}))
 tier = TierConfig.model_validate(json.loads({tier!r}))
 candidate = lock_spec(lock.models[tier.candidate.model_id or tier.model_id]) if tier.candidate else None
-t = ModelTier("chat", ModelTierArgs(tier=spec_of(tier), lock=lock_spec(lock.models[tier.model_id]), candidate_lock=candidate,
+t = ModelTier("chat", ModelTierArgs(tier=spec_of(tier), lock=lock_spec(lock.models[tier.model_id]),
+              candidate_lock=candidate,
               instance_types=["g6.xlarge", "g6.2xlarge"], hf_token_secret={token!r},
               sync_node_selector={{"llm-tiers.io/node-role": "system"}}, otlp_endpoint={otlp!r},
               autoscaling={autoscaling!r}))
@@ -41,19 +42,35 @@ pulumi.export("url", t.service_url)
 """
 
 
-def render_tier(tmp_path: Path, tier: dict, token: str | None = "hf-token", otlp: str | None = None,
-                autoscaling: bool = True):
+def render_tier(
+    tmp_path: Path, tier: dict, token: str | None = "hf-token", otlp: str | None = None, autoscaling: bool = True
+):
     project = tmp_path / f"p{abs(hash(json.dumps([tier, token, otlp, autoscaling], sort_keys=True))) % 10**8}"
     project.mkdir()
     (project / "Pulumi.yaml").write_text("name: tier\nruntime: python\n")
-    (project / "__main__.py").write_text(textwrap.dedent(PROGRAM.format(
-        lock=str(ROOT / "models.lock.json"), tier=json.dumps(tier), token=token, otlp=otlp, autoscaling=autoscaling)))
+    (project / "__main__.py").write_text(
+        textwrap.dedent(
+            PROGRAM.format(
+                lock=str(ROOT / "models.lock.json"),
+                tier=json.dumps(tier),
+                token=token,
+                otlp=otlp,
+                autoscaling=autoscaling,
+            )
+        )
+    )
     result = render_tool.run_program("test", {"aws:region": "us-east-1"}, [], project_dir=project)
     return result, {(o["kind"], o["metadata"]["name"]): o for o in result.kubernetes_objects()}
 
 
-TIER = {"name": "chat", "modelId": QWEN, "gpuClass": "l4", "maxInputTokens": 4096, "maxTotalTokens": 8192,
-        "replicas": {"min": 2, "max": 4}}
+TIER = {
+    "name": "chat",
+    "modelId": QWEN,
+    "gpuClass": "l4",
+    "maxInputTokens": 4096,
+    "maxTotalTokens": 8192,
+    "replicas": {"min": 2, "max": 4},
+}
 
 
 @pytest.fixture(scope="module")
@@ -64,18 +81,27 @@ def tier_objects(tmp_path_factory):
 def test_every_object_of_a_tier(tier_objects):
     _, objs = tier_objects
     assert set(objs) == {
-        ("ConfigMap", "chat-weights-sync"), ("ServiceAccount", "chat-weights-sync"), ("ServiceAccount", "chat-server"),
-        ("PersistentVolumeClaim", "chat-weights-a09a35458c"), ("Job", "chat-sync-a09a35458c"),
-        ("Deployment", "chat-live"), ("PodDisruptionBudget", "chat-live"), ("Service", "chat"),
-        ("NetworkPolicy", "chat"), ("NetworkPolicy", "chat-weights-sync"), ("ScaledObject", "chat-live"),
-        ("PodMonitor", "chat")}
+        ("ConfigMap", "chat-weights-sync"),
+        ("ServiceAccount", "chat-weights-sync"),
+        ("ServiceAccount", "chat-server"),
+        ("PersistentVolumeClaim", "chat-weights-a09a35458c"),
+        ("Job", "chat-sync-a09a35458c"),
+        ("Deployment", "chat-live"),
+        ("PodDisruptionBudget", "chat-live"),
+        ("Service", "chat"),
+        ("NetworkPolicy", "chat"),
+        ("NetworkPolicy", "chat-weights-sync"),
+        ("ScaledObject", "chat-live"),
+        ("PodMonitor", "chat"),
+    }
     assert all(o["metadata"]["namespace"] == "llm-tiers" for o in objs.values())
 
 
 def test_objects_validate_strictly(tier_objects):
     _, objs = tier_objects
-    problems = [f"{k}: {m}" for k, o in objs.items() if validate.is_builtin(o) for m in validate.validate_core(o,
-                                                                                                               "1.34")]
+    problems = [
+        f"{k}: {m}" for k, o in objs.items() if validate.is_builtin(o) for m in validate.validate_core(o, "1.34")
+    ]
     assert not problems, problems
 
 
@@ -106,8 +132,11 @@ def test_weights_cache_and_sync_job(tier_objects):
     assert "HF_TOKEN" not in {e["name"] for e in c["env"]}
     assert {"name": "HF_TOKEN_PATH", "value": "/var/run/secrets/huggingface/token"} in c["env"]
     volumes = {v["name"]: v for v in pod["volumes"]}
-    assert volumes["hf-token"]["secret"] == {"secretName": "hf-token", "defaultMode": 0o400,
-                                             "items": [{"key": "HF_TOKEN", "path": "token"}]}
+    assert volumes["hf-token"]["secret"] == {
+        "secretName": "hf-token",
+        "defaultMode": 0o400,
+        "items": [{"key": "HF_TOKEN", "path": "token"}],
+    }
     assert {"name": "hf-token", "mountPath": "/var/run/secrets/huggingface", "readOnly": True} in c["volumeMounts"]
     assert c["securityContext"]["readOnlyRootFilesystem"] is True and volumes["scratch"]["emptyDir"]
     assert c["resources"]["limits"]["cpu"] == "2", "the sync Job cannot starve the system nodes"
@@ -145,8 +174,11 @@ def test_deployment(tier_objects):
     assert {v["name"]: v for v in pod["volumes"]}["shm"]["emptyDir"]["medium"] == "Memory"
     assert c["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
     # An unprivileged port: every capability dropped, none added back; a read-only root with scratch on /tmp.
-    assert c["securityContext"] == {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
-                                    "capabilities": {"drop": ["ALL"]}}
+    assert c["securityContext"] == {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
     assert {"name": "scratch", "mountPath": "/tmp"} in c["volumeMounts"] and env["HOME"] == "/tmp"
     assert {v["name"]: v for v in pod["volumes"]}["scratch"]["emptyDir"] == {"sizeLimit": "4Gi"}
     # The pinned image runs only as root: the exception is on the object, with its reason.
@@ -157,8 +189,10 @@ def test_deployment(tier_objects):
         assert c[probe]["httpGet"] == {"path": "/health", "port": "http"}
         assert "initialDelaySeconds" not in c[probe]
     assert c["startupProbe"]["failureThreshold"] * c["startupProbe"]["periodSeconds"] >= 300 + lock.weights_bytes / 2e8
-    assert {s["topologyKey"] for s in pod["topologySpreadConstraints"]} == {"topology.kubernetes.io/zone",
-                                                                          "kubernetes.io/hostname"}
+    assert {s["topologyKey"] for s in pod["topologySpreadConstraints"]} == {
+        "topology.kubernetes.io/zone",
+        "kubernetes.io/hostname",
+    }
     assert d["strategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
     assert "replicas" not in d, "KEDA's HPA owns the replica count; a value here would reset it every deploy"
 
@@ -170,11 +204,14 @@ def test_service_pdb_and_network_policy(tier_objects):
     pdb = objs[("PodDisruptionBudget", "chat-live")]["spec"]
     assert pdb["maxUnavailable"] == 1 and pdb["selector"]["matchLabels"] == svc["selector"]
     np = objs[("NetworkPolicy", "chat")]["spec"]
-    sources = [rule["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
-               for rule in np["ingress"]]
+    sources = [
+        rule["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for rule in np["ingress"]
+    ]
     assert sources == ["envoy-gateway-system", "monitoring"] and np["policyTypes"] == ["Ingress", "Egress"]
     assert np["ingress"][0]["from"][0]["podSelector"]["matchLabels"] == {
-        "app.kubernetes.io/component": "proxy", "app.kubernetes.io/managed-by": "envoy-gateway"}, "proxies only"
+        "app.kubernetes.io/component": "proxy",
+        "app.kubernetes.io/managed-by": "envoy-gateway",
+    }, "proxies only"
     assert [e["ports"][0]["port"] for e in np["egress"]] == [53], "no egress but DNS without tracing"
     sync = objs[("NetworkPolicy", "chat-weights-sync")]["spec"]
     job_labels = objs[("Job", "chat-sync-a09a35458c")]["spec"]["template"]["metadata"]["labels"]
@@ -202,13 +239,23 @@ def test_blue_green_switch_is_a_one_line_diff(tmp_path):
     candidate = {**TIER, "candidate": {"modelId": LLAMA}}
     before, objs_before = render_tier(tmp_path, candidate)
     after, objs_after = render_tier(tmp_path, {**candidate, "serve": "candidate"})
-    assert {("Deployment", "chat-live"), ("Deployment", "chat-candidate"),
-            ("Job", "chat-sync-0e9e39f249"), ("PersistentVolumeClaim", "chat-weights-0e9e39f249")} <= set(objs_before)
+    assert {
+        ("Deployment", "chat-live"),
+        ("Deployment", "chat-candidate"),
+        ("Job", "chat-sync-0e9e39f249"),
+        ("PersistentVolumeClaim", "chat-weights-0e9e39f249"),
+    } <= set(objs_before)
     changed = [k for k in objs_before if objs_before[k] != objs_after[k]]
     assert changed == [("Service", "chat")]
     assert objs_after[("Service", "chat")]["spec"]["selector"]["llm-tiers.io/release"] == "candidate"
-    diff = [(a, b) for a, b in zip(json.dumps(objs_before[("Service", "chat")], indent=1).splitlines(),
-                                   json.dumps(objs_after[("Service", "chat")], indent=1).splitlines()) if a != b]
+    diff = [
+        (a, b)
+        for a, b in zip(
+            json.dumps(objs_before[("Service", "chat")], indent=1).splitlines(),
+            json.dumps(objs_after[("Service", "chat")], indent=1).splitlines(),
+        )
+        if a != b
+    ]
     assert len(diff) == 1
 
 
@@ -238,8 +285,12 @@ def test_autoscaling(tier_objects):
 
 
 def test_sporadic_tier_scales_to_zero_and_wakes_on_gateway_traffic(tmp_path):
-    sporadic = {**TIER, "sporadic": True, "replicas": {"min": 0, "max": 2},
-                "autoscaling": {"idleMinutesBeforeZero": 20}}
+    sporadic = {
+        **TIER,
+        "sporadic": True,
+        "replicas": {"min": 0, "max": 2},
+        "autoscaling": {"idleMinutesBeforeZero": 20},
+    }
     _, objs = render_tier(tmp_path, sporadic)
     so = objs[("ScaledObject", "chat-live")]["spec"]
     assert so["minReplicaCount"] == 0 and so["cooldownPeriod"] == 1200
@@ -266,7 +317,12 @@ def test_an_image_that_can_run_as_non_root_drops_the_root_exception():
     job = weights.sync_job(tier, rel, "llm-tiers", "cm", "hf-token", {}, run_as_user=10001)
     for obj in (dep, job):
         pod = obj["spec"]["template"]["spec"]
-        assert pod["securityContext"] == {"seccompProfile": {"type": "RuntimeDefault"}, "runAsNonRoot": True,
-                                          "runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 10001}
+        assert pod["securityContext"] == {
+            "seccompProfile": {"type": "RuntimeDefault"},
+            "runAsNonRoot": True,
+            "runAsUser": 10001,
+            "runAsGroup": 10001,
+            "fsGroup": 10001,
+        }
         skipped = {v.split("=", 1)[0] for k, v in obj["metadata"]["annotations"].items() if k.startswith("checkov.io/")}
         assert not skipped & {"CKV_K8S_23", "CKV_K8S_40"}

@@ -47,8 +47,8 @@ keys = k8s.core.v1.Secret("keys", metadata={"name": "tenant-api-keys", "namespac
 chat = ModelTier("chat", ModelTierArgs(tier=arguments.spec_of(tier), lock=lock_spec(lock.models[tier.model_id]),
                                        instance_types=["g6.xlarge"], autoscaling=False),
                  opts=opts, depends_on=namespaces.resources)
-Gateway("gateway", GatewayArgs(settings={"hostname": "llm.team.example", "tls": {
-                                   "certificate_arn": "arn:aws:acm:us-east-1:111122223333:certificate/3f2a1b0c-9d8e-4f7a-8b6c-5d4e3f2a1b0c"}},
+CERT = "arn:aws:acm:us-east-1:111122223333:certificate/3f2a1b0c-9d8e-4f7a-8b6c-5d4e3f2a1b0c"
+Gateway("gateway", GatewayArgs(settings={"hostname": "llm.team.example", "tls": {"certificate_arn": CERT}},
                                tiers=[arguments.spec_of(tier)], tenants=[{"name": "team", "tiers": ["chat"]}],
                                monitoring=False),
         opts=opts, tier_services={"chat": chat.service}, depends_on=[*namespaces.resources, keys])
@@ -84,9 +84,13 @@ def installed(tmp_path_factory):
 def test_the_wheel_is_named_versioned_and_typed(installed):
     wheel, venv = installed
     assert wheel.name.startswith("llm_tiers-0.") and wheel.name.endswith("-py3-none-any.whl")
-    out = _run(venv / "bin" / "python", "-c", "import llm_tiers, pathlib, importlib.metadata as m; "
-               "print(llm_tiers.__file__); print(m.version('llm-tiers')); "
-               "print((pathlib.Path(llm_tiers.__file__).parent / 'py.typed').exists())").stdout.split()
+    out = _run(
+        venv / "bin" / "python",
+        "-c",
+        "import llm_tiers, pathlib, importlib.metadata as m; "
+        "print(llm_tiers.__file__); print(m.version('llm-tiers')); "
+        "print((pathlib.Path(llm_tiers.__file__).parent / 'py.typed').exists())",
+    ).stdout.split()
     assert str(venv) in out[0] and "/components/" not in out[0], "imported from the wheel, not the repository"
     assert out[1].startswith("0.") and out[2] == "True"
 
@@ -96,8 +100,15 @@ def test_the_wheel_installs_only_the_users_commands(installed):
     write this repository's docs/ and run as `python -m llm_tiers.cli.<tool>`)."""
     _, venv = installed
     scripts = {p.name for p in (venv / "bin").iterdir() if p.name.startswith("llm-tiers-")}
-    assert scripts == {"llm-tiers-render", "llm-tiers-render-diff", "llm-tiers-models-lock", "llm-tiers-crds",
-                       "llm-tiers-chart-values", "llm-tiers-bench-render", "llm-tiers-measurements"}
+    assert scripts == {
+        "llm-tiers-render",
+        "llm-tiers-render-diff",
+        "llm-tiers-models-lock",
+        "llm-tiers-crds",
+        "llm-tiers-chart-values",
+        "llm-tiers-bench-render",
+        "llm-tiers-measurements",
+    }
     for tool in ("config_docs", "component_docs", "blue_green_doc", "architecture_doc"):
         out = _run(venv / "bin" / "python", "-m", f"llm_tiers.cli.{tool}", "--help")
         assert "--write" in out.stdout, tool
@@ -109,23 +120,37 @@ def test_a_teams_program_renders_with_the_packages_own_offline_helper(installed,
     team.mkdir()
     (team / "Pulumi.yaml").write_text("name: team-llm\nruntime: python\n")
     (team / "__main__.py").write_text(TEAM_PROGRAM)
-    (team / "Pulumi.dev.yaml").write_text(textwrap.dedent(f"""
+    (team / "Pulumi.dev.yaml").write_text(
+        textwrap.dedent(f"""
         config:
           team-llm:lockFile: {ROOT / "models.lock.json"}
           team-llm:kubeconfig: {{secure: offline}}
           team-llm:teamKey: {{secure: offline}}
-    """))
-    out = _run(venv / "bin" / "llm-tiers-render", "--stack", "dev", "--out", tmp_path / "build", cwd=team,
-               env={"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path)})
+    """)
+    )
+    out = _run(
+        venv / "bin" / "llm-tiers-render",
+        "--stack",
+        "dev",
+        "--out",
+        tmp_path / "build",
+        cwd=team,
+        env={"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
     assert "rendered dev" in out.stdout
     build = tmp_path / "build" / "dev"
     assert {p.name for p in build.iterdir()} >= {"kubernetes.yaml", "plan.md", "rollout.md", "state.json"}
     import yaml
 
-    objects = {(o["kind"], o["metadata"]["name"]) for o in yaml.safe_load_all((build / "kubernetes.yaml").read_text())
-               if o}
-    assert {("Deployment", "chat-live"), ("Service", "chat"), ("HTTPRoute", "chat"),
-            ("SecurityPolicy", "chat")} <= objects
+    objects = {
+        (o["kind"], o["metadata"]["name"]) for o in yaml.safe_load_all((build / "kubernetes.yaml").read_text()) if o
+    }
+    assert {
+        ("Deployment", "chat-live"),
+        ("Service", "chat"),
+        ("HTTPRoute", "chat"),
+        ("SecurityPolicy", "chat"),
+    } <= objects
     assert json.loads((build / "outputs.json").read_text())["url"] == "http://chat.llm-tiers.svc/v1"
     assert not json.loads((build / "aws.json").read_text()), "a team's program on its own cluster creates no AWS"
 
@@ -135,14 +160,23 @@ def test_a_composed_tier_refuses_bad_args_in_the_teams_program_too(installed, tm
     team = tmp_path / "team-program"
     team.mkdir()
     (team / "Pulumi.yaml").write_text("name: team-llm\nruntime: python\n")
-    (team / "__main__.py").write_text(TEAM_PROGRAM.replace('gpu_class="l4", max_input_tokens=4096',
-                                                            'gpu_class="l4", extra_args=["--port=1"], '
-                                                            'max_input_tokens=4096'))
-    (team / "Pulumi.dev.yaml").write_text(f"config:\n  team-llm:lockFile: {ROOT / 'models.lock.json'}\n"
-                                          "  team-llm:kubeconfig: {secure: x}\n  team-llm:teamKey: {secure: x}\n")
-    out = subprocess.run([venv / "bin" / "llm-tiers-render", "--stack", "dev", "--out", tmp_path / "b"], cwd=team,
-                         capture_output=True, text=True, timeout=300,
-                         env={"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path)})
+    (team / "__main__.py").write_text(
+        TEAM_PROGRAM.replace(
+            'gpu_class="l4", max_input_tokens=4096', 'gpu_class="l4", extra_args=["--port=1"], max_input_tokens=4096'
+        )
+    )
+    (team / "Pulumi.dev.yaml").write_text(
+        f"config:\n  team-llm:lockFile: {ROOT / 'models.lock.json'}\n"
+        "  team-llm:kubeconfig: {secure: x}\n  team-llm:teamKey: {secure: x}\n"
+    )
+    out = subprocess.run(
+        [venv / "bin" / "llm-tiers-render", "--stack", "dev", "--out", tmp_path / "b"],
+        cwd=team,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
     assert out.returncode == 2 and "args.tier.extra_args[0]" in out.stderr and "Traceback" not in out.stderr, out.stderr
 
 
@@ -189,19 +223,38 @@ def test_the_import_graph_has_no_cycles():
 
 def test_the_tree_has_one_folder_per_concern_and_each_component_beside_its_builders():
     # testing/: only the deprecated alias of preview/ (its __init__; tests/test_preview_compat.py).
-    folders = {p.name for p in PKG.iterdir()
-               if p.is_dir() and p.name not in ("__pycache__", "testing") and not p.name.startswith(".")}
+    folders = {
+        p.name
+        for p in PKG.iterdir()
+        if p.is_dir() and p.name not in ("__pycache__", "testing") and not p.name.startswith(".")
+    }
     assert folders == CONCERNS
     assert [p.name for p in (PKG / "testing").iterdir() if p.name != "__pycache__"] == ["__init__.py"]
     import llm_tiers
 
-    homes = {name: getattr(llm_tiers, name).__module__ for name in
-             ("Cluster", "GpuCapacity", "SecretStore", "Observability", "Gateway", "ModelTier", "Benchmark", "Tracing")}
-    assert homes == {"Cluster": "llm_tiers.cluster.component", "GpuCapacity": "llm_tiers.gpu.component",
-                     "SecretStore": "llm_tiers.secrets.component",
-                     "Observability": "llm_tiers.observability.component",
-                     "Gateway": "llm_tiers.gateway.component", "ModelTier": "llm_tiers.tiers.component",
-                     "Benchmark": "llm_tiers.benchmark.component", "Tracing": "llm_tiers.tracing.component"}
+    homes = {
+        name: getattr(llm_tiers, name).__module__
+        for name in (
+            "Cluster",
+            "GpuCapacity",
+            "SecretStore",
+            "Observability",
+            "Gateway",
+            "ModelTier",
+            "Benchmark",
+            "Tracing",
+        )
+    }
+    assert homes == {
+        "Cluster": "llm_tiers.cluster.component",
+        "GpuCapacity": "llm_tiers.gpu.component",
+        "SecretStore": "llm_tiers.secrets.component",
+        "Observability": "llm_tiers.observability.component",
+        "Gateway": "llm_tiers.gateway.component",
+        "ModelTier": "llm_tiers.tiers.component",
+        "Benchmark": "llm_tiers.benchmark.component",
+        "Tracing": "llm_tiers.tracing.component",
+    }
 
 
 def test_nothing_outside_the_tests_touches_sys_path():

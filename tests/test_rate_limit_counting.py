@@ -16,7 +16,7 @@ import pytest
 
 import eg_ratelimit as eg
 from conftest import stack_values
-from llm_tiers import preflight
+from llm_tiers.preview import preflight
 from llm_tiers.config.schema import StackConfig
 from llm_tiers.stack.parse import parse
 from llm_tiers.gateway import aigw, aigw_controller

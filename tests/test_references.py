@@ -4,7 +4,7 @@ A renamed module leaves docstrings pointing at the old name, and a reader follow
 reads every tracked Python file, Markdown file, workflow and the Makefile, and checks each reference it finds:
 
 - a dotted module path under the package (``llm_tiers.preview.render``, ``python -m llm_tiers.cli.crds``) must
-  import as a module, or name an attribute of one (``llm_tiers.plan.replica_prices``);
+  import as a module, or name an attribute of one (``llm_tiers.stack.plan.replica_prices``);
 - a repository path (``components/llm_tiers/cost/bill.py``, ``docs/runbook.md``, ``tests/test_bill.py``) must
   exist, as a file or a folder;
 - an ``llm-tiers-*`` console script must be declared in pyproject.toml;

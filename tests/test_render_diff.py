@@ -1,4 +1,4 @@
-"""The credential-free PR diff (components/llm_tiers/cli/render_diff.py): what a reviewer must see, checked on real
+"""The credential-free PR diff (components/llm_tiers/preview/render_diff.py): what a reviewer must see, checked on real
 renders.
 
 Golden files (tests/golden/render_diff/<scenario>.md) hold the exact comment each PR scenario produces;
@@ -18,7 +18,7 @@ from conftest import ROOT, STACKS, overrides, stack_values
 from llm_tiers.cli import blue_green_doc
 from llm_tiers.preview import render as render_tool
 from llm_tiers.preview import documents
-from llm_tiers.cli import field_diff, list_identity, render_diff
+from llm_tiers.preview import field_diff, list_identity, render_diff
 
 GOLDEN = ROOT / "tests" / "golden" / "render_diff"
 
@@ -237,7 +237,7 @@ def test_every_rendered_list_has_a_declared_identity(rendered):
                         broken.append(f"{name}: {kind} {shape}: repeated identities {sorted(ids)}")
                 elif rule.how == "flags" and values and field_diff._flag_map(values) is None:
                     broken.append(f"{name}: {kind} {shape}: not a --flag list: {values}")
-    assert not missing, ("lists without a matching rule in llm_tiers/cli/list_identity.py:\n"
+    assert not missing, ("lists without a matching rule in llm_tiers/preview/list_identity.py:\n"
                          + "\n".join(sorted(missing)))
     assert not broken, "\n".join(broken)
 

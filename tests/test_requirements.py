@@ -72,7 +72,7 @@ PREFLIGHT_WITHOUT_RENDER_DEPS = r"""
 import sys
 sys.modules["kubernetes_validate"] = None  # as in the deploy virtualenv: importing it raises ImportError
 from pathlib import Path
-from llm_tiers import preflight
+from llm_tiers.preview import preflight
 from llm_tiers.stack.parse import parse
 import json
 cfg = parse(json.loads(sys.argv[1]))
@@ -81,7 +81,8 @@ print(preflight.check(cfg, Path(sys.argv[2])))
 
 
 def test_the_programs_preflight_runs_with_the_runtime_set_only():
-    """What `pulumi preview` runs before registering anything (llm_tiers.preflight.check against the pinned CRDs)
+    """What `pulumi preview` runs before registering anything (llm_tiers.preview.preflight.check against the pinned
+    CRDs)
     needs nothing of the dev set: it validates prod's gateway objects with kubernetes-validate unimportable."""
     import json
     import os

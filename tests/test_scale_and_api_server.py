@@ -1,7 +1,7 @@
 """Issue 24: the render's "yes" is the API server's "yes", at scale.
 
 * Every render validates every object (core kinds strictly, custom resources with their pinned CRD: limits,
-  formats, CEL rules) and refuses the render otherwise, naming the config key (``llm_tiers.preflight``).
+  formats, CEL rules) and refuses the render otherwise, naming the config key (``llm_tiers.preview.preflight``).
 * The gateway's objects split where a limit is per object (routes of at most 15 tiers, a BackendTrafficPolicy
   of at most 256 rate-limit rules, CEL of at most 4,096 characters), so a stack of 30 tiers and 50 tenants
   (each granted every tier, with request and token limits) renders, validates and fits; one route and one pair
@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from conftest import overrides, stack_values
-from llm_tiers import preflight
+from llm_tiers.preview import preflight
 from llm_tiers.stack import system_capacity as sc
 from llm_tiers.config.schema import ConfigError
 from llm_tiers.stack.parse import parse

@@ -218,20 +218,24 @@ def test_a_tenant_name_may_not_take_the_previous_key_suffix():
 def test_tenant_keys_have_the_openai_shape_and_stay_secret(tmp_path):
     """Compose SecretStore alone; unwrap a key deliberately, as only a test may, to check its shape."""
     (tmp_path / "Pulumi.yaml").write_text("name: keys\nruntime: python\n")
-    (tmp_path / "__main__.py").write_text(textwrap.dedent("""
+    (tmp_path / "__main__.py").write_text(
+        textwrap.dedent("""
         import pulumi
         from llm_tiers import SecretStore, SecretStoreArgs, TenantKeyArgs
         s = SecretStore("s", SecretStoreArgs(cluster_name="c", region="us-east-1",
-                                             tenants=[TenantKeyArgs(name="alpha"), TenantKeyArgs(name="beta", rotate=2)]))
+                                             tenants=[TenantKeyArgs(name="alpha"),
+                                                      TenantKeyArgs(name="beta", rotate=2)]))
         pulumi.export("alpha", pulumi.Output.unsecret(s.tenant_keys["alpha"]))
         pulumi.export("beta_is_secret", s.tenant_keys["beta"])
-    """))
+    """)
+    )
     result = render_tool.run_program("test", {"aws:region": "us-east-1"}, [], project_dir=tmp_path)
     out = result.outputs()
     assert re.fullmatch(r"sk-[A-Za-z0-9]{48}", out["alpha"]), out["alpha"]
     assert out["beta_is_secret"] == "[secret]"
-    (password,) = [r for r in result.of_type("random:index/randomPassword:RandomPassword")
-                   if r.name == "s-tenant-alpha"]
+    (password,) = [
+        r for r in result.of_type("random:index/randomPassword:RandomPassword") if r.name == "s-tenant-alpha"
+    ]
     assert password.inputs["length"] == secret_store.API_KEY_RANDOM_LENGTH and password.inputs["special"] is False
 
 

@@ -17,7 +17,7 @@ import yaml
 from llm_tiers.stack import system_capacity as sc
 from llm_tiers.config.schema import ConfigError
 from llm_tiers.stack.parse import parse
-from llm_tiers.plan import plan_markdown
+from llm_tiers.preview.plan_markdown import plan_markdown
 from conftest import STACKS, overrides, stack_values
 from llm_tiers.preview import render as render_tool
 

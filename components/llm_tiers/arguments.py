@@ -117,7 +117,9 @@ def shape_issues(value: Any, spec: Any, path: str = "args") -> list[ConfigIssue]
         issues = [ConfigIssue(f"{path}.{k}", "keys must be strings") for k in value if not isinstance(k, str)]
         return issues + [i for k, v in value.items() for i in shape_issues(v, item, f"{path}.{k}")]
     if annotation is bool:
-        return [] if isinstance(value, bool) else [ConfigIssue(path, f"must be true or false (got {_shown_input(value)})")]
+        return (
+            [] if isinstance(value, bool) else [ConfigIssue(path, f"must be true or false (got {_shown_input(value)})")]
+        )
     if annotation is int:
         ok = isinstance(value, int) and not isinstance(value, bool) or (isinstance(value, float) and value.is_integer())
         return [] if ok else [ConfigIssue(path, f"must be a whole number (got {_shown_input(value)})")]
@@ -137,8 +139,10 @@ def section(model: type[M], value: Any, path: str) -> tuple[Optional[M], list[Co
     try:
         return model.model_validate(dict(value) if isinstance(value, Mapping) else value), []
     except ValidationError as exc:
-        return None, [issue_from_pydantic({**err, "loc": _python_loc(model, err["loc"])}, model, path,
-                                          python_names=True) for err in exc.errors()]
+        return None, [
+            issue_from_pydantic({**err, "loc": _python_loc(model, err["loc"])}, model, path, python_names=True)
+            for err in exc.errors()
+        ]
 
 
 def _python_loc(model: type[BaseModel], loc: Sequence[Any]) -> tuple[Any, ...]:
@@ -148,8 +152,9 @@ def _python_loc(model: type[BaseModel], loc: Sequence[Any]) -> tuple[Any, ...]:
     for part in loc:
         current = _unwrap(current)
         if isinstance(current, type) and issubclass(current, BaseModel) and isinstance(part, str):
-            name, field = next(((n, f) for n, f in current.model_fields.items() if (f.alias or n) == part or n == part),
-                               (part, None))
+            name, field = next(
+                ((n, f) for n, f in current.model_fields.items() if (f.alias or n) == part or n == part), (part, None)
+            )
             out.append(name)
             current = field.annotation if field is not None else None
         else:

@@ -31,18 +31,34 @@ keys = k8s.core.v1.Secret(
     string_data={"team-a": pulumi.Output.concat("sk-", key.result)},
     opts=pulumi.ResourceOptions(provider=provider, depends_on=namespaces.resources))
 observability = Observability(
-    "observability", ObservabilityArgs(tiers=[arguments.spec_of(tier)], storage_class=config.require("blockStorageClass")),
-    opts=on_cluster, depends_on=namespaces.resources)
+    "observability",
+    ObservabilityArgs(tiers=[arguments.spec_of(tier)], storage_class=config.require("blockStorageClass")),
+    opts=on_cluster,
+    depends_on=namespaces.resources,
+)
 # The tier's ScaledObject and PodMonitor need KEDA and the Prometheus operator: create it after them.
 chat = ModelTier(
-    "chat", ModelTierArgs(tier=arguments.spec_of(tier), lock=lock_spec(lock.models[tier.model_id]),
-                          instance_types=["g6.xlarge", "g6.2xlarge"], storage_class=config.require("weightsStorageClass")),
-    opts=on_cluster, depends_on=[*namespaces.resources, *observability.ready])
+    "chat",
+    ModelTierArgs(
+        tier=arguments.spec_of(tier),
+        lock=lock_spec(lock.models[tier.model_id]),
+        instance_types=["g6.xlarge", "g6.2xlarge"],
+        storage_class=config.require("weightsStorageClass"),
+    ),
+    opts=on_cluster,
+    depends_on=[*namespaces.resources, *observability.ready],
+)
 gateway = Gateway(
-    "gateway", GatewayArgs(settings={"hostname": config.require("hostname"),
-                                     "tls": {"certificate_arn": config.require("certificateArn")}},
-                           tiers=[arguments.spec_of(tier)], tenants=[{"name": "team-a", "tiers": ["chat"]}]),
-    opts=on_cluster, tier_services={"chat": chat.service}, depends_on=[keys, *observability.ready])
+    "gateway",
+    GatewayArgs(
+        settings={"hostname": config.require("hostname"), "tls": {"certificate_arn": config.require("certificateArn")}},
+        tiers=[arguments.spec_of(tier)],
+        tenants=[{"name": "team-a", "tiers": ["chat"]}],
+    ),
+    opts=on_cluster,
+    tier_services={"chat": chat.service},
+    depends_on=[keys, *observability.ready],
+)
 
 pulumi.export("baseUrl", gateway.base_url)  # OpenAI base_url; model="chat"
 pulumi.export("inClusterUrl", chat.service_url)

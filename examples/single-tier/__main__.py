@@ -36,4 +36,6 @@ Gateway("gateway", GatewayArgs(settings={"hostname": config.require("hostname"),
                                tiers=[arguments.spec_of(tier)], tenants=[{"name": "me", "tiers": ["chat"]}],
                                monitoring=False),
         opts=opts, tier_services={"chat": chat.service}, depends_on=[*namespaces.resources, keys])
-pulumi.export("apiKey", pulumi.Output.secret(pulumi.Output.concat("sk-", key.result)))  # `pulumi stack output --show-secrets apiKey`
+pulumi.export(
+    "apiKey", pulumi.Output.secret(pulumi.Output.concat("sk-", key.result))
+)  # `pulumi stack output --show-secrets apiKey`

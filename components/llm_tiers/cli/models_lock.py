@@ -37,7 +37,6 @@ from huggingface_hub import HfApi, hf_hub_download
 from huggingface_hub.errors import (GatedRepoError, HfHubHTTPError, LocalEntryNotFoundError,
                                     RepositoryNotFoundError, RevisionNotFoundError)
 
-from llm_tiers.config import schema as config
 from llm_tiers.stack.parse import parse
 from llm_tiers.tiers import models_lock
 from llm_tiers.tiers.models_lock import LockError, ModelLockEntry, ModelsLock

@@ -4,7 +4,8 @@ Pure. The stack's loader (llm_tiers.stack) calls them with the stack-file prefix
 calls them on its own args (``args.settings``), so a composed cluster is checked the same way.
 
 The component runs the same :func:`cluster_issues` on its own ``settings`` (the loader's paths are like
-``cluster.systemNodeGroup.desiredSize``) and names each problem at its ``args.`` path (``args.settings.system_node_group.desired_size``), so a composed Cluster is refused
+``cluster.systemNodeGroup.desiredSize``) and names each problem at its ``args.`` path
+(``args.settings.system_node_group.desired_size``), so a composed Cluster is refused
 exactly as a stack file would be.
 """
 
@@ -47,15 +48,24 @@ def cluster_issues(c: ClusterConfig, prefix: str = "cluster") -> list[ConfigIssu
     """The ``cluster`` section's rules (``prefix``: where it sits, ``cluster`` in a stack file)."""
     issues: list[ConfigIssue] = []
     if c.kubernetes_version not in versions.SUPPORTED_KUBERNETES_VERSIONS:
-        issues.append(ConfigIssue(
-            f"{prefix}.kubernetesVersion",
-            f"{c.kubernetes_version!r} is not supported; use one of "
-            f"{', '.join(versions.SUPPORTED_KUBERNETES_VERSIONS)} (add-on pins live in components/llm_tiers/versions.py)"))
+        issues.append(
+            ConfigIssue(
+                f"{prefix}.kubernetesVersion",
+                f"{c.kubernetes_version!r} is not supported; use one of "
+                f"{', '.join(versions.SUPPORTED_KUBERNETES_VERSIONS)} "
+                "(add-on pins live in components/llm_tiers/versions.py)",
+            )
+        )
     try:
         vpc = ipaddress.IPv4Network(_cidr(c.vpc_cidr))
         if not 16 <= vpc.prefixlen <= 20:
-            issues.append(ConfigIssue(f"{prefix}.vpcCidr", f"{c.vpc_cidr} is a /{vpc.prefixlen}; use a /16 to /20 "
-                                      "so every zone gets a large private subnet for pod IPs"))
+            issues.append(
+                ConfigIssue(
+                    f"{prefix}.vpcCidr",
+                    f"{c.vpc_cidr} is a /{vpc.prefixlen}; use a /16 to /20 "
+                    "so every zone gets a large private subnet for pod IPs",
+                )
+            )
         if not vpc.is_private:
             issues.append(ConfigIssue(f"{prefix}.vpcCidr", f"{c.vpc_cidr} is not a private (RFC 1918) range"))
     except ValueError as exc:
@@ -69,37 +79,69 @@ def cluster_issues(c: ClusterConfig, prefix: str = "cluster") -> list[ConfigIssu
             except ValueError:
                 continue
             if net.version == vpc_net.version and net.overlaps(vpc_net):
-                issues.append(ConfigIssue(f"{prefix}.publicAccessCidrs[{i}]", (
-                    f"{value} overlaps the VPC ({c.vpc_cidr}): the public endpoint sees public source addresses "
-                    "only (traffic from inside the VPC uses the private endpoint), so this entry admits no one it "
-                    "means to; list the public CIDRs of your office / VPN / NAT gateways")))
+                issues.append(
+                    ConfigIssue(
+                        f"{prefix}.publicAccessCidrs[{i}]",
+                        (
+                            f"{value} overlaps the VPC ({c.vpc_cidr}): the public endpoint sees public source "
+                            "addresses only (traffic from inside the VPC uses the private endpoint), so this entry "
+                            "admits no one it means to; list the public CIDRs of your office / VPN / NAT gateways"
+                        ),
+                    )
+                )
     except ValueError:
         pass
     if c.endpoint_public_access and not c.public_access_cidrs:
-        issues.append(ConfigIssue(f"{prefix}.publicAccessCidrs", "required when endpointPublicAccess is true: list "
-                                  "the CIDRs allowed to reach the API (the AWS default is the whole internet)"))
+        issues.append(
+            ConfigIssue(
+                f"{prefix}.publicAccessCidrs",
+                "required when endpointPublicAccess is true: list "
+                "the CIDRs allowed to reach the API (the AWS default is the whole internet)",
+            )
+        )
     if not c.endpoint_public_access and c.public_access_cidrs:
-        issues.append(ConfigIssue(f"{prefix}.publicAccessCidrs", "has no effect while endpointPublicAccess is false; "
-                                  "remove it or set endpointPublicAccess: true"))
+        issues.append(
+            ConfigIssue(
+                f"{prefix}.publicAccessCidrs",
+                "has no effect while endpointPublicAccess is false; remove it or set endpointPublicAccess: true",
+            )
+        )
     if c.availability_zones and len(set(c.availability_zones)) != len(c.availability_zones):
         issues.append(ConfigIssue(f"{prefix}.availabilityZones", "lists a zone twice"))
     if c.log_retention_days not in LOG_RETENTION_DAYS:
-        issues.append(ConfigIssue(f"{prefix}.logRetentionDays", f"{c.log_retention_days} is not a CloudWatch "
-                                  f"retention; use one of {', '.join(map(str, LOG_RETENTION_DAYS))}"))
+        issues.append(
+            ConfigIssue(
+                f"{prefix}.logRetentionDays",
+                f"{c.log_retention_days} is not a CloudWatch "
+                f"retention; use one of {', '.join(map(str, LOG_RETENTION_DAYS))}",
+            )
+        )
     ng = c.system_node_group
     if not ng.min_size <= ng.desired_size <= ng.max_size:
-        issues.append(ConfigIssue(f"{prefix}.systemNodeGroup.desiredSize",
-                                  f"must be between minSize ({ng.min_size}) and maxSize ({ng.max_size}); "
-                                  f"got {ng.desired_size}"))
+        issues.append(
+            ConfigIssue(
+                f"{prefix}.systemNodeGroup.desiredSize",
+                f"must be between minSize ({ng.min_size}) and maxSize ({ng.max_size}); got {ng.desired_size}",
+            )
+        )
     if c.kubeconfig_role_arn and c.kubeconfig_role_arn not in c.admin_role_arns:
-        issues.append(ConfigIssue(f"{prefix}.kubeconfigRoleArn", "must be one of adminRoleArns, or the Kubernetes "
-                                  "provider cannot manage the cluster"))
+        issues.append(
+            ConfigIssue(
+                f"{prefix}.kubeconfigRoleArn",
+                "must be one of adminRoleArns, or the Kubernetes provider cannot manage the cluster",
+            )
+        )
     if len(set(c.admin_role_arns)) != len(c.admin_role_arns):
         issues.append(ConfigIssue(f"{prefix}.adminRoleArns", "lists a role twice"))
     relay = c.operator_access.instance_type
     if relay not in RELAY_HOURLY_USD:
-        issues.append(ConfigIssue(f"{prefix}.operatorAccess.instanceType", f"{relay} is not one of the relay types "
-                                  f"plan.md can price: {', '.join(RELAY_HOURLY_USD)} (got {relay!r})"))
+        issues.append(
+            ConfigIssue(
+                f"{prefix}.operatorAccess.instanceType",
+                f"{relay} is not one of the relay types "
+                f"plan.md can price: {', '.join(RELAY_HOURLY_USD)} (got {relay!r})",
+            )
+        )
     if len(set(c.control_plane_log_types)) != len(c.control_plane_log_types):
         issues.append(ConfigIssue(f"{prefix}.controlPlaneLogTypes", "lists a log type twice"))
     return issues
@@ -108,12 +150,42 @@ def cluster_issues(c: ClusterConfig, prefix: str = "cluster") -> list[ConfigIssu
 # Commercial AWS regions (Regions and Zones table, AWS General Reference). A region outside this list is
 # refused at its key; add one here when AWS opens it (and check that EKS and the GPU types exist there).
 AWS_REGIONS = (
-    "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1",
-    "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5",
-    "ap-southeast-6", "ap-southeast-7", "ca-central-1", "ca-west-1", "eu-central-1", "eu-central-2", "eu-north-1",
-    "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-2", "eu-west-3", "il-central-1", "me-central-1",
-    "me-south-1", "mx-central-1", "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2",
-    "us-gov-east-1", "us-gov-west-1",
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-6",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "us-gov-east-1",
+    "us-gov-west-1",
 )
 
 
@@ -123,26 +195,35 @@ def region_issues(region: str, path: str) -> list[ConfigIssue]:
         return []
     guess = difflib.get_close_matches(region, AWS_REGIONS, n=2)
     hint = f"did you mean {' or '.join(f'`{g}`' for g in guess)}? " if guess else ""
-    return [ConfigIssue(path, f"{region!r} is not an AWS region; {hint}use one of {', '.join(AWS_REGIONS)} "
-                              "(components/llm_tiers/cluster/rules.py AWS_REGIONS)")]
+    return [
+        ConfigIssue(
+            path,
+            f"{region!r} is not an AWS region; {hint}use one of {', '.join(AWS_REGIONS)} "
+            "(components/llm_tiers/cluster/rules.py AWS_REGIONS)",
+        )
+    ]
 
 
 _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
-def restated(issues: Iterable[ConfigIssue], stack_prefix: str, args_prefix: str,
-             model: type[BaseModel]) -> list[ConfigIssue]:
+def restated(
+    issues: Iterable[ConfigIssue], stack_prefix: str, args_prefix: str, model: type[BaseModel]
+) -> list[ConfigIssue]:
     """Stack-file issues under ``stack_prefix`` (camelCase keys of ``model``) at ``args_prefix`` with the Python key
     names: ``cluster.publicAccessCidrs[1]`` -> ``args.settings.public_access_cidrs[1]``. The message is kept."""
     out = []
     for issue in issues:
         if not issue.path.startswith(stack_prefix):
             raise ValueError(f"{issue.path!r} is not under {stack_prefix!r}")
-        parts: list[Any] = [m.group(1) if m.group(1) is not None else int(m.group(2))
-                            for m in _PART.finditer(issue.path[len(stack_prefix):])]
+        parts: list[Any] = [
+            m.group(1) if m.group(1) is not None else int(m.group(2))
+            for m in _PART.finditer(issue.path[len(stack_prefix) :])
+        ]
         loc = arguments._python_loc(model, parts)
-        out.append(ConfigIssue(args_prefix + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc),
-                               issue.message))
+        out.append(
+            ConfigIssue(args_prefix + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc), issue.message)
+        )
     return out
 
 
@@ -164,16 +245,26 @@ def args_issues(args: Mapping[str, Any]) -> list[ConfigIssue]:
     # The stack file's cluster.name rule (config/cluster.py): an RFC 1123 label of at most 38 characters (it
     # prefixes IAM role names such as "<name>-aws-ebs-csi-driver", which AWS caps at 64).
     if not re.fullmatch(DNS_LABEL, name) or len(name) > 38:
-        issues.append(ConfigIssue("args.name", f"{name!r} is not a usable cluster name: lowercase letters, digits "
-                                               "and '-', starting and ending with a letter or digit, at most 38 "
-                                               "characters"))
+        issues.append(
+            ConfigIssue(
+                "args.name",
+                f"{name!r} is not a usable cluster name: lowercase letters, digits "
+                "and '-', starting and ending with a letter or digit, at most 38 "
+                "characters",
+            )
+        )
     settings, found = arguments.section(ClusterConfig, args["settings"], "args.settings")
     issues += found
     if settings is not None:
         issues += settings_issues(settings)
         if settings.name is not None and settings.name != name:
-            issues.append(ConfigIssue("args.settings.name", f"{settings.name!r} differs from args.name {name!r}, "
-                                                            "which names the cluster: leave it out or make them equal"))
+            issues.append(
+                ConfigIssue(
+                    "args.settings.name",
+                    f"{settings.name!r} differs from args.name {name!r}, "
+                    "which names the cluster: leave it out or make them equal",
+                )
+            )
     zones: Optional[list[str]] = args.get("availability_zones")
     if zones is not None:
         if not 2 <= len(zones) <= 4:
@@ -191,17 +282,26 @@ def settings_of(args: Mapping[str, Any]) -> ClusterConfig:
     return settings
 
 
-def cluster_region_issues(region: str, settings: Optional[ClusterConfig],
-                          zones: Optional[list[str]]) -> list[ConfigIssue]:
+def cluster_region_issues(
+    region: str, settings: Optional[ClusterConfig], zones: Optional[list[str]]
+) -> list[ConfigIssue]:
     """A composed Cluster's region: a known one (as ``aws:region`` is checked), whose zones the settings and
     ``availability_zones`` pin."""
     issues = [ConfigIssue(i.path, i.message) for i in region_issues(region, "args.region")]
     for i, zone in enumerate((settings.availability_zones or []) if settings is not None and not issues else []):
         if zone[:-1] != region:
-            issues.append(ConfigIssue(f"args.settings.availability_zones[{i}]", f"{zone} is not a zone of args.region "
-                                      f"{region}; use {region}a, {region}b, ..."))
+            issues.append(
+                ConfigIssue(
+                    f"args.settings.availability_zones[{i}]",
+                    f"{zone} is not a zone of args.region {region}; use {region}a, {region}b, ...",
+                )
+            )
     for i, zone in enumerate(zones or ()):
         if zone[:-1] != region:
-            issues.append(ConfigIssue(f"args.availability_zones[{i}]", f"{zone} is not a zone of args.region "
-                                                                       f"{region}; use {region}a, {region}b, ..."))
+            issues.append(
+                ConfigIssue(
+                    f"args.availability_zones[{i}]",
+                    f"{zone} is not a zone of args.region {region}; use {region}a, {region}b, ...",
+                )
+            )
     return issues

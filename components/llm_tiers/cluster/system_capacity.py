@@ -48,8 +48,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, Optional
 
 # --------------------------------------------------------------------------------------------------
@@ -253,15 +252,16 @@ CERT_MANAGER_WEBHOOK_REPLICAS = 2                    # cert-manager: webhook.rep
 CERT_MANAGER_CAINJECTOR = Container(50, 128, 512)    # cert-manager: cainjector.resources
 CERT_MANAGER_CAINJECTOR_REPLICAS = 1                 # cert-manager: cainjector.replicaCount
 CERT_MANAGER_STARTUPAPICHECK = Container(10, 32, 64)  # cert-manager: startupapicheck.resources
-WEIGHT_SYNC = Container(1000, 2048, 4096, cpu_limit_m=2000)  # each tier release's weight-sync Job (tier_manifests.sync_job)
-OTEL_COLLECTOR = Container(100, 256, 512)           # opentelemetry-collector: resources (tracing/manifests.py values)
+# Each tier release's weight-sync Job (tier_manifests.sync_job).
+WEIGHT_SYNC = Container(1000, 2048, 4096, cpu_limit_m=2000)
+OTEL_COLLECTOR = Container(100, 256, 512)  # opentelemetry-collector: resources (tracing/manifests.py values)
 # Each benchmarked tier release's GuideLLM Job (benchmark/manifests.py job): the load generator and tokenizer.
 BENCHMARK = Container(1000, 1024, 2048, cpu_limit_m=2000)
-EVAL = Container(100, 512, 2048, cpu_limit_m=1000)   # eval Job: pip, lm-eval's chat client, the eval-set scorer
+EVAL = Container(100, 512, 2048, cpu_limit_m=1000)  # eval Job: pip, lm-eval's chat client, the eval-set scorer
 EVAL_GATE = Container(50, 64, 128, cpu_limit_m=200)  # promotion gate: reads a few JSON files
-EXTERNAL_DNS = Container(20, 96, 256)                # external-dns: resources (one replica: the chart fixes it)
+EXTERNAL_DNS = Container(20, 96, 256)  # external-dns: resources (one replica: the chart fixes it)
 AWS_LOAD_BALANCER_CONTROLLER = Container(50, 128, 512)  # aws-load-balancer-controller: resources
-AWS_LOAD_BALANCER_CONTROLLER_REPLICAS = 2            # aws-load-balancer-controller: replicaCount
+AWS_LOAD_BALANCER_CONTROLLER_REPLICAS = 2  # aws-load-balancer-controller: replicaCount
 
 # Not settable here, taken as upstream ships them:
 # Envoy Gateway adds a shutdown-manager container to every proxy pod with fixed requests

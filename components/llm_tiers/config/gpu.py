@@ -15,19 +15,34 @@ class GpuClassConfig(_Model):
     """One class of GPU nodes: a Karpenter NodePool + EC2NodeClass that tiers select by name."""
 
     instance_types: list[Annotated[str, StringConstraints(pattern=INSTANCE_TYPE)]] = Field(
-        ..., min_length=1, description="EC2 instance types in this class, from the GPU catalog (`components/llm_tiers/gpu/catalog.py`); "
-                    "all must carry the same GPU model.")
+        ...,
+        min_length=1,
+        description="EC2 instance types in this class, from the GPU catalog (`components/llm_tiers/gpu/catalog.py`); "
+        "all must carry the same GPU model.",
+    )
     capacity_types: list[Literal["on-demand", "spot"]] = Field(
-        default_factory=lambda: ["on-demand"], min_length=1,  # type: ignore[arg-type]
-        description="Karpenter capacity types. With both, Karpenter prefers spot.")
+        default_factory=lambda: ["on-demand"],
+        min_length=1,  # type: ignore[arg-type]
+        description="Karpenter capacity types. With both, Karpenter prefers spot.",
+    )
     max_gpus: PositiveInt = Field(..., description="Upper bound on `nvidia.com/gpu` across all nodes of the class.")
     root_volume_gib: int = Field(
-        200, alias="rootVolumeGiB", ge=100, le=16000, description="Root volume size (GiB); the TGI image alone is about 10 GB.")
+        200,
+        alias="rootVolumeGiB",
+        ge=100,
+        le=16000,
+        description="Root volume size (GiB); the TGI image alone is about 10 GB.",
+    )
     consolidate_after: Duration = Field(
-        "30m", description="How long a node must be empty or underused before Karpenter may consolidate it.")
+        "30m", description="How long a node must be empty or underused before Karpenter may consolidate it."
+    )
     warm_nodes: int = Field(
-        0, ge=0, le=100, description="Nodes of this class kept up and idle for tiers waking from zero (opt-in; 0: none). "
+        0,
+        ge=0,
+        le=100,
+        description="Nodes of this class kept up and idle for tiers waking from zero (opt-in; 0: none). "
         "Held by low-priority placeholder pods that run the class's engine images, so a waking replica preempts one "
-        "and starts at once, with no node launch and no image pull (docs/components/gpu-capacity.md, \"Warm "
-        "capacity\"). Each node costs its on-demand price all month (plan.md's bill: \"Warm GPU capacity\") and "
-        "counts against maxGpus.")
+        'and starts at once, with no node launch and no image pull (docs/components/gpu-capacity.md, "Warm '
+        'capacity"). Each node costs its on-demand price all month (plan.md\'s bill: "Warm GPU capacity") and '
+        "counts against maxGpus.",
+    )

@@ -75,7 +75,7 @@ def eval_issues(tiers: Sequence[TierConfig], benchmark_tiers: Sequence[str]) -> 
     return issues
 
 
-EVAL_SET_MAX_BYTES = 900_000  # what the stack allows an eval set file (evaluation/rules.py eval_issues): a ConfigMap holds 1 MiB
+EVAL_SET_MAX_BYTES = 900_000
 
 
 DEFAULTS: dict[str, Any] = {
@@ -98,8 +98,13 @@ def args_issues(args: Mapping[str, Any]) -> list[ConfigIssue]:
     tier, issues = arguments.section(TierConfig, args["tier"], "args.tier")
     issues += namespace_issues(args, ("namespace",))
     if not re.match(RUN_ID, args["run_id"]):
-        issues.append(ConfigIssue("args.run_id", f"{args['run_id']!r} is not a run id: 1-16 lowercase letters, "
-                                  "digits and '-' (the benchmark's ``run_id``, e.g. 2026-12-01a)"))
+        issues.append(
+            ConfigIssue(
+                "args.run_id",
+                f"{args['run_id']!r} is not a run id: 1-16 lowercase letters, "
+                "digits and '-' (the benchmark's ``run_id``, e.g. 2026-12-01a)",
+            )
+        )
     if args.get("benchmark_seconds") is not None and args["benchmark_seconds"] < 0:
         issues.append(ConfigIssue("args.benchmark_seconds", "must be 0 or more (the candidate benchmark's run)"))
     if tier is None:
@@ -107,26 +112,43 @@ def args_issues(args: Mapping[str, Any]) -> list[ConfigIssue]:
     issues += release_issues(args["releases"], tier)
     ev = tier.eval
     if ev is None:
-        return issues + [ConfigIssue("args.tier.eval", "required to create an Evaluation: set `lm_eval` (harness "
-                                     "tasks) and/or `eval_set` (your eval set)")]
+        return issues + [
+            ConfigIssue(
+                "args.tier.eval",
+                "required to create an Evaluation: set `lm_eval` (harness tasks) and/or `eval_set` (your eval set)",
+            )
+        ]
     # The stack's eval checks for this one tier (in benchmark.tiers by construction: the component runs with the
     # benchmark's run id). The stack reads eval_set.file itself; the component checks the text it is given instead.
-    issues += [ConfigIssue(args_path(i.path), i.message) for i in eval_issues([tier], [tier.name])
-               if not i.path.endswith(".evalSet.file")]
+    issues += [
+        ConfigIssue(args_path(i.path), i.message)
+        for i in eval_issues([tier], [tier.name])
+        if not i.path.endswith(".evalSet.file")
+    ]
     es = ev.eval_set
     if es is not None and es.file:
         text = args.get("eval_set")
         if text is None:
-            issues.append(ConfigIssue("args.eval_set", f"required: the tier's eval.eval_set.file ({es.file}) is set; "
-                                      "pass that file's text (or use eval_set.config_map)"))
+            issues.append(
+                ConfigIssue(
+                    "args.eval_set",
+                    f"required: the tier's eval.eval_set.file ({es.file}) is set; "
+                    "pass that file's text (or use eval_set.config_map)",
+                )
+            )
         else:
             try:
                 eval_set_script.read_eval_set(text, es.scoring)
             except ValueError as exc:
                 issues.append(ConfigIssue("args.eval_set", f"{es.file}: {exc}"))
             if len(text.encode()) > EVAL_SET_MAX_BYTES:
-                issues.append(ConfigIssue("args.eval_set", f"{es.file} is over 900 kB; a ConfigMap holds 1 MiB: "
-                                          "trim it or serve it from your own ConfigMap (eval_set.config_map)"))
+                issues.append(
+                    ConfigIssue(
+                        "args.eval_set",
+                        f"{es.file} is over 900 kB; a ConfigMap holds 1 MiB: "
+                        "trim it or serve it from your own ConfigMap (eval_set.config_map)",
+                    )
+                )
     return issues
 
 

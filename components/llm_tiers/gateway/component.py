@@ -178,29 +178,47 @@ class Gateway(pulumi.ComponentResource):
                                  "envoyGateway": {"enabled": True}}},
                 opts=pulumi.ResourceOptions(parent=self, depends_on=list(a.depends_on)))
             eg = helm.release(
-                f"{resource_name}-envoy-gateway", "envoy-gateway", name="envoy-gateway",
-                namespace=naming.ENVOY_GATEWAY_NAMESPACE, create_namespace=True,
-                values=deep_merge({**gm.envoy_gateway_values(redis_url, system, gw.rate_limiting), "crds": {"enabled": False}},
-                                  aigw.envoy_gateway_values()),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[*a.depends_on, crds, store_secrets[1]]))
+                f"{resource_name}-envoy-gateway",
+                "envoy-gateway",
+                name="envoy-gateway",
+                namespace=naming.ENVOY_GATEWAY_NAMESPACE,
+                create_namespace=True,
+                values=deep_merge(
+                    {**gm.envoy_gateway_values(redis_url, system, gw.rate_limiting), "crds": {"enabled": False}},
+                    aigw.envoy_gateway_values(),
+                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*a.depends_on, crds, store_secrets[1]]),
+            )
             # Envoy AI Gateway: its CRDs, then its controller (the extension server Envoy Gateway calls, and the
             # webhook that injects the extProc into Envoy pods) in its own namespace.
-            ai_crds = helm.crd_chart(f"{resource_name}-ai-gateway-crds", "ai-gateway-crds", values={},
-                                     opts=pulumi.ResourceOptions(parent=self, depends_on=list(a.depends_on)))
+            ai_crds = helm.crd_chart(
+                f"{resource_name}-ai-gateway-crds",
+                "ai-gateway-crds",
+                values={},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=list(a.depends_on)),
+            )
             ai = helm.release(
-                f"{resource_name}-ai-gateway", "ai-gateway", name="ai-gateway", namespace=naming.AI_GATEWAY_NAMESPACE,
-                create_namespace=True, values=aigw.controller_values(system, features=bool(gw.features)),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[*a.depends_on, ai_crds, eg]))
+                f"{resource_name}-ai-gateway",
+                "ai-gateway",
+                name="ai-gateway",
+                namespace=naming.AI_GATEWAY_NAMESPACE,
+                create_namespace=True,
+                values=aigw.controller_values(system, features=bool(gw.features)),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*a.depends_on, ai_crds, eg]),
+            )
             controller += [crds, eg, ai_crds, ai]
 
-        ready = pulumi.CustomTimeouts(create=timing.duration(timing.CUSTOM_RESOURCE_READY_SECONDS),
-                                      update=timing.duration(timing.CUSTOM_RESOURCE_READY_SECONDS))
+        ready = pulumi.CustomTimeouts(
+            create=timing.duration(timing.CUSTOM_RESOURCE_READY_SECONDS),
+            update=timing.duration(timing.CUSTOM_RESOURCE_READY_SECONDS),
+        )
 
         def create(res: str, manifest: dict[str, Any], after: Sequence[pulumi.Resource] = ()) -> pulumi.Resource:
             kind, api = manifest["kind"], manifest["apiVersion"]
             awaited = naming.WAIT_FOR in (manifest["metadata"].get("annotations") or {})
-            o = pulumi.ResourceOptions(parent=self, depends_on=[*a.depends_on, *after],
-                                       custom_timeouts=ready if awaited else None)
+            o = pulumi.ResourceOptions(
+                parent=self, depends_on=[*a.depends_on, *after], custom_timeouts=ready if awaited else None
+            )
             body = {k: v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
             if kind == "Deployment":
                 return k8s.apps.v1.Deployment(f"{resource_name}-{res}", **body, opts=o)
@@ -213,44 +231,74 @@ class Gateway(pulumi.ComponentResource):
             if kind == "NetworkPolicy":
                 return k8s.networking.v1.NetworkPolicy(f"{resource_name}-{res}", **body, opts=o)
             if kind == "Gateway":
-                return ObservedCustomResource(f"{resource_name}-{res}", api, kind, body["metadata"], body["spec"], opts=o)
-            return k8s.apiextensions.CustomResource(f"{resource_name}-{res}", api_version=api, kind=kind, **body,
-                                                    opts=o)
+                return ObservedCustomResource(
+                    f"{resource_name}-{res}", api, kind, body["metadata"], body["spec"], opts=o
+                )
+            return k8s.apiextensions.CustomResource(
+                f"{resource_name}-{res}", api_version=api, kind=kind, **body, opts=o
+            )
 
         issuer: list[pulumi.Resource] = []
         if a.install_controller and gw.tls.mode == "cert-manager":
             # After Envoy Gateway: cert-manager enables its Gateway support only if the Gateway API CRDs
             # exist when it starts.
-            issuer.append(helm.release(
-                f"{resource_name}-cert-manager", "cert-manager", name="cert-manager",
-                namespace=naming.CERT_MANAGER_NAMESPACE, create_namespace=True, values=gm.cert_manager_values(system),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[*a.depends_on, *controller])))
+            issuer.append(
+                helm.release(
+                    f"{resource_name}-cert-manager",
+                    "cert-manager",
+                    name="cert-manager",
+                    namespace=naming.CERT_MANAGER_NAMESPACE,
+                    create_namespace=True,
+                    values=gm.cert_manager_values(system),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[*a.depends_on, *controller]),
+                )
+            )
         if a.install_controller:
             for obj in gm.redis(ns, versions.IMAGES["valkey"], system):
                 create(f"redis-{obj['kind'].lower()}", obj, store_secrets[:1] if obj["kind"] == "Deployment" else ())
             create("redis-network-policy", gm.gateway_network_policy(ns))
-            for policy in fallback.with_egress(gm.controller_network_policies(
-                    naming.ENVOY_GATEWAY_NAMESPACE, a.monitoring_namespace, a.node_cidrs, a.tiers_namespace,
-                    ns, a.trace_to, a.trace_collector_labels), a.tiers):
+            for policy in fallback.with_egress(
+                gm.controller_network_policies(
+                    naming.ENVOY_GATEWAY_NAMESPACE,
+                    a.monitoring_namespace,
+                    a.node_cidrs,
+                    a.tiers_namespace,
+                    ns,
+                    a.trace_to,
+                    a.trace_collector_labels,
+                ),
+                a.tiers,
+            ):
                 create(f"eg-{policy['metadata']['name']}", policy, controller)
         # The NLB guard: a ConfigMap the Envoy Service gets as a blocking owner (lbc.nlb_guard says why); it
         # depends on the load balancer controller, and the EnvoyProxy on it.
         lb = list(a.load_balancer_controller)
         guard_manifest = lbc.nlb_guard(naming.ENVOY_GATEWAY_NAMESPACE, a.gateway_class)
-        nlb_guard = k8s.core.v1.ConfigMap(f"{resource_name}-nlb-guard", metadata=guard_manifest["metadata"],
-                                          data=guard_manifest["data"],
-                                          opts=pulumi.ResourceOptions(parent=self, depends_on=[*a.depends_on, *controller, *lb]))
+        nlb_guard = k8s.core.v1.ConfigMap(
+            f"{resource_name}-nlb-guard",
+            metadata=guard_manifest["metadata"],
+            data=guard_manifest["data"],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*a.depends_on, *controller, *lb]),
+        )
         for obj in lbc.guard_rbac(naming.ENVOY_GATEWAY_NAMESPACE, guard_manifest["metadata"]["name"]):
             o = pulumi.ResourceOptions(parent=self, depends_on=[*a.depends_on, *controller])
             if obj["kind"] == "Role":
-                k8s.rbac.v1.Role(f"{resource_name}-nlb-guard-role", metadata=obj["metadata"], rules=obj["rules"], opts=o)
+                k8s.rbac.v1.Role(
+                    f"{resource_name}-nlb-guard-role", metadata=obj["metadata"], rules=obj["rules"], opts=o
+                )
             else:
-                k8s.rbac.v1.RoleBinding(f"{resource_name}-nlb-guard-rolebinding", metadata=obj["metadata"],
-                                        role_ref=obj["roleRef"], subjects=obj["subjects"], opts=o)
+                k8s.rbac.v1.RoleBinding(
+                    f"{resource_name}-nlb-guard-rolebinding",
+                    metadata=obj["metadata"],
+                    role_ref=obj["roleRef"],
+                    subjects=obj["subjects"],
+                    opts=o,
+                )
         traced = {"trace_to": a.trace_to, "sampling_percent": a.trace_sampling_percent}
         proxy_manifest = gm.envoy_proxy(gw, ns, system, **traced)
-        proxy_manifest["spec"] = nlb_guard.metadata.apply(lambda m: gm.envoy_proxy(
-            gw, ns, system, owner=lbc.guard_owner_reference(m.name, m.uid), **traced)["spec"])
+        proxy_manifest["spec"] = nlb_guard.metadata.apply(
+            lambda m: gm.envoy_proxy(gw, ns, system, owner=lbc.guard_owner_reference(m.name, m.uid), **traced)["spec"]
+        )
         proxy = create("envoy-proxy", proxy_manifest, [*controller, *lb, nlb_guard])
         gclass = create("gateway-class", gm.gateway_class(ns, a.gateway_class), [*controller, proxy])
         # Before the Gateway that names it: the extProc sidecar's resources.
@@ -284,15 +332,31 @@ class Gateway(pulumi.ComponentResource):
         # (ai-route-2, ...; aigw.route_groups).
         suffix = ["" if i == 0 else f"-{i + 1}" for i in range(len(built.groups))]
         names = [t.name for t in a.tiers]
-        routes = [create(f"ai-route{suffix[i]}", g.route,
-                         [gateway, *(ai_backends[names.index(t.name)] for t in g.group.tiers),
-                          *(r for t in g.group.tiers for r in fallbacks.get(t.name, []))])
-                  for i, g in enumerate(built.groups)]
+        routes = [
+            create(
+                f"ai-route{suffix[i]}",
+                g.route,
+                [
+                    gateway,
+                    *(ai_backends[names.index(t.name)] for t in g.group.tiers),
+                    *(r for t in g.group.tiers for r in fallbacks.get(t.name, [])),
+                ],
+            )
+            for i, g in enumerate(built.groups)
+        ]
         # The request guard (OPA ext_authz) the routes' SecurityPolicies call after the API-key check.
         guard_objs: list[pulumi.Resource] = []
         budgeted = [t.name for t in a.tenants if gm.limits_of(t, gw).tokens_per_minute]
-        for o in guard.manifests(a.tiers, a.tenants, ns, versions.IMAGES["opa-envoy"], system, a.node_cidrs,
-                                 budgeted=budgeted, features=gw.features):
+        for o in guard.manifests(
+            a.tiers,
+            a.tenants,
+            ns,
+            versions.IMAGES["opa-envoy"],
+            system,
+            a.node_cidrs,
+            budgeted=budgeted,
+            features=gw.features,
+        ):
             guard_objs.append(create(f"guard-{o['kind'].lower()}", o, guard_objs[:1]))  # after the ConfigMap
         # The token budgets, when they cannot stay in the single route's policy: one policy on the https listener
         # that every route policy merges with (aigw.token_budget_policy), in place before them.
@@ -311,8 +375,15 @@ class Gateway(pulumi.ComponentResource):
             self.base_urls[p.tier.name] = f"https://{gw.hostname}/{p.tier.name}/v1"
         self.address = gateway.status.apply(gateway_address)  # type: ignore[attr-defined]
         self._api_ready: list[pulumi.Resource] = list(controller)
-        self.register_outputs({"baseUrl": self.base_url, "models": self.models, "baseUrls": self.base_urls,
-                               "hostname": gw.hostname, "address": self.address})
+        self.register_outputs(
+            {
+                "baseUrl": self.base_url,
+                "models": self.models,
+                "baseUrls": self.base_urls,
+                "hostname": gw.hostname,
+                "address": self.address,
+            }
+        )
 
     @property
     def api_ready(self) -> list[pulumi.Resource]:

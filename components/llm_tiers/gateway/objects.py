@@ -1,7 +1,7 @@
 """The gateway objects the config sizes, built once for both places that need them (pure).
 
 The :class:`~llm_tiers.gateway.component.Gateway` registers them (with their dependencies) and
-``llm_tiers.preflight`` validates them as the API server would before anything is registered; both call
+``llm_tiers.preview.preflight`` validates them as the API server would before anything is registered; both call
 :func:`route_objects`, so what preflight checks is what the component registers (there is no second copy of the
 assembly to drift).
 """

@@ -234,9 +234,15 @@ def tier_services_issues(tier_services: Mapping[str, Any], args: Mapping[str, An
     tier's route waiting for nothing, and the Service it meant untouched."""
     tiers = args.get("tiers") if isinstance(args, Mapping) else None
     names = {t.get("name") if isinstance(t, Mapping) else getattr(t, "name", None) for t in (tiers or [])}
-    return [ConfigIssue(f"tier_services.{k}", f"{k!r} is not a tier in args.tiers ({', '.join(sorted(map(str, names - {None}))) or 'none'}); "
-                                              "key each Service by its tier's name")
-            for k in tier_services if k not in names]
+    return [
+        ConfigIssue(
+            f"tier_services.{k}",
+            f"{k!r} is not a tier in args.tiers ({', '.join(sorted(map(str, names - {None}))) or 'none'}); "
+            "key each Service by its tier's name",
+        )
+        for k in tier_services
+        if k not in names
+    ]
 
 
 def gateway_resolved(args: Mapping[str, Any]) -> dict[str, Any]:
@@ -269,13 +275,24 @@ def dns_args_issues(args: Mapping[str, Any]) -> list[ConfigIssue]:
     zone_name = args["zone_name"]
     for i, host in enumerate(args["hostnames"]):
         if not re.match(DNS_NAME, host):
-            issues.append(ConfigIssue(f"args.hostnames[{i}]", f"{host!r} is not a DNS name (lowercase labels "
-                                                              "separated by dots, e.g. llm.example.com)"))
+            issues.append(
+                ConfigIssue(
+                    f"args.hostnames[{i}]",
+                    f"{host!r} is not a DNS name (lowercase labels separated by dots, e.g. llm.example.com)",
+                )
+            )
         elif not (host == zone_name or host.endswith(f".{zone_name}")):
-            issues.append(ConfigIssue(f"args.hostnames[{i}]", f"{host} is not in zone {zone_name}; ExternalDNS's "
-                                      "domain filter and IAM policy would never let it write the record: give a name "
-                                      "in the zone, or the zone (and hosted_zone_id) that holds it"))
-    issues += _names(args, ("gateway_namespace", "namespace", "monitoring_namespace"), DNS_LABEL, "a namespace name", 63)
+            issues.append(
+                ConfigIssue(
+                    f"args.hostnames[{i}]",
+                    f"{host} is not in zone {zone_name}; ExternalDNS's "
+                    "domain filter and IAM policy would never let it write the record: give a name "
+                    "in the zone, or the zone (and hosted_zone_id) that holds it",
+                )
+            )
+    issues += _names(
+        args, ("gateway_namespace", "namespace", "monitoring_namespace"), DNS_LABEL, "a namespace name", 63
+    )
     issues += _names(args, ("gateway_name",), DNS_SUBDOMAIN, "a Kubernetes object name", 253)
     issues += _cidrs(args.get("node_cidrs"), "args.node_cidrs")
     issues += _region(args["region"])
@@ -296,8 +313,11 @@ def load_balancer_controller_args_issues(args: Mapping[str, Any]) -> list[Config
     issues += _region(args["region"])
     vpc = args["vpc_id"]
     if isinstance(vpc, str) and not VPC_ID.match(vpc):
-        issues.append(ConfigIssue("args.vpc_id", f"{vpc!r} is not a VPC id (vpc- and 8 or 17 hex digits, e.g. "
-                                                 "vpc-0a1b2c3d4e5f60718)"))
+        issues.append(
+            ConfigIssue(
+                "args.vpc_id", f"{vpc!r} is not a VPC id (vpc- and 8 or 17 hex digits, e.g. vpc-0a1b2c3d4e5f60718)"
+            )
+        )
     return issues
 
 

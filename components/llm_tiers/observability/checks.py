@@ -69,7 +69,8 @@ def args_path(model: type[BaseModel], stack_path: str, stack_prefix: str, args_p
 
 def tier_issues(tiers: list[Any], path: str = "args.tiers") -> list[ConfigIssue]:
     """The stack's rules on the tiers whose alerts and usage rules the component writes: each tier's own
-    (``tier_rules.tier_issues``, without the GPU class, which is the GPU capacity's concern), one name per tier and per alias
+    (``tier_rules.tier_issues``, without the GPU class, which is the GPU capacity's concern), one name per tier and per
+    alias
     (each is a ``tier`` label value of the rules), and the fallbacks' names (usage through a fallback is told
     apart by its model name)."""
     issues: list[ConfigIssue] = []

@@ -67,7 +67,8 @@ def alertmanager_config(receivers: Sequence[AlertReceiverConfig]) -> dict[str, A
 def prometheus_stack_values(cfg: ObservabilityConfig, storage_class: str, system: Mapping[str, str],
                             has_receivers: bool) -> dict[str, Any]:
     """kube-prometheus-stack's values. Every pod's requests are the ones the system capacity check counts
-    (components/llm_tiers/cluster/system_capacity.py); the operator gives each Prometheus and Alertmanager pod a config-reloader
+    (components/llm_tiers/cluster/system_capacity.py); the operator gives each Prometheus and Alertmanager pod a
+    config-reloader
     sidecar sized by ``prometheusOperator.prometheusConfigReloader.resources``."""
     on_system = {"nodeSelector": dict(system)}
     prom = cfg.prometheus
@@ -186,7 +187,8 @@ class ObservabilityArgs(TypedDict, total=False):
     system_node_selector: dict[str, str]
     """Where everything but the DCGM exporter and node exporter runs. Default: any node."""
     replica_prices: dict[str, float]
-    """Tier -> on-demand USD per replica-hour (the whole GPU node a replica gets, ``plan.replica_prices``), for the
+    """Tier -> on-demand USD per replica-hour (the whole GPU node a replica gets,
+    ``llm_tiers.stack.plan.replica_prices``), for the
     cost panel and ``llm:tier_hourly_usd``. Default: none."""
     fallback_prices: dict[str, float]
     """Tier (with a fallback) -> USD per 1M output tokens at its fallback provider (``cost.managedPriceByTier``),

@@ -5,7 +5,8 @@ Every series is attributed by ``tier`` and ``release`` labels (the tier's PodMon
 records that engine's metrics under the names below, aggregated ``by (tier, release)``, and each recorded name
 is one rule joining the engines' mappings with ``or``; HPAs (KEDA triggers), alerts and dashboards use only
 these names. A release runs one engine, so a tier whose live release is TGI and whose candidate is vLLM gets
-each signal per release from its own engine, and a third engine needs only its own mapping. The mappings select on the metric names (``tgi_*``, ``vllm:*``) of series the PodMonitor
+each signal per release from its own engine, and a third engine needs only its own mapping. The mappings select on the
+metric names (``tgi_*``, ``vllm:*``) of series the PodMonitor
 attributed (``tier!=""``), not on the ``engine`` label, so a pod whose engine label is missing or wrong still
 feeds the signals.
 

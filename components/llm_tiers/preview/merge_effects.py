@@ -2,7 +2,7 @@
 
 Computed from the same captured graph as rollout.md (``build/<stack>/rollout.json``, written by
 components/llm_tiers/preview/rollout.py from the render's recording) and the render diff's changes
-(components/llm_tiers/cli/render_diff.py):
+(components/llm_tiers/preview/render_diff.py):
 
 - **replacements**: what each loses and the gap (a Kubernetes object with a fixed name is deleted before its
   replacement is created: pulumi-kubernetes provider/pkg/provider/provider.go Diff sets DeleteBeforeReplace
@@ -129,7 +129,7 @@ def effects(diff: Any, base: Path, head: Path) -> Effects:
     steps = {_urn(r["urn"]): r for r in rollout.get("resources") or []}
     head_state = {e["urn"]: e for e in _load(head / "state.json") or []}
     base_state = {e["urn"]: e for e in _load(base / "state.json") or []}
-    from llm_tiers.cli.render_diff import label  # noqa: PLC0415 (render_diff imports this module)
+    from llm_tiers.preview.render_diff import label  # noqa: PLC0415 (render_diff imports this module)
 
     urn_of = {label(e): urn for urn, e in head_state.items()}
     scaled: dict[tuple[str, str], tuple[int, int]] = {}

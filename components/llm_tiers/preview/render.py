@@ -179,9 +179,10 @@ def check_api_server(result: RenderResult, config: dict[str, str], project_dir: 
     """Refuse the render (RenderError) when the API server would refuse a rendered object: core kinds with
     kubernetes-validate in strict mode, custom resources with their pinned CRD (every limit and format, every
     CEL rule) wherever the schemas are at hand (``validate.find_crd_dir``); each problem names the config key
-    that produced the object (``llm_tiers.preflight``). Custom resources go unchecked (``result.unvalidated``,
+    that produced the object (``llm_tiers.preview.preflight``). Custom resources go unchecked (``result.unvalidated``,
     which the CLI reports) only when no schemas are at hand."""
-    from llm_tiers import preflight, versions
+    from llm_tiers import versions
+    from llm_tiers.preview import preflight
     from llm_tiers.preview import validate
 
     cfg = _parsed_config(config, project_dir)
@@ -194,7 +195,7 @@ def check_api_server(result: RenderResult, config: dict[str, str], project_dir: 
 
 
 def write_build(result: RenderResult, out_dir: Path) -> Path:
-    from llm_tiers.plan import plan_markdown, recorded_tier_rows
+    from llm_tiers.preview.plan_markdown import plan_markdown, recorded_tier_rows
     from llm_tiers.preview import inventory
 
     target = out_dir / result.stack

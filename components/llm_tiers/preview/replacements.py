@@ -3,7 +3,7 @@
 Kubernetes: pulumi-kubernetes' own table (provider/pkg/provider/diff.go, ``forceNewProperties``, and
 provider.go: a changed ``metadata.name`` or ``metadata.namespace`` always replaces). AWS: the Terraform AWS
 provider's ``ForceNew`` schema fields that pulumi-aws bridges (``AWS_REPLACE_ON``, each with its source).
-Used by the PR diff (components/llm_tiers/cli/render_diff.py) to flag replacements, and by the mock engine
+Used by the PR diff (components/llm_tiers/preview/render_diff.py) to flag replacements, and by the mock engine
 (components/llm_tiers/preview/mocks.py) so an identity input change gives the resource a new ID in the render, as AWS
 would.
 """

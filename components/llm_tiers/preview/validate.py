@@ -223,7 +223,8 @@ def _message(error: jsonschema.ValidationError) -> str:
 
 
 def validate_core(obj: dict[str, Any], kubernetes_version: str) -> list[str]:
-    # Imported here: only the render validates core kinds. The program's own preflight (llm_tiers.preflight, under
+    # Imported here: only the render validates core kinds. The program's own preflight (llm_tiers.preview.preflight,
+    # under
     # `pulumi preview`) validates custom resources only, so the deploy virtualenv does without kubernetes-validate's
     # ~100 MB of schemas (requirements.txt vs requirements-dev.txt).
     import kubernetes_validate

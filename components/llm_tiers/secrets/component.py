@@ -218,22 +218,36 @@ class SecretStore(pulumi.ComponentResource):
 
         versions: list[pulumi.Resource] = []
 
-        def secret(res: str, secret_name: str, description: str, value: pulumi.Output[str]) -> aws.secretsmanager.Secret:
+        def secret(res: str, secret_name: str, description: str,
+                   value: pulumi.Output[str]) -> aws.secretsmanager.Secret:
             # A name from a prefix: Secrets Manager keeps a deleted secret's name for its recovery window, and a
             # fixed name would make a re-created secret fail ("already scheduled for deletion").
             sm = aws.secretsmanager.Secret(
-                res, name_prefix=f"{secret_name}-", description=description, kms_key_id=key.arn,
-                recovery_window_in_days=a["recovery_window_days"], tags=tags, opts=protect)
-            versions.append(aws.secretsmanager.SecretVersion(
-                res, secret_id=sm.id, secret_string=pulumi.Output.secret(value), opts=child))
+                res,
+                name_prefix=f"{secret_name}-",
+                description=description,
+                kms_key_id=key.arn,
+                recovery_window_in_days=a["recovery_window_days"],
+                tags=tags,
+                opts=protect,
+            )
+            versions.append(
+                aws.secretsmanager.SecretVersion(
+                    res, secret_id=sm.id, secret_string=pulumi.Output.secret(value), opts=child
+                )
+            )
             return sm
 
         secrets: list[aws.secretsmanager.Secret] = []
         self.hf_token_secret_arn = None
         hf = None
         if a["hf_token"] is not None:
-            hf = secret(f"{resource_name}-hf-token", hf_token_secret_name(name),
-                        "Hugging Face token for weight-sync Jobs", a["hf_token"])
+            hf = secret(
+                f"{resource_name}-hf-token",
+                hf_token_secret_name(name),
+                "Hugging Face token for weight-sync Jobs",
+                a["hf_token"],
+            )
             secrets.append(hf)
             self.hf_token_secret_arn = hf.arn
 
@@ -247,12 +261,23 @@ class SecretStore(pulumi.ComponentResource):
                 # Slot a keeps the generator's original name (and URN); its keeper is the generation it holds.
                 res = f"{resource_name}-tenant-{tenant_name}" + ("" if slot == "a" else "-b")
                 password = random.RandomPassword(
-                    res, length=API_KEY_RANDOM_LENGTH, special=False, upper=True, lower=True, numeric=True,
-                    keepers={"rotate": str(generation)}, opts=child)
+                    res,
+                    length=API_KEY_RANDOM_LENGTH,
+                    special=False,
+                    upper=True,
+                    lower=True,
+                    numeric=True,
+                    keepers={"rotate": str(generation)},
+                    opts=child,
+                )
                 keys[current] = pulumi.Output.concat(API_KEY_PREFIX, password.result)
             api_key = keys[True]
-            sm = secret(f"{resource_name}-tenant-{tenant_name}", tenant_secret_name(name, tenant_name),
-                        f"API key of tenant {tenant_name}", api_key)
+            sm = secret(
+                f"{resource_name}-tenant-{tenant_name}",
+                tenant_secret_name(name, tenant_name),
+                f"API key of tenant {tenant_name}",
+                api_key,
+            )
             secrets.append(sm)
             self.tenant_secret_arns[tenant_name] = sm.arn
             tenant_secret_names[tenant_name] = sm.name
@@ -260,29 +285,48 @@ class SecretStore(pulumi.ComponentResource):
             if False in keys:
                 # The key before the last rotation, accepted as client <tenant>-previous until dropped.
                 prev_id = tenant_name + PREVIOUS_SUFFIX
-                prev = secret(f"{resource_name}-tenant-{tenant_name}-previous",
-                              tenant_secret_name(name, tenant_name) + "-previous",
-                              f"Previous API key of tenant {tenant_name} (valid until dropPreviousKey)", keys[False])
+                prev = secret(
+                    f"{resource_name}-tenant-{tenant_name}-previous",
+                    tenant_secret_name(name, tenant_name) + "-previous",
+                    f"Previous API key of tenant {tenant_name} (valid until dropPreviousKey)",
+                    keys[False],
+                )
                 secrets.append(prev)
                 tenant_secret_names[prev_id] = prev.name
 
         fallback_secret_names: dict[str, pulumi.Output[str]] = {}
         for key_name in sorted(a["fallback_keys"]):
-            sm = secret(f"{resource_name}-fallback-{key_name}", fallback_secret_name(name, key_name),
-                        f"API key of fallback provider {key_name}", a["fallback_keys"][key_name])
+            sm = secret(
+                f"{resource_name}-fallback-{key_name}",
+                fallback_secret_name(name, key_name),
+                f"API key of fallback provider {key_name}",
+                a["fallback_keys"][key_name],
+            )
             secrets.append(sm)
             fallback_secret_names[key_name] = sm.name
 
         # ------------------------------------------------------------ External Secrets Operator
         identity = pod_identity_role(
-            f"{resource_name}-eso", f"{name}-external-secrets", cluster_name=a["cluster_name"],
-            namespace=naming.EXTERNAL_SECRETS_NAMESPACE, service_account=ESO_SERVICE_ACCOUNT, tags=tags, opts=child,
+            f"{resource_name}-eso",
+            f"{name}-external-secrets",
+            cluster_name=a["cluster_name"],
+            namespace=naming.EXTERNAL_SECRETS_NAMESPACE,
+            service_account=ESO_SERVICE_ACCOUNT,
+            tags=tags,
+            opts=child,
             policy=pulumi.Output.all(key.arn, *[s.arn for s in secrets]).apply(
-                lambda v: eso_policy(v[1:], v[0], a["region"])) if secrets else None)
+                lambda v: eso_policy(v[1:], v[0], a["region"])
+            )
+            if secrets
+            else None,
+        )
         placement = {"nodeSelector": dict(a["system_node_selector"])}
         operator = helm.release(
-            f"{resource_name}-external-secrets", "external-secrets", name="external-secrets",
-            namespace=naming.EXTERNAL_SECRETS_NAMESPACE, create_namespace=True,
+            f"{resource_name}-external-secrets",
+            "external-secrets",
+            name="external-secrets",
+            namespace=naming.EXTERNAL_SECRETS_NAMESPACE,
+            create_namespace=True,
             values={
                 "installCRDs": True,
                 "replicaCount": sc.ESO_REPLICAS,
@@ -297,60 +341,104 @@ class SecretStore(pulumi.ComponentResource):
                 **placement,
                 # Requests counted by the system capacity check (components/llm_tiers/cluster/system_capacity.py).
                 "resources": sc.ESO_CONTROLLER.resources(),
-                "webhook": {"replicaCount": sc.ESO_WEBHOOK_REPLICAS, "resources": sc.ESO_WEBHOOK.resources(),
-                            **placement},
-                "certController": {"replicaCount": sc.ESO_CERT_CONTROLLER_REPLICAS,
-                                   "resources": sc.ESO_CERT_CONTROLLER.resources(), **placement},
+                "webhook": {
+                    "replicaCount": sc.ESO_WEBHOOK_REPLICAS,
+                    "resources": sc.ESO_WEBHOOK.resources(),
+                    **placement,
+                },
+                "certController": {
+                    "replicaCount": sc.ESO_CERT_CONTROLLER_REPLICAS,
+                    "resources": sc.ESO_CERT_CONTROLLER.resources(),
+                    **placement,
+                },
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*after, *identity.ready]))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*after, *identity.ready]),
+        )
 
         after_operator = pulumi.ResourceOptions(parent=self, depends_on=[operator, *after])
         store = cluster_secret_store(a["region"], [a["tiers_namespace"], a["gateway_namespace"]])
         store_cr = k8s.apiextensions.CustomResource(
-            f"{resource_name}-cluster-store", api_version=ESO_API, kind="ClusterSecretStore",
-            metadata=store["metadata"], spec=store["spec"],
-            opts=pulumi.ResourceOptions.merge(after_operator, pulumi.ResourceOptions(custom_timeouts=_READY_TIMEOUTS)))
+            f"{resource_name}-cluster-store",
+            api_version=ESO_API,
+            kind="ClusterSecretStore",
+            metadata=store["metadata"],
+            spec=store["spec"],
+            opts=pulumi.ResourceOptions.merge(after_operator, pulumi.ResourceOptions(custom_timeouts=_READY_TIMEOUTS)),
+        )
         # After the values exist: an ExternalSecret is Ready only once it has read them.
-        after_store = pulumi.ResourceOptions(parent=self, depends_on=[store_cr, *versions],
-                                             custom_timeouts=_READY_TIMEOUTS)
+        after_store = pulumi.ResourceOptions(
+            parent=self, depends_on=[store_cr, *versions], custom_timeouts=_READY_TIMEOUTS
+        )
         self._ready: list[pulumi.Resource] = [store_cr]
 
         self.hf_token_k8s_secret = None
         self._hf_token_ready: list[pulumi.Resource] = []
         if hf is not None:
-            es = external_secret(HF_TOKEN_SECRET, a["tiers_namespace"], a["refresh_interval"],
-                                 [(HF_TOKEN_KEY, hf.name)])
-            self._ready.append(k8s.apiextensions.CustomResource(
-                f"{resource_name}-hf-token-sync", api_version=ESO_API, kind="ExternalSecret",
-                metadata=es["metadata"], spec=es["spec"], opts=after_store))
+            es = external_secret(
+                HF_TOKEN_SECRET, a["tiers_namespace"], a["refresh_interval"], [(HF_TOKEN_KEY, hf.name)]
+            )
+            self._ready.append(
+                k8s.apiextensions.CustomResource(
+                    f"{resource_name}-hf-token-sync",
+                    api_version=ESO_API,
+                    kind="ExternalSecret",
+                    metadata=es["metadata"],
+                    spec=es["spec"],
+                    opts=after_store,
+                )
+            )
             self._hf_token_ready = [self._ready[-1]]
             self.hf_token_k8s_secret = HF_TOKEN_SECRET
 
         self.tenant_keys_k8s_secret = None
         if a["tenants"]:
-            es = external_secret(TENANT_KEYS_SECRET, a["gateway_namespace"], a["refresh_interval"],
-                                 [(client, tenant_secret_names[client]) for client in sorted(tenant_secret_names)])
-            self._ready.append(k8s.apiextensions.CustomResource(
-                f"{resource_name}-tenant-keys-sync", api_version=ESO_API, kind="ExternalSecret",
-                metadata=es["metadata"], spec=es["spec"], opts=after_store))
+            es = external_secret(
+                TENANT_KEYS_SECRET,
+                a["gateway_namespace"],
+                a["refresh_interval"],
+                [(client, tenant_secret_names[client]) for client in sorted(tenant_secret_names)],
+            )
+            self._ready.append(
+                k8s.apiextensions.CustomResource(
+                    f"{resource_name}-tenant-keys-sync",
+                    api_version=ESO_API,
+                    kind="ExternalSecret",
+                    metadata=es["metadata"],
+                    spec=es["spec"],
+                    opts=after_store,
+                )
+            )
             self.tenant_keys_k8s_secret = TENANT_KEYS_SECRET
 
         self.fallback_key_k8s_secrets = {}
         for key_name in sorted(fallback_secret_names):
             k8s_name = fallback_k8s_secret(key_name)
-            es = external_secret(k8s_name, a["gateway_namespace"], a["refresh_interval"],
-                                 [(FALLBACK_KEY, fallback_secret_names[key_name])])
-            self._ready.append(k8s.apiextensions.CustomResource(
-                f"{resource_name}-fallback-{key_name}-sync", api_version=ESO_API, kind="ExternalSecret",
-                metadata=es["metadata"], spec=es["spec"], opts=after_store))
+            es = external_secret(
+                k8s_name,
+                a["gateway_namespace"],
+                a["refresh_interval"],
+                [(FALLBACK_KEY, fallback_secret_names[key_name])],
+            )
+            self._ready.append(
+                k8s.apiextensions.CustomResource(
+                    f"{resource_name}-fallback-{key_name}-sync",
+                    api_version=ESO_API,
+                    kind="ExternalSecret",
+                    metadata=es["metadata"],
+                    spec=es["spec"],
+                    opts=after_store,
+                )
+            )
             self.fallback_key_k8s_secrets[key_name] = k8s_name
 
         self.kms_key_arn = key.arn
-        self.register_outputs({
-            "kmsKeyArn": self.kms_key_arn,
-            "hfTokenSecretArn": self.hf_token_secret_arn,
-            "tenantSecretArns": self.tenant_secret_arns,
-        })
+        self.register_outputs(
+            {
+                "kmsKeyArn": self.kms_key_arn,
+                "hfTokenSecretArn": self.hf_token_secret_arn,
+                "tenantSecretArns": self.tenant_secret_arns,
+            }
+        )
 
     @property
     def ready(self) -> list[pulumi.Resource]:

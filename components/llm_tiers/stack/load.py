@@ -147,7 +147,8 @@ def fallback_key_issues(tiers: Any, keys: Any) -> list[ConfigIssue]:
             known = ", ".join(sorted(keys)) if isinstance(keys, dict) and keys else "none"
             issues.append(ConfigIssue(f"tiers[{i}].fallback.apiKeySecret",
                                       f"unknown secret {fb.api_key_secret!r} (fallbackApiKeys holds: {known}); run "
-                                      f"`pulumi config set --secret --path 'fallbackApiKeys.{fb.api_key_secret}' <key>`"))
+                                      "`pulumi config set --secret --path "
+                                      f"'fallbackApiKeys.{fb.api_key_secret}' <key>`"))
     return issues
 
 
@@ -156,6 +157,7 @@ def _fallback_keys(conf: pulumi.Config, cfg: StackConfig) -> dict[str, pulumi.Ou
     if not names:
         return {}
     keys = conf.require_secret_object("fallbackApiKeys")
+
     def key(name: str) -> pulumi.Output[str]:
         return pulumi.Output.secret(keys.apply(lambda d: str(d[name])))
 
@@ -166,25 +168,35 @@ def _plannable(cfg: StackConfig, issues: list[ConfigIssue]) -> StackConfig:
     """``cfg`` with every tier that already has a problem (or whose GPU class is unusable) set to None: the
     capacity planner needs a whole, consistent tier and would only add noise (or fail) on a broken one."""
     gpu_classes = plannable_gpu_classes(getattr(cfg, "gpu_classes", None) or {})
-    broken = {i for i, t in enumerate(cfg.tiers or []) if t is None or t.gpu_class not in gpu_classes
-              or any(x.path == f"tiers[{i}]" or x.path.startswith((f"tiers[{i}].", f"tiers[{i}]["))
-                     for x in issues)}
+    broken = {
+        i
+        for i, t in enumerate(cfg.tiers or [])
+        if t is None
+        or t.gpu_class not in gpu_classes
+        or any(x.path == f"tiers[{i}]" or x.path.startswith((f"tiers[{i}].", f"tiers[{i}][")) for x in issues)
+    }
     tiers = [None if i in broken else t for i, t in enumerate(cfg.tiers or [])]
     return cfg.model_copy(update={"tiers": tiers, "gpu_classes": gpu_classes})
 
 
 def _rotation_warnings(cfg: StackConfig) -> list[str]:
     """A rotated tenant's previous key stays valid until the stack says otherwise: say so at every preview."""
-    return [f"tenants[{i}]: tenant {t.name}'s previous API key (before rotate {t.rotate}) is still accepted beside "
-            f"the new one; once its clients use the new key, set tenants[{i}].dropPreviousKey: true and run "
-            "`pulumi up`" for i, t in enumerate(cfg.tenants) if t.previous_key_valid]
+    return [
+        f"tenants[{i}]: tenant {t.name}'s previous API key (before rotate {t.rotate}) is still accepted beside "
+        f"the new one; once its clients use the new key, set tenants[{i}].dropPreviousKey: true and run "
+        "`pulumi up`"
+        for i, t in enumerate(cfg.tenants)
+        if t.previous_key_valid
+    ]
 
 
 def _deprecation_warnings(cfg: StackConfig) -> list[str]:
     """Deprecated settings still in use: say so at every preview, with the step that ends them."""
     if not cfg.gateway.per_tier_urls:
         return []
-    return ["gateway.perTierUrls: the per-tier base URLs (https://<hostname>/<tier>/v1) are deprecated and go in the "
-            "next release; they bypass token budgets, the request guard and per-tenant usage. Move clients to "
-            f"https://{cfg.gateway.hostname}/v1 with model=<tier> (README \"Calling a tier\"), then set "
-            "gateway.perTierUrls: false"]
+    return [
+        "gateway.perTierUrls: the per-tier base URLs (https://<hostname>/<tier>/v1) are deprecated and go in the "
+        "next release; they bypass token budgets, the request guard and per-tenant usage. Move clients to "
+        f'https://{cfg.gateway.hostname}/v1 with model=<tier> (README "Calling a tier"), then set '
+        "gateway.perTierUrls: false"
+    ]

@@ -6,13 +6,24 @@ stack layer. ``llm_tiers.stack.parse`` refuses a stack that does not fit; plan.m
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from llm_tiers.cluster.system_capacity import *  # noqa: F401,F403  (the data, re-exported)
-from llm_tiers.cluster.system_capacity import (ADMISSION_JOB, AIGW_CONTROLLER, AIGW_CONTROLLER_REPLICAS, AIGW_EXTPROC, ALERTMANAGER, ALERTMANAGER_REPLICAS, AWS_LOAD_BALANCER_CONTROLLER, AWS_LOAD_BALANCER_CONTROLLER_REPLICAS, AWS_NODE, BENCHMARK, CATALOG, CERT_MANAGER, CERT_MANAGER_CAINJECTOR, CERT_MANAGER_CAINJECTOR_REPLICAS, CERT_MANAGER_REPLICAS, CERT_MANAGER_STARTUPAPICHECK, CERT_MANAGER_WEBHOOK, CERT_MANAGER_WEBHOOK_REPLICAS, CONFIG_RELOADER, COREDNS, Container, EBS_CSI_CONTROLLER, EBS_CSI_NODE, EFS_CSI_CONTROLLER, EFS_CSI_NODE, EKS_ADDON_CONTROLLER_REPLICAS, ENVOY_GATEWAY, ENVOY_GATEWAY_CERTGEN, ENVOY_GATEWAY_REPLICAS, ENVOY_PROXY, ENVOY_RATELIMIT, ENVOY_RATELIMIT_REPLICAS, ENVOY_SHUTDOWN_MANAGER, ESO_CERT_CONTROLLER, ESO_CERT_CONTROLLER_REPLICAS, ESO_CONTROLLER, ESO_REPLICAS, ESO_WEBHOOK, ESO_WEBHOOK_REPLICAS, EVAL, EVAL_GATE, EVICTION_HARD_MEMORY_MI, EXTERNAL_DNS, GRAFANA, GRAFANA_REPLICAS, GRAFANA_SIDECAR, KARPENTER, KARPENTER_REPLICAS, KEDA_METRICS_SERVER, KEDA_OPERATOR, KEDA_REPLICAS, KEDA_WEBHOOKS, KUBE_PROXY, KUBE_RESERVED_MEMORY_BASE_MI, KUBE_RESERVED_MEMORY_PER_POD_MI, KUBE_STATE_METRICS, KUBE_STATE_METRICS_REPLICAS, NODE_EXPORTER, OTEL_COLLECTOR, POD_IDENTITY_AGENT, PROMETHEUS, PROMETHEUS_OPERATOR, REQUEST_GUARD, REQUEST_GUARD_REPLICAS, SystemInstanceType, VALKEY, VM_MEMORY_OVERHEAD, WEIGHT_SYNC, Workload, cpu_quantity, fmt_cpu, fmt_memory, kube_reserved_cpu_m, kube_reserved_memory_mi, lookup, memory_quantity, parse_cpu_m, parse_memory_mi)  # noqa: F401
+from llm_tiers.cluster.system_capacity import *  # noqa: F403  (the data, re-exported)
+from llm_tiers.cluster.system_capacity import (  # the data this module uses
+    ADMISSION_JOB, AIGW_CONTROLLER, AIGW_CONTROLLER_REPLICAS, AIGW_EXTPROC, ALERTMANAGER, ALERTMANAGER_REPLICAS,
+    AWS_LOAD_BALANCER_CONTROLLER, AWS_LOAD_BALANCER_CONTROLLER_REPLICAS, AWS_NODE, BENCHMARK, CATALOG,
+    CERT_MANAGER, CERT_MANAGER_CAINJECTOR, CERT_MANAGER_CAINJECTOR_REPLICAS, CERT_MANAGER_REPLICAS,
+    CERT_MANAGER_STARTUPAPICHECK, CERT_MANAGER_WEBHOOK, CERT_MANAGER_WEBHOOK_REPLICAS, CONFIG_RELOADER, COREDNS,
+    EBS_CSI_CONTROLLER, EBS_CSI_NODE, EFS_CSI_CONTROLLER, EFS_CSI_NODE, EKS_ADDON_CONTROLLER_REPLICAS,
+    ENVOY_GATEWAY, ENVOY_GATEWAY_CERTGEN, ENVOY_GATEWAY_REPLICAS, ENVOY_PROXY, ENVOY_RATELIMIT,
+    ENVOY_RATELIMIT_REPLICAS, ENVOY_SHUTDOWN_MANAGER, ESO_CERT_CONTROLLER, ESO_CERT_CONTROLLER_REPLICAS,
+    ESO_CONTROLLER, ESO_REPLICAS, ESO_WEBHOOK, ESO_WEBHOOK_REPLICAS, EVAL, EVAL_GATE, EXTERNAL_DNS, GRAFANA,
+    GRAFANA_REPLICAS, GRAFANA_SIDECAR, KARPENTER, KARPENTER_REPLICAS, KEDA_METRICS_SERVER, KEDA_OPERATOR,
+    KEDA_REPLICAS, KEDA_WEBHOOKS, KUBE_PROXY, KUBE_STATE_METRICS, KUBE_STATE_METRICS_REPLICAS, NODE_EXPORTER,
+    OTEL_COLLECTOR, POD_IDENTITY_AGENT, PROMETHEUS, PROMETHEUS_OPERATOR, REQUEST_GUARD, REQUEST_GUARD_REPLICAS,
+    SystemInstanceType, VALKEY, WEIGHT_SYNC, Workload, fmt_cpu, fmt_memory)
 from llm_tiers.config.schema import StackConfig
 
 
@@ -37,65 +48,110 @@ def system_workloads(cfg: StackConfig) -> list[Workload]:
         # Per node (system nodes too): EKS add-on agents and the node exporter.
         Workload("aws-node", "eks-addon:vpc-cni", AWS_NODE, kind="DaemonSet", placement="daemonset"),
         Workload("kube-proxy", "eks-addon:kube-proxy", KUBE_PROXY, kind="DaemonSet", placement="daemonset"),
-        Workload("eks-pod-identity-agent", "eks-addon:eks-pod-identity-agent", POD_IDENTITY_AGENT,
-                 kind="DaemonSet", placement="daemonset"),
+        Workload(
+            "eks-pod-identity-agent",
+            "eks-addon:eks-pod-identity-agent",
+            POD_IDENTITY_AGENT,
+            kind="DaemonSet",
+            placement="daemonset",
+        ),
         Workload("ebs-csi-node", "eks-addon:aws-ebs-csi-driver", EBS_CSI_NODE, kind="DaemonSet", placement="daemonset"),
         Workload("efs-csi-node", "eks-addon:aws-efs-csi-driver", EFS_CSI_NODE, kind="DaemonSet", placement="daemonset"),
-        Workload("node-exporter", "helm:kube-prometheus-stack", (NODE_EXPORTER,), kind="DaemonSet",
-                 placement="daemonset"),
+        Workload(
+            "node-exporter", "helm:kube-prometheus-stack", (NODE_EXPORTER,), kind="DaemonSet", placement="daemonset"
+        ),
         # EKS add-on controllers.
         Workload("coredns", "eks-addon:coredns", COREDNS, EKS_ADDON_CONTROLLER_REPLICAS, "preferred"),
-        Workload("ebs-csi-controller", "eks-addon:aws-ebs-csi-driver", EBS_CSI_CONTROLLER,
-                 EKS_ADDON_CONTROLLER_REPLICAS, "preferred"),
-        Workload("efs-csi-controller", "eks-addon:aws-efs-csi-driver", EFS_CSI_CONTROLLER,
-                 EKS_ADDON_CONTROLLER_REPLICAS),
+        Workload(
+            "ebs-csi-controller",
+            "eks-addon:aws-ebs-csi-driver",
+            EBS_CSI_CONTROLLER,
+            EKS_ADDON_CONTROLLER_REPLICAS,
+            "preferred",
+        ),
+        Workload(
+            "efs-csi-controller", "eks-addon:aws-efs-csi-driver", EFS_CSI_CONTROLLER, EKS_ADDON_CONTROLLER_REPLICAS
+        ),
         # GpuCapacity. The chart's default affinity: required anti-affinity on the hostname, zone spread.
         Workload("karpenter", "helm:karpenter", (KARPENTER,), KARPENTER_REPLICAS, "required"),
         # SecretStore.
         Workload("external-secrets", "helm:external-secrets", (ESO_CONTROLLER,), ESO_REPLICAS),
         Workload("external-secrets-webhook", "helm:external-secrets", (ESO_WEBHOOK,), ESO_WEBHOOK_REPLICAS),
-        Workload("external-secrets-cert-controller", "helm:external-secrets", (ESO_CERT_CONTROLLER,),
-                 ESO_CERT_CONTROLLER_REPLICAS),
+        Workload(
+            "external-secrets-cert-controller",
+            "helm:external-secrets",
+            (ESO_CERT_CONTROLLER,),
+            ESO_CERT_CONTROLLER_REPLICAS,
+        ),
         # Observability.
         Workload("keda-operator", "helm:keda", (KEDA_OPERATOR,), KEDA_REPLICAS),
         Workload("keda-metrics-apiserver", "helm:keda", (KEDA_METRICS_SERVER,), KEDA_REPLICAS),
         Workload("keda-admission-webhooks", "helm:keda", (KEDA_WEBHOOKS,), KEDA_REPLICAS),
         # The operator runs each Prometheus/Alertmanager pod with a config-reloader sidecar; the chart's
         # podAntiAffinity "soft" spreads replicas over hostnames when it can.
-        Workload("prometheus", "helm:kube-prometheus-stack", (PROMETHEUS, CONFIG_RELOADER), obs.prometheus.replicas,
-                 "preferred", "StatefulSet"),
-        Workload("alertmanager", "helm:kube-prometheus-stack", (ALERTMANAGER, CONFIG_RELOADER), ALERTMANAGER_REPLICAS,
-                 "preferred", "StatefulSet"),
+        Workload(
+            "prometheus",
+            "helm:kube-prometheus-stack",
+            (PROMETHEUS, CONFIG_RELOADER),
+            obs.prometheus.replicas,
+            "preferred",
+            "StatefulSet",
+        ),
+        Workload(
+            "alertmanager",
+            "helm:kube-prometheus-stack",
+            (ALERTMANAGER, CONFIG_RELOADER),
+            ALERTMANAGER_REPLICAS,
+            "preferred",
+            "StatefulSet",
+        ),
         Workload("prometheus-operator", "helm:kube-prometheus-stack", (PROMETHEUS_OPERATOR,)),
         # Helm hooks: the admission webhook's certificate Job and its patch Job.
         Workload("prometheus-admission-jobs", "helm:kube-prometheus-stack", (ADMISSION_JOB,), 2, kind="Job"),
-        Workload("kube-state-metrics", "helm:kube-prometheus-stack", (KUBE_STATE_METRICS,), KUBE_STATE_METRICS_REPLICAS),
+        Workload(
+            "kube-state-metrics", "helm:kube-prometheus-stack", (KUBE_STATE_METRICS,), KUBE_STATE_METRICS_REPLICAS
+        ),
     ]
     if obs.grafana_enabled:
         # Grafana runs its dashboards and datasources sidecars as containers (kube-prometheus-stack enables both).
-        w.append(Workload("grafana", "helm:kube-prometheus-stack", (GRAFANA, GRAFANA_SIDECAR, GRAFANA_SIDECAR),
-                          GRAFANA_REPLICAS))
+        w.append(
+            Workload(
+                "grafana", "helm:kube-prometheus-stack", (GRAFANA, GRAFANA_SIDECAR, GRAFANA_SIDECAR), GRAFANA_REPLICAS
+            )
+        )
     w += [
         # Gateway: the controller (and its certgen hook Job), the rate limiter it runs, the Envoy proxies
         # (spread over zones and hostnames with DoNotSchedule), the rate-limit store.
         Workload("envoy-gateway", "helm:envoy-gateway", (ENVOY_GATEWAY,), ENVOY_GATEWAY_REPLICAS),
         Workload("envoy-gateway-certgen", "helm:envoy-gateway", (ENVOY_GATEWAY_CERTGEN,), kind="Job"),
         Workload("envoy-ratelimit", "helm:envoy-gateway", (ENVOY_RATELIMIT,), ENVOY_RATELIMIT_REPLICAS),
-        Workload("envoy-proxy", "manifest", (ENVOY_PROXY, ENVOY_SHUTDOWN_MANAGER, AIGW_EXTPROC), gw.replicas,
-                 "balanced"),
+        Workload(
+            "envoy-proxy", "manifest", (ENVOY_PROXY, ENVOY_SHUTDOWN_MANAGER, AIGW_EXTPROC), gw.replicas, "balanced"
+        ),
         Workload("ai-gateway-controller", "helm:ai-gateway", (AIGW_CONTROLLER,), AIGW_CONTROLLER_REPLICAS),
         Workload("request-guard", "manifest", (REQUEST_GUARD,), REQUEST_GUARD_REPLICAS),
         Workload("ratelimit-redis", "manifest", (VALKEY,)),
         # LoadBalancerController: the chart's default affinity prefers distinct hostnames.
-        Workload("aws-load-balancer-controller", "helm:aws-load-balancer-controller", (AWS_LOAD_BALANCER_CONTROLLER,),
-                 AWS_LOAD_BALANCER_CONTROLLER_REPLICAS, "preferred"),
+        Workload(
+            "aws-load-balancer-controller",
+            "helm:aws-load-balancer-controller",
+            (AWS_LOAD_BALANCER_CONTROLLER,),
+            AWS_LOAD_BALANCER_CONTROLLER_REPLICAS,
+            "preferred",
+        ),
     ]
     if gw.tls.mode == "cert-manager":
         w += [
             Workload("cert-manager", "helm:cert-manager", (CERT_MANAGER,), CERT_MANAGER_REPLICAS),
-            Workload("cert-manager-webhook", "helm:cert-manager", (CERT_MANAGER_WEBHOOK,), CERT_MANAGER_WEBHOOK_REPLICAS),
-            Workload("cert-manager-cainjector", "helm:cert-manager", (CERT_MANAGER_CAINJECTOR,),
-                     CERT_MANAGER_CAINJECTOR_REPLICAS),
+            Workload(
+                "cert-manager-webhook", "helm:cert-manager", (CERT_MANAGER_WEBHOOK,), CERT_MANAGER_WEBHOOK_REPLICAS
+            ),
+            Workload(
+                "cert-manager-cainjector",
+                "helm:cert-manager",
+                (CERT_MANAGER_CAINJECTOR,),
+                CERT_MANAGER_CAINJECTOR_REPLICAS,
+            ),
             Workload("cert-manager-startupapicheck", "helm:cert-manager", (CERT_MANAGER_STARTUPAPICHECK,), kind="Job"),
         ]
     if gw.dns is not None:
@@ -187,11 +243,13 @@ class Fit:
 
     def summary(self) -> str:
         it = self.instance_type
-        return (f"{self.nodes} x {it.name} allocate {fmt_cpu(self.allocatable_cpu_m)} and "
-                f"{fmt_memory(self.allocatable_memory_mi)} ({fmt_cpu(it.allocatable_cpu_m)}, "
-                f"{fmt_memory(it.allocatable_memory_mi)}, {it.max_pods} pods each after kube-reserved and the "
-                f"eviction threshold); the system pods request {fmt_cpu(self.requested_cpu_m)} and "
-                f"{fmt_memory(self.requested_memory_mi)} ({self.pod_count} pods)")
+        return (
+            f"{self.nodes} x {it.name} allocate {fmt_cpu(self.allocatable_cpu_m)} and "
+            f"{fmt_memory(self.allocatable_memory_mi)} ({fmt_cpu(it.allocatable_cpu_m)}, "
+            f"{fmt_memory(it.allocatable_memory_mi)}, {it.max_pods} pods each after kube-reserved and the "
+            f"eviction threshold); the system pods request {fmt_cpu(self.requested_cpu_m)} and "
+            f"{fmt_memory(self.requested_memory_mi)} ({self.pod_count} pods)"
+        )
 
 
 def pack(workloads: Sequence[Workload], instance_type: SystemInstanceType, nodes: int) -> Fit:
@@ -202,8 +260,11 @@ def pack(workloads: Sequence[Workload], instance_type: SystemInstanceType, nodes
     requested_cpu = requested_mem = pod_count = 0
 
     def room(n: NodeUse, w: Workload) -> bool:
-        return (n.cpu_m + w.cpu_m <= it.allocatable_cpu_m and n.memory_mi + w.memory_mi <= it.allocatable_memory_mi
-                and len(n.pods) < it.max_pods)
+        return (
+            n.cpu_m + w.cpu_m <= it.allocatable_cpu_m
+            and n.memory_mi + w.memory_mi <= it.allocatable_memory_mi
+            and len(n.pods) < it.max_pods
+        )
 
     def place(n: NodeUse, w: Workload, pod: str) -> None:
         n.cpu_m += w.cpu_m
@@ -213,7 +274,11 @@ def pack(workloads: Sequence[Workload], instance_type: SystemInstanceType, nodes
 
     for w in (w for w in workloads if w.placement == "daemonset"):
         for i, n in enumerate(use):
-            requested_cpu, requested_mem, pod_count = requested_cpu + w.cpu_m, requested_mem + w.memory_mi, pod_count + 1
+            requested_cpu, requested_mem, pod_count = (
+                requested_cpu + w.cpu_m,
+                requested_mem + w.memory_mi,
+                pod_count + 1,
+            )
             if room(n, w):
                 place(n, w, w.name)
             else:
@@ -222,8 +287,10 @@ def pack(workloads: Sequence[Workload], instance_type: SystemInstanceType, nodes
     def size(w: Workload) -> float:
         return max(w.cpu_m / max(it.allocatable_cpu_m, 1), w.memory_mi / max(it.allocatable_memory_mi, 1))
 
-    pods = sorted(((w, r) for w in workloads if w.placement != "daemonset" for r in range(w.replicas)),
-                  key=lambda p: (-size(p[0]), p[0].name, p[1]))
+    pods = sorted(
+        ((w, r) for w in workloads if w.placement != "daemonset" for r in range(w.replicas)),
+        key=lambda p: (-size(p[0]), p[0].name, p[1]),
+    )
     for w, r in pods:
         pod = f"{w.name}-{r}"
         requested_cpu, requested_mem, pod_count = requested_cpu + w.cpu_m, requested_mem + w.memory_mi, pod_count + 1
@@ -281,26 +348,31 @@ def misfit_message(cfg: StackConfig, fit: Fit) -> tuple[str, str]:
         return "desiredSize", (
             f"{spread.name} runs {spread.replicas} replicas that must be on different nodes (required pod "
             f"anti-affinity), but the group runs {fit.nodes} node(s); set desiredSize (and minSize) to at least "
-            f"{spread.replicas}")
+            f"{spread.replicas}"
+        )
     it = fit.instance_type
     shown = ", ".join(fit.unplaced[:4]) + (f" and {len(fit.unplaced) - 4} more" if len(fit.unplaced) > 4 else "")
     hints = []
     family = it.name.split(".")[0]
-    bigger = sorted((t for t in CATALOG.values() if t.name.split(".")[0] == family and t.vcpus > it.vcpus),
-                    key=lambda t: t.vcpus)
+    bigger = sorted(
+        (t for t in CATALOG.values() if t.name.split(".")[0] == family and t.vcpus > it.vcpus), key=lambda t: t.vcpus
+    )
     for t in bigger:
         f = pack(workloads, t, fit.nodes)
         if f.fits:
-            hints.append(f"use {t.name} instead of {it.name} ({fit.nodes} nodes then leave "
-                         f"{f.headroom_cpu_percent:.0f}% CPU and {f.headroom_memory_percent:.0f}% memory free)")
+            hints.append(
+                f"use {t.name} instead of {it.name} ({fit.nodes} nodes then leave "
+                f"{f.headroom_cpu_percent:.0f}% CPU and {f.headroom_memory_percent:.0f}% memory free)"
+            )
             break
     for n in range(fit.nodes + 1, MAX_SUGGESTED_NODES + 1):
         if pack(workloads, it, n).fits:
             hints.append(f"raise desiredSize to {n}" + (f" (and maxSize to at least {n})" if n > ng.max_size else ""))
             break
     hints.append("lower the requests in components/llm_tiers/cluster/system_capacity.py")
-    return "instanceTypes", (f"the system pods do not fit on {it.name}: {fit.summary()}; no room for {shown}. "
-                             f"To fix: {'; or '.join(hints)}")
+    return "instanceTypes", (
+        f"the system pods do not fit on {it.name}: {fit.summary()}; no room for {shown}. To fix: {'; or '.join(hints)}"
+    )
 
 
 def warnings(cfg: StackConfig) -> list[str]:
@@ -312,15 +384,19 @@ def warnings(cfg: StackConfig) -> list[str]:
         return out  # unknown types or a misfit are config errors, reported by llm_tiers.stack.parse
     low = min(fit.headroom_cpu_percent, fit.headroom_memory_percent)
     if low < HEADROOM_WARNING_PERCENT:
-        out.append(f"cluster.systemNodeGroup: the system pods fit on {fit.nodes} x {fit.instance_type.name} with only "
-                   f"{fit.headroom_cpu_percent:.0f}% CPU and {fit.headroom_memory_percent:.0f}% memory free; a "
-                   "rolling update or one more tier release may leave pods Pending (use a larger type or more nodes)")
+        out.append(
+            f"cluster.systemNodeGroup: the system pods fit on {fit.nodes} x {fit.instance_type.name} with only "
+            f"{fit.headroom_cpu_percent:.0f}% CPU and {fit.headroom_memory_percent:.0f}% memory free; a "
+            "rolling update or one more tier release may leave pods Pending (use a larger type or more nodes)"
+        )
     if ng.min_size < ng.desired_size:
         at_min = tightest(fits_for(cfg, ng.min_size))
         if at_min is not None and not at_min.fits:
-            out.append(f"cluster.systemNodeGroup.minSize: the system pods do not fit on {ng.min_size} x "
-                       f"{at_min.instance_type.name}; scaling the group in to minSize would leave "
-                       f"{len(at_min.unplaced)} pod(s) Pending")
+            out.append(
+                f"cluster.systemNodeGroup.minSize: the system pods do not fit on {ng.min_size} x "
+                f"{at_min.instance_type.name}; scaling the group in to minSize would leave "
+                f"{len(at_min.unplaced)} pod(s) Pending"
+            )
     return out
 
 
@@ -330,9 +406,12 @@ def weight_sync_report(cfg: StackConfig) -> dict[str, Any]:
     from llm_tiers.gpu import karpenter  # imports the config schema, which imports this module
 
     jobs = len(tier_releases(cfg))
-    return {"nodePool": karpenter.SYNC_POOL, "jobs": jobs, "requested": {"cpuM": jobs * WEIGHT_SYNC.cpu_m,
-                                                                          "memoryMi": jobs * WEIGHT_SYNC.memory_mi},
-            "cpuLimit": karpenter.sync_cpu_limit(jobs, WEIGHT_SYNC.cpu_m) if jobs else 0}
+    return {
+        "nodePool": karpenter.SYNC_POOL,
+        "jobs": jobs,
+        "requested": {"cpuM": jobs * WEIGHT_SYNC.cpu_m, "memoryMi": jobs * WEIGHT_SYNC.memory_mi},
+        "cpuLimit": karpenter.sync_cpu_limit(jobs, WEIGHT_SYNC.cpu_m) if jobs else 0,
+    }
 
 
 def report(cfg: StackConfig) -> dict[str, Any]:
@@ -346,12 +425,13 @@ def report(cfg: StackConfig) -> dict[str, Any]:
         "instanceType": it.name,
         "nodes": fit.nodes,
         "fits": fit.fits,
-        "allocatablePerNode": {"cpuM": it.allocatable_cpu_m, "memoryMi": it.allocatable_memory_mi,
-                               "pods": it.max_pods},
+        "allocatablePerNode": {"cpuM": it.allocatable_cpu_m, "memoryMi": it.allocatable_memory_mi, "pods": it.max_pods},
         "requested": {"cpuM": fit.requested_cpu_m, "memoryMi": fit.requested_memory_mi, "pods": fit.pod_count},
         "headroomPercent": {"cpu": round(fit.headroom_cpu_percent, 1), "memory": round(fit.headroom_memory_percent, 1)},
-        "perNode": [{"node": i + 1, "cpuM": n.cpu_m, "memoryMi": n.memory_mi, "pods": len(n.pods)}
-                    for i, n in enumerate(fit.node_use)],
+        "perNode": [
+            {"node": i + 1, "cpuM": n.cpu_m, "memoryMi": n.memory_mi, "pods": len(n.pods)}
+            for i, n in enumerate(fit.node_use)
+        ],
         "unplaced": list(fit.unplaced),
         "weightSync": weight_sync_report(cfg),
     }

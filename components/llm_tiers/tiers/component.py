@@ -183,13 +183,22 @@ class ModelTier(pulumi.ComponentResource):
         script_cm = f"{t.name}-weights-sync"
         cm = k8s.core.v1.ConfigMap(
             f"{resource_name}-sync-script",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=script_cm, namespace=ns, labels=tm.labels(t, None, "weights-sync")),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=script_cm, namespace=ns, labels=tm.labels(t, None, "weights-sync")
+            ),
             data={tm.SYNC_SCRIPT_KEY: script},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(after)))
-        sync_sa = create(k8s.core.v1.ServiceAccount, "sync-sa",
-                         tm.service_account(tm.object_name(t.name, "", "weights-sync"), ns, t, "weights-sync"))
-        server_sa = create(k8s.core.v1.ServiceAccount, "server-sa",
-                           tm.service_account(tm.object_name(t.name, "", "server"), ns, t, "server"))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(after)),
+        )
+        sync_sa = create(
+            k8s.core.v1.ServiceAccount,
+            "sync-sa",
+            tm.service_account(tm.object_name(t.name, "", "weights-sync"), ns, t, "weights-sync"),
+        )
+        server_sa = create(
+            k8s.core.v1.ServiceAccount,
+            "server-sa",
+            tm.service_account(tm.object_name(t.name, "", "server"), ns, t, "server"),
+        )
 
         self._deployments: dict[str, k8s.apps.v1.Deployment] = {}
         syncs: dict[str, pulumi.Resource] = {}
@@ -200,58 +209,112 @@ class ModelTier(pulumi.ComponentResource):
                 # One cache and one sync Job per revision, named by it: releases of the same revision share
                 # them, and promoting a candidate re-creates neither. The claim's size is never updated in
                 # place (a PVC cannot shrink; the EFS driver cannot expand one).
-                pvc = create(k8s.core.v1.PersistentVolumeClaim, f"weights-{key}",
-                             tm.weights_pvc(t, rel, ns, a["storage_class"]), depends_on=list(storage_depends_on),
-                             ignore_changes=["spec.resources.requests.storage"])
+                pvc = create(
+                    k8s.core.v1.PersistentVolumeClaim,
+                    f"weights-{key}",
+                    tm.weights_pvc(t, rel, ns, a["storage_class"]),
+                    depends_on=list(storage_depends_on),
+                    ignore_changes=["spec.resources.requests.storage"],
+                )
                 sync = timing.sync_await_seconds(weights, rel.engine, new_node=bool(sync_tolerations))
-                syncs[key] = create(k8s.batch.v1.Job, f"sync-{key}",
-                                    tm.sync_job(t, rel, ns, script_cm, a["hf_token_secret"], a["sync_node_selector"],
-                                                a["run_as_user"], tolerations=sync_tolerations),
-                                    depends_on=[pvc, cm, sync_sa, *sync_depends_on],
-                                    await_seconds=(sync, sync))
-            budgets[rel.name] = timing.deployment_await(weights, t.replicas.max, engine=rel.engine,
-                                                       instance_types=instance_types)
+                syncs[key] = create(
+                    k8s.batch.v1.Job,
+                    f"sync-{key}",
+                    tm.sync_job(
+                        t,
+                        rel,
+                        ns,
+                        script_cm,
+                        a["hf_token_secret"],
+                        a["sync_node_selector"],
+                        a["run_as_user"],
+                        tolerations=sync_tolerations,
+                    ),
+                    depends_on=[pvc, cm, sync_sa, *sync_depends_on],
+                    await_seconds=(sync, sync),
+                )
+            budgets[rel.name] = timing.deployment_await(
+                weights, t.replicas.max, engine=rel.engine, instance_types=instance_types
+            )
             self._deployments[rel.name] = create(
-                k8s.apps.v1.Deployment, rel.name,
+                k8s.apps.v1.Deployment,
+                rel.name,
                 tm.deployment(t, rel, ns, instance_types, a["otlp_endpoint"], a["autoscaling"], a["run_as_user"]),
                 depends_on=[syncs[key], server_sa, *serve_depends_on],
-                await_seconds=(budgets[rel.name].create_seconds, budgets[rel.name].update_seconds))
+                await_seconds=(budgets[rel.name].create_seconds, budgets[rel.name].update_seconds),
+            )
             create(k8s.policy.v1.PodDisruptionBudget, f"{rel.name}-pdb", tm.pdb(t, rel, ns))
             if a["autoscaling"]:
-                so = tm.scaled_object(t, rel, ns, a["prometheus_url"], a["gateway_proxy_namespace_label"],
-                                      a["gateway_clusters"])
+                so = tm.scaled_object(
+                    t, rel, ns, a["prometheus_url"], a["gateway_proxy_namespace_label"], a["gateway_clusters"]
+                )
                 k8s.apiextensions.CustomResource(
-                    f"{resource_name}-{rel.name}-scaler", api_version=so["apiVersion"], kind=so["kind"],
-                    metadata=so["metadata"], spec=so["spec"],
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=[self._deployments[rel.name],
-                                                                         *monitoring_depends_on]))
+                    f"{resource_name}-{rel.name}-scaler",
+                    api_version=so["apiVersion"],
+                    kind=so["kind"],
+                    metadata=so["metadata"],
+                    spec=so["spec"],
+                    opts=pulumi.ResourceOptions(
+                        parent=self, depends_on=[self._deployments[rel.name], *monitoring_depends_on]
+                    ),
+                )
 
         # The switch moves only once the release it points at is available (its Deployment is awaited first);
         # the Service's own await then sees ready endpoints, or waits for a replica that is still starting.
         serving = budgets[t.serve].create_seconds
         switch_after = list(before_switch(dict(self._deployments))) if before_switch else []
-        self._service = create(k8s.core.v1.Service, "service", tm.service(t, ns),
-                               depends_on=[self._deployments[t.serve], *switch_after],
-                              await_seconds=(serving, serving))
+        self._service = create(
+            k8s.core.v1.Service,
+            "service",
+            tm.service(t, ns),
+            depends_on=[self._deployments[t.serve], *switch_after],
+            await_seconds=(serving, serving),
+        )
         if a["autoscaling"]:
             pm = tm.pod_monitor(t, ns)
             k8s.apiextensions.CustomResource(
-                f"{resource_name}-pod-monitor", api_version=pm["apiVersion"], kind=pm["kind"], metadata=pm["metadata"],
-                spec=pm["spec"], opts=pulumi.ResourceOptions(parent=self, depends_on=[*after, *monitoring_depends_on]))
-        create(k8s.networking.v1.NetworkPolicy, "network-policy",
-               tm.network_policy(t, ns, a["gateway_namespace"], a["monitoring_namespace"], bool(a["otlp_endpoint"]),
-                                 a["gateway_pod_labels"], a["admit_benchmark"]))
+                f"{resource_name}-pod-monitor",
+                api_version=pm["apiVersion"],
+                kind=pm["kind"],
+                metadata=pm["metadata"],
+                spec=pm["spec"],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*after, *monitoring_depends_on]),
+            )
+        create(
+            k8s.networking.v1.NetworkPolicy,
+            "network-policy",
+            tm.network_policy(
+                t,
+                ns,
+                a["gateway_namespace"],
+                a["monitoring_namespace"],
+                bool(a["otlp_endpoint"]),
+                a["gateway_pod_labels"],
+                a["admit_benchmark"],
+            ),
+        )
         create(k8s.networking.v1.NetworkPolicy, "sync-network-policy", tm.sync_network_policy(t, ns))
 
         self.service_name = t.name
         self.service_url = f"http://{t.name}.{ns}.svc/v1"
         serving = next(r for r in releases if r.name == t.serve)
-        self.serving = {"release": serving.name, "model": serving.model_id, "revision": serving.lock.revision,
-                        "engine": serving.engine, "image": serving.image}
-        self.register_outputs({"serviceName": self.service_name, "serviceUrl": self.service_url,
-                               "serving": self.serving,
-                               "releases": {r.name: {"model": r.model_id, "revision": r.lock.revision,
-                                                     "engine": r.engine} for r in releases}})
+        self.serving = {
+            "release": serving.name,
+            "model": serving.model_id,
+            "revision": serving.lock.revision,
+            "engine": serving.engine,
+            "image": serving.image,
+        }
+        self.register_outputs(
+            {
+                "serviceName": self.service_name,
+                "serviceUrl": self.service_url,
+                "serving": self.serving,
+                "releases": {
+                    r.name: {"model": r.model_id, "revision": r.lock.revision, "engine": r.engine} for r in releases
+                },
+            }
+        )
 
     @property
     def deployments(self) -> dict[str, k8s.apps.v1.Deployment]:

@@ -3,7 +3,8 @@
 A program in any language reads ``models.lock.json`` (components/llm_tiers/tiers/models_lock.py) and passes
 ``models[<modelId>]`` as it stands: Pulumi's component provider publishes these keys in camelCase, the file's own
 spelling (``num_layers`` is ``numLayers``). A Python program passes ``lock_spec(entry)`` of a loaded entry
-(``models_lock.load``), or the entry with snake_case keys. The component validates it with ``ModelLockEntry`` (the lock file's own model) and
+(``models_lock.load``), or the entry with snake_case keys. The component validates it with ``ModelLockEntry`` (the lock
+file's own model) and
 names a bad key at its ``args.lock.`` path. A test keeps these keys equal to ``ModelLockEntry``'s fields.
 """
 

@@ -45,41 +45,73 @@ def tier_issues(i: int, t: TierConfig, gpu_classes: Optional[Mapping[str, GpuCla
         pass  # gpuClasses itself is invalid and already reported
     elif t.gpu_class not in gpu_classes:
         defined = ", ".join(sorted(gpu_classes)) or "none"
-        issues.append(ConfigIssue(f"{p}.gpuClass", f"unknown GPU class {t.gpu_class!r}; defined in gpuClasses: {defined}"))
+        issues.append(
+            ConfigIssue(f"{p}.gpuClass", f"unknown GPU class {t.gpu_class!r}; defined in gpuClasses: {defined}")
+        )
     else:
         cls = gpu_classes[t.gpu_class]
         known = [it for it in cls.instance_types if it in gpu_catalog.CATALOG]
         if known and gpu_catalog.max_gpus_per_node(known) < t.gpus_per_replica:
-            issues.append(ConfigIssue(f"{p}.gpusPerReplica", f"{t.gpus_per_replica} GPUs per replica, but the largest "
-                                      f"instance type of gpuClasses.{t.gpu_class} has "
-                                      f"{gpu_catalog.max_gpus_per_node(known)}; add a larger instance type to the "
-                                      "class or use fewer GPUs"))
+            issues.append(
+                ConfigIssue(
+                    f"{p}.gpusPerReplica",
+                    f"{t.gpus_per_replica} GPUs per replica, but the largest "
+                    f"instance type of gpuClasses.{t.gpu_class} has "
+                    f"{gpu_catalog.max_gpus_per_node(known)}; add a larger instance type to the "
+                    "class or use fewer GPUs",
+                )
+            )
         need = t.gpus_per_replica * max(t.replicas.max, 1)
         if need > cls.max_gpus:
-            issues.append(ConfigIssue(f"{p}.replicas.max", f"{t.replicas.max} replicas x {t.gpus_per_replica} GPU(s) "
-                                      f"= {need} GPUs exceeds gpuClasses.{t.gpu_class}.maxGpus ({cls.max_gpus}); "
-                                      "lower replicas.max or raise maxGpus"))
+            issues.append(
+                ConfigIssue(
+                    f"{p}.replicas.max",
+                    f"{t.replicas.max} replicas x {t.gpus_per_replica} GPU(s) "
+                    f"= {need} GPUs exceeds gpuClasses.{t.gpu_class}.maxGpus ({cls.max_gpus}); "
+                    "lower replicas.max or raise maxGpus",
+                )
+            )
     candidate_engine = release_engine(t, "candidate") if t.candidate is not None else None
     tgi_releases = [e for e in (t.engine, candidate_engine) if e == "tgi"]
     if t.quantize and t.dtype and not t.quantize.startswith("bitsandbytes") and tgi_releases:
-        issues.append(ConfigIssue(f"{p}.dtype", f"cannot be combined with quantize: {t.quantize} (TGI only allows "
-                                  "dtype with bitsandbytes*); remove dtype"))
+        issues.append(
+            ConfigIssue(
+                f"{p}.dtype",
+                f"cannot be combined with quantize: {t.quantize} (TGI only allows "
+                "dtype with bitsandbytes*); remove dtype",
+            )
+        )
     for where, engine in ((f"{p}.engine", t.engine), (f"{p}.candidate.engine", candidate_engine)):
         if engine == "vllm" and t.quantize in vllm_engine.UNSUPPORTED:
-            issues.append(ConfigIssue(f"{p}.quantize", f"{t.quantize} is a TGI quantization that vLLM 0.33 does not "
-                                      f"have ({where} is vllm); remove quantize, use a checkpoint quantized with "
-                                      "awq, gptq, compressed-tensors or fp8, quantize: fp8, or engine: tgi"))
+            issues.append(
+                ConfigIssue(
+                    f"{p}.quantize",
+                    f"{t.quantize} is a TGI quantization that vLLM 0.33 does not "
+                    f"have ({where} is vllm); remove quantize, use a checkpoint quantized with "
+                    "awq, gptq, compressed-tensors or fp8, quantize: fp8, or engine: tgi",
+                )
+            )
     if t.max_output_tokens is not None and t.max_output_tokens >= t.max_total_tokens:
-        issues.append(ConfigIssue(f"{p}.maxOutputTokens", f"must be below maxTotalTokens ({t.max_total_tokens}): "
-                                  "the prompt needs at least one token"))
+        issues.append(
+            ConfigIssue(
+                f"{p}.maxOutputTokens",
+                f"must be below maxTotalTokens ({t.max_total_tokens}): the prompt needs at least one token",
+            )
+        )
     if t.replicas.min > t.replicas.max:
         issues.append(ConfigIssue(f"{p}.replicas.min", f"must not exceed replicas.max ({t.replicas.max})"))
     if t.replicas.min == 0 and not t.sporadic:
-        issues.append(ConfigIssue(f"{p}.replicas.min", "0 scales the tier to zero; set sporadic: true to allow it, "
-                                  "or use at least 1"))
+        issues.append(
+            ConfigIssue(
+                f"{p}.replicas.min", "0 scales the tier to zero; set sporadic: true to allow it, or use at least 1"
+            )
+        )
     if t.sporadic and t.replicas.min != 0:
-        issues.append(ConfigIssue(f"{p}.sporadic", f"a sporadic tier scales to zero; set replicas.min to 0 "
-                                  f"(got {t.replicas.min})"))
+        issues.append(
+            ConfigIssue(
+                f"{p}.sporadic", f"a sporadic tier scales to zero; set replicas.min to 0 (got {t.replicas.min})"
+            )
+        )
     if t.serve == "candidate" and t.candidate is None:
         issues.append(ConfigIssue(f"{p}.serve", "is `candidate` but the tier has no candidate release"))
     # The live release's flags, and the candidate's (a candidate is deployed like the live release, so it is
@@ -94,22 +126,38 @@ def tier_issues(i: int, t: TierConfig, gpu_classes: Optional[Mapping[str, GpuCla
     for where, extra, engine, first_time in flag_lists:
         for j, arg in enumerate(extra):
             if first_time and not arg.startswith("--"):
-                issues.append(ConfigIssue(f"{where}[{j}]", f"{arg!r} is not a flag; write it as --flag or --flag=value"))
+                issues.append(
+                    ConfigIssue(f"{where}[{j}]", f"{arg!r} is not a flag; write it as --flag or --flag=value")
+                )
         for j, flag in engines.guarded_extra_args(engine, extra):
-            issues.append(ConfigIssue(f"{where}[{j}]", f"{flag} is set by the platform from the tier's config "
-                                      "(token limits, shards, quantization, model, ports); use the tier keys instead"))
+            issues.append(
+                ConfigIssue(
+                    f"{where}[{j}]",
+                    f"{flag} is set by the platform from the tier's config "
+                    "(token limits, shards, quantization, model, ports); use the tier keys instead",
+                )
+            )
         for j, flag in engines.foreign_extra_args(engine, extra):
             other = "vllm" if engine == "tgi" else "tgi"
-            issues.append(ConfigIssue(f"{where}[{j}]", f"{flag} is a {other} flag, but this release runs {engine}; "
-                                      f"remove it, or give the {engine} release its own extraArgs"))
+            issues.append(
+                ConfigIssue(
+                    f"{where}[{j}]",
+                    f"{flag} is a {other} flag, but this release runs {engine}; "
+                    f"remove it, or give the {engine} release its own extraArgs",
+                )
+            )
         # Parsed as the engine parses it (vLLM: _ = -, dotted keys, argparse prefixes; TGI: clap's exact names):
         # an option the engine does not have stops it at start-up.
         for j, why in engines.unknown_extra_args(engine, extra):
             if extra[j].startswith("--"):
                 issues.append(ConfigIssue(f"{where}[{j}]", f"{why}; remove it or fix its spelling"))
     if t.candidate and t.candidate.image and not has_explicit_tag(t.candidate.image):
-        issues.append(ConfigIssue(f"{p}.candidate.image", "must name an explicit tag (not latest), e.g. "
-                                  f"{versions.IMAGES[candidate_engine or 'tgi']}"))
+        issues.append(
+            ConfigIssue(
+                f"{p}.candidate.image",
+                f"must name an explicit tag (not latest), e.g. {versions.IMAGES[candidate_engine or 'tgi']}",
+            )
+        )
     elif t.candidate and t.candidate.image:
         problem = engines.image_engine_problem(candidate_engine or t.engine, t.candidate.image)
         if problem:
@@ -130,12 +178,22 @@ def fallback_issues(tiers: Sequence[TierConfig]) -> list[ConfigIssue]:
     names = {t.name for t in tiers}
     for i, t in enumerate(tiers):
         if t.fallback is not None and f"{t.name}-fallback" in names:
-            issues.append(ConfigIssue(f"tiers[{i}].fallback", f"the fallback's gateway objects are named "
-                                      f"{t.name}-fallback, which is another tier's name; rename that tier"))
+            issues.append(
+                ConfigIssue(
+                    f"tiers[{i}].fallback",
+                    f"the fallback's gateway objects are named "
+                    f"{t.name}-fallback, which is another tier's name; rename that tier",
+                )
+            )
         if t.fallback is not None and t.fallback.model in (t.name, *t.aliases):
-            issues.append(ConfigIssue(f"tiers[{i}].fallback.model", f"{t.fallback.model!r} is also one of the tier's "
-                                      "own model names; usage through the fallback is told apart by the provider's "
-                                      "model name, so give the provider's exact name (or rename the alias)"))
+            issues.append(
+                ConfigIssue(
+                    f"tiers[{i}].fallback.model",
+                    f"{t.fallback.model!r} is also one of the tier's "
+                    "own model names; usage through the fallback is told apart by the provider's "
+                    "model name, so give the provider's exact name (or rename the alias)",
+                )
+            )
     return issues
 
 
@@ -152,8 +210,12 @@ def tier_name_issues(tiers: Sequence[TierConfig]) -> list[ConfigIssue]:
         for j, alias in enumerate(t.aliases):
             if alias in seen or alias in tier_names:
                 owner = seen.get(alias, alias)
-                issues.append(ConfigIssue(f"tiers[{i}].aliases[{j}]", f"model name {alias!r} already names tier "
-                                          f"{owner!r}; each model name must select one tier"))
+                issues.append(
+                    ConfigIssue(
+                        f"tiers[{i}].aliases[{j}]",
+                        f"model name {alias!r} already names tier {owner!r}; each model name must select one tier",
+                    )
+                )
             seen[alias] = t.name
     return issues
 
@@ -180,8 +242,9 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def parsed(args: Mapping[str, Any]) -> tuple[Optional[TierConfig], Optional[ModelLockEntry], Optional[ModelLockEntry],
-                                             list[ConfigIssue]]:
+def parsed(
+    args: Mapping[str, Any],
+) -> tuple[Optional[TierConfig], Optional[ModelLockEntry], Optional[ModelLockEntry], list[ConfigIssue]]:
     """The tier and the lock entries validated by their models (``TierConfig``, ``ModelLockEntry``), or the
     problems at ``args.tier.<key>`` / ``args.lock.<key>`` / ``args.candidate_lock.<key>``."""
     tier, issues = arguments.section(TierConfig, args["tier"], "args.tier")
@@ -207,9 +270,14 @@ def args_issues(args: Mapping[str, Any]) -> list[ConfigIssue]:
         issues.append(ConfigIssue("args.run_as_user", f"{args['run_as_user']} is not a UID: use 0 to 2147483647"))
     if tier is None or lock is None or (args.get("candidate_lock") is not None and candidate_lock is None):
         return issues  # the loader's tier checks need a valid tier and valid lock entries
-    return issues + checks.tier_issues(tier, lock, list(args["instance_types"]), candidate_lock,
-                                       has_token=args.get("hf_token_secret") is not None,
-                                       allowed_licenses=args.get("allowed_licenses"))
+    return issues + checks.tier_issues(
+        tier,
+        lock,
+        list(args["instance_types"]),
+        candidate_lock,
+        has_token=args.get("hf_token_secret") is not None,
+        allowed_licenses=args.get("allowed_licenses"),
+    )
 
 
 def resolved(args: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""How the PR diff (components/llm_tiers/cli/render_diff.py) pairs the elements of every list it compares.
+"""How the PR diff (components/llm_tiers/preview/render_diff.py) pairs the elements of every list it compares.
 
 Never by position: two renders that differ by one tenant must not read as every later tenant "changed into"
 the next one. Each list-valued field of each kind the program renders has a declared rule here:

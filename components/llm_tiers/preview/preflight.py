@@ -34,7 +34,8 @@ def gateway_objects(cfg: StackConfig, namespace: str = naming.GATEWAY_NAMESPACE,
     """The gateway objects the config sizes: per tier a Backend and an AIServiceBackend, per route group an
     AIGatewayRoute, SecurityPolicy and BackendTrafficPolicy, the listener's token-budget policy when the
     budgets cannot stay in the single route's (``aigw.token_budget_policy``), each fallback tier's provider objects
-    with the routes' fallback backendRefs and retry (``gateway/fallback.py``), and the deprecated per-tier route objects while
+    with the routes' fallback backendRefs and retry (``gateway/fallback.py``), and the deprecated per-tier route objects
+    while
     ``gateway.perTierUrls``; exactly what the Gateway component registers for them: both build them with
     ``gateway.objects.route_objects``."""
     from llm_tiers.gateway import objects

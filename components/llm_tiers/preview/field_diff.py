@@ -7,7 +7,7 @@ import hashlib
 import json
 from typing import Any, Optional
 
-from llm_tiers.cli import list_identity
+from llm_tiers.preview import list_identity
 
 
 # ---------------------------------------------------------------------------------------------- field diffs
@@ -48,7 +48,7 @@ def _element(path: str, key: str) -> str:
 
 
 def _list_changes(old: list, new: list, path: str, kind: Optional[str], shape: str) -> list[tuple[str, Any, Any]]:
-    """Two lists, paired by the declared identity of their elements (llm_tiers.cli.list_identity), never by
+    """Two lists, paired by the declared identity of their elements (llm_tiers.preview.list_identity), never by
     position."""
     if old == new:
         return []
@@ -114,7 +114,7 @@ def _by_identity(values: list, rule: list_identity.Rule) -> dict[str, Any]:
 def field_changes(old: Any, new: Any, path: str = "", kind: Optional[str] = None,
                   shape: str = "") -> list[tuple[str, Any, Any]]:
     """(path, old, new) for every leaf that differs. ``kind`` (a Kubernetes kind, a Pulumi type, or
-    ``outputs``) selects how each list's elements are paired (llm_tiers.cli.list_identity): by identity, by
+    ``outputs``) selects how each list's elements are paired (llm_tiers.preview.list_identity): by identity, by
     flag, as a set, or whole; never by position. ``shape`` is ``path`` with list elements written ``[]``."""
     if isinstance(old, dict) and isinstance(new, dict):
         out = []

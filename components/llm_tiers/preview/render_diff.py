@@ -1,10 +1,10 @@
 """Semantic diff of two offline renders (base and head of a pull request), for a PR comment.
 
-    python -m llm_tiers.cli.render_diff --base base/build --head build [--out diff.md]
+    python -m llm_tiers.preview.render_diff --base base/build --head build [--out diff.md]
 
 What a reviewer must see before approving, in this order: every **replacement** (a resource deleted and
 created anew, and what that loses), key **rotations**, then per stack the resources added and removed (in
-full) and changed (field by field; lists matched by the identity llm_tiers.cli.list_identity declares for
+full) and changed (field by field; lists matched by the identity llm_tiers.preview.list_identity declares for
 each of them — a container by ``name``, an engine flag by its ``--flag``, a rate-limit rule by tenant, model
 and unit — never by position), plan.md rows, stack outputs and preview warnings. Long values are collapsed in
 ``<details>``, never cut. Resources are matched by URN (``state.json``), so a renamed Kubernetes object or a changed
@@ -23,9 +23,9 @@ from typing import Any, Optional
 
 import yaml
 
-from llm_tiers.cli import list_identity
+from llm_tiers.preview import list_identity
 from llm_tiers.preview import merge_effects, merge_effects_markdown, replacements
-from llm_tiers.cli.field_diff import field_changes
+from llm_tiers.preview.field_diff import field_changes
 
 INLINE = 100  # values longer than this are shown complete inside <details>
 RANDOM = "random:index/randomPassword:RandomPassword"
