@@ -24,7 +24,7 @@ from typing import Any, Optional
 
 from llm_tiers import timing
 from llm_tiers import versions
-from llm_tiers.gpu.karpenter import GPU_CLASS_LABEL, WARM_CAPACITY_LABEL
+from llm_tiers.gpu.karpenter import GPU_CLASS_LABEL, WARM_CAPACITY_LABEL, image_pull_of
 from llm_tiers.tiers.manifests import ENGINE_LABEL, TIER_LABEL, WEIGHTS_BYTES_ANNOTATION
 from llm_tiers.evaluation.manifests import GATE_COMPONENT, RESULTS_EXPECTED_ANNOTATION
 
@@ -198,7 +198,8 @@ def _weights(r: RecordedResource) -> Optional[int]:
     return int(value) if value else None
 
 
-def await_of(r: RecordedResource, classes: Optional[dict[str, list[str]]] = None) -> Await:
+def await_of(r: RecordedResource, classes: Optional[dict[str, list[str]]] = None,
+             fast_pull: frozenset[str] = frozenset()) -> Await:
     """What the engine waits for after creating ``r``, how long it may wait, and how long it should take."""
     if r.type.startswith("pulumi:providers:") or r.type.startswith("random:"):
         return Await("none", None, 0, "engine")
@@ -217,7 +218,7 @@ def await_of(r: RecordedResource, classes: Optional[dict[str, list[str]]] = None
                      "pulumi-kubernetes helm.sh/v4 Chart (objects applied one by one)")
     kind = kubernetes_kind(r)
     if kind is not None:
-        return _kubernetes_await(r, kind, classes or {})
+        return _kubernetes_await(r, kind, classes or {}, fast_pull)
     if r.type in _AWS:
         condition, default, estimate = _AWS[r.type]
         budget = timing.parse_duration(r.custom_timeouts["create"]) if r.custom_timeouts.get("create") else default
@@ -292,7 +293,14 @@ def node_pool_types(recording: Recording) -> dict[str, list[str]]:
     return out
 
 
-def _kubernetes_await(r: RecordedResource, kind: str, classes: dict[str, list[str]]) -> Await:
+def fast_pull_classes(recording: Recording) -> frozenset[str]:
+    """GPU classes whose rendered EC2NodeClass switches on SOCI's parallel pull (gpu/karpenter.py image_pull_of)."""
+    return frozenset(r.inputs["metadata"]["name"] for r in recording.resources
+                     if r.custom and r.inputs.get("kind") == "EC2NodeClass" and image_pull_of(r.inputs) == "soci-parallel")
+
+
+def _kubernetes_await(r: RecordedResource, kind: str, classes: dict[str, list[str]],
+                      fast_pull: frozenset[str] = frozenset()) -> Await:
     ann = _annotations(r)
     if ann.get(SKIP_AWAIT) == "true":
         return Await("none (pulumi.com/skipAwait)", None, 2, "metadata/overrides.go")
@@ -303,7 +311,8 @@ def _kubernetes_await(r: RecordedResource, kind: str, classes: dict[str, list[st
     weights = _weights(r)
     if kind == "Deployment":
         if weights:
-            steps = timing.replica_steps(weights, engine_of(r), classes.get(gpu_class_of(r) or "", []))
+            steps = timing.replica_steps(weights, engine_of(r), classes.get(gpu_class_of(r) or "", []),
+                                         fast_pull=(gpu_class_of(r) or "") in fast_pull)
             estimate, typical = sum(x.upper_seconds for x in steps), sum(x.typical_seconds for x in steps)
         else:
             estimate = typical = 60
@@ -392,11 +401,11 @@ def edges(recording: Recording) -> dict[str, list[str]]:
 
 def plan(stack: str, recording: Recording) -> Plan:
     graph = edges(recording)
-    classes = node_pool_types(recording)
+    classes, fast_pull = node_pool_types(recording), fast_pull_classes(recording)
     steps: dict[str, Step] = {}
     for r in nodes(recording):
         steps[r.urn] = Step(
-            urn=r.urn, type=r.type, name=r.name, label=label(r), depends_on=graph[r.urn], awaits=await_of(r, classes),
+            urn=r.urn, type=r.type, name=r.name, label=label(r), depends_on=graph[r.urn], awaits=await_of(r, classes, fast_pull),
             delete_budget_seconds=_delete_budget(r), protect=r.protect, retain_on_delete=r.retain_on_delete,
             options={k: v for k, v in (("customTimeouts", r.custom_timeouts), ("deleteBeforeReplace",
                                                                                r.delete_before_replace),
@@ -502,7 +511,7 @@ def _scale_from_zero(recording: Recording) -> list[dict[str, Any]]:
               for r in recording.resources if r.custom and r.inputs.get("kind") == "PodMonitor"
               for ep in (r.inputs.get("spec") or {}).get("podMetricsEndpoints", [])
               if "envoy" in (r.inputs.get("metadata") or {}).get("name", "")]
-    classes, warm = node_pool_types(recording), warm_nodes(recording)
+    classes, warm, fast = node_pool_types(recording), warm_nodes(recording), fast_pull_classes(recording)
     backups = fallbacks(recording)
     out = []
     for (kind, ns, name), r in sorted(objects.items(), key=lambda kv: str(kv[0])):
@@ -520,7 +529,7 @@ def _scale_from_zero(recording: Recording) -> list[dict[str, Any]]:
         # compile cache is warm by then.
         cache = persisted_compile_cache(target)
         cold = _breakdown(timing.scale_from_zero_steps(weights, scrape_s, poll_s, engine, types, new_node=True,
-                                                       compile_cache=cache))
+                                                       compile_cache=cache, fast_pull=cls in fast))
         hot = (_breakdown(timing.scale_from_zero_steps(weights, scrape_s, poll_s, engine, types, new_node=False,
                                                        compile_cache=cache))
                if warm.get(cls) else None)
@@ -529,6 +538,8 @@ def _scale_from_zero(recording: Recording) -> list[dict[str, Any]]:
                     "scrapeSeconds": scrape_s, "pollingSeconds": poll_s, "coldNode": cold, "warmNode": hot,
                     "totalSeconds": (hot or cold)["upperSeconds"],
                     "typicalSeconds": (hot or cold)["typicalSeconds"]})
+        if cls in fast:
+            out[-1]["imagePull"] = "soci-parallel"
         tier = ((target.inputs.get("metadata") or {}).get("labels") or {}).get(TIER_LABEL) if target else None
         if tier in backups:
             out[-1]["fallback"] = backups[tier]
