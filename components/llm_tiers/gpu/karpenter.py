@@ -42,8 +42,8 @@ TERMINATION_GRACE_PERIOD = "2h"
 # templates/al2023/provisioners/install-worker.sh: ``dnf install -y soci-snapshotter``, its socket enabled) and
 # nodeadm switches containerd to it when the NodeConfig sets the ``FastImagePull`` feature gate (nodeadm/api/v1alpha1/
 # nodeconfig_types.go: ``+kubebuilder:validation:Enum={InstanceIdNodeName,FastImagePull}``; nodeadm/doc/examples.md,
-# "Enabling fast image pull (experimental)"; added in v20250813, PR #2352, renamed in #2381). nodeadm writes the
-# snapshotter's config itself (nodeadm/internal/containerd/snapshotter/soci-snapshotter.config.toml:
+# "Enabling fast image pull (experimental)"; added in v20250813, PR #2352, under this name since v20250821, #2381).
+# nodeadm writes the snapshotter's config itself (nodeadm/internal/containerd/snapshotter/soci-snapshotter.config.toml:
 # ``[pull_modes.parallel_pull_unpack] enable = true``, 20 concurrent 16 MB range downloads and 12 unpacks per image,
 # unpigz) and containerd's ``snapshotter = "soci"`` (config.template.toml), but only on a machine with at least 4 vCPUs
 # and 7 GiB of memory (nodeadm/internal/containerd/config.go ``UseSOCISnapshotter``); below that it ignores the gate.

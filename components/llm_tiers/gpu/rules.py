@@ -49,8 +49,8 @@ def _fast_pull_issues(name: str, cls: GpuClassConfig, prefix: str) -> list[Confi
         return []
     return [ConfigIssue(f"{prefix}.{name}.imagePull",
                         f"soci-parallel needs at least {karpenter.FAST_IMAGE_PULL_MIN_VCPUS} vCPUs and "
-                        f"{karpenter.FAST_IMAGE_PULL_MIN_MEMORY_GIB} GiB on every node (nodeadm ignores its FastImagePull "
-                        f"gate below that), and {', '.join(small)} has less; drop those types or set imagePull: "
+                        f"{karpenter.FAST_IMAGE_PULL_MIN_MEMORY_GIB} GiB on every node (nodeadm ignores its "
+                        f"FastImagePull gate below that), and {', '.join(small)} has less; drop those types or set imagePull: "
                         "containerd")]
 
 

@@ -296,7 +296,8 @@ def node_pool_types(recording: Recording) -> dict[str, list[str]]:
 def fast_pull_classes(recording: Recording) -> frozenset[str]:
     """GPU classes whose rendered EC2NodeClass switches on SOCI's parallel pull (gpu/karpenter.py image_pull_of)."""
     return frozenset(r.inputs["metadata"]["name"] for r in recording.resources
-                     if r.custom and r.inputs.get("kind") == "EC2NodeClass" and image_pull_of(r.inputs) == "soci-parallel")
+                     if r.custom and r.inputs.get("kind") == "EC2NodeClass"
+                     and image_pull_of(r.inputs) == "soci-parallel")
 
 
 def _kubernetes_await(r: RecordedResource, kind: str, classes: dict[str, list[str]],
@@ -405,7 +406,8 @@ def plan(stack: str, recording: Recording) -> Plan:
     steps: dict[str, Step] = {}
     for r in nodes(recording):
         steps[r.urn] = Step(
-            urn=r.urn, type=r.type, name=r.name, label=label(r), depends_on=graph[r.urn], awaits=await_of(r, classes, fast_pull),
+            urn=r.urn, type=r.type, name=r.name, label=label(r), depends_on=graph[r.urn],
+            awaits=await_of(r, classes, fast_pull),
             delete_budget_seconds=_delete_budget(r), protect=r.protect, retain_on_delete=r.retain_on_delete,
             options={k: v for k, v in (("customTimeouts", r.custom_timeouts), ("deleteBeforeReplace",
                                                                                r.delete_before_replace),
