@@ -63,7 +63,7 @@ IMAGE_PULL_BYTES_PER_SECOND = Figure(17.5e9 / 300, 15e9 / 360, "AWS ML Blog 'Red
 #: region (aws-samples/karpenter-blueprints blueprints/soci-snapshotter/README.md, "Results", commit cc0bf71):
 #: 67.272 / 138.049 = 0.49. Slow end: "parallel-pull (14-50% faster than Docker)", measured on AL2 and AL2023 with
 #: nginx and 20 GB+ images (awslabs/soci-snapshotter commit f1fcd05, 2026-04-14, in v0.15.0): 14% less time, 0.86.
-#: The engine images come from ghcr.io and Docker Hub over the NAT gateway, not from ECR in-region, so the typical
+#: The engine images come from GitHub's and Docker Hub's registries over the NAT gateway, not from ECR in-region, so the typical
 #: figure may not be reached; the slow end stands for that case.
 SOCI_PARALLEL_PULL_TIME = Figure(0.49, 0.86, "aws-samples/karpenter-blueprints blueprints/soci-snapshotter "
                                              "(10.76 GB vLLM image: 2m18s containerd, 1m7s SOCI parallel); "

@@ -49,7 +49,6 @@ TERMINATION_GRACE_PERIOD = "2h"
 # and 7 GiB of memory (nodeadm/internal/containerd/config.go ``UseSOCISnapshotter``); below that it ignores the gate.
 # A registry that does not answer with ``Accept-Ranges: bytes`` gets one request per layer, still in parallel
 # (awslabs/soci-snapshotter v0.15.0 fs/parallel_artifact_fetcher.go), and every blob's digest is verified.
-IMAGE_PULL_MODES = ("containerd", "soci-parallel")
 NODE_CONFIG_API = "node.eks.aws/v1alpha1"
 NODE_CONFIG_CONTENT_TYPE = "application/node.eks.aws"  # nodeadm/internal/configprovider/userdata.go nodeConfigMediaType
 FAST_IMAGE_PULL_GATE = "FastImagePull"
@@ -58,9 +57,10 @@ FAST_IMAGE_PULL_MIN_VCPUS = 4
 FAST_IMAGE_PULL_MIN_MEMORY_GIB = 8  # nominal; the kernel shows a little less than the type's memory (7 GiB threshold)
 # The root volume of a soci-parallel class: parallel pull writes every layer to disk before unpacking it, so nodeadm
 # asks for "at least 600MiB/s throughput ... Higher values up to 1000MiB/s and 16k IOPs may result in better
-# performance" (nodeadm/doc/examples.md at v20260724); the measured halving of the pull time (timing.SOCI_PARALLEL_PULL)
-# was on gp3 at 16,000 IOPS and 1,000 MiB/s (aws-samples/karpenter-blueprints blueprints/soci-snapshotter/README.md),
-# gp3's maximum (the EC2NodeClass CRD of Karpenter v1.14.1: "3,000-16,000 IOPS", throughput "Maximum value of 1000").
+# performance" (nodeadm/doc/examples.md at v20260724); the measured halving of the pull time
+# (timing.SOCI_PARALLEL_PULL_TIME) was on gp3 at 16,000 IOPS and 1,000 MiB/s (aws-samples/karpenter-blueprints
+# blueprints/soci-snapshotter/README.md), gp3's maximum (the EC2NodeClass CRD of Karpenter v1.14.1: "3,000-16,000
+# IOPS", throughput "Maximum value of 1000").
 FAST_PULL_ROOT_VOLUME_IOPS = 16000
 FAST_PULL_ROOT_VOLUME_MIBPS = 1000
 # Karpenter v1.14.1 merges a custom AL2023 userData's MIME parts before its own NodeConfig
