@@ -372,9 +372,11 @@ def test_dev_plan_states_the_time_to_first_token_from_zero(rendered, tmp_path):
     names = [s["step"] for s in cold["steps"]]
     # Broken down per step: the trigger, a fresh node, the pull of the TGI image, then start, load and warm-up.
     assert names[0] == "scrape + KEDA poll" and names[1].startswith("GPU node launch (g family)")
-    assert "image pull" in names and names[-1] == "TGI warm-up"
+    # dev's l4 class pulls with SOCI's parallel mode (gpuClasses.l4.imagePull: soci-parallel; tests/test_image_pull.py).
+    assert "image pull (SOCI parallel pull)" in names and names[-1] == "TGI warm-up"
     assert cold["upperSeconds"] == sum(s["upper_seconds"] for s in cold["steps"])
-    assert cold["upperSeconds"] >= timing.GPU_NODE_LAUNCH["g"].slow + timing.image_pull_seconds("tgi")
+    assert cold["upperSeconds"] >= (timing.GPU_NODE_LAUNCH["g"].slow
+                                    + timing.image_pull("tgi", fast_pull=True).upper_seconds)
     plan_md = (target / "plan.md").read_text()
     assert "llm-tiers/chat-small-live (tgi on l4): fresh node about" in plan_md
     # plan.md states the first deploy's critical path both ways, as rollout.md computes it.

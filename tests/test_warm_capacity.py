@@ -92,7 +92,8 @@ def test_warm_nodes_are_billed_all_month_at_their_on_demand_price(stack):
     [line] = bill.warm_capacity_lines(cfg)
     cls = cfg.gpu_classes["l4"]
     node = warm.warm_instance_type(cls)
-    expected = cls.warm_nodes * (node.hourly_usd + bill.gpu_root_volume_hourly(cls.root_volume_gib)) * bill.HOURS
+    volume = bill.gpu_root_volume_hourly(cls.root_volume_gib, cls.image_pull)
+    expected = cls.warm_nodes * (node.hourly_usd + volume) * bill.HOURS
     assert line.item == "Warm GPU capacity (l4)" and node.name in line.quantity
     assert line.monthly == pytest.approx(expected)
 

@@ -143,9 +143,10 @@ class Bill:
 # ---------------------------------------------------------------------------------------------- pieces
 
 
-def gpu_root_volume_hourly(root_volume_gib: int) -> float:
-    """A GPU node's gp3 root volume (size from its class; IOPS and throughput as karpenter.ec2_node_class sets)."""
-    return prices.gp3_monthly(root_volume_gib, karpenter.ROOT_VOLUME_IOPS, karpenter.ROOT_VOLUME_MIBPS) / HOURS
+def gpu_root_volume_hourly(root_volume_gib: int, image_pull: str = "containerd") -> float:
+    """A GPU node's gp3 root volume (size from its class; IOPS and throughput as karpenter.ec2_node_class sets for
+    the class's ``imagePull``)."""
+    return prices.gp3_monthly(root_volume_gib, *karpenter.root_volume_performance(image_pull)) / HOURS
 
 
 def replicas_per_node(it: gpu_catalog.InstanceType, gpus: int, cpu: int, memory_gib: int) -> int:
@@ -170,7 +171,8 @@ def tier_lines(cfg: StackConfig) -> list[TierLine]:
             lines.append(TierLine(
                 tier=t.name, release=release, instance_type=node.name, capacity_types=tuple(cls.capacity_types),
                 gpus_per_replica=t.gpus_per_replica, gpus_per_node=node.gpu_count, cpu=cpu, memory_gib=memory,
-                instance_hourly=node.hourly_usd, root_volume_hourly=gpu_root_volume_hourly(cls.root_volume_gib),
+                instance_hourly=node.hourly_usd,
+                root_volume_hourly=gpu_root_volume_hourly(cls.root_volume_gib, cls.image_pull),
                 replicas_min=t.replicas.min, replicas_max=t.replicas.max,
                 replicas_per_node=replicas_per_node(node, t.gpus_per_replica, cpu, memory)))
     return lines
@@ -257,7 +259,7 @@ def warm_capacity_lines(cfg: StackConfig) -> list[FixedLine]:
         if not cls.warm_nodes:
             continue
         it = warm.warm_instance_type(cls)
-        hourly = it.hourly_usd + gpu_root_volume_hourly(cls.root_volume_gib)
+        hourly = it.hourly_usd + gpu_root_volume_hourly(cls.root_volume_gib, cls.image_pull)
         out.append(FixedLine(f"Warm GPU capacity ({name})", f"{cls.warm_nodes} x {it.name} idle (on-demand, held by "
                              f"placeholder pods) + {cls.root_volume_gib} GiB gp3 root each",
                              f"{_rate(round(hourly, 4))}/h", cls.warm_nodes * hourly * HOURS))

@@ -7,10 +7,12 @@ and nothing else lands on GPU nodes.
 
 from __future__ import annotations
 
-import math
-
+import email
 import json
+import math
 from typing import Any
+
+import yaml
 
 from llm_tiers import naming
 from llm_tiers import versions
@@ -34,6 +36,77 @@ ROOT_VOLUME_IOPS = 6000
 ROOT_VOLUME_MIBPS = 500
 TERMINATION_GRACE_PERIOD = "2h"
 
+# ------------------------------------------------------------------------------------ image pull
+# ``gpuClasses.<class>.imagePull: soci-parallel``: the class's nodes pull images with the SOCI snapshotter in parallel
+# pull/unpack mode. Every AL2023 EKS AMI carries the snapshotter (awslabs/amazon-eks-ami v20260724
+# templates/al2023/provisioners/install-worker.sh: ``dnf install -y soci-snapshotter``, its socket enabled) and
+# nodeadm switches containerd to it when the NodeConfig sets the ``FastImagePull`` feature gate (nodeadm/api/v1alpha1/
+# nodeconfig_types.go: ``+kubebuilder:validation:Enum={InstanceIdNodeName,FastImagePull}``; nodeadm/doc/examples.md,
+# "Enabling fast image pull (experimental)"; added in v20250813, PR #2352, under this name since v20250821, #2381).
+# nodeadm writes the snapshotter's config itself (nodeadm/internal/containerd/snapshotter/soci-snapshotter.config.toml:
+# ``[pull_modes.parallel_pull_unpack] enable = true``, 20 concurrent 16 MB range downloads and 12 unpacks per image,
+# unpigz) and containerd's ``snapshotter = "soci"`` (config.template.toml), but only on a machine with at least 4 vCPUs
+# and 7 GiB of memory (nodeadm/internal/containerd/config.go ``UseSOCISnapshotter``); below that it ignores the gate.
+# A registry that does not answer with ``Accept-Ranges: bytes`` gets one request per layer, still in parallel
+# (awslabs/soci-snapshotter v0.15.0 fs/parallel_artifact_fetcher.go), and every blob's digest is verified.
+NODE_CONFIG_API = "node.eks.aws/v1alpha1"
+NODE_CONFIG_CONTENT_TYPE = "application/node.eks.aws"  # nodeadm/internal/configprovider/userdata.go nodeConfigMediaType
+FAST_IMAGE_PULL_GATE = "FastImagePull"
+# nodeadm's thresholds for the gate (``UseSOCISnapshotter``: online memory >= 7 GiB and >= 4000 millicores).
+FAST_IMAGE_PULL_MIN_VCPUS = 4
+FAST_IMAGE_PULL_MIN_MEMORY_GIB = 8  # nominal; the kernel shows a little less than the type's memory (7 GiB threshold)
+# The root volume of a soci-parallel class: parallel pull writes every layer to disk before unpacking it, so nodeadm
+# asks for "at least 600MiB/s throughput ... Higher values up to 1000MiB/s and 16k IOPs may result in better
+# performance" (nodeadm/doc/examples.md at v20260724); the measured halving of the pull time
+# (timing.SOCI_PARALLEL_PULL_TIME) was on gp3 at 16,000 IOPS and 1,000 MiB/s (aws-samples/karpenter-blueprints
+# blueprints/soci-snapshotter/README.md), gp3's maximum (the EC2NodeClass CRD of Karpenter v1.14.1: "3,000-16,000
+# IOPS", throughput "Maximum value of 1000").
+FAST_PULL_ROOT_VOLUME_IOPS = 16000
+FAST_PULL_ROOT_VOLUME_MIBPS = 1000
+# Karpenter v1.14.1 merges a custom AL2023 userData's MIME parts before its own NodeConfig
+# (pkg/providers/amifamily/bootstrap/nodeadm.go ``Script``; mime/mime.go parses it with Go's net/mail and
+# mime/multipart), and nodeadm merges every ``application/node.eks.aws`` part (internal/configprovider/mime.go
+# ``ParseMultipart``, internal/api/merge.go), so this part only adds the gate to the cluster settings Karpenter writes.
+_MIME_BOUNDARY = "//"
+
+
+def fast_image_pull_user_data() -> str:
+    """The EC2NodeClass ``userData`` of a soci-parallel class: a MIME multi-part document with one NodeConfig that
+    sets nodeadm's FastImagePull gate (the layout of nodeadm's docs and of Karpenter's own archive)."""
+    return (f'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="{_MIME_BOUNDARY}"\n\n'
+            f"--{_MIME_BOUNDARY}\nContent-Type: {NODE_CONFIG_CONTENT_TYPE}\n\n"
+            f"---\napiVersion: {NODE_CONFIG_API}\nkind: NodeConfig\nspec:\n  featureGates:\n"
+            f"    {FAST_IMAGE_PULL_GATE}: true\n\n--{_MIME_BOUNDARY}--\n")
+
+
+def root_volume_performance(image_pull: str = "containerd") -> tuple[int, int]:
+    """(IOPS, MiB/s) of a GPU node's gp3 root volume for the class's image-pull mode."""
+    if image_pull == "soci-parallel":
+        return FAST_PULL_ROOT_VOLUME_IOPS, FAST_PULL_ROOT_VOLUME_MIBPS
+    return ROOT_VOLUME_IOPS, ROOT_VOLUME_MIBPS
+
+
+def image_pull_of(node_class: dict[str, Any]) -> str:
+    """The image-pull mode a rendered EC2NodeClass declares (read back by the rollout plan): ``soci-parallel`` when
+    its userData carries a NodeConfig that sets the FastImagePull gate, else ``containerd``. A MIME document's
+    ``application/node.eks.aws`` parts are read, anything else as one YAML document, as Karpenter v1.14.1 tells them
+    apart (pkg/providers/amifamily/bootstrap/nodeadm.go ``parseUserData``)."""
+    user_data = ((node_class or {}).get("spec") or {}).get("userData")
+    if not user_data:
+        return "containerd"
+    if user_data.lstrip().startswith(("MIME-Version:", "Content-Type:")):
+        parts = [str(p.get_payload()) for p in email.message_from_string(user_data).walk()
+                 if p.get_content_type() == NODE_CONFIG_CONTENT_TYPE]
+    else:
+        parts = [user_data]
+    for part in parts:
+        for doc in yaml.safe_load_all(part):
+            if isinstance(doc, dict) and doc.get("kind") == "NodeConfig":
+                gates = (doc.get("spec") or {}).get("featureGates") or {}
+                if gates.get(FAST_IMAGE_PULL_GATE) is True:
+                    return "soci-parallel"
+    return "containerd"
+
 
 def tier_scheduling(gpu_class: str) -> dict[str, Any]:
     """The nodeSelector and tolerations a tier's pods need to run on (only) its GPU class."""
@@ -48,8 +121,10 @@ def ec2_node_class(class_name: str, cls: GpuClassConfig, cluster_name: str, node
                    tags: dict[str, str]) -> dict[str, Any]:
     """EC2NodeClass: AL2023 (NVIDIA variant chosen by Karpenter for GPU types) at a pinned release, IMDSv2
     with hop limit 1, an encrypted gp3 root volume, subnets and security groups found by the discovery tag
-    the Cluster component sets."""
+    the Cluster component sets; with ``imagePull: soci-parallel``, nodeadm's FastImagePull gate in userData and a
+    faster root volume (see "image pull" above)."""
     discovery = {"tags": {naming.KARPENTER_DISCOVERY_TAG: cluster_name}}
+    iops, mibps = root_volume_performance(cls.image_pull)
     return {
         "apiVersion": NODECLASS_API,
         "kind": "EC2NodeClass",
@@ -66,9 +141,12 @@ def ec2_node_class(class_name: str, cls: GpuClassConfig, cluster_name: str, node
                 "deviceName": "/dev/xvda",
                 "rootVolume": True,
                 "ebs": {"volumeSize": f"{cls.root_volume_gib}Gi", "volumeType": "gp3", "encrypted": True,
-                        "deleteOnTermination": True, "iops": ROOT_VOLUME_IOPS, "throughput": ROOT_VOLUME_MIBPS},
+                        "deleteOnTermination": True, "iops": iops, "throughput": mibps},
             }],
             "tags": {**tags, GPU_CLASS_LABEL: class_name},
+            # Only a soci-parallel class carries userData (a change of it, or of the volume, drifts the class's
+            # nodes: neither field is hash:"ignore" in Karpenter v1.14.1 pkg/apis/v1/ec2nodeclass.go).
+            **({"userData": fast_image_pull_user_data()} if cls.image_pull == "soci-parallel" else {}),
         },
     }
 

@@ -46,7 +46,24 @@ def gpu_class_issues(name: str, cls: GpuClassConfig, prefix: str = "gpuClasses")
             gpu_catalog.class_gpu(list(cls.instance_types))
         except ValueError as exc:
             issues.append(ConfigIssue(path, f"{exc}; split it into one class per GPU model"))
+    if cls.image_pull == "soci-parallel" and not unknown:
+        issues += _fast_pull_issues(name, cls, prefix)
     return issues
+
+
+def _fast_pull_issues(name: str, cls: GpuClassConfig, prefix: str) -> list[ConfigIssue]:
+    """nodeadm ignores its FastImagePull gate on a machine below 4 vCPUs or 7 GiB (gpu/karpenter.py, "image pull"):
+    such a type in a soci-parallel class would pull sequentially from a slower, dearer volume without saying so."""
+    small = [t for t in cls.instance_types
+             if gpu_catalog.lookup(t).vcpus < karpenter.FAST_IMAGE_PULL_MIN_VCPUS
+             or gpu_catalog.lookup(t).memory_gib < karpenter.FAST_IMAGE_PULL_MIN_MEMORY_GIB]
+    if not small:
+        return []
+    return [ConfigIssue(f"{prefix}.{name}.imagePull",
+                        f"soci-parallel needs at least {karpenter.FAST_IMAGE_PULL_MIN_VCPUS} vCPUs and "
+                        f"{karpenter.FAST_IMAGE_PULL_MIN_MEMORY_GIB} GiB on every node (nodeadm ignores its "
+                        f"FastImagePull gate below that), and {', '.join(small)} has less; drop those types or set "
+                        "imagePull: containerd")]
 
 
 def gpu_demand(tiers: Sequence[TierConfig], gpu_class: str) -> list[tuple[str, int]]:

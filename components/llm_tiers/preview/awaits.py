@@ -10,7 +10,7 @@ from typing import Any, Optional
 
 from llm_tiers import timing
 from llm_tiers import versions
-from llm_tiers.gpu.karpenter import GPU_CLASS_LABEL
+from llm_tiers.gpu.karpenter import GPU_CLASS_LABEL, image_pull_of
 from llm_tiers.tiers.manifests import ENGINE_LABEL, WEIGHTS_BYTES_ANNOTATION
 from llm_tiers.evaluation.manifests import GATE_COMPONENT, RESULTS_EXPECTED_ANNOTATION
 
@@ -122,7 +122,8 @@ def weights_of(r: RecordedResource) -> Optional[int]:
     return int(value) if value else None
 
 
-def await_of(r: RecordedResource, classes: Optional[dict[str, list[str]]] = None) -> Await:
+def await_of(r: RecordedResource, classes: Optional[dict[str, list[str]]] = None,
+             fast_pull: frozenset[str] = frozenset()) -> Await:
     """What the engine waits for after creating ``r``, how long it may wait, and how long it should take."""
     if r.type.startswith("pulumi:providers:") or r.type.startswith("random:"):
         return Await("none", None, 0, "engine")
@@ -141,7 +142,7 @@ def await_of(r: RecordedResource, classes: Optional[dict[str, list[str]]] = None
                      "pulumi-kubernetes helm.sh/v4 Chart (objects applied one by one)")
     kind = kubernetes_kind(r)
     if kind is not None:
-        return _kubernetes_await(r, kind, classes or {})
+        return _kubernetes_await(r, kind, classes or {}, fast_pull)
     if r.type in _AWS:
         condition, default, estimate = _AWS[r.type]
         budget = timing.parse_duration(r.custom_timeouts["create"]) if r.custom_timeouts.get("create") else default
@@ -217,7 +218,15 @@ def node_pool_types(recording: Recording) -> dict[str, list[str]]:
     return out
 
 
-def _kubernetes_await(r: RecordedResource, kind: str, classes: dict[str, list[str]]) -> Await:
+def fast_pull_classes(recording: Recording) -> frozenset[str]:
+    """GPU classes whose rendered EC2NodeClass switches on SOCI's parallel pull (gpu/karpenter.py image_pull_of)."""
+    return frozenset(r.inputs["metadata"]["name"] for r in recording.resources
+                     if r.custom and r.inputs.get("kind") == "EC2NodeClass"
+                     and image_pull_of(r.inputs) == "soci-parallel")
+
+
+def _kubernetes_await(r: RecordedResource, kind: str, classes: dict[str, list[str]],
+                      fast_pull: frozenset[str] = frozenset()) -> Await:
     ann = _annotations(r)
     if ann.get(SKIP_AWAIT) == "true":
         return Await("none (pulumi.com/skipAwait)", None, 2, "metadata/overrides.go")
@@ -228,7 +237,8 @@ def _kubernetes_await(r: RecordedResource, kind: str, classes: dict[str, list[st
     weights = weights_of(r)
     if kind == "Deployment":
         if weights:
-            steps = timing.replica_steps(weights, engine_of(r), classes.get(gpu_class_of(r) or "", []))
+            steps = timing.replica_steps(weights, engine_of(r), classes.get(gpu_class_of(r) or "", []),
+                                         fast_pull=(gpu_class_of(r) or "") in fast_pull)
             estimate, typical = sum(x.upper_seconds for x in steps), sum(x.typical_seconds for x in steps)
         else:
             estimate = typical = 60

@@ -97,7 +97,8 @@ def plan_markdown(stack: str, rows: list[dict[str, Any]], warnings: Sequence[str
             cold, warm = z["coldNode"], z.get("warmNode")
             line = (f"- {z['deployment']} ({z['engine']} on {z['gpuClass']}): fresh node about "
                     f"{_minutes(cold['typicalSeconds'])} (≤ {_minutes(cold['upperSeconds'])}; budget "
-                    f"{_minutes(cold['budgetSeconds'])})")
+                    f"{_minutes(cold['budgetSeconds'])}"
+                    f"{'; the image pulled by SOCI parallel pull' if z.get('imagePull') == 'soci-parallel' else ''})")
             if warm:
                 line += (f"; onto warm capacity ({z['warmNodes']} node(s)) about {_minutes(warm['typicalSeconds'])} "
                          f"(≤ {_minutes(warm['upperSeconds'])}; budget {_minutes(warm['budgetSeconds'])})")

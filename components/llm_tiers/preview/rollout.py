@@ -31,7 +31,7 @@ from llm_tiers.tiers.manifests import TIER_LABEL
 
 from llm_tiers.preview.mocks import Recording, RecordedResource
 from llm_tiers.preview.awaits import (Await, await_of, delete_budget, engine_of, fallbacks, gpu_class_of, label,
-                                     node_pool_types, persisted_compile_cache, weights_of)
+                                     fast_pull_classes, node_pool_types, persisted_compile_cache, weights_of)
 
 @dataclass
 class Step:
@@ -136,11 +136,12 @@ def edges(recording: Recording) -> dict[str, list[str]]:
 
 def plan(stack: str, recording: Recording) -> Plan:
     graph = edges(recording)
-    classes = node_pool_types(recording)
+    classes, fast_pull = node_pool_types(recording), fast_pull_classes(recording)
     steps: dict[str, Step] = {}
     for r in nodes(recording):
         steps[r.urn] = Step(
-            urn=r.urn, type=r.type, name=r.name, label=label(r), depends_on=graph[r.urn], awaits=await_of(r, classes),
+            urn=r.urn, type=r.type, name=r.name, label=label(r), depends_on=graph[r.urn],
+            awaits=await_of(r, classes, fast_pull),
             delete_budget_seconds=delete_budget(r), protect=r.protect, retain_on_delete=r.retain_on_delete,
             options={k: v for k, v in (("customTimeouts", r.custom_timeouts), ("deleteBeforeReplace",
                                                                                r.delete_before_replace),
@@ -246,7 +247,7 @@ def _scale_from_zero(recording: Recording) -> list[dict[str, Any]]:
               for r in recording.resources if r.custom and r.inputs.get("kind") == "PodMonitor"
               for ep in (r.inputs.get("spec") or {}).get("podMetricsEndpoints", [])
               if "envoy" in (r.inputs.get("metadata") or {}).get("name", "")]
-    classes, warm = node_pool_types(recording), warm_nodes(recording)
+    classes, warm, fast = node_pool_types(recording), warm_nodes(recording), fast_pull_classes(recording)
     backups = fallbacks(recording)
     out = []
     for (kind, ns, name), r in sorted(objects.items(), key=lambda kv: str(kv[0])):
@@ -264,7 +265,7 @@ def _scale_from_zero(recording: Recording) -> list[dict[str, Any]]:
         # compile cache is warm by then.
         cache = persisted_compile_cache(target)
         cold = _breakdown(timing.scale_from_zero_steps(weights, scrape_s, poll_s, engine, types, new_node=True,
-                                                       compile_cache=cache))
+                                                       compile_cache=cache, fast_pull=cls in fast))
         hot = (_breakdown(timing.scale_from_zero_steps(weights, scrape_s, poll_s, engine, types, new_node=False,
                                                        compile_cache=cache))
                if warm.get(cls) else None)
@@ -273,6 +274,8 @@ def _scale_from_zero(recording: Recording) -> list[dict[str, Any]]:
                     "scrapeSeconds": scrape_s, "pollingSeconds": poll_s, "coldNode": cold, "warmNode": hot,
                     "totalSeconds": (hot or cold)["upperSeconds"],
                     "typicalSeconds": (hot or cold)["typicalSeconds"]})
+        if cls in fast:
+            out[-1]["imagePull"] = "soci-parallel"
         tier = ((target.inputs.get("metadata") or {}).get("labels") or {}).get(TIER_LABEL) if target else None
         if tier in backups:
             out[-1]["fallback"] = backups[tier]
