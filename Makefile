@@ -58,9 +58,11 @@ $(LM_EVAL_VENV)/.installed: requirements-lm-eval.txt
 	$(LM_EVAL_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-lm-eval.txt
 	touch $@
 
-# ruff (pinned in requirements-dev.txt, configured in pyproject.toml): pyflakes and pycodestyle; fails on any finding.
+# ruff and mypy (pinned in requirements-dev.txt, configured in pyproject.toml): pyflakes and pycodestyle, then the
+# package's types with pydantic's plugin; fails on any finding.
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check --no-cache .
+	$(VENV)/bin/mypy
 
 # Lint first, then tries test-inputs; without the network the tests that need an input skip, saying how to get it
 # (they fail instead when CI is set).

@@ -251,7 +251,7 @@ class Cluster(pulumi.ComponentResource):
         node_policies = [
             aws.iam.RolePolicyAttachment(
                 f"{resource_name}-node-{policy}", role=node_role.name,
-                policy_arn=partition.apply(lambda p, policy=policy: iam.managed_policy_arn(p, policy)), opts=child)
+                policy_arn=partition.apply(lambda p, policy=policy: iam.managed_policy_arn(p, policy)), opts=child)  # type: ignore[misc]
             for policy in layout.NODE_POLICIES
         ]
         ng = s.system_node_group

@@ -21,8 +21,8 @@ class GpuClassConfig(_Model):
         "all must carry the same GPU model.",
     )
     capacity_types: list[Literal["on-demand", "spot"]] = Field(
-        default_factory=lambda: ["on-demand"],
-        min_length=1,  # type: ignore[arg-type]
+        default_factory=lambda: ["on-demand"],  # type: ignore[arg-type]
+        min_length=1,
         description="Karpenter capacity types. With both, Karpenter prefers spot.",
     )
     max_gpus: PositiveInt = Field(..., description="Upper bound on `nvidia.com/gpu` across all nodes of the class.")

@@ -26,8 +26,8 @@ class AlertReceiverConfig(_Model):
     )
     type: Literal["slack", "pagerduty", "webhook"] = Field(..., description="Alertmanager receiver type.")
     severities: list[Literal["critical", "warning", "info"]] = Field(
-        default_factory=lambda: ["critical", "warning"],
-        min_length=1,  # type: ignore[arg-type]
+        default_factory=lambda: ["critical", "warning"],  # type: ignore[arg-type]
+        min_length=1,
         description="Alert severities routed to this receiver.",
     )
 

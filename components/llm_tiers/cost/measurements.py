@@ -106,7 +106,7 @@ def load_or_refuse(cfg: StackConfig, stack: str) -> Optional[Measurements]:
 
 
 def release(m: Optional[Measurements], tier: str, rel: str) -> Optional[ReleaseMeasurement]:
-    return (m.tiers.get(tier) or {}).get(rel) if m is not None else None  # type: ignore[return-value,call-overload]
+    return (m.tiers.get(tier) or {}).get(rel) if m is not None else None  # type: ignore[call-overload]
 
 
 def to_output(m: Optional[Measurements]) -> Optional[dict[str, Any]]:

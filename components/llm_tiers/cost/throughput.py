@@ -232,7 +232,7 @@ def stack_tokens(cfg: StackConfig, costs: list[TierTokenCost], stack_bill: bill.
         serving = [c for c in costs if c.serving]
         tokens = sum(c.best_batch_tps * SECONDS_PER_HOUR * HOURS_PER_MONTH * util *
                      (c.replicas_min if at == "min" else c.replicas_max) for c in serving)
-        monthly = stack_bill.total_hourly(at) * HOURS_PER_MONTH  # type: ignore[arg-type]
+        monthly = stack_bill.total_hourly(at) * HOURS_PER_MONTH
         priced = all(c.managed_usd_per_million for c in serving) and len(serving) == len(cfg.tiers)
         managed = (sum(c.best_batch_tps * SECONDS_PER_HOUR * HOURS_PER_MONTH * util *
                        (c.replicas_min if at == "min" else c.replicas_max) * (c.managed_usd_per_million or 0.0)

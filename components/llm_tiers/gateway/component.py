@@ -297,7 +297,7 @@ class Gateway(pulumi.ComponentResource):
         traced = {"trace_to": a.trace_to, "sampling_percent": a.trace_sampling_percent}
         proxy_manifest = gm.envoy_proxy(gw, ns, system, **traced)
         proxy_manifest["spec"] = nlb_guard.metadata.apply(
-            lambda m: gm.envoy_proxy(gw, ns, system, owner=lbc.guard_owner_reference(m.name, m.uid), **traced)["spec"]
+            lambda m: gm.envoy_proxy(gw, ns, system, owner=lbc.guard_owner_reference(m.name, m.uid), **traced)["spec"]  # type: ignore[arg-type]
         )
         proxy = create("envoy-proxy", proxy_manifest, [*controller, *lb, nlb_guard])
         gclass = create("gateway-class", gm.gateway_class(ns, a.gateway_class), [*controller, proxy])
@@ -347,7 +347,7 @@ class Gateway(pulumi.ComponentResource):
         # The request guard (OPA ext_authz) the routes' SecurityPolicies call after the API-key check.
         guard_objs: list[pulumi.Resource] = []
         budgeted = [t.name for t in a.tenants if gm.limits_of(t, gw).tokens_per_minute]
-        for o in guard.manifests(
+        for manifest in guard.manifests(
             a.tiers,
             a.tenants,
             ns,
@@ -357,7 +357,8 @@ class Gateway(pulumi.ComponentResource):
             budgeted=budgeted,
             features=gw.features,
         ):
-            guard_objs.append(create(f"guard-{o['kind'].lower()}", o, guard_objs[:1]))  # after the ConfigMap
+            # after the ConfigMap
+            guard_objs.append(create(f"guard-{manifest['kind'].lower()}", manifest, guard_objs[:1]))
         # The token budgets, when they cannot stay in the single route's policy: one policy on the https listener
         # that every route policy merges with (aigw.token_budget_policy), in place before them.
         tokens = [create("ai-token-budgets", built.token_policy, [gateway])] if built.token_policy else []

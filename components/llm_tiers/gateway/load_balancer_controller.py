@@ -280,7 +280,7 @@ class LoadBalancerController(pulumi.ComponentResource):
             policy_resource_name=f"{resource_name}-policy", association_resource_name=f"{resource_name}-identity")
         release = helm.release(
             f"{resource_name}-release", "aws-load-balancer-controller", name=RELEASE, namespace=NAMESPACE,
-            values=pulumi.Output.all(a.cluster_name, a.vpc_id).apply(
+            values=pulumi.Output.all(a.cluster_name, a.vpc_id).apply(  # type: ignore[arg-type]
                 lambda v: values(cluster_name=v[0], region=a.region, vpc_id=v[1],
                                  system=a.system_node_selector)),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*a.depends_on, *identity.ready]))

@@ -103,7 +103,7 @@ class GpuCapacity(pulumi.ComponentResource):
         for policy in _NODE_POLICIES:
             aws.iam.RolePolicyAttachment(
                 f"{resource_name}-node-{policy}", role=node_role.name,
-                policy_arn=partition.apply(lambda p, policy=policy: iam.managed_policy_arn(p, policy)), opts=child)
+                policy_arn=partition.apply(lambda p, policy=policy: iam.managed_policy_arn(p, policy)), opts=child)  # type: ignore[misc]
         node_access = aws.eks.AccessEntry(f"{resource_name}-node", cluster_name=cluster,
                                           principal_arn=node_role.arn, type="EC2_LINUX", tags=tags, opts=child)
 
@@ -179,7 +179,7 @@ class GpuCapacity(pulumi.ComponentResource):
         self._node_pools: dict[str, k8s.apiextensions.CustomResource] = {}
         for class_name, cls in sorted(gpu_classes.items()):
             node_class = pulumi.Output.all(node_role.name, cluster).apply(
-                lambda v, c=class_name, x=cls: karpenter.ec2_node_class(c, x, v[1], v[0], tags))
+                lambda v, c=class_name, x=cls: karpenter.ec2_node_class(c, x, v[1], v[0], tags))  # type: ignore[misc]
             ec2_class = k8s.apiextensions.CustomResource(
                 f"{resource_name}-{class_name}-nodeclass", api_version=karpenter.NODECLASS_API, kind="EC2NodeClass",
                 metadata=node_class["metadata"], spec=node_class["spec"],

@@ -52,7 +52,7 @@ def alertmanager_config(receivers: Sequence[AlertReceiverConfig]) -> dict[str, A
             body = {"pagerduty_configs": [{"routing_key_file": path, "send_resolved": True}]}
         else:
             body = {"webhook_configs": [{"url_file": path, "send_resolved": True}]}
-        built.append({"name": r.name, **body})
+        built.append({"name": r.name, **body})  # type: ignore[dict-item]
         routes.append({"receiver": r.name, "continue": True,
                        "matchers": [f'severity=~"{"|".join(r.severities)}"']})
     return {
@@ -238,7 +238,7 @@ class Observability(pulumi.ComponentResource):
                 f"{resource_name}-alert-receivers",
                 metadata=k8s.meta.v1.ObjectMetaArgs(name=RECEIVERS_SECRET, namespace=ns,
                                                     labels=naming.k8s_labels("observability", "alertmanager")),
-                string_data=pulumi.Output.secret(urls), opts=after))
+                string_data=pulumi.Output.secret(urls), opts=after))  # type: ignore[arg-type]
 
         operator_crds = helm.crd_chart(f"{resource_name}-prometheus-operator-crds", "prometheus-operator-crds",
                                        values={}, opts=pulumi.ResourceOptions(parent=self, depends_on=list(deps)))

@@ -145,7 +145,7 @@ def await_of(r: RecordedResource, classes: Optional[dict[str, list[str]]] = None
         return _kubernetes_await(r, kind, classes or {}, fast_pull)
     if r.type in _AWS:
         condition, default, estimate = _AWS[r.type]
-        budget = timing.parse_duration(r.custom_timeouts["create"]) if r.custom_timeouts.get("create") else default
+        budget = timing.parse_duration(r.custom_timeouts["create"]) if r.custom_timeouts.get("create") else default  # type: ignore[assignment]
         if r.type == "aws:eks/cluster:Cluster":
             return Await(condition, budget, estimate, "pulumi-aws (Terraform AWS provider default timeouts); estimate: "
                          + timing.EKS_CONTROL_PLANE.source, int(timing.EKS_CONTROL_PLANE.typical))

@@ -38,7 +38,7 @@ def redact(value: Any) -> Any:
 
 def _k8s_order(obj: dict[str, Any]) -> dict[str, Any]:
     head = {k: obj[k] for k in ("apiVersion", "kind", "metadata") if k in obj}
-    return {**head, **{k: v for k, v in obj.items() if k not in head}}
+    return {**head, **{k: v for k, v in obj.items() if k not in head}}  # type: ignore[dict-item]
 
 
 _KIND_ORDER = {"Namespace": 0, "CustomResourceDefinition": 1, "StorageClass": 2, "ServiceAccount": 3}

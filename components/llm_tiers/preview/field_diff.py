@@ -35,7 +35,7 @@ def _flag_map(values: list[str]) -> Optional[dict[str, Any]]:
             while j < len(values) and not values[j].startswith("--"):
                 j += 1
             words = values[i + 1:j]
-            name, value = flag, (True if not words else words[0] if len(words) == 1 else words)
+            name, value = flag, (True if not words else words[0] if len(words) == 1 else words)  # type: ignore[assignment]
             i = j
         seen.setdefault(name, []).append(value)
     for name, occurrences in seen.items():
@@ -71,7 +71,7 @@ def _list_changes(old: list, new: list, path: str, kind: Optional[str], shape: s
         except (KeyError, TypeError):
             rule = list_identity.SET
         else:
-            out: list[tuple[str, Any, Any]] = []
+            out: list[tuple[str, Any, Any]] = []  # type: ignore[no-redef]
             for k in sorted(set(a) | set(b), key=str):
                 if k in a and k in b:
                     out += field_changes(a[k], b[k], _element(path, k), kind, shape + "[]")

@@ -97,7 +97,7 @@ def _chart_volumes(r: RecordedResource, storage_classes: dict[str, Any]) -> list
         if size:
             replicas = int(spec.get("replicas", 1))
             sc = claim.get("storageClassName")
-            reclaim = (storage_classes.get(sc) or {}).get("reclaimPolicy", "Delete")
+            reclaim = (storage_classes.get(sc) or {}).get("reclaimPolicy", "Delete")  # type: ignore[arg-type]
             out.append({"resource": f"{r.inputs.get('name', r.name)}: {what}", "type": "StatefulSet volume",
                         "detail": f"{replicas} x {size} ({sc}, reclaimPolicy {reclaim})",
                         "protect": False, "retain": reclaim == "Retain",
@@ -128,7 +128,7 @@ def inventory(recording: Recording, stack: str) -> list[ComponentInventory]:
                                    "detail": "", "protect": r.protect, "retain": r.retain_on_delete,
                                    "why": STATEFUL[r.type]})
         if r.type == HELM_RELEASE:
-            entry.stateful += _chart_volumes(r, storage_classes)
+            entry.stateful += _chart_volumes(r, storage_classes)  # type: ignore[arg-type]
     # Registration order interleaves across components (the SDK registers asynchronously): sort, so the
     # build is byte-for-byte reproducible.
     out = sorted((e for e in entries.values() if e.total), key=lambda e: e.label)

@@ -229,7 +229,7 @@ def _config_key(obj: Mapping[str, Any], tier_names: Sequence[str]) -> Optional[s
     labels = (obj.get("metadata") or {}).get("labels") or {}
     tier = labels.get(f"{naming.LABEL_DOMAIN}/tier")
     if tier in tier_names:
-        return f"tiers[{list(tier_names).index(tier)}]"
+        return f"tiers[{list(tier_names).index(tier)}]"  # type: ignore[arg-type]
     return None
 
 
@@ -253,7 +253,7 @@ def tier_names(config: Mapping[str, str], project: str = "llm-tiers") -> list[st
     """The tier names of a render's config map (``{"<project>:tiers": json}``), for config keys in messages."""
     try:
         tiers = json.loads(config.get(f"{project}:tiers") or "[]")
-        return [t.get("name") for t in tiers if isinstance(t, dict)]
+        return [t.get("name") for t in tiers if isinstance(t, dict)]  # type: ignore[misc]
     except (TypeError, ValueError):
         return []
 

@@ -72,7 +72,7 @@ def _k8s_refs(value: Any, namespace: Optional[str], path: tuple[str, ...] = ()):
             elif k in _K8S_REF_FIELDS:
                 for i, ref in enumerate(v if isinstance(v, list) else [v]):
                     if isinstance(ref, dict) and isinstance(ref.get("name"), str):
-                        kind = ref.get("kind") or _K8S_REF_FIELDS[k]
+                        kind = ref.get("kind") or _K8S_REF_FIELDS[k]  # type: ignore[assignment]
                         if kind:
                             ns = None if kind in _CLUSTER_SCOPED else ref.get("namespace", namespace)
                             yield (*p, str(i)), kind, ns, ref["name"]

@@ -201,8 +201,8 @@ def write_build(result: RenderResult, out_dir: Path) -> Path:
     target = out_dir / result.stack
     target.mkdir(parents=True, exist_ok=True)
     dump = dict(sort_keys=False, default_flow_style=False, width=120)
-    (target / "kubernetes.yaml").write_text(yaml.safe_dump_all(result.kubernetes_objects(), **dump))
-    (target / "helm.yaml").write_text(yaml.safe_dump_all(result.helm_releases(), **dump))
+    (target / "kubernetes.yaml").write_text(yaml.safe_dump_all(result.kubernetes_objects(), **dump))  # type: ignore[call-overload]
+    (target / "helm.yaml").write_text(yaml.safe_dump_all(result.helm_releases(), **dump))  # type: ignore[call-overload]
     (target / "aws.json").write_text(json.dumps(result.aws_resources(), indent=2, sort_keys=True) + "\n")
     (target / "state.json").write_text(json.dumps(state(result.recording), indent=1, sort_keys=True) + "\n")
     outputs = result.outputs()

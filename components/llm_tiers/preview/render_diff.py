@@ -70,7 +70,7 @@ def plan_tables(path: Path) -> dict[str, dict[str, Any]]:
     rows: dict[str, dict[str, Any]] = {}
     if not path.exists():
         return rows
-    section, header = "", []
+    section, header = "", []  # type: ignore[var-annotated]
     for line in path.read_text().splitlines():
         if line.startswith("#"):
             section = line.lstrip("# ").strip()

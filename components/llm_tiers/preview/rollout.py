@@ -259,11 +259,11 @@ def _scale_from_zero(recording: Recording) -> list[dict[str, Any]]:
         if weights is None:
             continue
         scrape_s, poll_s = (max(scrape) if scrape else 30), int(spec.get("pollingInterval", 30))
-        engine, cls = engine_of(target), gpu_class_of(target) or ""
+        engine, cls = engine_of(target), gpu_class_of(target) or ""  # type: ignore[arg-type]
         types = classes.get(cls, [])
         # A wake-up is never a revision's first start (its Deployment's create awaited one), so a persisted
         # compile cache is warm by then.
-        cache = persisted_compile_cache(target)
+        cache = persisted_compile_cache(target)  # type: ignore[arg-type]
         cold = _breakdown(timing.scale_from_zero_steps(weights, scrape_s, poll_s, engine, types, new_node=True,
                                                        compile_cache=cache, fast_pull=cls in fast))
         hot = (_breakdown(timing.scale_from_zero_steps(weights, scrape_s, poll_s, engine, types, new_node=False,

@@ -259,7 +259,7 @@ def name_problems(obj: dict[str, Any]) -> list[str]:
     meta = obj.get("metadata") or {}
     out = []
     name = meta.get("name")
-    rule, pattern, limit = _NAME_RULES.get(obj.get("kind"), ("a DNS-1123 subdomain", _DNS1123_SUBDOMAIN, 253))
+    rule, pattern, limit = _NAME_RULES.get(obj.get("kind"), ("a DNS-1123 subdomain", _DNS1123_SUBDOMAIN, 253))  # type: ignore[arg-type]
     if isinstance(name, str) and (len(name) > limit or not pattern.match(name)):
         out.append(f"metadata.name: {name!r} is not {rule} of at most {limit} characters")
     ns = meta.get("namespace")
@@ -278,11 +278,11 @@ def name_problems(obj: dict[str, Any]) -> list[str]:
 
     labels("metadata.labels", meta.get("labels"))
     spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
-    selector = spec.get("selector")
+    selector = spec.get("selector")  # type: ignore[union-attr]
     if isinstance(selector, dict):
         labels("spec.selector", selector.get("matchLabels", selector if obj.get("kind") == "Service" else None))
-    template = spec.get("template") if isinstance(spec.get("template"), dict) else {}
-    labels("spec.template.metadata.labels", (template.get("metadata") or {}).get("labels"))
+    template = spec.get("template") if isinstance(spec.get("template"), dict) else {}  # type: ignore[union-attr]
+    labels("spec.template.metadata.labels", (template.get("metadata") or {}).get("labels"))  # type: ignore[union-attr]
     return out
 
 

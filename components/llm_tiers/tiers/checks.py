@@ -51,7 +51,7 @@ def tier_issues(tier: TierConfig, lock: ModelLockEntry, instance_types: Sequence
         models[tier.candidate.model_id or tier.model_id] = candidate_lock
     licenses = sorted({*(allowed_licenses or []), *(() if allowed_licenses else
                                                    {e.license or "unknown" for e in models.values()})})
-    cfg = StackConfig.model_construct(tiers=[tier], gpu_classes={tier.gpu_class: cls},
+    cfg = StackConfig.model_construct(tiers=[tier], gpu_classes={tier.gpu_class: cls},  # type: ignore[call-arg]
                                       model_policy=ModelPolicyConfig(allowed_licenses=licenses))
     found = ModelsLock(version=models_lock.LOCK_VERSION, models=models)
     from llm_tiers.tiers import rules as tier_rules  # rules imports this module

@@ -165,7 +165,7 @@ class ModelTier(pulumi.ComponentResource):
             engine = release_engine(t, "candidate")
             # Another engine means its pinned image, unless the candidate names one (args.image is the live one's).
             image = c.image or (live_image if engine == t.engine else engines.image(engine))
-            releases.append(tm.Release("candidate", c.model_id or t.model_id, candidate_lock, image,
+            releases.append(tm.Release("candidate", c.model_id or t.model_id, candidate_lock, image,  # type: ignore[arg-type]
                                        tuple(c.extra_args if c.extra_args is not None else t.extra_args), engine))
 
         def create(kind_cls: Any, res: str, manifest: dict, depends_on: Sequence[pulumi.Resource] = (),
@@ -297,13 +297,13 @@ class ModelTier(pulumi.ComponentResource):
 
         self.service_name = t.name
         self.service_url = f"http://{t.name}.{ns}.svc/v1"
-        serving = next(r for r in releases if r.name == t.serve)
+        serving = next(r for r in releases if r.name == t.serve)  # type: ignore[assignment]
         self.serving = {
-            "release": serving.name,
-            "model": serving.model_id,
-            "revision": serving.lock.revision,
-            "engine": serving.engine,
-            "image": serving.image,
+            "release": serving.name,  # type: ignore[attr-defined]
+            "model": serving.model_id,  # type: ignore[attr-defined]
+            "revision": serving.lock.revision,  # type: ignore[attr-defined]
+            "engine": serving.engine,  # type: ignore[attr-defined]
+            "image": serving.image,  # type: ignore[attr-defined]
         }
         self.register_outputs(
             {
