@@ -186,7 +186,7 @@ def sections(model: type[M], values: Any, path: str) -> tuple[list[M], list[Conf
     return out, issues
 
 
-def spec_of(model: BaseModel) -> dict[str, Any]:
+def spec_of(model: BaseModel) -> Any:
     """A validated config section as the plain spec dictionary a component takes (what the stack layer passes).
     Only the keys the stack file set: validating it again gives back an equal model, defaults included."""
     return model.model_dump(mode="python", exclude_unset=True)
