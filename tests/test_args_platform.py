@@ -13,7 +13,7 @@ import pytest
 
 from llm_tiers import provider
 from llm_tiers.preview import render as render_tool
-from test_component_args import run
+from test_component_args import refused, run
 from test_provider import construct
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,14 +66,7 @@ WarmCapacity("warm", WarmCapacityArgs(
 @pytest.mark.parametrize("component", sorted(BAD))
 def test_bad_args_are_refused_at_their_paths_before_anything_is_registered(tmp_path, component):
     body, paths = BAD[component]
-    with pytest.raises(render_tool.RenderError) as exc:
-        run(tmp_path, body)
-    message = str(exc.value)
-    assert f"{component} " in message and "problem(s) in its args" in message, message
-    for path in paths:
-        assert f"  - {path}:" in message, f"{path} not named in:\n{message}"
-    assert not exc.value.recording.resources, "registered before the args were checked: " + ", ".join(
-        r.type for r in exc.value.recording.resources)
+    refused(tmp_path, body, component, paths)
 
 
 def test_the_cluster_section_is_checked_as_the_stack_loader_checks_it(tmp_path):

@@ -10,7 +10,7 @@ import pytest
 from llm_tiers.observability import component as observability
 from llm_tiers.secrets import component as secret_store
 from llm_tiers.preview import render as render_tool
-from test_component_args import run
+from test_component_args import refused, run
 from test_provider import construct
 
 SECRET = render_tool.SECRET_MARKER
@@ -86,15 +86,7 @@ Observability("o", ObservabilityArgs(
 @pytest.mark.parametrize("case", sorted(BAD))
 def test_bad_args_are_refused_at_their_paths_before_anything_is_registered(tmp_path, case):
     body, paths = BAD[case]
-    with pytest.raises(render_tool.RenderError) as exc:
-        run(tmp_path, body)
-    message = str(exc.value)
-    component = "SecretStore" if case.startswith("secret") else "Observability"
-    assert f"{component} " in message and "problem(s) in its args" in message, message
-    for path in paths:
-        assert f"  - {path}:" in message, f"{path} not named in:\n{message}"
-    assert not exc.value.recording.resources, "registered before the args were checked: " + ", ".join(
-        r.type for r in exc.value.recording.resources)
+    refused(tmp_path, body, "SecretStore" if case.startswith("secret") else "Observability", paths)
 
 
 def test_an_otlp_endpoint_of_the_wrong_protocol_is_named_with_the_tracing_rule(tmp_path):

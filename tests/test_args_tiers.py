@@ -12,10 +12,9 @@ import typing
 import pytest
 
 from conftest import ROOT
-from llm_tiers.preview import render as render_tool
 from llm_tiers.tiers import models_lock
 from llm_tiers.tiers.lock_spec import LockedFileSpec, ModelLockSpec
-from test_component_args import run
+from test_component_args import refused as component_args_refused, run
 from test_provider import construct
 
 QWEN, LLAMA_70B = "Qwen/Qwen2.5-7B-Instruct", "meta-llama/Llama-3.1-70B-Instruct"
@@ -35,15 +34,7 @@ tier = dict(name="chat", model_id={QWEN!r}, gpu_class="l4", max_input_tokens=409
 
 
 def refused(tmp_path, body: str, component: str, paths: list[str]) -> str:
-    with pytest.raises(render_tool.RenderError) as exc:
-        run(tmp_path, HEAD + body)
-    message = str(exc.value)
-    assert f"{component} " in message and "problem(s) in its args" in message, message
-    for path in paths:
-        assert f"  - {path}:" in message, f"{path} not named in:\n{message}"
-    assert not exc.value.recording.resources, "registered before the args were checked: " + ", ".join(
-        r.type for r in exc.value.recording.resources)
-    return message
+    return component_args_refused(tmp_path, HEAD + body, component, paths)
 
 
 # --- (a) bad args: every problem at its args path, nothing registered --------------------------------------------

@@ -32,9 +32,9 @@ def run(tmp_path: Path, body: str) -> render_tool.RenderResult:
     return render_tool.run_program("test", {"aws:region": "us-east-1"}, [], project_dir=project)
 
 
-@pytest.mark.parametrize("component", sorted(BAD))
-def test_a_composed_component_refuses_bad_args_at_their_paths(tmp_path, component):
-    body, paths = BAD[component]
+def refused(tmp_path: Path, body: str, component: str, paths: list[str]) -> str:
+    """Run ``body`` (a program composing ``component``): it must be refused with one error naming every one of
+    ``paths``, before anything was registered. Returns the message."""
     with pytest.raises(render_tool.RenderError) as exc:
         run(tmp_path, body)
     message = str(exc.value)
@@ -43,6 +43,13 @@ def test_a_composed_component_refuses_bad_args_at_their_paths(tmp_path, componen
         assert f"  - {path}:" in message, f"{path} not named in:\n{message}"
     assert not exc.value.recording.resources, "registered before the args were checked: " + ", ".join(
         r.type for r in exc.value.recording.resources)
+    return message
+
+
+@pytest.mark.parametrize("component", sorted(BAD))
+def test_a_composed_component_refuses_bad_args_at_their_paths(tmp_path, component):
+    body, paths = BAD[component]
+    refused(tmp_path, body, component, paths)
 
 
 def test_shape_issues_walk_nested_specs():

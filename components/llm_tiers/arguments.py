@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import collections.abc
 import difflib
+import ipaddress
+import re
 import typing
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Optional, TypeVar, Union
@@ -207,3 +209,26 @@ def get(args: Mapping[str, Any], key: str, default: Any) -> Any:
     """``args[key]``, or ``default`` when it is missing or None (a provider sends None for an unset input)."""
     value = args.get(key)
     return default if value is None else value
+
+
+# Kubernetes names and network blocks, as every component's args use them.
+_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def namespace_issues(args: Mapping[str, Any], keys: tuple[str, ...], path: str = "args") -> list[ConfigIssue]:
+    """Each of ``keys`` that is set must be a Kubernetes namespace name (an RFC 1123 label)."""
+    return [ConfigIssue(f"{path}.{k}", f"{args[k]!r} is not a namespace name: use lowercase letters, digits and "
+                                       "'-', at most 63 characters")
+            for k in keys if isinstance(args.get(k), str) and not (_NAMESPACE.match(args[k]) and len(args[k]) <= 63)]
+
+
+def cidr_issues(values: Any, path: str) -> list[ConfigIssue]:
+    """Each entry an IPv4 CIDR block."""
+    issues = []
+    for i, value in enumerate(values or ()):
+        try:
+            ipaddress.IPv4Network(value, strict=True)
+        except (ValueError, TypeError) as exc:
+            issues.append(ConfigIssue(f"{path}[{i}]", f"{value!r} is not an IPv4 CIDR block ({exc}); write it like "
+                                                      "10.0.0.0/16"))
+    return issues

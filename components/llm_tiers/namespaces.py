@@ -171,7 +171,7 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 def args_issues(args: Mapping[str, Any]) -> list[ConfigIssue]:
     """Every problem of a ``NamespacesArgs`` value, each at its ``args.`` path: namespace names (RFC 1123
     labels), Pod Security levels, labels only for namespaces it creates, node CIDRs."""
-    from llm_tiers.tracing.rules import cidr_issues
+    from llm_tiers.arguments import cidr_issues
 
     issues = arguments.shape_issues(args, NamespacesArgs)
     if issues:

@@ -19,7 +19,7 @@ from llm_tiers.config.benchmark import BenchmarkConfig
 from llm_tiers.config.issues import ConfigIssue, duplicates
 from llm_tiers.config.tiers import TierConfig, release_engine
 from llm_tiers.tiers.checks import args_path
-from llm_tiers.tracing.rules import namespace_issues
+from llm_tiers.arguments import namespace_issues
 
 
 def benchmark_issues(b: BenchmarkConfig, tiers: Sequence[TierConfig]) -> list[ConfigIssue]:

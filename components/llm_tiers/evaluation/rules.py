@@ -20,7 +20,7 @@ from llm_tiers.config.benchmark import RUN_ID
 from llm_tiers.config.issues import ConfigIssue
 from llm_tiers.config.tiers import TierConfig
 from llm_tiers.tiers.checks import args_path
-from llm_tiers.tracing.rules import namespace_issues
+from llm_tiers.arguments import namespace_issues
 
 
 def eval_issues(tiers: Sequence[TierConfig], benchmark_tiers: Sequence[str]) -> list[ConfigIssue]:

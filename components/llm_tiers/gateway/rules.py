@@ -14,13 +14,13 @@ re-prefixed to the args' (``args.settings.source_cidrs``).
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
 from llm_tiers import arguments
+from llm_tiers.arguments import cidr_issues
 from llm_tiers import naming
 from llm_tiers.cluster.rules import cidr_list_issues, region_issues
 from llm_tiers.config.base import DNS_NAME
@@ -146,15 +146,6 @@ def _names(args: Mapping[str, Any], keys: tuple[str, ...], pattern: re.Pattern[s
             for k in keys if isinstance(args.get(k), str) and not (pattern.match(args[k]) and len(args[k]) <= longest)]
 
 
-def _cidrs(values: Any, path: str) -> list[ConfigIssue]:
-    issues = []
-    for i, value in enumerate(values or ()):
-        try:
-            ipaddress.IPv4Network(value, strict=True)
-        except (ValueError, TypeError) as exc:
-            issues.append(ConfigIssue(f"{path}[{i}]", f"{value!r} is not an IPv4 CIDR block ({exc}); write it like "
-                                                      "10.0.0.0/16"))
-    return issues
 
 
 def _region(region: Any, path: str = "args.region") -> list[ConfigIssue]:
@@ -215,7 +206,7 @@ def gateway_args_issues(args: Mapping[str, Any]) -> list[ConfigIssue]:
         issues += _moved(section_issues(sections.settings, sections.tiers, sections.tenants))
     issues += _names(args, ("namespace", "tiers_namespace", "monitoring_namespace"), DNS_LABEL, "a namespace name", 63)
     issues += _names(args, ("tenant_keys_secret", "gateway_class"), DNS_SUBDOMAIN, "a Kubernetes object name", 253)
-    issues += _cidrs(args.get("node_cidrs"), "args.node_cidrs")
+    issues += cidr_issues(args.get("node_cidrs"), "args.node_cidrs")
     percent = args.get("trace_sampling_percent")
     if percent is not None and not 0 <= percent <= 100:
         issues.append(ConfigIssue("args.trace_sampling_percent", f"{percent} is not a percentage; give 0 to 100"))
@@ -294,7 +285,7 @@ def dns_args_issues(args: Mapping[str, Any]) -> list[ConfigIssue]:
         args, ("gateway_namespace", "namespace", "monitoring_namespace"), DNS_LABEL, "a namespace name", 63
     )
     issues += _names(args, ("gateway_name",), DNS_SUBDOMAIN, "a Kubernetes object name", 253)
-    issues += _cidrs(args.get("node_cidrs"), "args.node_cidrs")
+    issues += cidr_issues(args.get("node_cidrs"), "args.node_cidrs")
     issues += _region(args["region"])
     return issues
 

@@ -167,7 +167,7 @@ def warm_args_issues(args: Mapping[str, Any]) -> list[ConfigIssue]:
     them, and per class with ``warm_nodes`` ``warm_nodes_issues`` (whole nodes within ``max_gpus``)
     and the engine images its placeholders hold (the class's tiers' images: none means no tier to wake)."""
     from llm_tiers.gpu.warm_component import WarmCapacityArgs
-    from llm_tiers.tracing.rules import namespace_issues
+    from llm_tiers.arguments import namespace_issues
 
     issues = arguments.shape_issues(args, WarmCapacityArgs)
     if issues:

@@ -19,7 +19,8 @@ from llm_tiers import arguments
 from llm_tiers import naming
 from llm_tiers.config.issues import ConfigIssue, duplicates
 from llm_tiers.tiers import rules as tier_rules
-from llm_tiers.tracing.rules import namespace_issues, otlp_grpc_endpoint_problem
+from llm_tiers.arguments import namespace_issues
+from llm_tiers.tracing.rules import otlp_grpc_endpoint_problem
 
 DEFAULTS: dict[str, Any] = {
     "settings": {},
@@ -69,23 +70,12 @@ def args_path(model: type[BaseModel], stack_path: str, stack_prefix: str, args_p
 
 def tier_issues(tiers: list[Any], path: str = "args.tiers") -> list[ConfigIssue]:
     """The stack's rules on the tiers whose alerts and usage rules the component writes: each tier's own
-    (``tier_rules.tier_issues``, without the GPU class, which is the GPU capacity's concern), one name per tier and per
-    alias
-    (each is a ``tier`` label value of the rules), and the fallbacks' names (usage through a fallback is told
+    (``tier_rules.tier_issues``, without the GPU class, which is the GPU capacity's concern), one name per tier and
+    per alias (each is a ``tier`` label value of the rules), and the fallbacks' names (usage through a fallback is told
     apart by its model name)."""
-    issues: list[ConfigIssue] = []
-    names = [t.name for t in tiers]
-    for name, idx in duplicates(names).items():
-        for i in idx[1:]:
-            issues.append(ConfigIssue(f"tiers[{i}].name", f"duplicate tier name {name!r} (first at tiers[{idx[0]}])"))
-    seen: dict[str, str] = {}
+    issues = tier_rules.tier_name_issues(tiers)
     for i, t in enumerate(tiers):
         issues += tier_rules.tier_issues(i, t, None)
-        for j, alias in enumerate(t.aliases):
-            if alias in seen or alias in names:
-                issues.append(ConfigIssue(f"tiers[{i}].aliases[{j}]", f"model name {alias!r} already names tier "
-                                          f"{seen.get(alias, alias)!r}; each model name must select one tier"))
-            seen[alias] = t.name
     issues += tier_rules.fallback_issues(tiers)
     return [ConfigIssue(args_path(_tiers_model(), i.path, "", "args").replace("args.tiers", path, 1),
                         i.message.replace("first at tiers[", f"first at {path}[")) for i in issues]

@@ -19,7 +19,7 @@ from llm_tiers.cluster.rules import region_issues
 from llm_tiers.config.base import DNS_LABEL, LABEL_VALUE
 from llm_tiers.config.gateway import PREVIOUS_KEY_SUFFIX
 from llm_tiers.config.issues import ConfigIssue, duplicates
-from llm_tiers.tracing.rules import namespace_issues
+from llm_tiers.arguments import namespace_issues
 
 DEFAULTS: dict[str, Any] = {
     "hf_token": None,

@@ -26,7 +26,7 @@ from llm_tiers.tiers import checks
 from llm_tiers.tiers import engines
 from llm_tiers.tiers import vllm as vllm_engine
 from llm_tiers.tiers.models_lock import ModelLockEntry
-from llm_tiers.tracing.rules import namespace_issues
+from llm_tiers.arguments import namespace_issues
 
 
 def tier_issues(i: int, t: TierConfig, gpu_classes: Optional[Mapping[str, GpuClassConfig]],

@@ -6,12 +6,12 @@ the component calls :func:`args_issues` on its own args, so a composed collector
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping
 from typing import Any, Optional
 
 from llm_tiers import arguments
+from llm_tiers.arguments import cidr_issues, namespace_issues
 from llm_tiers import naming
 from llm_tiers.config.issues import ConfigIssue
 
@@ -48,25 +48,6 @@ def otlp_grpc_endpoint_problem(value: str) -> Optional[str]:
     if port is None:
         return f"{value!r} has no port; OTLP gRPC listens on 4317 by default: {u.scheme}://{u.hostname}:4317"
     return None
-
-
-def namespace_issues(args: Mapping[str, Any], keys: tuple[str, ...], path: str = "args") -> list[ConfigIssue]:
-    """Each of ``keys`` that is set must be a Kubernetes namespace name (an RFC 1123 label)."""
-    return [ConfigIssue(f"{path}.{k}", f"{args[k]!r} is not a namespace name: use lowercase letters, digits and "
-                                       "'-', at most 63 characters")
-            for k in keys if isinstance(args.get(k), str) and not (DNS_LABEL.match(args[k]) and len(args[k]) <= 63)]
-
-
-def cidr_issues(values: Any, path: str) -> list[ConfigIssue]:
-    """Each entry an IPv4 CIDR block."""
-    issues = []
-    for i, value in enumerate(values or ()):
-        try:
-            ipaddress.IPv4Network(value, strict=True)
-        except (ValueError, TypeError) as exc:
-            issues.append(ConfigIssue(f"{path}[{i}]", f"{value!r} is not an IPv4 CIDR block ({exc}); write it like "
-                                                      "10.0.0.0/16"))
-    return issues
 
 
 def args_issues(args: Mapping[str, Any]) -> list[ConfigIssue]:
