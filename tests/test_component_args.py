@@ -72,3 +72,24 @@ def test_an_output_where_a_plain_value_is_needed_is_named():
 
     issues = arguments.shape_issues({"name": Pending()}, TierSpec, "args.tier")
     assert any(i.path == "args.tier.name" and "not an Output" in i.message for i in issues)
+
+
+def test_the_generated_specs_are_current():
+    """config/specs/ is what ``python -m llm_tiers.cli.arg_specs --write`` writes from the config models."""
+    from llm_tiers.cli import arg_specs
+
+    stale = [str(path) for path, text in arg_specs._files().items() if not path.is_file() or path.read_text() != text]
+    assert not stale, f"stale: {stale}; run python -m llm_tiers.cli.arg_specs --write"
+
+
+def test_a_spec_has_every_key_of_its_section_model():
+    """The generator can fail: each spec carries its model's fields (a model field added without regenerating the
+    specs would be missing here), Required exactly where the model has no default."""
+    from llm_tiers.config import schema
+    from llm_tiers.config import specs
+
+    for model in (schema.TierConfig, schema.GatewayConfig, schema.ClusterConfig, schema.GpuClassConfig):
+        spec = getattr(specs, model.__name__.removesuffix("Config") + "Spec")
+        assert list(spec.__annotations__) == list(model.model_fields), model.__name__
+        required = {n for n, f in model.model_fields.items() if f.is_required()}
+        assert set(spec.__required_keys__) == required, model.__name__

@@ -9,7 +9,7 @@ External Secrets in the cluster, not by Pulumi).
 
 # No ``from __future__ import annotations``: Pulumi's component provider reads the args' annotations at runtime.
 from collections.abc import Sequence
-from typing import Optional, Required, TypedDict
+from typing import Any, Optional, Required, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -297,22 +297,19 @@ class SecretStore(pulumi.ComponentResource):
         )
         self._ready: list[pulumi.Resource] = [store_cr]
 
+        def sync(res: str, es: dict[str, Any]) -> pulumi.Resource:
+            """An ExternalSecret, created once the ClusterSecretStore is Ready."""
+            return k8s.apiextensions.CustomResource(f"{resource_name}-{res}", api_version=ESO_API,
+                                                    kind="ExternalSecret", metadata=es["metadata"], spec=es["spec"],
+                                                    opts=after_store)
+
         self.hf_token_k8s_secret = None
         self._hf_token_ready: list[pulumi.Resource] = []
         if hf is not None:
             es = external_secret(
                 HF_TOKEN_SECRET, a["tiers_namespace"], a["refresh_interval"], [(HF_TOKEN_KEY, hf.name)]
             )
-            self._ready.append(
-                k8s.apiextensions.CustomResource(
-                    f"{resource_name}-hf-token-sync",
-                    api_version=ESO_API,
-                    kind="ExternalSecret",
-                    metadata=es["metadata"],
-                    spec=es["spec"],
-                    opts=after_store,
-                )
-            )
+            self._ready.append(sync("hf-token-sync", es))
             self._hf_token_ready = [self._ready[-1]]
             self.hf_token_k8s_secret = HF_TOKEN_SECRET
 
@@ -324,16 +321,7 @@ class SecretStore(pulumi.ComponentResource):
                 a["refresh_interval"],
                 [(client, tenant_secret_names[client]) for client in sorted(tenant_secret_names)],
             )
-            self._ready.append(
-                k8s.apiextensions.CustomResource(
-                    f"{resource_name}-tenant-keys-sync",
-                    api_version=ESO_API,
-                    kind="ExternalSecret",
-                    metadata=es["metadata"],
-                    spec=es["spec"],
-                    opts=after_store,
-                )
-            )
+            self._ready.append(sync("tenant-keys-sync", es))
             self.tenant_keys_k8s_secret = TENANT_KEYS_SECRET
 
         self.fallback_key_k8s_secrets = {}
@@ -345,16 +333,7 @@ class SecretStore(pulumi.ComponentResource):
                 a["refresh_interval"],
                 [(FALLBACK_KEY, fallback_secret_names[key_name])],
             )
-            self._ready.append(
-                k8s.apiextensions.CustomResource(
-                    f"{resource_name}-fallback-{key_name}-sync",
-                    api_version=ESO_API,
-                    kind="ExternalSecret",
-                    metadata=es["metadata"],
-                    spec=es["spec"],
-                    opts=after_store,
-                )
-            )
+            self._ready.append(sync(f"fallback-{key_name}-sync", es))
             self.fallback_key_k8s_secrets[key_name] = k8s_name
 
         self.kms_key_arn = key.arn

@@ -1,15 +1,4 @@
-"""The ``observability`` config section(s) as plain typed dictionaries: the shape in which components take them.
-
-GENERATED from the models in ``llm_tiers.config`` by ``python -m llm_tiers.cli.arg_specs --write``; a test fails
-when it is stale. Do not edit by hand.
-
-Keys are the Python (snake_case) names of the stack file's camelCase keys (``max_total_tokens`` is
-``maxTotalTokens``); Pulumi's component provider publishes them in camelCase again, so a TypeScript, Go or YAML
-program writes the stack file's keys (an acronym is camel-cased: ``storageGiB`` is ``storageGib`` there). A key
-not marked ``Required`` may be left out: the component fills in the default its description names. Each component
-validates the value against the section's model (ranges, patterns, cross-field rules) before it registers anything,
-and names a bad key at its ``args.`` path.
-"""
+"""The ``observability`` config section(s) as plain typed dicts (generated: see ``llm_tiers.config.specs``)."""
 
 # No ``from __future__ import annotations``: Pulumi's component provider reads these annotations at runtime.
 from typing import Optional, Required, TypedDict
