@@ -8,8 +8,9 @@ whose pods do not (``cluster.systemNodeGroup.instanceTypes`` / ``.desiredSize``)
 registered; plan.md shows the per-node table.
 
 The requests are defined here, once: the values builders (``gpu_capacity``, ``secret_store``,
-``observability``, ``gateway``, ``gateway_manifests``, ``tier_manifests``) import these constants, and
-tests/test_system_capacity.py checks that the rendered Helm values and Kubernetes objects carry exactly the
+``observability``, ``gateway``, ``gateway_manifests``, ``tier_manifests``) import these constants, each
+component declares the pods it runs with them beside its builders (``<domain>/workloads.py``: which, how many,
+where), and tests/test_system_capacity.py checks that the rendered Helm values and Kubernetes objects carry exactly the
 requests this module counts.
 
 Model (kept simple on purpose):

@@ -11,20 +11,18 @@ from typing import Any, Optional
 
 from llm_tiers.cluster.system_capacity import *  # noqa: F403  (the data, re-exported)
 from llm_tiers.cluster.system_capacity import (  # the data this module uses
-    ADMISSION_JOB, AIGW_CONTROLLER, AIGW_CONTROLLER_REPLICAS, AIGW_EXTPROC, ALERTMANAGER, ALERTMANAGER_REPLICAS,
-    AWS_LOAD_BALANCER_CONTROLLER, AWS_LOAD_BALANCER_CONTROLLER_REPLICAS, AWS_NODE, BENCHMARK, CATALOG,
-    CERT_MANAGER, CERT_MANAGER_CAINJECTOR, CERT_MANAGER_CAINJECTOR_REPLICAS, CERT_MANAGER_REPLICAS,
-    CERT_MANAGER_STARTUPAPICHECK, CERT_MANAGER_WEBHOOK, CERT_MANAGER_WEBHOOK_REPLICAS, CONFIG_RELOADER, COREDNS,
-    EBS_CSI_CONTROLLER, EBS_CSI_NODE, EFS_CSI_CONTROLLER, EFS_CSI_NODE, EKS_ADDON_CONTROLLER_REPLICAS,
-    ENVOY_GATEWAY, ENVOY_GATEWAY_CERTGEN, ENVOY_GATEWAY_REPLICAS, ENVOY_PROXY, ENVOY_RATELIMIT,
-    ENVOY_RATELIMIT_REPLICAS, ENVOY_SHUTDOWN_MANAGER, ESO_CERT_CONTROLLER, ESO_CERT_CONTROLLER_REPLICAS,
-    ESO_CONTROLLER, ESO_REPLICAS, ESO_WEBHOOK, ESO_WEBHOOK_REPLICAS, EVAL, EVAL_GATE, EXTERNAL_DNS, GRAFANA,
-    GRAFANA_REPLICAS, GRAFANA_SIDECAR, KARPENTER, KARPENTER_REPLICAS, KEDA_METRICS_SERVER, KEDA_OPERATOR,
-    KEDA_REPLICAS, KEDA_WEBHOOKS, KUBE_PROXY, KUBE_STATE_METRICS, KUBE_STATE_METRICS_REPLICAS, NODE_EXPORTER,
-    OTEL_COLLECTOR, POD_IDENTITY_AGENT, PROMETHEUS, PROMETHEUS_OPERATOR, REQUEST_GUARD, REQUEST_GUARD_REPLICAS,
-    VALKEY, WEIGHT_SYNC, Workload)
+    CATALOG,
+    WEIGHT_SYNC, Workload)
 from llm_tiers.cluster.packing import Fit, NodeUse, pack  # noqa: F401  (NodeUse re-exported)
+from llm_tiers.benchmark import workloads as benchmark_workloads
+from llm_tiers.cluster import workloads as cluster_workloads
 from llm_tiers.config.schema import StackConfig
+from llm_tiers.evaluation import workloads as evaluation_workloads
+from llm_tiers.gateway import workloads as gateway_workloads
+from llm_tiers.gpu import workloads as gpu_workloads
+from llm_tiers.observability import workloads as observability_workloads
+from llm_tiers.secrets import workloads as secrets_workloads
+from llm_tiers.tracing import workloads as tracing_workloads
 
 
 def tier_releases(cfg: StackConfig) -> list[tuple[str, str]]:
@@ -42,146 +40,19 @@ def tier_releases(cfg: StackConfig) -> list[tuple[str, str]]:
 
 
 def system_workloads(cfg: StackConfig) -> list[Workload]:
-    """Every pod the stack runs on the system node group, with the requests and replicas it is given."""
+    """Every pod the stack runs on the system node group, with the requests and replicas it is given: what each
+    component declares beside its builders (``<domain>/workloads.py``), summed in the order the check places them."""
     obs, gw = cfg.observability, cfg.gateway
-    w = [
-        # Per node (system nodes too): EKS add-on agents and the node exporter.
-        Workload("aws-node", "eks-addon:vpc-cni", AWS_NODE, kind="DaemonSet", placement="daemonset"),
-        Workload("kube-proxy", "eks-addon:kube-proxy", KUBE_PROXY, kind="DaemonSet", placement="daemonset"),
-        Workload(
-            "eks-pod-identity-agent",
-            "eks-addon:eks-pod-identity-agent",
-            POD_IDENTITY_AGENT,
-            kind="DaemonSet",
-            placement="daemonset",
-        ),
-        Workload("ebs-csi-node", "eks-addon:aws-ebs-csi-driver", EBS_CSI_NODE, kind="DaemonSet", placement="daemonset"),
-        Workload("efs-csi-node", "eks-addon:aws-efs-csi-driver", EFS_CSI_NODE, kind="DaemonSet", placement="daemonset"),
-        Workload(
-            "node-exporter", "helm:kube-prometheus-stack", (NODE_EXPORTER,), kind="DaemonSet", placement="daemonset"
-        ),
-        # EKS add-on controllers.
-        Workload("coredns", "eks-addon:coredns", COREDNS, EKS_ADDON_CONTROLLER_REPLICAS, "preferred"),
-        Workload(
-            "ebs-csi-controller",
-            "eks-addon:aws-ebs-csi-driver",
-            EBS_CSI_CONTROLLER,
-            EKS_ADDON_CONTROLLER_REPLICAS,
-            "preferred",
-        ),
-        Workload(
-            "efs-csi-controller", "eks-addon:aws-efs-csi-driver", EFS_CSI_CONTROLLER, EKS_ADDON_CONTROLLER_REPLICAS
-        ),
-        # GpuCapacity. The chart's default affinity: required anti-affinity on the hostname, zone spread.
-        Workload("karpenter", "helm:karpenter", (KARPENTER,), KARPENTER_REPLICAS, "required"),
-        # SecretStore.
-        Workload("external-secrets", "helm:external-secrets", (ESO_CONTROLLER,), ESO_REPLICAS),
-        Workload("external-secrets-webhook", "helm:external-secrets", (ESO_WEBHOOK,), ESO_WEBHOOK_REPLICAS),
-        Workload(
-            "external-secrets-cert-controller",
-            "helm:external-secrets",
-            (ESO_CERT_CONTROLLER,),
-            ESO_CERT_CONTROLLER_REPLICAS,
-        ),
-        # Observability.
-        Workload("keda-operator", "helm:keda", (KEDA_OPERATOR,), KEDA_REPLICAS),
-        Workload("keda-metrics-apiserver", "helm:keda", (KEDA_METRICS_SERVER,), KEDA_REPLICAS),
-        Workload("keda-admission-webhooks", "helm:keda", (KEDA_WEBHOOKS,), KEDA_REPLICAS),
-        # The operator runs each Prometheus/Alertmanager pod with a config-reloader sidecar; the chart's
-        # podAntiAffinity "soft" spreads replicas over hostnames when it can.
-        Workload(
-            "prometheus",
-            "helm:kube-prometheus-stack",
-            (PROMETHEUS, CONFIG_RELOADER),
-            obs.prometheus.replicas,
-            "preferred",
-            "StatefulSet",
-        ),
-        Workload(
-            "alertmanager",
-            "helm:kube-prometheus-stack",
-            (ALERTMANAGER, CONFIG_RELOADER),
-            ALERTMANAGER_REPLICAS,
-            "preferred",
-            "StatefulSet",
-        ),
-        Workload("prometheus-operator", "helm:kube-prometheus-stack", (PROMETHEUS_OPERATOR,)),
-        # Helm hooks: the admission webhook's certificate Job and its patch Job.
-        Workload("prometheus-admission-jobs", "helm:kube-prometheus-stack", (ADMISSION_JOB,), 2, kind="Job"),
-        Workload(
-            "kube-state-metrics", "helm:kube-prometheus-stack", (KUBE_STATE_METRICS,), KUBE_STATE_METRICS_REPLICAS
-        ),
-    ]
-    if obs.grafana_enabled:
-        # Grafana runs its dashboards and datasources sidecars as containers (kube-prometheus-stack enables both).
-        w.append(
-            Workload(
-                "grafana", "helm:kube-prometheus-stack", (GRAFANA, GRAFANA_SIDECAR, GRAFANA_SIDECAR), GRAFANA_REPLICAS
-            )
-        )
-    w += [
-        # Gateway: the controller (and its certgen hook Job), the rate limiter it runs, the Envoy proxies
-        # (spread over zones and hostnames with DoNotSchedule), the rate-limit store.
-        Workload("envoy-gateway", "helm:envoy-gateway", (ENVOY_GATEWAY,), ENVOY_GATEWAY_REPLICAS),
-        Workload("envoy-gateway-certgen", "helm:envoy-gateway", (ENVOY_GATEWAY_CERTGEN,), kind="Job"),
-        Workload("envoy-ratelimit", "helm:envoy-gateway", (ENVOY_RATELIMIT,), ENVOY_RATELIMIT_REPLICAS),
-        Workload(
-            "envoy-proxy", "manifest", (ENVOY_PROXY, ENVOY_SHUTDOWN_MANAGER, AIGW_EXTPROC), gw.replicas, "balanced"
-        ),
-        Workload("ai-gateway-controller", "helm:ai-gateway", (AIGW_CONTROLLER,), AIGW_CONTROLLER_REPLICAS),
-        Workload("request-guard", "manifest", (REQUEST_GUARD,), REQUEST_GUARD_REPLICAS),
-        Workload("ratelimit-redis", "manifest", (VALKEY,)),
-        # LoadBalancerController: the chart's default affinity prefers distinct hostnames.
-        Workload(
-            "aws-load-balancer-controller",
-            "helm:aws-load-balancer-controller",
-            (AWS_LOAD_BALANCER_CONTROLLER,),
-            AWS_LOAD_BALANCER_CONTROLLER_REPLICAS,
-            "preferred",
-        ),
-    ]
-    if gw.tls.mode == "cert-manager":
-        w += [
-            Workload("cert-manager", "helm:cert-manager", (CERT_MANAGER,), CERT_MANAGER_REPLICAS),
-            Workload(
-                "cert-manager-webhook", "helm:cert-manager", (CERT_MANAGER_WEBHOOK,), CERT_MANAGER_WEBHOOK_REPLICAS
-            ),
-            Workload(
-                "cert-manager-cainjector",
-                "helm:cert-manager",
-                (CERT_MANAGER_CAINJECTOR,),
-                CERT_MANAGER_CAINJECTOR_REPLICAS,
-            ),
-            Workload("cert-manager-startupapicheck", "helm:cert-manager", (CERT_MANAGER_STARTUPAPICHECK,), kind="Job"),
-        ]
-    if gw.dns is not None:
-        # Dns: ExternalDNS, one replica (its chart's Deployment has replicas: 1).
-        w.append(Workload("external-dns", "helm:external-dns", (EXTERNAL_DNS,)))
-    # ModelTier's weight-sync Jobs run on the weight-sync NodePool (weight_sync_report), not here.
-    if obs.tracing.enabled:
-        # Tracing: the OpenTelemetry Collector, one replica (tracing/manifests.py values replicaCount).
-        w.append(Workload("otel-collector", "helm:opentelemetry-collector", (OTEL_COLLECTOR,)))
     benchmarked = [t for t in cfg.tiers if t.name in cfg.benchmark.tiers]
-    if benchmarked:
-        # Benchmark: one GuideLLM Job per release of every benchmarked tier, on the system nodes.
-        jobs = sum(2 if t.candidate is not None else 1 for t in benchmarked)
-        w.append(Workload("benchmark", "manifest", (BENCHMARK,), jobs, kind="Job"))
-    w += _eval_workloads(cfg)
-    return w
-
-
-def _eval_workloads(cfg: Any) -> list[Workload]:
-    """Evaluation (components/llm_tiers/evaluation/): an eval Job per release of every tier with ``eval``, and a
-    gate Job per tier whose Service is switching to its candidate, on the system nodes."""
-    evaluated = [t for t in cfg.tiers if getattr(t, "eval", None) is not None and t.name in cfg.benchmark.tiers]
-    w = []
-    if evaluated:
-        jobs = sum(2 if t.candidate is not None else 1 for t in evaluated)
-        w.append(Workload("eval", "manifest", (EVAL,), jobs, kind="Job"))
-    gates = [t for t in evaluated if t.candidate is not None and t.serve == "candidate"]
-    if gates:
-        w.append(Workload("eval-gate", "manifest", (EVAL_GATE,), len(gates), kind="Job"))
-    return w
+    return [
+        *cluster_workloads.node_agents(), *observability_workloads.node_agents(),
+        *cluster_workloads.controllers(), *gpu_workloads.workloads(), *secrets_workloads.workloads(),
+        *observability_workloads.workloads(obs), *gateway_workloads.workloads(gw),
+        # ModelTier's weight-sync Jobs run on the weight-sync NodePool (weight_sync_report), not here.
+        *(tracing_workloads.workloads() if obs.tracing.enabled else []),
+        *benchmark_workloads.workloads(benchmarked),
+        *evaluation_workloads.workloads([t for t in benchmarked if t.eval is not None]),
+    ]
 
 
 # --------------------------------------------------------------------------------------------------
