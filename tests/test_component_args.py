@@ -78,7 +78,7 @@ def test_the_generated_specs_are_current():
     """config/specs/ is what ``python -m llm_tiers.cli.arg_specs --write`` writes from the config models."""
     from llm_tiers.cli import arg_specs
 
-    stale = [str(path) for path, text in arg_specs._files().items() if not path.is_file() or path.read_text() != text]
+    stale = arg_specs.outdated(arg_specs._files())
     assert not stale, f"stale: {stale}; run python -m llm_tiers.cli.arg_specs --write"
 
 

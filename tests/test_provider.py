@@ -100,14 +100,21 @@ def construct(tmp_path: Path, component: str, inputs: dict) -> render_tool.Rende
     return render_tool.run_program("test", {"aws:region": "us-east-1"}, [], project_dir=project)
 
 
-@pytest.mark.parametrize("component", sorted(CONSTRUCT_INPUTS))
-def test_construct_with_plain_inputs(tmp_path, component):
+def constructed(tmp_path: Path, component: str, inputs: dict) -> render_tool.RenderResult:
+    """:func:`construct`, which must succeed: the component is served, raises nothing, and registers itself and
+    its children."""
     assert component in {c.__name__ for c in provider.components()}
-    result = construct(tmp_path, component, CONSTRUCT_INPUTS[component])
+    result = construct(tmp_path, component, inputs)
     assert "error" not in result.recording.stack_outputs, result.recording.stack_outputs.get("error")
     types = [r.type for r in result.recording.resources]
     assert f"llmtiers:index:{component}" in types
     assert len(types) > 1, f"{component} registered no children: {types}"
+    return result
+
+
+@pytest.mark.parametrize("component", sorted(CONSTRUCT_INPUTS))
+def test_construct_with_plain_inputs(tmp_path, component):
+    constructed(tmp_path, component, CONSTRUCT_INPUTS[component])
 
 
 def test_construct_refuses_a_bad_input_at_its_arg_path(tmp_path):

@@ -232,3 +232,37 @@ def cidr_issues(values: Any, path: str) -> list[ConfigIssue]:
             issues.append(ConfigIssue(f"{path}[{i}]", f"{value!r} is not an IPv4 CIDR block ({exc}); write it like "
                                                       "10.0.0.0/16"))
     return issues
+
+
+# Stack-file key paths restated at a component's args paths (a domain rule reports at the stack file's keys; a
+# component names the same problem at its own arg).
+_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def args_path(model: type[BaseModel], stack_path: str, stack_prefix: str, args_prefix: str) -> str:
+    """A stack-file key path under ``stack_prefix`` (camelCase aliases: ``observability.tracing.otlpEndpoint``) as
+    the args path of the same value (Python names: ``args.settings.tracing.otlp_endpoint``), through ``model``'s
+    fields. A path outside ``stack_prefix`` is returned as it is."""
+    if not stack_path.startswith(stack_prefix):
+        return stack_path
+    loc: list[Any] = [int(index) if index else key for key, index in _PATH_PART.findall(stack_path[len(stack_prefix):])]
+    return args_prefix + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in _python_loc(model, loc))
+
+
+def restated(issues: Iterable[ConfigIssue], stack_prefix: str, args_prefix: str,
+             model: type[BaseModel]) -> list[ConfigIssue]:
+    """Stack-file issues, every one under ``stack_prefix``, at ``args_prefix`` with the Python key names
+    (:func:`args_path`): ``cluster.publicAccessCidrs[1]`` -> ``args.settings.public_access_cidrs[1]``. The message is
+    kept."""
+    out = []
+    for issue in issues:
+        if not issue.path.startswith(stack_prefix):
+            raise ValueError(f"{issue.path!r} is not under {stack_prefix!r}")
+        out.append(ConfigIssue(args_path(model, issue.path, stack_prefix, args_prefix), issue.message))
+    return out
+
+
+def snake_path(path: str) -> str:
+    """A key path's camelCase names in snake_case (``tls.certificateArn`` -> ``tls.certificate_arn``), for sections
+    whose keys have no acronym (where :func:`args_path` reads the model's own names)."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", lambda m: "_" + m.group(1).lower(), path)

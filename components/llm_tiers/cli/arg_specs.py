@@ -15,7 +15,6 @@ A repository tool, not a console script of the package.
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 import typing
@@ -216,12 +215,16 @@ def _files() -> dict[Path, str]:
     return {SPECS_DIR / f"{m}.py": text for m, text in generate(sections()).items()}
 
 
+def outdated(files: dict[Path, str]) -> list[str]:
+    """The spec modules that differ from ``files`` (what --write would write), and the ones it would remove."""
+    return (sorted(str(p) for p, text in files.items() if not p.is_file() or p.read_text() != text)
+            + sorted(str(p) for p in set(SPECS_DIR.glob("*.py")) - set(files)))
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    mode = parser.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--write", action="store_true")
-    mode.add_argument("--check", action="store_true")
-    args = parser.parse_args(argv)
+    from llm_tiers.cli.config_docs import write_or_check
+
+    args = write_or_check(__doc__, argv)
     files = _files()
     if args.write:
         SPECS_DIR.mkdir(exist_ok=True)
@@ -231,10 +234,9 @@ def main(argv: list[str] | None = None) -> int:
             path.write_text(text)
         print(f"wrote {len(files)} modules in {SPECS_DIR}")
         return 0
-    outdated = sorted(str(p) for p, text in files.items() if not p.is_file() or p.read_text() != text)
-    outdated += sorted(str(p) for p in set(SPECS_DIR.glob("*.py")) - set(files))
-    if outdated:
-        print(f"stale: {', '.join(outdated)}; run python -m llm_tiers.cli.arg_specs --write", file=sys.stderr)
+    behind = outdated(files)
+    if behind:
+        print(f"stale: {', '.join(behind)}; run python -m llm_tiers.cli.arg_specs --write", file=sys.stderr)
         return 1
     return 0
 

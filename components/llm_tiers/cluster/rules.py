@@ -17,9 +17,9 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Optional
 
-from pydantic import BaseModel
 
 from llm_tiers import arguments
+from llm_tiers.arguments import restated
 from llm_tiers import versions
 from llm_tiers.cluster.operator_access import HOURLY_USD as RELAY_HOURLY_USD
 from llm_tiers.config.base import DNS_LABEL, LOG_RETENTION_DAYS, _cidr
@@ -202,29 +202,6 @@ def region_issues(region: str, path: str) -> list[ConfigIssue]:
             "(components/llm_tiers/cluster/rules.py AWS_REGIONS)",
         )
     ]
-
-
-_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
-
-
-def restated(
-    issues: Iterable[ConfigIssue], stack_prefix: str, args_prefix: str, model: type[BaseModel]
-) -> list[ConfigIssue]:
-    """Stack-file issues under ``stack_prefix`` (camelCase keys of ``model``) at ``args_prefix`` with the Python key
-    names: ``cluster.publicAccessCidrs[1]`` -> ``args.settings.public_access_cidrs[1]``. The message is kept."""
-    out = []
-    for issue in issues:
-        if not issue.path.startswith(stack_prefix):
-            raise ValueError(f"{issue.path!r} is not under {stack_prefix!r}")
-        parts: list[Any] = [
-            m.group(1) if m.group(1) is not None else int(m.group(2))
-            for m in _PART.finditer(issue.path[len(stack_prefix) :])
-        ]
-        loc = arguments._python_loc(model, parts)
-        out.append(
-            ConfigIssue(args_prefix + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc), issue.message)
-        )
-    return out
 
 
 def settings_issues(settings: ClusterConfig, path: str = "args.settings") -> list[ConfigIssue]:

@@ -132,7 +132,7 @@ def args_path(path: str) -> str:
         if path == stack or path.startswith((f"{stack}.", f"{stack}[")):
             path = arg + path[len(stack):]
             break
-    return re.sub(r"(?<=[a-z0-9])([A-Z])", lambda m: "_" + m.group(1).lower(), path)
+    return arguments.snake_path(path)
 
 
 def _moved(issues: list[ConfigIssue]) -> list[ConfigIssue]:

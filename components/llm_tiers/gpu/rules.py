@@ -18,7 +18,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from llm_tiers import arguments
-from llm_tiers.cluster.rules import restated
+from llm_tiers.arguments import restated
 from llm_tiers.config.base import DNS_LABEL
 from llm_tiers.config.gpu import GpuClassConfig
 from llm_tiers.config.issues import ConfigIssue

@@ -9,13 +9,13 @@ as llm_tiers.stack.load checks it), each problem at its ``args.`` path.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel
 
 from llm_tiers import arguments
+from llm_tiers.arguments import args_path
 from llm_tiers import naming
 from llm_tiers.config.issues import ConfigIssue, duplicates
 from llm_tiers.tiers import rules as tier_rules
@@ -48,25 +48,6 @@ def observability_issues(obs: Any, prefix: str = "observability") -> list[Config
         if problem:
             issues.append(ConfigIssue(f"{prefix}.tracing.otlpEndpoint", problem))
     return issues
-
-_SEGMENT = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
-
-
-def args_path(model: type[BaseModel], stack_path: str, stack_prefix: str, args_prefix: str) -> str:
-    """A stack-file key path under ``stack_prefix`` (camelCase aliases: ``observability.tracing.otlpEndpoint``) as
-    the args path of the same value (Python names: ``args.settings.tracing.otlp_endpoint``), through ``model``'s
-    fields. A path outside ``stack_prefix`` is returned as it is."""
-    if not stack_path.startswith(stack_prefix):
-        return stack_path
-    rest = stack_path[len(stack_prefix):]
-    loc: list[Any] = [int(index) if index else key for key, index in _SEGMENT.findall(rest)]
-    out = args_prefix
-    for part in arguments._python_loc(model, loc):
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return out
-
-
-
 
 def tier_issues(tiers: list[Any], path: str = "args.tiers") -> list[ConfigIssue]:
     """The stack's rules on the tiers whose alerts and usage rules the component writes: each tier's own

@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from typing import Optional
 
+from llm_tiers import arguments
 from llm_tiers.gpu import catalog as gpu_catalog
 from llm_tiers.tiers import models_lock
 from llm_tiers.config.schema import ConfigIssue, GpuClassConfig, ModelPolicyConfig, StackConfig, TierConfig
@@ -69,4 +70,4 @@ def args_path(stack_path: str) -> str:
     ``args.tier.candidate.extra_args[0]``; ``modelPolicy.allowedLicenses`` -> ``args.allowed_licenses``."""
     path = re.sub(r"^tiers\[0\]", "tier", stack_path)
     path = re.sub(r"^modelPolicy\.", "", path)
-    return "args." + re.sub(r"[A-Z]", lambda m: "_" + m.group(0).lower(), path)
+    return "args." + arguments.snake_path(path)
