@@ -6,7 +6,7 @@ Reads like the architecture (README "Architecture"): validated config in, compon
 import pulumi
 
 from llm_tiers import (Benchmark, Cluster, Dns, Evaluation, Gateway, GpuCapacity, LoadBalancerController, ModelTier,
-                       Namespaces, Observability, SecretStore, Tracing, WarmCapacity)
+                       Namespaces, Observability, SecretStore, Tracing, WarmCapacity, WeightMirror)
 from llm_tiers import naming
 from llm_tiers.cost import bill, measurements, throughput
 from llm_tiers.evaluation import report as eval_report
@@ -68,16 +68,22 @@ def evaluated(t):
     return before_switch
 
 
+# The in-region S3 copy of the locked revisions, when a tier loads from it (weightsFrom nvme or s3): its sync Job
+# uploads there, its pods read from there at the node's network speed (tiers/storage.py).
+mirror_args = args.weight_mirror(settings, cluster)
+mirror = mirror_args and WeightMirror("weight-mirror", mirror_args)
+
 # One ModelTier per tier: weights cache + sync Job per release, engine Deployment(s), Service, PDB, NetworkPolicy,
 # ScaledObject(s) and PodMonitor. Each step waits only for what it uses: the weights PVC for storage, the sync Job
 # for the hf-token Secret, the engine for GPU nodes (and the collector), the scaler and PodMonitor for KEDA and
 # Prometheus (tests/test_rollout.py checks it).
 tiers = {
     t.name: ModelTier(
-        f"tier-{t.name}", args.model_tier(settings, t, cluster, secrets, gpu, collector, clusters[t.name]),
+        f"tier-{t.name}", args.model_tier(settings, t, cluster, secrets, gpu, collector, clusters[t.name], mirror),
         opts=on_cluster, before_switch=evaluated(t) if t.eval is not None else None,
         depends_on=list(namespaces.resources), storage_depends_on=cluster.weights_storage_ready,
-        sync_depends_on=secrets.hf_token_ready, serve_depends_on=[*gpu.ready, *(collector.ready if collector else [])],
+        sync_depends_on=[*secrets.hf_token_ready, *(mirror.ready if mirror and t.weights_from != "efs" else [])],
+        serve_depends_on=[*gpu.ready, *(collector.ready if collector else [])],
         monitoring_depends_on=observability.ready)
     for t in cfg.tiers
 }
@@ -114,6 +120,7 @@ pulumi.export("vpcId", cluster.vpc_id)
 pulumi.export("privateSubnetIds", cluster.private_subnet_ids)
 pulumi.export("efsFileSystemId", cluster.efs_file_system_id)
 pulumi.export("weightsStorageClass", cluster.weights_storage_class)
+pulumi.export("weightMirrorBucket", mirror.bucket_name if mirror else None)  # tiers with weightsFrom nvme or s3
 pulumi.export("nodeRoleArn", cluster.node_role_arn)
 pulumi.export("gpuNodeRoleArn", gpu.node_role_arn)
 pulumi.export("tenantKeySecretArns", secrets.tenant_secret_arns)  # ARNs only; see README to read a key

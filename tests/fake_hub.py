@@ -13,6 +13,14 @@ from typing import Optional
 from urllib.parse import unquote, urlparse
 
 
+#: Files the fake Hub stores in Git LFS (as the Hub's .gitattributes does for weights).
+LFS_SUFFIXES = (".safetensors", ".bin", ".pth")
+
+
+def git_blob_sha1(content: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
+
+
 @dataclass
 class FakeRepo:
     sha: str
@@ -20,6 +28,7 @@ class FakeRepo:
     license: str = "apache-2.0"
     gated: object = False            # False, "auto" or "manual", as the Hub reports it
     token: Optional[str] = None      # downloads need "Authorization: Bearer <token>" when set
+    digests: dict[str, str] = field(default_factory=dict)  # a listed SHA-256 that differs from the content's
 
 
 @dataclass
@@ -82,8 +91,17 @@ class FakeHub:
                         for name, content in sorted(repo.files.items()):
                             parts = name.split("/")
                             folders.update("/".join(parts[:i]) for i in range(1, len(parts)))
-                            entries.append({"type": "file", "path": name, "size": len(content),
-                                            "oid": hashlib.sha1(content).hexdigest()})
+                            # As the Hub lists them: a Git blob id (``oid``) for every file, and for an LFS file
+                            # (the weights) the blob of its pointer plus ``lfs.oid``, the SHA-256 of its content.
+                            entry = {"type": "file", "path": name, "size": len(content),
+                                     "oid": git_blob_sha1(content)}
+                            if name.endswith(LFS_SUFFIXES):
+                                digest = repo.digests.get(name) or hashlib.sha256(content).hexdigest()
+                                pointer = (f"version https://git-lfs.github.com/spec/v1\noid sha256:{digest}\n"
+                                           f"size {len(content)}\n").encode()
+                                entry.update(oid=git_blob_sha1(pointer),
+                                             lfs={"oid": digest, "size": len(content), "pointerSize": len(pointer)})
+                            entries.append(entry)
                         self._json(entries
                                    + [{"type": "directory", "path": f, "oid": "0" * 40} for f in sorted(folders)])
                     return

@@ -182,6 +182,14 @@ def in_root(root: Path, path: str) -> Path:
     return cur
 
 
+def expand(text: str, env: Mapping[str, str]) -> str:
+    """``$(NAME)`` replaced by ``env[NAME]`` when defined, ``$$`` by ``$``, as the kubelet does for command and args."""
+    import re
+
+    return re.sub(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)",
+                  lambda m: "$" if m.group(0) == "$$" else env.get(m.group(1), m.group(0)), text)
+
+
 def start(obj: Mapping[str, Any], container: Optional[str] = None, *, files: Mapping[str, Mapping[str, bytes]] = (),
           extra_env: Mapping[str, str] = (), pythonpath_venv: bool = False, host_network: bool = False,
           stdin: Any = subprocess.DEVNULL, claims: Mapping[str, Path] = (), hosts: Mapping[str, str] = ()) -> Pod:
@@ -199,7 +207,7 @@ def start(obj: Mapping[str, Any], container: Optional[str] = None, *, files: Map
     template = kubelet.pod_template(obj)
     assert template is not None, f"{obj.get('kind')} has no pod template"
     pod = template["spec"]
-    c = next(x for x in pod["containers"] if container in (None, x["name"]))
+    c = next(x for x in [*pod["containers"], *(pod.get("initContainers") or [])] if container in (None, x["name"]))
     csc = c.get("securityContext") or {}
     fs_group = (pod.get("securityContext") or {}).get("fsGroup")
     root = Path(tempfile.mkdtemp(prefix="podrun-"))
@@ -214,7 +222,14 @@ def start(obj: Mapping[str, Any], container: Optional[str] = None, *, files: Map
             if any(k in vol for k in kubelet.FILE_VOLUMES):
                 _write_files(folder, vol, dict(files).get(vol["name"], {}), fs_group)
             elif "emptyDir" in vol:
-                os.chmod(folder, 0o777)
+                # An emptyDir lives as long as its pod: ``claims`` names the folder an init container left it in.
+                if vol["name"] in dict(claims):
+                    folder = Path(dict(claims)[vol["name"]])
+                    folder.mkdir(parents=True, exist_ok=True)
+                    if not any(folder.iterdir()):
+                        os.chmod(folder, 0o777)
+                else:
+                    os.chmod(folder, 0o777)
             else:  # a PersistentVolumeClaim: a fresh filesystem's root directory
                 if vol["name"] in dict(claims):
                     folder = Path(dict(claims)[vol["name"]])
@@ -223,10 +238,12 @@ def start(obj: Mapping[str, Any], container: Optional[str] = None, *, files: Map
                     os.chmod(folder, 0o755 if fs_group is None else 0o2775)
             volumes[vol["name"]] = folder
     uid, gid, groups = _identity(pod, c)
-    argv = [str(a) for a in (c.get("command") or []) + (c.get("args") or [])]
+    env = {e["name"]: e["value"] for e in c.get("env") or [] if "value" in e}
+    # The kubelet expands $(VAR) in command and args from the container's env ($$ escapes; an unknown name stays):
+    # kubernetes third_party/forked/golang/expansion, used by kubelet's makeRunOptions.
+    argv = [expand(str(a), env) for a in (c.get("command") or []) + (c.get("args") or [])]
     assert argv, "the container must name its command (the image's entrypoint is not here)"
     argv[0] = INTERPRETERS.get(argv[0], argv[0])
-    env = {e["name"]: e["value"] for e in c.get("env") or [] if "value" in e}
     if pythonpath_venv:
         env["PYTHONPATH"] = SITE_PACKAGES
     env.update(dict(extra_env))

@@ -97,6 +97,15 @@ def recompute(objects: list[dict[str, Any]], aws: list[dict[str, Any]], helm: li
               and c["metadata"]["labels"].get("llm-tiers.io/component") == "weights"]
     fixed["EFS weight caches (Standard)"] = sum(int(c["metadata"]["annotations"]["llm-tiers.io/weights-bytes"])
                                                 for c in claims) / GIB * 0.30 / HOURS
+    # The S3 weight mirror holds each revision a sync Job uploads (weightsFrom nvme or s3), once.
+    mirrored = {(j["metadata"]["annotations"]["llm-tiers.io/model"],
+                 j["metadata"]["annotations"]["llm-tiers.io/revision"]):
+                int(j["metadata"]["annotations"]["llm-tiers.io/weights-bytes"])
+                for j in by_kind.get("Job", {}).values()
+                if j["metadata"]["annotations"].get("llm-tiers.io/weights-from") in ("nvme", "s3")}
+    if mirrored:
+        assert of("aws:s3/bucket:Bucket"), "mirrored revisions need the bucket"
+        fixed["S3 weight mirror (Standard)"] = sum(mirrored.values()) / GIB * 0.023 / HOURS
     kps = next(r["values"]["prometheus"]["prometheusSpec"] for r in helm if r["name"] == "kube-prometheus-stack")
     size = _qty_gib(kps["storageSpec"]["volumeClaimTemplate"]["spec"]["resources"]["requests"]["storage"])
     fixed["Prometheus volumes"] = kps["replicas"] * size * 0.08 / HOURS
@@ -318,10 +327,12 @@ def test_efs_storage_counts_each_revision_once():
     lock = load(ROOT / "models.lock.json").models
     cfg = parse(_candidate_values())
     caches = bill.weight_caches(cfg, lock)
-    assert len(caches) == 3  # chat-small's two models and chat-large's
+    assert len(caches) == 2  # chat-small's two models on EFS; chat-large's is in the S3 mirror (weightsFrom: nvme)
+    assert set(bill.weight_caches(cfg, lock, bill.MIRRORED)) == {("chat-large", lock[
+        "meta-llama/Llama-3.1-70B-Instruct"].revision)}
     same = stack_values("prod")
     same["tiers"][0]["candidate"] = {"image": "ghcr.io/huggingface/text-generation-inference:3.3.5"}
     same["gpuClasses"]["l4"]["maxGpus"] = 18
-    assert len(bill.weight_caches(parse(same), lock)) == 2  # the candidate shares the live release's cache
+    assert len(bill.weight_caches(parse(same), lock)) == 1  # the candidate shares the live release's cache
     assert math.isclose(sum(caches.values()), sum(lock[m].weights_bytes for m in (
-        "meta-llama/Llama-3.1-8B-Instruct", "Qwen/Qwen2.5-7B-Instruct", "meta-llama/Llama-3.1-70B-Instruct")))
+        "meta-llama/Llama-3.1-8B-Instruct", "Qwen/Qwen2.5-7B-Instruct")))

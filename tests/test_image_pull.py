@@ -25,7 +25,7 @@ from llm_tiers.gpu import karpenter
 from llm_tiers.stack.parse import parse
 from llm_tiers.testing import render as render_tool
 from llm_tiers.testing import validate
-from llm_tiers.tiers.manifests import WEIGHTS_BYTES_ANNOTATION
+from llm_tiers.tiers.manifests import WEIGHTS_BYTES_ANNOTATION, WEIGHTS_FROM_ANNOTATION
 
 # nodeadm's NodeConfig at the AMI release the alias pins (awslabs/amazon-eks-ami v20260724 nodeadm/api/v1alpha1/
 # nodeconfig_types.go): the group/version, and the feature gates its enum allows (``+kubebuilder:validation:Enum=
@@ -193,10 +193,11 @@ def test_dev_renders_the_fast_pull_and_shows_it_in_the_rollout(rendered, crd_sch
     assert f"≤ {round(z['coldNode']['upperSeconds'] / 60)} min" in line and "SOCI parallel pull" in line
     # The Deployment's create await estimates a replica on a fresh node with the fast pull too.
     (deploy,) = [x for x in doc["resources"] if x["label"] == "Deployment llm-tiers/chat-small-live"]
-    weights = int(r.objects_named("Deployment")["chat-small-live"]["metadata"]["annotations"][
-        WEIGHTS_BYTES_ANNOTATION])
+    annotations = r.objects_named("Deployment")["chat-small-live"]["metadata"]["annotations"]
+    weights = int(annotations[WEIGHTS_BYTES_ANNOTATION])
     assert deploy["await"]["estimate_seconds"] == sum(
-        s.upper_seconds for s in timing.replica_steps(weights, "tgi", z["instanceTypes"], fast_pull=True))
+        s.upper_seconds for s in timing.replica_steps(weights, z["engine"], z["instanceTypes"], fast_pull=True,
+                                                      weights_from=annotations[WEIGHTS_FROM_ANNOTATION]))
 
 
 def test_a_class_without_the_opt_in_keeps_containerds_pull(rendered, tmp_path):

@@ -84,7 +84,10 @@ def test_stateful_resources_are_named_with_their_protection(rendered, tmp_path):
     assert "| Cluster `cluster` | cluster-weights | efs.FileSystem | yes |" in stateful
     assert "| SecretStore `secrets` | secrets-key | kms.Key | yes |" in stateful
     assert "| GpuCapacity `gpu` | gpu-interruption | sqs.Queue |" in stateful
-    assert "| ModelTier `tier-chat-large` | chat-large-weights-1605565b47 | PersistentVolumeClaim |" in stateful
+    # chat-small's weights sit on EFS (its claim); chat-large's come from the S3 mirror (weightsFrom: nvme).
+    assert "| ModelTier `tier-chat-small` | chat-small-weights-0e9e39f249 | PersistentVolumeClaim |" in stateful
+    assert "chat-large-weights" not in stateful
+    assert "| WeightMirror `weight-mirror` | weight-mirror-bucket | s3.Bucket | yes |" in stateful
     # Prometheus's volumes come from the chart's StatefulSet: listed from the release's values.
     assert ("Prometheus TSDB (2 x 200Gi (gp3-encrypted-retain, reclaimPolicy Retain)) | StatefulSet volume | "
             "retained") in stateful

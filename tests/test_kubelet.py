@@ -133,7 +133,7 @@ def test_probes_hit_a_port_the_container_serves(probe_port, ports, args, expect)
 
 
 def test_tgi_env_setting_a_guarded_flag_is_refused_with_the_tier_key(rendered):
-    r = rendered("dev")
+    r = rendered("prod")  # dev's one tier runs vLLM
     dep = next(o for o in r.kubernetes_objects() if o["kind"] == "Deployment" and "tgi" in
                o["spec"]["template"]["spec"]["containers"][0]["name"])
     dep = copy.deepcopy(dep)

@@ -19,7 +19,7 @@ from conftest import ROOT
 
 PKG = ROOT / "components" / "llm_tiers"
 CONCERNS = {"cluster", "gpu", "secrets", "observability", "gateway", "tiers", "benchmark", "tracing", "config", "cost",
-            "preview", "cli", "evaluation", "stack"}
+            "preview", "cli", "evaluation", "stack", "mirror"}
 
 TEAM_PROGRAM = '''
 """A team's program: one tier and the gateway on the cluster it already has."""
@@ -243,6 +243,7 @@ def test_the_tree_has_one_folder_per_concern_and_each_component_beside_its_build
             "ModelTier",
             "Benchmark",
             "Tracing",
+            "WeightMirror",
         )
     }
     assert homes == {
@@ -254,6 +255,7 @@ def test_the_tree_has_one_folder_per_concern_and_each_component_beside_its_build
         "ModelTier": "llm_tiers.tiers.component",
         "Benchmark": "llm_tiers.benchmark.component",
         "Tracing": "llm_tiers.tracing.component",
+        "WeightMirror": "llm_tiers.mirror.component",
     }
 
 

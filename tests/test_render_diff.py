@@ -57,9 +57,9 @@ def test_no_change_is_said_plainly(tmp_path):
 
 
 def test_a_new_engine_flag_shows_as_that_flag(tmp_path):
-    d, text = _diff(tmp_path, "dev", lambda v: v["tiers"][0].update(extraArgs=["--max-waiting-tokens=20"]))
-    c = _changed(d, "Deployment llm-tiers/chat-small-live")
-    assert ("spec.template.spec.containers[tgi].args[--max-waiting-tokens]", None, "20") in c.changes
+    d, text = _diff(tmp_path, "dev", lambda v: v["tiers"][0].update(extraArgs=["--block-size=32"]))
+    c = _changed(d, "Deployment llm-tiers/chat-small-live")  # dev's tier runs vLLM
+    assert ("spec.template.spec.containers[vllm].args[--block-size]", None, "32") in c.changes
     assert not c.replaced_by and not d.added and not d.removed
     _golden("new-engine-flag", text)
 
@@ -132,7 +132,8 @@ def test_a_chart_version_bump(tmp_path, monkeypatch):
 def test_max_total_tokens_changes_the_flag_and_the_plan_row(tmp_path):
     d, text = _diff(tmp_path, "dev", lambda v: v["tiers"][0].update(maxTotalTokens=16384))
     c = _changed(d, "Deployment llm-tiers/chat-small-live")
-    assert ("spec.template.spec.containers[tgi].args[--max-total-tokens]", "8192", "16384") in c.changes
+    # vLLM: the context length is --max-model-len; the output cap its generation-config default.
+    assert ("spec.template.spec.containers[vllm].args[--max-model-len]", "8192", "16384") in c.changes
     row = next(v for k, v in d.plan.items() if k.endswith("tier chat-small"))
     assert ("maxTotalTokens", "8192", "16384") in row and ("maxOutputTokens", "4096", "12288") in row
     _golden("max-total-tokens", text)

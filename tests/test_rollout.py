@@ -120,7 +120,10 @@ def test_tier_deployments_progress_deadline_covers_a_replica_on_a_fresh_node(ren
         container = spec["template"]["spec"]["containers"][0]
         probe = container["startupProbe"]
         weights = int(d.inputs["metadata"]["annotations"]["llm-tiers.io/weights-bytes"])
-        assert probe["periodSeconds"] * probe["failureThreshold"] >= timing.load_seconds(weights)
+        engine = d.inputs["metadata"]["labels"]["llm-tiers.io/engine"]
+        types = awaits.node_pool_types(r.recording).get(awaits.gpu_class_of(d) or "", [])
+        assert probe["periodSeconds"] * probe["failureThreshold"] >= timing.load_seconds(
+            weights, engine, weights_from=awaits.weights_from_of(d), instance_types=types, shards=awaits.shards_of(d))
         # An update waits for the whole rollout at replicas.max, one surge replica at a time.
         assert timing.parse_duration(d.custom_timeouts["update"]) >= timing.parse_duration(d.custom_timeouts["create"])
 
@@ -226,7 +229,7 @@ def test_the_needless_edge_check_finds_a_sync_job_waiting_for_prometheus(rendere
     r = rendered("prod")
     plan = rollout.plan("prod", r.recording)
     job = by_label(plan, "Job llm-tiers/chat-large-sync-")[0]
-    pvc = by_label(plan, "PersistentVolumeClaim llm-tiers/chat-large-weights-")[0]
+    pvc = by_label(plan, "PersistentVolumeClaim llm-tiers/chat-small-weights-")[0]
     prometheus = chart_steps(plan, r.recording, "kube-prometheus-stack")[0]
     pool = by_label(plan, "NodePool h100")[0]
     saved = list(job.depends_on), list(pvc.depends_on)
@@ -370,15 +373,18 @@ def test_dev_plan_states_the_time_to_first_token_from_zero(rendered, tmp_path):
     assert zero["deployment"] == "llm-tiers/chat-small-live"
     cold = zero["coldNode"]
     names = [s["step"] for s in cold["steps"]]
-    # Broken down per step: the trigger, a fresh node, the pull of the TGI image, then start, load and warm-up.
+    # Broken down per step: the trigger, a fresh node, the pull of the vLLM image, then start, the stream from the
+    # S3 mirror (weightsFrom: s3) and the warm-up from the persisted compile cache.
     assert names[0] == "scrape + KEDA poll" and names[1].startswith("GPU node launch (g family)")
     # dev's l4 class pulls with SOCI's parallel mode (gpuClasses.l4.imagePull: soci-parallel; tests/test_image_pull.py).
-    assert "image pull (SOCI parallel pull)" in names and names[-1] == "TGI warm-up"
+    assert "image pull (SOCI parallel pull)" in names
+    assert "weights stream (S3 mirror, Run:ai Model Streamer)" in names
+    assert names[-1] == "vLLM compile + CUDA graphs (persisted cache)"
     assert cold["upperSeconds"] == sum(s["upper_seconds"] for s in cold["steps"])
     assert cold["upperSeconds"] >= (timing.GPU_NODE_LAUNCH["g"].slow
-                                    + timing.image_pull("tgi", fast_pull=True).upper_seconds)
+                                    + timing.image_pull("vllm", fast_pull=True).upper_seconds)
     plan_md = (target / "plan.md").read_text()
-    assert "llm-tiers/chat-small-live (tgi on l4): fresh node about" in plan_md
+    assert "llm-tiers/chat-small-live (vllm on l4): fresh node about" in plan_md
     # plan.md states the first deploy's critical path both ways, as rollout.md computes it.
     critical = doc["criticalPath"]
     assert critical["typicalSeconds"] <= critical["totalSeconds"]
@@ -405,21 +411,35 @@ def test_every_scale_from_zero_step_has_a_source_and_a_budget_above_its_upper_bo
 def test_timing_figures_carry_sources_and_budgets_cover_their_slow_ends():
     figures = [timing.EKS_CONTROL_PLANE, timing.HUB_DOWNLOAD_BYTES_PER_SECOND, timing.EFS_READ_BYTES_PER_SECOND,
                timing.IMAGE_PULL_BYTES_PER_SECOND, timing.POD_START, *timing.ENGINE_IMAGE_BYTES.values(),
-               *timing.GPU_NODE_LAUNCH.values(), *timing.ENGINE_WARMUP.values()]
+               *timing.GPU_NODE_LAUNCH.values(), *timing.ENGINE_WARMUP.values(), timing.SHA256_BYTES_PER_SECOND,
+               *timing.S3_READ_BYTES_PER_SECOND.values(), timing.S3_UPLOAD_BYTES_PER_SECOND,
+               timing.NVME_READ_BYTES_PER_SECOND, timing.SAFETENSORS_LOADER_BYTES_PER_SECOND]
     assert all(f.source.strip() for f in figures)
     for engine in ("tgi", "vllm"):
         for cache in (False, True):
             for types in (["g6.xlarge"], ["p5.48xlarge"]):
-                for s in timing.replica_steps(141_000_000_000, engine, types, True, cache):
-                    assert s.typical_seconds <= s.upper_seconds <= s.budget_seconds, (engine, cache, types, s)
+                for where in ("efs", "nvme", "s3"):
+                    for shards in (1, 4):
+                        for s in timing.replica_steps(141_000_000_000, engine, types, True, cache,
+                                                      weights_from=where, shards=shards):
+                            assert s.typical_seconds <= s.upper_seconds <= s.budget_seconds, (engine, where, s)
+    for mirror in (False, True):
+        steps = timing.sync_steps(141_000_000_000, "tgi", new_node=True, mirror=mirror)
+        assert ("upload to the S3 mirror" in [s.step for s in steps]) is mirror
+        assert timing.sync_deadline_seconds(141_000_000_000, "tgi", True, mirror) > sum(s.upper_seconds for s in steps)
     # The Deployment's deadline is the sum of step budgets, not of estimates.
     steps = timing.replica_steps(16_000_000_000, "vllm", ["g6.xlarge"])
     assert timing.progress_deadline_seconds(16_000_000_000, "vllm", ["g6.xlarge"]) >= sum(
         s.budget_seconds for s in steps) > sum(s.upper_seconds for s in steps)
     # A P-family node is estimated slower than a G-family one; warm capacity skips launch and pull.
     assert timing.node_launch(["p5.48xlarge"]).slow > timing.node_launch(["g6.xlarge"]).slow
-    assert [s.step for s in timing.replica_steps(1, new_node=False)] == ["pod start", "weights load (EFS)",
-                                                                          "TGI warm-up"]
+    assert [s.step for s in timing.replica_steps(1, new_node=False)] == [
+        "pod start", "weights load (EFS, loader-bound)", "TGI warm-up"]
+    # nvme copies first; a 4-GPU replica's loaders read in parallel, up to the disk's rate; s3 streams at the network's.
+    assert [s.step for s in timing.replica_steps(1, new_node=False, weights_from="nvme")][1].startswith("weights copy")
+    one, four = (timing.weights_load(141_000_000_000, "nvme", shards=n) for n in (1, 4))
+    assert four.typical_seconds * 3 < one.typical_seconds
+    assert timing.weights_load(141_000_000_000, "s3", "vllm", ["p5.48xlarge"]).typical_seconds < four.typical_seconds
 
 
 def test_the_deploy_job_outlasts_every_stacks_critical_path_and_longest_await(rendered):

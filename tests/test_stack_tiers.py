@@ -29,20 +29,34 @@ def test_every_tier_has_its_objects(rendered, stack):
         entry = LOCK.models[tier["modelId"]]
         objs = tier_objects(result, name)
         job = f"{name}-sync-{entry.revision[:10]}"
-        assert {("PersistentVolumeClaim", f"{name}-weights-{entry.revision[:10]}"), ("Job", job),
-                ("Deployment", f"{name}-live"),
-                ("Service", name), ("PodDisruptionBudget", f"{name}-live"), ("NetworkPolicy", name),
-                ("NetworkPolicy", f"{name}-weights-sync"),
-                ("ScaledObject", f"{name}-live"), ("PodMonitor", name)} <= set(objs), (stack, name, sorted(objs))
+        source, engine = tier.get("weightsFrom", "efs"), tier.get("engine", "tgi")
+        # The EFS claim holds the weights (efs), or only a vLLM release's compile cache (nvme, s3); TGI off EFS has
+        # none, and reads the S3 mirror through its tier's AWS CLI config instead.
+        kind = "weights" if source == "efs" else "compile-cache"
+        claim_name = f"{name}-{kind}-{entry.revision[:10]}"
+        expected = {("Job", job), ("Deployment", f"{name}-live"),
+                    ("Service", name), ("PodDisruptionBudget", f"{name}-live"), ("NetworkPolicy", name),
+                    ("NetworkPolicy", f"{name}-weights-sync"),
+                    ("ScaledObject", f"{name}-live"), ("PodMonitor", name)}
+        if source == "efs" or engine == "vllm":
+            expected.add(("PersistentVolumeClaim", claim_name))
+        if source != "efs":
+            expected.add(("ConfigMap", f"{name}-aws-cli"))
+        assert expected <= set(objs), (stack, name, sorted(objs))
         scalers = sorted(o["spec"]["scaleTargetRef"]["name"] for (k, _), o in objs.items() if k == "ScaledObject")
         assert scalers == [f"{name}-{r}" for r in (("candidate", "live") if "candidate" in tier else ("live",))]
         args = objs[("Deployment", f"{name}-live")]["spec"]["template"]["spec"]["containers"][0]["args"]
-        assert args[args.index("--revision") + 1] == entry.revision
-        sync_args = objs[("Job", job)]["spec"]["template"]["spec"]["containers"][0]["args"]
+        if source == "s3":
+            assert args[0].endswith(f"/models/{tier['modelId']}/{entry.revision}/") and "--revision" not in args
+        else:
+            assert args[args.index("--revision") + 1] == entry.revision
+        sync_pod = objs[("Job", job)]["spec"]["template"]["spec"]
+        sync_args = next(c for c in [*sync_pod.get("initContainers", []), *sync_pod["containers"]]
+                         if c["name"] == "sync")["args"]
         assert json.loads(sync_args[sync_args.index("--files") + 1]) == [f.model_dump() for f in entry.files]
-        claim = objs[("PersistentVolumeClaim", f"{name}-weights-{entry.revision[:10]}")]
-        pvc = claim["spec"]["resources"]["requests"]["storage"]
-        assert pvc == f"{weights.pvc_size_gib(entry)}Gi"
+        if ("PersistentVolumeClaim", claim_name) in objs:
+            pvc = objs[("PersistentVolumeClaim", claim_name)]["spec"]["resources"]["requests"]["storage"]
+            assert pvc == f"{weights.pvc_size_gib(entry, source)}Gi"
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -26,12 +26,14 @@ ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "hf_podrun_token"
 
 
-def _stack_with_tiny_lock(tmp_path: Path, engine: str):
-    """dev's config with its first tier on ``engine`` and a lock whose files are small; and the repo's files."""
+def _stack_with_tiny_lock(tmp_path: Path, engine: str, weights_from: str = "efs"):
+    """dev's config with its first tier on ``engine``, its weights from ``weights_from``, and a lock whose files are
+    small; and the repo's files."""
     lock = json.loads((ROOT / "models.lock.json").read_text())
     raw = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())["config"]
     tiers = copy.deepcopy(raw["llm-tiers:tiers"])[:1]
     tiers[0]["engine"] = engine
+    tiers[0]["weightsFrom"] = weights_from
     tiers[0].pop("candidate", None)
     tiers[0].pop("serve", None)
     entry = lock["models"][tiers[0]["modelId"]]

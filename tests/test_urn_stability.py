@@ -5,7 +5,7 @@ from __future__ import annotations
 
 STATEFUL_TYPES = {"aws:eks/cluster:Cluster", "aws:efs/fileSystem:FileSystem", "aws:kms/key:Key",
                   "aws:secretsmanager/secret:Secret", "aws:ec2/vpc:Vpc", "aws:sqs/queue:Queue",
-                  "kubernetes:core/v1:PersistentVolumeClaim"}
+                  "kubernetes:core/v1:PersistentVolumeClaim", "aws:s3/bucket:Bucket"}
 
 PINNED_PROD = {
     "urn:pulumi:prod::llm-tiers::llmtiers:index:Cluster$aws:ec2/vpc:Vpc::cluster-vpc",
@@ -13,7 +13,9 @@ PINNED_PROD = {
     "urn:pulumi:prod::llm-tiers::llmtiers:index:Cluster$aws:eks/cluster:Cluster::cluster-eks",
     "urn:pulumi:prod::llm-tiers::llmtiers:index:Cluster$aws:kms/key:Key::cluster-secrets",
     "urn:pulumi:prod::llm-tiers::llmtiers:index:GpuCapacity$aws:sqs/queue:Queue::gpu-interruption",
-    "urn:pulumi:prod::llm-tiers::llmtiers:index:ModelTier$kubernetes:core/v1:PersistentVolumeClaim::tier-chat-large-weights-1605565b47",
+    # chat-large's weights moved from EFS to the S3 weight mirror (weightsFrom: nvme, issue 28): its EFS claim went
+    # on purpose; the mirror's bucket holds them now.
+    "urn:pulumi:prod::llm-tiers::llmtiers:index:WeightMirror$aws:s3/bucket:Bucket::weight-mirror-bucket",
     "urn:pulumi:prod::llm-tiers::llmtiers:index:ModelTier$kubernetes:core/v1:PersistentVolumeClaim::tier-chat-small-weights-0e9e39f249",
     "urn:pulumi:prod::llm-tiers::llmtiers:index:SecretStore$aws:kms/key:Key::secrets-key",
     "urn:pulumi:prod::llm-tiers::llmtiers:index:SecretStore$aws:secretsmanager/secret:Secret::secrets-hf-token",

@@ -154,11 +154,13 @@ def _objects(result):
 
 @pytest.fixture(scope="module")
 def vllm_renders():
-    """Every stack with its first tier switched to ``engine: vllm`` (live release)."""
+    """Every stack with its first tier switched to ``engine: vllm`` (live release), its weights on EFS (streaming
+    from the S3 mirror: tests/test_weight_mirror.py)."""
     out = {}
     for stack in STACKS:
         values = stack_values(stack)
         values["tiers"][0]["engine"] = "vllm"
+        values["tiers"][0]["weightsFrom"] = "efs"
         values["tiers"][0].pop("candidate", None)
         values["tiers"][0]["serve"] = "live"
         out[stack] = (values["tiers"][0], render_tool.render(stack, overrides=overrides(values)))
@@ -277,6 +279,7 @@ def test_vllm_keeps_its_compile_cache_on_the_weights_volume_and_wakes_with_it(tm
 
     values = stack_values("dev")
     values["tiers"][0]["engine"] = "vllm"
+    values["tiers"][0]["weightsFrom"] = "efs"
     r = render_tool.render("dev", overrides=overrides(values))
     d = next(x for x in r.custom_resources if x.inputs.get("kind") == "Deployment"
              and x.inputs["metadata"]["name"] == "chat-small-live")

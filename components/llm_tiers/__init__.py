@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from llm_tiers.gateway.load_balancer_controller import LoadBalancerController, LoadBalancerControllerArgs
     from llm_tiers.gpu.component import GpuCapacity, GpuCapacityArgs
     from llm_tiers.gpu.warm_component import WarmCapacity, WarmCapacityArgs
+    from llm_tiers.mirror.component import WeightMirror, WeightMirrorArgs
     from llm_tiers.namespaces import Namespaces, NamespacesArgs
     from llm_tiers.observability.component import Observability, ObservabilityArgs
     from llm_tiers.secrets.component import SecretStore, SecretStoreArgs, TenantKeyArgs
@@ -42,6 +43,7 @@ _HOMES = {
     "LoadBalancerControllerArgs": "llm_tiers.gateway.load_balancer_controller",
     "GpuCapacity": "llm_tiers.gpu.component", "GpuCapacityArgs": "llm_tiers.gpu.component",
     "WarmCapacity": "llm_tiers.gpu.warm_component", "WarmCapacityArgs": "llm_tiers.gpu.warm_component",
+    "WeightMirror": "llm_tiers.mirror.component", "WeightMirrorArgs": "llm_tiers.mirror.component",
     "Namespaces": "llm_tiers.namespaces", "NamespacesArgs": "llm_tiers.namespaces",
     "Observability": "llm_tiers.observability.component", "ObservabilityArgs": "llm_tiers.observability.component",
     "SecretStore": "llm_tiers.secrets.component", "SecretStoreArgs": "llm_tiers.secrets.component",
@@ -55,7 +57,8 @@ __all__ = ["Benchmark", "BenchmarkArgs", "Cluster", "ClusterArgs", "ClusterConfi
            "Gateway", "GatewayArgs", "GpuCapacity", "GpuCapacityArgs", "GpuClassConfig", "LoadBalancerController",
            "LoadBalancerControllerArgs", "ModelTier", "ModelTierArgs", "Namespaces", "NamespacesArgs", "Observability",
            "ObservabilityArgs", "SecretStore", "SecretStoreArgs", "StackConfig",
-           "TenantKeyArgs", "Tracing", "TracingArgs", "WarmCapacity", "WarmCapacityArgs"]
+           "TenantKeyArgs", "Tracing", "TracingArgs", "WarmCapacity", "WarmCapacityArgs", "WeightMirror",
+           "WeightMirrorArgs"]
 
 
 def __getattr__(name: str) -> Any:

@@ -87,3 +87,28 @@ def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str,
             "interactiveMode": "Never",
         }}}],
     }, sort_keys=True)
+
+
+def weight_mirror_bucket_policy(bucket_arn: str) -> str:
+    """The weight mirror's bucket policy: TLS only (every request over plain HTTP is denied)."""
+    return _doc([{
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }])
+
+
+def weight_mirror_policy(bucket_arn: str, prefixes: Sequence[str], write: bool) -> str:
+    """What a tier's pods may do in the weight mirror, and only under the prefixes of its own locked revisions:
+    list and read (serving pods); with ``write`` also put (and, for multipart uploads, abort) objects (the sync Job).
+    ``aws s3 sync`` lists the destination to compare, so the writer lists too."""
+    objects = [f"{bucket_arn}/{p}*" for p in prefixes]
+    actions = ["s3:GetObject"] + (["s3:PutObject", "s3:AbortMultipartUpload"] if write else [])
+    return _doc([
+        {"Sid": "ListOwnPrefixes", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn,
+         "Condition": {"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes]}}},
+        {"Sid": "ObjectsUnderOwnPrefixes", "Effect": "Allow", "Action": actions, "Resource": objects},
+    ])

@@ -27,7 +27,8 @@ from typing import Any
 from llm_tiers.timing_figures import (  # noqa: F401  (the estimates, re-exported: rollout.json lists them)
     Figure, EKS_CONTROL_PLANE, HUB_DOWNLOAD_BYTES_PER_SECOND, EFS_READ_BYTES_PER_SECOND,
     IMAGE_PULL_BYTES_PER_SECOND, SOCI_PARALLEL_PULL_TIME, ENGINE_IMAGE_BYTES, GPU_NODE_LAUNCH, CPU_NODE_LAUNCH,
-    POD_START, ENGINE_WARMUP)
+    POD_START, ENGINE_WARMUP, SHA256_BYTES_PER_SECOND, S3_READ_BYTES_PER_SECOND, S3_UPLOAD_BYTES_PER_SECOND,
+    NVME_READ_BYTES_PER_SECOND, SAFETENSORS_LOADER_BYTES_PER_SECOND)
 
 
 # --------------------------------------------------------------------------------------- budgets
@@ -142,12 +143,35 @@ def image_pull_seconds(engine: str = "tgi") -> int:
     return image_pull(engine).upper_seconds
 
 
-def weights_load(weights_bytes: int) -> StepTime:
-    """Weights from the EFS cache into GPU memory."""
-    rate = EFS_READ_BYTES_PER_SECOND
-    upper = math.ceil(weights_bytes / rate.slow)
-    return StepTime("weights load (EFS)", math.ceil(weights_bytes / rate.typical), upper,
-                    _ceil_minutes(upper * LOAD_BUDGET_FACTOR), rate.source)
+def _rate_step(label: str, weights_bytes: int, typical_rate: float, slow_rate: float, source: str) -> StepTime:
+    upper = math.ceil(weights_bytes / slow_rate)
+    return StepTime(label, math.ceil(weights_bytes / typical_rate), upper, _ceil_minutes(upper * LOAD_BUDGET_FACTOR),
+                    source)
+
+
+def weights_copy(weights_bytes: int, instance_types: Sequence[str] = ()) -> StepTime:
+    """``weightsFrom: nvme``: the init container copies the revision from the S3 mirror onto the node's NVMe."""
+    rate = S3_READ_BYTES_PER_SECOND[_family(instance_types)]
+    return _rate_step("weights copy (S3 mirror -> NVMe)", weights_bytes, rate.typical, rate.slow, rate.source)
+
+
+def weights_load(weights_bytes: int, weights_from: str = "efs", engine: str = "tgi",
+                 instance_types: Sequence[str] = (), shards: int = 1) -> StepTime:
+    """Weights from where the release keeps them into GPU memory. The engine's safetensors loader (TGI; vLLM
+    from EFS or NVMe) moves at most :data:`SAFETENSORS_LOADER_BYTES_PER_SECOND` per GPU, whatever the storage; vLLM
+    streaming from S3 (``weightsFrom: s3``, the Run:ai Model Streamer) moves at the storage's rate."""
+    if weights_from == "s3":
+        rate = S3_READ_BYTES_PER_SECOND[_family(instance_types)]
+        return _rate_step("weights stream (S3 mirror, Run:ai Model Streamer)", weights_bytes, rate.typical, rate.slow,
+                          rate.source)
+    storage, where = ((NVME_READ_BYTES_PER_SECOND, "NVMe") if weights_from == "nvme"
+                      else (EFS_READ_BYTES_PER_SECOND, "EFS"))
+    loader = SAFETENSORS_LOADER_BYTES_PER_SECOND
+    gpus = max(shards, 1)
+    typical, slow = min(storage.typical, loader.typical * gpus), min(storage.slow, loader.slow * gpus)
+    bound = "loader" if loader.typical * gpus < storage.typical else "storage"
+    return _rate_step(f"weights load ({where}, {bound}-bound)", weights_bytes, typical, slow,
+                      f"{storage.source}; {loader.source}")
 
 
 def warmup(engine: str = "tgi", compile_cache: bool = False) -> StepTime:
@@ -159,10 +183,12 @@ def warmup(engine: str = "tgi", compile_cache: bool = False) -> StepTime:
 
 
 def replica_steps(weights_bytes: int, engine: str = "tgi", instance_types: Sequence[str] = (),
-                  new_node: bool = True, compile_cache: bool = False, fast_pull: bool = False) -> list[StepTime]:
+                  new_node: bool = True, compile_cache: bool = False, fast_pull: bool = False,
+                  weights_from: str = "efs", shards: int = 1) -> list[StepTime]:
     """A pod from creation to Ready, step by step. On warm capacity (``new_node=False``) the node is there and
     the placeholder that held it ran the engine image, so neither launch nor pull is waited for. ``fast_pull``: the
-    class pulls with SOCI's parallel mode (:func:`image_pull`)."""
+    class pulls with SOCI's parallel mode (:func:`image_pull`). ``weights_from``: the tier's ``weightsFrom``
+    (``nvme`` adds the init container's copy from the S3 mirror); ``shards``: the replica's GPUs."""
     steps = []
     if new_node:
         launch = node_launch(instance_types)
@@ -171,63 +197,89 @@ def replica_steps(weights_bytes: int, engine: str = "tgi", instance_types: Seque
         steps.append(image_pull(engine, fast_pull))
     steps.append(StepTime("pod start", int(POD_START.typical), int(POD_START.slow), POD_START_BUDGET_SECONDS,
                           POD_START.source))
-    steps.append(weights_load(weights_bytes))
+    if weights_from == "nvme":
+        steps.append(weights_copy(weights_bytes, instance_types))
+    steps.append(weights_load(weights_bytes, weights_from, engine, instance_types, shards))
     steps.append(warmup(engine, compile_cache))
     return steps
 
 
-def load_seconds(weights_bytes: int, engine: str = "tgi", compile_cache: bool = False) -> int:
-    """Slow-end estimate from container start to an open port: weights from EFS into GPU memory, then warm-up."""
-    return weights_load(weights_bytes).upper_seconds + warmup(engine, compile_cache).upper_seconds
+def load_seconds(weights_bytes: int, engine: str = "tgi", compile_cache: bool = False, weights_from: str = "efs",
+                 instance_types: Sequence[str] = (), shards: int = 1) -> int:
+    """Slow-end estimate from the engine container's start to an open port: weights into GPU memory, then
+    warm-up (an ``nvme`` copy runs before, in the init container)."""
+    return (weights_load(weights_bytes, weights_from, engine, instance_types, shards).upper_seconds
+            + warmup(engine, compile_cache).upper_seconds)
 
 
-def load_budget_seconds(weights_bytes: int, engine: str = "tgi", compile_cache: bool = False) -> int:
+def load_budget_seconds(weights_bytes: int, engine: str = "tgi", compile_cache: bool = False,
+                        weights_from: str = "efs", instance_types: Sequence[str] = (), shards: int = 1) -> int:
     """The startup probe's window: the load's and the warm-up's budgets."""
-    return weights_load(weights_bytes).budget_seconds + warmup(engine, compile_cache).budget_seconds
+    return (weights_load(weights_bytes, weights_from, engine, instance_types, shards).budget_seconds
+            + warmup(engine, compile_cache).budget_seconds)
 
 
-def startup_failure_threshold(weights_bytes: int, engine: str = "tgi", compile_cache: bool = False) -> int:
+def startup_failure_threshold(weights_bytes: int, engine: str = "tgi", compile_cache: bool = False,
+                              weights_from: str = "efs", instance_types: Sequence[str] = (), shards: int = 1) -> int:
     """Startup probe failures allowed: the probe window is the load's budget."""
-    return math.ceil(load_budget_seconds(weights_bytes, engine, compile_cache) / STARTUP_PERIOD_SECONDS)
+    return math.ceil(load_budget_seconds(weights_bytes, engine, compile_cache, weights_from, instance_types, shards)
+                     / STARTUP_PERIOD_SECONDS)
 
 
 def replica_ready_seconds(weights_bytes: int, new_node: bool = True, engine: str = "tgi",
-                          instance_types: Sequence[str] = (), compile_cache: bool = False) -> int:
+                          instance_types: Sequence[str] = (), compile_cache: bool = False,
+                          weights_from: str = "efs", shards: int = 1) -> int:
     """Slow-end estimate from a pod's creation to Ready: (a new GPU node, image pull,) start, load, warm-up."""
-    return sum(s.upper_seconds for s in replica_steps(weights_bytes, engine, instance_types, new_node, compile_cache))
+    return sum(s.upper_seconds for s in replica_steps(weights_bytes, engine, instance_types, new_node, compile_cache,
+                                                      weights_from=weights_from, shards=shards))
 
 
 def progress_deadline_seconds(weights_bytes: int, engine: str = "tgi", instance_types: Sequence[str] = (),
-                              compile_cache: bool = False) -> int:
+                              compile_cache: bool = False, weights_from: str = "efs", shards: int = 1) -> int:
     """The Deployment's ``progressDeadlineSeconds``: the budgets of one replica on a fresh node. The controller
     resets it whenever a replica becomes available, so it bounds one step of a rollout."""
-    return _ceil_minutes(sum(s.budget_seconds for s in replica_steps(weights_bytes, engine, instance_types, True,
-                                                                     compile_cache)))
+    return _ceil_minutes(sum(s.budget_seconds for s in replica_steps(
+        weights_bytes, engine, instance_types, True, compile_cache, weights_from=weights_from, shards=shards)))
 
 
 # --------------------------------------------------------------------------------------- weights sync
-def sync_seconds(weights_bytes: int, engine: str = "tgi", new_node: bool = False) -> int:
-    """Slow-end run time of a weight-sync Job: with ``new_node``, a node of the weight-sync NodePool first
-    (Karpenter launches one for the pending pod); the image pull on it, then the Hub download."""
-    return ((int(CPU_NODE_LAUNCH.slow) if new_node else 0) + int(POD_START.slow) + image_pull_seconds(engine)
-            + math.ceil(weights_bytes / HUB_DOWNLOAD_BYTES_PER_SECOND.slow))
+def sync_steps(weights_bytes: int, engine: str = "tgi", new_node: bool = False, mirror: bool = False) -> list[StepTime]:
+    """A weight-sync Job, step by step: with ``new_node``, a node of the weight-sync NodePool first (Karpenter
+    launches one for the pending pod); the image pull on it, the Hub download, the SHA-256 check of every file and,
+    with ``mirror`` (a tier with ``weightsFrom: nvme`` or ``s3``), the upload to the S3 mirror. Budgets are the
+    Job's as a whole (:func:`sync_deadline_seconds`); each step's is its slow end."""
+    steps = []
+    if new_node:
+        steps.append(StepTime("CPU node launch", int(CPU_NODE_LAUNCH.typical), int(CPU_NODE_LAUNCH.slow),
+                              int(CPU_NODE_LAUNCH.slow), CPU_NODE_LAUNCH.source))
+    pull = image_pull(engine)
+    steps += [StepTime("pod start", int(POD_START.typical), int(POD_START.slow), int(POD_START.slow), POD_START.source),
+              StepTime(pull.step, pull.typical_seconds, pull.upper_seconds, pull.upper_seconds, pull.source)]
+    for label, rate in (("Hub download", HUB_DOWNLOAD_BYTES_PER_SECOND), ("SHA-256 check", SHA256_BYTES_PER_SECOND),
+                        *((("upload to the S3 mirror", S3_UPLOAD_BYTES_PER_SECOND),) if mirror else ())):
+        upper = math.ceil(weights_bytes / rate.slow)
+        steps.append(StepTime(label, math.ceil(weights_bytes / rate.typical), upper, upper, rate.source))
+    return steps
 
 
-def sync_typical_seconds(weights_bytes: int, engine: str = "tgi", new_node: bool = False) -> int:
-    return ((int(CPU_NODE_LAUNCH.typical) if new_node else 0) + int(POD_START.typical)
-            + image_pull(engine).typical_seconds
-            + math.ceil(weights_bytes / HUB_DOWNLOAD_BYTES_PER_SECOND.typical))
+def sync_seconds(weights_bytes: int, engine: str = "tgi", new_node: bool = False, mirror: bool = False) -> int:
+    """Slow-end run time of a weight-sync Job (:func:`sync_steps`)."""
+    return sum(s.upper_seconds for s in sync_steps(weights_bytes, engine, new_node, mirror))
 
 
-def sync_deadline_seconds(weights_bytes: int, engine: str = "tgi", new_node: bool = False) -> int:
+def sync_typical_seconds(weights_bytes: int, engine: str = "tgi", new_node: bool = False, mirror: bool = False) -> int:
+    return sum(s.typical_seconds for s in sync_steps(weights_bytes, engine, new_node, mirror))
+
+
+def sync_deadline_seconds(weights_bytes: int, engine: str = "tgi", new_node: bool = False, mirror: bool = False) -> int:
     """The Job's ``activeDeadlineSeconds`` (counted from the Job's start, so it includes the node and the image
     pull)."""
-    return sync_seconds(weights_bytes, engine, new_node) + SYNC_DEADLINE_SLACK_SECONDS
+    return sync_seconds(weights_bytes, engine, new_node, mirror) + SYNC_DEADLINE_SLACK_SECONDS
 
 
-def sync_await_seconds(weights_bytes: int, engine: str = "tgi", new_node: bool = False) -> int:
+def sync_await_seconds(weights_bytes: int, engine: str = "tgi", new_node: bool = False, mirror: bool = False) -> int:
     """What the engine waits for the Job: past its deadline, so the Job's own failure is what it reports."""
-    return _ceil_minutes(sync_deadline_seconds(weights_bytes, engine, new_node) + AWAIT_MARGIN_SECONDS)
+    return _ceil_minutes(sync_deadline_seconds(weights_bytes, engine, new_node, mirror) + AWAIT_MARGIN_SECONDS)
 
 
 # --------------------------------------------------------------------------------------- serving
@@ -238,7 +290,8 @@ class DeploymentBudget:
 
 
 def deployment_await(weights_bytes: int, max_replicas: int, max_surge: int = 1, engine: str = "tgi",
-                     instance_types: Sequence[str] = (), compile_cache: bool = False) -> DeploymentBudget:
+                     instance_types: Sequence[str] = (), compile_cache: bool = False, weights_from: str = "efs",
+                     shards: int = 1) -> DeploymentBudget:
     """Await budgets of an engine Deployment.
 
     Create: pulumi-kubernetes waits for the first ReplicaSet to be available (one replica: the autoscaler
@@ -246,7 +299,7 @@ def deployment_await(weights_bytes: int, max_replicas: int, max_surge: int = 1, 
     ``maxUnavailable: 0`` a rollout at ``replicas.max`` replaces ``max_surge`` replicas per step, each on a
     fresh node in the worst case.
     """
-    step = progress_deadline_seconds(weights_bytes, engine, instance_types, compile_cache)
+    step = progress_deadline_seconds(weights_bytes, engine, instance_types, compile_cache, weights_from, shards)
     steps = math.ceil(max(max_replicas, 1) / max(max_surge, 1))
     return DeploymentBudget(create_seconds=step + AWAIT_MARGIN_SECONDS,
                             update_seconds=steps * step + AWAIT_MARGIN_SECONDS)
@@ -262,19 +315,22 @@ def trigger(scrape_interval: int, polling_interval: int) -> StepTime:
 
 def scale_from_zero_steps(weights_bytes: int, scrape_interval: int, polling_interval: int, engine: str = "tgi",
                           instance_types: Sequence[str] = (), new_node: bool = True,
-                          compile_cache: bool = False, fast_pull: bool = False) -> list[StepTime]:
+                          compile_cache: bool = False, fast_pull: bool = False, weights_from: str = "efs",
+                          shards: int = 1) -> list[StepTime]:
     """A request arrives at a tier with no replica: the trigger, then one replica becomes ready (on a fresh GPU
     node, or on warm capacity)."""
     return [trigger(scrape_interval, polling_interval),
-            *replica_steps(weights_bytes, engine, instance_types, new_node, compile_cache, fast_pull)]
+            *replica_steps(weights_bytes, engine, instance_types, new_node, compile_cache, fast_pull, weights_from,
+                           shards)]
 
 
 def scale_from_zero_seconds(weights_bytes: int, scrape_interval: int, polling_interval: int, engine: str = "tgi",
                             instance_types: Sequence[str] = (), new_node: bool = True,
-                            compile_cache: bool = False) -> int:
+                            compile_cache: bool = False, weights_from: str = "efs", shards: int = 1) -> int:
     """Slow-end estimate of :func:`scale_from_zero_steps`."""
     return sum(s.upper_seconds for s in scale_from_zero_steps(weights_bytes, scrape_interval, polling_interval,
-                                                              engine, instance_types, new_node, compile_cache))
+                                                              engine, instance_types, new_node, compile_cache,
+                                                              weights_from=weights_from, shards=shards))
 
 
 def figures() -> dict[str, Any]:
@@ -285,6 +341,11 @@ def figures() -> dict[str, Any]:
         "eksControlPlaneSeconds": fig(EKS_CONTROL_PLANE),
         "hubDownloadBytesPerSecond": fig(HUB_DOWNLOAD_BYTES_PER_SECOND),
         "efsReadBytesPerSecond": fig(EFS_READ_BYTES_PER_SECOND),
+        "nvmeReadBytesPerSecond": fig(NVME_READ_BYTES_PER_SECOND),
+        "s3ReadBytesPerSecond": {k: fig(v) for k, v in S3_READ_BYTES_PER_SECOND.items()},
+        "s3UploadBytesPerSecond": fig(S3_UPLOAD_BYTES_PER_SECOND),
+        "safetensorsLoaderBytesPerSecond": fig(SAFETENSORS_LOADER_BYTES_PER_SECOND),
+        "sha256BytesPerSecond": fig(SHA256_BYTES_PER_SECOND),
         "imagePullBytesPerSecond": fig(IMAGE_PULL_BYTES_PER_SECOND),
         "sociParallelPullTimeFactor": fig(SOCI_PARALLEL_PULL_TIME),
         "engineImageBytes": {k: fig(v) for k, v in ENGINE_IMAGE_BYTES.items()},

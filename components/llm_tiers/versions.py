@@ -160,6 +160,11 @@ IMAGES: dict[str, str] = {
     # open-telemetry/opentelemetry-collector-releases distributions/otelcol-k8s/manifest.yaml) at the
     # opentelemetry-collector chart's appVersion (0.158.0), set explicitly: the chart requires image.repository.
     "otel-collector": "docker.io/otel/opentelemetry-collector-k8s:0.158.0",
+    # The AWS CLI v2 for the S3 weight mirror's transfers (tiers/mirror_manifests.py): the sync Job's upload and the
+    # `weightsFrom: nvme` pods' copy onto local NVMe. Release 2.36.7 (aws/aws-cli tag 2.36.7, 2026-07-23; the CLI
+    # publishes its image per release to ECR Public, public.ecr.aws/aws-cli/aws-cli). It needs >= 2.23.0 (checksums
+    # validated on download by default, CHANGELOG) and the CRT transfer client (awscli/topics/s3-config.rst).
+    "aws-cli": "public.ecr.aws/aws-cli/aws-cli:2.36.7",
 }
 
 

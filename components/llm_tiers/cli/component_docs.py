@@ -45,6 +45,7 @@ PAGES = {
     "EvaluationArgs": "eval.md",
     "TracingArgs": "tracing.md",
     "WarmCapacityArgs": "warm-capacity.md",
+    "WeightMirrorArgs": "weight-mirror.md",
 }
 
 

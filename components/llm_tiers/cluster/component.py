@@ -65,6 +65,8 @@ class Cluster(pulumi.ComponentResource):
     """VPC id."""
     private_subnet_ids: list[pulumi.Output[str]]
     """Private subnets (nodes, pods, EFS mount targets), one per zone."""
+    private_route_table_ids: list[pulumi.Output[str]]
+    """Route tables of the private subnets (one per zone): an S3 gateway endpoint goes on them."""
     public_subnet_ids: list[pulumi.Output[str]]
     """Public subnets (load balancers only), one per zone."""
     cluster_security_group_id: pulumi.Output[str]
@@ -121,7 +123,7 @@ class Cluster(pulumi.ComponentResource):
             routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", gateway_id=igw.id)],
             tags={**tags, "Name": f"{name}-public"}, opts=child)
 
-        public_subnets, private_subnets, nat_gateways = [], [], []
+        public_subnets, private_subnets, nat_gateways, private_route_tables = [], [], [], []
         egress: list[pulumi.Resource] = [igw, public_rt]
         for p in plan:
             zone = zone_names[p.zone_index]
@@ -152,6 +154,7 @@ class Cluster(pulumi.ComponentResource):
                 f"{resource_name}-private-{suffix}", vpc_id=vpc.id,
                 routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nat.id)],
                 tags={**tags, "Name": f"{name}-private-{suffix}"}, opts=child)
+            private_route_tables.append(rt)
             egress += [rt, aws.ec2.RouteTableAssociation(f"{resource_name}-private-{suffix}", subnet_id=priv.id,
                                                          route_table_id=rt.id, opts=child)]
             private_subnets.append(priv)
@@ -336,6 +339,7 @@ class Cluster(pulumi.ComponentResource):
         self._k8s_provider = provider
         self.vpc_id = vpc.id
         self.private_subnet_ids = [sn.id for sn in private_subnets]
+        self.private_route_table_ids = [rt.id for rt in private_route_tables]
         self.public_subnet_ids = [sn.id for sn in public_subnets]
         self.cluster_security_group_id = cluster_sg
         self.node_role_arn = node_role.arn

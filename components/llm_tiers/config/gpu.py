@@ -55,3 +55,13 @@ class GpuClassConfig(_Model):
         "half the time (rollout.md's image-pull step) for about $70 a month more per node while it runs "
         "(docs/components/gpu-capacity.md, \"Faster image pulls\").",
     )
+    instance_store: Literal["none", "raid0"] = Field(
+        "none",
+        description="What the nodes do with their local NVMe instance store. `none`: nothing (kubelet and "
+        "containerd live on the root volume). `raid0`: Karpenter's `instanceStorePolicy: RAID0` assembles every "
+        "instance-store disk into one array that holds kubelet's pod storage (emptyDir, ephemeral-storage) and "
+        "containerd's images, so a node's ephemeral storage is its NVMe. Needed by tiers with `weightsFrom: nvme`; "
+        "every instance type of the class must have an instance store (all in the GPU catalog do). No extra "
+        "cost: the instance store is part of the instance's price "
+        '(docs/components/gpu-capacity.md, "Local NVMe").',
+    )

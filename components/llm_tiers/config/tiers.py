@@ -234,6 +234,15 @@ class TierConfig(_Model):
         "other engine's flags and options the engine does not have are refused. At most 64, each at "
         "most 4096 characters.",
     )
+    weights_from: Literal["efs", "nvme", "s3"] = Field(
+        "efs",
+        description="Where a replica reads its weights. `efs` (default): the tier's EFS cache, filled by the sync Job. "
+        "`nvme`: the sync Job fills the stack's in-region S3 weight mirror (checksums verified against the Hub) "
+        "and each replica first copies the locked revision onto its node's local NVMe (the class needs "
+        "`instanceStore: raid0`), then loads from there; both engines. `s3`: vLLM streams the weights from the S3 "
+        "mirror into GPU memory (`--load-format runai_streamer`); vLLM releases only (TGI has no S3 loader: use "
+        '`nvme`). docs/components/model-tier.md, "Where weights load from", gives what each saves and costs.',
+    )
     sporadic: bool = Field(False, description="Scale to zero when idle and wake on traffic.")
     replicas: ReplicasConfig = Field(default_factory=ReplicasConfig, description="Replica bounds.")
     autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig, description="Autoscaling targets.")

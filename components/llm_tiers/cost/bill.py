@@ -178,17 +178,25 @@ def tier_lines(cfg: StackConfig) -> list[TierLine]:
     return lines
 
 
-def weight_caches(cfg: StackConfig, lock: Mapping[str, ModelLockEntry]) -> dict[tuple[str, str], int]:
+def weight_caches(cfg: StackConfig, lock: Mapping[str, ModelLockEntry],
+                  where: tuple[str, ...] = ("efs",)) -> dict[tuple[str, str], int]:
     """(tier, revision) -> weights bytes of every cache the stack keeps on EFS (releases of one revision
-    share a cache, as ``tier_manifests.cache_key`` names them)."""
+    share a cache, as ``tier_manifests.cache_key`` names them); ``where=("nvme", "s3")``: the revisions in the S3
+    weight mirror instead."""
     caches: dict[tuple[str, str], int] = {}
     for t in cfg.tiers:
+        if t.weights_from not in where:
+            continue
         models = [t.model_id] + ([t.candidate.model_id or t.model_id] if t.candidate is not None else [])
         for model in models:
             entry = lock.get(model)
             if entry is not None:
                 caches[(t.name, entry.revision)] = entry.weights_bytes
     return caches
+
+
+#: ``weightsFrom`` values whose revisions live in the S3 weight mirror (tiers/storage.py MIRRORED).
+MIRRORED = ("nvme", "s3")
 
 
 def _usd(x: float) -> str:
@@ -211,6 +219,8 @@ def fixed_lines(cfg: StackConfig, lock: Mapping[str, ModelLockEntry], has_hf_tok
     public_ips = nats + (zones if gw.load_balancer_scheme == "internet-facing" else 0)
     eks_hourly = prices.EKS_CLUSTER_HOURLY[versions.EKS_SUPPORT_TYPE]
     efs_gib = sum(weight_caches(cfg, lock).values()) / GIB
+    mirrored = weight_caches(cfg, lock, MIRRORED)
+    mirror_gib = sum(mirrored.values()) / GIB
     prom = cfg.observability.prometheus
     secrets = int(has_hf_token) + len(cfg.tenants)
     keys = 2  # the cluster's envelope-encryption key and the secret store's key
@@ -230,6 +240,9 @@ def fixed_lines(cfg: StackConfig, lock: Mapping[str, ModelLockEntry], has_hf_tok
                   f"{_rate(prices.GP3_GB_MONTH)}/GB-month", ng.desired_size * prices.gp3_monthly(ng.disk_size_gib)),
         FixedLine("EFS weight caches (Standard)", f"{efs_gib:.1f} GiB ({len(weight_caches(cfg, lock))} cache(s))",
                   f"{_rate(prices.EFS_STANDARD_GB_MONTH)}/GB-month", efs_gib * prices.EFS_STANDARD_GB_MONTH),
+        *([FixedLine("S3 weight mirror (Standard)", f"{mirror_gib:.1f} GiB ({len(mirrored)} revision(s))",
+                     f"{_rate(prices.S3_STANDARD_GB_MONTH)}/GB-month", mirror_gib * prices.S3_STANDARD_GB_MONTH)]
+          if mirrored else []),
         FixedLine("Prometheus volumes", f"{prom.replicas} x {prom.storage_gib} GiB gp3",
                   f"{_rate(prices.GP3_GB_MONTH)}/GB-month", prom.replicas * prices.gp3_monthly(prom.storage_gib)),
         FixedLine("Secrets Manager secrets", f"{secrets} ({'HF token + ' if has_hf_token else ''}"
@@ -268,13 +281,23 @@ def warm_capacity_lines(cfg: StackConfig) -> list[FixedLine]:
 
 def usage_lines(cfg: StackConfig, lock: Mapping[str, ModelLockEntry], tiers: list[TierLine]) -> list[str]:
     gb = sum(weight_caches(cfg, lock).values()) / GIB
+    mirrored = weight_caches(cfg, lock, MIRRORED)
+    hub_gb = gb + sum(mirrored.values()) / GIB
     elastic = cfg.cluster.efs.throughput_mode == "elastic"
     out = [
-        f"NAT data processing {_rate(prices.NAT_GATEWAY_PER_GB)}/GB: the weight syncs download {gb:.1f} GiB from the "
-        f"Hub through NAT, about {_usd(gb * prices.NAT_GATEWAY_PER_GB)} once per new revision (image pulls from "
-        "public registries go through NAT too).",
+        f"NAT data processing {_rate(prices.NAT_GATEWAY_PER_GB)}/GB: the weight syncs download {hub_gb:.1f} GiB from "
+        f"the Hub through NAT, about {_usd(hub_gb * prices.NAT_GATEWAY_PER_GB)} once per new revision (image pulls "
+        "from public registries go through NAT too).",
     ]
-    if elastic:
+    if mirrored:
+        files = sum(len(lock[m].files) for m in {m for t in cfg.tiers if t.weights_from in MIRRORED
+                                                 for m in [t.model_id] if m in lock})
+        out.append(
+            f"S3 weight mirror: the syncs upload each revision once (PUT {_rate(prices.S3_PUT_PER_1K)}/1,000 requests, "
+            f"multipart parts counted: cents per revision); a replica's copy or stream reads it through the gateway "
+            f"endpoint (GET {_rate(prices.S3_GET_PER_1K)}/1,000 requests, about {files} files in 8 MiB ranges: well "
+            "under a dollar per start; same-region transfer to EC2 is free, and no NAT processing applies).")
+    if elastic and gb:
         reads = "; ".join(f"{t.tier} {_usd(lock_gib * prices.EFS_ELASTIC_READ_PER_GB)}" for t, lock_gib in
                           _tier_weights_gib(cfg, lock, tiers))
         out.append(
@@ -282,7 +305,7 @@ def usage_lines(cfg: StackConfig, lock: Mapping[str, ModelLockEntry], tiers: lis
             f"{_usd(gb * prices.EFS_ELASTIC_WRITE_PER_GB)} once per new revision), reads "
             f"{_rate(prices.EFS_ELASTIC_READ_PER_GB)}/GB each time a replica starts and loads its weights ({reads} "
             f"per start; GPU nodes expire after {karpenter.EXPIRE_AFTER}, so every replica reloads at least monthly).")
-    else:
+    elif not elastic:
         out.append("EFS Bursting throughput: no per-GB charge (throughput comes from burst credits that grow with "
                    "the stored size; a small cache loads slowly once they are spent).")
     out += [
@@ -310,6 +333,8 @@ def _tier_weights_gib(cfg: StackConfig, lock: Mapping[str, ModelLockEntry],
     out = []
     for line in tiers:
         t = by_tier[line.tier]
+        if t.weights_from != "efs":
+            continue
         model = t.model_id if line.release == "live" else (t.candidate.model_id or t.model_id)  # type: ignore[union-attr]
         entry = lock.get(model)
         if entry is not None:

@@ -13,6 +13,7 @@ Sources (each constant names its page):
 * Elastic Load Balancing (NLB): https://aws.amazon.com/elasticloadbalancing/pricing/
 * EFS: https://aws.amazon.com/efs/pricing/ (Standard storage class; Elastic throughput billed per GB)
 * EBS gp3: https://aws.amazon.com/ebs/pricing/
+* S3: https://aws.amazon.com/s3/pricing/ (S3 Standard storage, requests; same-region transfer to EC2 is free)
 * Secrets Manager: https://aws.amazon.com/secrets-manager/pricing/
 * KMS: https://aws.amazon.com/kms/pricing/
 * CloudWatch Logs: https://aws.amazon.com/cloudwatch/pricing/
@@ -49,6 +50,12 @@ NLB_LCU_HOURLY = 0.006              # per NLB capacity unit-hour (new flows, act
 EFS_STANDARD_GB_MONTH = 0.30
 EFS_ELASTIC_READ_PER_GB = 0.03
 EFS_ELASTIC_WRITE_PER_GB = 0.06
+
+# S3 Standard (the weight mirror): storage per GB-month (first 50 TB), requests per 1,000. Transfer from S3 to EC2 in
+# the same region is free, and a gateway VPC endpoint has no charge (no NAT processing either).
+S3_STANDARD_GB_MONTH = 0.023
+S3_PUT_PER_1K = 0.005
+S3_GET_PER_1K = 0.0004
 
 
 # Secrets Manager and KMS.

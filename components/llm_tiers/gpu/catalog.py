@@ -109,6 +109,27 @@ _ROWS = [
 CATALOG: dict[str, InstanceType] = {row[0]: InstanceType(*row) for row in _ROWS}
 
 
+#: Local NVMe instance store per type: the total of its volumes in GB (10^9 bytes), as AWS's accelerated-computing
+#: instance specifications list them ("Instance store volumes", docs.aws.amazon.com/ec2/latest/instancetypes/ac.html).
+#: Every type in the catalog has one; it is what `gpuClasses.<class>.instanceStore: raid0` assembles into the node's
+#: kubelet and containerd storage (gpu/karpenter.py), and where `tiers[].weightsFrom: nvme` copies weights.
+INSTANCE_STORE_GB: dict[str, int] = {
+    "g4dn.xlarge": 125, "g4dn.2xlarge": 225, "g4dn.12xlarge": 900,
+    "g5.xlarge": 250, "g5.2xlarge": 450, "g5.4xlarge": 600, "g5.8xlarge": 900, "g5.12xlarge": 3800,
+    "g5.16xlarge": 1900, "g5.24xlarge": 3800, "g5.48xlarge": 7600,
+    "g6.xlarge": 250, "g6.2xlarge": 450, "g6.4xlarge": 600, "g6.8xlarge": 900, "g6.12xlarge": 3760,
+    "g6.16xlarge": 1880, "g6.24xlarge": 3760, "g6.48xlarge": 7520,
+    "g6e.xlarge": 250, "g6e.2xlarge": 450, "g6e.4xlarge": 600, "g6e.8xlarge": 900, "g6e.12xlarge": 3800,
+    "g6e.16xlarge": 1900, "g6e.24xlarge": 3800, "g6e.48xlarge": 7600,
+    "p4d.24xlarge": 8000, "p4de.24xlarge": 8000, "p5.48xlarge": 30400, "p5en.48xlarge": 30720,
+}
+
+
+def instance_store_gb(instance_type: str) -> int:
+    """Local NVMe of a type, GB (0: none, or not in the catalog)."""
+    return INSTANCE_STORE_GB.get(instance_type, 0)
+
+
 class UnknownInstanceType(KeyError):
     pass
 

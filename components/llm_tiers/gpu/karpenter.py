@@ -147,6 +147,13 @@ def ec2_node_class(class_name: str, cls: GpuClassConfig, cluster_name: str, node
             # Only a soci-parallel class carries userData (a change of it, or of the volume, drifts the class's
             # nodes: neither field is hash:"ignore" in Karpenter v1.14.1 pkg/apis/v1/ec2nodeclass.go).
             **({"userData": fast_image_pull_user_data()} if cls.image_pull == "soci-parallel" else {}),
+            # instanceStore raid0: every NVMe instance-store disk in one RAID0 array holding /var/lib/kubelet and
+            # /var/lib/containerd (and, on AL2023, /var/log/pods and the SOCI snapshotter's store), and the node's
+            # ephemeral-storage capacity set to the instance store's size (Karpenter v1.14.1
+            # pkg/apis/v1/ec2nodeclass.go InstanceStorePolicyRAID0; pkg/providers/amifamily/bootstrap/nodeadm.go writes
+            # localStorage.strategy RAID0 into its NodeConfig, the last part of the userData, so it also holds with
+            # the FastImagePull part above; pkg/providers/instancetype/types.go ephemeralStorage()).
+            **({"instanceStorePolicy": "RAID0"} if cls.instance_store == "raid0" else {}),
         },
     }
 
@@ -216,8 +223,12 @@ def sync_cpu_limit(jobs: int, cpu_m_per_job: int) -> int:
 def sync_node_class(cluster_name: str, node_role_name: str, tags: dict[str, str]) -> dict[str, Any]:
     """The weight-sync nodes' EC2NodeClass: as the GPU classes' (AL2023, IMDSv2 hop limit 1, encrypted gp3,
     discovery-tag subnets and security groups; Karpenter picks the standard AMI variant for CPU types)."""
+    # RAID0: a type with an instance store (c6id, m6id, ...) downloads onto its NVMe, and Karpenter counts that as the
+    # node's ephemeral storage, so a mirrored 70B revision (its sync pod requests the disk) gets a node that holds it;
+    # a type without one keeps the root volume (nodeadm finds no disk and changes nothing).
     spec = ec2_node_class(SYNC_POOL, GpuClassConfig.model_validate({"instanceTypes": ["m7i.xlarge"], "maxGpus": 1,
-                                                                    "rootVolumeGiB": SYNC_ROOT_VOLUME_GIB}),
+                                                                    "rootVolumeGiB": SYNC_ROOT_VOLUME_GIB,
+                                                                    "instanceStore": "raid0"}),
                           cluster_name, node_role_name, tags)
     spec["metadata"]["labels"] = naming.k8s_labels("weight-sync-capacity", SYNC_POOL)
     spec["spec"]["tags"] = {**tags, naming.NODE_ROLE_LABEL: SYNC_POOL}

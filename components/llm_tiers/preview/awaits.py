@@ -11,7 +11,7 @@ from typing import Any, Optional
 from llm_tiers import timing
 from llm_tiers import versions
 from llm_tiers.gpu.karpenter import GPU_CLASS_LABEL, image_pull_of
-from llm_tiers.tiers.manifests import ENGINE_LABEL, WEIGHTS_BYTES_ANNOTATION
+from llm_tiers.tiers.manifests import ENGINE_LABEL, WEIGHTS_BYTES_ANNOTATION, WEIGHTS_FROM_ANNOTATION
 from llm_tiers.evaluation.manifests import GATE_COMPONENT, RESULTS_EXPECTED_ANNOTATION
 
 from llm_tiers.preview.mocks import Recording, RecordedResource
@@ -122,6 +122,18 @@ def weights_of(r: RecordedResource) -> Optional[int]:
     return int(value) if value else None
 
 
+def weights_from_of(r: RecordedResource) -> str:
+    """The tier's ``weightsFrom`` as its Deployment or sync Job carries it (no annotation: ``efs``)."""
+    return _annotations(r).get(WEIGHTS_FROM_ANNOTATION) or "efs"
+
+
+def shards_of(r: RecordedResource) -> int:
+    """GPUs a tier Deployment's pod asks for (TGI's shards, vLLM's tensor-parallel ranks): each loads its part."""
+    pod = ((r.inputs.get("spec") or {}).get("template") or {}).get("spec") or {}
+    return max([int((c.get("resources") or {}).get("limits", {}).get("nvidia.com/gpu", 0) or 0)
+                for c in pod.get("containers", [])] + [1])
+
+
 def await_of(r: RecordedResource, classes: Optional[dict[str, list[str]]] = None,
              fast_pull: frozenset[str] = frozenset()) -> Await:
     """What the engine waits for after creating ``r``, how long it may wait, and how long it should take."""
@@ -160,7 +172,7 @@ def engine_of(r: RecordedResource) -> str:
     if label_value:
         return label_value
     pod = ((r.inputs.get("spec") or {}).get("template") or {}).get("spec") or {}
-    images = [c.get("image", "") for c in pod.get("containers", [])]
+    images = [c.get("image", "") for c in (*pod.get("initContainers", []), *pod.get("containers", []))]
     return "vllm" if any(i.split("@")[0] == versions.IMAGES["vllm"] for i in images) else "tgi"
 
 
@@ -238,7 +250,8 @@ def _kubernetes_await(r: RecordedResource, kind: str, classes: dict[str, list[st
     if kind == "Deployment":
         if weights:
             steps = timing.replica_steps(weights, engine_of(r), classes.get(gpu_class_of(r) or "", []),
-                                         fast_pull=(gpu_class_of(r) or "") in fast_pull)
+                                         fast_pull=(gpu_class_of(r) or "") in fast_pull,
+                                         weights_from=weights_from_of(r), shards=shards_of(r))
             estimate, typical = sum(x.upper_seconds for x in steps), sum(x.typical_seconds for x in steps)
         else:
             estimate = typical = 60
@@ -257,8 +270,10 @@ def _kubernetes_await(r: RecordedResource, kind: str, classes: dict[str, list[st
                      min(int(expected), upper) if expected else None)
     if kind == "Job":
         tolerated = bool(((r.inputs.get("spec") or {}).get("template") or {}).get("spec", {}).get("tolerations"))
-        estimate = timing.sync_seconds(weights, engine_of(r), new_node=tolerated) if weights else 60
-        typical = timing.sync_typical_seconds(weights, engine_of(r), new_node=tolerated) if weights else 60
+        mirror = weights_from_of(r) != "efs"
+        estimate = timing.sync_seconds(weights, engine_of(r), new_node=tolerated, mirror=mirror) if weights else 60
+        typical = (timing.sync_typical_seconds(weights, engine_of(r), new_node=tolerated, mirror=mirror)
+                   if weights else 60)
         return Await("Complete (fails at once on BackoffLimitExceeded or DeadlineExceeded)", _kubernetes_budget(r),
                      estimate, f"{K8S_AWAIT}/job.go; estimate: timing.sync_seconds", typical)
     if kind == "PersistentVolumeClaim":

@@ -26,6 +26,7 @@ STATEFUL: dict[str, str] = {
     "aws:eks/cluster:Cluster": "the control plane and etcd: replacing it recreates every Kubernetes object",
     "aws:ec2/vpc:Vpc": "the network: replacing it replaces every subnet, node, load balancer and mount target",
     "aws:efs/fileSystem:FileSystem": "every weight cache (a re-sync downloads them from the Hub again)",
+    "aws:s3/bucket:Bucket": "the weight mirror's copies (the next sync Jobs download them from the Hub again)",
     "aws:kms/key:Key": "the key: what it encrypted becomes unreadable once its deletion window ends",
     "aws:secretsmanager/secret:Secret": "a secret value (HF token or a tenant's API key); deletion waits out "
                                         "the recovery window",

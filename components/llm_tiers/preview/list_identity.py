@@ -176,6 +176,7 @@ RULES: list[tuple[str, str, Rule]] = [
     ("EnvoyProxy", "spec.filterOrder", NAME),
     ("*", "*initContainers", NAME),
     ("*", "*initContainers[].args", FLAGS),
+    ("*", "*initContainers[].args[]<json>", by("path")),  # the sync init container's --files, by path
     ("*", "*initContainers[].command", WHOLE),
     ("*", "*containers[].args", FLAGS),
     ("*", "*containers[].args[]<json>", by("path")),  # the sync Job's --files: the files by path
@@ -278,6 +279,9 @@ RULES: list[tuple[str, str, Rule]] = [
     ("aws:ec2/launchTemplate:LaunchTemplate", "blockDeviceMappings", by("deviceName")),
     ("aws:ec2/launchTemplate:LaunchTemplate", "tagSpecifications", by("resourceType")),
     ("aws:ec2/routeTable:RouteTable", "routes", by("cidrBlock", "ipv6CidrBlock", "destinationPrefixListId")),
+    ("aws:ec2/vpcEndpoint:VpcEndpoint", "routeTableIds", SET),
+    ("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "rules", by("id")),
+    ("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "rules", WHOLE),
     ("aws:ec2/securityGroup:SecurityGroup", "*gress", SET),
     ("aws:ec2/securityGroup:SecurityGroup", "*gress[].*", SET),
     ("aws:eks/addon:Addon", "podIdentityAssociations", by("serviceAccount")),

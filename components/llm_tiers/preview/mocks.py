@@ -234,6 +234,12 @@ class PlatformMocks(pulumi.runtime.Mocks):
             length = int(inputs.get("length", 16))
             state["result"] = "".join(alphabet[seed[i % len(seed)] % len(alphabet)] for i in range(length))
             rid = "none"
+        elif t == "aws:s3/bucket:Bucket":
+            # bucket_prefix: the provider appends a 26-character unique suffix, as for secrets; S3 names have no
+            # region or account in their ARN.
+            bucket = inputs.get("bucket") or f"{inputs.get('bucketPrefix', name)}{int(h, 16):026d}"[:63]
+            rid = bucket
+            state.update(bucket=bucket, arn=f"arn:aws:s3:::{bucket}", region=self.region)
         elif t == "aws:secretsmanager/secret:Secret":
             # name_prefix: the provider appends a 26-character unique suffix (terraform id.PrefixedUniqueId).
             secret_name = inputs.get("name") or f"{inputs.get('namePrefix', name)}{int(h, 16):026d}"[:256]

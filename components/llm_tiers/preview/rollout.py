@@ -31,6 +31,7 @@ from llm_tiers.tiers.manifests import TIER_LABEL
 
 from llm_tiers.preview.mocks import Recording, RecordedResource
 from llm_tiers.preview.awaits import (Await, await_of, delete_budget, engine_of, fallbacks, gpu_class_of, label,
+                                     shards_of, weights_from_of,
                                      fast_pull_classes, node_pool_types, persisted_compile_cache, weights_of)
 
 @dataclass
@@ -61,6 +62,9 @@ class Plan:
     """Top-level component URN -> label (``Cluster cluster``, with how many resources it creates)."""
     component_edges: set[tuple[str, str]] = field(default_factory=set)
     """(component, component that waits for it), transitively reduced."""
+    scale_out: list[dict[str, Any]] = field(default_factory=list)
+    """Per autoscaled tier Deployment with replicas.min above 0: one more replica, on a fresh node and on warm
+    capacity (the class's warm nodes, or what one would give: ``warmNodes`` 0 marks it as not configured)."""
 
     @property
     def critical_path_seconds(self) -> int:
@@ -171,7 +175,8 @@ def plan(stack: str, recording: Recording) -> Plan:
         path.append(cursor)
         cursor = best[cursor]
     components, component_edges = _components(recording, steps)
-    return Plan(stack, steps, list(reversed(path)), _scale_from_zero(recording), components, component_edges)
+    return Plan(stack, steps, list(reversed(path)), _scale_from_zero(recording), components, component_edges,
+                _scale_from_zero(recording, from_zero=False))
 
 
 def _components(recording: Recording, steps: dict[str, Step]) -> tuple[dict[str, str], set[tuple[str, str]]]:
@@ -238,9 +243,11 @@ def _breakdown(steps: list[timing.StepTime]) -> dict[str, Any]:
             "upperSeconds": sum(s.upper_seconds for s in steps), "budgetSeconds": sum(s.budget_seconds for s in steps)}
 
 
-def _scale_from_zero(recording: Recording) -> list[dict[str, Any]]:
+def _scale_from_zero(recording: Recording, from_zero: bool = True) -> list[dict[str, Any]]:
     """Per ScaledObject with minReplicaCount 0: a request at zero replicas until its first token, step by step,
-    on a fresh node and (when its GPU class keeps warm nodes) on warm capacity."""
+    on a fresh node and (when its GPU class keeps warm nodes) on warm capacity. ``from_zero`` False: per
+    ScaledObject with minReplicaCount above 0, one more replica (no trigger), on a fresh node and on warm capacity,
+    the latter whether or not the class keeps warm nodes (``warmNodes`` says)."""
     objects = {(r.inputs.get("kind"), (r.inputs.get("metadata") or {}).get("namespace"),
                 (r.inputs.get("metadata") or {}).get("name")): r for r in recording.resources if r.custom}
     scrape = [int(str(ep.get("interval", "30s")).rstrip("s"))
@@ -252,7 +259,7 @@ def _scale_from_zero(recording: Recording) -> list[dict[str, Any]]:
     out = []
     for (kind, ns, name), r in sorted(objects.items(), key=lambda kv: str(kv[0])):
         spec = r.inputs.get("spec") or {}
-        if kind != "ScaledObject" or spec.get("minReplicaCount") != 0:
+        if kind != "ScaledObject" or (spec.get("minReplicaCount") == 0) != from_zero:
             continue
         target = objects.get(("Deployment", ns, spec["scaleTargetRef"]["name"]))
         weights = weights_of(target) if target else None
@@ -264,13 +271,22 @@ def _scale_from_zero(recording: Recording) -> list[dict[str, Any]]:
         # A wake-up is never a revision's first start (its Deployment's create awaited one), so a persisted
         # compile cache is warm by then.
         cache = persisted_compile_cache(target)  # type: ignore[arg-type]
-        cold = _breakdown(timing.scale_from_zero_steps(weights, scrape_s, poll_s, engine, types, new_node=True,
-                                                       compile_cache=cache, fast_pull=cls in fast))
-        hot = (_breakdown(timing.scale_from_zero_steps(weights, scrape_s, poll_s, engine, types, new_node=False,
-                                                       compile_cache=cache))
-               if warm.get(cls) else None)
+        source, shards = weights_from_of(target), shards_of(target)  # type: ignore[arg-type]
+        if from_zero:
+            cold = _breakdown(timing.scale_from_zero_steps(weights, scrape_s, poll_s, engine, types, new_node=True,
+                                                           compile_cache=cache, fast_pull=cls in fast,
+                                                           weights_from=source, shards=shards))
+            hot = (_breakdown(timing.scale_from_zero_steps(weights, scrape_s, poll_s, engine, types, new_node=False,
+                                                           compile_cache=cache, weights_from=source, shards=shards))
+                   if warm.get(cls) else None)
+        else:
+            cold = _breakdown(timing.replica_steps(weights, engine, types, True, cache, cls in fast,
+                                                   weights_from=source, shards=shards))
+            hot = _breakdown(timing.replica_steps(weights, engine, types, False, cache, weights_from=source,
+                                                  shards=shards))
         out.append({"scaledObject": f"{ns}/{name}", "deployment": f"{ns}/{spec['scaleTargetRef']['name']}",
                     "engine": engine, "gpuClass": cls, "instanceTypes": types, "warmNodes": warm.get(cls, 0),
+                    "weightsFrom": source,
                     "scrapeSeconds": scrape_s, "pollingSeconds": poll_s, "coldNode": cold, "warmNode": hot,
                     "totalSeconds": (hot or cold)["upperSeconds"],
                     "typicalSeconds": (hot or cold)["typicalSeconds"]})
@@ -309,6 +325,7 @@ def to_json(p: Plan) -> str:
         "createWaves": [[s.label for s in wave] for wave in p.waves()],
         "deleteWaves": [[s.label for s in wave] for wave in p.delete_waves()],
         "scaleFromZero": p.scale_from_zero,
+        "scaleOut": p.scale_out,
         "resources": [{
             "urn": s.urn, "label": s.label, "wave": s.wave, "deleteWave": s.delete_wave,
             "dependsOn": sorted(p.steps[d].label for d in s.depends_on),

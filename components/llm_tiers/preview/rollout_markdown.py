@@ -21,6 +21,41 @@ def fallback_sentence(fb: dict[str, Any]) -> str:
             "again.")
 
 
+def _steps_table(title: str, b: dict[str, Any]) -> list[str]:
+    lines = ["", title, "", "| step | typical | upper bound | budget | source of the estimate |",
+             "|---|---|---|---|---|"]
+    lines += [f"| {s['step']} | {minutes(s['typical_seconds'])} | {minutes(s['upper_seconds'])} | "
+              f"{minutes(s['budget_seconds'])} | {s['source']} |" for s in b["steps"]]
+    lines.append(f"| **total** | **{minutes(b['typicalSeconds'])}** | **{minutes(b['upperSeconds'])}** | "
+                 f"{minutes(b['budgetSeconds'])} | |")
+    return lines
+
+
+def scale_out_markdown(scale_out: list[dict[str, Any]]) -> list[str]:
+    """Per always-on tier: one more replica (a scale-out, or a rollout's surge) on a fresh node and on warm capacity,
+    the latter marked when the class keeps no warm node (then it is what `warmNodes: 1` would give)."""
+    if not scale_out:
+        return []
+    lines = ["", "## One more replica: a scale-out or a rollout's surge", "",
+             "From the autoscaler's decision to a ready replica (no trigger delay: the tier is up). Warm capacity is "
+             "a node of the class held by a placeholder with the engine image on it (`gpuClasses.<class>.warmNodes`; "
+             "its cost is in plan.md's bill); where a class keeps none, the column says what one would give.", "",
+             "| deployment | engine | weights from | onto a fresh node | onto warm capacity |", "|---|---|---|---|---|"]
+    for z in scale_out:
+        c, w = z["coldNode"], z["warmNode"]
+        held = (f"{z['warmNodes']} warm node(s)" if z["warmNodes"]
+                else f"not configured: with `gpuClasses.{z['gpuClass']}.warmNodes: 1`")
+        lines.append(f"| {z['deployment']} | {z['engine']} | {z['weightsFrom']} | {minutes(c['typicalSeconds'])} "
+                     f"typical, ≤ {minutes(c['upperSeconds'])} | {minutes(w['typicalSeconds'])} typical, ≤ "
+                     f"{minutes(w['upperSeconds'])} ({held}) |")
+    for z in scale_out:
+        lines += _steps_table(f"### {z['deployment']} ({z['engine']}, weights from {z['weightsFrom']}, class "
+                              f"{z['gpuClass']}: {', '.join(z['instanceTypes'])}) onto warm capacity: "
+                              f"{minutes(z['warmNode']['typicalSeconds'])} typical, ≤ "
+                              f"{minutes(z['warmNode']['upperSeconds'])}", z["warmNode"])
+    return lines
+
+
 def scale_from_zero_markdown(scale_from_zero: list[dict[str, Any]]) -> list[str]:
     """Per scale-to-zero tier: each step's estimate (typical, upper bound), its budget and the estimate's source,
     on a fresh node and, where the class keeps warm nodes, on warm capacity."""
@@ -32,14 +67,9 @@ def scale_from_zero_markdown(scale_from_zero: list[dict[str, Any]]) -> list[str]
                                                                z.get("warmNode"))):
             if not b:
                 continue
-            lines += ["", f"### {z['deployment']} ({z['engine']}, class {z['gpuClass']}: "
-                          f"{', '.join(z['instanceTypes'])}) onto {where}: "
-                          f"{minutes(b['typicalSeconds'])} typical, ≤ {minutes(b['upperSeconds'])}", "",
-                      "| step | typical | upper bound | budget | source of the estimate |", "|---|---|---|---|---|"]
-            lines += [f"| {s['step']} | {minutes(s['typical_seconds'])} | {minutes(s['upper_seconds'])} | "
-                      f"{minutes(s['budget_seconds'])} | {s['source']} |" for s in b["steps"]]
-            lines.append(f"| **total** | **{minutes(b['typicalSeconds'])}** | **{minutes(b['upperSeconds'])}** | "
-                         f"{minutes(b['budgetSeconds'])} | |")
+            lines += _steps_table(f"### {z['deployment']} ({z['engine']}, weights from {z.get('weightsFrom', 'efs')}, "
+                                  f"class {z['gpuClass']}: {', '.join(z['instanceTypes'])}) onto {where}: "
+                                  f"{minutes(b['typicalSeconds'])} typical, ≤ {minutes(b['upperSeconds'])}", b)
     return lines
 def first_deploy_gantt(p: Plan) -> str:
     """The first ``pulumi up``'s critical path as a Mermaid Gantt chart."""
@@ -67,7 +97,12 @@ def to_markdown(p: Plan) -> str:
         "await rule says, up to the budget, and fails the update past it. Deleted in reverse.",
         "",
         "Estimates (components/llm_tiers/timing.py; typical, and the upper bound every budget is checked against): "
-        f"Hub download {a['hubDownloadBytesPerSecond']['slow'] / 1e6:.0f} MB/s per sync Job, EFS read "
+        f"Hub download {a['hubDownloadBytesPerSecond']['typical'] / 1e6:.0f} MB/s "
+        f"(≥ {a['hubDownloadBytesPerSecond']['slow'] / 1e6:.0f}) per sync Job, S3 mirror to a node "
+        + ", ".join(f"{k}-family {v['typical'] / 1e9:.2f} GB/s (≥ {v['slow'] / 1e9:.2f})"
+                    for k, v in a["s3ReadBytesPerSecond"].items())
+        + f", NVMe read {a['nvmeReadBytesPerSecond']['typical'] / 1e9:.1f} GB/s, safetensors loader "
+        f"{a['safetensorsLoaderBytesPerSecond']['typical'] / 1e9:.2f} GB/s per GPU, EFS read "
         f"{a['efsReadBytesPerSecond']['typical'] / 1e6:.0f} MB/s (≥ {a['efsReadBytesPerSecond']['slow'] / 1e6:.0f}) "
         f"per replica, image pull {a['imagePullBytesPerSecond']['typical'] / 1e6:.0f} MB/s "
         f"(≥ {a['imagePullBytesPerSecond']['slow'] / 1e6:.0f}), GPU node launch "
@@ -94,6 +129,7 @@ def to_markdown(p: Plan) -> str:
     if p.scale_from_zero:
         lines += ["", "## Scale from zero: a request at zero replicas until its first token"]
         lines += scale_from_zero_markdown(p.scale_from_zero)
+    lines += scale_out_markdown(p.scale_out)
     awaited = [s for s in p.steps.values() if s.awaits.budget_seconds is not None]
     lines += ["", f"## Awaits ({len(awaited)} of {len(p.steps)} resources are waited for)", "",
               "| resource | waits for | estimate | budget | rule |", "|---|---|---|---|---|"]

@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 from llm_tiers import (BenchmarkArgs, ClusterArgs, DnsArgs, EvaluationArgs, GatewayArgs, GpuCapacityArgs,
                        LoadBalancerControllerArgs, ModelTierArgs, NamespacesArgs, ObservabilityArgs, SecretStoreArgs,
-                       TenantKeyArgs, TracingArgs, WarmCapacityArgs)
+                       TenantKeyArgs, TracingArgs, WarmCapacityArgs, WeightMirrorArgs)
 from llm_tiers import arguments
 from llm_tiers.benchmark import manifests as benchmark_manifests
 from llm_tiers.config.schema import TierConfig, release_engine
@@ -27,6 +27,7 @@ from llm_tiers.stack.load import StackSettings
 from llm_tiers.stack.plan import replica_prices
 from llm_tiers.tiers import engines
 from llm_tiers.tiers.lock_spec import lock_spec
+from llm_tiers.tiers import storage
 from llm_tiers.tracing import manifests as tracing_manifests
 
 
@@ -91,10 +92,23 @@ def tracing(s: StackSettings, cluster: Any) -> Optional[TracingArgs]:
                        node_cidrs=[cfg.cluster.vpc_cidr])
 
 
+def weight_mirror(s: StackSettings, cluster: Any) -> Optional[WeightMirrorArgs]:
+    """The S3 weight mirror's args when any tier loads from it (``weightsFrom: nvme`` or ``s3``), else None."""
+    cfg = s.config
+    if not storage.uses_mirror([t.weights_from for t in cfg.tiers]):
+        return None
+    return WeightMirrorArgs(region=s.region, name_prefix=cfg.cluster_name, vpc_id=cluster.vpc_id,
+                            route_table_ids=cluster.private_route_table_ids, protect=cfg.protect,
+                            force_destroy=not cfg.protect, environment=cfg.environment, tags=cfg.cluster.tags)
+
+
 def model_tier(s: StackSettings, t: TierConfig, cluster: Any, secrets: Any, gpu: Any, collector: Any,
-               gateway_clusters: list[str]) -> ModelTierArgs:
+               gateway_clusters: list[str], mirror: Any = None) -> ModelTierArgs:
     cfg, models = s.config, s.lock.models
     return ModelTierArgs(
+        weight_mirror={"bucket_name": mirror.bucket_name, "bucket_arn": mirror.bucket_arn, "region": s.region,
+                       "cluster_name": cluster.cluster_name, "name_prefix": cfg.cluster_name}
+        if mirror is not None and t.weights_from != "efs" else None,
         tier=arguments.spec_of(t), lock=lock_spec(models[t.model_id]),  # type: ignore[typeddict-item]
         candidate_lock=lock_spec(models[t.candidate.model_id or t.model_id]) if t.candidate else None,  # type: ignore[typeddict-item]
         instance_types=cfg.gpu_classes[t.gpu_class].instance_types,

@@ -16,6 +16,7 @@ from pulumi.runtime import config as runtime_config
 
 from llm_tiers.tiers import capacity
 from llm_tiers.tiers import models_lock
+from llm_tiers.tiers import storage
 from llm_tiers.stack import system_capacity
 from llm_tiers.config.schema import SECRET_KEYS, ConfigError, ConfigIssue, StackConfig
 from llm_tiers.stack.parse import parse, plannable_gpu_classes
@@ -117,6 +118,7 @@ def load() -> StackSettings:
             issues += models_lock.gated_without_token(partial, lock, has_token)
             issues += models_lock.policy_issues(partial, lock)
             issues += models_lock.engine_issues(partial, lock)
+            issues += storage.storage_issues(partial, lock)
         except models_lock.LockError as exc:
             issues.append(ConfigIssue("modelPolicy.lockFile", str(exc)))
         plans = models_lock.tier_plans(_plannable(partial, issues), lock)
@@ -173,10 +175,18 @@ def _plannable(cfg: StackConfig, issues: list[ConfigIssue]) -> StackConfig:
         for i, t in enumerate(cfg.tiers or [])
         if t is None
         or t.gpu_class not in gpu_classes
-        or any(x.path == f"tiers[{i}]" or x.path.startswith((f"tiers[{i}].", f"tiers[{i}][")) for x in issues)
+        or any(_breaks_plan(x.path, i) for x in issues)
     }
     tiers = [None if i in broken else t for i, t in enumerate(cfg.tiers or [])]
     return cfg.model_copy(update={"tiers": tiers, "gpu_classes": gpu_classes})
+
+
+def _breaks_plan(path: str, i: int) -> bool:
+    """Whether an issue at ``path`` leaves tier ``i`` unfit to plan. Where its weights load from does not change
+    the GPU memory plan, so a ``weightsFrom`` issue is reported beside the planner's own, not instead of it."""
+    if path == f"tiers[{i}].weightsFrom":
+        return False
+    return path == f"tiers[{i}]" or path.startswith((f"tiers[{i}].", f"tiers[{i}]["))
 
 
 def _rotation_warnings(cfg: StackConfig) -> list[str]:

@@ -17,6 +17,7 @@ from typing import Optional
 from llm_tiers import arguments
 from llm_tiers.gpu import catalog as gpu_catalog
 from llm_tiers.tiers import models_lock
+from llm_tiers.tiers import storage
 from llm_tiers.config.schema import ConfigIssue, GpuClassConfig, ModelPolicyConfig, StackConfig, TierConfig
 from llm_tiers.tiers.models_lock import ModelLockEntry, ModelsLock
 
@@ -60,6 +61,7 @@ def tier_issues(tier: TierConfig, lock: ModelLockEntry, instance_types: Sequence
     issues += tier_rules.tier_issues(0, tier, cfg.gpu_classes)
     issues += models_lock.policy_issues(cfg, found)
     issues += models_lock.engine_issues(cfg, found)
+    issues += storage.storage_issues(cfg, found, classes_known=False)
     issues += models_lock.gated_without_token(cfg, found, has_token)
     issues += models_lock.capacity_issues(cfg, models_lock.tier_plans(cfg, found))
     return [ConfigIssue(args_path(i.path), i.message) for i in issues]

@@ -18,6 +18,12 @@ import pulumi_kubernetes as k8s
 from llm_tiers import arguments
 from llm_tiers import naming
 from llm_tiers.tiers import manifests as tm
+from llm_tiers.tiers import autoscaling as tier_autoscaling
+from llm_tiers.tiers import mirror_manifests as mm
+from llm_tiers.tiers import storage
+from llm_tiers.tiers import weights as tier_weights
+from llm_tiers import iam
+from llm_tiers.pod_identity import pod_identity_role
 from llm_tiers.tiers import rules
 from llm_tiers import timing
 from llm_tiers.config.schema import release_engine
@@ -45,9 +51,37 @@ class TolerationSpec(TypedDict, total=False):
     """How long a ``NoExecute`` taint is tolerated. Default: forever."""
 
 
+def _mirror_policy(prefixes: list[str], write: bool) -> Callable[[str], str]:
+    """The tier's mirror policy once the bucket's ARN is known."""
+    return lambda arn: iam.weight_mirror_policy(arn, prefixes, write)
+
+
+def _role_name(prefix: str, tier: str, role: str) -> str:
+    """``<prefix>-<tier>-mirror-<role>``, within IAM's 64 characters (a hash keeps long names unique)."""
+    import hashlib
+
+    name = f"{prefix}-{tier}-mirror-{role}"
+    return name if len(name) <= 64 else f"{name[:55]}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+
+
 def _toleration(t: Mapping[str, Any]) -> dict[str, Any]:
     # Kubernetes spells it tolerationSeconds; the other keys are the same in both spellings.
     return {("tolerationSeconds" if k == "toleration_seconds" else k): v for k, v in t.items()}
+
+
+class WeightMirrorRefSpec(TypedDict, total=False):
+    """The S3 weight mirror a tier with ``weights_from`` ``nvme`` or ``s3`` fills and reads (a ``WeightMirror``)."""
+
+    bucket_name: Required[pulumi.Input[str]]
+    """The mirror's bucket (``WeightMirror.bucket_name``). Required."""
+    bucket_arn: Required[pulumi.Input[str]]
+    """Its ARN (``WeightMirror.bucket_arn``): the tier's IAM policies name it. Required."""
+    region: Required[str]
+    """The bucket's region. Required."""
+    cluster_name: Required[pulumi.Input[str]]
+    """The EKS cluster the tier's pods run in (their Pod Identity associations). Required."""
+    name_prefix: str
+    """Start of the tier's IAM role names. Default: ``llm``."""
 
 
 class ModelTierArgs(TypedDict, total=False):
@@ -107,6 +141,10 @@ class ModelTierArgs(TypedDict, total=False):
     scale-from-zero trigger. Default: the per-tier route's cluster in ``gateway_proxy_namespace_label``."""
     allowed_licenses: Optional[list[str]]
     """Hub licenses the tier's models may carry (the stack's ``modelPolicy.allowedLicenses``). Default: any."""
+    weight_mirror: Optional[WeightMirrorRefSpec]
+    """The S3 weight mirror, required when ``tier.weights_from`` is ``nvme`` or ``s3``: the sync Job uploads the
+    verified revision there and the serving pods read it (each through its own Pod Identity role, limited to the
+    tier's revisions). Default: none."""
     admit_benchmark: bool
     """Let the tier's benchmark pods (the ``Benchmark`` component, same namespace) call the API directly, past
     the gateway's tenant limits. The stack sets it for the tiers listed in ``benchmark.tiers``. Default: false."""
@@ -200,52 +238,74 @@ class ModelTier(pulumi.ComponentResource):
             tm.service_account(tm.object_name(t.name, "", "server"), ns, t, "server"),
         )
 
+        # weightsFrom nvme / s3: the AWS CLI's config, and a Pod Identity role each for the sync Job (upload) and the
+        # serving pods (read), limited to this tier's revisions in the mirror.
+        mirror = None
+        sync_identity: list[pulumi.Resource] = []
+        serve_identity: list[pulumi.Resource] = []
+        if t.weights_from != "efs":
+            wm = a["weight_mirror"]
+            mirror = mm.MirrorRef(wm["bucket_name"], wm["region"], f"{t.name}-aws-cli")
+            aws_config = create(k8s.core.v1.ConfigMap, "aws-cli-config",
+                                mm.config_map(mirror.config_map, ns, tm.labels(t, None, "weights-mirror")))
+            sync_identity.append(aws_config)
+            if t.weights_from == "nvme":
+                serve_identity.append(aws_config)
+            prefixes = sorted({storage.mirror_prefix(r.model_id, r.lock.revision) for r in releases})
+            for role, sa, write, ready in (("writer", "weights-sync", True, sync_identity),
+                                           ("reader", "server", False, serve_identity)):
+                identity = pod_identity_role(
+                    f"{resource_name}-mirror-{role}", _role_name(wm.get("name_prefix") or "llm", t.name, role),
+                    cluster_name=wm["cluster_name"], namespace=ns, service_account=tm.object_name(t.name, "", sa),
+                    policy=pulumi.Output.from_input(wm["bucket_arn"]).apply(_mirror_policy(prefixes, write)),
+                    tags=naming.aws_tags(None, wm.get("name_prefix") or "llm", {f"{naming.LABEL_DOMAIN}/tier": t.name}),
+                    opts=pulumi.ResourceOptions(parent=self))
+                ready.extend(identity.ready)
+
         self._deployments: dict[str, k8s.apps.v1.Deployment] = {}
         syncs: dict[str, pulumi.Resource] = {}
+        claims: dict[str, list[pulumi.Resource]] = {}
         budgets: dict[str, timing.DeploymentBudget] = {}
         for rel in releases:
             key, weights = tm.cache_key(rel), rel.lock.weights_bytes
             if key not in syncs:
                 # One cache and one sync Job per revision, named by it: releases of the same revision share
                 # them, and promoting a candidate re-creates neither. The claim's size is never updated in
-                # place (a PVC cannot shrink; the EFS driver cannot expand one).
-                pvc = create(
+                # place (a PVC cannot shrink; the EFS driver cannot expand one). With the mirror the Job needs no
+                # claim, and a vLLM release keeps only its compile cache on one.
+                claims[key] = [create(
                     k8s.core.v1.PersistentVolumeClaim,
                     f"weights-{key}",
-                    tm.weights_pvc(t, rel, ns, a["storage_class"]),
+                    tier_weights.weights_pvc(t, rel, ns, a["storage_class"]),
                     depends_on=list(storage_depends_on),
                     ignore_changes=["spec.resources.requests.storage"],
-                )
-                sync = timing.sync_await_seconds(weights, rel.engine, new_node=bool(sync_tolerations))
+                )] if tm.needs_claim(t, rel) else []
+                sync = timing.sync_await_seconds(weights, rel.engine, new_node=bool(sync_tolerations),
+                                                 mirror=mirror is not None)
                 syncs[key] = create(
                     k8s.batch.v1.Job,
                     f"sync-{key}",
-                    tm.sync_job(
-                        t,
-                        rel,
-                        ns,
-                        script_cm,
-                        a["hf_token_secret"],
-                        a["sync_node_selector"],
-                        a["run_as_user"],
-                        tolerations=sync_tolerations,
-                    ),
-                    depends_on=[pvc, cm, sync_sa, *sync_depends_on],
+                    tier_weights.sync_job(t, rel, ns, script_cm, a["hf_token_secret"], a["sync_node_selector"],
+                                          a["run_as_user"], tolerations=sync_tolerations, mirror=mirror),
+                    depends_on=[*(claims[key] if mirror is None else []), cm, sync_sa, *sync_identity,
+                                *sync_depends_on],
                     await_seconds=(sync, sync),
                 )
             budgets[rel.name] = timing.deployment_await(
-                weights, t.replicas.max, engine=rel.engine, instance_types=instance_types
-            )
+                weights, t.replicas.max, engine=rel.engine, instance_types=instance_types,
+                weights_from=t.weights_from, shards=t.gpus_per_replica)
             self._deployments[rel.name] = create(
                 k8s.apps.v1.Deployment,
                 rel.name,
-                tm.deployment(t, rel, ns, instance_types, a["otlp_endpoint"], a["autoscaling"], a["run_as_user"]),
-                depends_on=[syncs[key], server_sa, *serve_depends_on],
+                tm.deployment(t, rel, ns, instance_types, a["otlp_endpoint"], a["autoscaling"], a["run_as_user"],
+                              mirror),
+                depends_on=[syncs[key], server_sa, *(claims[key] if mirror is not None else []), *serve_identity,
+                            *serve_depends_on],
                 await_seconds=(budgets[rel.name].create_seconds, budgets[rel.name].update_seconds),
             )
             create(k8s.policy.v1.PodDisruptionBudget, f"{rel.name}-pdb", tm.pdb(t, rel, ns))
             if a["autoscaling"]:
-                so = tm.scaled_object(
+                so = tier_autoscaling.scaled_object(
                     t, rel, ns, a["prometheus_url"], a["gateway_proxy_namespace_label"], a["gateway_clusters"]
                 )
                 k8s.apiextensions.CustomResource(
@@ -271,7 +331,7 @@ class ModelTier(pulumi.ComponentResource):
             await_seconds=(serving, serving),
         )
         if a["autoscaling"]:
-            pm = tm.pod_monitor(t, ns)
+            pm = tier_autoscaling.pod_monitor(t, ns)
             k8s.apiextensions.CustomResource(
                 f"{resource_name}-pod-monitor",
                 api_version=pm["apiVersion"],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 # Both engines serve HTTP (OpenAI routes, /health, /metrics) on this unprivileged container port, named
 # ``http``; the tier's Service keeps port 80 and targets the name, so switching engine changes no Service,
@@ -41,6 +41,9 @@ class EngineSettings:
     """The tier's output cap (``maxOutputTokens``); None: ``max_total_tokens - max_input_tokens``."""
     checkpoint_quantization: Optional[str] = None
     """``quantization_config.quant_method`` of the locked weights (None: full precision)."""
+    weights_uri: Any = None
+    """``weightsFrom: s3``: the S3 mirror prefix the engine streams its weights from (vLLM only); a string, or an
+    Output when the bucket's name is one. None: the Hugging Face cache at ``revision``."""
     shutdown_timeout_seconds: Optional[int] = None
     """How long the server drains in-flight requests after SIGTERM (vLLM's ``--shutdown-timeout``; TGI's own
     drain is fixed)."""

@@ -32,6 +32,7 @@ from llm_tiers.gpu import karpenter
 from llm_tiers import naming
 from llm_tiers import security as security_exceptions
 from llm_tiers.tiers import engines, vllm
+from llm_tiers.tiers import mirror_manifests as mm
 from llm_tiers.tiers.engine_settings import CACHE_DIR, HTTP_PORT, EngineSettings
 from llm_tiers import timing
 from llm_tiers.config.schema import TierConfig
@@ -54,6 +55,7 @@ VLLM_SHUTDOWN_TIMEOUT_SECONDS = TERMINATION_GRACE_SECONDS - PRESTOP_SECONDS - 15
 # How many bytes a release syncs and loads (read by the rollout plan's estimates,
 # components/llm_tiers/preview/rollout.py).
 WEIGHTS_BYTES_ANNOTATION = f"{naming.LABEL_DOMAIN}/weights-bytes"
+WEIGHTS_FROM_ANNOTATION = f"{naming.LABEL_DOMAIN}/weights-from"  # tiers[].weightsFrom, when not efs
 # Deadlines, probe windows and await budgets come from components/llm_tiers/timing.py (one set of assumptions).
 SCRATCH_DIR = "/tmp"
 # vLLM's cache root (compile cache) on the weights volume: persisted across restarts and replicas of a revision.
@@ -113,7 +115,14 @@ def cache_key(release: Release) -> str:
 
 
 def weights_claim_name(tier: TierConfig, release: Release) -> str:
-    return f"{tier.name}-weights-{cache_key(release)}"
+    """The release's EFS claim: its weights (``weightsFrom: efs``), or only vLLM's compile cache (the others)."""
+    kind = "weights" if tier.weights_from == "efs" else "compile-cache"
+    return f"{tier.name}-{kind}-{cache_key(release)}"
+
+
+def needs_claim(tier: TierConfig, release: Release) -> bool:
+    """An EFS claim holds the weights (``efs``), or a vLLM release's compile cache wherever its weights come from."""
+    return tier.weights_from == "efs" or release.engine == "vllm"
 
 
 def pod_resources(tier: TierConfig, instance_types: list[str]) -> dict[str, Any]:
@@ -125,14 +134,17 @@ def pod_resources(tier: TierConfig, instance_types: list[str]) -> dict[str, Any]
             "limits": {"memory": f"{memory_gib}Gi", karpenter.GPU_RESOURCE: gpus}}
 
 
-def _cache_annotations(release: Release) -> dict[str, str]:
+def _cache_annotations(release: Release, weights_from: str = "efs") -> dict[str, str]:
     return {f"{naming.LABEL_DOMAIN}/model": release.model_id, f"{naming.LABEL_DOMAIN}/revision": release.lock.revision,
-            WEIGHTS_BYTES_ANNOTATION: str(release.lock.weights_bytes)}
+            WEIGHTS_BYTES_ANNOTATION: str(release.lock.weights_bytes),
+            **({WEIGHTS_FROM_ANNOTATION: weights_from} if weights_from != "efs" else {})}
 
 
-def engine_settings(tier: TierConfig, release: Release, otlp_endpoint: Optional[str]) -> EngineSettings:
-    """What the release asks of its engine, from the tier keys (the same for TGI and vLLM)."""
-    return EngineSettings(
+def engine_settings(tier: TierConfig, release: Release, otlp_endpoint: Optional[str],
+                    weights_uri: Any = None) -> EngineSettings:
+    """What the release asks of its engine, from the tier keys (the same for TGI and vLLM). ``weights_uri``: the
+    mirror prefix vLLM streams from (``weightsFrom: s3``)."""
+    return EngineSettings(weights_uri=weights_uri,
         model_id=release.model_id, revision=release.lock.revision, max_input_tokens=tier.max_input_tokens,
         max_total_tokens=tier.max_total_tokens, num_shard=tier.gpus_per_replica,
         max_batch_prefill_tokens=tier.max_batch_prefill_tokens, max_concurrent_requests=tier.max_concurrent_requests,
@@ -163,9 +175,14 @@ def _skips(run_as_user: Optional[int], *more: str) -> dict[str, str]:
 
 def deployment(tier: TierConfig, release: Release, namespace: str, instance_types: list[str],
                otlp_endpoint: Optional[str] = None, autoscaled: bool = True,
-               run_as_user: Optional[int] = None) -> dict[str, Any]:
+               run_as_user: Optional[int] = None, mirror: Optional[mm.MirrorRef] = None) -> dict[str, Any]:
     """The release's Deployment. When ``autoscaled``, ``replicas`` is left to KEDA's HPA (a value here would
-    reset the autoscaler's choice on every deploy); otherwise it is ``replicas.min`` (at least 1)."""
+    reset the autoscaler's choice on every deploy); otherwise it is ``replicas.min`` (at least 1). ``mirror``: the
+    S3 weight mirror, for a tier whose ``weightsFrom`` is ``nvme`` or ``s3``."""
+    wf, weights = tier.weights_from, release.lock.weights_bytes
+    if wf != "efs" and mirror is None:
+        raise ValueError(f"tier {tier.name}: weightsFrom {wf} needs the S3 weight mirror")
+    uri = mirror.uri(release.model_id, release.lock.revision) if mirror is not None else None
     probe = {"httpGet": {"path": "/health", "port": "http"}}
     sched = karpenter.tier_scheduling(tier.gpu_class)
     run_as_user = release_run_as_user(release, run_as_user)
@@ -207,7 +224,7 @@ def deployment(tier: TierConfig, release: Release, namespace: str, instance_type
         "apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": object_name(tier.name, release.name), "namespace": namespace,
                      "labels": {**labels(tier, release.name, "server", release.engine), ENGINE_LABEL: release.engine},
-                     "annotations": {**_cache_annotations(release),
+                     "annotations": {**_cache_annotations(release, wf),
                                      **({f"{naming.LABEL_DOMAIN}/max-context":
                                          str(release.lock.max_position_embeddings)}
                                         if release.lock.max_position_embeddings else {}),
@@ -216,8 +233,8 @@ def deployment(tier: TierConfig, release: Release, namespace: str, instance_type
             **({} if autoscaled else {"replicas": max(tier.replicas.min, 1)}),
             "revisionHistoryLimit": 5,
             # One replica on a fresh GPU node (launch, image pull, weight load, warm-up), with head room.
-            "progressDeadlineSeconds": timing.progress_deadline_seconds(release.lock.weights_bytes, release.engine,
-                                                                        instance_types),
+            "progressDeadlineSeconds": timing.progress_deadline_seconds(
+                weights, release.engine, instance_types, weights_from=wf, shards=tier.gpus_per_replica),
             "selector": {"matchLabels": selector(tier, release.name)},
             # A new GPU pod must be ready before an old one goes: capacity never dips during a rollout.
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
@@ -240,14 +257,16 @@ def deployment(tier: TierConfig, release: Release, namespace: str, instance_type
                     "containers": [{
                         "name": release.engine,
                         "image": release.image,
-                        "args": engines.args(release.engine, engine_settings(tier, release, otlp_endpoint)),
+                        "args": engines.args(release.engine, engine_settings(
+                            tier, release, otlp_endpoint, uri if wf == "s3" else None)),
                         "env": env,
                         "ports": [{"name": "http", "containerPort": HTTP_PORT, "protocol": "TCP"}],
                         "resources": pod_resources(tier, instance_types),
                         # The port opens only after weights are loaded and warmed up.
                         "startupProbe": {**probe, "periodSeconds": timing.STARTUP_PERIOD_SECONDS,
                                          "failureThreshold": timing.startup_failure_threshold(
-                                             release.lock.weights_bytes, release.engine)},
+                                             weights, release.engine, weights_from=wf, instance_types=instance_types,
+                                             shards=tier.gpus_per_replica)},
                         "readinessProbe": {**probe, "periodSeconds": 5, "timeoutSeconds": 3, "failureThreshold": 2},
                         "livenessProbe": {**probe, "periodSeconds": 15, "timeoutSeconds": 5, "failureThreshold": 4},
                         # Let the gateway and endpoints stop routing here before the engine starts draining.
@@ -256,11 +275,20 @@ def deployment(tier: TierConfig, release: Release, namespace: str, instance_type
                         # step runs at every start (offline here) and huggingface_hub may keep lock files there.
                         "securityContext": _container_security(),
                         "volumeMounts": [{"name": "weights", "mountPath": CACHE_DIR},
+                                         *([{"name": "compile-cache", "mountPath": VLLM_COMPILE_CACHE}]
+                                           if wf != "efs" and release.engine == "vllm" else []),
                                          {"name": "shm", "mountPath": "/dev/shm"},
                                          {"name": "scratch", "mountPath": SCRATCH_DIR}],
                     }],
+                    **({"initContainers": [mm.fetch_container(
+                        uri, mirror.region, release.model_id, release.lock.revision, weights,  # type: ignore[union-attr]
+                        _container_security(), [f.path for f in release.lock.files])]} if wf == "nvme" else {}),
                     "volumes": [
-                        {"name": "weights", "persistentVolumeClaim": {"claimName": weights_claim_name(tier, release)}},
+                        _weights_volume(tier, release),
+                        *([{"name": "compile-cache",
+                            "persistentVolumeClaim": {"claimName": weights_claim_name(tier, release)}}]
+                          if wf != "efs" and release.engine == "vllm" else []),
+                        *([mm.config_volume(mirror.config_map)] if wf == "nvme" and mirror is not None else []),
                         {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": shm}},
                         {"name": "scratch", "emptyDir": {"sizeLimit": SCRATCH_LIMIT}},
                     ],
@@ -268,6 +296,16 @@ def deployment(tier: TierConfig, release: Release, namespace: str, instance_type
             },
         },
     }
+
+
+def _weights_volume(tier: TierConfig, release: Release) -> dict[str, Any]:
+    """Where the engine finds its weights (``HF_HOME``): the EFS claim, the node-local copy (``nvme``), or, when
+    vLLM streams from S3, a small local directory for the config files it pulls."""
+    if tier.weights_from == "nvme":
+        return mm.local_weights_volume(release.lock.weights_bytes)
+    if tier.weights_from == "s3":
+        return {"name": "weights", "emptyDir": {"sizeLimit": SCRATCH_LIMIT}}
+    return {"name": "weights", "persistentVolumeClaim": {"claimName": weights_claim_name(tier, release)}}
 
 
 def service(tier: TierConfig, namespace: str) -> dict[str, Any]:
@@ -309,7 +347,7 @@ def network_policy(tier: TierConfig, namespace: str, gateway_namespace: str, mon
     http = [{"port": "http", "protocol": "TCP"}]
     gateway = {**ns(gateway_namespace), **({"podSelector": {"matchLabels": dict(gateway_pod_labels)}}
                                            if gateway_pod_labels else {})}
-    egress = [naming.dns_egress()]
+    egress = [naming.dns_egress(), *mm.egress(mm.uses_mirror(tier.weights_from))]
     if allow_otlp:
         egress.append({"ports": [{"port": 4317, "protocol": "TCP"}, {"port": 4318, "protocol": "TCP"}]})
     return {
@@ -328,7 +366,8 @@ def network_policy(tier: TierConfig, namespace: str, gateway_namespace: str, mon
 
 
 def sync_network_policy(tier: TierConfig, namespace: str) -> dict[str, Any]:
-    """Weight-sync pods serve nothing (no ingress) and reach only DNS and HTTPS (the Hub and its CDN)."""
+    """Weight-sync pods serve nothing (no ingress) and reach only DNS and HTTPS (the Hub and its CDN; S3 and the
+    Pod Identity agent when the tier's weights go to the mirror)."""
     return {
         "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
         "metadata": {"name": object_name(tier.name, "", "weights-sync"), "namespace": namespace,
@@ -337,7 +376,8 @@ def sync_network_policy(tier: TierConfig, namespace: str) -> dict[str, Any]:
             "podSelector": {"matchLabels": {TIER_LABEL: tier.name, COMPONENT_LABEL: "weights-sync"}},
             "policyTypes": ["Ingress", "Egress"],
             "ingress": [],
-            "egress": [naming.dns_egress(), {"ports": [{"port": 443, "protocol": "TCP"}]}],
+            "egress": [naming.dns_egress(), *(mm.egress(True)[:1] if mm.uses_mirror(tier.weights_from) else []),
+                       {"ports": [{"port": 443, "protocol": "TCP"}]}],
         },
     }
 
@@ -346,19 +386,3 @@ def service_account(name: str, namespace: str, tier: TierConfig, component: str)
     return {"apiVersion": "v1", "kind": "ServiceAccount",
             "metadata": {"name": name, "namespace": namespace, "labels": labels(tier, None, component)},
             "automountServiceAccountToken": False}
-
-
-# TEMPORARY (issue #27): tiers/component.py and cluster/system_capacity.py still call these as tm.* /
-# tier_manifests.*; they live in the sibling modules named here. Looked up lazily (PEP 562), so this module imports
-# neither (they import it). Drop this when those files import them from their modules (their owners are rewriting
-# them in parallel).
-_MOVED = {"weights_pvc": "weights", "sync_job": "weights", "sync_job_name": "weights", "pvc_size_gib": "weights",
-          "pod_monitor": "autoscaling", "scaled_object": "autoscaling"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MOVED:
-        import importlib
-
-        return getattr(importlib.import_module(f"llm_tiers.tiers.{_MOVED[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

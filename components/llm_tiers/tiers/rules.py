@@ -239,6 +239,7 @@ DEFAULTS: dict[str, Any] = {
     "gateway_clusters": [],
     "allowed_licenses": None,
     "admit_benchmark": False,
+    "weight_mirror": None,
 }
 
 
@@ -268,6 +269,10 @@ def args_issues(args: Mapping[str, Any]) -> list[ConfigIssue]:
     issues += namespace_issues(args, ("namespace", "gateway_namespace", "monitoring_namespace"))
     if args.get("run_as_user") is not None and not 0 <= args["run_as_user"] < 2**31:
         issues.append(ConfigIssue("args.run_as_user", f"{args['run_as_user']} is not a UID: use 0 to 2147483647"))
+    if tier is not None and tier.weights_from != "efs" and args.get("weight_mirror") is None:
+        issues.append(ConfigIssue("args.weight_mirror", f"required with tier.weights_from {tier.weights_from}: give "
+                                  "the S3 weight mirror (a WeightMirror's bucket_name and bucket_arn, the region and "
+                                  "the cluster's name), or set weights_from to efs"))
     if tier is None or lock is None or (args.get("candidate_lock") is not None and candidate_lock is None):
         return issues  # the loader's tier checks need a valid tier and valid lock entries
     return issues + checks.tier_issues(

@@ -130,6 +130,8 @@ def guarded_env(env: Sequence[dict]) -> list[tuple[int, str]]:
 
 def args(s: TgiSettings) -> list[str]:
     """The launcher arguments. Raises ValueError on a combination TGI would reject at start-up."""
+    if getattr(s, "weights_uri", None) is not None:
+        raise ValueError("TGI cannot stream weights from S3 (it reads local files or the Hub): use weightsFrom nvme")
     if s.max_input_tokens >= s.max_total_tokens:
         raise ValueError(f"max_input_tokens ({s.max_input_tokens}) must be below max_total_tokens "
                          f"({s.max_total_tokens})")

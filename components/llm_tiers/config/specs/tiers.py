@@ -143,6 +143,8 @@ class TierSpec(TypedDict, total=False):
     """`--dtype` (TGI: not with `quantize`, except bitsandbytes*). One of: ``float16``, ``bfloat16``. Default: ``None``. (stack file key ``dtype``)"""
     extra_args: list[str]
     """Extra engine flags of the tier's engine, parsed as the engine parses them (vLLM: `_` = `-`, dotted `--a.b=` keys, unambiguous prefixes; TGI: exact names): flags the platform sets, the other engine's flags and options the engine does not have are refused. At most 64, each at most 4096 characters. Default: empty. (stack file key ``extraArgs``)"""
+    weights_from: str
+    """Where a replica reads its weights. `efs` (default): the tier's EFS cache, filled by the sync Job. `nvme`: the sync Job fills the stack's in-region S3 weight mirror (checksums verified against the Hub) and each replica first copies the locked revision onto its node's local NVMe (the class needs `instanceStore: raid0`), then loads from there; both engines. `s3`: vLLM streams the weights from the S3 mirror into GPU memory (`--load-format runai_streamer`); vLLM releases only (TGI has no S3 loader: use `nvme`). docs/components/model-tier.md, "Where weights load from", gives what each saves and costs. One of: ``efs``, ``nvme``, ``s3``. Default: ``'efs'``. (stack file key ``weightsFrom``)"""
     sporadic: bool
     """Scale to zero when idle and wake on traffic. Default: ``False``. (stack file key ``sporadic``)"""
     replicas: ReplicasSpec
