@@ -384,7 +384,7 @@ def test_dev_plan_states_the_time_to_first_token_from_zero(rendered, tmp_path):
     assert cold["upperSeconds"] >= (timing.GPU_NODE_LAUNCH["g"].slow
                                     + timing.image_pull("vllm", fast_pull=True).upper_seconds)
     plan_md = (target / "plan.md").read_text()
-    assert "llm-tiers/chat-small-live (vllm on l4): fresh node about" in plan_md
+    assert "llm-tiers/chat-small-live (vllm on l4, weights from s3): fresh node about" in plan_md
     # plan.md states the first deploy's critical path both ways, as rollout.md computes it.
     critical = doc["criticalPath"]
     assert critical["typicalSeconds"] <= critical["totalSeconds"]

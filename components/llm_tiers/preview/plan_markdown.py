@@ -95,7 +95,8 @@ def plan_markdown(stack: str, rows: list[dict[str, Any]], warnings: Sequence[str
                  "of the estimate; budgets and the source of every figure are in rollout.md:", ""]
         for z in scale_from_zero:
             cold, warm = z["coldNode"], z.get("warmNode")
-            line = (f"- {z['deployment']} ({z['engine']} on {z['gpuClass']}): fresh node about "
+            source = z.get("weightsFrom") or "efs"
+            line = (f"- {z['deployment']} ({z['engine']} on {z['gpuClass']}, weights from {source}): fresh node about "
                     f"{_minutes(cold['typicalSeconds'])} (≤ {_minutes(cold['upperSeconds'])}; budget "
                     f"{_minutes(cold['budgetSeconds'])}"
                     f"{'; the image pulled by SOCI parallel pull' if z.get('imagePull') == 'soci-parallel' else ''})")
