@@ -92,7 +92,11 @@ GUARDED_FLAGS = frozenset({
 #: Run:ai Model Streamer readers for ``weightsFrom: s3``: the concurrency that loaded 15 GB fastest from same-region
 #: S3 (4.88 s at 32, 5.01 s at 64, 8.45 s at 16: run-ai/runai-model-streamer docs/src/benchmarks.md at f73a19a);
 #: ``--model-loader-extra-config`` ``concurrency`` becomes RUNAI_STREAMER_CONCURRENCY
-#: (vllm/model_executor/model_loader/runai_streamer_loader.py).
+#: (vllm/model_executor/model_loader/runai_streamer_loader.py at v0.33.0: allowed keys ``distributed``,
+#: ``concurrency``, ``memory_limit``). The pinned image has the S3 streamer: vllm-project/vllm v0.33.0
+#: docker/Dockerfile installs ``runai-model-streamer[s3,gcs,azure]>=0.15.7`` into the vllm-openai stage. With an
+#: ``s3://`` model, vllm/config/model.py ``maybe_pull_model_tokenizer_for_runai`` first copies the config and
+#: tokenizer files into $VLLM_ASSETS_CACHE (default ~/.cache/vllm/assets: HOME is the scratch volume).
 STREAMER_CONCURRENCY = 32
 
 # vLLM server flags a TGI tier's extraArgs might carry by mistake (a TGI tier naming one that TGI does not
