@@ -192,7 +192,23 @@ def test_nvme_needs_a_raid0_class_with_room_for_the_copy():
     values["tiers"][1].update(gpuClass="t4", gpusPerReplica=1)
     values["gpuClasses"]["t4"] = {"instanceTypes": ["g4dn.xlarge"], "maxGpus": 24, "instanceStore": "raid0"}
     issues = {i.path: i.message for i in storage.storage_issues(parse(values, "test"), lock)}
-    assert "g4dn.xlarge has 125 GB of instance store" in issues["tiers[1].weightsFrom"]
+    assert "g4dn.xlarge's 125 GB of instance store leaves" in issues["tiers[1].weightsFrom"]
+
+
+def test_the_local_copy_must_fit_what_the_kubelet_lets_pods_use():
+    # 195 GB of weights: 210 GiB with head room and scratch (225.5 GB) fit a g6.xlarge's 250 GB instance store, but
+    # not what Karpenter makes allocatable (250 GB - 1 GiB kube-reserved - 10% eviction threshold) once the TGI image
+    # (12 GB at the slow end) sits on the same RAID0 array.
+    weights = 195_200_000_000
+    assert storage.ephemeral_request_gib(weights) == 210
+    assert storage.node_ephemeral_bytes("g6.xlarge") == 250e9 - 2 ** 30 - 25e9
+    args = dict(path="tiers[0]", weights_from="nvme", gpu_class="l4", instance_store="raid0", gpus_per_replica=1)
+    (issue,) = storage.tier_storage_issues(engines={"live": "tgi"}, weights_bytes={"live": weights},
+                                           instance_types=["g6.xlarge"], **args)
+    assert issue.path == "tiers[0].weightsFrom" and "leaves 197 GiB for pods" in issue.message
+    # One size up has room (450 GB): no issue.
+    assert storage.tier_storage_issues(engines={"live": "tgi"}, weights_bytes={"live": weights},
+                                       instance_types=["g6.2xlarge"], **args) == []
 
 
 def test_a_composed_tier_off_efs_needs_the_mirror(tmp_path):

@@ -109,8 +109,10 @@ _ROWS = [
 CATALOG: dict[str, InstanceType] = {row[0]: InstanceType(*row) for row in _ROWS}
 
 
-#: Local NVMe instance store per type: the total of its volumes in GB (10^9 bytes), as AWS's accelerated-computing
-#: instance specifications list them ("Instance store volumes", docs.aws.amazon.com/ec2/latest/instancetypes/ac.html).
+#: Local NVMe instance store per type: the total of its volumes in GB (10^9 bytes), as Karpenter itself sees it (the
+#: ``karpenter.k8s.aws/instance-local-nvme`` label in aws/karpenter-provider-aws v1.14.1
+#: website/content/en/docs/reference/instance-types.md, generated from EC2's DescribeInstanceTypes; every entry
+#: below checked against it).
 #: Every type in the catalog has one; it is what `gpuClasses.<class>.instanceStore: raid0` assembles into the node's
 #: kubelet and containerd storage (gpu/karpenter.py), and where `tiers[].weightsFrom: nvme` copies weights.
 INSTANCE_STORE_GB: dict[str, int] = {
@@ -121,7 +123,7 @@ INSTANCE_STORE_GB: dict[str, int] = {
     "g6.16xlarge": 1880, "g6.24xlarge": 3760, "g6.48xlarge": 7520,
     "g6e.xlarge": 250, "g6e.2xlarge": 450, "g6e.4xlarge": 600, "g6e.8xlarge": 900, "g6e.12xlarge": 3800,
     "g6e.16xlarge": 1900, "g6e.24xlarge": 3800, "g6e.48xlarge": 7600,
-    "p4d.24xlarge": 8000, "p4de.24xlarge": 8000, "p5.48xlarge": 30400, "p5en.48xlarge": 30720,
+    "p4d.24xlarge": 8000, "p4de.24xlarge": 8000, "p5.48xlarge": 30400, "p5en.48xlarge": 30400,
 }
 
 

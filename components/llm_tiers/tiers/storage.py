@@ -20,6 +20,7 @@ from typing import Optional
 
 from llm_tiers.config.issues import ConfigIssue
 from llm_tiers.gpu import catalog as gpu_catalog
+from llm_tiers.timing_figures import ENGINE_IMAGE_BYTES
 
 GIB = 1024 ** 3
 #: Head room of a local copy over the weights (file-system overhead, the engine's own scratch files).
@@ -77,15 +78,27 @@ def tier_storage_issues(path: str, weights_from: str, engines: dict[str, str], w
     known = [t for t in instance_types if t in gpu_catalog.CATALOG]
     for release, size in weights_bytes.items():
         need_gib = ephemeral_request_gib(size)
+        image = ENGINE_IMAGE_BYTES[engines.get(release, "tgi")].slow
         for t in known:
             per_node = max(1, gpu_catalog.lookup(t).gpu_count // max(gpus_per_replica, 1))
-            have_gb = gpu_catalog.instance_store_gb(t)
+            usable = node_ephemeral_bytes(t) - image
             # A node may hold as many replicas as its GPUs allow, each with its own copy.
-            if per_node * need_gib * GIB > have_gb * 1e9:
+            if per_node * need_gib * GIB > usable:
+                store_gb = gpu_catalog.instance_store_gb(t)
                 issues.append(ConfigIssue(key, f"the {release} release needs {need_gib} GiB of local disk per replica "
-                                          f"({per_node} replica(s) per {t}), but {t} has {have_gb} GB of instance "
-                                          "store; drop the type from the class, or use `efs`"))
+                                          f"({per_node} replica(s) per {t}), but {t}'s {store_gb} "
+                                          f"GB of instance store leaves {max(usable, 0) / GIB:.0f} GiB for pods once "
+                                          "kubelet's reserve and the engine image are taken; drop the type from the "
+                                          "class, or use `efs`"))
     return issues
+
+
+def node_ephemeral_bytes(instance_type: str) -> float:
+    """What pods may request of a RAID0 node's instance store: Karpenter v1.14.1 sets the node's ephemeral-storage to
+    the instance store's total GB and takes off kube-reserved's 1 GiB and evictionHard's ``nodefs.available`` 10%
+    (pkg/providers/instancetype/types.go ``ephemeralStorage``, ``kubeReservedResources``, ``evictionThreshold``)."""
+    capacity = gpu_catalog.instance_store_gb(instance_type) * 1e9
+    return capacity - GIB - capacity * 0.10
 
 
 def storage_issues(cfg, lock, classes_known: bool = True) -> list[ConfigIssue]:
