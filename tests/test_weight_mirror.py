@@ -6,8 +6,10 @@ The transfers themselves run as their pods run them in tests/test_weight_mirror_
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import stack_values
 from llm_tiers.config.issues import ConfigError
@@ -138,6 +140,20 @@ def test_dev_chat_small_streams_from_s3_with_vllm_and_keeps_its_compile_cache_on
     [pvc] = [c for c in _objects(r, "PersistentVolumeClaim") if c["metadata"]["name"] == claims["compile-cache"]]
     assert pvc["spec"]["resources"]["requests"]["storage"] == "10Gi"
     assert "initContainers" not in pod, "streaming needs no local copy"
+    # The streamer's boto3 Session must resolve the stack's region from the rendered env alone (Pod Identity brings
+    # credentials only): resolved by botocore itself, as in the pod.
+    import boto3
+
+    env = {e["name"]: e["value"] for e in pod["containers"][0]["env"] if "value" in e}
+    with pytest.MonkeyPatch.context() as mp:
+        for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+            mp.delenv(name, raising=False)
+        mp.setenv("AWS_CONFIG_FILE", "/nonexistent")
+        for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+            if name in env:
+                mp.setenv(name, env[name])
+        region = yaml.safe_load(Path("stacks/Pulumi.dev.yaml").read_text())["config"]["aws:region"]
+        assert boto3.Session().region_name == region
 
 
 # ---------------------------------------------------------------------------------------------- the goals (issue 28)

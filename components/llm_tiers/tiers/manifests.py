@@ -211,6 +211,12 @@ def deployment(tier: TierConfig, release: Release, namespace: str, instance_type
             # (~96 s cold, ~20 s from the cache: timing.ENGINE_WARMUP) and a scale-from-zero reuses it.
             {"name": "VLLM_CACHE_ROOT", "value": VLLM_COMPILE_CACHE},
         ]
+    if wf == "s3" and mirror is not None:
+        # The Run:ai streamer takes its S3 region from a boto3 Session (runai_model_streamer_s3/credentials/
+        # credentials.py, ``session.region_name``); boto3's botocore reads AWS_DEFAULT_REGION only
+        # (botocore/configprovider.py ``'region'``), and EKS Pod Identity injects credentials, not a region. Without it
+        # the C++ client falls back to us-east-1 and a bucket elsewhere answers with a redirect.
+        env += [{"name": "AWS_REGION", "value": mirror.region}, {"name": "AWS_DEFAULT_REGION", "value": mirror.region}]
     if otlp_endpoint:
         if release.engine == "vllm":
             # The OpenTelemetry SDK's service name (TGI takes --otlp-service-name instead).
