@@ -99,6 +99,11 @@ def test_vllm_streams_the_mirrored_revision_with_the_rendered_env(plain_s3, tmp_
               "merges.txt": b"#version: 0.2\n", "generation_config.json": b"{}"}
     s3 = boto3.client("s3", endpoint_url=plain_s3, region_name=region, aws_access_key_id="testing",
                       aws_secret_access_key="testing")
+    # moto keeps its state per process, across servers (tests/test_weight_mirror_pod.py uploads to this prefix too).
+    for b in s3.list_buckets().get("Buckets", []):
+        for obj in s3.list_objects_v2(Bucket=b["Name"]).get("Contents", []):
+            s3.delete_object(Bucket=b["Name"], Key=obj["Key"])
+        s3.delete_bucket(Bucket=b["Name"])
     s3.create_bucket(Bucket=bucket)
     for name, tensors in shards.items():
         s3.put_object(Bucket=bucket, Key=prefix + name, Body=_safetensors(tensors))
