@@ -391,3 +391,21 @@ def test_only_stack_builds_are_compared(tmp_path):
     assert render_diff.main(argv) == 0
     text = out.read_text()
     assert "### lib" not in text and "bdist" not in text and "No change in any stack's render." in text
+
+
+def test_a_deleted_claim_with_data_is_flagged_at_the_top(tmp_path):
+    # prod's chat-small moves off EFS: its weights claim is deleted (the cache it holds is lost; the sync refills
+    # the S3 mirror instead). A reviewer must see that before the details, with what it loses.
+    def off_efs(v):
+        v["gpuClasses"]["l4"]["instanceStore"] = "raid0"
+        v["tiers"][0]["weightsFrom"] = "nvme"
+
+    d, text = _diff(tmp_path, "prod", off_efs)
+    [(name, lost, protected)] = d.deleted_state
+    assert name == "PersistentVolumeClaim llm-tiers/chat-small-weights-0e9e39f249" and not protected
+    assert "weight cache" in lost
+    head = text.split("### What happens when you merge", 1)[0]
+    assert f"> **⚠ 1 deletion(s) with data**: prod: `{name}`" in head
+    assert f"- `{name}` — loses {lost}" in text
+    # Nothing else that holds data goes: the EFS file system and every other claim stay.
+    assert all(not e["type"].startswith("aws:efs") for e in d.removed)

@@ -24,7 +24,7 @@ from typing import Any, Optional
 import yaml
 
 from llm_tiers.preview import list_identity
-from llm_tiers.preview import merge_effects, merge_effects_markdown, replacements
+from llm_tiers.preview import inventory, merge_effects, merge_effects_markdown, replacements
 from llm_tiers.preview.field_diff import field_changes
 
 INLINE = 100  # values longer than this are shown complete inside <details>
@@ -161,6 +161,13 @@ class StackDiff:
         return [c for c in self.changed if c.replaced_by]
 
     @property
+    def deleted_state(self) -> list[tuple[str, str, bool]]:
+        """Removed resources that hold data (preview/inventory.py STATEFUL), as (label, what is lost, protected):
+        a protected one stops the update instead. Generated keys are told as rotations."""
+        return [(label(e), inventory.STATEFUL[e["type"]], bool(e.get("protect"))) for e in self.removed
+                if e["type"] in inventory.STATEFUL and e["type"] != RANDOM]
+
+    @property
     def rotations(self) -> list[str]:
         """A tenant's key generator regenerated, or its second generator added for an existing tenant (each
         tenant's two generators, ``<tenant>`` and ``<tenant>-b``, take turns; the old key stays valid as
@@ -260,6 +267,12 @@ def stack_markdown(stack: str, d: StackDiff) -> list[str]:
             why = ", ".join(f"`{p}`" for p in dict.fromkeys(re.sub(r"\[[^\]]*\]$", "", p) for p in c.replaced_by))
             lines.append(f"- `{c.label}` — by {why}; loses {c.loses}")
         lines.append("")
+    if d.deleted_state:
+        lines += ["**⚠ Deleted, with its data**:", ""]
+        for name, lost, protected in d.deleted_state:
+            lines.append(f"- `{name}` — loses {lost}" + ("; protected: the update stops until it is unprotected "
+                                                         "(`pulumi state unprotect`)" if protected else ""))
+        lines.append("")
     if d.rotations:
         lines += ["**Rotations**: " + "; ".join(d.rotations), ""]
     if d.added:
@@ -317,6 +330,10 @@ def markdown(diffs: dict[str, StackDiff]) -> str:
     rotations = [(s, r) for s, d in sorted(diffs.items()) for r in d.rotations]
     if replaced:
         lines += [f"> **⚠ {len(replaced)} replacement(s)**: " + "; ".join(f"{s}: `{c.label}`" for s, c in replaced), ""]
+    deleted = [(s, name) for s, d in sorted(diffs.items()) for name, _, _ in d.deleted_state]
+    if deleted:
+        lines += [f"> **⚠ {len(deleted)} deletion(s) with data**: " + "; ".join(f"{s}: `{n}`" for s, n in deleted),
+                  ""]
     if rotations:
         lines += ["> **Key rotation**: " + "; ".join(f"{s}: {r}" for s, r in rotations), ""]
     costs = [(s, d.cost_lines()[0]) for s, d in sorted(diffs.items()) if d.cost_lines()]
