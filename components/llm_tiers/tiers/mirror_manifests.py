@@ -9,6 +9,12 @@
   resolves to ``crt`` only there), so a g6 node would otherwise copy with the classic client's 10 connections.
 - Egress to S3 (HTTPS) and to the EKS Pod Identity agent (the pods' AWS credentials).
 
+The CRT client's target bandwidth is left to the CLI: on p4d/p5/p5en it is the instance's own (awscrt 0.36.0, the
+CLI's pin: crt/aws-c-s3/source/s3_platform_info.c, p5.48xlarge 400 Gb/s; the type is read from
+/sys/devices/virtual/dmi/id/product_name, so the pods need no IMDS, which the nodes' hop limit of 1 keeps from them),
+elsewhere 10 Gb/s (awscli/s3transfer/crt.py ``_get_crt_throughput_target_gbps``), a g6.xlarge's peak. The copy rates
+in timing_figures.py (S3_READ_BYTES_PER_SECOND) stay within both.
+
 Integrity on the way: the sync script has checked every file against the Hub's SHA-256 before the upload; the
 upload sends a checksum S3 verifies on receipt (``--checksum-algorithm SHA256``); downloads validate the stored
 checksums (``response_checksum_validation`` defaults to ``when_supported`` since AWS CLI 2.23.0; the CRT client's GETs
