@@ -42,6 +42,7 @@ from llm_tiers import versions
 from llm_tiers.tiers.capacity import GIB
 from llm_tiers.config.schema import StackConfig
 from llm_tiers.tiers.models_lock import ModelLockEntry
+from llm_tiers.tiers.storage import MIRRORED  # the weightsFrom values whose revisions live in the S3 mirror
 
 At = Literal["min", "max"]
 HOURS = prices.HOURS_PER_MONTH
@@ -195,8 +196,6 @@ def weight_caches(cfg: StackConfig, lock: Mapping[str, ModelLockEntry],
     return caches
 
 
-#: ``weightsFrom`` values whose revisions live in the S3 weight mirror (tiers/storage.py MIRRORED).
-MIRRORED = ("nvme", "s3")
 
 
 def _usd(x: float) -> str:

@@ -245,6 +245,7 @@ class ModelTier(pulumi.ComponentResource):
         serve_identity: list[pulumi.Resource] = []
         if t.weights_from != "efs":
             wm = a["weight_mirror"]
+            role_prefix = wm.get("name_prefix") or "llm"
             mirror = mm.MirrorRef(wm["bucket_name"], wm["region"], f"{t.name}-aws-cli")
             aws_config = create(k8s.core.v1.ConfigMap, "aws-cli-config",
                                 mm.config_map(mirror.config_map, ns, tm.labels(t, None, "weights-mirror")))
@@ -255,10 +256,10 @@ class ModelTier(pulumi.ComponentResource):
             for role, sa, write, ready in (("writer", "weights-sync", True, sync_identity),
                                            ("reader", "server", False, serve_identity)):
                 identity = pod_identity_role(
-                    f"{resource_name}-mirror-{role}", _role_name(wm.get("name_prefix") or "llm", t.name, role),
+                    f"{resource_name}-mirror-{role}", _role_name(role_prefix, t.name, role),
                     cluster_name=wm["cluster_name"], namespace=ns, service_account=tm.object_name(t.name, "", sa),
                     policy=pulumi.Output.from_input(wm["bucket_arn"]).apply(_mirror_policy(prefixes, write)),
-                    tags=naming.aws_tags(None, wm.get("name_prefix") or "llm", {f"{naming.LABEL_DOMAIN}/tier": t.name}),
+                    tags=naming.aws_tags(None, role_prefix, {f"{naming.LABEL_DOMAIN}/tier": t.name}),
                     opts=pulumi.ResourceOptions(parent=self))
                 ready.extend(identity.ready)
 

@@ -33,6 +33,7 @@ from llm_tiers import naming
 from llm_tiers import security as security_exceptions
 from llm_tiers.tiers import engines, vllm
 from llm_tiers.tiers import mirror_manifests as mm
+from llm_tiers.tiers import storage
 from llm_tiers.tiers.engine_settings import CACHE_DIR, HTTP_PORT, EngineSettings
 from llm_tiers import timing
 from llm_tiers.config.schema import TierConfig
@@ -183,6 +184,8 @@ def deployment(tier: TierConfig, release: Release, namespace: str, instance_type
     if wf != "efs" and mirror is None:
         raise ValueError(f"tier {tier.name}: weightsFrom {wf} needs the S3 weight mirror")
     uri = mirror.uri(release.model_id, release.lock.revision) if mirror is not None else None
+    # Off EFS, a vLLM release keeps only its compile cache on a claim (needs_claim).
+    compile_claim = wf != "efs" and release.engine == "vllm"
     probe = {"httpGet": {"path": "/health", "port": "http"}}
     sched = karpenter.tier_scheduling(tier.gpu_class)
     run_as_user = release_run_as_user(release, run_as_user)
@@ -282,7 +285,7 @@ def deployment(tier: TierConfig, release: Release, namespace: str, instance_type
                         "securityContext": _container_security(),
                         "volumeMounts": [{"name": "weights", "mountPath": CACHE_DIR},
                                          *([{"name": "compile-cache", "mountPath": VLLM_COMPILE_CACHE}]
-                                           if wf != "efs" and release.engine == "vllm" else []),
+                                           if compile_claim else []),
                                          {"name": "shm", "mountPath": "/dev/shm"},
                                          {"name": "scratch", "mountPath": SCRATCH_DIR}],
                     }],
@@ -293,7 +296,7 @@ def deployment(tier: TierConfig, release: Release, namespace: str, instance_type
                         _weights_volume(tier, release),
                         *([{"name": "compile-cache",
                             "persistentVolumeClaim": {"claimName": weights_claim_name(tier, release)}}]
-                          if wf != "efs" and release.engine == "vllm" else []),
+                          if compile_claim else []),
                         *([mm.config_volume(mirror.config_map)] if wf == "nvme" and mirror is not None else []),
                         {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": shm}},
                         {"name": "scratch", "emptyDir": {"sizeLimit": SCRATCH_LIMIT}},
@@ -353,7 +356,8 @@ def network_policy(tier: TierConfig, namespace: str, gateway_namespace: str, mon
     http = [{"port": "http", "protocol": "TCP"}]
     gateway = {**ns(gateway_namespace), **({"podSelector": {"matchLabels": dict(gateway_pod_labels)}}
                                            if gateway_pod_labels else {})}
-    egress = [naming.dns_egress(), *mm.egress(mm.uses_mirror(tier.weights_from))]
+    mirrored = tier.weights_from in storage.MIRRORED
+    egress = [naming.dns_egress(), *([mm.pod_identity_egress(), mm.HTTPS_EGRESS] if mirrored else [])]
     if allow_otlp:
         egress.append({"ports": [{"port": 4317, "protocol": "TCP"}, {"port": 4318, "protocol": "TCP"}]})
     return {
@@ -382,8 +386,9 @@ def sync_network_policy(tier: TierConfig, namespace: str) -> dict[str, Any]:
             "podSelector": {"matchLabels": {TIER_LABEL: tier.name, COMPONENT_LABEL: "weights-sync"}},
             "policyTypes": ["Ingress", "Egress"],
             "ingress": [],
-            "egress": [naming.dns_egress(), *(mm.egress(True)[:1] if mm.uses_mirror(tier.weights_from) else []),
-                       {"ports": [{"port": 443, "protocol": "TCP"}]}],
+            "egress": [naming.dns_egress(),
+                       *([mm.pod_identity_egress()] if tier.weights_from in storage.MIRRORED else []),
+                       mm.HTTPS_EGRESS],
         },
     }
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from collections.abc import Sequence
-from typing import Any, Optional
+from typing import Any
 
 from llm_tiers import versions
 from llm_tiers.tiers import storage
@@ -143,9 +143,7 @@ def fetch_container(uri: Any, region: str, model_id: str, revision: str, weights
         "command": ["/bin/sh", "-c", FETCH_SCRIPT],
         "env": [{"name": "HF_HOME", "value": CACHE_DIR}, {"name": "MODEL_ID", "value": model_id},
                 {"name": "FILES", "value": " ".join(files)}, *_env(region, uri, revision)],
-        "resources": {"requests": {**TRANSFER_RESOURCES["requests"],
-                                   "ephemeral-storage": f"{storage.ephemeral_request_gib(weights_bytes)}Gi"},
-                      "limits": TRANSFER_RESOURCES["limits"]},
+        "resources": storage.with_local_copy(TRANSFER_RESOURCES, weights_bytes),
         "securityContext": security,
         "volumeMounts": _mounts(),
     }
@@ -156,14 +154,11 @@ def local_weights_volume(weights_bytes: int) -> dict[str, Any]:
     return {"name": "weights", "emptyDir": {"sizeLimit": f"{storage.local_weights_gib(weights_bytes)}Gi"}}
 
 
-def egress(mirror: bool) -> list[dict[str, Any]]:
-    """What a pod that reads or writes the mirror needs beyond DNS: the Pod Identity agent and HTTPS (S3)."""
-    if not mirror:
-        return []
-    return [{"to": [{"ipBlock": {"cidr": POD_IDENTITY_AGENT_CIDR}}],
-             "ports": [{"port": POD_IDENTITY_AGENT_PORT, "protocol": "TCP"}]},
-            {"ports": [{"port": 443, "protocol": "TCP"}]}]
+#: HTTPS to anywhere: S3 (a NetworkPolicy cannot name it; the gateway endpoint is a route, not an address).
+HTTPS_EGRESS: dict[str, Any] = {"ports": [{"port": 443, "protocol": "TCP"}]}
 
 
-def uses_mirror(weights_from: Optional[str]) -> bool:
-    return weights_from in storage.MIRRORED
+def pod_identity_egress() -> dict[str, Any]:
+    """The EKS Pod Identity agent, where a pod that reads or writes the mirror gets its AWS credentials."""
+    return {"to": [{"ipBlock": {"cidr": POD_IDENTITY_AGENT_CIDR}}],
+            "ports": [{"port": POD_IDENTITY_AGENT_PORT, "protocol": "TCP"}]}

@@ -35,10 +35,6 @@ def mirror_prefix(model_id: str, revision: str) -> str:
     return f"models/{model_id}/{revision}/"
 
 
-def mirror_uri(bucket: str, model_id: str, revision: str) -> str:
-    return f"s3://{bucket}/{mirror_prefix(model_id, revision)}"
-
-
 def local_weights_gib(weights_bytes: int) -> int:
     """The ``emptyDir`` size limit of a local copy: the weights plus head room, whole GiB."""
     return max(1, math.ceil(weights_bytes * LOCAL_COPY_FACTOR / GIB))
@@ -48,6 +44,15 @@ def ephemeral_request_gib(weights_bytes: int) -> int:
     """A replica's ``ephemeral-storage`` request when it copies its weights locally: the scheduler (and Karpenter,
     which sizes a RAID0 node's ephemeral storage from its instance store) then only places it where the copy fits."""
     return local_weights_gib(weights_bytes) + LOCAL_SCRATCH_GIB
+
+
+def with_local_copy(resources: dict, weights_bytes: int) -> dict:
+    """A container's ``resources`` plus the ``ephemeral-storage`` request of a local copy of ``weights_bytes`` (0:
+    none): the scheduler and Karpenter then place the pod only where the copy fits."""
+    if not weights_bytes:
+        return resources
+    return {**resources, "requests": {**resources["requests"],
+                                      "ephemeral-storage": f"{ephemeral_request_gib(weights_bytes)}Gi"}}
 
 
 def uses_mirror(weights_from: Sequence[str]) -> bool:

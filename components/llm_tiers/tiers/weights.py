@@ -97,7 +97,8 @@ def sync_job(tier: TierConfig, release: Release, namespace: str, script_config_m
         # Runs on the weight-sync NodePool's nodes (gpu/karpenter.py), sized from these requests; the
         # CPU limit keeps one download from starving the others beside it. With the mirror it downloads onto the
         # node's own disk (its instance store with the NodePool's RAID0, else the root volume): requested here.
-        "resources": _with_disk(sc.WEIGHT_SYNC.resources(), lock.weights_bytes if mirror is not None else 0),
+        "resources": storage.with_local_copy(sc.WEIGHT_SYNC.resources(),
+                                             lock.weights_bytes if mirror is not None else 0),
         "securityContext": _container_security(),
         # Exits by itself; "alive" is the Job's activeDeadlineSeconds.
         "volumeMounts": mounts,
@@ -136,11 +137,3 @@ def sync_job(tier: TierConfig, release: Release, namespace: str, script_config_m
             },
         },
     }
-
-
-def _with_disk(resources: dict[str, Any], weights_bytes: int) -> dict[str, Any]:
-    """``resources`` plus an ``ephemeral-storage`` request for a local copy of ``weights_bytes`` (0: none)."""
-    if not weights_bytes:
-        return resources
-    return {**resources, "requests": {**resources["requests"],
-                                      "ephemeral-storage": f"{storage.ephemeral_request_gib(weights_bytes)}Gi"}}
